@@ -37,7 +37,8 @@ impl Wall90k {
     /// Converts to a [`SystemTime`].
     pub fn to_system(self) -> SystemTime {
         // Round up so that `from_system` (which truncates) maps back to the same tick.
-        let d = Duration::from_nanos(((self.0.unsigned_abs() as u128 * 100_000).div_ceil(9)) as u64);
+        let d =
+            Duration::from_nanos(((self.0.unsigned_abs() as u128 * 100_000).div_ceil(9)) as u64);
         if self.0 >= 0 {
             UNIX_EPOCH + d
         } else {
@@ -58,7 +59,9 @@ impl Wall90k {
     /// Parses RFC 3339 (`2026-11-29T10:00:00Z`, `2026-11-29T10:00:00.5Z`,
     /// `2026-11-29 10:00:00`) as UTC, or a plain number of Unix seconds.
     pub fn parse(s: &str) -> Result<Self, ParseTimeError> {
-        let err = || ParseTimeError { input: s.to_owned() };
+        let err = || ParseTimeError {
+            input: s.to_owned(),
+        };
         let t = s.trim();
         if let Ok(secs) = t.parse::<f64>() {
             if !secs.is_finite() {

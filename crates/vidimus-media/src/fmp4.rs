@@ -256,7 +256,11 @@ pub fn fragment_header(
     });
     let moof_len = out.len() - moof_start;
     let data: u64 = samples.iter().map(|s| u64::from(s.size)).sum();
-    let mdat_header = if data + 8 > u64::from(u32::MAX) { 16 } else { 8 };
+    let mdat_header = if data + 8 > u64::from(u32::MAX) {
+        16
+    } else {
+        8
+    };
     let data_offset = (moof_len + mdat_header) as u32;
     out[data_offset_pos..data_offset_pos + 4].copy_from_slice(&data_offset.to_be_bytes());
     if mdat_header == 16 {
@@ -283,13 +287,24 @@ mod tests {
     #[test]
     fn header_data_offset_points_past_mdat_header() {
         let samples = [
-            Sample { duration: 3600, size: 100, is_key: true },
-            Sample { duration: 3600, size: 50, is_key: false },
+            Sample {
+                duration: 3600,
+                size: 100,
+                is_key: true,
+            },
+            Sample {
+                duration: 3600,
+                size: 50,
+                is_key: false,
+            },
         ];
         let mut h = Vec::new();
         fragment_header(1, 0, 0, &samples, &mut h);
         // The header ends with the mdat box header announcing 150 bytes of samples.
         assert_eq!(&h[h.len() - 4..], b"mdat");
-        assert_eq!(u32::from_be_bytes(h[h.len() - 8..h.len() - 4].try_into().unwrap()), 158);
+        assert_eq!(
+            u32::from_be_bytes(h[h.len() - 8..h.len() - 4].try_into().unwrap()),
+            158
+        );
     }
 }

@@ -66,15 +66,26 @@ fn first_slice_of_picture(nal: &[u8]) -> bool {
 /// after a slice). AUDs are dropped.
 pub fn access_units<'a>(nals: &[&'a [u8]]) -> Vec<AccessUnit<'a>> {
     let mut aus: Vec<AccessUnit<'a>> = Vec::new();
-    let mut cur = AccessUnit { nals: Vec::new(), is_idr: false };
+    let mut cur = AccessUnit {
+        nals: Vec::new(),
+        is_idr: false,
+    };
     let mut cur_has_vcl = false;
     for &nal in nals {
         let t = nal_unit_type(nal);
         let starts_new = cur_has_vcl
-            && (matches!(t, nal_type::AUD | nal_type::SPS | nal_type::PPS | nal_type::SEI)
-                || (is_vcl(t) && first_slice_of_picture(nal)));
+            && (matches!(
+                t,
+                nal_type::AUD | nal_type::SPS | nal_type::PPS | nal_type::SEI
+            ) || (is_vcl(t) && first_slice_of_picture(nal)));
         if starts_new {
-            aus.push(std::mem::replace(&mut cur, AccessUnit { nals: Vec::new(), is_idr: false }));
+            aus.push(std::mem::replace(
+                &mut cur,
+                AccessUnit {
+                    nals: Vec::new(),
+                    is_idr: false,
+                },
+            ));
             cur_has_vcl = false;
         }
         if t == nal_type::AUD {

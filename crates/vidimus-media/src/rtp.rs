@@ -18,7 +18,10 @@ pub fn packetize_h264(nals: &[&[u8]], max_payload: usize) -> Vec<Payload> {
     let mut out = Vec::new();
     for nal in nals.iter().filter(|n| !n.is_empty()) {
         if nal.len() <= max_payload {
-            out.push(Payload { data: nal.to_vec(), marker: false });
+            out.push(Payload {
+                data: nal.to_vec(),
+                marker: false,
+            });
             continue;
         }
         let indicator = (nal[0] & 0xe0) | FU_A;
@@ -38,7 +41,10 @@ pub fn packetize_h264(nals: &[&[u8]], max_payload: usize) -> Vec<Payload> {
             data.push(indicator);
             data.push(header);
             data.extend_from_slice(part);
-            out.push(Payload { data, marker: false });
+            out.push(Payload {
+                data,
+                marker: false,
+            });
         }
     }
     if let Some(last) = out.last_mut() {
@@ -85,7 +91,9 @@ mod tests {
 
     #[test]
     fn fragments_and_reassembles() {
-        let big: Vec<u8> = std::iter::once(0x65).chain((0..5000).map(|i| i as u8)).collect();
+        let big: Vec<u8> = std::iter::once(0x65)
+            .chain((0..5000).map(|i| i as u8))
+            .collect();
         let small = vec![0x67, 1, 2, 3];
         let ps = packetize_h264(&[&small, &big], 1400);
         assert!(ps.iter().all(|p| p.data.len() <= 1400));

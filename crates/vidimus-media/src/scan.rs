@@ -142,7 +142,10 @@ fn read_header(src: &(impl ReadAt + ?Sized), offset: u64) -> Result<Option<BoxHe
                 return Ok(None);
             }
             src.read_exact_at(offset + 8, &mut h[8..16])?;
-            (u64::from_be_bytes(h[8..16].try_into().expect("8 bytes")), 16)
+            (
+                u64::from_be_bytes(h[8..16].try_into().expect("8 bytes")),
+                16,
+            )
         }
         n => (u64::from(n), 8),
     };
@@ -300,7 +303,11 @@ fn parse_moof(moof: &[u8]) -> Result<Moof, String> {
     } else {
         None
     };
-    let default_flags = if has(0x20) { Some(be32(tfhd, pos)?) } else { None };
+    let default_flags = if has(0x20) {
+        Some(be32(tfhd, pos)?)
+    } else {
+        None
+    };
     let tfdt = need(traf, &[b"tfdt"])?;
     let base_decode_time = if tfdt.first() == Some(&1) {
         be64(tfdt, 4)?
@@ -553,7 +560,9 @@ mod tests {
         e.extend_from_slice(&1280u16.to_be_bytes());
         e.extend_from_slice(&720u16.to_be_bytes());
         e.extend_from_slice(&[0; 50]);
-        let avcc = [0u8, 0, 0, 15, b'a', b'v', b'c', b'C', 1, 0x64, 0, 0x1f, 0xff, 0xe0, 0];
+        let avcc = [
+            0u8, 0, 0, 15, b'a', b'v', b'c', b'C', 1, 0x64, 0, 0x1f, 0xff, 0xe0, 0,
+        ];
         e.extend_from_slice(&avcc);
         let n = e.len() as u32;
         e[0..4].copy_from_slice(&n.to_be_bytes());
@@ -574,7 +583,11 @@ mod tests {
             let samples: Vec<Sample> = gop
                 .iter()
                 .enumerate()
-                .map(|(j, &size)| Sample { duration: 3600, size, is_key: j == 0 })
+                .map(|(j, &size)| Sample {
+                    duration: 3600,
+                    size,
+                    is_key: j == 0,
+                })
                 .collect();
             fragment_header(i as u32 + 1, t, 1_000 + t as i64, &samples, &mut h);
             file.extend_from_slice(&h);
@@ -591,14 +604,21 @@ mod tests {
         let f = build(&[vec![100, 20, 30], vec![90, 10]]);
         let s = scan(&f[..]).unwrap();
         assert_eq!(s.init.codec, VideoCodec::H264);
-        assert_eq!((s.init.width, s.init.height, s.init.timescale), (1280, 720, 90_000));
+        assert_eq!(
+            (s.init.width, s.init.height, s.init.timescale),
+            (1280, 720, 90_000)
+        );
         assert_eq!(s.init.metadata, b"{\"camera\":1}");
         assert_eq!(s.fragments.len(), 2);
         assert_eq!(s.samples(), 5);
         assert_eq!(s.duration(), 5 * 3600);
         assert_eq!(s.fragments[1].base_decode_time, 3 * 3600);
         assert_eq!(s.fragments[1].wall_90k, Some(1_000 + 3 * 3600));
-        assert!(s.fragments.iter().all(|f| f.first_is_key && f.key_samples == 1));
+        assert!(
+            s.fragments
+                .iter()
+                .all(|f| f.first_is_key && f.key_samples == 1)
+        );
         assert_eq!(s.complete_len, f.len() as u64);
         assert_eq!(s.tail_problem, None);
     }

@@ -1,14 +1,305 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Vidimus recorder: cameras in, durable segments out.
+//!
+//! - [`stream`]: one supervised RTSP session per camera (retina), with back-off and gaps.
+//! - [`segmenter`]: frames → GOP fragments → ~60 s segments (sans-IO).
+//! - [`writer`]: the one disk writer per data directory, with batched fsync.
+//! - [`stats`]: per-stream counters for `/metrics`.
+//!
+//! [`Recorder::start`] locks the data directory, runs crash recovery, records a new
+//! run, starts the writer, and supervises one stream task per camera in the index
+//! (cameras added or removed while running are picked up within `camera_poll`).
+
+pub mod segmenter;
+pub mod stats;
+pub mod stream;
+pub mod writer;
+
+use stats::StatsRegistry;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use vidimus_core::camera::{CameraId, SourceUrl};
+use vidimus_core::clock::Clocks;
+use vidimus_store::files::DataDirLock;
+use vidimus_store::index::{CameraRow, MetadataStore, SqliteIndex};
+use vidimus_store::reconcile::{self, RecoveryReport};
+use vidimus_store::{SegmentFiles, StoreError};
+
+/// Recorder settings (see the configuration reference in `docs/configuration.md`).
+#[derive(Clone, Debug)]
+pub struct RecorderConfig {
+    pub data_dir: PathBuf,
+    pub sync_interval: Duration,
+    pub segmenter: segmenter::SegmenterConfig,
+    pub connect_timeout: Duration,
+    pub stall_timeout: Duration,
+    pub backoff_initial: Duration,
+    pub backoff_max: Duration,
+    pub camera_poll: Duration,
+    pub writer_queue: usize,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl RecorderConfig {
+    pub fn new(data_dir: PathBuf) -> Self {
+        RecorderConfig {
+            data_dir,
+            sync_interval: Duration::from_secs(2),
+            segmenter: Default::default(),
+            connect_timeout: Duration::from_secs(10),
+            stall_timeout: Duration::from_secs(10),
+            backoff_initial: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(30),
+            camera_poll: Duration::from_secs(2),
+            writer_queue: 4096,
+        }
+    }
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+/// Errors starting or stopping the recorder.
+#[derive(Debug, thiserror::Error)]
+pub enum RecorderError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("recorder task failed: {0}")]
+    Task(String),
+}
+
+/// A running recorder.
+pub struct Recorder {
+    stats: StatsRegistry,
+    stop: watch::Sender<bool>,
+    supervisor: tokio::task::JoinHandle<()>,
+    writer_join: std::thread::JoinHandle<Box<dyn MetadataStore>>,
+    run_id: i64,
+    recovery: RecoveryReport,
+    clocks: Arc<dyn Clocks>,
+    _lock: DataDirLock,
+}
+
+impl Recorder {
+    /// Locks the data directory, recovers from any crash, and starts recording.
+    pub async fn start(
+        cfg: RecorderConfig,
+        clocks: Arc<dyn Clocks>,
+    ) -> Result<Self, RecorderError> {
+        std::fs::create_dir_all(&cfg.data_dir).map_err(StoreError::io(format!(
+            "creating data directory {}",
+            cfg.data_dir.display()
+        )))?;
+        let lock = DataDirLock::acquire(&cfg.data_dir)?;
+        let files = SegmentFiles::open(&cfg.data_dir)?;
+        let mut index = SqliteIndex::open(&cfg.data_dir.join("index.db"))?;
+        let recovery = reconcile::recover(&mut index, &files)?;
+        let (run_id, prev) = index.start_run(clocks.realtime())?;
+        let prev_clean = prev.as_ref().is_none_or(|p| p.ended_90k.is_some());
+        if !recovery.is_empty() || !prev_clean {
+            tracing::warn!(
+                closed = recovery.closed.len(),
+                adopted = recovery.adopted.len(),
+                quarantined = recovery.quarantined.len(),
+                missing = recovery.missing.len(),
+                "the previous run did not shut down cleanly; recovered"
+            );
+        }
+        index.set_run_recovery(
+            run_id,
+            &serde_json::to_string(&recovery).unwrap_or_default(),
+        )?;
+        let stats = StatsRegistry::default();
+        let (writer, writer_join) = writer::spawn(
+            Box::new(index),
+            files,
+            run_id,
+            writer::WriterConfig {
+                sync_interval: cfg.sync_interval,
+                queue_len: cfg.writer_queue,
+            },
+            stats.clone(),
+        );
+        let (stop, stop_rx) = watch::channel(false);
+        let restart_cause = if prev_clean {
+            "recorder was not running".to_owned()
+        } else {
+            "recorder stopped unexpectedly (crash or power loss); recovered at start-up".to_owned()
+        };
+        let supervisor = tokio::spawn(supervise(
+            cfg,
+            writer,
+            stats.clone(),
+            clocks.clone(),
+            restart_cause,
+            stop_rx,
+        ));
+        Ok(Recorder {
+            stats,
+            stop,
+            supervisor,
+            writer_join,
+            run_id,
+            recovery,
+            clocks,
+            _lock: lock,
+        })
+    }
+
+    /// Per-stream counters.
+    pub fn stats(&self) -> &StatsRegistry {
+        &self.stats
+    }
+
+    /// What start-up recovery did.
+    pub fn recovery(&self) -> &RecoveryReport {
+        &self.recovery
+    }
+
+    /// Stops every stream (writing what each has received), syncs, and marks the run
+    /// as cleanly ended.
+    pub async fn shutdown(self) -> Result<(), RecorderError> {
+        let _ = self.stop.send(true);
+        self.supervisor
+            .await
+            .map_err(|e| RecorderError::Task(e.to_string()))?;
+        let run_id = self.run_id;
+        let now = self.clocks.realtime();
+        let writer_join = self.writer_join;
+        tokio::task::spawn_blocking(move || {
+            let mut index = writer_join
+                .join()
+                .map_err(|_| RecorderError::Task("writer thread panicked".into()))?;
+            index.end_run(run_id, now)?;
+            Ok::<_, RecorderError>(())
+        })
+        .await
+        .map_err(|e| RecorderError::Task(e.to_string()))??;
+        tracing::info!("recorder stopped cleanly");
+        Ok(())
+    }
+}
+
+struct Running {
+    fingerprint: (String, Option<String>, Option<String>),
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Keeps one stream task per camera in the index.
+async fn supervise(
+    cfg: RecorderConfig,
+    writer: writer::WriterHandle,
+    stats: StatsRegistry,
+    clocks: Arc<dyn Clocks>,
+    restart_cause: String,
+    mut stop: watch::Receiver<bool>,
+) {
+    let group = Arc::new(retina::client::SessionGroup::default());
+    let db = cfg.data_dir.join("index.db");
+    let mut running: HashMap<CameraId, Running> = HashMap::new();
+    let mut first_pass = true;
+    loop {
+        let db2 = db.clone();
+        let listed = tokio::task::spawn_blocking(
+            move || -> Result<Vec<(CameraRow, Option<vidimus_core::time::Wall90k>)>, StoreError> {
+                let ix = SqliteIndex::open(&db2)?;
+                let cams = ix.cameras(false)?;
+                cams.into_iter()
+                    .map(|c| {
+                        let end = ix.last_recorded_end(c.id)?;
+                        Ok((c, end))
+                    })
+                    .collect()
+            },
+        )
+        .await;
+        match listed {
+            Ok(Ok(cams)) => {
+                let wanted: std::collections::HashSet<CameraId> =
+                    cams.iter().map(|(c, _)| c.id).collect();
+                for (cam, last_end) in cams {
+                    let fp = (cam.url.clone(), cam.username.clone(), cam.password.clone());
+                    if running.get(&cam.id).is_some_and(|r| r.fingerprint == fp) {
+                        continue;
+                    }
+                    if let Some(old) = running.remove(&cam.id) {
+                        let _ = old.stop.send(true);
+                        let _ = old.task.await;
+                    }
+                    let source = match SourceUrl::parse(
+                        &cam.url,
+                        cam.username.clone(),
+                        cam.password.clone(),
+                    ) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            tracing::error!(camera = %cam.name, error = %e, "camera URL unusable; not recording it");
+                            continue;
+                        }
+                    };
+                    let initial_gap = last_end.map(|t| {
+                        (
+                            t,
+                            if first_pass {
+                                restart_cause.clone()
+                            } else {
+                                "camera source changed".to_owned()
+                            },
+                        )
+                    });
+                    let scfg = stream::StreamConfig {
+                        camera_id: cam.id,
+                        name: cam.name.clone(),
+                        source,
+                        segmenter: cfg.segmenter,
+                        connect_timeout: cfg.connect_timeout,
+                        stall_timeout: cfg.stall_timeout,
+                        backoff_initial: cfg.backoff_initial,
+                        backoff_max: cfg.backoff_max,
+                    };
+                    let ctx = stream::StreamContext {
+                        writer: writer.clone(),
+                        stats: stats.stream(cam.id, &cam.name),
+                        clocks: clocks.clone(),
+                        group: group.clone(),
+                    };
+                    let (tx, rx) = watch::channel(false);
+                    tracing::info!(camera = %cam.name, url = %cam.url, "starting stream");
+                    let task = tokio::spawn(stream::run(scfg, ctx, initial_gap, rx));
+                    running.insert(
+                        cam.id,
+                        Running {
+                            fingerprint: fp,
+                            stop: tx,
+                            task,
+                        },
+                    );
+                }
+                let gone: Vec<CameraId> = running
+                    .keys()
+                    .filter(|k| !wanted.contains(k))
+                    .copied()
+                    .collect();
+                for id in gone {
+                    if let Some(r) = running.remove(&id) {
+                        tracing::info!(camera_id = id, "camera removed; stopping its stream");
+                        let _ = r.stop.send(true);
+                        let _ = r.task.await;
+                    }
+                }
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot read cameras from the index"),
+            Err(e) => tracing::error!(error = %e, "camera listing task failed"),
+        }
+        first_pass = false;
+        tokio::select! {
+            _ = tokio::time::sleep(cfg.camera_poll) => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+    }
+    for r in running.values() {
+        let _ = r.stop.send(true);
+    }
+    for (_, r) in running {
+        let _ = r.task.await;
     }
 }

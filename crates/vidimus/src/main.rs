@@ -1,3 +1,630 @@
-fn main() {
-    println!("Hello, world!");
+//! `vidimus`: the one binary. Commands:
+//!
+//! - `serve --config FILE`: record the configured cameras and serve HTTP.
+//! - `demo`: a whole system on embedded defaults with four simulated cameras.
+//! - `simcam`: the simulated camera alone (an RTSP server looping a built-in clip).
+//! - `camera add|list|remove`, `recordings list`, `fsck`: administration.
+
+mod config;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use config::Config;
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use vidimus_core::camera::SourceUrl;
+use vidimus_core::clock::{Clocks, RealClocks};
+use vidimus_core::time::Wall90k;
+use vidimus_recorder::Recorder;
+use vidimus_store::SegmentFiles;
+use vidimus_store::files::DataDirLock;
+use vidimus_store::index::{CameraSource, MetadataStore, NewCamera, SqliteIndex};
+use vidimus_store::reconcile;
+
+#[derive(Parser)]
+#[command(
+    name = "vidimus",
+    version,
+    about = "Public-safety video recording, lawful by construction"
+)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_parser = ["text", "json"], default_value = "text")]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Record the cameras of a configuration file and serve HTTP (metrics).
+    Serve {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Run a whole system on embedded defaults with simulated cameras, until Ctrl-C.
+    Demo {
+        /// Data directory (kept between runs).
+        #[arg(long, default_value = "vidimus-data")]
+        data_dir: PathBuf,
+        /// HTTP listen address.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// RTSP listen address of the simulated cameras.
+        #[arg(long, default_value = "127.0.0.1:8554")]
+        rtsp_bind: String,
+        /// Number of simulated cameras.
+        #[arg(long, default_value_t = 4)]
+        cameras: u32,
+    },
+    /// Run the simulated camera: an RTSP server looping a built-in H.264 clip.
+    Simcam {
+        #[arg(long, default_value = "127.0.0.1:8554")]
+        bind: String,
+        /// Misbehave, for tests: none, bad-sdp, stall-after=S, close-after=S,
+        /// garbage-after=S, truncated-rtp-after=S.
+        #[arg(long, default_value = "none")]
+        fault: vidimus_simcam::Fault,
+        /// Serve this Annex B H.264 file (25 fps) instead of the built-in clip.
+        #[arg(long)]
+        clip: Option<PathBuf>,
+    },
+    /// Manage cameras.
+    Camera {
+        #[command(subcommand)]
+        command: CameraCommand,
+    },
+    /// List recordings.
+    Recordings {
+        #[command(subcommand)]
+        command: RecordingsCommand,
+    },
+    /// Check that the index and the segment files agree.
+    Fsck {
+        #[command(flatten)]
+        target: Target,
+        /// Close segments left open by a crash and adopt unindexed files (as the
+        /// recorder does at start-up). Needs the recorder stopped.
+        #[arg(long)]
+        repair: bool,
+        /// Rebuild every segment row from the files alone. Needs the recorder stopped.
+        #[arg(long, conflicts_with = "repair")]
+        reindex: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Clone)]
+struct Target {
+    /// Configuration file (its data_dir is used).
+    #[arg(long, short, global = true)]
+    config: Option<PathBuf>,
+    /// Data directory (instead of --config).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+}
+
+impl Target {
+    fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        match (&self.data_dir, &self.config) {
+            (Some(d), _) => Ok(d.clone()),
+            (None, Some(c)) => Ok(Config::load(c)?.data_dir),
+            (None, None) => bail!("say which data directory: --config FILE or --data-dir DIR"),
+        }
+    }
+    fn index(&self) -> anyhow::Result<(PathBuf, SqliteIndex)> {
+        let d = self.data_dir()?;
+        let db = d.join("index.db");
+        if !db.exists() {
+            bail!(
+                "no Vidimus index at {} (wrong --data-dir or --config?)",
+                db.display()
+            );
+        }
+        let ix = SqliteIndex::open(&db)?;
+        Ok((d, ix))
+    }
+}
+
+#[derive(Subcommand)]
+enum CameraCommand {
+    /// Add a camera; a running recorder starts recording it within seconds.
+    Add {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        name: String,
+        /// rtsp://host[:port]/path (credentials may be given here or separately).
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        username: Option<String>,
+        /// Read the password from standard input (keeps it out of the process list).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List cameras (passwords are never shown).
+    List {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        json: bool,
+        /// Include removed cameras.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Stop recording a camera. Its recordings are kept.
+    Remove {
+        #[command(flatten)]
+        target: Target,
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum RecordingsCommand {
+    /// List a camera's segments and gaps in a time range.
+    List {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        camera: String,
+        /// Start (RFC 3339, e.g. 2026-11-29T10:00:00Z, or Unix seconds). Default: the beginning.
+        #[arg(long)]
+        from: Option<String>,
+        /// End (exclusive). Default: now.
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,retina=warn"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(&cli.log_format);
+    match cli.command {
+        Command::Serve { config } => {
+            let cfg = Config::load(&config)?;
+            runtime()?.block_on(serve(cfg, None))
+        }
+        Command::Demo {
+            data_dir,
+            bind,
+            rtsp_bind,
+            cameras,
+        } => runtime()?.block_on(demo(data_dir, bind, rtsp_bind, cameras)),
+        Command::Simcam { bind, fault, clip } => runtime()?.block_on(simcam(bind, fault, clip)),
+        Command::Camera { command } => camera(command),
+        Command::Recordings {
+            command:
+                RecordingsCommand::List {
+                    target,
+                    camera,
+                    from,
+                    to,
+                    json,
+                },
+        } => recordings_list(&target, &camera, from.as_deref(), to.as_deref(), json),
+        Command::Fsck {
+            target,
+            repair,
+            reindex,
+            json,
+        } => fsck(&target, repair, reindex, json),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// Upserts the config's cameras; soft-removes config cameras no longer in it.
+fn sync_config_cameras(cfg: &Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+    let mut ix = SqliteIndex::open(&cfg.data_dir.join("index.db"))?;
+    let now = RealClocks.realtime();
+    for c in &cfg.cameras {
+        let src = SourceUrl::parse(&c.url, c.username.clone(), c.password.clone())?;
+        ix.upsert_config_camera(
+            &NewCamera {
+                name: &c.name,
+                url: src.redacted(),
+                username: src.username(),
+                password: src.password(),
+                source: CameraSource::Config,
+            },
+            now,
+        )?;
+    }
+    for row in ix.cameras(false)? {
+        if row.source == CameraSource::Config && !cfg.cameras.iter().any(|c| c.name == row.name) {
+            tracing::info!(camera = %row.name, "camera no longer in the config file; it stops recording (recordings are kept)");
+            ix.remove_camera(&row.name, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// Records and serves until a signal (or `until` resolves).
+async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
+    sync_config_cameras(&cfg)?;
+    let clocks: Arc<dyn Clocks> = Arc::new(RealClocks);
+    let recorder = Recorder::start(cfg.recorder_config(), clocks).await?;
+    let listener = tokio::net::TcpListener::bind(&cfg.bind)
+        .await
+        .with_context(|| format!("cannot listen on {} (set `bind` in the config)", cfg.bind))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, data_dir = %cfg.data_dir.display(), "serving");
+    if let Some(b) = banner {
+        eprintln!("{}", b.replace("{http}", &addr.to_string()));
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let state = vidimus_server::AppState {
+        stats: recorder.stats().clone(),
+    };
+    let http = tokio::spawn(vidimus_server::serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    shutdown_signal().await;
+    tracing::info!("shutting down: writing what was received");
+    let _ = tx.send(());
+    recorder.shutdown().await?;
+    http.await??;
+    Ok(())
+}
+
+async fn demo(
+    data_dir: PathBuf,
+    bind: String,
+    rtsp_bind: String,
+    cameras: u32,
+) -> anyhow::Result<()> {
+    let listener = match tokio::net::TcpListener::bind(&rtsp_bind).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(%rtsp_bind, error = %e, "RTSP address in use; using a free port");
+            tokio::net::TcpListener::bind("127.0.0.1:0").await?
+        }
+    };
+    let rtsp_addr = listener.local_addr()?;
+    let stats = Arc::new(vidimus_simcam::SimcamStats::default());
+    tokio::spawn(vidimus_simcam::serve(
+        listener,
+        Arc::new(vidimus_simcam::Clip::builtin()),
+        Default::default(),
+        stats,
+    ));
+    let data_dir = std::path::absolute(&data_dir)?;
+    let cfg = Config {
+        data_dir: data_dir.clone(),
+        bind,
+        recorder: Default::default(),
+        cameras: (1..=cameras)
+            .map(|i| config::CameraSection {
+                name: format!("demo-cam-{i}"),
+                url: format!("rtsp://{rtsp_addr}/cam{i}"),
+                username: None,
+                password: None,
+            })
+            .collect(),
+    };
+    cfg.validate()?;
+    let exe = std::env::args().next().unwrap_or_else(|| "vidimus".into());
+    let banner = format!(
+        "\nVidimus demo is running.\n\
+         \x20 simulated cameras: {cameras} at rtsp://{rtsp_addr}/cam1 .. /cam{cameras}\n\
+         \x20 data directory:    {dd}\n\
+         \x20 index:             {dd}/index.db\n\
+         \x20 segments:          {dd}/segments/<camera id>/<YYYYMMDD>/<start ms>.mp4\n\
+         \x20 metrics:           http://{{http}}/metrics\n\
+         \x20 list recordings:   {exe} recordings list --data-dir {dd} --camera demo-cam-1\n\
+         \x20 check the store:   {exe} fsck --data-dir {dd}\n\
+         Press Ctrl-C to stop (the recorder writes what it has received, then exits).\n",
+        dd = data_dir.display(),
+    );
+    serve(cfg, Some(banner)).await
+}
+
+async fn simcam(
+    bind: String,
+    fault: vidimus_simcam::Fault,
+    clip: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let clip = match clip {
+        Some(p) => {
+            let data =
+                std::fs::read(&p).with_context(|| format!("reading clip {}", p.display()))?;
+            vidimus_simcam::Clip::from_annexb(&data, 25)
+                .with_context(|| format!("clip {}", p.display()))?
+        }
+        None => vidimus_simcam::Clip::builtin(),
+    };
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind}"))?;
+    let addr: SocketAddr = listener.local_addr()?;
+    // The address on stdout, so scripts that asked for port 0 learn the port.
+    println!("rtsp://{addr}/");
+    let stats = Arc::new(vidimus_simcam::SimcamStats::default());
+    let server = tokio::spawn(vidimus_simcam::serve(
+        listener,
+        Arc::new(clip),
+        fault,
+        stats.clone(),
+    ));
+    tokio::select! {
+        r = server => { r??; }
+        _ = shutdown_signal() => {}
+    }
+    use std::sync::atomic::Ordering::Relaxed;
+    println!(
+        "simcam: sessions={} frames_sent={} bytes_sent={}",
+        stats.sessions.load(Relaxed),
+        stats.frames_sent.load(Relaxed),
+        stats.bytes_sent.load(Relaxed)
+    );
+    Ok(())
+}
+
+fn camera(cmd: CameraCommand) -> anyhow::Result<()> {
+    let now = RealClocks.realtime();
+    match cmd {
+        CameraCommand::Add {
+            target,
+            name,
+            url,
+            username,
+            password_stdin,
+        } => {
+            config::validate_camera_name(&name)?;
+            let password = if password_stdin {
+                let mut s = String::new();
+                std::io::stdin()
+                    .read_line(&mut s)
+                    .context("reading the password from standard input")?;
+                Some(s.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            let src = SourceUrl::parse(&url, username, password)?;
+            let d = target.data_dir()?;
+            std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+            let mut ix = SqliteIndex::open(&d.join("index.db"))?;
+            let id = ix.add_camera(
+                &NewCamera {
+                    name: &name,
+                    url: src.redacted(),
+                    username: src.username(),
+                    password: src.password(),
+                    source: CameraSource::Cli,
+                },
+                now,
+            )?;
+            println!("added camera {name} (id {id}) at {}", src.redacted());
+        }
+        CameraCommand::List { target, json, all } => {
+            let (_, ix) = target.index()?;
+            let cams = ix.cameras(all)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&cams)?);
+            } else {
+                println!(
+                    "{:>4}  {:<20} {:<8} {:<10} URL",
+                    "ID", "NAME", "SOURCE", "USER"
+                );
+                for c in cams {
+                    let removed = if c.removed_90k.is_some() {
+                        "  (removed)"
+                    } else {
+                        ""
+                    };
+                    println!(
+                        "{:>4}  {:<20} {:<8} {:<10} {}{removed}",
+                        c.id,
+                        c.name,
+                        format!("{:?}", c.source).to_lowercase(),
+                        c.username.as_deref().unwrap_or("-"),
+                        c.url
+                    );
+                }
+            }
+        }
+        CameraCommand::Remove { target, name } => {
+            let (_, mut ix) = target.index()?;
+            let cam = ix.camera_by_name(&name)?;
+            if cam.source == CameraSource::Config {
+                bail!("camera {name:?} is defined in the configuration file; remove it there");
+            }
+            ix.remove_camera(&name, now)?;
+            println!("removed camera {name}; its recordings are kept");
+        }
+    }
+    Ok(())
+}
+
+fn recordings_list(
+    target: &Target,
+    camera: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let (_, ix) = target.index()?;
+    let cam = ix.camera_by_name(camera)?;
+    let from = from
+        .map(Wall90k::parse)
+        .transpose()?
+        .unwrap_or(Wall90k(i64::MIN / 2));
+    let to = to
+        .map(Wall90k::parse)
+        .transpose()?
+        .unwrap_or(Wall90k(i64::MAX / 2));
+    if to <= from {
+        bail!("--to must be after --from");
+    }
+    let segs = ix.segments(cam.id, from, to)?;
+    let gaps = ix.gaps(cam.id, from, to)?;
+    if json {
+        let segs: Vec<serde_json::Value> = segs
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "id": s.id, "path": s.path, "state": s.state,
+                    "start": Wall90k(s.start_90k).to_string(), "end": Wall90k(s.end_90k).to_string(),
+                    "start_90k": s.start_90k, "end_90k": s.end_90k,
+                    "wall_duration_secs": (s.end_90k - s.start_90k) as f64 / 90_000.0,
+                    "media_duration_secs": s.media_duration_90k as f64 / 90_000.0,
+                    "media_duration_90k": s.media_duration_90k,
+                    "frames": s.frames, "fragments": s.fragments, "bytes": s.bytes,
+                    "codec": s.codec, "width": s.width, "height": s.height,
+                })
+            })
+            .collect();
+        let gaps: Vec<serde_json::Value> = gaps
+            .iter()
+            .map(|g| {
+                serde_json::json!({
+                    "start": Wall90k(g.start_90k).to_string(),
+                    "end": g.end_90k.map(|e| Wall90k(e).to_string()),
+                    "start_90k": g.start_90k, "end_90k": g.end_90k,
+                    "cause": g.cause, "last_error": g.last_error, "attempts": g.attempts,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "camera": cam.name, "camera_id": cam.id, "segments": segs, "gaps": gaps })
+            )?
+        );
+        return Ok(());
+    }
+    println!(
+        "camera {} (id {}): {} segments, {} gaps",
+        cam.name,
+        cam.id,
+        segs.len(),
+        gaps.len()
+    );
+    for s in &segs {
+        println!(
+            "  {}  {} .. {}  {:>7.2}s  {:>5} frames  {:>10} bytes  {}x{} {}  {}{}",
+            s.id,
+            Wall90k(s.start_90k),
+            Wall90k(s.end_90k),
+            s.media_duration_90k as f64 / 90_000.0,
+            s.frames,
+            s.bytes,
+            s.width,
+            s.height,
+            s.codec,
+            s.path,
+            if s.state == vidimus_store::index::SegmentState::Open {
+                "  (open)"
+            } else {
+                ""
+            }
+        );
+    }
+    for g in &gaps {
+        println!(
+            "  gap {} .. {}  {}{}",
+            Wall90k(g.start_90k),
+            g.end_90k
+                .map_or("(ongoing)".to_owned(), |e| Wall90k(e).to_string()),
+            g.cause,
+            if g.attempts > 0 {
+                format!(" ({} attempts)", g.attempts)
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(())
+}
+
+fn fsck(target: &Target, repair: bool, reindex: bool, json: bool) -> anyhow::Result<()> {
+    let (dir, mut ix) = target.index()?;
+    let files = SegmentFiles::open(&dir)?;
+    if repair || reindex {
+        let _lock = DataDirLock::acquire(&dir)
+            .context("fsck --repair/--reindex needs the recorder stopped")?;
+        if repair {
+            let r = reconcile::recover(&mut ix, &files)?;
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        } else {
+            let r = reconcile::reindex(&mut ix, &files)?;
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        }
+    }
+    let running = DataDirLock::is_held(&dir);
+    let tty = std::io::stderr().is_terminal() && !json;
+    let report = reconcile::check(
+        &ix,
+        &files,
+        reconcile::CheckOptions {
+            recorder_running: running,
+            grace: std::time::Duration::from_secs(120),
+        },
+        |i, n| {
+            if tty && (i % 50 == 0 || i == n) {
+                eprint!("\rchecking segments {i}/{n}");
+                if i == n {
+                    eprintln!();
+                }
+            }
+        },
+    )?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for f in &report.findings {
+            println!("{:?}: {}: {}", f.severity, f.path, f.problem);
+        }
+        println!(
+            "{} segments checked, {} files on disk: {}",
+            report.segments_checked,
+            report.files_on_disk,
+            if report.is_clean() {
+                "clean"
+            } else {
+                "PROBLEMS FOUND"
+            }
+        );
+    }
+    if !report.is_clean() {
+        std::process::exit(1);
+    }
+    Ok(())
 }

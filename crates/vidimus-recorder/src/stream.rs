@@ -1,0 +1,287 @@
+//! One camera's RTSP session, supervised: connect, record, and on any failure record
+//! the gap and reconnect with capped exponential back-off.
+//!
+//! Only the video stream (H.264 or H.265) is set up; other streams (audio, metadata)
+//! are left alone, so they can never fail the recording. A session ends on a retina
+//! error, when the camera closes it, or when no video frame arrives within
+//! `stall_timeout`.
+
+use crate::segmenter::{Frame, Segmenter, SegmenterConfig, StreamParams};
+use crate::stats::StreamStats;
+use crate::writer::{Output, SendError, WriterHandle};
+use futures::StreamExt;
+use retina::client::{PlayOptions, SessionGroup, SessionOptions, SetupOptions, Transport};
+use retina::codec::{CodecItem, FrameFormat, ParametersRef, VideoParametersCodec};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::sync::watch;
+use vidimus_core::camera::{CameraId, SourceUrl};
+use vidimus_core::clock::Clocks;
+use vidimus_core::time::Wall90k;
+use vidimus_media::VideoCodec;
+use vidimus_store::index::IndexOp;
+
+/// How to record one camera.
+#[derive(Clone, Debug)]
+pub struct StreamConfig {
+    pub camera_id: CameraId,
+    pub name: String,
+    pub source: SourceUrl,
+    pub segmenter: SegmenterConfig,
+    pub connect_timeout: Duration,
+    pub stall_timeout: Duration,
+    pub backoff_initial: Duration,
+    pub backoff_max: Duration,
+}
+
+/// Everything a stream task shares with the recorder.
+#[derive(Clone)]
+pub struct StreamContext {
+    pub writer: WriterHandle,
+    pub stats: Arc<StreamStats>,
+    pub clocks: Arc<dyn Clocks>,
+    pub group: Arc<SessionGroup>,
+}
+
+/// Records a camera until `stop` becomes true. `initial_gap` is a gap to open before
+/// the first session (the time the recorder was not running), with its cause.
+pub async fn run(
+    cfg: StreamConfig,
+    ctx: StreamContext,
+    initial_gap: Option<(Wall90k, String)>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut seg = Segmenter::new(cfg.camera_id, &cfg.name, cfg.segmenter);
+    let mut out = Vec::new();
+    if let Some((start, cause)) = initial_gap {
+        StreamStats::add(&ctx.stats.gaps, 1);
+        send(
+            &ctx,
+            Output::Index(IndexOp::OpenGap {
+                camera_id: cfg.camera_id,
+                start_90k: start.0,
+                cause,
+            }),
+        );
+    }
+    let mut backoff = cfg.backoff_initial;
+    let mut attempt = 0u64;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        if attempt > 0 {
+            StreamStats::add(&ctx.stats.reconnects, 1);
+        }
+        attempt += 1;
+        let ended = tokio::select! {
+            e = session(&cfg, &ctx, &mut seg, &mut out) => Some(e),
+            _ = stop.wait_for(|s| *s) => None,
+        };
+        ctx.stats.connected.store(false, Ordering::Relaxed);
+        // Whatever was received is written: the pending GOP becomes the last fragment.
+        let was_recording = seg.is_recording();
+        let now = ctx.clocks.realtime();
+        let end = seg.wall_position();
+        seg.finish(now, &mut out);
+        dispatch(&ctx, &mut out);
+        let Some(error) = ended else { break };
+        *ctx.stats.last_error.lock().expect("error lock") = Some(error.clone());
+        if was_recording {
+            backoff = cfg.backoff_initial;
+            StreamStats::add(&ctx.stats.gaps, 1);
+            send(
+                &ctx,
+                Output::Index(IndexOp::OpenGap {
+                    camera_id: cfg.camera_id,
+                    start_90k: end.unwrap_or(now).0,
+                    cause: error.clone(),
+                }),
+            );
+        } else {
+            // Still not recording: the open gap (if any) gets another attempt; a camera
+            // that has never recorded gets a gap from its first failure.
+            send(
+                &ctx,
+                Output::Index(IndexOp::OpenGap {
+                    camera_id: cfg.camera_id,
+                    start_90k: now.0,
+                    cause: error.clone(),
+                }),
+            );
+            send(
+                &ctx,
+                Output::Index(IndexOp::GapAttempt {
+                    camera_id: cfg.camera_id,
+                    error: error.clone(),
+                }),
+            );
+        }
+        tracing::warn!(camera = %cfg.name, %error, retry_in = ?backoff, "camera session ended");
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+        backoff = (backoff * 2).min(cfg.backoff_max);
+    }
+}
+
+fn send(ctx: &StreamContext, o: Output) {
+    if let Err(e) = ctx.writer.try_send(o) {
+        tracing::error!(error = %e, "could not queue an index update for the writer");
+    }
+}
+
+fn dispatch(ctx: &StreamContext, out: &mut Vec<Output>) {
+    for o in out.drain(..) {
+        let samples = match &o {
+            Output::Fragment(f) => f.samples,
+            _ => 0,
+        };
+        match ctx.writer.try_send(o) {
+            Ok(()) => {}
+            Err(SendError::Full) => {
+                StreamStats::add(&ctx.stats.frames_dropped, samples);
+                tracing::warn!(samples, "writer backlog full: fragment dropped");
+            }
+            Err(SendError::Stopped) => StreamStats::add(&ctx.stats.frames_dropped, samples),
+        }
+    }
+}
+
+fn params_of(p: Option<ParametersRef<'_>>) -> Result<StreamParams, String> {
+    let Some(ParametersRef::Video(v)) = p else {
+        return Err("the camera has not sent codec parameters (SPS/PPS) yet".into());
+    };
+    let codec = match v.codec_params() {
+        VideoParametersCodec::H264 { .. } => VideoCodec::H264,
+        VideoParametersCodec::H265 { .. } => VideoCodec::H265,
+        _ => return Err("unsupported video codec".into()),
+    };
+    let sample_entry = v
+        .mp4_sample_entry()
+        .build()
+        .map_err(|e| format!("bad codec parameters: {e}"))?;
+    let (w, h) = v.pixel_dimensions();
+    Ok(StreamParams {
+        codec,
+        sample_entry,
+        width: u16::try_from(w).map_err(|_| format!("width {w} too large"))?,
+        height: u16::try_from(h).map_err(|_| format!("height {h} too large"))?,
+    })
+}
+
+/// Runs one RTSP session; returns why it ended.
+async fn session(
+    cfg: &StreamConfig,
+    ctx: &StreamContext,
+    seg: &mut Segmenter,
+    out: &mut Vec<Output>,
+) -> String {
+    let creds = cfg
+        .source
+        .credentials()
+        .map(|(u, p)| retina::client::Credentials {
+            username: u.to_owned(),
+            password: p.to_owned(),
+        });
+    let opts = SessionOptions::default()
+        .creds(creds)
+        .user_agent(concat!("Vidimus/", env!("CARGO_PKG_VERSION")).to_owned())
+        .session_group(ctx.group.clone());
+    let connect = async {
+        let mut s = retina::client::Session::describe(cfg.source.url().clone(), opts)
+            .await
+            .map_err(|e| format!("DESCRIBE failed: {e}"))?;
+        let found: Vec<String> = s
+            .streams()
+            .iter()
+            .map(|s| format!("{}/{}", s.media(), s.encoding_name()))
+            .collect();
+        let i = s
+            .streams()
+            .iter()
+            .position(|s| s.media() == "video" && matches!(s.encoding_name(), "h264" | "h265"))
+            .ok_or_else(|| {
+                format!(
+                    "no H.264 or H.265 video stream offered (streams: {})",
+                    found.join(", ")
+                )
+            })?;
+        s.setup(
+            i,
+            SetupOptions::default()
+                .transport(Transport::default())
+                .frame_format(FrameFormat::MP4),
+        )
+        .await
+        .map_err(|e| format!("SETUP failed: {e}"))?;
+        let playing = s
+            .play(PlayOptions::default())
+            .await
+            .map_err(|e| format!("PLAY failed: {e}"))?;
+        let demuxed = playing
+            .demuxed()
+            .map_err(|e| format!("cannot demux: {e}"))?;
+        Ok::<_, String>((i, demuxed))
+    };
+    let (video_i, mut demuxed) = match tokio::time::timeout(cfg.connect_timeout, connect).await {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => return e,
+        Err(_) => {
+            return format!(
+                "connect timed out after {} s",
+                cfg.connect_timeout.as_secs_f32()
+            );
+        }
+    };
+    let clock_rate = demuxed.streams()[video_i].clock_rate_hz().max(1) as i64;
+    let mut got_frame = false;
+    loop {
+        let item = match tokio::time::timeout(cfg.stall_timeout, demuxed.next()).await {
+            Err(_) => {
+                return format!(
+                    "stalled: no video frame for {} s",
+                    cfg.stall_timeout.as_secs_f32()
+                );
+            }
+            Ok(None) => return "the camera ended the session".to_owned(),
+            Ok(Some(Err(e))) => return format!("stream error: {e}"),
+            Ok(Some(Ok(item))) => item,
+        };
+        let CodecItem::VideoFrame(f) = item else {
+            continue;
+        };
+        if f.stream_id() != video_i {
+            continue;
+        }
+        StreamStats::add(&ctx.stats.frames_received, 1);
+        if !got_frame || f.has_new_parameters() {
+            match params_of(demuxed.streams()[video_i].parameters()) {
+                Ok(p) => seg.set_params(p),
+                Err(e) => return e,
+            }
+        }
+        let now = ctx.clocks.realtime();
+        let ts = f.timestamp().elapsed() * 90_000 / clock_rate;
+        let frame = Frame {
+            ts,
+            is_key: f.is_random_access_point(),
+            data: f.into_data(),
+        };
+        let was_recording = seg.is_recording();
+        seg.push(frame, now, out);
+        if !was_recording && seg.is_recording() {
+            ctx.stats.connected.store(true, Ordering::Relaxed);
+            let at = seg.wall_position().unwrap_or(now);
+            out.push(Output::Index(IndexOp::CloseGaps {
+                camera_id: cfg.camera_id,
+                end_90k: at.0,
+            }));
+            tracing::info!(camera = %cfg.name, "recording");
+        }
+        got_frame = true;
+        dispatch(ctx, out);
+    }
+}

@@ -1,0 +1,151 @@
+//! The TOML configuration file (reference: `docs/configuration.md`).
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use vidimus_core::camera::SourceUrl;
+use vidimus_core::time::Duration90k;
+use vidimus_recorder::RecorderConfig;
+use vidimus_recorder::segmenter::SegmenterConfig;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the index and segment files live.
+    pub data_dir: PathBuf,
+    /// HTTP listen address (metrics, and later the API and console).
+    #[serde(default = "default_bind")]
+    pub bind: String,
+    #[serde(default)]
+    pub recorder: RecorderSection,
+    #[serde(default, rename = "camera")]
+    pub cameras: Vec<CameraSection>,
+}
+
+fn default_bind() -> String {
+    "127.0.0.1:8080".to_owned()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecorderSection {
+    /// How often written video is fsynced and indexed (at most this much is lost on
+    /// power failure, plus the GOP being received).
+    #[serde(with = "humantime_serde_compat")]
+    pub sync_interval: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub segment_duration: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub max_fragment_duration: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub connect_timeout: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub stall_timeout: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub backoff_initial: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub backoff_max: Duration,
+}
+
+impl Default for RecorderSection {
+    fn default() -> Self {
+        RecorderSection {
+            sync_interval: Duration::from_secs(2),
+            segment_duration: Duration::from_secs(60),
+            max_fragment_duration: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(10),
+            stall_timeout: Duration::from_secs(10),
+            backoff_initial: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraSection {
+    pub name: String,
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+/// Durations written as humantime strings: "2s", "500ms", "1m 30s".
+mod humantime_serde_compat {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s).map_err(|e| serde::de::Error::custom(format!("{s:?}: {e}")))
+    }
+}
+
+impl Config {
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        let mut c: Config =
+            toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))?;
+        if c.data_dir.is_relative() {
+            let base = path.parent().unwrap_or(Path::new("."));
+            c.data_dir = base.join(&c.data_dir);
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let r = &self.recorder;
+        if r.sync_interval < Duration::from_millis(100) || r.sync_interval > Duration::from_secs(60)
+        {
+            bail!("recorder.sync_interval must be between 100ms and 60s");
+        }
+        if r.segment_duration < Duration::from_secs(1)
+            || r.segment_duration > Duration::from_secs(3600)
+        {
+            bail!("recorder.segment_duration must be between 1s and 1h");
+        }
+        if r.max_fragment_duration < Duration::from_millis(500) {
+            bail!("recorder.max_fragment_duration must be at least 500ms");
+        }
+        let mut names = std::collections::HashSet::new();
+        for cam in &self.cameras {
+            if !names.insert(&cam.name) {
+                bail!("camera {:?} is defined twice", cam.name);
+            }
+            validate_camera_name(&cam.name)?;
+            SourceUrl::parse(&cam.url, cam.username.clone(), cam.password.clone())
+                .with_context(|| format!("camera {:?}", cam.name))?;
+        }
+        Ok(())
+    }
+
+    pub fn recorder_config(&self) -> RecorderConfig {
+        let r = &self.recorder;
+        let mut rc = RecorderConfig::new(self.data_dir.clone());
+        rc.sync_interval = r.sync_interval;
+        rc.segmenter = SegmenterConfig {
+            segment_duration: Duration90k::from_std(r.segment_duration),
+            max_fragment_duration: Duration90k::from_std(r.max_fragment_duration),
+        };
+        rc.connect_timeout = r.connect_timeout;
+        rc.stall_timeout = r.stall_timeout;
+        rc.backoff_initial = r.backoff_initial;
+        rc.backoff_max = r.backoff_max;
+        rc
+    }
+}
+
+/// Camera names appear in logs, metrics labels and the console: keep them plain.
+pub fn validate_camera_name(name: &str) -> anyhow::Result<()> {
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "-_. ".contains(c))
+    {
+        bail!("camera name {name:?} must be 1-64 letters, digits, '-', '_', '.' or spaces");
+    }
+    Ok(())
+}
