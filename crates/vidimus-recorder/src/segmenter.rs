@@ -150,9 +150,14 @@ impl Segmenter {
         self.pending.push(frame);
     }
 
+    /// The codec of the stream, once parameters are known.
+    pub fn codec(&self) -> Option<VideoCodec> {
+        self.params.as_ref().map(|p| p.codec)
+    }
+
     /// Ends the session: writes what is pending and closes the segment. The next
-    /// session starts a new wall-clock run.
-    pub fn finish(&mut self, local_now: Wall90k, out: &mut Vec<Output>) {
+    /// session starts a new wall-clock run. Returns where recording ended.
+    pub fn finish(&mut self, local_now: Wall90k, out: &mut Vec<Output>) -> Option<Wall90k> {
         if let Some(last) = self.pending.last() {
             let end = last.ts + i64::from(self.last_duration);
             self.flush(end, local_now, out);
@@ -162,7 +167,7 @@ impl Segmenter {
                 camera_id: self.camera_id,
             });
         }
-        self.steer = None;
+        self.steer.take().map(|s| s.position())
     }
 
     /// The wall-clock time recording has reached (end of the last fragment).
@@ -358,7 +363,7 @@ mod tests {
         let mut s = Segmenter::new(1, "cam", SegmenterConfig::default());
         s.set_params(params());
         let mut out = Vec::new();
-        for i in 0..100 {
+        for i in 0..=100 {
             if i == 60 {
                 let mut p = params();
                 p.width = 640;

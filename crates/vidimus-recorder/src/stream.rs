@@ -83,8 +83,7 @@ pub async fn run(
         // Whatever was received is written: the pending GOP becomes the last fragment.
         let was_recording = seg.is_recording();
         let now = ctx.clocks.realtime();
-        let end = seg.wall_position();
-        seg.finish(now, &mut out);
+        let end = seg.finish(now, &mut out);
         dispatch(&ctx, &mut out);
         let Some(error) = ended else { break };
         *ctx.stats.last_error.lock().expect("error lock") = Some(error.clone());
@@ -265,11 +264,11 @@ async fn session(
         }
         let now = ctx.clocks.realtime();
         let ts = f.timestamp().elapsed() * 90_000 / clock_rate;
-        let frame = Frame {
-            ts,
-            is_key: f.is_random_access_point(),
-            data: f.into_data(),
-        };
+        // retina flags IDR pictures only; H.265 cameras often send CRA key frames.
+        let flagged = f.is_random_access_point();
+        let data = f.into_data();
+        let is_key = flagged || seg.codec().is_some_and(|c| c.is_random_access(&data));
+        let frame = Frame { ts, is_key, data };
         let was_recording = seg.is_recording();
         seg.push(frame, now, out);
         if !was_recording && seg.is_recording() {

@@ -1,0 +1,359 @@
+//! Shared helpers for the integration tests: they start the real `vidimus` binary,
+//! real RTSP peers (our simcam, GStreamer's gst-rtsp-server) and use Debian's ffprobe
+//! and ffmpeg to check what was recorded.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_vidimus")
+}
+
+/// `../shared` beside the project root.
+pub fn shared() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed when dropped.
+pub struct Proc {
+    pub child: Child,
+    pub name: String,
+    /// The rest of its standard output, if piped.
+    pub stdout: Option<BufReader<std::process::ChildStdout>>,
+}
+
+impl Proc {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+    /// SIGKILL and reap.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+    /// SIGTERM, then wait (up to 30 s) for a clean exit; returns whether it exited 0.
+    pub fn terminate(&mut self) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.kill9();
+        false
+    }
+    /// SIGTERM, wait, and return the rest of its standard output.
+    pub fn terminate_output(&mut self) -> String {
+        use std::io::Read;
+        self.terminate();
+        let mut s = String::new();
+        if let Some(mut r) = self.stdout.take() {
+            let _ = r.read_to_string(&mut s);
+        }
+        s
+    }
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.is_running() {
+            self.kill9();
+        }
+    }
+}
+
+/// Starts `vidimus simcam` on a free port with a fault; returns it and its base URL.
+pub fn simcam(fault: &str) -> (Proc, String) {
+    simcam_on(&format!("127.0.0.1:{}", free_port()), fault)
+}
+
+pub fn simcam_on(bind: &str, fault: &str) -> (Proc, String) {
+    let mut child = Command::new(bin())
+        .args(["simcam", "--bind", bind, "--fault", fault])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn simcam");
+    let mut line = String::new();
+    let mut r = BufReader::new(child.stdout.take().unwrap());
+    r.read_line(&mut line).unwrap();
+    assert!(line.starts_with("rtsp://"), "simcam said {line:?}");
+    (
+        Proc {
+            child,
+            name: "simcam".into(),
+            stdout: Some(r),
+        },
+        line.trim().trim_end_matches('/').to_owned(),
+    )
+}
+
+/// Starts GStreamer's RTSP server on `port` serving a shared test clip.
+pub fn gst_server(clip: &str, codec: &str, audio: bool, port: u16) -> (Proc, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/gst_rtsp_server.py");
+    let file = shared().join("testdata/clips").join(clip);
+    assert!(file.exists(), "missing test clip {}", file.display());
+    let mut args = vec![
+        script.to_str().unwrap().to_owned(),
+        file.to_str().unwrap().to_owned(),
+    ];
+    args.extend([
+        "--port".into(),
+        port.to_string(),
+        "--codec".into(),
+        codec.into(),
+    ]);
+    if audio {
+        args.push("--audio".into());
+    }
+    let mut child = Command::new("/usr/bin/python3")
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn gst-rtsp-server (apt-get install python3-gi gir1.2-gst-rtsp-server-1.0)");
+    let mut line = String::new();
+    let mut r = BufReader::new(child.stdout.take().unwrap());
+    r.read_line(&mut line).unwrap();
+    assert!(line.starts_with("READY "), "gst server said {line:?}");
+    (
+        Proc {
+            child,
+            name: "gst".into(),
+            stdout: Some(r),
+        },
+        line.trim().trim_start_matches("READY ").to_owned(),
+    )
+}
+
+/// A test data directory with a config file.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+    pub http: u16,
+}
+
+impl Site {
+    /// `cameras`: (name, url). `recorder`: extra lines for the [recorder] table.
+    pub fn new(cameras: &[(&str, &str)], recorder: &str) -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        let http = free_port();
+        let mut toml =
+            format!("data_dir = \"data\"\nbind = \"127.0.0.1:{http}\"\n[recorder]\n{recorder}\n");
+        for (name, url) in cameras {
+            toml.push_str(&format!("[[camera]]\nname = \"{name}\"\nurl = \"{url}\"\n"));
+        }
+        std::fs::write(dir.path().join("vidimus.toml"), toml).unwrap();
+        Site { dir, http }
+    }
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("vidimus.toml")
+    }
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+    pub fn log(&self) -> PathBuf {
+        self.dir.path().join("recorder.log")
+    }
+    /// Starts `vidimus serve`, appending its log to `recorder.log`; waits for HTTP.
+    pub fn serve(&self) -> Proc {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log())
+            .unwrap();
+        let child = Command::new(bin())
+            .args(["serve", "--config", self.config().to_str().unwrap()])
+            .env("RUST_LOG", "info,retina=warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn vidimus serve");
+        let mut p = Proc {
+            child,
+            name: "recorder".into(),
+            stdout: None,
+        };
+        let ok = wait_until(Duration::from_secs(30), || {
+            assert!(
+                p.is_running(),
+                "recorder exited early; log:\n{}",
+                self.log_text()
+            );
+            std::net::TcpStream::connect(("127.0.0.1", self.http)).is_ok()
+        });
+        assert!(ok, "recorder did not start serving");
+        p
+    }
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(self.log()).unwrap_or_default()
+    }
+    /// `vidimus recordings list --json`.
+    pub fn recordings(&self, camera: &str) -> Value {
+        let out = self.vidimus(&["recordings", "list", "--camera", camera, "--json"]);
+        assert!(
+            out.status.success(),
+            "recordings list failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+    /// Runs `vidimus ARGS --data-dir DATA`.
+    pub fn vidimus(&self, args: &[&str]) -> std::process::Output {
+        Command::new(bin())
+            .args(args)
+            .args(["--data-dir", self.data().to_str().unwrap()])
+            .output()
+            .unwrap()
+    }
+    /// `vidimus fsck --json`: (clean, report).
+    pub fn fsck(&self) -> (bool, Value) {
+        let out = self.vidimus(&["fsck", "--json"]);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!("fsck output: {e}: {}", String::from_utf8_lossy(&out.stdout))
+        });
+        (out.status.success(), v)
+    }
+    pub fn metrics(&self) -> String {
+        http_get(self.http, "/metrics")
+    }
+    pub fn segment_path(&self, rel: &str) -> PathBuf {
+        self.data().join("segments").join(rel)
+    }
+}
+
+/// A minimal HTTP/1.1 GET (the tests need no HTTP client crate).
+pub fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// The value of a metric line `name{...camera="cam"...} V`.
+pub fn metric(text: &str, name: &str, camera: &str) -> Option<u64> {
+    text.lines()
+        .find(|l| {
+            l.starts_with(&format!("{name}{{")) && l.contains(&format!("camera=\"{camera}\""))
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    f()
+}
+
+/// ffprobe's view of a file: (video frames counted, codec, width, height).
+pub fn ffprobe(path: &Path) -> (u64, String, u64, u64) {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-count_packets",
+            "-show_entries",
+            "stream=codec_name,width,height,nb_read_packets",
+            "-of",
+            "json",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe (apt-get install ffmpeg)");
+    assert!(
+        out.status.success(),
+        "ffprobe rejected {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "ffprobe complained about {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &v["streams"][0];
+    (
+        s["nb_read_packets"].as_str().unwrap().parse().unwrap(),
+        s["codec_name"].as_str().unwrap().to_owned(),
+        s["width"].as_u64().unwrap(),
+        s["height"].as_u64().unwrap(),
+    )
+}
+
+/// Decodes every frame with ffmpeg; panics on any decoder error.
+pub fn decodes_cleanly(path: &Path) {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("ffmpeg");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "ffmpeg could not decode {} cleanly: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every segment of a camera: checks ffprobe agrees with the index and returns them.
+pub fn check_segments(site: &Site, camera: &str, decode: bool) -> Vec<Value> {
+    let rec = site.recordings(camera);
+    let segs = rec["segments"].as_array().unwrap().clone();
+    for s in &segs {
+        let p = site.segment_path(s["path"].as_str().unwrap());
+        let (frames, _, w, h) = ffprobe(&p);
+        assert_eq!(
+            frames,
+            s["frames"].as_u64().unwrap(),
+            "{}: ffprobe frames vs index",
+            p.display()
+        );
+        assert_eq!(
+            (w, h),
+            (s["width"].as_u64().unwrap(), s["height"].as_u64().unwrap())
+        );
+        if decode {
+            decodes_cleanly(&p);
+        }
+    }
+    segs
+}
+
+pub fn total_frames(segs: &[Value]) -> u64 {
+    segs.iter().map(|s| s["frames"].as_u64().unwrap()).sum()
+}
