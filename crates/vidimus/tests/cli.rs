@@ -1,0 +1,189 @@
+//! The administration commands: cameras, recordings listing, configuration errors.
+
+mod support;
+
+use std::process::Command;
+use support::*;
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(bin()).args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cameras_are_added_listed_and_removed_without_showing_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (ok, out, err) = run(&[
+        "camera",
+        "add",
+        "--data-dir",
+        d,
+        "--name",
+        "gate-1",
+        "--url",
+        "rtsp://admin:s3cret@10.1.2.3:554/main",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("rtsp://10.1.2.3:554/main") && !out.contains("s3cret"),
+        "{out}"
+    );
+    let (ok, _, err) = run(&[
+        "camera",
+        "add",
+        "--data-dir",
+        d,
+        "--name",
+        "gate-1",
+        "--url",
+        "rtsp://h/x",
+    ]);
+    assert!(!ok && err.contains("already exists"), "{err}");
+    let (ok, _, err) = run(&[
+        "camera",
+        "add",
+        "--data-dir",
+        d,
+        "--name",
+        "bad",
+        "--url",
+        "http://h/x",
+    ]);
+    assert!(!ok && err.contains("rtsp://"), "{err}");
+    let (ok, _, err) = run(&[
+        "camera",
+        "add",
+        "--data-dir",
+        d,
+        "--name",
+        "../etc",
+        "--url",
+        "rtsp://h/x",
+    ]);
+    assert!(!ok && err.contains("camera name"), "{err}");
+
+    let (ok, out, _) = run(&["camera", "list", "--data-dir", d, "--json"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["name"], "gate-1");
+    assert_eq!(v[0]["username"], "admin");
+    assert_eq!(v[0]["url"], "rtsp://10.1.2.3:554/main");
+    assert!(
+        !out.contains("s3cret") && !out.contains("password"),
+        "{out}"
+    );
+
+    let (ok, out, _) = run(&["camera", "remove", "--data-dir", d, "gate-1"]);
+    assert!(ok && out.contains("recordings are kept"), "{out}");
+    let (_, out, _) = run(&["camera", "list", "--data-dir", d, "--json"]);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let (_, out, _) = run(&["camera", "list", "--data-dir", d, "--all"]);
+    assert!(out.contains("(removed)"), "{out}");
+}
+
+#[test]
+fn recordings_list_rejects_bad_input_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (ok, _, err) = run(&["recordings", "list", "--data-dir", d, "--camera", "x"]);
+    assert!(!ok && err.contains("no Vidimus index"), "{err}");
+    run(&[
+        "camera",
+        "add",
+        "--data-dir",
+        d,
+        "--name",
+        "x",
+        "--url",
+        "rtsp://h/x",
+    ]);
+    let (ok, _, err) = run(&["recordings", "list", "--data-dir", d, "--camera", "nope"]);
+    assert!(!ok && err.contains("camera \"nope\" not found"), "{err}");
+    let (ok, _, err) = run(&[
+        "recordings",
+        "list",
+        "--data-dir",
+        d,
+        "--camera",
+        "x",
+        "--from",
+        "yesterday",
+    ]);
+    assert!(!ok && err.contains("invalid time"), "{err}");
+    let (ok, _, err) = run(&[
+        "recordings",
+        "list",
+        "--data-dir",
+        d,
+        "--camera",
+        "x",
+        "--from",
+        "2026-01-02T00:00:00Z",
+        "--to",
+        "2026-01-01T00:00:00Z",
+    ]);
+    assert!(!ok && err.contains("--to must be after --from"), "{err}");
+    let (ok, out, err) = run(&[
+        "recordings",
+        "list",
+        "--data-dir",
+        d,
+        "--camera",
+        "x",
+        "--json",
+        "--from",
+        "1700000000",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["segments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let (ok, out, _) = run(&["fsck", "--data-dir", d]);
+    assert!(ok && out.contains("clean"), "{out}");
+}
+
+#[test]
+fn configuration_errors_name_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("v.toml");
+    let cases = [
+        (
+            "data_dir = \"d\"\n[recorder]\nsync_interval = \"0s\"\n",
+            "sync_interval",
+        ),
+        (
+            "data_dir = \"d\"\n[recorder]\nsync_interval = \"soon\"\n",
+            "soon",
+        ),
+        ("data_dir = \"d\"\ncolour = 1\n", "colour"),
+        (
+            "data_dir = \"d\"\n[[camera]]\nname = \"a\"\nurl = \"rtsp://h/1\"\n[[camera]]\nname = \"a\"\nurl = \"rtsp://h/2\"\n",
+            "defined twice",
+        ),
+        (
+            "data_dir = \"d\"\n[[camera]]\nname = \"a\"\nurl = \"ftp://h/1\"\n",
+            "rtsp://",
+        ),
+    ];
+    for (text, says) in cases {
+        std::fs::write(&cfg, text).unwrap();
+        let (ok, _, err) = run(&["serve", "--config", cfg.to_str().unwrap()]);
+        assert!(!ok && err.contains(says), "config {text:?}: {err}");
+    }
+}
