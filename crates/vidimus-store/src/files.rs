@@ -176,10 +176,11 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<()> {
             .map_err(StoreError::io(format!("reading {}", path.display())))?;
         if ft.is_dir() {
             walk(root, &path, out)?;
-        } else if ft.is_file() && path.extension().is_some_and(|e| e == "mp4") {
-            if let Ok(rel) = path.strip_prefix(root) {
-                out.push(rel.to_string_lossy().into_owned());
-            }
+        } else if ft.is_file()
+            && path.extension().is_some_and(|e| e == "mp4")
+            && let Ok(rel) = path.strip_prefix(root)
+        {
+            out.push(rel.to_string_lossy().into_owned());
         }
     }
     Ok(())

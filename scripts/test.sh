@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the whole Vidimus test suite on a fresh machine.
+#
+# First it installs what the tests need from Debian (as root, or through sudo):
+#   ffmpeg (ffprobe and ffmpeg check every recorded segment) and GStreamer's RTSP
+#   server with its Python bindings (the third-party RTSP peer).
+# Then: formatting check, clippy with warnings as errors, and every test.
+# The tests read the sample clips in ../shared/testdata (beside the project root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base
+          gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing Debian packages: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -d ../shared/testdata/clips ]; then
+  echo "error: the test clips are missing: expected ../shared/testdata/clips beside the project root" >&2
+  exit 1
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --workspace --locked
