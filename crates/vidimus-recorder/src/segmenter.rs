@@ -170,6 +170,30 @@ impl Segmenter {
         self.steer.take().map(|s| s.position())
     }
 
+    /// A fragment emitted by the last `push` could not be stored (the writer is
+    /// overloaded): closes the segment so that what was written stays consistent, and
+    /// starts a new segment with a new wall-clock run at the pending key frame (or at
+    /// the next one). Returns how many pending frames were discarded.
+    pub fn interrupt(&mut self, local_now: Wall90k, out: &mut Vec<Output>) -> u64 {
+        if self.seg.take().is_some() {
+            out.push(Output::Close {
+                camera_id: self.camera_id,
+            });
+        }
+        self.steer = None;
+        if self.pending.first().is_some_and(|f| f.is_key) {
+            let steer = *self
+                .steer
+                .get_or_insert_with(|| WallSteer::start(local_now));
+            self.open(steer.position(), out);
+            0
+        } else {
+            let n = self.pending.len() as u64;
+            self.pending.clear();
+            n
+        }
+    }
+
     /// The wall-clock time recording has reached (end of the last fragment).
     pub fn wall_position(&self) -> Option<Wall90k> {
         self.steer.map(|s| s.position())
@@ -240,6 +264,7 @@ impl Segmenter {
             camera_id: self.camera_id,
             header: self.header_buf.clone(),
             frames: frames.into_iter().map(|f| f.data).collect(),
+            sequence: seg.next_sequence,
             len: self.header_buf.len() as u64 + data_len,
             media_duration: media,
             samples: samples.len() as u64,
@@ -356,6 +381,38 @@ mod tests {
             .collect();
         assert!(frags.iter().all(|&d| d <= 5 * 90_000), "{frags:?}");
         assert_eq!(frags.iter().sum::<u64>(), 250 * 3600);
+    }
+
+    #[test]
+    fn an_interrupted_segment_resumes_in_a_new_one() {
+        let mut s = Segmenter::new(1, "cam", SegmenterConfig::default());
+        s.set_params(params());
+        let mut out = Vec::new();
+        for i in 0..=100 {
+            s.push(frame(i, 50), Wall90k(i * 3600), &mut out);
+        }
+        // Frame 100 (a key frame) flushed the second GOP; suppose it was refused.
+        assert!(matches!(out.last(), Some(Output::Fragment(f)) if f.sequence == 2));
+        out.clear();
+        assert_eq!(s.interrupt(Wall90k(100 * 3600), &mut out), 0);
+        assert!(matches!(out[0], Output::Close { .. }));
+        assert!(matches!(&out[1], Output::Open(o) if o.start == Wall90k(100 * 3600)));
+        out.clear();
+        for i in 101..=150 {
+            s.push(frame(i, 50), Wall90k(i * 3600), &mut out);
+        }
+        let f: Vec<&FragmentMsg> = out
+            .iter()
+            .filter_map(|o| match o {
+                Output::Fragment(f) => Some(f),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            (f[0].sequence, f[0].samples, f[0].wall_start),
+            (1, 50, Wall90k(100 * 3600))
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use crate::segmenter::{Frame, Segmenter, SegmenterConfig, StreamParams};
 use crate::stats::StreamStats;
-use crate::writer::{Output, SendError, WriterHandle};
+use crate::writer::{Output, WriterHandle};
 use futures::StreamExt;
 use retina::client::{PlayOptions, SessionGroup, SessionOptions, SetupOptions, Transport};
 use retina::codec::{CodecItem, FrameFormat, ParametersRef, VideoParametersCodec};
@@ -138,15 +138,60 @@ fn dispatch(ctx: &StreamContext, out: &mut Vec<Output>) {
             Output::Fragment(f) => f.samples,
             _ => 0,
         };
-        match ctx.writer.try_send(o) {
-            Ok(()) => {}
-            Err(SendError::Full) => {
-                StreamStats::add(&ctx.stats.frames_dropped, samples);
-                tracing::warn!(samples, "writer backlog full: fragment dropped");
-            }
-            Err(SendError::Stopped) => StreamStats::add(&ctx.stats.frames_dropped, samples),
+        if let Err(e) = ctx.writer.try_send(o) {
+            StreamStats::add(&ctx.stats.frames_dropped, samples);
+            tracing::error!(samples, error = %e, "fragment not stored");
         }
     }
+}
+
+/// Hands the segmenter's output to the writer. If the writer refuses a fragment
+/// (backlog full: the disk is slower than the cameras), the loss becomes a gap and
+/// recording continues in a new segment, so no segment ever has a hole.
+fn dispatch_recording(
+    cfg: &StreamConfig,
+    ctx: &StreamContext,
+    seg: &mut Segmenter,
+    out: &mut Vec<Output>,
+) {
+    let mut lost_at = None;
+    let mut lost_frames = 0;
+    for o in out.drain(..) {
+        match o {
+            Output::Fragment(f) if lost_at.is_some() => lost_frames += f.samples,
+            Output::Fragment(f) => {
+                let (at, samples) = (f.wall_start, f.samples);
+                match ctx.writer.try_send(Output::Fragment(f)) {
+                    Ok(()) => {}
+                    Err(_) => {
+                        lost_at = Some(at);
+                        lost_frames += samples;
+                    }
+                }
+            }
+            o => {
+                let _ = ctx.writer.try_send(o);
+            }
+        }
+    }
+    let Some(at) = lost_at else { return };
+    let now = ctx.clocks.realtime();
+    lost_frames += seg.interrupt(now, out);
+    StreamStats::add(&ctx.stats.frames_dropped, lost_frames);
+    StreamStats::add(&ctx.stats.gaps, 1);
+    tracing::error!(camera = %cfg.name, frames = lost_frames, "writer backlog full: video lost, recorded as a gap");
+    let _ = ctx.writer.try_send(Output::Index(IndexOp::OpenGap {
+        camera_id: cfg.camera_id,
+        start_90k: at.0,
+        cause: "recorder overloaded: the disk did not keep up, video was lost".to_owned(),
+    }));
+    if seg.is_recording() {
+        out.push(Output::Index(IndexOp::CloseGaps {
+            camera_id: cfg.camera_id,
+            end_90k: now.0,
+        }));
+    }
+    dispatch(ctx, out);
 }
 
 fn params_of(p: Option<ParametersRef<'_>>) -> Result<StreamParams, String> {
@@ -270,6 +315,7 @@ async fn session(
         let is_key = flagged || seg.codec().is_some_and(|c| c.is_random_access(&data));
         let frame = Frame { ts, is_key, data };
         let was_recording = seg.is_recording();
+        let skipped = seg.skipped_before_key;
         seg.push(frame, now, out);
         if !was_recording && seg.is_recording() {
             ctx.stats.connected.store(true, Ordering::Relaxed);
@@ -281,6 +327,9 @@ async fn session(
             tracing::info!(camera = %cfg.name, "recording");
         }
         got_frame = true;
-        dispatch(ctx, out);
+        dispatch_recording(cfg, ctx, seg, out);
+        if seg.skipped_before_key > skipped {
+            StreamStats::add(&ctx.stats.frames_dropped, seg.skipped_before_key - skipped);
+        }
     }
 }

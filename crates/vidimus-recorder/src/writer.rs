@@ -18,7 +18,9 @@
 use crate::stats::{StatsRegistry, StreamStats};
 use std::collections::HashMap;
 use std::io::{IoSlice, Write};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 use vidimus_core::camera::CameraId;
 use vidimus_core::time::{Duration90k, Wall90k};
@@ -48,6 +50,8 @@ pub struct FragmentMsg {
     pub header: Vec<u8>,
     /// The samples, in order, as received.
     pub frames: Vec<Vec<u8>>,
+    /// The fragment's `mfhd` sequence number (1 for a segment's first fragment).
+    pub sequence: u32,
     /// Header plus sample bytes.
     pub len: u64,
     pub media_duration: u64,
@@ -80,29 +84,38 @@ pub enum SendError {
 }
 
 /// Sends commands to the writer thread.
+///
+/// Control commands (open, close, index changes, sync) are always queued, so segment
+/// boundaries and gaps are never lost. Fragments are bounded: when more than
+/// `queue_len` wait (the disk is slower than the cameras), [`WriterHandle::try_send`]
+/// refuses them and the stream records the loss as a gap.
 #[derive(Clone, Debug)]
 pub struct WriterHandle {
-    tx: SyncSender<Output>,
+    tx: Sender<Output>,
+    backlog: Arc<AtomicUsize>,
+    limit: usize,
 }
 
 impl WriterHandle {
-    /// Queues a command without blocking.
+    /// Queues a command; a fragment is refused when the backlog is full.
     pub fn try_send(&self, o: Output) -> Result<(), SendError> {
-        self.tx.try_send(o).map_err(|e| match e {
-            TrySendError::Full(_) => SendError::Full,
-            TrySendError::Disconnected(_) => SendError::Stopped,
-        })
-    }
-
-    /// Queues a command, waiting while the backlog is full (for control commands).
-    pub fn send(&self, o: Output) -> Result<(), SendError> {
+        if matches!(o, Output::Fragment(_)) {
+            if self.backlog.fetch_add(1, Ordering::AcqRel) >= self.limit {
+                self.backlog.fetch_sub(1, Ordering::AcqRel);
+                return Err(SendError::Full);
+            }
+            return self.tx.send(o).map_err(|_| {
+                self.backlog.fetch_sub(1, Ordering::AcqRel);
+                SendError::Stopped
+            });
+        }
         self.tx.send(o).map_err(|_| SendError::Stopped)
     }
 
     /// Makes all written data durable and indexed; returns when done.
     pub fn sync(&self) -> Result<(), SendError> {
         let (tx, rx) = std::sync::mpsc::channel();
-        self.send(Output::Sync(tx))?;
+        self.try_send(Output::Sync(tx))?;
         rx.recv().map_err(|_| SendError::Stopped)
     }
 }
@@ -117,7 +130,9 @@ struct OpenFile {
     dirty: bool,
     /// A write failed: further fragments of this segment are dropped.
     failed: bool,
-    stats: std::sync::Arc<StreamStats>,
+    /// The sequence number the next fragment must carry.
+    next_sequence: u32,
+    stats: Arc<StreamStats>,
 }
 
 /// Writer settings.
@@ -139,7 +154,8 @@ pub fn spawn(
     WriterHandle,
     std::thread::JoinHandle<Box<dyn MetadataStore>>,
 ) {
-    let (tx, rx) = std::sync::mpsc::sync_channel(cfg.queue_len);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let backlog = Arc::new(AtomicUsize::new(0));
     let w = Writer {
         index,
         files,
@@ -150,12 +166,20 @@ pub fn spawn(
         closing: Vec::new(),
         ops: Vec::new(),
         waiters: Vec::new(),
+        backlog: backlog.clone(),
     };
     let join = std::thread::Builder::new()
         .name("vidimus-writer".into())
         .spawn(move || w.run(rx))
         .expect("spawning writer thread");
-    (WriterHandle { tx }, join)
+    (
+        WriterHandle {
+            tx,
+            backlog,
+            limit: cfg.queue_len,
+        },
+        join,
+    )
 }
 
 struct Writer {
@@ -168,6 +192,7 @@ struct Writer {
     closing: Vec<OpenFile>,
     ops: Vec<IndexOp>,
     waiters: Vec<std::sync::mpsc::Sender<()>>,
+    backlog: Arc<AtomicUsize>,
 }
 
 impl Writer {
@@ -197,7 +222,10 @@ impl Writer {
     fn handle(&mut self, msg: Output) {
         match msg {
             Output::Open(m) => self.open_segment(m),
-            Output::Fragment(f) => self.append(f),
+            Output::Fragment(f) => {
+                self.backlog.fetch_sub(1, Ordering::AcqRel);
+                self.append(f)
+            }
             Output::Close { camera_id } => self.close(camera_id),
             Output::Index(op) => self.ops.push(op),
             Output::Sync(ack) => self.waiters.push(ack),
@@ -256,6 +284,7 @@ impl Writer {
                 id: None,
                 dirty: false,
                 failed: false,
+                next_sequence: 1,
                 stats,
             },
         );
@@ -268,6 +297,13 @@ impl Writer {
             return;
         };
         if of.failed {
+            StreamStats::add(&of.stats.frames_dropped, f.samples);
+            return;
+        }
+        if f.sequence != of.next_sequence {
+            // A fragment was lost before it reached the writer; appending this one would
+            // break the segment's sequence. The stream starts a new segment.
+            tracing::error!(segment = %of.row.path, got = f.sequence, want = of.next_sequence, "out-of-sequence fragment dropped");
             StreamStats::add(&of.stats.frames_dropped, f.samples);
             return;
         }
@@ -292,6 +328,7 @@ impl Writer {
                 r.media_duration_90k += f.media_duration as i64;
                 r.end_90k = (f.wall_start + f.wall_duration).0;
                 of.dirty = true;
+                of.next_sequence += 1;
                 StreamStats::add(&of.stats.bytes_written, f.len);
                 StreamStats::add(&of.stats.frames_written, f.samples);
                 StreamStats::add(&of.stats.fragments_written, 1);
@@ -452,4 +489,260 @@ fn write_all_vectored(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segmenter::{Frame, Segmenter, SegmenterConfig, StreamParams};
+    use std::sync::{Arc, Mutex};
+    use vidimus_store::index::*;
+    use vidimus_store::{Result, SqliteIndex};
+
+    /// Wraps the SQLite index and checks, at every transaction, that each segment row
+    /// claims no more bytes than its file holds: the index never leads the disk.
+    struct CheckingStore {
+        inner: SqliteIndex,
+        files: SegmentFiles,
+        violations: Arc<Mutex<Vec<String>>>,
+        applies: Arc<Mutex<usize>>,
+    }
+
+    impl MetadataStore for CheckingStore {
+        fn apply(&mut self, ops: &[IndexOp]) -> Result<Vec<Option<i64>>> {
+            for op in ops {
+                if let IndexOp::InsertSegment(r) | IndexOp::UpdateSegment(r) = op {
+                    let on_disk =
+                        std::fs::metadata(self.files.path(&r.path)).map_or(0, |m| m.len());
+                    if (on_disk as i64) < r.bytes {
+                        self.violations
+                            .lock()
+                            .unwrap()
+                            .push(format!("{}: index {} > file {on_disk}", r.path, r.bytes));
+                    }
+                }
+            }
+            *self.applies.lock().unwrap() += 1;
+            self.inner.apply(ops)
+        }
+        fn add_camera(&mut self, c: &NewCamera<'_>, now: Wall90k) -> Result<CameraId> {
+            self.inner.add_camera(c, now)
+        }
+        fn upsert_config_camera(&mut self, c: &NewCamera<'_>, now: Wall90k) -> Result<CameraId> {
+            self.inner.upsert_config_camera(c, now)
+        }
+        fn ensure_camera(&mut self, id: CameraId, name: &str, now: Wall90k) -> Result<()> {
+            self.inner.ensure_camera(id, name, now)
+        }
+        fn remove_camera(&mut self, name: &str, now: Wall90k) -> Result<CameraRow> {
+            self.inner.remove_camera(name, now)
+        }
+        fn cameras(&self, all: bool) -> Result<Vec<CameraRow>> {
+            self.inner.cameras(all)
+        }
+        fn camera_by_name(&self, name: &str) -> Result<CameraRow> {
+            self.inner.camera_by_name(name)
+        }
+        fn segments(&self, c: CameraId, f: Wall90k, t: Wall90k) -> Result<Vec<SegmentRow>> {
+            self.inner.segments(c, f, t)
+        }
+        fn all_segments(&self) -> Result<Vec<SegmentRow>> {
+            self.inner.all_segments()
+        }
+        fn open_segments(&self) -> Result<Vec<SegmentRow>> {
+            self.inner.open_segments()
+        }
+        fn delete_segment_row(&mut self, id: i64) -> Result<()> {
+            self.inner.delete_segment_row(id)
+        }
+        fn delete_all_segment_rows(&mut self) -> Result<()> {
+            self.inner.delete_all_segment_rows()
+        }
+        fn last_recorded_end(&self, c: CameraId) -> Result<Option<Wall90k>> {
+            self.inner.last_recorded_end(c)
+        }
+        fn gaps(&self, c: CameraId, f: Wall90k, t: Wall90k) -> Result<Vec<GapRow>> {
+            self.inner.gaps(c, f, t)
+        }
+        fn start_run(&mut self, now: Wall90k) -> Result<(i64, Option<RunRow>)> {
+            self.inner.start_run(now)
+        }
+        fn set_run_recovery(&mut self, run: i64, j: &str) -> Result<()> {
+            self.inner.set_run_recovery(run, j)
+        }
+        fn end_run(&mut self, run: i64, now: Wall90k) -> Result<()> {
+            self.inner.end_run(run, now)
+        }
+    }
+
+    fn params() -> StreamParams {
+        let mut e = vec![0, 0, 0, 36];
+        e.extend_from_slice(b"avc1");
+        e.extend_from_slice(&[0; 28]);
+        StreamParams {
+            codec: VideoCodec::H264,
+            sample_entry: e,
+            width: 1280,
+            height: 720,
+        }
+    }
+
+    #[test]
+    fn out_of_sequence_fragments_are_refused_and_the_segment_stays_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = SegmentFiles::open(dir.path()).unwrap();
+        let mut index = SqliteIndex::open_in_memory().unwrap();
+        let cam = index
+            .add_camera(
+                &NewCamera {
+                    name: "c",
+                    url: "rtsp://h/x",
+                    username: None,
+                    password: None,
+                    source: CameraSource::Cli,
+                },
+                Wall90k(0),
+            )
+            .unwrap();
+        let (run, _) = index.start_run(Wall90k(0)).unwrap();
+        let stats = StatsRegistry::default();
+        let (w, join) = spawn(
+            Box::new(index),
+            files.clone(),
+            run,
+            WriterConfig {
+                sync_interval: Duration::from_millis(5),
+                queue_len: 1024,
+            },
+            stats.clone(),
+        );
+        let mut seg = Segmenter::new(cam, "c", SegmenterConfig::default());
+        seg.set_params(params());
+        let mut out = Vec::new();
+        for i in 0..=200i64 {
+            seg.push(
+                Frame {
+                    ts: i * 3600,
+                    is_key: i % 50 == 0,
+                    data: vec![1; 500],
+                },
+                Wall90k(i * 3600),
+                &mut out,
+            );
+        }
+        // Lose the second fragment on the way to the writer.
+        let mut n = 0;
+        for o in out.drain(..) {
+            if matches!(o, Output::Fragment(_)) {
+                n += 1;
+                if n == 2 {
+                    continue;
+                }
+            }
+            w.try_send(o).unwrap();
+        }
+        w.sync().unwrap();
+        drop(w);
+        let index = join.join().unwrap();
+        let segs = index.all_segments().unwrap();
+        assert_eq!(segs.len(), 1);
+        assert_eq!(
+            segs[0].fragments, 1,
+            "fragments after the lost one are refused"
+        );
+        let scan = vidimus_store::reconcile::read_segment(&files, &segs[0].path)
+            .unwrap()
+            .0;
+        assert_eq!(scan.tail_problem, None);
+        assert_eq!(StreamStats::get(&stats.stream(cam, "").frames_dropped), 100);
+    }
+
+    #[test]
+    fn index_never_claims_bytes_not_yet_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = SegmentFiles::open(dir.path()).unwrap();
+        let violations = Arc::new(Mutex::new(Vec::new()));
+        let applies = Arc::new(Mutex::new(0));
+        let mut inner = SqliteIndex::open_in_memory().unwrap();
+        let cam = inner
+            .add_camera(
+                &NewCamera {
+                    name: "c",
+                    url: "rtsp://h/x",
+                    username: None,
+                    password: None,
+                    source: CameraSource::Cli,
+                },
+                Wall90k(0),
+            )
+            .unwrap();
+        let (run, _) = inner.start_run(Wall90k(0)).unwrap();
+        let store = CheckingStore {
+            inner,
+            files: files.clone(),
+            violations: violations.clone(),
+            applies: applies.clone(),
+        };
+        let (w, join) = spawn(
+            Box::new(store),
+            files.clone(),
+            run,
+            WriterConfig {
+                sync_interval: Duration::from_millis(5),
+                queue_len: 1024,
+            },
+            StatsRegistry::default(),
+        );
+        let cfg = SegmenterConfig {
+            segment_duration: Duration90k::from_secs(4),
+            ..Default::default()
+        };
+        let mut seg = Segmenter::new(cam, "c", cfg);
+        seg.set_params(params());
+        let mut out = Vec::new();
+        for i in 0..500i64 {
+            let f = Frame {
+                ts: i * 3600,
+                is_key: i % 50 == 0,
+                data: vec![i as u8; 1000 + (i as usize % 7) * 100],
+            };
+            seg.push(f, Wall90k(1_000_000 + i * 3600), &mut out);
+            for o in out.drain(..) {
+                w.try_send(o).unwrap();
+            }
+            if i % 37 == 0 {
+                std::thread::sleep(Duration::from_millis(2)); // let syncs interleave
+            }
+        }
+        seg.finish(Wall90k(1_000_000 + 500 * 3600), &mut out);
+        for o in out.drain(..) {
+            w.try_send(o).unwrap();
+        }
+        w.sync().unwrap();
+        drop(w);
+        let index = join.join().unwrap();
+        assert!(
+            violations.lock().unwrap().is_empty(),
+            "{:?}",
+            violations.lock().unwrap()
+        );
+        assert!(*applies.lock().unwrap() > 3, "expected several batches");
+        let segs = index.all_segments().unwrap();
+        assert_eq!(segs.len(), 5, "20 s in 4 s segments");
+        assert!(segs.iter().all(|s| s.state == SegmentState::Closed));
+        assert_eq!(segs.iter().map(|s| s.frames).sum::<i64>(), 500);
+        for s in &segs {
+            assert_eq!(
+                std::fs::metadata(files.path(&s.path)).unwrap().len() as i64,
+                s.bytes,
+                "{}",
+                s.path
+            );
+            let scan = vidimus_store::reconcile::read_segment(&files, &s.path)
+                .unwrap()
+                .0;
+            assert_eq!(scan.tail_problem, None);
+            assert_eq!(scan.samples() as i64, s.frames);
+        }
+    }
 }

@@ -6,28 +6,37 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 use vidimus_media::rtp::rtp_header;
 
 const PAYLOAD_TYPE: u8 = 96;
 /// Requests larger than this are refused (and the connection closed).
 const MAX_REQUEST: usize = 64 * 1024;
 
-/// Accepts connections until the listener fails; one task per client.
+/// Accepts connections until `stop` becomes true (or the listener fails); one task per
+/// client. On stop, each session finishes the frame it is sending and closes, so
+/// `frames_sent` counts only whole frames.
 pub async fn serve(
     listener: TcpListener,
     clip: Arc<Clip>,
     fault: Fault,
     stats: Arc<SimcamStats>,
+    stop: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let mut next_id = 1u64;
+    let mut stop_accept = stop.clone();
     loop {
-        let (sock, peer) = listener.accept().await?;
+        let (sock, peer) = tokio::select! {
+            r = listener.accept() => r?,
+            _ = async { drop(stop_accept.wait_for(|s| *s).await) } => return Ok(()),
+        };
+        let stop = stop.clone();
         let _ = sock.set_nodelay(true);
         let (clip, stats) = (clip.clone(), stats.clone());
         let id = next_id;
         next_id += 1;
         tokio::spawn(async move {
-            if let Err(e) = Conn::new(sock, clip, fault, stats, id).run().await {
+            if let Err(e) = Conn::new(sock, clip, fault, stats, id, stop).run().await {
                 tracing::debug!(%peer, error = %e, "simcam connection ended");
             }
         });
@@ -54,6 +63,7 @@ struct Conn {
     seq: u16,
     rtp_start: u32,
     rng: u64,
+    stop: watch::Receiver<bool>,
 }
 
 impl Conn {
@@ -63,6 +73,7 @@ impl Conn {
         fault: Fault,
         stats: Arc<SimcamStats>,
         id: u64,
+        stop: watch::Receiver<bool>,
     ) -> Self {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -80,6 +91,7 @@ impl Conn {
             seq: 0,
             rtp_start: 0,
             rng: seed | 1,
+            stop,
         };
         c.ssrc = c.random() as u32;
         c.seq = c.random() as u16;
@@ -281,8 +293,13 @@ impl Conn {
         let mut n: u64 = 0;
         let mut out = Vec::with_capacity(256 * 1024);
         let mut chunk = [0u8; 4096];
+        let mut stop = self.stop.clone();
         loop {
             tokio::select! {
+                _ = async { drop(stop.wait_for(|s| *s).await) } => {
+                    let _ = self.sock.shutdown().await;
+                    return Ok(());
+                }
                 _ = tick.tick() => {
                     let elapsed = started.elapsed();
                     match self.fault {
@@ -311,10 +328,8 @@ impl Conn {
                         out.push(b'$');
                         out.push(channel);
                         out.extend_from_slice(&(len as u16).to_be_bytes());
-                        let mut pkt = Vec::with_capacity(12 + p.data.len());
-                        pkt.extend_from_slice(&h);
-                        pkt.extend_from_slice(&p.data);
-                        out.extend_from_slice(&pkt[..len]);
+                        out.extend_from_slice(&h[..len.min(12)]);
+                        out.extend_from_slice(&p.data[..len.saturating_sub(12)]);
                     }
                     self.sock.write_all(&out).await?;
                     self.stats.frames_sent.fetch_add(1, Relaxed);

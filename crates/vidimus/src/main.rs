@@ -319,11 +319,14 @@ async fn demo(
     };
     let rtsp_addr = listener.local_addr()?;
     let stats = Arc::new(vidimus_simcam::SimcamStats::default());
+    // The demo's cameras run until the process exits.
+    let (_stop_cams, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(vidimus_simcam::serve(
         listener,
         Arc::new(vidimus_simcam::Clip::builtin()),
         Default::default(),
         stats,
+        stop_rx,
     ));
     let data_dir = std::path::absolute(&data_dir)?;
     let cfg = Config {
@@ -377,15 +380,22 @@ async fn simcam(
     // The address on stdout, so scripts that asked for port 0 learn the port.
     println!("rtsp://{addr}/");
     let stats = Arc::new(vidimus_simcam::SimcamStats::default());
-    let server = tokio::spawn(vidimus_simcam::serve(
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let mut server = tokio::spawn(vidimus_simcam::serve(
         listener,
         Arc::new(clip),
         fault,
         stats.clone(),
+        stop_rx,
     ));
     tokio::select! {
-        r = server => { r??; }
-        _ = shutdown_signal() => {}
+        r = &mut server => { r??; }
+        _ = shutdown_signal() => {
+            // Let every session finish the frame it is sending, then close.
+            let _ = stop.send(true);
+            let _ = server.await;
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
     }
     use std::sync::atomic::Ordering::Relaxed;
     println!(
@@ -575,7 +585,14 @@ fn recordings_list(
 }
 
 fn fsck(target: &Target, repair: bool, reindex: bool, json: bool) -> anyhow::Result<()> {
-    let (dir, mut ix) = target.index()?;
+    let (dir, mut ix) = if reindex {
+        // Rebuilding from the files works even when the index is gone.
+        let d = target.data_dir()?;
+        let ix = SqliteIndex::open(&d.join("index.db"))?;
+        (d, ix)
+    } else {
+        target.index()?
+    };
     let files = SegmentFiles::open(&dir)?;
     if repair || reindex {
         let _lock = DataDirLock::acquire(&dir)
