@@ -4,12 +4,14 @@
 //!   per GOP — written without copying sample data.
 //! - [`scan`]: reading a segment back: validating its structure, finding the last
 //!   complete fragment (crash recovery), and recovering its metadata (re-indexing).
+//! - [`export`]: progressive MP4 (moov + mdat, edit list) for exports.
 //! - [`h264`]: H.264 Annex B parsing: NAL units, access units, parameter sets.
 //! - [`rtp`]: RTP packetization of H.264 (RFC 6184), used by the simulated camera.
 //!
 //! Recording never transcodes: samples arrive as the camera encoded them and leave the
 //! same way.
 
+pub mod export;
 pub mod fmp4;
 pub mod h264;
 pub mod rtp;

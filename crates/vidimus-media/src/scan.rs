@@ -10,7 +10,7 @@
 //! The scanner reads through [`ReadAt`], so it runs over a file, or a byte slice in tests.
 
 use crate::VideoCodec;
-use crate::fmp4::{KEY_SAMPLE_FLAGS, METADATA_BOX, unix_90k_from_ntp};
+use crate::fmp4::{KEY_SAMPLE_FLAGS, METADATA_BOX, Sample, unix_90k_from_ntp};
 
 /// Random-access reading; implemented by the store for files and here for slices.
 pub trait ReadAt {
@@ -274,7 +274,7 @@ struct Moof {
     data_len: u64,
 }
 
-fn parse_moof(moof: &[u8]) -> Result<Moof, String> {
+fn parse_moof(moof: &[u8], mut samples_out: Option<&mut Vec<Sample>>) -> Result<Moof, String> {
     let mfhd = need(moof, &[b"mfhd"])?;
     let sequence = be32(mfhd, 4)?;
     let traf = need(moof, &[b"traf"])?;
@@ -369,6 +369,13 @@ fn parse_moof(moof: &[u8]) -> Result<Moof, String> {
         }
         duration += u64::from(d);
         data_len += u64::from(s);
+        if let Some(out) = samples_out.as_deref_mut() {
+            out.push(Sample {
+                duration: d,
+                size: s,
+                is_key,
+            });
+        }
     }
     if data_offset < 0 {
         return Err("negative trun data offset".into());
@@ -440,7 +447,7 @@ pub fn scan(src: &(impl ReadAt + ?Sized)) -> Result<Scan, ScanError> {
                 }
             }
             b"moof" if h.len <= MAX_HEADER_BOX => {
-                let moof = match parse_moof(&read_body(src, &h)?) {
+                let moof = match parse_moof(&read_body(src, &h)?, None) {
                     Ok(m) => m,
                     Err(e) => {
                         tail_problem = Some(format!("bad moof at offset {pos}: {e}"));
@@ -543,6 +550,26 @@ pub fn scan(src: &(impl ReadAt + ?Sized)) -> Result<Scan, ScanError> {
     })
 }
 
+/// The samples of one fragment found by [`scan`], read back from its `trun`.
+pub fn fragment_samples(
+    src: &(impl ReadAt + ?Sized),
+    frag: &FragmentInfo,
+) -> Result<Vec<Sample>, ScanError> {
+    let mut pos = frag.offset;
+    while pos < frag.data_offset {
+        let Some(h) = read_header(src, pos)? else {
+            return invalid(format!("fragment at offset {} is unreadable", frag.offset));
+        };
+        if &h.fourcc == b"moof" {
+            let mut out = Vec::with_capacity(frag.samples as usize);
+            parse_moof(&read_body(src, &h)?, Some(&mut out)).map_err(ScanError::Invalid)?;
+            return Ok(out);
+        }
+        pos += h.len;
+    }
+    invalid(format!("fragment at offset {} has no moof", frag.offset))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -621,6 +648,12 @@ mod tests {
         );
         assert_eq!(s.complete_len, f.len() as u64);
         assert_eq!(s.tail_problem, None);
+        let samples = fragment_samples(&f[..], &s.fragments[0]).unwrap();
+        assert_eq!(
+            samples.iter().map(|x| x.size).collect::<Vec<_>>(),
+            vec![100, 20, 30]
+        );
+        assert!(samples[0].is_key && !samples[1].is_key);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //!
 //! - [`index`]: the metadata store — the [`MetadataStore`](index::MetadataStore) trait
 //!   and its SQLite implementation (`schema.sql` is the documentation).
+//! - [`export`]: a camera's time range as one progressive MP4 (no transcoding).
 //! - [`files`]: segment files on local disk (the blob store), with the fsync rules.
 //! - [`fragment_index`]: the compact per-segment fragment table kept in the index.
 //! - [`reconcile`]: crash recovery at start-up, `fsck`, and rebuilding the index from
@@ -10,6 +11,7 @@
 //! Scale-out (PostgreSQL, S3 with Object Lock) will add implementations behind the
 //! same two seams: `MetadataStore` and `SegmentFiles`.
 
+pub mod export;
 pub mod files;
 pub mod fragment_index;
 pub mod index;

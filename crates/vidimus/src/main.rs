@@ -81,6 +81,28 @@ enum Command {
         #[command(subcommand)]
         command: RecordingsCommand,
     },
+    /// Export a camera's recording over a time range as one MP4 (no transcoding).
+    Export {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        camera: String,
+        /// Start (RFC 3339 or Unix seconds); playback starts exactly here.
+        #[arg(long)]
+        from: String,
+        /// End (exclusive).
+        #[arg(long)]
+        to: String,
+        /// The MP4 file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace `out` if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check that the index and the segment files agree.
     Fsck {
         #[command(flatten)]
@@ -228,6 +250,15 @@ fn main() -> anyhow::Result<()> {
             reindex,
             json,
         } => fsck(&target, repair, reindex, json),
+        Command::Export {
+            target,
+            camera,
+            from,
+            to,
+            out,
+            force,
+            json,
+        } => export(&target, &camera, &from, &to, &out, force, json),
     }
 }
 
@@ -642,6 +673,75 @@ fn fsck(target: &Target, repair: bool, reindex: bool, json: bool) -> anyhow::Res
     }
     if !report.is_clean() {
         std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// A progress bar on stderr (only when it is a terminal).
+fn progress_bar(label: &'static str) -> impl FnMut(u64, u64) {
+    let tty = std::io::stderr().is_terminal();
+    let mut last = u64::MAX;
+    move |done, total| {
+        if !tty || total == 0 {
+            return;
+        }
+        let pct = done * 100 / total;
+        if pct == last {
+            return;
+        }
+        last = pct;
+        let filled = (pct / 4) as usize;
+        eprint!(
+            "\r{label} [{}{}] {pct:>3}%  {:.1}/{:.1} MB",
+            "#".repeat(filled),
+            "-".repeat(25 - filled),
+            done as f64 / 1e6,
+            total as f64 / 1e6
+        );
+        if done >= total {
+            eprintln!();
+        }
+    }
+}
+
+fn export(
+    target: &Target,
+    camera: &str,
+    from: &str,
+    to: &str,
+    out: &std::path::Path,
+    force: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let (dir, ix) = target.index()?;
+    let cam = ix.camera_by_name(camera)?;
+    let (from, to) = (Wall90k::parse(from)?, Wall90k::parse(to)?);
+    if out.exists() && !force {
+        bail!(
+            "{} exists; choose another --out or add --force",
+            out.display()
+        );
+    }
+    let files = SegmentFiles::open(&dir)?;
+    let prepared = vidimus_store::export::prepare(&ix, &files, cam.id, &cam.name, from, to)?;
+    vidimus_store::export::write(&prepared, &files, out, progress_bar("exporting"))?;
+    let s = &prepared.summary;
+    if json {
+        println!("{}", serde_json::to_string_pretty(s)?);
+    } else {
+        println!(
+            "exported {:.2} s ({} frames, {:.1} MB) of camera {} from {} to {} into {}",
+            s.duration_secs,
+            s.frames,
+            s.bytes as f64 / 1e6,
+            s.camera,
+            s.start,
+            s.end,
+            out.display()
+        );
+        for (a, b) in &s.gaps {
+            println!("  not recorded (joined over): {a} .. {b}");
+        }
     }
     Ok(())
 }

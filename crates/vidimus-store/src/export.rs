@@ -1,0 +1,253 @@
+//! Exporting a camera's recording over a time range as one progressive MP4.
+//!
+//! The samples are copied byte for byte from the segment files (never transcoded):
+//! playback starts at the key frame at or before `from`, and an edit list hides the
+//! part before `from`. Recordings separated by gaps are joined back to back; the gaps
+//! are listed in the summary and in the file's metadata. The output is written to
+//! `<out>.partial` and renamed into place only when complete.
+//!
+//! Signed export bundles (the integrity issue) wrap this.
+
+use crate::files::SegmentFiles;
+use crate::index::MetadataStore;
+use crate::{Result, StoreError};
+use std::io::Write;
+use std::path::Path;
+use vidimus_core::camera::CameraId;
+use vidimus_core::time::{Duration90k, Wall90k};
+use vidimus_media::export::{ChunkIn, ExportParams, ExportPlan, plan};
+use vidimus_media::fmp4::Sample;
+use vidimus_media::scan::{fragment_samples, scan};
+
+/// The longest range one export may cover.
+pub const MAX_EXPORT: Duration90k = Duration90k::from_secs(24 * 3600);
+
+/// What an export will contain, before any byte is copied.
+#[derive(Debug)]
+pub struct PreparedExport {
+    pub plan: ExportPlan,
+    /// Segment paths, indexed by the plan's `source`.
+    pub sources: Vec<String>,
+    pub summary: ExportSummary,
+}
+
+/// Facts about an export, also stored as JSON in the file's metadata box.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ExportSummary {
+    pub camera_id: CameraId,
+    pub camera: String,
+    pub requested_from: String,
+    pub requested_to: String,
+    /// Wall time of the first presented frame and just after the last.
+    pub start: String,
+    pub end: String,
+    pub frames: u64,
+    pub duration_secs: f64,
+    pub bytes: u64,
+    pub segments: Vec<String>,
+    /// Unrecorded stretches inside the range, joined over in the file.
+    pub gaps: Vec<(String, String)>,
+}
+
+struct Picked {
+    source: usize,
+    wall: i64,
+    sample: Sample,
+    offset: u64,
+    entry: usize,
+}
+
+/// Selects the samples of `camera` in `[from, to)` and plans the file.
+pub fn prepare(
+    index: &dyn MetadataStore,
+    files: &SegmentFiles,
+    camera_id: CameraId,
+    camera_name: &str,
+    from: Wall90k,
+    to: Wall90k,
+) -> Result<PreparedExport> {
+    if to <= from {
+        return Err(StoreError::Invalid(
+            "the export range is empty: `to` must be after `from`".into(),
+        ));
+    }
+    if to - from > MAX_EXPORT {
+        return Err(StoreError::Invalid(format!(
+            "the export range is {}; export at most 24 h at a time",
+            to - from
+        )));
+    }
+    // A segment that starts before `from` may hold the key frame playback starts at.
+    let segs = index.segments(camera_id, from, to)?;
+    let mut sources = Vec::new();
+    let mut entries: Vec<Vec<u8>> = Vec::new();
+    let mut picked: Vec<Picked> = Vec::new();
+    let (mut width, mut height) = (0, 0);
+    for seg in &segs {
+        let r = files.open_read(&seg.path)?;
+        let s = scan(&r).map_err(|e| StoreError::Invalid(format!("segment {}: {e}", seg.path)))?;
+        let entry = match entries.iter().position(|e| *e == s.init.sample_entry) {
+            Some(i) => i,
+            None => {
+                entries.push(s.init.sample_entry.clone());
+                entries.len() - 1
+            }
+        };
+        if width == 0 {
+            (width, height) = (s.init.width, s.init.height);
+        }
+        let source = sources.len();
+        sources.push(seg.path.clone());
+        for f in &s.fragments {
+            let mut wall = f.wall_90k.unwrap_or(seg.start_90k);
+            if wall >= to.0 {
+                break;
+            }
+            let samples = fragment_samples(&r, f)
+                .map_err(|e| StoreError::Invalid(format!("segment {}: {e}", seg.path)))?;
+            let mut offset = f.data_offset;
+            for sample in samples {
+                if wall >= to.0 {
+                    break;
+                }
+                picked.push(Picked {
+                    source,
+                    wall,
+                    sample,
+                    offset,
+                    entry,
+                });
+                wall += i64::from(sample.duration);
+                offset += u64::from(sample.size);
+            }
+        }
+    }
+    // Start at the last key frame at or before `from`, else the first key frame after.
+    let start = picked
+        .iter()
+        .rposition(|p| p.sample.is_key && p.wall <= from.0)
+        .or_else(|| picked.iter().position(|p| p.sample.is_key))
+        .ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "camera {camera_name:?} has no recording between {from} and {to}"
+            ))
+        })?;
+    let picked = &picked[start..];
+    let trim = (from.0 - picked[0].wall).max(0) as u64;
+    // Contiguous samples of one source become one chunk.
+    let mut chunks: Vec<ChunkIn> = Vec::new();
+    let mut gaps = Vec::new();
+    for (i, p) in picked.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|j| &picked[j]);
+        if let Some(q) = prev {
+            let expected = q.wall + i64::from(q.sample.duration);
+            if p.wall - expected > 90_000 / 2 {
+                gaps.push((Wall90k(expected).to_string(), Wall90k(p.wall).to_string()));
+            }
+        }
+        let contiguous = chunks.last().is_some_and(|c| {
+            c.source == p.source && c.offset + c.len == p.offset && c.sample_entry == p.entry
+        });
+        if !contiguous {
+            chunks.push(ChunkIn {
+                source: p.source,
+                offset: p.offset,
+                len: 0,
+                samples: Vec::new(),
+                sample_entry: p.entry,
+            });
+        }
+        let c = chunks.last_mut().expect("pushed");
+        c.len += u64::from(p.sample.size);
+        c.samples.push(p.sample);
+    }
+    let last = picked.last().expect("non-empty");
+    let mut summary = ExportSummary {
+        camera_id,
+        camera: camera_name.to_owned(),
+        requested_from: from.to_string(),
+        requested_to: to.to_string(),
+        start: Wall90k(picked[0].wall + trim as i64).to_string(),
+        end: Wall90k(last.wall + i64::from(last.sample.duration)).to_string(),
+        frames: picked.len() as u64,
+        duration_secs: 0.0,
+        bytes: 0,
+        segments: sources.clone(),
+        gaps,
+    };
+    let meta = serde_json::to_vec(&summary).expect("summary serializes");
+    let plan = plan(
+        &ExportParams {
+            sample_entries: &entries,
+            width,
+            height,
+            trim,
+            metadata: &meta,
+        },
+        &chunks,
+    )
+    .map_err(|e| StoreError::Invalid(format!("cannot export: {e}")))?;
+    summary.duration_secs = plan.presented_duration as f64 / 90_000.0;
+    summary.bytes = plan.total_len;
+    Ok(PreparedExport {
+        plan,
+        sources,
+        summary,
+    })
+}
+
+/// Writes a prepared export to `out` (via `<out>.partial`), reporting bytes written.
+pub fn write(
+    prepared: &PreparedExport,
+    files: &SegmentFiles,
+    out: &Path,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<()> {
+    let partial = out.with_extension(match out.extension() {
+        Some(e) => format!("{}.partial", e.to_string_lossy()),
+        None => "partial".to_owned(),
+    });
+    let result = (|| -> Result<()> {
+        let f = std::fs::File::create(&partial)
+            .map_err(StoreError::io(format!("creating {}", partial.display())))?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        let err = |e| StoreError::io(format!("writing {}", partial.display()))(e);
+        w.write_all(&prepared.plan.header).map_err(err)?;
+        let total = prepared.plan.total_len;
+        let mut done = prepared.plan.header.len() as u64;
+        progress(done, total);
+        let mut readers: Vec<Option<crate::files::SegmentReader>> =
+            prepared.sources.iter().map(|_| None).collect();
+        for &(source, offset, len) in &prepared.plan.copies {
+            let r = match &mut readers[source] {
+                Some(r) => r,
+                slot => slot.insert(files.open_read(&prepared.sources[source])?),
+            };
+            let mut pos = 0u64;
+            while pos < len {
+                let n = (len - pos).min(4 << 20) as usize;
+                let buf = r
+                    .read_range(offset + pos, n)
+                    .map_err(StoreError::io(format!(
+                        "reading segment {}",
+                        prepared.sources[source]
+                    )))?;
+                w.write_all(&buf).map_err(err)?;
+                pos += n as u64;
+                done += n as u64;
+                progress(done, total);
+            }
+        }
+        let f = w.into_inner().map_err(|e| err(e.into_error()))?;
+        f.sync_all().map_err(err)?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => std::fs::rename(&partial, out)
+            .map_err(StoreError::io(format!("renaming to {}", out.display()))),
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
+}
