@@ -10,7 +10,9 @@ use vidimus_core::camera::CameraId;
 use vidimus_core::time::Wall90k;
 
 const SCHEMA: &str = include_str!("schema.sql");
-const SCHEMA_VERSION: i32 = 1;
+/// Upgrades, one file per version step: `UPGRADES[i]` takes version `i + 1` to `i + 2`.
+const UPGRADES: &[&str] = &[include_str!("upgrade/v2.sql")];
+const SCHEMA_VERSION: i32 = 1 + UPGRADES.len() as i32;
 
 /// Who manages a camera row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -247,30 +249,45 @@ impl SqliteIndex {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let version: i32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        match version {
-            0 => {
-                let tx = conn.unchecked_transaction()?;
-                tx.execute_batch(SCHEMA)?;
-                tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-                tx.commit()?;
-            }
-            SCHEMA_VERSION => {}
-            v => {
-                return Err(StoreError::Invalid(format!(
-                    "index {} has schema version {v}; this Vidimus knows version {SCHEMA_VERSION}",
-                    path.display()
-                )));
-            }
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Invalid(format!(
+                "index {} has schema version {version}; this Vidimus knows up to version {SCHEMA_VERSION}",
+                path.display()
+            )));
         }
+        migrate(&conn, version)?;
         Ok(SqliteIndex { conn })
+    }
+
+    /// The connection, for the other tables' implementations in this crate.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
     }
 
     /// An in-memory index, for tests.
     pub fn open_in_memory() -> Result<Self> {
         let conn = Connection::open_in_memory()?;
-        conn.execute_batch(SCHEMA)?;
+        migrate(&conn, 0)?;
         Ok(SqliteIndex { conn })
     }
+}
+
+/// Brings a database from `version` to [`SCHEMA_VERSION`], each step in its own
+/// transaction.
+fn migrate(conn: &Connection, version: i32) -> Result<()> {
+    if version == 0 {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(SCHEMA)?;
+        tx.pragma_update(None, "user_version", 1)?;
+        tx.commit()?;
+    }
+    for v in version.max(1)..SCHEMA_VERSION {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(UPGRADES[(v - 1) as usize])?;
+        tx.pragma_update(None, "user_version", v + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
 }
 
 impl MetadataStore for SqliteIndex {
@@ -585,6 +602,42 @@ fn state_str(s: SegmentState) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upgrades_a_version_1_index_keeping_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO camera (name, url, source, created_90k) VALUES ('old', 'rtsp://h/x', 'cli', 0)",
+                [],
+            )
+            .unwrap();
+        }
+        let ix = SqliteIndex::open(&path).unwrap();
+        let v: i32 = ix
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        assert_eq!(ix.cameras(false).unwrap()[0].name, "old");
+        let n: i64 = ix
+            .conn
+            .query_row("SELECT COUNT(*) FROM user_account", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+        drop(ix);
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        assert!(matches!(
+            SqliteIndex::open(&path),
+            Err(StoreError::Invalid(_))
+        ));
+    }
 
     fn cam<'a>(name: &'a str) -> NewCamera<'a> {
         NewCamera {

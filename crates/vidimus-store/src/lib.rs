@@ -5,6 +5,7 @@
 //! - [`export`]: a camera's time range as one progressive MP4 (no transcoding).
 //! - [`files`]: segment files on local disk (the blob store), with the fsync rules.
 //! - [`fragment_index`]: the compact per-segment fragment table kept in the index.
+//! - [`users`]: local users and login sessions (`AccessStore`).
 //! - [`reconcile`]: crash recovery at start-up, `fsck`, and rebuilding the index from
 //!   the files alone.
 //!
@@ -16,6 +17,7 @@ pub mod files;
 pub mod fragment_index;
 pub mod index;
 pub mod reconcile;
+pub mod users;
 
 pub use files::SegmentFiles;
 pub use index::{MetadataStore, SqliteIndex};

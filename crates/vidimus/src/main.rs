@@ -76,6 +76,11 @@ enum Command {
         #[command(subcommand)]
         command: CameraCommand,
     },
+    /// Manage users of the console and API.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// List recordings.
     Recordings {
         #[command(subcommand)]
@@ -187,6 +192,25 @@ enum CameraCommand {
 }
 
 #[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from standard input (at least 10 characters).
+    Add {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        username: String,
+        /// admin (everything) or operator (watch, play back, export).
+        #[arg(long, value_parser = ["admin", "operator"], default_value = "operator")]
+        role: String,
+    },
+    /// List users (password hashes are never shown).
+    List {
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Subcommand)]
 enum RecordingsCommand {
     /// List a camera's segments and gaps in a time range.
     List {
@@ -218,7 +242,18 @@ fn init_logging(format: &str) {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // The cause chain on one line; no backtrace noise for an operator.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(&cli.log_format);
     match cli.command {
@@ -234,6 +269,7 @@ fn main() -> anyhow::Result<()> {
         } => runtime()?.block_on(demo(data_dir, bind, rtsp_bind, cameras)),
         Command::Simcam { bind, fault, clip } => runtime()?.block_on(simcam(bind, fault, clip)),
         Command::Camera { command } => camera(command),
+        Command::User { command } => user(command),
         Command::Recordings {
             command:
                 RecordingsCommand::List {
@@ -741,6 +777,49 @@ fn export(
         );
         for (a, b) in &s.gaps {
             println!("  not recorded (joined over): {a} .. {b}");
+        }
+    }
+    Ok(())
+}
+
+fn user(cmd: UserCommand) -> anyhow::Result<()> {
+    use vidimus_store::users::AccessStore;
+    match cmd {
+        UserCommand::Add {
+            target,
+            username,
+            role,
+        } => {
+            if username.is_empty()
+                || username.len() > 64
+                || username
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace())
+            {
+                bail!("user name must be 1-64 characters without spaces");
+            }
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let hash = vidimus_access::password::hash(password)?;
+            let d = target.data_dir()?;
+            std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+            let mut ix = SqliteIndex::open(&d.join("index.db"))?;
+            let id = ix.add_user(&username, &hash, &role, RealClocks.realtime())?;
+            println!("added user {username} (id {id}, {role})");
+        }
+        UserCommand::List { target } => {
+            let (_, ix) = target.index()?;
+            for u in ix.users()? {
+                let disabled = if u.disabled_90k.is_some() {
+                    "  (disabled)"
+                } else {
+                    ""
+                };
+                println!("{:>4}  {:<24} {}{disabled}", u.id, u.username, u.role);
+            }
         }
     }
     Ok(())

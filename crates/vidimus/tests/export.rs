@@ -215,5 +215,8 @@ fn exports_a_range_across_segments_as_a_playable_mp4() {
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("at most 24 h"));
     assert!(!other.exists());
     let (live_frames, ..) = ffprobe(&live_out);
-    assert!(live_frames >= 70, "export while recording: {live_frames} frames");
+    assert!(
+        live_frames >= 70,
+        "export while recording: {live_frames} frames"
+    );
 }
