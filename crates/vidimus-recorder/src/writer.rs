@@ -552,6 +552,9 @@ mod tests {
         fn open_segments(&self) -> Result<Vec<SegmentRow>> {
             self.inner.open_segments()
         }
+        fn segment_spans(&self, c: CameraId, f: Wall90k, t: Wall90k) -> Result<Vec<(i64, i64)>> {
+            self.inner.segment_spans(c, f, t)
+        }
         fn delete_segment_row(&mut self, id: i64) -> Result<()> {
             self.inner.delete_segment_row(id)
         }

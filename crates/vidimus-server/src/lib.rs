@@ -1,26 +1,124 @@
-//! Vidimus HTTP server: for now `/metrics` (Prometheus) and `/healthz`.
+//! Vidimus HTTP server: the JSON API (described by OpenAPI 3.1 at
+//! `/api/openapi.json`), `/metrics` and `/healthz`.
 //!
-//! The API, live view and web console (later issues) are added to this router.
+//! - [`auth`]: login, logout, sessions (HttpOnly cookie), CSRF, login rate limiting.
+//! - [`api`]: cameras, timeline, export.
+//! - [`error`]: JSON errors with stable codes.
+//! - [`db`]: index connections for handlers.
+//!
+//! Public without login: `POST /api/login`, `GET /api/openapi.json`, `/healthz`, and
+//! `/metrics` (bind the server to a trusted address). Everything else needs a session.
+//! Every response carries an `x-request-id` (the client's, if it sent a sane one).
+
+pub mod api;
+pub mod auth;
+pub mod db;
+pub mod error;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::header::CONTENT_TYPE;
-use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use utoipa::OpenApi;
+use vidimus_access::ratelimit::LoginLimiter;
+use vidimus_core::clock::Clocks;
 use vidimus_recorder::stats::StatsRegistry;
+use vidimus_store::SegmentFiles;
 
 /// Shared state of the HTTP handlers.
 #[derive(Clone)]
 pub struct AppState {
     pub stats: StatsRegistry,
+    pub db: db::Db,
+    pub files: SegmentFiles,
+    pub clocks: Arc<dyn Clocks>,
+    pub limiter: Arc<Mutex<LoginLimiter>>,
+    pub session_ttl: Duration,
+    /// Mark cookies `Secure` (set when served over TLS, e.g. behind a reverse proxy).
+    pub secure_cookies: bool,
 }
+
+impl AppState {
+    pub fn new(
+        stats: StatsRegistry,
+        data_dir: &std::path::Path,
+        clocks: Arc<dyn Clocks>,
+    ) -> std::io::Result<Self> {
+        Ok(AppState {
+            stats,
+            db: db::Db::new(data_dir.join("index.db")),
+            files: SegmentFiles::open(data_dir).map_err(std::io::Error::other)?,
+            clocks,
+            limiter: Arc::new(Mutex::new(LoginLimiter::new(Duration::from_secs(60), 5))),
+            session_ttl: Duration::from_secs(12 * 3600),
+            secure_cookies: false,
+        })
+    }
+}
+
+/// The OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Vidimus API",
+        description = "Public-safety video recording. Errors are `{\"error\": {\"code\", \"message\"}}`; every response has `x-request-id`."
+    ),
+    paths(
+        auth::login,
+        auth::logout,
+        auth::session,
+        api::cameras,
+        api::timeline,
+        api::export
+    ),
+    components(schemas(
+        error::ErrorBody,
+        error::ErrorDetail,
+        auth::LoginRequest,
+        auth::SessionInfo,
+        api::CameraInfo,
+        api::Timeline,
+        api::Span,
+        api::GapInfo
+    ))
+)]
+pub struct ApiDoc;
+
+/// Largest request body accepted (the API takes small JSON documents only).
+pub const MAX_BODY: usize = 16 * 1024;
 
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/login", post(auth::login))
+        .route("/api/logout", post(auth::logout))
+        .route("/api/session", get(auth::session))
+        .route("/api/cameras", get(api::cameras))
+        .route("/api/cameras/{id}/timeline", get(api::timeline))
+        .route("/api/cameras/{id}/export.mp4", get(api::export))
+        .route("/api/openapi.json", get(openapi));
     Router::new()
+        .merge(api)
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
+        .fallback(|| async {
+            error::ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(request_id))
         .with_state(state)
+}
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "application/json")],
+        ApiDoc::openapi().to_json().unwrap_or_default(),
+    )
 }
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
@@ -30,13 +128,38 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     )
 }
 
+/// Tags each request with an id (kept from `x-request-id` if sane) and logs it.
+async fn request_id(req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| vidimus_access::token::new_token()[..16].to_owned());
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let mut resp = next.run(req).await;
+    tracing::debug!(request_id = %id, %method, %path, status = resp.status().as_u16(), "request");
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
 /// Serves `router` on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -163,6 +163,14 @@ pub trait MetadataStore: Send {
     /// Segments of a camera overlapping `[from, to)`, by start time.
     fn segments(&self, camera: CameraId, from: Wall90k, to: Wall90k) -> Result<Vec<SegmentRow>>;
     fn all_segments(&self) -> Result<Vec<SegmentRow>>;
+    /// `(start, end)` of the camera's segments overlapping `[from, to)`, by start: the
+    /// timeline's query, reading no blobs.
+    fn segment_spans(
+        &self,
+        camera: CameraId,
+        from: Wall90k,
+        to: Wall90k,
+    ) -> Result<Vec<(i64, i64)>>;
     fn open_segments(&self) -> Result<Vec<SegmentRow>>;
     fn delete_segment_row(&mut self, id: i64) -> Result<()>;
     fn delete_all_segment_rows(&mut self) -> Result<()>;
@@ -225,6 +233,10 @@ fn camera_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CameraRow> {
         removed_90k: r.get(7)?,
     })
 }
+
+/// No segment is longer than this (config allows up to 1 h), which bounds the index
+/// range scan of time queries from below.
+pub const MAX_SEGMENT_90K: i64 = 3600 * 90_000 + 60 * 90_000;
 
 const CAMERA_COLS: &str = "id, name, url, username, password, source, created_90k, removed_90k";
 
@@ -493,10 +505,13 @@ impl MetadataStore for SqliteIndex {
     fn segments(&self, camera: CameraId, from: Wall90k, to: Wall90k) -> Result<Vec<SegmentRow>> {
         let mut st = self.conn.prepare_cached(&format!(
             "SELECT {SEGMENT_COLS} FROM segment WHERE camera_id = ?1 AND start_90k < ?3 \
-             AND end_90k > ?2 ORDER BY start_90k"
+             AND start_90k >= ?4 AND end_90k > ?2 ORDER BY start_90k"
         ))?;
         let rows = st
-            .query_map(params![camera, from.0, to.0], segment_from_row)?
+            .query_map(
+                params![camera, from.0, to.0, from.0.saturating_sub(MAX_SEGMENT_90K)],
+                segment_from_row,
+            )?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
@@ -507,6 +522,25 @@ impl MetadataStore for SqliteIndex {
         ))?;
         let rows = st
             .query_map([], segment_from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn segment_spans(
+        &self,
+        camera: CameraId,
+        from: Wall90k,
+        to: Wall90k,
+    ) -> Result<Vec<(i64, i64)>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT start_90k, end_90k FROM segment WHERE camera_id = ?1 AND start_90k < ?3 \
+             AND start_90k >= ?4 AND end_90k > ?2 ORDER BY start_90k",
+        )?;
+        let rows = st
+            .query_map(
+                params![camera, from.0, to.0, from.0.saturating_sub(MAX_SEGMENT_90K)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }

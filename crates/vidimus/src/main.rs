@@ -357,9 +357,11 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
         eprintln!("{}", b.replace("{http}", &addr.to_string()));
     }
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let state = vidimus_server::AppState {
-        stats: recorder.stats().clone(),
-    };
+    let state = vidimus_server::AppState::new(
+        recorder.stats().clone(),
+        &cfg.data_dir,
+        Arc::new(RealClocks),
+    )?;
     let http = tokio::spawn(vidimus_server::serve(listener, state, async {
         let _ = rx.await;
     }));
@@ -410,6 +412,7 @@ async fn demo(
             .collect(),
     };
     cfg.validate()?;
+    let (user, password) = demo_admin(&data_dir)?;
     let exe = std::env::args().next().unwrap_or_else(|| "vidimus".into());
     let banner = format!(
         "\nVidimus demo is running.\n\
@@ -417,6 +420,8 @@ async fn demo(
          \x20 data directory:    {dd}\n\
          \x20 index:             {dd}/index.db\n\
          \x20 segments:          {dd}/segments/<camera id>/<YYYYMMDD>/<start ms>.mp4\n\
+         \x20 API:               http://{{http}}/api/openapi.json\n\
+         \x20 log in as:         {user} / {password}   (POST /api/login)\n\
          \x20 metrics:           http://{{http}}/metrics\n\
          \x20 list recordings:   {exe} recordings list --data-dir {dd} --camera demo-cam-1\n\
          \x20 check the store:   {exe} fsck --data-dir {dd}\n\
@@ -823,4 +828,33 @@ fn user(cmd: UserCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The demo's admin account: created with a random password on the first run; the
+/// password is kept in `<data dir>/demo-admin-password` (mode 0600) so later runs can
+/// print it again.
+fn demo_admin(data_dir: &std::path::Path) -> anyhow::Result<(String, String)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use vidimus_store::users::AccessStore;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let pw_file = data_dir.join("demo-admin-password");
+    let mut ix = SqliteIndex::open(&data_dir.join("index.db"))?;
+    if ix.user_by_name("admin")?.is_some() {
+        let pw = std::fs::read_to_string(&pw_file)
+            .unwrap_or_else(|_| "(set before; see `vidimus user`)".into());
+        return Ok(("admin".into(), pw.trim().to_owned()));
+    }
+    let password = vidimus_access::token::new_token()[..20].to_owned();
+    let hash = vidimus_access::password::hash(&password)?;
+    ix.add_user("admin", &hash, "admin", RealClocks.realtime())?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&pw_file)
+        .with_context(|| format!("writing {}", pw_file.display()))?;
+    std::io::Write::write_all(&mut f, password.as_bytes())?;
+    Ok(("admin".into(), password))
 }

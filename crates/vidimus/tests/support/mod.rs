@@ -357,3 +357,139 @@ pub fn check_segments(site: &Site, camera: &str, decode: bool) -> Vec<Value> {
 pub fn total_frames(segs: &[Value]) -> u64 {
     segs.iter().map(|s| s["frames"].as_u64().unwrap()).sum()
 }
+
+/// An HTTP response, as the tests see it.
+pub struct HttpResp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    /// The stable error code of a JSON error body.
+    pub fn code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    }
+}
+
+/// A minimal HTTP/1.1 client (the tests need no HTTP client crate).
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResp {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let _ = s.write_all(body);
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("HTTP header end");
+    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let mut body = raw[end + 4..].to_vec();
+    if headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"))
+    {
+        let mut out = Vec::new();
+        let mut pos = 0;
+        loop {
+            let nl = body[pos..].windows(2).position(|w| w == b"\r\n").unwrap() + pos;
+            let n = usize::from_str_radix(std::str::from_utf8(&body[pos..nl]).unwrap().trim(), 16)
+                .unwrap();
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&body[nl + 2..nl + 2 + n]);
+            pos = nl + 2 + n + 2;
+        }
+        body = out;
+    }
+    HttpResp {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Adds a user to a site's data directory (password via standard input).
+pub fn add_user(site: &Site, username: &str, password: &str, role: &str) {
+    use std::io::Write;
+    let mut child = Command::new(bin())
+        .args([
+            "user",
+            "add",
+            "--username",
+            username,
+            "--role",
+            role,
+            "--data-dir",
+            site.data().to_str().unwrap(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+/// Logs in; returns (cookie header value, CSRF token).
+pub fn login(port: u16, username: &str, password: &str) -> (String, String) {
+    let body = serde_json::json!({"username": username, "password": password}).to_string();
+    let r = http(
+        port,
+        "POST",
+        "/api/login",
+        &[("content-type", "application/json")],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "login: {}", String::from_utf8_lossy(&r.body));
+    let cookie = r
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    (cookie, r.json()["csrf_token"].as_str().unwrap().to_owned())
+}

@@ -1,0 +1,292 @@
+//! Cameras, timeline and export endpoints. Every one requires a logged-in user
+//! ([`AuthUser`]); lawful-access grants replace that check in a later issue.
+
+use crate::AppState;
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::sync::atomic::Ordering;
+use vidimus_core::time::{Duration90k, Wall90k};
+use vidimus_store::MetadataStore;
+
+/// The longest range one timeline request may cover.
+pub const MAX_TIMELINE: Duration90k = Duration90k::from_secs(31 * 24 * 3600);
+
+/// A camera and its recording status.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct CameraInfo {
+    pub id: i64,
+    pub name: String,
+    /// RTSP URL without credentials.
+    pub url: String,
+    /// `recording`, `offline` (the recorder cannot reach it) or `starting`.
+    pub status: String,
+    pub frames_received: u64,
+    pub last_error: Option<String>,
+}
+
+/// Lists cameras with their status.
+#[utoipa::path(get, path = "/api/cameras", responses(
+    (status = 200, body = [CameraInfo]), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn cameras(
+    State(state): State<AppState>,
+    _user: AuthUser,
+) -> Result<Json<Vec<CameraInfo>>, ApiError> {
+    let cams = state.db.run(|ix| Ok(ix.cameras(false)?)).await?;
+    let stats = state.stats.all();
+    Ok(Json(
+        cams.into_iter()
+            .map(|c| {
+                let s = stats
+                    .iter()
+                    .find(|(id, _)| *id == c.id)
+                    .map(|(_, s)| s.clone());
+                let (status, frames, last_error) = match &s {
+                    Some(s) if s.connected.load(Ordering::Relaxed) => {
+                        ("recording", s.frames_received.load(Ordering::Relaxed), None)
+                    }
+                    Some(s) => {
+                        let e = s.last_error.lock().expect("error lock").clone();
+                        (
+                            if e.is_some() { "offline" } else { "starting" },
+                            s.frames_received.load(Ordering::Relaxed),
+                            e,
+                        )
+                    }
+                    None => ("starting", 0, None),
+                };
+                CameraInfo {
+                    id: c.id,
+                    name: c.name,
+                    url: c.url,
+                    status: status.to_owned(),
+                    frames_received: frames,
+                    last_error,
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// A time range in the query string: RFC 3339 or Unix seconds.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct RangeQuery {
+    /// Start, e.g. `2026-11-29T10:00:00Z` or `1795927174.5`.
+    pub from: String,
+    /// End (exclusive).
+    pub to: String,
+}
+
+impl RangeQuery {
+    fn parse(&self, max: Duration90k) -> Result<(Wall90k, Wall90k), ApiError> {
+        let t = |s: &str| {
+            Wall90k::parse(s)
+                .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_time", e.to_string()))
+        };
+        let (from, to) = (t(&self.from)?, t(&self.to)?);
+        if to <= from {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_time",
+                "`to` must be after `from`",
+            ));
+        }
+        if to - from > max {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "range_too_large",
+                format!("the range is {}; at most {} per request", to - from, max),
+            ));
+        }
+        Ok((from, to))
+    }
+}
+
+/// A recorded stretch (contiguous segments merged).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Span {
+    pub start: String,
+    pub end: String,
+    pub start_90k: i64,
+    pub end_90k: i64,
+}
+
+/// An unrecorded stretch with its cause.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct GapInfo {
+    pub start: String,
+    /// `null` while the gap is ongoing.
+    pub end: Option<String>,
+    pub start_90k: i64,
+    pub end_90k: Option<i64>,
+    pub cause: String,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Timeline {
+    pub camera_id: i64,
+    pub spans: Vec<Span>,
+    pub gaps: Vec<GapInfo>,
+}
+
+fn camera_id(id: &str) -> Result<i64, ApiError> {
+    id.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "camera_not_found",
+            format!("no camera {id:?}"),
+        )
+    })
+}
+
+/// Recorded spans and gaps of a camera in a range (at most 31 days).
+#[utoipa::path(get, path = "/api/cameras/{id}/timeline", params(("id" = i64, Path,), RangeQuery),
+    responses((status = 200, body = Timeline), (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn timeline(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    Path(id): Path<String>,
+    Query(q): Query<RangeQuery>,
+) -> Result<Json<Timeline>, ApiError> {
+    let id = camera_id(&id)?;
+    let (from, to) = q.parse(MAX_TIMELINE)?;
+    let (spans, gaps) = state
+        .db
+        .run(move |ix| {
+            if !ix.cameras(true)?.iter().any(|c| c.id == id) {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "camera_not_found",
+                    format!("no camera {id}"),
+                ));
+            }
+            Ok((ix.segment_spans(id, from, to)?, ix.gaps(id, from, to)?))
+        })
+        .await?;
+    Ok(Json(Timeline {
+        camera_id: id,
+        spans: merge_spans(&spans),
+        gaps: gaps.into_iter().map(gap_info).collect(),
+    }))
+}
+
+fn gap_info(g: vidimus_store::index::GapRow) -> GapInfo {
+    GapInfo {
+        start: Wall90k(g.start_90k).to_string(),
+        end: g.end_90k.map(|e| Wall90k(e).to_string()),
+        start_90k: g.start_90k,
+        end_90k: g.end_90k,
+        cause: g.cause,
+    }
+}
+
+/// Merges segments that touch (within one 25 fps frame) into spans.
+fn merge_spans(segs: &[(i64, i64)]) -> Vec<Span> {
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for &(s, e) in segs {
+        match out.last_mut() {
+            Some(last) if s <= last.1 + 3600 => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out.into_iter()
+        .map(|(s, e)| Span {
+            start: Wall90k(s).to_string(),
+            end: Wall90k(e).to_string(),
+            start_90k: s,
+            end_90k: e,
+        })
+        .collect()
+}
+
+/// Downloads a range of a camera as one MP4 (at most 24 h; never transcoded).
+#[utoipa::path(get, path = "/api/cameras/{id}/export.mp4", params(("id" = i64, Path,), RangeQuery),
+    responses((status = 200, content_type = "video/mp4", description = "The MP4"),
+        (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+pub async fn export(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    Query(q): Query<RangeQuery>,
+) -> Result<Response, ApiError> {
+    let id = camera_id(&id)?;
+    let (from, to) = q.parse(vidimus_store::export::MAX_EXPORT)?;
+    let files = state.files.clone();
+    let prepared = state
+        .db
+        .run(move |ix| {
+            let cam = ix
+                .cameras(true)?
+                .into_iter()
+                .find(|c| c.id == id)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        "camera_not_found",
+                        format!("no camera {id}"),
+                    )
+                })?;
+            let p = vidimus_store::export::prepare(ix, &files, id, &cam.name, from, to)?;
+            Ok((p, cam.name))
+        })
+        .await?;
+    let (prepared, name) = prepared;
+    tracing::info!(user = %user.username, camera = %name, %from, %to, bytes = prepared.plan.total_len, "export");
+    let total = prepared.plan.total_len;
+    let filename = format!(
+        "{}_{}.mp4",
+        name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_"),
+        from.unix_millis()
+    );
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
+    let files = state.files.clone();
+    tokio::task::spawn_blocking(move || {
+        let send = |b: Result<bytes::Bytes, std::io::Error>| tx.blocking_send(b).is_ok();
+        if !send(Ok(bytes::Bytes::from(prepared.plan.header.clone()))) {
+            return;
+        }
+        let mut readers: Vec<Option<vidimus_store::files::SegmentReader>> =
+            prepared.sources.iter().map(|_| None).collect();
+        for &(src, offset, len) in &prepared.plan.copies {
+            let r = match &mut readers[src] {
+                Some(r) => r,
+                slot => match files.open_read(&prepared.sources[src]) {
+                    Ok(r) => slot.insert(r),
+                    Err(e) => {
+                        send(Err(std::io::Error::other(e.to_string())));
+                        return;
+                    }
+                },
+            };
+            let mut pos = 0;
+            while pos < len {
+                let n = (len - pos).min(1 << 20) as usize;
+                let chunk = r.read_range(offset + pos, n).map(bytes::Bytes::from);
+                let failed = chunk.is_err();
+                if !send(chunk) || failed {
+                    return;
+                }
+                pos += n as u64;
+            }
+        }
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let mut r = Response::new(Body::from_stream(stream));
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
+            .map_err(ApiError::internal)?,
+    );
+    Ok(r.into_response())
+}

@@ -1,0 +1,217 @@
+//! Logging in and out, and who is asking.
+//!
+//! A successful `POST /api/login` sets the `vidimus_session` cookie (HttpOnly,
+//! SameSite=Strict, Path=/; Secure when the server is told it is behind TLS) holding
+//! a random token, and returns a CSRF token. Every state-changing request must send
+//! that CSRF token back in `X-CSRF-Token`. Failed logins are rate-limited per client
+//! address and per user name.
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
+use std::time::Instant;
+use vidimus_access::{password, token};
+use vidimus_core::time::Duration90k;
+use vidimus_store::users::AccessStore;
+
+pub const COOKIE: &str = "vidimus_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The logged-in user of a request. Extracting it authenticates the request, and for
+/// state-changing methods also checks the CSRF token.
+#[derive(Clone, Debug)]
+pub struct AuthUser {
+    pub user_id: i64,
+    pub username: String,
+    pub role: String,
+    pub csrf_token: String,
+    token_hash: Vec<u8>,
+}
+
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = session_token(&parts.headers).ok_or_else(ApiError::unauthenticated)?;
+        let hash = token::token_hash(&token);
+        let now = state.clocks.realtime();
+        let h = hash.clone();
+        let s = state
+            .db
+            .run(move |ix| Ok(ix.session(&h, now)?))
+            .await?
+            .ok_or_else(ApiError::unauthenticated)?;
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if !safe {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !token::constant_time_eq(sent, &s.csrf_token) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf",
+                    "missing or wrong X-CSRF-Token header (it is returned by login and GET /api/session)",
+                ));
+            }
+        }
+        Ok(AuthUser {
+            user_id: s.user_id,
+            username: s.username,
+            role: s.role,
+            csrf_token: s.csrf_token,
+            token_hash: hash,
+        })
+    }
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// The current session.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SessionInfo {
+    pub username: String,
+    pub role: String,
+    /// Send in `X-CSRF-Token` on every POST/PUT/PATCH/DELETE.
+    pub csrf_token: String,
+}
+
+/// Logs in with a user name and password.
+#[utoipa::path(post, path = "/api/login", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in; sets the session cookie", body = SessionInfo),
+        (status = 401, description = "Wrong user name or password", body = crate::error::ErrorBody),
+        (status = 429, description = "Too many failed attempts", body = crate::error::ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(req): Json<LoginRequest>,
+) -> Result<Response, ApiError> {
+    let keys = [
+        format!("ip:{}", peer.ip()),
+        format!("user:{}", req.username),
+    ];
+    {
+        let mut l = state.limiter.lock().expect("limiter lock");
+        let now = Instant::now();
+        if let Some(wait) = keys.iter().filter_map(|k| l.retry_after(k, now)).max() {
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many failed logins; try again in {} s", wait.as_secs()),
+            );
+            e.retry_after = Some(wait.as_secs());
+            return Err(e);
+        }
+    }
+    let username = req.username.clone();
+    let user = state
+        .db
+        .run(move |ix| Ok(ix.user_by_name(&username)?))
+        .await?;
+    let pw = req.password;
+    let (ok, user) = tokio::task::spawn_blocking(move || {
+        let ok = match &user {
+            Some(u) if u.disabled_90k.is_none() => password::verify(&pw, &u.password_hash),
+            _ => {
+                let _ = password::verify(&pw, password::dummy_hash()); // same time either way
+                false
+            }
+        };
+        (ok, user)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let Some(user) = user.filter(|_| ok) else {
+        let mut l = state.limiter.lock().expect("limiter lock");
+        keys.iter().for_each(|k| l.failed(k, Instant::now()));
+        tracing::warn!(username = %req.username, %peer, "failed login");
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "wrong user name or password",
+        ));
+    };
+    {
+        let mut l = state.limiter.lock().expect("limiter lock");
+        keys.iter().for_each(|k| l.succeeded(k));
+    }
+    let token = token::new_token();
+    let csrf = token::new_token();
+    let now = state.clocks.realtime();
+    let expires = now + Duration90k::from_std(state.session_ttl);
+    let (h, c, uid, p) = (
+        token::token_hash(&token),
+        csrf.clone(),
+        user.id,
+        peer.ip().to_string(),
+    );
+    state
+        .db
+        .run(move |ix| Ok(ix.create_session(&h, uid, &c, now, expires, Some(&p))?))
+        .await?;
+    tracing::info!(username = %user.username, %peer, "login");
+    let cookie = format!(
+        "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        state.session_ttl.as_secs(),
+        if state.secure_cookies { "; Secure" } else { "" }
+    );
+    let mut r = Json(SessionInfo {
+        username: user.username,
+        role: user.role,
+        csrf_token: csrf,
+    })
+    .into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(ApiError::internal)?,
+    );
+    Ok(r)
+}
+
+/// Ends the session.
+#[utoipa::path(post, path = "/api/logout", responses((status = 204, description = "Logged out")),
+    params(("X-CSRF-Token" = String, Header, description = "From login")))]
+pub async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
+    let h = user.token_hash.clone();
+    state.db.run(move |ix| Ok(ix.delete_session(&h)?)).await?;
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("vidimus_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    );
+    Ok(r)
+}
+
+/// Who is logged in (and the CSRF token, e.g. after a page reload).
+#[utoipa::path(get, path = "/api/session", responses(
+    (status = 200, body = SessionInfo), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn session(user: AuthUser) -> Json<SessionInfo> {
+    Json(SessionInfo {
+        username: user.username,
+        role: user.role,
+        csrf_token: user.csrf_token,
+    })
+}

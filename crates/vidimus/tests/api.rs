@@ -1,0 +1,304 @@
+//! The HTTP API: authentication, CSRF, rate limiting, JSON errors with stable codes,
+//! the timeline (spans and gaps), exports, hostile input, and the OpenAPI document.
+
+mod support;
+
+use std::time::Duration;
+use support::*;
+
+const PW: &str = "correct horse battery";
+
+#[test]
+fn api_requires_login_and_refuses_bad_input_clearly() {
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let (mut cam, url) = simcam_on(&bind, "none");
+    let site = Site::new(
+        &[("yard", &format!("{url}/yard"))],
+        "sync_interval = \"1s\"\nsegment_duration = \"4s\"\nbackoff_initial = \"500ms\"\nbackoff_max = \"1s\"",
+    );
+    add_user(&site, "ada", PW, "operator");
+    let mut rec = site.serve();
+    let p = site.http;
+
+    // 1. Every endpoint but login and the OpenAPI document rejects anonymous requests.
+    let protected = [
+        ("GET", "/api/session"),
+        ("POST", "/api/logout"),
+        ("GET", "/api/cameras"),
+        ("GET", "/api/cameras/1/timeline?from=0&to=10"),
+        ("GET", "/api/cameras/1/export.mp4?from=0&to=10"),
+    ];
+    for (m, path) in protected {
+        let r = http(p, m, path, &[], b"");
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (401, "unauthenticated"),
+            "{m} {path}"
+        );
+        assert!(r.header("x-request-id").is_some_and(|v| !v.is_empty()));
+    }
+    // A forged or malformed cookie is no session either.
+    let r = http(
+        p,
+        "GET",
+        "/api/cameras",
+        &[("cookie", &format!("vidimus_session={}", "ab".repeat(32)))],
+        b"",
+    );
+    assert_eq!(r.status, 401);
+    let r = http(
+        p,
+        "GET",
+        "/api/cameras",
+        &[("cookie", "vidimus_session=../../etc/passwd")],
+        b"",
+    );
+    assert_eq!(r.status, 401);
+
+    // 2. Login: wrong password, then right; the cookie is HttpOnly and SameSite=Strict.
+    let bad = serde_json::json!({"username": "ada", "password": "wrong password!"}).to_string();
+    let r = http(
+        p,
+        "POST",
+        "/api/login",
+        &[("content-type", "application/json")],
+        bad.as_bytes(),
+    );
+    assert_eq!((r.status, r.code().as_str()), (401, "bad_credentials"));
+    let body = serde_json::json!({"username": "ada", "password": PW}).to_string();
+    let r = http(
+        p,
+        "POST",
+        "/api/login",
+        &[("content-type", "application/json")],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 200);
+    let set_cookie = r.header("set-cookie").unwrap();
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
+        "{set_cookie}"
+    );
+    let (cookie, csrf) = login(p, "ada", PW);
+    let auth = [("cookie", cookie.as_str())];
+    let r = http(p, "GET", "/api/session", &auth, b"");
+    assert_eq!(r.json()["username"], "ada");
+    assert_eq!(r.json()["csrf_token"], csrf.as_str());
+    // The client's request id is echoed.
+    let r = http(
+        p,
+        "GET",
+        "/api/session",
+        &[("cookie", cookie.as_str()), ("x-request-id", "trace-42")],
+        b"",
+    );
+    assert_eq!(r.header("x-request-id"), Some("trace-42"));
+
+    // 3. Cameras and the timeline, with a gap where the camera was stopped.
+    let r = http(p, "GET", "/api/cameras", &auth, b"");
+    assert_eq!(r.status, 200);
+    let cams = r.json();
+    assert_eq!(cams[0]["name"], "yard");
+    let id = cams[0]["id"].as_i64().unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    cam.kill9();
+    std::thread::sleep(Duration::from_secs(3));
+    let (_cam2, _) = simcam_on(&bind, "none");
+    std::thread::sleep(Duration::from_secs(6));
+    let segs = site.recordings("yard")["segments"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let t0 = segs[0]["start_90k"].as_i64().unwrap() / 90_000 - 5;
+    let t1 = t0 + 60;
+    let r = http(
+        p,
+        "GET",
+        &format!("/api/cameras/{id}/timeline?from={t0}&to={t1}"),
+        &auth,
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let tl = r.json();
+    let spans = tl["spans"].as_array().unwrap();
+    let gaps = tl["gaps"].as_array().unwrap();
+    assert_eq!(spans.len(), 2, "{tl}");
+    assert_eq!(gaps.len(), 1, "{tl}");
+    assert_eq!(gaps[0]["start_90k"], spans[0]["end_90k"], "{tl}");
+    assert!(gaps[0]["end_90k"].as_i64().unwrap() <= spans[1]["start_90k"].as_i64().unwrap() + 1);
+    assert!(!gaps[0]["cause"].as_str().unwrap().is_empty());
+
+    // 4. Export through the API: a standard MP4 with the requested duration ± 1 GOP.
+    let s0 = spans[0]["start_90k"].as_i64().unwrap();
+    let (from, to) = (
+        (s0 + 90_000) as f64 / 90_000.0,
+        (s0 + 4 * 90_000) as f64 / 90_000.0,
+    );
+    let r = http(
+        p,
+        "GET",
+        &format!("/api/cameras/{id}/export.mp4?from={from}&to={to}"),
+        &auth,
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("video/mp4"));
+    assert!(
+        r.header("content-disposition")
+            .unwrap()
+            .starts_with("attachment; filename=\"yard_")
+    );
+    let mp4 = site.dir.path().join("api.mp4");
+    std::fs::write(&mp4, &r.body).unwrap();
+    let (frames, codec, ..) = ffprobe(&mp4);
+    assert_eq!(codec, "h264");
+    assert!((75..=75 + 50).contains(&frames), "{frames} frames for 3 s");
+    decodes_cleanly(&mp4);
+
+    // 5. Malformed ranges, unknown cameras, huge ranges: clear 4xx with stable codes.
+    let cases = [
+        (
+            format!("/api/cameras/{id}/timeline?from=yesterday&to=10"),
+            400,
+            "bad_time",
+        ),
+        (
+            format!("/api/cameras/{id}/timeline?from=100&to=10"),
+            400,
+            "bad_time",
+        ),
+        (format!("/api/cameras/{id}/timeline?from=0"), 400, ""),
+        (
+            format!("/api/cameras/{id}/timeline?from=0&to={}", 40 * 86400),
+            400,
+            "range_too_large",
+        ),
+        (
+            format!("/api/cameras/{id}/export.mp4?from=0&to={}", 2 * 86400),
+            400,
+            "range_too_large",
+        ),
+        (
+            format!("/api/cameras/{id}/export.mp4?from=1000&to=1010"),
+            404,
+            "no_recording",
+        ),
+        (
+            "/api/cameras/999/timeline?from=0&to=10".to_owned(),
+            404,
+            "camera_not_found",
+        ),
+        (
+            "/api/cameras/abc/timeline?from=0&to=10".to_owned(),
+            404,
+            "camera_not_found",
+        ),
+        (
+            "/api/cameras/..%2F..%2Fetc%2Fpasswd/timeline?from=0&to=10".to_owned(),
+            404,
+            "camera_not_found",
+        ),
+        ("/api/../../etc/passwd".to_owned(), 404, "not_found"),
+        ("/../../../etc/passwd".to_owned(), 404, "not_found"),
+    ];
+    for (path, status, code) in &cases {
+        let r = http(p, "GET", path, &auth, b"");
+        assert_eq!(
+            r.status,
+            *status,
+            "{path}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        if !code.is_empty() {
+            assert_eq!(r.code(), *code, "{path}");
+        }
+        assert!(
+            !String::from_utf8_lossy(&r.body).contains("root:"),
+            "{path}"
+        );
+    }
+    // Oversized bodies are refused before they are read.
+    let huge = vec![b'x'; 100 * 1024];
+    let r = http(
+        p,
+        "POST",
+        "/api/login",
+        &[("content-type", "application/json")],
+        &huge,
+    );
+    assert_eq!(r.status, 413);
+
+    // 6. CSRF: a state-changing request without the token is refused.
+    let r = http(p, "POST", "/api/logout", &auth, b"");
+    assert_eq!((r.status, r.code().as_str()), (403, "csrf"));
+    let r = http(
+        p,
+        "POST",
+        "/api/logout",
+        &[("cookie", cookie.as_str()), ("x-csrf-token", "wrong")],
+        b"",
+    );
+    assert_eq!(r.status, 403);
+    let r = http(
+        p,
+        "POST",
+        "/api/logout",
+        &[("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str())],
+        b"",
+    );
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        http(p, "GET", "/api/session", &auth, b"").status,
+        401,
+        "logged out"
+    );
+
+    // 7. The OpenAPI document describes every endpoint.
+    let r = http(p, "GET", "/api/openapi.json", &[], b"");
+    let doc = r.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/api/login",
+        "/api/logout",
+        "/api/session",
+        "/api/cameras",
+        "/api/cameras/{id}/timeline",
+        "/api/cameras/{id}/export.mp4",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from OpenAPI"
+        );
+    }
+
+    // 8. Failed logins are rate-limited (per address and per user name).
+    let mut last = 0;
+    for _ in 0..6 {
+        last = http(
+            p,
+            "POST",
+            "/api/login",
+            &[("content-type", "application/json")],
+            bad.as_bytes(),
+        )
+        .status;
+    }
+    assert_eq!(last, 429);
+    let r = http(
+        p,
+        "POST",
+        "/api/login",
+        &[("content-type", "application/json")],
+        body.as_bytes(),
+    );
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (429, "rate_limited"),
+        "even the right password waits"
+    );
+    assert!(r.header("retry-after").is_some());
+
+    assert!(rec.terminate());
+    assert!(!site.log_text().contains(PW), "password in the log");
+}
