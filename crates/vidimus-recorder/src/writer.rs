@@ -552,6 +552,9 @@ mod tests {
         fn open_segments(&self) -> Result<Vec<SegmentRow>> {
             self.inner.open_segments()
         }
+        fn segment_exists(&self, p: &str) -> Result<bool> {
+            self.inner.segment_exists(p)
+        }
         fn segment_spans(&self, c: CameraId, f: Wall90k, t: Wall90k) -> Result<Vec<(i64, i64)>> {
             self.inner.segment_spans(c, f, t)
         }

@@ -163,6 +163,8 @@ pub trait MetadataStore: Send {
     /// Segments of a camera overlapping `[from, to)`, by start time.
     fn segments(&self, camera: CameraId, from: Wall90k, to: Wall90k) -> Result<Vec<SegmentRow>>;
     fn all_segments(&self) -> Result<Vec<SegmentRow>>;
+    /// Whether a segment row names this path.
+    fn segment_exists(&self, path: &str) -> Result<bool>;
     /// `(start, end)` of the camera's segments overlapping `[from, to)`, by start: the
     /// timeline's query, reading no blobs.
     fn segment_spans(
@@ -524,6 +526,14 @@ impl MetadataStore for SqliteIndex {
             .query_map([], segment_from_row)?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
+    }
+
+    fn segment_exists(&self, path: &str) -> Result<bool> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM segment WHERE path = ?1")?
+            .query_row([path], |r| r.get(0))?;
+        Ok(n > 0)
     }
 
     fn segment_spans(

@@ -158,10 +158,9 @@ pub fn recover(index: &mut dyn MetadataStore, files: &SegmentFiles) -> Result<Re
             }
         }
     }
-    let known: std::collections::HashSet<String> =
-        index.all_segments()?.into_iter().map(|s| s.path).collect();
+    // Cost follows the files on disk, not the size of the index.
     for rel in files.list()? {
-        if known.contains(&rel) {
+        if index.segment_exists(&rel)? {
             continue;
         }
         match read_segment(files, &rel) {
