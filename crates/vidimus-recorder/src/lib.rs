@@ -1,6 +1,7 @@
 //! Vidimus recorder: cameras in, durable segments out.
 //!
 //! - [`stream`]: one supervised RTSP session per camera (retina), with back-off and gaps.
+//! - [`live`]: the per-camera broadcast of received frames to live viewers.
 //! - [`segmenter`]: frames → GOP fragments → ~60 s segments (sans-IO).
 //! - [`writer`]: the one disk writer per data directory, with batched fsync.
 //! - [`stats`]: per-stream counters for `/metrics`.
@@ -9,6 +10,7 @@
 //! run, starts the writer, and supervises one stream task per camera in the index
 //! (cameras added or removed while running are picked up within `camera_poll`).
 
+pub mod live;
 pub mod segmenter;
 pub mod stats;
 pub mod stream;
@@ -39,6 +41,8 @@ pub struct RecorderConfig {
     pub backoff_max: Duration,
     pub camera_poll: Duration,
     pub writer_queue: usize,
+    /// Frames a live viewer may fall behind before it skips to the next key frame.
+    pub live_buffer_frames: usize,
 }
 
 impl RecorderConfig {
@@ -53,6 +57,7 @@ impl RecorderConfig {
             backoff_max: Duration::from_secs(30),
             camera_poll: Duration::from_secs(2),
             writer_queue: 4096,
+            live_buffer_frames: live::LiveHub::CAPACITY,
         }
     }
 }
@@ -69,6 +74,7 @@ pub enum RecorderError {
 /// A running recorder.
 pub struct Recorder {
     stats: StatsRegistry,
+    live: live::LiveHub,
     stop: watch::Sender<bool>,
     supervisor: tokio::task::JoinHandle<()>,
     writer_join: std::thread::JoinHandle<Box<dyn MetadataStore>>,
@@ -119,6 +125,7 @@ impl Recorder {
             stats.clone(),
         );
         let (stop, stop_rx) = watch::channel(false);
+        let live = live::LiveHub::new(cfg.live_buffer_frames);
         let restart_cause = if prev_clean {
             "recorder was not running".to_owned()
         } else {
@@ -128,12 +135,14 @@ impl Recorder {
             cfg,
             writer,
             stats.clone(),
+            live.clone(),
             clocks.clone(),
             restart_cause,
             stop_rx,
         ));
         Ok(Recorder {
             stats,
+            live,
             stop,
             supervisor,
             writer_join,
@@ -147,6 +156,11 @@ impl Recorder {
     /// Per-stream counters.
     pub fn stats(&self) -> &StatsRegistry {
         &self.stats
+    }
+
+    /// The live fan-out, for viewers.
+    pub fn live(&self) -> &live::LiveHub {
+        &self.live
     }
 
     /// What start-up recovery did.
@@ -189,6 +203,7 @@ async fn supervise(
     cfg: RecorderConfig,
     writer: writer::WriterHandle,
     stats: StatsRegistry,
+    live: live::LiveHub,
     clocks: Arc<dyn Clocks>,
     restart_cause: String,
     mut stop: watch::Receiver<bool>,
@@ -259,6 +274,7 @@ async fn supervise(
                     let ctx = stream::StreamContext {
                         writer: writer.clone(),
                         stats: stats.stream(cam.id, &cam.name),
+                        live: live.sender(cam.id),
                         clocks: clocks.clone(),
                         group: group.clone(),
                     };

@@ -19,6 +19,8 @@ use vidimus_store::SegmentMetadata;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StreamParams {
     pub codec: VideoCodec,
+    /// RFC 6381 codec string for MSE, e.g. `avc1.64001f`.
+    pub rfc6381: String,
     /// The MP4 visual sample entry (avc1/hvc1 + avcC/hvcC).
     pub sample_entry: Vec<u8>,
     pub width: u16,
@@ -47,8 +49,9 @@ pub struct Frame {
     /// RTP timestamp, 90 kHz, since the session started (monotonic within a session).
     pub ts: i64,
     pub is_key: bool,
-    /// The frame as stored: 4-byte length-prefixed NAL units.
-    pub data: Vec<u8>,
+    /// The frame as stored: 4-byte length-prefixed NAL units (shared, not copied,
+    /// with live viewers).
+    pub data: bytes::Bytes,
 }
 
 struct OpenSegment {
@@ -286,6 +289,7 @@ mod tests {
         e.extend_from_slice(&[0; 28]);
         StreamParams {
             codec: VideoCodec::H264,
+            rfc6381: "avc1.64001f".into(),
             sample_entry: e,
             width: 1280,
             height: 720,
@@ -296,7 +300,7 @@ mod tests {
         Frame {
             ts: i * 3600,
             is_key: i % gop == 0,
-            data: vec![0; 100],
+            data: vec![0; 100].into(),
         }
     }
 
@@ -352,7 +356,7 @@ mod tests {
             Frame {
                 ts: 0,
                 is_key: false,
-                data: vec![1],
+                data: vec![1].into(),
             },
             Wall90k(0),
             &mut out,
@@ -365,7 +369,7 @@ mod tests {
                 Frame {
                     ts: i * 3600,
                     is_key: i == 1,
-                    data: vec![1],
+                    data: vec![1].into(),
                 },
                 Wall90k(i * 3600),
                 &mut out,

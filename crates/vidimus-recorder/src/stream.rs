@@ -39,6 +39,8 @@ pub struct StreamConfig {
 #[derive(Clone)]
 pub struct StreamContext {
     pub writer: WriterHandle,
+    /// Where received frames go for live viewers.
+    pub live: tokio::sync::broadcast::Sender<Arc<crate::live::LiveFrame>>,
     pub stats: Arc<StreamStats>,
     pub clocks: Arc<dyn Clocks>,
     pub group: Arc<SessionGroup>,
@@ -210,6 +212,7 @@ fn params_of(p: Option<ParametersRef<'_>>) -> Result<StreamParams, String> {
     let (w, h) = v.pixel_dimensions();
     Ok(StreamParams {
         codec,
+        rfc6381: v.rfc6381_codec().to_owned(),
         sample_entry,
         width: u16::try_from(w).map_err(|_| format!("width {w} too large"))?,
         height: u16::try_from(h).map_err(|_| format!("height {h} too large"))?,
@@ -282,6 +285,7 @@ async fn session(
     };
     let clock_rate = demuxed.streams()[video_i].clock_rate_hz().max(1) as i64;
     let mut got_frame = false;
+    let mut live_params: Option<Arc<StreamParams>> = None;
     loop {
         let item = match tokio::time::timeout(cfg.stall_timeout, demuxed.next()).await {
             Err(_) => {
@@ -303,7 +307,10 @@ async fn session(
         StreamStats::add(&ctx.stats.frames_received, 1);
         if !got_frame || f.has_new_parameters() {
             match params_of(demuxed.streams()[video_i].parameters()) {
-                Ok(p) => seg.set_params(p),
+                Ok(p) => {
+                    live_params = Some(Arc::new(p.clone()));
+                    seg.set_params(p);
+                }
                 Err(e) => return e,
             }
         }
@@ -311,8 +318,19 @@ async fn session(
         let ts = f.timestamp().elapsed() * 90_000 / clock_rate;
         // retina flags IDR pictures only; H.265 cameras often send CRA key frames.
         let flagged = f.is_random_access_point();
-        let data = f.into_data();
+        let data = bytes::Bytes::from(f.into_data());
         let is_key = flagged || seg.codec().is_some_and(|c| c.is_random_access(&data));
+        if ctx.live.receiver_count() > 0
+            && let Some(params) = &live_params
+        {
+            let _ = ctx.live.send(Arc::new(crate::live::LiveFrame {
+                ts,
+                is_key,
+                data: data.clone(),
+                received: now,
+                params: params.clone(),
+            }));
+        }
         let frame = Frame { ts, is_key, data };
         let was_recording = seg.is_recording();
         let skipped = seg.skipped_before_key;

@@ -49,7 +49,7 @@ pub struct FragmentMsg {
     /// prft + moof + mdat header.
     pub header: Vec<u8>,
     /// The samples, in order, as received.
-    pub frames: Vec<Vec<u8>>,
+    pub frames: Vec<bytes::Bytes>,
     /// The fragment's `mfhd` sequence number (1 for a segment's first fragment).
     pub sequence: u32,
     /// Header plus sample bytes.
@@ -587,6 +587,7 @@ mod tests {
         e.extend_from_slice(&[0; 28]);
         StreamParams {
             codec: VideoCodec::H264,
+            rfc6381: "avc1.64001f".into(),
             sample_entry: e,
             width: 1280,
             height: 720,
@@ -630,7 +631,7 @@ mod tests {
                 Frame {
                     ts: i * 3600,
                     is_key: i % 50 == 0,
-                    data: vec![1; 500],
+                    data: vec![1; 500].into(),
                 },
                 Wall90k(i * 3600),
                 &mut out,
@@ -710,7 +711,7 @@ mod tests {
             let f = Frame {
                 ts: i * 3600,
                 is_key: i % 50 == 0,
-                data: vec![i as u8; 1000 + (i as usize % 7) * 100],
+                data: vec![i as u8; 1000 + (i as usize % 7) * 100].into(),
             };
             seg.push(f, Wall90k(1_000_000 + i * 3600), &mut out);
             for o in out.drain(..) {

@@ -3,6 +3,7 @@
 //!
 //! - [`auth`]: login, logout, sessions (HttpOnly cookie), CSRF, login rate limiting.
 //! - [`api`]: cameras, timeline, export.
+//! - [`live`]: live view, fMP4 fragments over a WebSocket for MSE.
 //! - [`error`]: JSON errors with stable codes.
 //! - [`db`]: index connections for handlers.
 //!
@@ -14,6 +15,7 @@ pub mod api;
 pub mod auth;
 pub mod db;
 pub mod error;
+pub mod live;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -34,6 +36,7 @@ use vidimus_store::SegmentFiles;
 #[derive(Clone)]
 pub struct AppState {
     pub stats: StatsRegistry,
+    pub live: vidimus_recorder::live::LiveHub,
     pub db: db::Db,
     pub files: SegmentFiles,
     pub clocks: Arc<dyn Clocks>,
@@ -46,11 +49,13 @@ pub struct AppState {
 impl AppState {
     pub fn new(
         stats: StatsRegistry,
+        live: vidimus_recorder::live::LiveHub,
         data_dir: &std::path::Path,
         clocks: Arc<dyn Clocks>,
     ) -> std::io::Result<Self> {
         Ok(AppState {
             stats,
+            live,
             db: db::Db::new(data_dir.join("index.db")),
             files: SegmentFiles::open(data_dir).map_err(std::io::Error::other)?,
             clocks,
@@ -101,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/cameras", get(api::cameras))
         .route("/api/cameras/{id}/timeline", get(api::timeline))
         .route("/api/cameras/{id}/export.mp4", get(api::export))
+        .route("/api/cameras/{id}/live", get(live::live))
         .route("/api/openapi.json", get(openapi));
     Router::new()
         .merge(api)

@@ -46,6 +46,8 @@ pub struct RecorderSection {
     pub backoff_initial: Duration,
     #[serde(with = "humantime_serde_compat")]
     pub backoff_max: Duration,
+    /// Frames a live viewer may fall behind before it skips to the next key frame.
+    pub live_buffer_frames: usize,
 }
 
 impl Default for RecorderSection {
@@ -58,6 +60,7 @@ impl Default for RecorderSection {
             stall_timeout: Duration::from_secs(10),
             backoff_initial: Duration::from_secs(1),
             backoff_max: Duration::from_secs(30),
+            live_buffer_frames: 256,
         }
     }
 }
@@ -106,6 +109,9 @@ impl Config {
         {
             bail!("recorder.segment_duration must be between 1s and 1h");
         }
+        if !(8..=65_536).contains(&r.live_buffer_frames) {
+            bail!("recorder.live_buffer_frames must be between 8 and 65536");
+        }
         if r.max_fragment_duration < Duration::from_millis(500) {
             bail!("recorder.max_fragment_duration must be at least 500ms");
         }
@@ -133,6 +139,7 @@ impl Config {
         rc.stall_timeout = r.stall_timeout;
         rc.backoff_initial = r.backoff_initial;
         rc.backoff_max = r.backoff_max;
+        rc.live_buffer_frames = r.live_buffer_frames;
         rc
     }
 }

@@ -348,7 +348,7 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
     sync_config_cameras(&cfg)?;
     let clocks: Arc<dyn Clocks> = Arc::new(RealClocks);
     let recorder = Recorder::start(cfg.recorder_config(), clocks).await?;
-    let listener = tokio::net::TcpListener::bind(&cfg.bind)
+    let listener = http_listener(&cfg.bind)
         .await
         .with_context(|| format!("cannot listen on {} (set `bind` in the config)", cfg.bind))?;
     let addr = listener.local_addr()?;
@@ -359,6 +359,7 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let state = vidimus_server::AppState::new(
         recorder.stats().clone(),
+        recorder.live().clone(),
         &cfg.data_dir,
         Arc::new(RealClocks),
     )?;
@@ -857,4 +858,25 @@ fn demo_admin(data_dir: &std::path::Path) -> anyhow::Result<(String, String)> {
         .with_context(|| format!("writing {}", pw_file.display()))?;
     std::io::Write::write_all(&mut f, password.as_bytes())?;
     Ok(("admin".into(), password))
+}
+
+/// Kernel send buffer of HTTP connections. A fixed size (instead of Linux's autotuning
+/// up to megabytes) keeps a stalled live viewer from hiding seconds of video in the
+/// kernel: it falls behind the live channel instead, and skips to a key frame.
+const HTTP_SEND_BUFFER: u32 = 256 * 1024;
+
+async fn http_listener(bind: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    let addr = tokio::net::lookup_host(bind)
+        .await?
+        .next()
+        .with_context(|| format!("{bind} resolves to no address"))?;
+    let sock = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    sock.set_reuseaddr(true)?;
+    sock.set_send_buffer_size(HTTP_SEND_BUFFER)?;
+    sock.bind(addr)?;
+    Ok(sock.listen(1024)?)
 }

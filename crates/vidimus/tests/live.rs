@@ -1,0 +1,157 @@
+//! Live view over WebSocket: init segment, then one fMP4 fragment per frame starting at
+//! a key frame; the stream is playable; many viewers share one RTSP session; a slow
+//! viewer is told it skipped and resumes at a key frame.
+
+mod support;
+
+use futures::StreamExt;
+use std::time::Duration;
+use support::*;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+const PW: &str = "correct horse battery";
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(port: u16, cookie: Option<&str>, recv_buf: Option<u32>) -> Result<Ws, String> {
+    let mut req = format!("ws://127.0.0.1:{port}/api/cameras/1/live")
+        .into_client_request()
+        .unwrap();
+    if let Some(c) = cookie {
+        req.headers_mut().insert("cookie", c.parse().unwrap());
+    }
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    if let Some(n) = recv_buf {
+        sock.set_recv_buffer_size(n).unwrap();
+    }
+    let stream = sock.connect(([127, 0, 0, 1], port).into()).await.unwrap();
+    tokio_tungstenite::client_async(req, tokio_tungstenite::MaybeTlsStream::Plain(stream))
+        .await
+        .map(|(ws, _)| ws)
+        .map_err(|e| e.to_string())
+}
+
+async fn next(ws: &mut Ws) -> Message {
+    tokio::time::timeout(Duration::from_secs(15), ws.next())
+        .await
+        .expect("live message in time")
+        .unwrap()
+        .unwrap()
+}
+
+/// Reads until the init segment; returns (init JSON, init bytes).
+async fn read_init(ws: &mut Ws) -> (serde_json::Value, Vec<u8>) {
+    loop {
+        if let Message::Text(t) = next(ws).await {
+            let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+            if v["type"] == "init" {
+                let Message::Binary(b) = next(ws).await else {
+                    panic!("init segment expected")
+                };
+                return (v, b.to_vec());
+            }
+        }
+    }
+}
+
+#[test]
+fn live_view_streams_playable_fmp4_to_many_viewers() {
+    let (mut cam, url) = simcam("none");
+    let site = Site::new(
+        &[("gate", &format!("{url}/gate"))],
+        "sync_interval = \"1s\"\nlive_buffer_frames = 16",
+    );
+    add_user(&site, "ada", PW, "operator");
+    let mut rec = site.serve();
+    let (cookie, _) = login(site.http, "ada", PW);
+    let p = site.http;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // Anonymous viewers are refused before the upgrade.
+        let e = connect(p, None, None).await.unwrap_err();
+        assert!(e.contains("401"), "{e}");
+
+        // Five viewers at once, each reading 100 frames concurrently.
+        let mut tasks = Vec::new();
+        for _ in 0..5 {
+            let mut ws = connect(p, Some(&cookie), None).await.unwrap();
+            tasks.push(tokio::spawn(async move {
+                let (info, init) = read_init(&mut ws).await;
+                assert!(
+                    info["codec"].as_str().unwrap().starts_with("avc1."),
+                    "{info}"
+                );
+                assert_eq!(
+                    (info["width"].as_u64(), info["height"].as_u64()),
+                    (Some(1280), Some(720))
+                );
+                let mut file = init;
+                let mut frames = 0;
+                while frames < 100 {
+                    match next(&mut ws).await {
+                        Message::Binary(b) => {
+                            file.extend_from_slice(&b);
+                            frames += 1;
+                        }
+                        Message::Text(t) => panic!("unexpected {t}"),
+                        _ => {}
+                    }
+                }
+                file
+            }));
+        }
+        let mut files = Vec::new();
+        for t in tasks {
+            files.push(t.await.unwrap());
+        }
+        let first = files.swap_remove(0);
+        // What a viewer received is a playable fragmented MP4 starting at a key frame.
+        let path = site.dir.path().join("live.mp4");
+        std::fs::write(&path, first).unwrap();
+        let (frames, codec, w, h) = ffprobe(&path);
+        assert_eq!((frames, codec.as_str(), w, h), (100, "h264", 1280, 720));
+        decodes_cleanly(&path);
+
+        // A viewer with a tiny receive buffer that stops reading falls more than
+        // live_buffer_frames behind: it is told, and resumes at a key frame.
+        let mut slow = connect(p, Some(&cookie), Some(4096)).await.unwrap();
+        read_init(&mut slow).await;
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let mut skipped = false;
+        let mut after_skip = None;
+        for _ in 0..2000 {
+            match next(&mut slow).await {
+                Message::Text(t) if t.contains("\"skip\"") => skipped = true,
+                Message::Binary(b) if skipped => {
+                    after_skip = Some(b.to_vec());
+                    break;
+                }
+                _ => {}
+            }
+        }
+        assert!(skipped, "the slow viewer was never told it skipped");
+        // The first fragment after the skip holds a key frame (trun sample flags).
+        let frag = after_skip.expect("video resumed after the skip");
+        let moof = frag.windows(4).position(|w| w == b"trun").expect("trun");
+        let flags = u32::from_be_bytes(
+            frag[moof + 4 + 12 + 8..moof + 4 + 12 + 12]
+                .try_into()
+                .unwrap(),
+        );
+        assert_eq!(flags & 0x0001_0000, 0, "resumed on a non-key frame");
+    });
+    let metrics = site.metrics();
+    assert!(rec.terminate());
+    // All viewers shared the recorder's one session with the camera.
+    assert_eq!(
+        metric(&metrics, "vidimus_stream_reconnects_total", "gate"),
+        Some(0)
+    );
+    let out = cam.terminate_output();
+    assert!(out.contains("sessions=1 "), "{out}");
+}
