@@ -23,9 +23,7 @@ fn prft_90k(b: &[u8]) -> Option<i64> {
         return None;
     }
     let ntp = u64::from_be_bytes(b[16..24].try_into().ok()?);
-    let secs = (ntp >> 32) as i64 - 2_208_988_800;
-    let frac = ((ntp & 0xffff_ffff) * 90_000 >> 32) as i64;
-    Some(secs * 90_000 + frac)
+    Some(vidimus_media::fmp4::unix_90k_from_ntp(ntp))
 }
 
 #[tokio::main]
