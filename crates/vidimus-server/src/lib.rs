@@ -3,6 +3,7 @@
 //!
 //! - [`auth`]: login, logout, sessions (HttpOnly cookie), CSRF, login rate limiting.
 //! - [`api`]: cameras, timeline, export.
+//! - [`console`]: the embedded web console (React, built from `web/`).
 //! - [`live`]: live view, fMP4 fragments over a WebSocket for MSE.
 //! - [`error`]: JSON errors with stable codes.
 //! - [`db`]: index connections for handlers.
@@ -13,14 +14,15 @@
 
 pub mod api;
 pub mod auth;
+pub mod console;
 pub mod db;
 pub mod error;
 pub mod live;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
-use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -79,7 +81,8 @@ impl AppState {
         auth::session,
         api::cameras,
         api::timeline,
-        api::export
+        api::export,
+        live::live
     ),
     components(schemas(
         error::ErrorBody,
@@ -112,9 +115,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
-        .fallback(|| async {
-            error::ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
-        })
+        .fallback(console::serve)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(request_id))
         .with_state(state)

@@ -199,8 +199,10 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
             404,
             "camera_not_found",
         ),
-        ("/api/../../etc/passwd".to_owned(), 404, "not_found"),
-        ("/../../../etc/passwd".to_owned(), 404, "not_found"),
+        ("/api/../../etc/passwd".to_owned(), 400, "bad_request"),
+        ("/../../../etc/passwd".to_owned(), 400, "bad_request"),
+        ("/assets/..%2e/..%2e/etc/passwd".to_owned(), 200, ""),
+        ("/api/no/such/endpoint".to_owned(), 404, "not_found"),
     ];
     for (path, status, code) in &cases {
         let r = http(p, "GET", path, &auth, b"");
@@ -254,6 +256,31 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
         "logged out"
     );
 
+    // The embedded console: its page, with a strict Content-Security-Policy, and its assets.
+    let r = http(p, "GET", "/", &[], b"");
+    assert_eq!(r.status, 200);
+    let page = String::from_utf8_lossy(&r.body).into_owned();
+    assert!(page.contains("<div id=\"root\">"), "{page}");
+    assert!(
+        r.header("content-security-policy")
+            .unwrap()
+            .contains("default-src 'self'")
+    );
+    let js = page
+        .split("src=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let r = http(p, "GET", &js, &[], b"");
+    assert_eq!(
+        (r.status, r.header("content-type")),
+        (200, Some("text/javascript; charset=utf-8"))
+    );
+    assert_eq!(http(p, "POST", "/", &[], b"").status, 404);
+
     // 7. The OpenAPI document describes every endpoint.
     let r = http(p, "GET", "/api/openapi.json", &[], b"");
     let doc = r.json();
@@ -265,6 +292,7 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
         "/api/cameras",
         "/api/cameras/{id}/timeline",
         "/api/cameras/{id}/export.mp4",
+        "/api/cameras/{id}/live",
     ] {
         assert!(
             doc["paths"][path].is_object(),

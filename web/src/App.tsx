@@ -1,0 +1,68 @@
+// The console shell: login, then Live and Playback views; English / 简体中文.
+import { useEffect, useState } from "react";
+import { ApiError, login, logout, session, type Session } from "./api";
+import { LangContext, translate, type Lang } from "./i18n";
+import { Live } from "./Live";
+import { Playback } from "./Playback";
+
+export function App() {
+  const [lang, setLang] = useState<Lang>(() => (localStorage.getItem("lang") as Lang) || "en");
+  const [me, setMe] = useState<Session | null | undefined>(undefined);
+  const [view, setView] = useState<"live" | "playback">("live");
+  const t = (k: Parameters<typeof translate>[1]) => translate(lang, k);
+
+  useEffect(() => { session().then(setMe).catch(() => setMe(null)); }, []);
+  useEffect(() => { localStorage.setItem("lang", lang); document.documentElement.lang = lang; }, [lang]);
+
+  const langSwitch = (
+    <select aria-label={t("language")} value={lang} onChange={(e) => setLang(e.target.value as Lang)} data-testid="lang">
+      <option value="en">English</option>
+      <option value="zh-CN">简体中文</option>
+    </select>
+  );
+
+  return (
+    <LangContext.Provider value={lang}>
+      {me === undefined ? null : me === null ? (
+        <Login onLogin={setMe} langSwitch={langSwitch} />
+      ) : (
+        <div className="app">
+          <header>
+            <b>{t("appName")}</b>
+            <nav>
+              <button className={view === "live" ? "on" : ""} onClick={() => setView("live")}>{t("live")}</button>
+              <button className={view === "playback" ? "on" : ""} onClick={() => setView("playback")}>{t("playback")}</button>
+            </nav>
+            <span className="spacer" />
+            {langSwitch}
+            <span className="user">{me.username}</span>
+            <button onClick={() => logout().finally(() => setMe(null))}>{t("logout")}</button>
+          </header>
+          <main>{view === "live" ? <Live /> : <Playback />}</main>
+        </div>
+      )}
+    </LangContext.Provider>
+  );
+}
+
+function Login({ onLogin, langSwitch }: { onLogin: (s: Session) => void; langSwitch: React.ReactNode }) {
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState("");
+  const lang = (localStorage.getItem("lang") as Lang) || "en";
+  const t = (k: Parameters<typeof translate>[1]) => translate(lang, k);
+  return (
+    <form className="login" onSubmit={(e) => {
+      e.preventDefault();
+      login(username, password).then(onLogin).catch((err) =>
+        setError(err instanceof ApiError && err.code === "rate_limited" ? t("rateLimited") : t("loginFailed")));
+    }}>
+      <h1>{t("appName")}</h1>
+      <label>{t("username")}<input name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} /></label>
+      <label>{t("password")}<input name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} /></label>
+      <button type="submit">{t("login")}</button>
+      {error && <div className="error" role="alert">{error}</div>}
+      {langSwitch}
+    </form>
+  );
+}

@@ -1,0 +1,152 @@
+// Playback: a zoomable timeline of recorded spans and gaps; click to play from any
+// instant (the server starts at the preceding key frame and trims with an edit list);
+// 1x/2x/4x, frame stepping, keyboard shortcuts, and the export dialog.
+import { useEffect, useMemo, useRef, useState } from "react";
+import { cameras as fetchCameras, exportUrl, timeline as fetchTimeline, type Camera, type Timeline } from "./api";
+import { useT } from "./i18n";
+
+const ZOOMS = [24 * 3600, 6 * 3600, 3600, 600, 120];
+const FRAME = 1 / 25;
+/** How much video one playback request loads. */
+const CHUNK = 600;
+
+const toLocalInput = (sec: number) => {
+  const d = new Date(sec * 1000);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+};
+const fmt = (sec: number) => new Date(sec * 1000).toLocaleString(undefined, { hour12: false });
+
+export function Playback() {
+  const t = useT();
+  const [cams, setCams] = useState<Camera[]>([]);
+  const [cameraId, setCameraId] = useState<number | null>(null);
+  const [zoom, setZoom] = useState(3);
+  const [center, setCenter] = useState(() => Date.now() / 1000 - ZOOMS[3] / 2);
+  const [tl, setTl] = useState<Timeline | null>(null);
+  const [playFrom, setPlayFrom] = useState<number | null>(null);
+  const [now, setNow] = useState<number | null>(null);
+  const [speed, setSpeed] = useState(1);
+  const [exporting, setExporting] = useState<{ from: string; to: string } | null>(null);
+  const video = useRef<HTMLVideoElement>(null);
+
+  const span = ZOOMS[zoom];
+  const from = center - span / 2;
+  const to = center + span / 2;
+
+  useEffect(() => {
+    fetchCameras().then((c) => { setCams(c); if (c.length && cameraId === null) setCameraId(c[0].id); }).catch(() => {});
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
+  useEffect(() => {
+    if (cameraId === null) return;
+    let alive = true;
+    const load = () => fetchTimeline(cameraId, from, to).then((x) => alive && setTl(x)).catch(() => {});
+    load();
+    const timer = window.setInterval(load, 5000);
+    return () => { alive = false; window.clearInterval(timer); };
+  }, [cameraId, from, to]);
+
+  useEffect(() => {
+    const v = video.current;
+    if (v) v.playbackRate = speed;
+  }, [speed, playFrom]);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const v = video.current;
+      if (!v || (e.target as HTMLElement).tagName === "INPUT") return;
+      if (e.key === " ") { e.preventDefault(); if (v.paused) void v.play(); else v.pause(); }
+      else if (e.key === "ArrowRight") { v.pause(); v.currentTime += FRAME; }
+      else if (e.key === "ArrowLeft") { v.pause(); v.currentTime = Math.max(0, v.currentTime - FRAME); }
+      else if (["1", "2", "4"].includes(e.key)) setSpeed(Number(e.key));
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+
+  const pos = (sec: number) => `${Math.min(100, Math.max(0, ((sec - from) / span) * 100))}%`;
+  const width = (a: number, b: number) => `${Math.max(0.15, ((Math.min(b, to) - Math.max(a, from)) / span) * 100)}%`;
+  const ticks = useMemo(() => {
+    const step = span / 6;
+    return Array.from({ length: 7 }, (_, i) => from + i * step);
+  }, [from, span]);
+
+  const onTimelineClick = (e: React.MouseEvent<HTMLDivElement>) => {
+    const r = e.currentTarget.getBoundingClientRect();
+    const sec = from + ((e.clientX - r.left) / r.width) * span;
+    setPlayFrom(sec);
+    setNow(sec);
+  };
+
+  const src = cameraId !== null && playFrom !== null ? exportUrl(cameraId, playFrom, playFrom + CHUNK) : undefined;
+
+  return (
+    <div className="playback">
+      <div className="controls">
+        <label>{t("camera")}{" "}
+          <select value={cameraId ?? ""} onChange={(e) => setCameraId(Number(e.target.value))} data-testid="camera-select">
+            {cams.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
+          </select>
+        </label>
+        <label>{t("date")}{" "}
+          <input type="datetime-local" step={1} value={toLocalInput(center)} data-testid="date"
+            onChange={(e) => { const s = new Date(e.target.value).getTime() / 1000; if (!isNaN(s)) setCenter(s); }} />
+        </label>
+        <button onClick={() => setZoom(Math.min(ZOOMS.length - 1, zoom + 1))}>{t("zoomIn")}</button>
+        <button onClick={() => setZoom(Math.max(0, zoom - 1))}>{t("zoomOut")}</button>
+        <button onClick={() => setCenter(center - span / 3)}>◀</button>
+        <button onClick={() => setCenter(center + span / 3)}>▶</button>
+        <button data-testid="export-open" onClick={() => {
+          const a = playFrom ?? from;
+          setExporting({ from: toLocalInput(a), to: toLocalInput(a + 60) });
+        }}>{t("export")}</button>
+      </div>
+      <div className="timeline" data-testid="timeline" onClick={onTimelineClick}
+        data-from={from.toFixed(3)} data-to={to.toFixed(3)}>
+        {tl?.spans.map((s) => (
+          <div key={s.start_90k} className="span" data-testid="span" title={`${t("recorded")} ${s.start} – ${s.end}`}
+            style={{ left: pos(s.start_90k / 90000), width: width(s.start_90k / 90000, s.end_90k / 90000) }} />
+        ))}
+        {tl?.gaps.map((g) => (
+          <div key={g.start_90k} className="gap" data-testid="gap" title={`${t("gap")}: ${g.cause}`}
+            style={{ left: pos(g.start_90k / 90000), width: width(g.start_90k / 90000, (g.end_90k ?? Date.now() * 90) / 90000) }} />
+        ))}
+        {now !== null && <div className="cursor" style={{ left: pos(now) }} />}
+        {ticks.map((x) => <span key={x} className="tick" style={{ left: pos(x) }}>{new Date(x * 1000).toLocaleTimeString(undefined, { hour12: false })}</span>)}
+      </div>
+      <div className="player">
+        {src ? (
+          <video ref={video} src={src} autoPlay muted controls={false} data-testid="playback-video"
+            onTimeUpdate={(e) => playFrom !== null && setNow(playFrom + e.currentTarget.currentTime)} />
+        ) : (
+          <div className="hint">{t("clickToPlay")}</div>
+        )}
+        <div className="transport">
+          <button title={t("stepBack")} onClick={() => { const v = video.current; if (v) { v.pause(); v.currentTime = Math.max(0, v.currentTime - FRAME); } }}>⏮</button>
+          <button title={t("playPause")} onClick={() => { const v = video.current; if (v) { if (v.paused) void v.play(); else v.pause(); } }}>⏯</button>
+          <button title={t("stepForward")} onClick={() => { const v = video.current; if (v) { v.pause(); v.currentTime += FRAME; } }}>⏭</button>
+          <span>{t("speed")}</span>
+          {[1, 2, 4].map((s) => <button key={s} className={s === speed ? "on" : ""} onClick={() => setSpeed(s)}>{s}×</button>)}
+          <span className="now" data-testid="current-time" data-sec={now?.toFixed(3) ?? ""}>{now !== null ? fmt(now) : ""}</span>
+          <small>{t("shortcuts")}</small>
+        </div>
+      </div>
+      {exporting && cameraId !== null && (
+        <div className="dialog" role="dialog" aria-label={t("exportTitle")}>
+          <h3>{t("exportTitle")}</h3>
+          <label>{t("from")} <input type="datetime-local" step={1} value={exporting.from} data-testid="export-from"
+            onChange={(e) => setExporting({ ...exporting, from: e.target.value })} /></label>
+          <label>{t("to")} <input type="datetime-local" step={1} value={exporting.to} data-testid="export-to"
+            onChange={(e) => setExporting({ ...exporting, to: e.target.value })} /></label>
+          <div className="buttons">
+            <a className="button" data-testid="export-download" download
+              href={exportUrl(cameraId, new Date(exporting.from).getTime() / 1000, new Date(exporting.to).getTime() / 1000)}>{t("download")}</a>
+            <button onClick={() => setExporting(null)}>{t("cancel")}</button>
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}

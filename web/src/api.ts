@@ -1,0 +1,53 @@
+// The Vidimus HTTP API (see docs/api.md). The session cookie is HttpOnly; the CSRF
+// token from login/session is sent on every state-changing request.
+
+export interface Session { username: string; role: string; csrf_token: string }
+export interface Camera { id: number; name: string; url: string; status: string; frames_received: number; last_error: string | null }
+export interface Span { start_90k: number; end_90k: number; start: string; end: string }
+export interface Gap { start_90k: number; end_90k: number | null; start: string; end: string | null; cause: string }
+export interface Timeline { camera_id: number; spans: Span[]; gaps: Gap[] }
+
+export class ApiError extends Error {
+  constructor(public status: number, public code: string, message: string) { super(message); }
+}
+
+let csrf = "";
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (method !== "GET") headers["x-csrf-token"] = csrf;
+  const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
+  if (!r.ok) {
+    let code = "error", message = r.statusText;
+    try { const j = await r.json(); code = j.error.code; message = j.error.message; } catch { /* not JSON */ }
+    throw new ApiError(r.status, code, message);
+  }
+  return r.status === 204 ? (undefined as T) : r.json();
+}
+
+export async function login(username: string, password: string): Promise<Session> {
+  const s = await call<Session>("POST", "/api/login", { username, password });
+  csrf = s.csrf_token;
+  return s;
+}
+
+export async function session(): Promise<Session | null> {
+  try {
+    const s = await call<Session>("GET", "/api/session");
+    csrf = s.csrf_token;
+    return s;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return null;
+    throw e;
+  }
+}
+
+export const logout = () => call<void>("POST", "/api/logout");
+export const cameras = () => call<Camera[]>("GET", "/api/cameras");
+export const timeline = (id: number, fromSec: number, toSec: number) =>
+  call<Timeline>("GET", `/api/cameras/${id}/timeline?from=${fromSec.toFixed(3)}&to=${toSec.toFixed(3)}`);
+export const exportUrl = (id: number, fromSec: number, toSec: number) =>
+  `/api/cameras/${id}/export.mp4?from=${fromSec.toFixed(3)}&to=${toSec.toFixed(3)}`;
+export const liveUrl = (id: number) =>
+  `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/cameras/${id}/live`;
