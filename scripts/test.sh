@@ -2,29 +2,42 @@
 # Runs the whole Vidimus test suite on a fresh machine.
 #
 # First it installs what the tests need from Debian (as root, or through sudo):
-#   ffmpeg (ffprobe and ffmpeg check every recorded segment) and GStreamer's RTSP
-#   server with its Python bindings (the third-party RTSP peer).
-# Then: formatting check, clippy with warnings as errors, and every test.
+#   ffmpeg (ffprobe and ffmpeg check every recorded segment), GStreamer's RTSP server
+#   with its Python bindings (the third-party RTSP peer), Chromium (the console's
+#   browser tests) and, if missing, Node.js; then the console's npm packages.
+# Then: the console's type check and build (which must match the committed web/dist),
+# formatting check, clippy with warnings as errors, and every test.
 # The tests read the sample clips in ../shared/testdata (beside the project root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base
-          gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly)
+          gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
+          chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js 20.19+ (for Vite 8): the machine's own if it has one, else Debian's.
+command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${missing[*]}"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
 if [ ! -d ../shared/testdata/clips ]; then
   echo "error: the test clips are missing: expected ../shared/testdata/clips beside the project root" >&2
+  exit 1
+fi
+
+echo "== web console: npm ci, type check, build"
+(cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
+if [ -d .git ] && ! git diff --quiet -- web/dist; then
+  echo "error: web/dist is out of date: commit the output of 'cd web && npm run build'" >&2
+  git status --short -- web/dist >&2
   exit 1
 fi
 

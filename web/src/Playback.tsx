@@ -124,9 +124,9 @@ export function Playback() {
           <div className="hint">{t("clickToPlay")}</div>
         )}
         <div className="transport">
-          <button title={t("stepBack")} onClick={() => { const v = video.current; if (v) { v.pause(); v.currentTime = Math.max(0, v.currentTime - FRAME); } }}>⏮</button>
-          <button title={t("playPause")} onClick={() => { const v = video.current; if (v) { if (v.paused) void v.play(); else v.pause(); } }}>⏯</button>
-          <button title={t("stepForward")} onClick={() => { const v = video.current; if (v) { v.pause(); v.currentTime += FRAME; } }}>⏭</button>
+          <button title={t("stepBack")} onClick={() => { const v = video.current; if (v) { v.pause(); v.currentTime = Math.max(0, v.currentTime - FRAME); } }}>◀|</button>
+          <button title={t("playPause")} onClick={() => { const v = video.current; if (v) { if (v.paused) void v.play(); else v.pause(); } }}>▶‖</button>
+          <button title={t("stepForward")} onClick={() => { const v = video.current; if (v) { v.pause(); v.currentTime += FRAME; } }}>|▶</button>
           <span>{t("speed")}</span>
           {[1, 2, 4].map((s) => <button key={s} className={s === speed ? "on" : ""} onClick={() => setSpeed(s)}>{s}×</button>)}
           <span className="now" data-testid="current-time" data-sec={now?.toFixed(3) ?? ""}>{now !== null ? fmt(now) : ""}</span>

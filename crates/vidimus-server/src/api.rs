@@ -214,6 +214,7 @@ pub async fn export(
     user: AuthUser,
     Path(id): Path<String>,
     Query(q): Query<RangeQuery>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = camera_id(&id)?;
     let (from, to) = q.parse(vidimus_store::export::MAX_EXPORT)?;
@@ -237,8 +238,22 @@ pub async fn export(
         })
         .await?;
     let (prepared, name) = prepared;
-    tracing::info!(user = %user.username, camera = %name, %from, %to, bytes = prepared.plan.total_len, "export");
     let total = prepared.plan.total_len;
+    // Byte ranges make the download seekable in a <video> element.
+    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        None => None,
+        Some(v) => Some(parse_range(v, total).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "bad_range",
+                format!("unsatisfiable range {v:?} of {total} bytes"),
+            )
+        })?),
+    };
+    let (start, end) = range.unwrap_or((0, total.saturating_sub(1)));
+    if range.is_none() {
+        tracing::info!(user = %user.username, camera = %name, %from, %to, bytes = total, "export");
+    }
     let filename = format!(
         "{}_{}.mp4",
         name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_"),
@@ -246,17 +261,87 @@ pub async fn export(
     );
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
     let files = state.files.clone();
-    tokio::task::spawn_blocking(move || {
-        let send = |b: Result<bytes::Bytes, std::io::Error>| tx.blocking_send(b).is_ok();
-        if !send(Ok(bytes::Bytes::from(prepared.plan.header.clone()))) {
-            return;
+    tokio::task::spawn_blocking(move || stream_range(&prepared, &files, start, end, &tx));
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let mut r = Response::new(Body::from_stream(stream));
+    if range.is_some() {
+        *r.status_mut() = StatusCode::PARTIAL_CONTENT;
+        r.headers_mut().insert(
+            header::CONTENT_RANGE,
+            HeaderValue::from_str(&format!("bytes {start}-{end}/{total}"))
+                .map_err(ApiError::internal)?,
+        );
+    }
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(end + 1 - start));
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
+            .map_err(ApiError::internal)?,
+    );
+    Ok(r.into_response())
+}
+
+/// Parses a single `bytes=a-b`, `bytes=a-` or `bytes=-n` range of a `total`-byte body
+/// into inclusive offsets.
+fn parse_range(v: &str, total: u64) -> Option<(u64, u64)> {
+    let spec = v.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') || total == 0 {
+        return None; // one range only
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (a, b) = (a.trim(), b.trim());
+    let (start, end) = if a.is_empty() {
+        let n: u64 = b.parse().ok()?;
+        (total.checked_sub(n.min(total))?, total - 1)
+    } else {
+        let start: u64 = a.parse().ok()?;
+        let end = if b.is_empty() {
+            total - 1
+        } else {
+            b.parse::<u64>().ok()?.min(total - 1)
+        };
+        (start, end)
+    };
+    (start <= end && end < total).then_some((start, end))
+}
+
+/// Sends bytes `start..=end` of the planned file: the header, then the chunks.
+fn stream_range(
+    p: &vidimus_store::export::PreparedExport,
+    files: &vidimus_store::SegmentFiles,
+    start: u64,
+    end: u64,
+    tx: &tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>,
+) {
+    let send = |b: Result<bytes::Bytes, std::io::Error>| tx.blocking_send(b).is_ok();
+    let want = |pos: u64, len: u64| -> Option<(u64, u64)> {
+        let (a, b) = (start.max(pos), end.min(pos + len - 1));
+        (len > 0 && a <= b).then_some((a - pos, b - a + 1))
+    };
+    let header = &p.plan.header;
+    if let Some((off, n)) = want(0, header.len() as u64)
+        && !send(Ok(bytes::Bytes::copy_from_slice(
+            &header[off as usize..(off + n) as usize],
+        )))
+    {
+        return;
+    }
+    let mut pos = header.len() as u64;
+    let mut readers: Vec<Option<vidimus_store::files::SegmentReader>> =
+        p.sources.iter().map(|_| None).collect();
+    for &(src, offset, len) in &p.plan.copies {
+        if pos > end {
+            break;
         }
-        let mut readers: Vec<Option<vidimus_store::files::SegmentReader>> =
-            prepared.sources.iter().map(|_| None).collect();
-        for &(src, offset, len) in &prepared.plan.copies {
+        if let Some((off, n)) = want(pos, len) {
             let r = match &mut readers[src] {
                 Some(r) => r,
-                slot => match files.open_read(&prepared.sources[src]) {
+                slot => match files.open_read(&p.sources[src]) {
                     Ok(r) => slot.insert(r),
                     Err(e) => {
                         send(Err(std::io::Error::other(e.to_string())));
@@ -264,29 +349,34 @@ pub async fn export(
                     }
                 },
             };
-            let mut pos = 0;
-            while pos < len {
-                let n = (len - pos).min(1 << 20) as usize;
-                let chunk = r.read_range(offset + pos, n).map(bytes::Bytes::from);
+            let mut done = 0;
+            while done < n {
+                let k = (n - done).min(1 << 20) as usize;
+                let chunk = r.read_range(offset + off + done, k).map(bytes::Bytes::from);
                 let failed = chunk.is_err();
                 if !send(chunk) || failed {
                     return;
                 }
-                pos += n as u64;
+                done += k as u64;
             }
         }
-    });
-    let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
-    let mut r = Response::new(Body::from_stream(stream));
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
-            .map_err(ApiError::internal)?,
-    );
-    Ok(r.into_response())
+        pos += len;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-99", 1000), Some((0, 99)));
+        assert_eq!(parse_range("bytes=900-", 1000), Some((900, 999)));
+        assert_eq!(parse_range("bytes=-100", 1000), Some((900, 999)));
+        assert_eq!(parse_range("bytes=990-5000", 1000), Some((990, 999)));
+        assert_eq!(parse_range("bytes=1000-", 1000), None);
+        assert_eq!(parse_range("bytes=5-1", 1000), None);
+        assert_eq!(parse_range("bytes=0-1,5-6", 1000), None);
+        assert_eq!(parse_range("items=0-1", 1000), None);
+    }
 }

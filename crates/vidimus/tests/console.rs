@@ -1,0 +1,96 @@
+//! The web console end to end, in a real browser: Playwright (playwright-core) drives
+//! Debian's Chromium (`/usr/bin/chromium`) against `vidimus serve` with simulated
+//! cameras — log in, a live tile plays, 中文, the timeline shows a gap where a camera
+//! was stopped, clicking the timeline plays from that time, frame step and speed, and an
+//! export downloads an MP4 that ffprobe accepts with the expected duration ± 1 GOP.
+//! Screenshots are saved in `web/e2e/artifacts/`.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+use support::*;
+
+const PW: &str = "correct horse battery";
+
+#[test]
+fn console_in_chromium() {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web");
+    assert!(
+        web.join("node_modules/playwright-core").exists()
+            && Path::new("/usr/bin/chromium").exists(),
+        "run ./scripts/test.sh: it installs Chromium and the console's npm packages"
+    );
+    let (_a, url_a) = simcam("none");
+    let bind_b = format!("127.0.0.1:{}", free_port());
+    let (mut cam_b, url_b) = simcam_on(&bind_b, "none");
+    let site = Site::new(
+        &[
+            ("front", &format!("{url_a}/front")),
+            ("back", &format!("{url_b}/back")),
+        ],
+        "sync_interval = \"1s\"\nsegment_duration = \"4s\"\nbackoff_initial = \"500ms\"\nbackoff_max = \"1s\"",
+    );
+    add_user(&site, "ada", PW, "operator");
+    let mut rec = site.serve();
+    // "back" records, stops for a few seconds (a gap), and records again.
+    std::thread::sleep(Duration::from_secs(8));
+    cam_b.kill9();
+    std::thread::sleep(Duration::from_secs(4));
+    let (_b2, _) = simcam_on(&bind_b, "none");
+    std::thread::sleep(Duration::from_secs(6));
+
+    let artifacts = web.join("e2e/artifacts");
+    let out = Command::new("node")
+        .arg(web.join("e2e/console.mjs"))
+        .current_dir(&web)
+        .env("BASE_URL", format!("http://127.0.0.1:{}", site.http))
+        .env("VIDIMUS_USER", "ada")
+        .env("VIDIMUS_PASSWORD", PW)
+        .env("GAP_CAMERA", "back")
+        .env("ARTIFACTS", &artifacts)
+        .output()
+        .expect("node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "console e2e failed:\n{stdout}\n{stderr}"
+    );
+    let export = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("EXPORT "))
+        .expect("exported file");
+    let (path, secs) = export.rsplit_once(' ').unwrap();
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "csv=p=0",
+            path,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        probe.status.success() && probe.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    let duration: f64 = String::from_utf8_lossy(&probe.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    let wanted: f64 = secs.parse().unwrap();
+    assert!(
+        (duration - wanted).abs() <= 2.0,
+        "export of {wanted} s lasts {duration} s"
+    );
+    for shot in ["live-grid.png", "live-grid-zh.png", "playback.png"] {
+        assert!(artifacts.join(shot).exists(), "{shot} missing");
+    }
+    assert!(rec.terminate());
+}

@@ -1,0 +1,117 @@
+// End-to-end test of the web console in Debian's Chromium, driven by Playwright
+// (playwright-core: it never downloads a browser). Run by crates/vidimus/tests/console.rs
+// against a real `vidimus serve` with simulated cameras; exits non-zero on failure.
+//
+// Env: BASE_URL, VIDIMUS_USER, VIDIMUS_PASSWORD, GAP_CAMERA (a camera whose recording
+// has a gap), ARTIFACTS (directory for screenshots and the exported MP4).
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const base = process.env.BASE_URL;
+const artifacts = process.env.ARTIFACTS;
+mkdirSync(artifacts, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
+});
+const step = (s) => console.log(`step: ${s}`);
+try {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 850 } });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.log(`page error: ${e}`));
+
+  step("log in");
+  await page.goto(base);
+  await page.fill("input[name=username]", process.env.VIDIMUS_USER);
+  await page.fill("input[name=password]", process.env.VIDIMUS_PASSWORD);
+  await page.click("button[type=submit]");
+  await page.waitForSelector("header");
+
+  step("a live tile plays 1280x720 video");
+  await page.waitForFunction(() => [...document.querySelectorAll(".tile video")]
+    .some((v) => v.videoWidth === 1280 && v.currentTime > 1.5), null, { timeout: 30000 });
+  const t1 = await page.evaluate(() => Math.max(...[...document.querySelectorAll(".tile video")].map((v) => v.currentTime)));
+  await page.waitForTimeout(1500);
+  const t2 = await page.evaluate(() => Math.max(...[...document.querySelectorAll(".tile video")].map((v) => v.currentTime)));
+  assert.ok(t2 > t1 + 0.5, `live currentTime did not advance (${t1} -> ${t2})`);
+  await page.screenshot({ path: join(artifacts, "live-grid.png") });
+
+  step("switching to 中文 changes the UI text");
+  await page.selectOption("[data-testid=lang]", "zh-CN");
+  await page.waitForSelector("header button:has-text('实时')");
+  assert.ok(await page.isVisible("header button:has-text('回放')"));
+  assert.equal(await page.locator("header button:has-text('Live')").count(), 0);
+  await page.screenshot({ path: join(artifacts, "live-grid-zh.png") });
+  await page.selectOption("[data-testid=lang]", "en");
+
+  step("the timeline shows a gap where the camera was stopped");
+  await page.click("header button:has-text('Playback')");
+  const camId = await page.evaluate(async (name) => {
+    const cams = await (await fetch("/api/cameras")).json();
+    return cams.find((c) => c.name === name).id;
+  }, process.env.GAP_CAMERA);
+  await page.selectOption("[data-testid=camera-select]", String(camId));
+  await page.waitForSelector("[data-testid=gap]", { timeout: 15000 });
+  const spans = await page.locator("[data-testid=span]").count();
+  assert.ok(spans >= 2, `expected recorded spans on both sides of the gap, got ${spans}`);
+
+  step("clicking a time plays from that time");
+  const box = await page.locator("[data-testid=span]").first().boundingBox();
+  const tl = await page.locator("[data-testid=timeline]").boundingBox();
+  const x = box.x + Math.max(2, box.width / 2);
+  const from = Number(await page.getAttribute("[data-testid=timeline]", "data-from"));
+  const to = Number(await page.getAttribute("[data-testid=timeline]", "data-to"));
+  const clicked = from + ((x - tl.x) / tl.width) * (to - from);
+  await page.mouse.click(x, box.y + box.height / 2);
+  await page.waitForFunction(() => {
+    const v = document.querySelector("[data-testid=playback-video]");
+    return v && v.videoWidth === 1280 && v.currentTime > 0.2;
+  }, null, { timeout: 20000 });
+  const shown = await page.evaluate(() => {
+    const v = document.querySelector("[data-testid=playback-video]");
+    return Number(document.querySelector("[data-testid=current-time]").dataset.sec) - v.currentTime;
+  });
+  assert.ok(Math.abs(shown - clicked) <= 2.0, `playback started at ${shown}, clicked ${clicked}`);
+  step("frame step and speed");
+  await page.keyboard.press("Space"); // pause
+  await page.waitForFunction(() => document.querySelector("[data-testid=playback-video]").paused);
+  await page.waitForTimeout(300);
+  const before = await page.evaluate(() => document.querySelector("[data-testid=playback-video]").currentTime);
+  await page.keyboard.press("ArrowRight");
+  await page.waitForTimeout(500);
+  const after = await page.evaluate(() => document.querySelector("[data-testid=playback-video]").currentTime);
+  assert.ok(Math.abs(after - before - 0.04) < 0.02, `frame step moved ${after - before} s (${before} -> ${after})`);
+  await page.click(".transport button:has-text('2×')");
+  assert.equal(await page.evaluate(() => document.querySelector("[data-testid=playback-video]").playbackRate), 2);
+  await page.screenshot({ path: join(artifacts, "playback.png") });
+
+  step("export downloads an MP4");
+  const span0 = await page.evaluate(async (id) => {
+    const now = Date.now() / 1000;
+    const tl = await (await fetch(`/api/cameras/${id}/timeline?from=${now - 3600}&to=${now + 60}`)).json();
+    return tl.spans[0].start_90k / 90000;
+  }, camId);
+  const local = (sec) => {
+    const d = new Date(sec * 1000), p = (n) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  };
+  const exFrom = Math.ceil(span0) + 1;
+  await page.click("[data-testid=export-open]");
+  await page.fill("[data-testid=export-from]", local(exFrom));
+  await page.fill("[data-testid=export-to]", local(exFrom + 4));
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=export-download]")]);
+  const out = join(artifacts, "export.mp4");
+  await download.saveAs(out);
+  console.log(`EXPORT ${out} 4`);
+  console.log("console e2e: all steps passed");
+} catch (e) {
+  console.error(`console e2e FAILED: ${e.stack || e}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
