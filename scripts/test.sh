@@ -34,7 +34,9 @@ if [ ! -d ../shared/testdata/clips ]; then
 fi
 
 echo "== web console: npm ci, type check, build"
-(cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
+# (npm install, not npm ci: npm 11 omits an optional Windows-only package of Vite from
+# the lock file and then refuses `npm ci`.)
+(cd web && npm install --no-audit --no-fund --loglevel=error && npm run build --silent)
 if [ -d .git ] && ! git diff --quiet -- web/dist; then
   echo "error: web/dist is out of date: commit the output of 'cd web && npm run build'" >&2
   git status --short -- web/dist >&2
