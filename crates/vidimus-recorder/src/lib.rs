@@ -192,10 +192,14 @@ impl Recorder {
     }
 }
 
+/// What identifies a camera's sources: a change restarts its tasks.
+type Fingerprint = (String, Option<String>, Option<String>, Option<String>);
+
 struct Running {
-    fingerprint: (String, Option<String>, Option<String>),
+    fingerprint: Fingerprint,
     stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    /// The recording task, and the live sub-stream task if the camera has one.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// Keeps one stream task per camera in the index.
@@ -232,13 +236,20 @@ async fn supervise(
                 let wanted: std::collections::HashSet<CameraId> =
                     cams.iter().map(|(c, _)| c.id).collect();
                 for (cam, last_end) in cams {
-                    let fp = (cam.url.clone(), cam.username.clone(), cam.password.clone());
+                    let fp = (
+                        cam.url.clone(),
+                        cam.username.clone(),
+                        cam.password.clone(),
+                        cam.live_url.clone(),
+                    );
                     if running.get(&cam.id).is_some_and(|r| r.fingerprint == fp) {
                         continue;
                     }
                     if let Some(old) = running.remove(&cam.id) {
                         let _ = old.stop.send(true);
-                        let _ = old.task.await;
+                        for t in old.tasks {
+                            let _ = t.await;
+                        }
                     }
                     let source = match SourceUrl::parse(
                         &cam.url,
@@ -270,7 +281,17 @@ async fn supervise(
                         stall_timeout: cfg.stall_timeout,
                         backoff_initial: cfg.backoff_initial,
                         backoff_max: cfg.backoff_max,
+                        publish_live: cam.live_url.is_none(),
                     };
+                    let live_cfg = cam.live_url.as_deref().and_then(|u| {
+                        match SourceUrl::parse(u, cam.username.clone(), cam.password.clone()) {
+                            Ok(source) => Some(stream::StreamConfig { source, publish_live: true, ..scfg.clone() }),
+                            Err(e) => {
+                                tracing::error!(camera = %cam.name, error = %e, "live sub-stream URL unusable");
+                                None
+                            }
+                        }
+                    });
                     let ctx = stream::StreamContext {
                         writer: writer.clone(),
                         stats: stats.stream(cam.id, &cam.name),
@@ -280,13 +301,21 @@ async fn supervise(
                     };
                     let (tx, rx) = watch::channel(false);
                     tracing::info!(camera = %cam.name, url = %cam.url, "starting stream");
-                    let task = tokio::spawn(stream::run(scfg, ctx, initial_gap, rx));
+                    let mut tasks = Vec::new();
+                    if let Some(lc) = live_cfg {
+                        tasks.push(tokio::spawn(stream::run_live_only(
+                            lc,
+                            ctx.clone(),
+                            rx.clone(),
+                        )));
+                    }
+                    tasks.push(tokio::spawn(stream::run(scfg, ctx, initial_gap, rx)));
                     running.insert(
                         cam.id,
                         Running {
                             fingerprint: fp,
                             stop: tx,
-                            task,
+                            tasks,
                         },
                     );
                 }
@@ -299,7 +328,9 @@ async fn supervise(
                     if let Some(r) = running.remove(&id) {
                         tracing::info!(camera_id = id, "camera removed; stopping its stream");
                         let _ = r.stop.send(true);
-                        let _ = r.task.await;
+                        for t in r.tasks {
+                            let _ = t.await;
+                        }
                     }
                 }
             }
@@ -316,6 +347,8 @@ async fn supervise(
         let _ = r.stop.send(true);
     }
     for (_, r) in running {
-        let _ = r.task.await;
+        for t in r.tasks {
+            let _ = t.await;
+        }
     }
 }

@@ -33,6 +33,9 @@ pub struct StreamConfig {
     pub stall_timeout: Duration,
     pub backoff_initial: Duration,
     pub backoff_max: Duration,
+    /// Offer this stream's frames to live viewers (false when the camera has a separate
+    /// live sub-stream).
+    pub publish_live: bool,
 }
 
 /// Everything a stream task shares with the recorder.
@@ -219,15 +222,29 @@ fn params_of(p: Option<ParametersRef<'_>>) -> Result<StreamParams, String> {
     })
 }
 
-/// Runs one RTSP session; returns why it ended.
-async fn session(
-    cfg: &StreamConfig,
-    ctx: &StreamContext,
-    seg: &mut Segmenter,
-    out: &mut Vec<Output>,
-) -> String {
-    let creds = cfg
-        .source
+/// An RTSP session playing its video stream.
+struct Connected {
+    video_i: usize,
+    demuxed: retina::client::Demuxed,
+    clock_rate: i64,
+    codec: Option<VideoCodec>,
+}
+
+/// One video frame from a session, with new codec parameters when they changed.
+struct ReceivedFrame {
+    ts: i64,
+    is_key: bool,
+    data: bytes::Bytes,
+    new_params: Option<StreamParams>,
+}
+
+/// DESCRIBE, SETUP (video only, TCP) and PLAY, within `timeout`.
+async fn connect(
+    source: &SourceUrl,
+    group: &Arc<SessionGroup>,
+    timeout: Duration,
+) -> Result<Connected, String> {
+    let creds = source
         .credentials()
         .map(|(u, p)| retina::client::Credentials {
             username: u.to_owned(),
@@ -236,9 +253,9 @@ async fn session(
     let opts = SessionOptions::default()
         .creds(creds)
         .user_agent(concat!("Vidimus/", env!("CARGO_PKG_VERSION")).to_owned())
-        .session_group(ctx.group.clone());
+        .session_group(group.clone());
     let connect = async {
-        let mut s = retina::client::Session::describe(cfg.source.url().clone(), opts)
+        let mut s = retina::client::Session::describe(source.url().clone(), opts)
             .await
             .map_err(|e| format!("DESCRIBE failed: {e}"))?;
         let found: Vec<String> = s
@@ -271,56 +288,96 @@ async fn session(
         let demuxed = playing
             .demuxed()
             .map_err(|e| format!("cannot demux: {e}"))?;
-        Ok::<_, String>((i, demuxed))
+        let clock_rate = demuxed.streams()[i].clock_rate_hz().max(1) as i64;
+        Ok::<_, String>(Connected {
+            video_i: i,
+            demuxed,
+            clock_rate,
+            codec: None,
+        })
     };
-    let (video_i, mut demuxed) = match tokio::time::timeout(cfg.connect_timeout, connect).await {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => return e,
-        Err(_) => {
-            return format!(
-                "connect timed out after {} s",
-                cfg.connect_timeout.as_secs_f32()
-            );
+    match tokio::time::timeout(timeout, connect).await {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "connect timed out after {} s",
+            timeout.as_secs_f32()
+        )),
+    }
+}
+
+impl Connected {
+    /// The next video frame, or why the session ended.
+    async fn next_frame(&mut self, stall_timeout: Duration) -> Result<ReceivedFrame, String> {
+        loop {
+            let item = match tokio::time::timeout(stall_timeout, self.demuxed.next()).await {
+                Err(_) => {
+                    return Err(format!(
+                        "stalled: no video frame for {} s",
+                        stall_timeout.as_secs_f32()
+                    ));
+                }
+                Ok(None) => return Err("the camera ended the session".to_owned()),
+                Ok(Some(Err(e))) => return Err(format!("stream error: {e}")),
+                Ok(Some(Ok(item))) => item,
+            };
+            let CodecItem::VideoFrame(f) = item else {
+                continue;
+            };
+            if f.stream_id() != self.video_i {
+                continue;
+            }
+            let new_params = if self.codec.is_none() || f.has_new_parameters() {
+                let p = params_of(self.demuxed.streams()[self.video_i].parameters())?;
+                self.codec = Some(p.codec);
+                Some(p)
+            } else {
+                None
+            };
+            let ts = f.timestamp().elapsed() * 90_000 / self.clock_rate;
+            // retina flags IDR pictures only; H.265 cameras often send CRA key frames.
+            let flagged = f.is_random_access_point();
+            let data = bytes::Bytes::from(f.into_data());
+            let is_key = flagged || self.codec.is_some_and(|c| c.is_random_access(&data));
+            return Ok(ReceivedFrame {
+                ts,
+                is_key,
+                data,
+                new_params,
+            });
         }
+    }
+}
+
+/// Runs one RTSP session; returns why it ended.
+async fn session(
+    cfg: &StreamConfig,
+    ctx: &StreamContext,
+    seg: &mut Segmenter,
+    out: &mut Vec<Output>,
+) -> String {
+    let mut conn = match connect(&cfg.source, &ctx.group, cfg.connect_timeout).await {
+        Ok(c) => c,
+        Err(e) => return e,
     };
-    let clock_rate = demuxed.streams()[video_i].clock_rate_hz().max(1) as i64;
-    let mut got_frame = false;
     let mut live_params: Option<Arc<StreamParams>> = None;
     loop {
-        let item = match tokio::time::timeout(cfg.stall_timeout, demuxed.next()).await {
-            Err(_) => {
-                return format!(
-                    "stalled: no video frame for {} s",
-                    cfg.stall_timeout.as_secs_f32()
-                );
-            }
-            Ok(None) => return "the camera ended the session".to_owned(),
-            Ok(Some(Err(e))) => return format!("stream error: {e}"),
-            Ok(Some(Ok(item))) => item,
+        let ReceivedFrame {
+            ts,
+            is_key,
+            data,
+            new_params,
+        } = match conn.next_frame(cfg.stall_timeout).await {
+            Ok(f) => f,
+            Err(e) => return e,
         };
-        let CodecItem::VideoFrame(f) = item else {
-            continue;
-        };
-        if f.stream_id() != video_i {
-            continue;
-        }
         StreamStats::add(&ctx.stats.frames_received, 1);
-        if !got_frame || f.has_new_parameters() {
-            match params_of(demuxed.streams()[video_i].parameters()) {
-                Ok(p) => {
-                    live_params = Some(Arc::new(p.clone()));
-                    seg.set_params(p);
-                }
-                Err(e) => return e,
-            }
+        if let Some(p) = new_params {
+            live_params = Some(Arc::new(p.clone()));
+            seg.set_params(p);
         }
         let now = ctx.clocks.realtime();
-        let ts = f.timestamp().elapsed() * 90_000 / clock_rate;
-        // retina flags IDR pictures only; H.265 cameras often send CRA key frames.
-        let flagged = f.is_random_access_point();
-        let data = bytes::Bytes::from(f.into_data());
-        let is_key = flagged || seg.codec().is_some_and(|c| c.is_random_access(&data));
-        if ctx.live.receiver_count() > 0
+        if cfg.publish_live
+            && ctx.live.receiver_count() > 0
             && let Some(params) = &live_params
         {
             let _ = ctx.live.send(Arc::new(crate::live::LiveFrame {
@@ -344,10 +401,80 @@ async fn session(
             }));
             tracing::info!(camera = %cfg.name, "recording");
         }
-        got_frame = true;
         dispatch_recording(cfg, ctx, seg, out);
         if seg.skipped_before_key > skipped {
             StreamStats::add(&ctx.stats.frames_dropped, seg.skipped_before_key - skipped);
+        }
+    }
+}
+
+/// Serves a camera's live sub-stream (e.g. H.264 beside an H.265 main stream that
+/// browsers cannot decode): connects only while someone is watching, publishes every
+/// frame to the live channel, records nothing.
+pub async fn run_live_only(cfg: StreamConfig, ctx: StreamContext, mut stop: watch::Receiver<bool>) {
+    let mut backoff = cfg.backoff_initial;
+    loop {
+        // Wait for a viewer.
+        while ctx.live.receiver_count() == 0 {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+        }
+        let ended = tokio::select! {
+            e = live_session(&cfg, &ctx) => e,
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        match ended {
+            None => backoff = cfg.backoff_initial, // nobody watching any more
+            Some(error) => {
+                tracing::warn!(camera = %cfg.name, %error, retry_in = ?backoff, "live sub-stream ended");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+                backoff = (backoff * 2).min(cfg.backoff_max);
+            }
+        }
+    }
+}
+
+/// One live-only session: `None` when the last viewer left, else the error.
+async fn live_session(cfg: &StreamConfig, ctx: &StreamContext) -> Option<String> {
+    let mut conn = match connect(&cfg.source, &ctx.group, cfg.connect_timeout).await {
+        Ok(c) => c,
+        Err(e) => return Some(e),
+    };
+    let mut params: Option<Arc<StreamParams>> = None;
+    let mut idle_since: Option<std::time::Instant> = None;
+    loop {
+        let f = match conn.next_frame(cfg.stall_timeout).await {
+            Ok(f) => f,
+            Err(e) => return Some(e),
+        };
+        if let Some(p) = f.new_params {
+            params = Some(Arc::new(p));
+        }
+        if ctx.live.receiver_count() == 0 {
+            // Keep the session a little while for a viewer who comes straight back.
+            if idle_since
+                .get_or_insert_with(std::time::Instant::now)
+                .elapsed()
+                > Duration::from_secs(10)
+            {
+                return None;
+            }
+            continue;
+        }
+        idle_since = None;
+        if let Some(p) = &params {
+            let _ = ctx.live.send(Arc::new(crate::live::LiveFrame {
+                ts: f.ts,
+                is_key: f.is_key,
+                data: f.data,
+                received: ctx.clocks.realtime(),
+                params: p.clone(),
+            }));
         }
     }
 }

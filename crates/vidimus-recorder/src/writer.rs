@@ -604,6 +604,7 @@ mod tests {
                 &NewCamera {
                     name: "c",
                     url: "rtsp://h/x",
+                    live_url: None,
                     username: None,
                     password: None,
                     source: CameraSource::Cli,
@@ -676,6 +677,7 @@ mod tests {
                 &NewCamera {
                     name: "c",
                     url: "rtsp://h/x",
+                    live_url: None,
                     username: None,
                     password: None,
                     source: CameraSource::Cli,

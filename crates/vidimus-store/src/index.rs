@@ -11,7 +11,10 @@ use vidimus_core::time::Wall90k;
 
 const SCHEMA: &str = include_str!("schema.sql");
 /// Upgrades, one file per version step: `UPGRADES[i]` takes version `i + 1` to `i + 2`.
-const UPGRADES: &[&str] = &[include_str!("upgrade/v2.sql")];
+const UPGRADES: &[&str] = &[
+    include_str!("upgrade/v2.sql"),
+    include_str!("upgrade/v3.sql"),
+];
 const SCHEMA_VERSION: i32 = 1 + UPGRADES.len() as i32;
 
 /// Who manages a camera row.
@@ -53,6 +56,8 @@ pub struct CameraRow {
     pub source: CameraSource,
     pub created_90k: i64,
     pub removed_90k: Option<i64>,
+    /// URL of a live-only sub-stream (without credentials), if any.
+    pub live_url: Option<String>,
 }
 
 impl std::fmt::Debug for CameraRow {
@@ -72,6 +77,7 @@ impl std::fmt::Debug for CameraRow {
 pub struct NewCamera<'a> {
     pub name: &'a str,
     pub url: &'a str,
+    pub live_url: Option<&'a str>,
     pub username: Option<&'a str>,
     pub password: Option<&'a str>,
     pub source: CameraSource,
@@ -233,6 +239,7 @@ fn camera_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CameraRow> {
         source: CameraSource::parse(&source),
         created_90k: r.get(6)?,
         removed_90k: r.get(7)?,
+        live_url: r.get(8)?,
     })
 }
 
@@ -240,7 +247,8 @@ fn camera_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CameraRow> {
 /// range scan of time queries from below.
 pub const MAX_SEGMENT_90K: i64 = 3600 * 90_000 + 60 * 90_000;
 
-const CAMERA_COLS: &str = "id, name, url, username, password, source, created_90k, removed_90k";
+const CAMERA_COLS: &str =
+    "id, name, url, username, password, source, created_90k, removed_90k, live_url";
 
 fn gap_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GapRow> {
     Ok(GapRow {
@@ -316,15 +324,16 @@ impl MetadataStore for SqliteIndex {
             return Err(StoreError::CameraExists(c.name.to_owned()));
         }
         self.conn.execute(
-            "INSERT INTO camera (name, url, username, password, source, created_90k) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO camera (name, url, username, password, source, created_90k, live_url) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 c.name,
                 c.url,
                 c.username,
                 c.password,
                 c.source.as_str(),
-                now.0
+                now.0,
+                c.live_url
             ],
         )?;
         Ok(self.conn.last_insert_rowid())
@@ -341,8 +350,8 @@ impl MetadataStore for SqliteIndex {
             Some(id) => {
                 self.conn.execute(
                     "UPDATE camera SET url = ?2, username = ?3, password = ?4, source = 'config', \
-                     removed_90k = NULL WHERE id = ?1",
-                    params![id, c.url, c.username, c.password],
+                     removed_90k = NULL, live_url = ?5 WHERE id = ?1",
+                    params![id, c.url, c.username, c.password, c.live_url],
                 )?;
                 Ok(id)
             }
@@ -687,6 +696,7 @@ mod tests {
         NewCamera {
             name,
             url: "rtsp://h/x",
+            live_url: None,
             username: Some("u"),
             password: Some("p"),
             source: CameraSource::Cli,

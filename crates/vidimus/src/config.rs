@@ -70,6 +70,10 @@ impl Default for RecorderSection {
 pub struct CameraSection {
     pub name: String,
     pub url: String,
+    /// A live-only sub-stream (same credentials), e.g. H.264 for browsers beside an
+    /// H.265 main stream. Never recorded.
+    #[serde(default)]
+    pub live_url: Option<String>,
     pub username: Option<String>,
     pub password: Option<String>,
 }
@@ -123,6 +127,10 @@ impl Config {
             validate_camera_name(&cam.name)?;
             SourceUrl::parse(&cam.url, cam.username.clone(), cam.password.clone())
                 .with_context(|| format!("camera {:?}", cam.name))?;
+            if let Some(l) = &cam.live_url {
+                SourceUrl::parse(l, None, None)
+                    .with_context(|| format!("camera {:?} live_url", cam.name))?;
+            }
         }
         Ok(())
     }

@@ -172,6 +172,10 @@ enum CameraCommand {
         /// Read the password from standard input (keeps it out of the process list).
         #[arg(long)]
         password_stdin: bool,
+        /// A sub-stream for live viewing only (e.g. H.264 beside an H.265 main stream);
+        /// same credentials. Never recorded.
+        #[arg(long)]
+        live_url: Option<String>,
     },
     /// List cameras (passwords are never shown).
     List {
@@ -323,10 +327,16 @@ fn sync_config_cameras(cfg: &Config) -> anyhow::Result<()> {
     let now = RealClocks.realtime();
     for c in &cfg.cameras {
         let src = SourceUrl::parse(&c.url, c.username.clone(), c.password.clone())?;
+        let live = c
+            .live_url
+            .as_deref()
+            .map(|u| SourceUrl::parse(u, None, None))
+            .transpose()?;
         ix.upsert_config_camera(
             &NewCamera {
                 name: &c.name,
                 url: src.redacted(),
+                live_url: live.as_ref().map(|l| l.redacted()),
                 username: src.username(),
                 password: src.password(),
                 source: CameraSource::Config,
@@ -409,6 +419,7 @@ async fn demo(
                 url: format!("rtsp://{rtsp_addr}/cam{i}"),
                 username: None,
                 password: None,
+                live_url: None,
             })
             .collect(),
     };
@@ -421,6 +432,7 @@ async fn demo(
          \x20 data directory:    {dd}\n\
          \x20 index:             {dd}/index.db\n\
          \x20 segments:          {dd}/segments/<camera id>/<YYYYMMDD>/<start ms>.mp4\n\
+         \x20 web console:       http://{{http}}/\n\
          \x20 API:               http://{{http}}/api/openapi.json\n\
          \x20 log in as:         {user} / {password}   (POST /api/login)\n\
          \x20 metrics:           http://{{http}}/metrics\n\
@@ -489,6 +501,7 @@ fn camera(cmd: CameraCommand) -> anyhow::Result<()> {
             url,
             username,
             password_stdin,
+            live_url,
         } => {
             config::validate_camera_name(&name)?;
             let password = if password_stdin {
@@ -501,6 +514,10 @@ fn camera(cmd: CameraCommand) -> anyhow::Result<()> {
                 None
             };
             let src = SourceUrl::parse(&url, username, password)?;
+            let live = live_url
+                .as_deref()
+                .map(|u| SourceUrl::parse(u, None, None))
+                .transpose()?;
             let d = target.data_dir()?;
             std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
             let mut ix = SqliteIndex::open(&d.join("index.db"))?;
@@ -508,6 +525,7 @@ fn camera(cmd: CameraCommand) -> anyhow::Result<()> {
                 &NewCamera {
                     name: &name,
                     url: src.redacted(),
+                    live_url: live.as_ref().map(|l| l.redacted()),
                     username: src.username(),
                     password: src.password(),
                     source: CameraSource::Cli,

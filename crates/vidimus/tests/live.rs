@@ -155,3 +155,65 @@ fn live_view_streams_playable_fmp4_to_many_viewers() {
     let out = cam.terminate_output();
     assert!(out.contains("sessions=1 "), "{out}");
 }
+
+/// An H.265 camera: browsers cannot decode it through MSE, so the live view offers the
+/// camera's H.264 sub-stream when one is configured (`live_url`), while the H.265 main
+/// stream is what is recorded. Without a sub-stream, the init message names the HEVC
+/// codec, and the console says it cannot show it.
+#[test]
+fn h265_camera_is_viewed_through_its_h264_substream() {
+    let (_gst, url265) = gst_server("cam-h265-720p25.mp4", "h265", false, free_port());
+    let (_gst2, url265b) = gst_server("cam-h265-720p25.mp4", "h265", false, free_port());
+    let (_sim, sub) = simcam("none");
+    let dir = tempfile::tempdir().unwrap();
+    let http = free_port();
+    std::fs::write(
+        dir.path().join("vidimus.toml"),
+        format!(
+            "data_dir = \"data\"\nbind = \"127.0.0.1:{http}\"\n[recorder]\nsync_interval = \"1s\"\n\
+             [[camera]]\nname = \"hevc\"\nurl = \"{url265}\"\nlive_url = \"{sub}/sub\"\n\
+             [[camera]]\nname = \"hevc-only\"\nurl = \"{url265b}\"\n"
+        ),
+    )
+    .unwrap();
+    let site = Site { dir, http };
+    add_user(&site, "ada", PW, "operator");
+    let mut rec = site.serve();
+    let (cookie, _) = login(http, "ada", PW);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut ws = connect_camera(http, &cookie, 1).await;
+        let (info, _) = read_init(&mut ws).await;
+        assert!(
+            info["codec"].as_str().unwrap().starts_with("avc1."),
+            "sub-stream expected: {info}"
+        );
+        let mut ws = connect_camera(http, &cookie, 2).await;
+        let (info, _) = read_init(&mut ws).await;
+        let codec = info["codec"].as_str().unwrap();
+        assert!(
+            codec.starts_with("hvc1") || codec.starts_with("hev1"),
+            "{info}"
+        );
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(rec.terminate());
+    for cam in ["hevc", "hevc-only"] {
+        let segs = site.recordings(cam)["segments"].as_array().unwrap().clone();
+        assert!(
+            !segs.is_empty() && segs.iter().all(|s| s["codec"] == "h265"),
+            "{cam}: {segs:?}"
+        );
+    }
+}
+
+async fn connect_camera(port: u16, cookie: &str, id: i64) -> Ws {
+    let mut req = format!("ws://127.0.0.1:{port}/api/cameras/{id}/live")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert("cookie", cookie.parse().unwrap());
+    tokio_tungstenite::connect_async(req).await.unwrap().0
+}
