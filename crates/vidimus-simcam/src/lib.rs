@@ -144,6 +144,30 @@ impl std::str::FromStr for Fault {
     }
 }
 
+/// The UUID of the send-time SEI (`user_data_unregistered`), 16 ASCII bytes.
+pub const SEND_TIME_UUID: &[u8; 16] = b"VIDIMUS-SENT-AT!";
+
+/// An H.264 SEI NAL unit (user data unregistered) holding `t` as 16 hex digits of
+/// microseconds since the Unix epoch, after [`SEND_TIME_UUID`]. Hex keeps the payload
+/// free of zero bytes, so no emulation prevention is needed.
+pub fn send_time_sei(t: std::time::SystemTime) -> Vec<u8> {
+    let micros = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64);
+    let mut nal = vec![0x06, 0x05, 32];
+    nal.extend_from_slice(SEND_TIME_UUID);
+    nal.extend_from_slice(format!("{micros:016x}").as_bytes());
+    nal.push(0x80);
+    nal
+}
+
+/// Finds a send-time SEI in frame data and returns its time (µs since the epoch).
+pub fn find_send_time(data: &[u8]) -> Option<u64> {
+    let at = data.windows(16).position(|w| w == SEND_TIME_UUID)? + 16;
+    let hex = std::str::from_utf8(data.get(at..at + 16)?).ok()?;
+    u64::from_str_radix(hex, 16).ok()
+}
+
 /// Counters of a running simulated camera.
 #[derive(Debug, Default)]
 pub struct SimcamStats {
@@ -172,6 +196,18 @@ mod tests {
             c.fmtp()
                 .starts_with("packetization-mode=1;profile-level-id=64")
         );
+    }
+
+    #[test]
+    fn send_time_round_trip() {
+        let t = std::time::UNIX_EPOCH + Duration::from_micros(1_795_927_174_123_456);
+        let sei = send_time_sei(t);
+        assert!(
+            !sei.windows(2).any(|w| w == [0, 0]),
+            "no emulation prevention needed"
+        );
+        assert_eq!(find_send_time(&sei), Some(1_795_927_174_123_456));
+        assert_eq!(find_send_time(b"nothing here"), None);
     }
 
     #[test]

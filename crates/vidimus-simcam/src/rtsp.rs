@@ -20,6 +20,7 @@ pub async fn serve(
     listener: TcpListener,
     clip: Arc<Clip>,
     fault: Fault,
+    stamp: bool,
     stats: Arc<SimcamStats>,
     stop: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
@@ -36,7 +37,10 @@ pub async fn serve(
         let id = next_id;
         next_id += 1;
         tokio::spawn(async move {
-            if let Err(e) = Conn::new(sock, clip, fault, stats, id, stop).run().await {
+            if let Err(e) = Conn::new(sock, clip, fault, stamp, stats, id, stop)
+                .run()
+                .await
+            {
                 tracing::debug!(%peer, error = %e, "simcam connection ended");
             }
         });
@@ -64,6 +68,8 @@ struct Conn {
     rtp_start: u32,
     rng: u64,
     stop: watch::Receiver<bool>,
+    /// Prefix every frame with an SEI stating when it was sent (for latency benches).
+    stamp: bool,
 }
 
 impl Conn {
@@ -71,6 +77,7 @@ impl Conn {
         sock: TcpStream,
         clip: Arc<Clip>,
         fault: Fault,
+        stamp: bool,
         stats: Arc<SimcamStats>,
         id: u64,
         stop: watch::Receiver<bool>,
@@ -92,6 +99,7 @@ impl Conn {
             rtp_start: 0,
             rng: seed | 1,
             stop,
+            stamp,
         };
         c.ssrc = c.random() as u32;
         c.seq = c.random() as u16;
@@ -318,6 +326,16 @@ impl Conn {
                     let frame = &clip.frames[(n % clip.frames.len() as u64) as usize];
                     let ts = self.rtp_start.wrapping_add((n as u32).wrapping_mul(frame_ticks));
                     out.clear();
+                    if self.stamp {
+                        let sei = crate::send_time_sei(std::time::SystemTime::now());
+                        let h = rtp_header(PAYLOAD_TYPE, false, self.seq, ts, self.ssrc);
+                        self.seq = self.seq.wrapping_add(1);
+                        out.push(b'$');
+                        out.push(channel);
+                        out.extend_from_slice(&((12 + sei.len()) as u16).to_be_bytes());
+                        out.extend_from_slice(&h);
+                        out.extend_from_slice(&sei);
+                    }
                     for p in &frame.payloads {
                         let h = rtp_header(PAYLOAD_TYPE, p.marker, self.seq, ts, self.ssrc);
                         self.seq = self.seq.wrapping_add(1);

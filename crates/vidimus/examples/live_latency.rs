@@ -1,9 +1,10 @@
 //! Live-view latency probe, used by `bench/live`.
 //!
 //! Opens N WebSocket viewers of one camera for S seconds and measures, for every
-//! fragment, the time from when the recorder received the frame (the fragment's `prft`
-//! box) to when the viewer has it. Prints p50/p99/max in milliseconds and the frames
-//! each viewer got.
+//! fragment, (a) the time from the frame leaving the simulated camera (the send-time SEI
+//! that `vidimus simcam --stamp` puts in every frame) to the viewer holding its
+//! fragment, and (b) the part of that from the recorder receiving the frame (the
+//! fragment's `prft` box). Prints p50/p99/max in milliseconds.
 //!
 //! Usage: live_latency PORT COOKIE CAMERA_ID VIEWERS SECONDS
 
@@ -49,40 +50,59 @@ async fn main() {
                 .expect("connect");
             let end = Instant::now() + Duration::from_secs_f64(secs);
             let mut lat = Vec::new();
+            let mut e2e = Vec::new();
             let mut skips = 0;
             while let Ok(Some(Ok(m))) = tokio::time::timeout_at(end.into(), ws.next()).await {
                 match m {
                     Message::Binary(b) => {
+                        let now = now_90k();
                         if let Some(t) = prft_90k(&b) {
-                            lat.push((now_90k() - t) as f64 / 90.0);
+                            lat.push((now - t) as f64 / 90.0);
+                        }
+                        if let Some(us) = vidimus_simcam::find_send_time(&b) {
+                            e2e.push((now as f64 / 90.0) - us as f64 / 1000.0);
                         }
                     }
                     Message::Text(t) if t.contains("skip") => skips += 1,
                     _ => {}
                 }
             }
-            (lat, skips)
+            (lat, e2e, skips)
         }));
     }
-    let mut all = Vec::new();
+    let (mut all, mut all_e2e) = (Vec::new(), Vec::new());
     let (mut min_frames, mut skips) = (usize::MAX, 0);
     for t in tasks {
-        let (l, s) = t.await.unwrap();
+        let (l, e, s) = t.await.unwrap();
         min_frames = min_frames.min(l.len());
         skips += s;
         all.extend(l);
+        all_e2e.extend(e);
     }
-    all.sort_by(f64::total_cmp);
+    println!(
+        "viewers={viewers} fragments={} min_per_viewer={min_frames} skips={skips} camera->viewer: {} | recorder->viewer: {}",
+        all.len(),
+        if all_e2e.is_empty() {
+            "n/a (simcam without --stamp)".to_owned()
+        } else {
+            summary(&mut all_e2e)
+        },
+        summary(&mut all)
+    );
+}
+
+/// p50/p99/max of latencies in milliseconds.
+fn summary(v: &mut [f64]) -> String {
+    v.sort_by(f64::total_cmp);
     let q = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+        v.get(((v.len() as f64 * p) as usize).min(v.len().saturating_sub(1)))
             .copied()
             .unwrap_or(f64::NAN)
     };
-    println!(
-        "viewers={viewers} fragments={} min_per_viewer={min_frames} skips={skips} p50_ms={:.2} p99_ms={:.2} max_ms={:.2}",
-        all.len(),
+    format!(
+        "p50_ms={:.2} p99_ms={:.2} max_ms={:.2}",
         q(0.5),
         q(0.99),
-        all.last().copied().unwrap_or(f64::NAN)
-    );
+        v.last().copied().unwrap_or(f64::NAN)
+    )
 }

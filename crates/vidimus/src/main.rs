@@ -70,6 +70,9 @@ enum Command {
         /// Serve this Annex B H.264 file (25 fps) instead of the built-in clip.
         #[arg(long)]
         clip: Option<PathBuf>,
+        /// Prefix every frame with an SEI holding its send time (for latency benchmarks).
+        #[arg(long)]
+        stamp: bool,
     },
     /// Manage cameras.
     Camera {
@@ -271,7 +274,12 @@ fn run() -> anyhow::Result<()> {
             rtsp_bind,
             cameras,
         } => runtime()?.block_on(demo(data_dir, bind, rtsp_bind, cameras)),
-        Command::Simcam { bind, fault, clip } => runtime()?.block_on(simcam(bind, fault, clip)),
+        Command::Simcam {
+            bind,
+            fault,
+            clip,
+            stamp,
+        } => runtime()?.block_on(simcam(bind, fault, clip, stamp)),
         Command::Camera { command } => camera(command),
         Command::User { command } => user(command),
         Command::Recordings {
@@ -405,6 +413,7 @@ async fn demo(
         listener,
         Arc::new(vidimus_simcam::Clip::builtin()),
         Default::default(),
+        false,
         stats,
         stop_rx,
     ));
@@ -448,6 +457,7 @@ async fn simcam(
     bind: String,
     fault: vidimus_simcam::Fault,
     clip: Option<PathBuf>,
+    stamp: bool,
 ) -> anyhow::Result<()> {
     let clip = match clip {
         Some(p) => {
@@ -470,6 +480,7 @@ async fn simcam(
         listener,
         Arc::new(clip),
         fault,
+        stamp,
         stats.clone(),
         stop_rx,
     ));
