@@ -26,7 +26,10 @@
 //! [`plan`] computes the header and where each chunk's bytes come from; the caller
 //! copies those byte ranges after the header, in order.
 
-use crate::fmp4::{METADATA_BOX, Sample};
+use crate::fmp4::{
+    METADATA_BOX, Sample, UNITY_MATRIX as MATRIX, put_u16, put_u32 as u32be, put_u64 as u64be,
+    write_box, write_full_box,
+};
 
 /// A run of consecutive samples that sit contiguously in one source file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,37 +80,6 @@ pub enum ExportError {
     #[error("trim of {trim} ticks is not shorter than the {duration} ticks exported")]
     TrimTooLong { trim: u64, duration: u64 },
 }
-
-fn write_box(out: &mut Vec<u8>, fourcc: &[u8; 4], body: impl FnOnce(&mut Vec<u8>)) {
-    let start = out.len();
-    out.extend_from_slice(&[0; 4]);
-    out.extend_from_slice(fourcc);
-    body(out);
-    let size = u32::try_from(out.len() - start).expect("header box under 4 GiB");
-    out[start..start + 4].copy_from_slice(&size.to_be_bytes());
-}
-
-fn write_full_box(
-    out: &mut Vec<u8>,
-    fourcc: &[u8; 4],
-    version: u8,
-    flags: u32,
-    body: impl FnOnce(&mut Vec<u8>),
-) {
-    write_box(out, fourcc, |o| {
-        o.extend_from_slice(&((u32::from(version) << 24) | flags).to_be_bytes());
-        body(o);
-    });
-}
-
-fn u32be(o: &mut Vec<u8>, v: u32) {
-    o.extend_from_slice(&v.to_be_bytes());
-}
-fn u64be(o: &mut Vec<u8>, v: u64) {
-    o.extend_from_slice(&v.to_be_bytes());
-}
-
-const MATRIX: [u32; 9] = [0x0001_0000, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000];
 
 /// Plans an export of `chunks`, in order.
 pub fn plan(p: &ExportParams<'_>, chunks: &[ChunkIn]) -> Result<ExportPlan, ExportError> {
@@ -186,7 +158,7 @@ fn header(
             u32be(o, 90_000);
             u64be(o, presented);
             u32be(o, 0x0001_0000);
-            o.extend_from_slice(&0x0100u16.to_be_bytes());
+            put_u16(o, 0x0100);
             o.extend_from_slice(&[0; 10]);
             MATRIX.iter().for_each(|&m| u32be(o, m));
             o.extend_from_slice(&[0; 24]);
@@ -219,7 +191,7 @@ fn header(
                     u64be(o, 0);
                     u32be(o, 90_000);
                     u64be(o, media_duration);
-                    o.extend_from_slice(&0x55c4u16.to_be_bytes());
+                    put_u16(o, 0x55c4);
                     o.extend_from_slice(&[0; 2]);
                 });
                 write_full_box(o, b"hdlr", 0, 0, |o| {
