@@ -1,0 +1,10 @@
+//! Vidimus integrity: the pure (no IO) core of "every frame handed out is provably the
+//! frame recorded".
+//!
+//! - [`merkle`]: an append-only Merkle log with RFC 6962 / RFC 9162 hashing — leaf and
+//!   node hashes, tree heads, inclusion and consistency proofs, and their verification.
+//!
+//! Still to come (the integrity issue): fragment and segment leaf formats, signed
+//! checkpoints (Ed25519), the persistent log, and export bundle verification.
+
+pub mod merkle;
