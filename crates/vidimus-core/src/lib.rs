@@ -3,9 +3,11 @@
 //! - [`time`]: wall-clock instants and durations in 90 kHz units, UTC formatting.
 //! - [`clock`]: the injectable clock, real or simulated, so time-driven code is testable.
 //! - [`steer`]: steering a stream's wall clock by its RTP timestamps within a ppm bound.
+//! - [`rulebook`]: the regulation as data (retention minimums so far), pure.
 //! - [`camera`]: camera identity and source URLs whose credentials never leak.
 
 pub mod camera;
 pub mod clock;
+pub mod rulebook;
 pub mod steer;
 pub mod time;

@@ -14,6 +14,7 @@ const SCHEMA: &str = include_str!("schema.sql");
 const UPGRADES: &[&str] = &[
     include_str!("upgrade/v2.sql"),
     include_str!("upgrade/v3.sql"),
+    include_str!("upgrade/v4.sql"),
 ];
 const SCHEMA_VERSION: i32 = 1 + UPGRADES.len() as i32;
 
@@ -58,6 +59,10 @@ pub struct CameraRow {
     pub removed_90k: Option<i64>,
     /// URL of a live-only sub-stream (without credentials), if any.
     pub live_url: Option<String>,
+    /// Days of video kept (None: the rulebook minimum).
+    pub retention_days: Option<i64>,
+    /// Protects a counter-terrorism key target (Art. 32).
+    pub key_target: bool,
 }
 
 impl std::fmt::Debug for CameraRow {
@@ -78,6 +83,9 @@ pub struct NewCamera<'a> {
     pub name: &'a str,
     pub url: &'a str,
     pub live_url: Option<&'a str>,
+    /// Already checked against the rulebook by the caller.
+    pub retention_days: Option<u32>,
+    pub key_target: bool,
     pub username: Option<&'a str>,
     pub password: Option<&'a str>,
     pub source: CameraSource,
@@ -240,6 +248,8 @@ fn camera_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CameraRow> {
         created_90k: r.get(6)?,
         removed_90k: r.get(7)?,
         live_url: r.get(8)?,
+        retention_days: r.get(9)?,
+        key_target: r.get::<_, i64>(10)? != 0,
     })
 }
 
@@ -247,8 +257,7 @@ fn camera_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CameraRow> {
 /// range scan of time queries from below.
 pub const MAX_SEGMENT_90K: i64 = 3600 * 90_000 + 60 * 90_000;
 
-const CAMERA_COLS: &str =
-    "id, name, url, username, password, source, created_90k, removed_90k, live_url";
+const CAMERA_COLS: &str = "id, name, url, username, password, source, created_90k, removed_90k, live_url, retention_days, key_target";
 
 fn gap_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GapRow> {
     Ok(GapRow {
@@ -324,8 +333,8 @@ impl MetadataStore for SqliteIndex {
             return Err(StoreError::CameraExists(c.name.to_owned()));
         }
         self.conn.execute(
-            "INSERT INTO camera (name, url, username, password, source, created_90k, live_url) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO camera (name, url, username, password, source, created_90k, live_url, \
+             retention_days, key_target) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 c.name,
                 c.url,
@@ -333,7 +342,9 @@ impl MetadataStore for SqliteIndex {
                 c.password,
                 c.source.as_str(),
                 now.0,
-                c.live_url
+                c.live_url,
+                c.retention_days,
+                c.key_target
             ],
         )?;
         Ok(self.conn.last_insert_rowid())
@@ -350,8 +361,8 @@ impl MetadataStore for SqliteIndex {
             Some(id) => {
                 self.conn.execute(
                     "UPDATE camera SET url = ?2, username = ?3, password = ?4, source = 'config', \
-                     removed_90k = NULL, live_url = ?5 WHERE id = ?1",
-                    params![id, c.url, c.username, c.password, c.live_url],
+                     removed_90k = NULL, live_url = ?5, retention_days = ?6, key_target = ?7 WHERE id = ?1",
+                    params![id, c.url, c.username, c.password, c.live_url, c.retention_days, c.key_target],
                 )?;
                 Ok(id)
             }
@@ -697,6 +708,8 @@ mod tests {
             name,
             url: "rtsp://h/x",
             live_url: None,
+            retention_days: None,
+            key_target: false,
             username: Some("u"),
             password: Some("p"),
             source: CameraSource::Cli,

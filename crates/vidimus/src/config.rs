@@ -5,6 +5,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vidimus_core::camera::SourceUrl;
+use vidimus_core::rulebook::Rulebook;
 use vidimus_core::time::Duration90k;
 use vidimus_recorder::RecorderConfig;
 use vidimus_recorder::segmenter::SegmenterConfig;
@@ -19,6 +20,9 @@ pub struct Config {
     pub bind: String,
     #[serde(default)]
     pub recorder: RecorderSection,
+    /// A rulebook file to use instead of the compiled-in Shenzhen draft.
+    #[serde(default)]
+    pub rulebook: Option<PathBuf>,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<CameraSection>,
 }
@@ -74,6 +78,12 @@ pub struct CameraSection {
     /// H.265 main stream. Never recorded.
     #[serde(default)]
     pub live_url: Option<String>,
+    /// Days of video to keep; never below the rulebook's minimum (default: that minimum).
+    #[serde(default)]
+    pub retention_days: Option<u32>,
+    /// The camera protects a key target against terrorist attacks (Art. 32: ≥ 90 days).
+    #[serde(default)]
+    pub counter_terrorism_key_target: bool,
     pub username: Option<String>,
     pub password: Option<String>,
 }
@@ -94,9 +104,12 @@ impl Config {
             .with_context(|| format!("reading config {}", path.display()))?;
         let mut c: Config =
             toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
         if c.data_dir.is_relative() {
-            let base = path.parent().unwrap_or(Path::new("."));
             c.data_dir = base.join(&c.data_dir);
+        }
+        if let Some(r) = c.rulebook.as_mut().filter(|r| r.is_relative()) {
+            *r = base.join(&*r);
         }
         c.validate()?;
         Ok(c)
@@ -119,8 +132,14 @@ impl Config {
         if r.max_fragment_duration < Duration::from_millis(500) {
             bail!("recorder.max_fragment_duration must be at least 500ms");
         }
+        let rulebook = self.rulebook()?;
         let mut names = std::collections::HashSet::new();
         for cam in &self.cameras {
+            if let Some(days) = cam.retention_days {
+                rulebook
+                    .check_video_retention(days, cam.counter_terrorism_key_target)
+                    .with_context(|| format!("camera {:?}: retention_days refused", cam.name))?;
+            }
             if !names.insert(&cam.name) {
                 bail!("camera {:?} is defined twice", cam.name);
             }
@@ -133,6 +152,18 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The rulebook in force: the configured file, else the compiled-in Shenzhen draft.
+    pub fn rulebook(&self) -> anyhow::Result<Rulebook> {
+        match &self.rulebook {
+            None => Ok(Rulebook::shenzhen_draft()),
+            Some(p) => {
+                let doc = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading rulebook {}", p.display()))?;
+                Rulebook::parse(&doc).with_context(|| format!("rulebook {}", p.display()))
+            }
+        }
     }
 
     pub fn recorder_config(&self) -> RecorderConfig {

@@ -179,6 +179,12 @@ enum CameraCommand {
         /// same credentials. Never recorded.
         #[arg(long)]
         live_url: Option<String>,
+        /// Days of video to keep; refused below the legal minimum (Art. 32).
+        #[arg(long)]
+        retention_days: Option<u32>,
+        /// The camera protects a key target against terrorist attacks (≥ 90 days).
+        #[arg(long)]
+        key_target: bool,
     },
     /// List cameras (passwords are never shown).
     List {
@@ -345,6 +351,8 @@ fn sync_config_cameras(cfg: &Config) -> anyhow::Result<()> {
                 name: &c.name,
                 url: src.redacted(),
                 live_url: live.as_ref().map(|l| l.redacted()),
+                retention_days: c.retention_days,
+                key_target: c.counter_terrorism_key_target,
                 username: src.username(),
                 password: src.password(),
                 source: CameraSource::Config,
@@ -422,6 +430,7 @@ async fn demo(
         data_dir: data_dir.clone(),
         bind,
         recorder: Default::default(),
+        rulebook: None,
         cameras: (1..=cameras)
             .map(|i| config::CameraSection {
                 name: format!("demo-cam-{i}"),
@@ -429,6 +438,8 @@ async fn demo(
                 username: None,
                 password: None,
                 live_url: None,
+                retention_days: None,
+                counter_terrorism_key_target: false,
             })
             .collect(),
     };
@@ -513,8 +524,19 @@ fn camera(cmd: CameraCommand) -> anyhow::Result<()> {
             username,
             password_stdin,
             live_url,
+            retention_days,
+            key_target,
         } => {
             config::validate_camera_name(&name)?;
+            if let Some(days) = retention_days {
+                let rulebook = match &target.config {
+                    Some(c) => Config::load(c)?.rulebook()?,
+                    None => vidimus_core::rulebook::Rulebook::shenzhen_draft(),
+                };
+                rulebook
+                    .check_video_retention(days, key_target)
+                    .context("--retention-days refused")?;
+            }
             let password = if password_stdin {
                 let mut s = String::new();
                 std::io::stdin()
@@ -537,6 +559,8 @@ fn camera(cmd: CameraCommand) -> anyhow::Result<()> {
                     name: &name,
                     url: src.redacted(),
                     live_url: live.as_ref().map(|l| l.redacted()),
+                    retention_days,
+                    key_target,
                     username: src.username(),
                     password: src.password(),
                     source: CameraSource::Cli,

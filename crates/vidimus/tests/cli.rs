@@ -187,3 +187,69 @@ fn configuration_errors_name_the_problem() {
         assert!(!ok && err.contains(says), "config {text:?}: {err}");
     }
 }
+
+#[test]
+fn retention_below_the_legal_minimum_is_refused_citing_the_article() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("v.toml");
+    let d = dir.path().join("data");
+    std::fs::create_dir_all(&d).unwrap();
+    let cam = |days: u32, key: bool| {
+        format!(
+            "data_dir = \"data\"\n[[camera]]\nname = \"a\"\nurl = \"rtsp://h/1\"\nretention_days = {days}\n\
+             counter_terrorism_key_target = {key}\n"
+        )
+    };
+    // "Not less than 30 days" (Art. 32) includes 30 (Art. 47).
+    for (days, key, refused_by) in [
+        (29, false, Some("art32.video_retention_min")),
+        (30, false, None),
+        (89, true, Some("art32.key_target_video_retention_min")),
+        (90, true, None),
+    ] {
+        std::fs::write(&cfg, cam(days, key)).unwrap();
+        let (ok, _, err) = run(&["camera", "list", "--config", cfg.to_str().unwrap()]);
+        match refused_by {
+            Some(rule) => {
+                assert!(!ok, "{days} days (key target {key}) accepted");
+                assert!(
+                    err.contains("Art. 32") && err.contains(rule) && err.contains("Art. 47"),
+                    "{err}"
+                );
+            }
+            None => assert!(
+                ok || err.contains("no Vidimus index"),
+                "{days} days refused: {err}"
+            ),
+        }
+    }
+    let (ok, _, err) = run(&[
+        "camera",
+        "add",
+        "--data-dir",
+        d.to_str().unwrap(),
+        "--name",
+        "b",
+        "--url",
+        "rtsp://h/2",
+        "--retention-days",
+        "7",
+    ]);
+    assert!(
+        !ok && err.contains("below the legal minimum of 30 days") && err.contains("Art. 32"),
+        "{err}"
+    );
+    let (ok, _, err) = run(&[
+        "camera",
+        "add",
+        "--data-dir",
+        d.to_str().unwrap(),
+        "--name",
+        "b",
+        "--url",
+        "rtsp://h/2",
+        "--retention-days",
+        "45",
+    ]);
+    assert!(ok, "{err}");
+}
