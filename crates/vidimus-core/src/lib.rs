@@ -4,10 +4,12 @@
 //! - [`clock`]: the injectable clock, real or simulated, so time-driven code is testable.
 //! - [`steer`]: steering a stream's wall clock by its RTP timestamps within a ppm bound.
 //! - [`rulebook`]: the regulation as data (retention minimums so far), pure.
+//! - [`retention`]: which segments may be deleted, never early, never under hold.
 //! - [`camera`]: camera identity and source URLs whose credentials never leak.
 
 pub mod camera;
 pub mod clock;
+pub mod retention;
 pub mod rulebook;
 pub mod steer;
 pub mod time;

@@ -43,6 +43,10 @@ pub struct RecorderConfig {
     pub writer_queue: usize,
     /// Frames a live viewer may fall behind before it skips to the next key frame.
     pub live_buffer_frames: usize,
+    /// The rules retention is checked against.
+    pub rulebook: Arc<vidimus_core::rulebook::Rulebook>,
+    /// How often the retention cleaner runs.
+    pub cleaner_interval: Duration,
 }
 
 impl RecorderConfig {
@@ -58,6 +62,8 @@ impl RecorderConfig {
             camera_poll: Duration::from_secs(2),
             writer_queue: 4096,
             live_buffer_frames: live::LiveHub::CAPACITY,
+            rulebook: Arc::new(vidimus_core::rulebook::Rulebook::shenzhen_draft()),
+            cleaner_interval: Duration::from_secs(600),
         }
     }
 }
@@ -131,6 +137,11 @@ impl Recorder {
         } else {
             "recorder stopped unexpectedly (crash or power loss); recovered at start-up".to_owned()
         };
+        tokio::spawn(clean_periodically(
+            cfg.clone(),
+            clocks.clone(),
+            stop_rx.clone(),
+        ));
         let supervisor = tokio::spawn(supervise(
             cfg,
             writer,
@@ -349,6 +360,47 @@ async fn supervise(
     for (_, r) in running {
         for t in r.tasks {
             let _ = t.await;
+        }
+    }
+}
+
+/// Runs the retention cleaner every `cleaner_interval` (the first pass a minute after
+/// start), on its own index connection.
+async fn clean_periodically(
+    cfg: RecorderConfig,
+    clocks: Arc<dyn Clocks>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut wait = Duration::from_secs(60).min(cfg.cleaner_interval);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        wait = cfg.cleaner_interval;
+        let (dir, rulebook, now) = (
+            cfg.data_dir.clone(),
+            cfg.rulebook.clone(),
+            clocks.realtime(),
+        );
+        let r = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+            let files = SegmentFiles::open(&dir)?;
+            let mut ix = SqliteIndex::open(&dir.join("index.db"))?;
+            ix.clean(&files, &rulebook, now)
+        })
+        .await;
+        match r {
+            Ok(Ok(rep)) if !rep.deleted.is_empty() => {
+                tracing::info!(
+                    deleted = rep.deleted.len(),
+                    bytes = rep.bytes_freed,
+                    kept_by_hold = rep.kept_by_hold,
+                    "retention: deleted expired segments"
+                )
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "retention cleaner failed"),
+            Err(e) => tracing::error!(error = %e, "retention cleaner task failed"),
         }
     }
 }

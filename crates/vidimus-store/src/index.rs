@@ -15,6 +15,7 @@ const UPGRADES: &[&str] = &[
     include_str!("upgrade/v2.sql"),
     include_str!("upgrade/v3.sql"),
     include_str!("upgrade/v4.sql"),
+    include_str!("upgrade/v5.sql"),
 ];
 const SCHEMA_VERSION: i32 = 1 + UPGRADES.len() as i32;
 

@@ -6,6 +6,7 @@
 //! - [`files`]: segment files on local disk (the blob store), with the fsync rules.
 //! - [`fragment_index`]: the compact per-segment fragment table kept in the index.
 //! - [`users`]: local users and login sessions (`AccessStore`).
+//! - [`retention`]: legal holds, lifecycle events, the retention cleaner.
 //! - [`reconcile`]: crash recovery at start-up, `fsck`, and rebuilding the index from
 //!   the files alone.
 //!
@@ -17,6 +18,7 @@ pub mod files;
 pub mod fragment_index;
 pub mod index;
 pub mod reconcile;
+pub mod retention;
 pub mod users;
 
 pub use files::SegmentFiles;

@@ -166,9 +166,10 @@ impl Config {
         }
     }
 
-    pub fn recorder_config(&self) -> RecorderConfig {
+    pub fn recorder_config(&self) -> anyhow::Result<RecorderConfig> {
         let r = &self.recorder;
         let mut rc = RecorderConfig::new(self.data_dir.clone());
+        rc.rulebook = std::sync::Arc::new(self.rulebook()?);
         rc.sync_interval = r.sync_interval;
         rc.segmenter = SegmenterConfig {
             segment_duration: Duration90k::from_std(r.segment_duration),
@@ -179,7 +180,7 @@ impl Config {
         rc.backoff_initial = r.backoff_initial;
         rc.backoff_max = r.backoff_max;
         rc.live_buffer_frames = r.live_buffer_frames;
-        rc
+        Ok(rc)
     }
 }
 

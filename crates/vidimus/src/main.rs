@@ -84,6 +84,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Legal holds: keep a camera's video past retention until released.
+    Hold {
+        #[command(subcommand)]
+        command: HoldCommand,
+    },
     /// List recordings.
     Recordings {
         #[command(subcommand)]
@@ -224,6 +229,43 @@ enum UserCommand {
 }
 
 #[derive(Subcommand)]
+enum HoldCommand {
+    /// Place a hold on a camera's time range.
+    Add {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        camera: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        /// Why (e.g. the case or request it serves).
+        #[arg(long)]
+        reason: String,
+        /// Who places it.
+        #[arg(long)]
+        by: String,
+    },
+    /// List active holds (`--all` includes released ones).
+    List {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Release a hold; the video then expires with its normal retention.
+    Release {
+        #[command(flatten)]
+        target: Target,
+        id: i64,
+        /// Who releases it.
+        #[arg(long)]
+        by: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum RecordingsCommand {
     /// List a camera's segments and gaps in a time range.
     List {
@@ -288,6 +330,7 @@ fn run() -> anyhow::Result<()> {
         } => runtime()?.block_on(simcam(bind, fault, clip, stamp)),
         Command::Camera { command } => camera(command),
         Command::User { command } => user(command),
+        Command::Hold { command } => hold(command),
         Command::Recordings {
             command:
                 RecordingsCommand::List {
@@ -373,7 +416,7 @@ fn sync_config_cameras(cfg: &Config) -> anyhow::Result<()> {
 async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
     sync_config_cameras(&cfg)?;
     let clocks: Arc<dyn Clocks> = Arc::new(RealClocks);
-    let recorder = Recorder::start(cfg.recorder_config(), clocks).await?;
+    let recorder = Recorder::start(cfg.recorder_config()?, clocks).await?;
     let listener = http_listener(&cfg.bind)
         .await
         .with_context(|| format!("cannot listen on {} (set `bind` in the config)", cfg.bind))?;
@@ -932,4 +975,54 @@ async fn http_listener(bind: &str) -> anyhow::Result<tokio::net::TcpListener> {
     sock.set_send_buffer_size(HTTP_SEND_BUFFER)?;
     sock.bind(addr)?;
     Ok(sock.listen(1024)?)
+}
+
+fn hold(cmd: HoldCommand) -> anyhow::Result<()> {
+    let now = RealClocks.realtime();
+    match cmd {
+        HoldCommand::Add {
+            target,
+            camera,
+            from,
+            to,
+            reason,
+            by,
+        } => {
+            let (_, mut ix) = target.index()?;
+            let cam = ix.camera_by_name(&camera)?;
+            let id = ix.add_hold(
+                cam.id,
+                Wall90k::parse(&from)?,
+                Wall90k::parse(&to)?,
+                &reason,
+                &by,
+                now,
+            )?;
+            println!("hold {id} placed on {camera} from {from} to {to}");
+        }
+        HoldCommand::List { target, all } => {
+            let (_, ix) = target.index()?;
+            for h in ix.holds(all)? {
+                let released = match (&h.released_by, h.released_90k) {
+                    (Some(b), Some(t)) => format!("  released by {b} at {}", Wall90k(t)),
+                    _ => String::new(),
+                };
+                println!(
+                    "{:>4}  camera {}  {} .. {}  {:?} by {}{released}",
+                    h.id,
+                    h.camera_id,
+                    Wall90k(h.from_90k),
+                    Wall90k(h.to_90k),
+                    h.reason,
+                    h.created_by
+                );
+            }
+        }
+        HoldCommand::Release { target, id, by } => {
+            let (_, mut ix) = target.index()?;
+            ix.release_hold(id, &by, now)?;
+            println!("hold {id} released");
+        }
+    }
+    Ok(())
 }

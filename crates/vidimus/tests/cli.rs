@@ -253,3 +253,77 @@ fn retention_below_the_legal_minimum_is_refused_citing_the_article() {
     ]);
     assert!(ok, "{err}");
 }
+
+#[test]
+fn legal_holds_are_placed_listed_and_released_with_attribution() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    run(&[
+        "camera",
+        "add",
+        "--data-dir",
+        d,
+        "--name",
+        "gate",
+        "--url",
+        "rtsp://h/x",
+    ]);
+    let (ok, out, err) = run(&[
+        "hold",
+        "add",
+        "--data-dir",
+        d,
+        "--camera",
+        "gate",
+        "--from",
+        "2026-11-01T00:00:00Z",
+        "--to",
+        "2026-11-02T00:00:00Z",
+        "--reason",
+        "case 2026-117",
+        "--by",
+        "officer Li",
+    ]);
+    assert!(ok && out.starts_with("hold 1 placed"), "{out}{err}");
+    let (ok, _, err) = run(&[
+        "hold",
+        "add",
+        "--data-dir",
+        d,
+        "--camera",
+        "gate",
+        "--from",
+        "2026-11-02T00:00:00Z",
+        "--to",
+        "2026-11-01T00:00:00Z",
+        "--reason",
+        "x",
+        "--by",
+        "y",
+    ]);
+    assert!(!ok && err.contains("must be after"), "{err}");
+    let (_, out, _) = run(&["hold", "list", "--data-dir", d]);
+    assert!(
+        out.contains("case 2026-117") && out.contains("officer Li"),
+        "{out}"
+    );
+    let (ok, _, _) = run(&[
+        "hold",
+        "release",
+        "--data-dir",
+        d,
+        "1",
+        "--by",
+        "supervisor Wang",
+    ]);
+    assert!(ok);
+    let (_, out, _) = run(&["hold", "list", "--data-dir", d]);
+    assert!(
+        !out.contains("case 2026-117"),
+        "released holds are not active: {out}"
+    );
+    let (_, out, _) = run(&["hold", "list", "--data-dir", d, "--all"]);
+    assert!(out.contains("released by supervisor Wang"), "{out}");
+    let (ok, _, err) = run(&["hold", "release", "--data-dir", d, "1", "--by", "x"]);
+    assert!(!ok && err.contains("no active hold 1"), "{err}");
+}
