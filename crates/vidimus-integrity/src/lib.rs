@@ -8,3 +8,13 @@
 //! checkpoints (Ed25519), the persistent log, and export bundle verification.
 
 pub mod merkle;
+
+/// SHA-256 over the concatenation of `parts` (e.g. a fragment's header and samples).
+pub fn sha256_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> merkle::Hash {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}

@@ -274,6 +274,7 @@ impl Writer {
             sample_entry: m.sample_entry,
             init_len: m.init.len() as i64,
             fragment_index: Vec::new(),
+            fragment_hashes: vidimus_integrity::sha256_parts([m.init.as_slice()]).to_vec(),
         };
         self.open.insert(
             m.camera_id,
@@ -327,6 +328,10 @@ impl Writer {
                 r.fragments += 1;
                 r.media_duration_90k += f.media_duration as i64;
                 r.end_90k = (f.wall_start + f.wall_duration).0;
+                let parts =
+                    std::iter::once(f.header.as_slice()).chain(f.frames.iter().map(|b| b.as_ref()));
+                r.fragment_hashes
+                    .extend_from_slice(&vidimus_integrity::sha256_parts(parts));
                 of.dirty = true;
                 of.next_sequence += 1;
                 StreamStats::add(&of.stats.bytes_written, f.len);

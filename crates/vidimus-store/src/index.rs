@@ -16,6 +16,7 @@ const UPGRADES: &[&str] = &[
     include_str!("upgrade/v3.sql"),
     include_str!("upgrade/v4.sql"),
     include_str!("upgrade/v5.sql"),
+    include_str!("upgrade/v6.sql"),
 ];
 const SCHEMA_VERSION: i32 = 1 + UPGRADES.len() as i32;
 
@@ -122,6 +123,9 @@ pub struct SegmentRow {
     pub init_len: i64,
     #[serde(skip)]
     pub fragment_index: Vec<u8>,
+    /// SHA-256 of the init segment, then of each fragment (32 bytes each).
+    #[serde(skip)]
+    pub fragment_hashes: Vec<u8>,
 }
 
 /// A gap in a camera's recording.
@@ -230,12 +234,13 @@ fn segment_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SegmentRow> {
         sample_entry: r.get(14)?,
         init_len: r.get(15)?,
         fragment_index: r.get(16)?,
+        fragment_hashes: r.get(17)?,
     })
 }
 
 const SEGMENT_COLS: &str = "id, camera_id, path, state, run_id, start_90k, end_90k, \
     media_duration_90k, bytes, frames, fragments, codec, width, height, sample_entry, \
-    init_len, fragment_index";
+    init_len, fragment_index, fragment_hashes";
 
 fn camera_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CameraRow> {
     let source: String = r.get(5)?;
@@ -443,8 +448,8 @@ impl MetadataStore for SqliteIndex {
                     tx.execute(
                         "INSERT INTO segment (camera_id, path, state, run_id, start_90k, end_90k, \
                          media_duration_90k, bytes, frames, fragments, codec, width, height, \
-                         sample_entry, init_len, fragment_index) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                         sample_entry, init_len, fragment_index, fragment_hashes) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
                         params![
                             s.camera_id,
                             s.path,
@@ -461,7 +466,8 @@ impl MetadataStore for SqliteIndex {
                             s.height,
                             s.sample_entry,
                             s.init_len,
-                            s.fragment_index
+                            s.fragment_index,
+                            s.fragment_hashes
                         ],
                     )?;
                     out.push(Some(tx.last_insert_rowid()));
@@ -469,7 +475,8 @@ impl MetadataStore for SqliteIndex {
                 IndexOp::UpdateSegment(s) => {
                     tx.execute(
                         "UPDATE segment SET state = ?2, end_90k = ?3, media_duration_90k = ?4, \
-                         bytes = ?5, frames = ?6, fragments = ?7, fragment_index = ?8 WHERE id = ?1",
+                         bytes = ?5, frames = ?6, fragments = ?7, fragment_index = ?8, \
+                         fragment_hashes = ?9 WHERE id = ?1",
                         params![
                             s.id,
                             state_str(s.state),
@@ -478,7 +485,8 @@ impl MetadataStore for SqliteIndex {
                             s.bytes,
                             s.frames,
                             s.fragments,
-                            s.fragment_index
+                            s.fragment_index,
+                            s.fragment_hashes
                         ],
                     )?;
                     out.push(None);

@@ -64,7 +64,28 @@ pub fn row_from_scan(
         sample_entry: s.init.sample_entry.clone(),
         init_len: s.init.len as i64,
         fragment_index,
+        fragment_hashes: Vec::new(),
     }
+}
+
+/// SHA-256 of a segment's init segment and of each complete fragment, read from the
+/// file (for rows built by recovery or re-indexing).
+pub fn file_hashes(files: &SegmentFiles, rel: &str, s: &Scan) -> Result<Vec<u8>> {
+    let r = files.open_read(rel)?;
+    let read = |off: u64, len: u64| {
+        r.read_range(off, len as usize)
+            .map_err(StoreError::io(format!("reading segment {rel}")))
+    };
+    let mut out = Vec::with_capacity(32 * (s.fragments.len() + 1));
+    out.extend_from_slice(&vidimus_integrity::sha256_parts([
+        read(0, s.init.len)?.as_slice()
+    ]));
+    for f in &s.fragments {
+        out.extend_from_slice(&vidimus_integrity::sha256_parts([
+            read(f.offset, f.len)?.as_slice()
+        ]));
+    }
+    Ok(out)
 }
 
 /// What recovery did.
@@ -135,6 +156,12 @@ pub fn recover(index: &mut dyn MetadataStore, files: &SegmentFiles) -> Result<Re
                 }
                 let mut row = row_from_scan(&seg.path, &s, &meta, SegmentState::Closed);
                 row.id = seg.id;
+                // Keep the writer's hashes for the fragments it indexed; hash the rest
+                // (written but not yet indexed when the recorder died) from the file.
+                let from_file = file_hashes(files, &seg.path, &s)?;
+                let keep = seg.fragment_hashes.len().min(from_file.len());
+                row.fragment_hashes = seg.fragment_hashes[..keep].to_vec();
+                row.fragment_hashes.extend_from_slice(&from_file[keep..]);
                 index.apply(&[IndexOp::UpdateSegment(row.clone())])?;
                 tracing::info!(segment = %seg.path, fragments = s.fragments.len(), truncated, "recovered open segment");
                 report.closed.push(ClosedSegment {
@@ -169,12 +196,9 @@ pub fn recover(index: &mut dyn MetadataStore, files: &SegmentFiles) -> Result<Re
                     files.truncate(&rel, s.complete_len)?;
                 }
                 index.ensure_camera(meta.camera_id, &meta.camera_name, Wall90k(meta.start_90k))?;
-                index.apply(&[IndexOp::InsertSegment(row_from_scan(
-                    &rel,
-                    &s,
-                    &meta,
-                    SegmentState::Closed,
-                ))])?;
+                let mut row = row_from_scan(&rel, &s, &meta, SegmentState::Closed);
+                row.fragment_hashes = file_hashes(files, &rel, &s)?;
+                index.apply(&[IndexOp::InsertSegment(row)])?;
                 tracing::warn!(segment = %rel, "adopted a segment file the index did not know");
                 report.adopted.push(rel);
             }
@@ -414,12 +438,9 @@ pub fn reindex(index: &mut dyn MetadataStore, files: &SegmentFiles) -> Result<Re
                     rep.truncated.push(rel.clone());
                 }
                 index.ensure_camera(meta.camera_id, &meta.camera_name, Wall90k(meta.start_90k))?;
-                ops.push(IndexOp::InsertSegment(row_from_scan(
-                    &rel,
-                    &s,
-                    &meta,
-                    SegmentState::Closed,
-                )));
+                let mut row = row_from_scan(&rel, &s, &meta, SegmentState::Closed);
+                row.fragment_hashes = file_hashes(files, &rel, &s)?;
+                ops.push(IndexOp::InsertSegment(row));
             }
             Ok(_) => {
                 files.remove_empty(&rel)?;
@@ -434,5 +455,127 @@ pub fn reindex(index: &mut dyn MetadataStore, files: &SegmentFiles) -> Result<Re
     index.delete_all_segment_rows()?;
     rep.indexed = ops.len();
     index.apply(&ops)?;
+    Ok(rep)
+}
+
+/// A fragment (or init segment) whose bytes no longer match the hash recorded when it
+/// was written, or another reason a segment cannot be verified.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct VerifyFinding {
+    pub path: String,
+    pub camera_id: i64,
+    /// 0 for the init segment, else the fragment's number (from 1).
+    pub fragment: Option<usize>,
+    pub byte_range: Option<(u64, u64)>,
+    pub problem: String,
+}
+
+/// The result of [`verify`].
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct VerifyReport {
+    pub segments: usize,
+    pub fragments: usize,
+    pub bytes: u64,
+    pub findings: Vec<VerifyFinding>,
+    /// Segments recorded before hashing existed (nothing to verify against).
+    pub unhashed: usize,
+}
+
+/// Recomputes the SHA-256 of every indexed segment's init segment and fragments (of one
+/// camera, or all) and names each one that differs from the hash recorded at writing.
+pub fn verify(
+    index: &dyn MetadataStore,
+    files: &SegmentFiles,
+    camera: Option<i64>,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<VerifyReport> {
+    let segs: Vec<SegmentRow> = index
+        .all_segments()?
+        .into_iter()
+        .filter(|s| camera.is_none_or(|c| c == s.camera_id))
+        .collect();
+    let total: u64 = segs.iter().map(|s| s.bytes as u64).sum();
+    let mut rep = VerifyReport::default();
+    let mut done = 0u64;
+    for seg in &segs {
+        rep.segments += 1;
+        let finding =
+            |fragment: Option<usize>, range: Option<(u64, u64)>, problem: String| VerifyFinding {
+                path: seg.path.clone(),
+                camera_id: seg.camera_id,
+                fragment,
+                byte_range: range,
+                problem,
+            };
+        if seg.fragment_hashes.is_empty() {
+            rep.unhashed += 1;
+            continue;
+        }
+        let Some(entries) = fragment_index::decode(&seg.fragment_index) else {
+            rep.findings.push(finding(
+                None,
+                None,
+                "index row's fragment table is malformed".into(),
+            ));
+            continue;
+        };
+        let hashes: Vec<&[u8]> = seg.fragment_hashes.chunks(32).collect();
+        if hashes.len() != entries.len() + 1 {
+            rep.findings.push(finding(
+                None,
+                None,
+                format!(
+                    "{} hashes recorded for {} fragments",
+                    hashes.len(),
+                    entries.len()
+                ),
+            ));
+            continue;
+        }
+        let r = match files.open_read(&seg.path) {
+            Ok(r) => r,
+            Err(e) => {
+                rep.findings
+                    .push(finding(None, None, format!("cannot read the segment: {e}")));
+                continue;
+            }
+        };
+        let mut ranges = vec![(0u64, seg.init_len as u64)];
+        let mut off = seg.init_len as u64;
+        for e in &entries {
+            ranges.push((off, e.len));
+            off += e.len;
+        }
+        for (i, ((start, len), want)) in ranges.iter().zip(&hashes).enumerate() {
+            rep.fragments += usize::from(i > 0);
+            let what = if i == 0 {
+                "the init segment".to_owned()
+            } else {
+                format!("fragment {i}")
+            };
+            match r.read_range(*start, *len as usize) {
+                Ok(bytes) => {
+                    if vidimus_integrity::sha256_parts([bytes.as_slice()]).as_slice() != *want {
+                        rep.findings.push(finding(
+                            Some(i),
+                            Some((*start, start + len)),
+                            format!("{what} (bytes {start}..{}) was modified: its SHA-256 differs from the one recorded when it was written", start + len),
+                        ));
+                    }
+                }
+                Err(_) => rep.findings.push(finding(
+                    Some(i),
+                    Some((*start, start + len)),
+                    format!(
+                        "{what} (bytes {start}..{}) is missing: the file was truncated",
+                        start + len
+                    ),
+                )),
+            }
+            done += len;
+            rep.bytes += len;
+            progress(done, total);
+        }
+    }
     Ok(rep)
 }

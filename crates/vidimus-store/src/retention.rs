@@ -254,6 +254,7 @@ mod tests {
             sample_entry: vec![],
             init_len: 100,
             fragment_index: vec![],
+            fragment_hashes: vec![],
         }
     }
 

@@ -116,6 +116,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Verify recorded video: recompute every fragment's SHA-256 and name each one that
+    /// changed since it was written.
+    Verify {
+        #[command(flatten)]
+        target: Target,
+        /// Only this camera.
+        #[arg(long)]
+        camera: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check that the index and the segment files agree.
     Fsck {
         #[command(flatten)]
@@ -330,6 +341,11 @@ fn run() -> anyhow::Result<()> {
         } => runtime()?.block_on(simcam(bind, fault, clip, stamp)),
         Command::Camera { command } => camera(command),
         Command::User { command } => user(command),
+        Command::Verify {
+            target,
+            camera,
+            json,
+        } => verify(&target, camera.as_deref(), json),
         Command::Hold { command } => hold(command),
         Command::Recordings {
             command:
@@ -1023,6 +1039,43 @@ fn hold(cmd: HoldCommand) -> anyhow::Result<()> {
             ix.release_hold(id, &by, now)?;
             println!("hold {id} released");
         }
+    }
+    Ok(())
+}
+
+fn verify(target: &Target, camera: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let (dir, ix) = target.index()?;
+    let files = SegmentFiles::open(&dir)?;
+    let cam = camera.map(|c| ix.camera_by_name(c)).transpose()?;
+    let rep = reconcile::verify(&ix, &files, cam.map(|c| c.id), progress_bar("verifying"))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rep)?);
+    } else {
+        for f in &rep.findings {
+            println!("MODIFIED: {}: {}", f.path, f.problem);
+        }
+        println!(
+            "{} segments, {} fragments, {:.1} MB verified{}: {}",
+            rep.segments,
+            rep.fragments,
+            rep.bytes as f64 / 1e6,
+            if rep.unhashed > 0 {
+                format!(
+                    " ({} recorded before hashing, not verifiable)",
+                    rep.unhashed
+                )
+            } else {
+                String::new()
+            },
+            if rep.findings.is_empty() {
+                "intact"
+            } else {
+                "PROBLEMS FOUND"
+            }
+        );
+    }
+    if !rep.findings.is_empty() {
+        std::process::exit(1);
     }
     Ok(())
 }
