@@ -310,7 +310,7 @@ fn parse_range(v: &str, total: u64) -> Option<(u64, u64)> {
     (start <= end && end < total).then_some((start, end))
 }
 
-/// Sends bytes `start..=end` of the planned file: the header, then the chunks.
+/// Sends bytes `start..=end` of the planned file to the response body.
 fn stream_range(
     p: &vidimus_store::export::PreparedExport,
     files: &vidimus_store::SegmentFiles,
@@ -318,49 +318,12 @@ fn stream_range(
     end: u64,
     tx: &tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>,
 ) {
-    let send = |b: Result<bytes::Bytes, std::io::Error>| tx.blocking_send(b).is_ok();
-    let want = |pos: u64, len: u64| -> Option<(u64, u64)> {
-        let (a, b) = (start.max(pos), end.min(pos + len - 1));
-        (len > 0 && a <= b).then_some((a - pos, b - a + 1))
-    };
-    let header = &p.plan.header;
-    if let Some((off, n)) = want(0, header.len() as u64)
-        && !send(Ok(bytes::Bytes::copy_from_slice(
-            &header[off as usize..(off + n) as usize],
-        )))
-    {
-        return;
-    }
-    let mut pos = header.len() as u64;
-    let mut readers: Vec<Option<vidimus_store::files::SegmentReader>> =
-        p.sources.iter().map(|_| None).collect();
-    for &(src, offset, len) in &p.plan.copies {
-        if pos > end {
-            break;
-        }
-        if let Some((off, n)) = want(pos, len) {
-            let r = match &mut readers[src] {
-                Some(r) => r,
-                slot => match files.open_read(&p.sources[src]) {
-                    Ok(r) => slot.insert(r),
-                    Err(e) => {
-                        send(Err(std::io::Error::other(e.to_string())));
-                        return;
-                    }
-                },
-            };
-            let mut done = 0;
-            while done < n {
-                let k = (n - done).min(1 << 20) as usize;
-                let chunk = r.read_range(offset + off + done, k).map(bytes::Bytes::from);
-                let failed = chunk.is_err();
-                if !send(chunk) || failed {
-                    return;
-                }
-                done += k as u64;
-            }
-        }
-        pos += len;
+    let r = vidimus_store::export::read_range(p, files, start, end, |chunk| {
+        Ok(tx.blocking_send(Ok(bytes::Bytes::from(chunk))).is_ok())
+    });
+    if let Err(e) = r {
+        tracing::error!(error = %e, "export stream failed");
+        let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
     }
 }
 

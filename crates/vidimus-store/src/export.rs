@@ -212,32 +212,14 @@ pub fn write(
             .map_err(StoreError::io(format!("creating {}", partial.display())))?;
         let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
         let err = |e| StoreError::io(format!("writing {}", partial.display()))(e);
-        w.write_all(&prepared.plan.header).map_err(err)?;
         let total = prepared.plan.total_len;
-        let mut done = prepared.plan.header.len() as u64;
-        progress(done, total);
-        let mut readers: Vec<Option<crate::files::SegmentReader>> =
-            prepared.sources.iter().map(|_| None).collect();
-        for &(source, offset, len) in &prepared.plan.copies {
-            let r = match &mut readers[source] {
-                Some(r) => r,
-                slot => slot.insert(files.open_read(&prepared.sources[source])?),
-            };
-            let mut pos = 0u64;
-            while pos < len {
-                let n = (len - pos).min(4 << 20) as usize;
-                let buf = r
-                    .read_range(offset + pos, n)
-                    .map_err(StoreError::io(format!(
-                        "reading segment {}",
-                        prepared.sources[source]
-                    )))?;
-                w.write_all(&buf).map_err(err)?;
-                pos += n as u64;
-                done += n as u64;
-                progress(done, total);
-            }
-        }
+        let mut done = 0u64;
+        read_range(prepared, files, 0, total.saturating_sub(1), |chunk| {
+            w.write_all(&chunk).map_err(err)?;
+            done += chunk.len() as u64;
+            progress(done, total);
+            Ok(true)
+        })?;
         let f = w.into_inner().map_err(|e| err(e.into_error()))?;
         f.sync_all().map_err(err)?;
         Ok(())
@@ -250,4 +232,57 @@ pub fn write(
             Err(e)
         }
     }
+}
+
+/// Feeds bytes `start..=end` of the planned file — the header, then the samples read
+/// from the segment files — to `sink` in order, in chunks of at most 1 MiB. The sink
+/// returns `Ok(false)` to stop early (e.g. the client went away).
+pub fn read_range(
+    prepared: &PreparedExport,
+    files: &SegmentFiles,
+    start: u64,
+    end: u64,
+    mut sink: impl FnMut(Vec<u8>) -> Result<bool>,
+) -> Result<()> {
+    // The part of [pos, pos + len) inside [start, end], relative to pos.
+    let want = |pos: u64, len: u64| -> Option<(u64, u64)> {
+        let (a, b) = (start.max(pos), end.min((pos + len).saturating_sub(1)));
+        (len > 0 && a <= b).then(|| (a - pos, b - a + 1))
+    };
+    let header = &prepared.plan.header;
+    if let Some((off, n)) = want(0, header.len() as u64)
+        && !sink(header[off as usize..(off + n) as usize].to_vec())?
+    {
+        return Ok(());
+    }
+    let mut pos = header.len() as u64;
+    let mut readers: Vec<Option<crate::files::SegmentReader>> =
+        prepared.sources.iter().map(|_| None).collect();
+    for &(source, offset, len) in &prepared.plan.copies {
+        if pos > end {
+            break;
+        }
+        if let Some((off, n)) = want(pos, len) {
+            let r = match &mut readers[source] {
+                Some(r) => r,
+                slot => slot.insert(files.open_read(&prepared.sources[source])?),
+            };
+            let mut done = 0;
+            while done < n {
+                let k = (n - done).min(1 << 20) as usize;
+                let chunk = r
+                    .read_range(offset + off + done, k)
+                    .map_err(StoreError::io(format!(
+                        "reading segment {}",
+                        prepared.sources[source]
+                    )))?;
+                if !sink(chunk)? {
+                    return Ok(());
+                }
+                done += k as u64;
+            }
+        }
+        pos += len;
+    }
+    Ok(())
 }

@@ -151,6 +151,50 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
     );
     let mp4 = site.dir.path().join("api.mp4");
     std::fs::write(&mp4, &r.body).unwrap();
+    // Byte ranges (for seeking) return exactly that slice of the same file.
+    let full = r.body.clone();
+    let export_path = format!("/api/cameras/{id}/export.mp4?from={from}&to={to}");
+    for (range, lo, hi) in [
+        ("bytes=100-199", 100, 200),
+        ("bytes=5000-", 5000, full.len()),
+        ("bytes=-300", full.len() - 300, full.len()),
+    ] {
+        let r = http(
+            p,
+            "GET",
+            &export_path,
+            &[("cookie", cookie.as_str()), ("range", range)],
+            b"",
+        );
+        assert_eq!(r.status, 206, "{range}");
+        assert_eq!(
+            r.header("content-range").unwrap(),
+            format!("bytes {lo}-{}/{}", hi - 1, full.len())
+        );
+        let first_diff = r.body.iter().zip(&full[lo..hi]).position(|(a, b)| a != b);
+        assert!(
+            r.body == full[lo..hi],
+            "{range}: wrong bytes: got {} bytes, want {}, first difference at {first_diff:?}\n{}",
+            r.body.len(),
+            hi - lo,
+            site.log_text()
+                .lines()
+                .filter(|l| l.contains("ERROR"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    let r = http(
+        p,
+        "GET",
+        &export_path,
+        &[
+            ("cookie", cookie.as_str()),
+            ("range", &format!("bytes={}-", full.len())),
+        ],
+        b"",
+    );
+    assert_eq!((r.status, r.code().as_str()), (416, "bad_range"));
     let (frames, codec, ..) = ffprobe(&mp4);
     assert_eq!(codec, "h264");
     assert!((75..=75 + 50).contains(&frames), "{frames} frames for 3 s");
