@@ -4,9 +4,12 @@
 //! - [`merkle`]: an append-only Merkle log with RFC 6962 / RFC 9162 hashing — leaf and
 //!   node hashes, tree heads, inclusion and consistency proofs, and their verification.
 //!
-//! Still to come (the integrity issue): fragment and segment leaf formats, signed
-//! checkpoints (Ed25519), the persistent log, and export bundle verification.
+//! - [`checkpoint`]: Ed25519-signed checkpoints (size, root, time) of the log.
+//!
+//! Still to come (the integrity issue): the persistent log and its leaves, and export
+//! bundle verification.
 
+pub mod checkpoint;
 pub mod merkle;
 
 /// SHA-256 over the concatenation of `parts` (e.g. a fragment's header and samples).

@@ -87,6 +87,7 @@ pub struct Recorder {
     run_id: i64,
     recovery: RecoveryReport,
     clocks: Arc<dyn Clocks>,
+    data_dir: PathBuf,
     _lock: DataDirLock,
 }
 
@@ -142,6 +143,14 @@ impl Recorder {
             clocks.clone(),
             stop_rx.clone(),
         ));
+        let seed = vidimus_store::log::site_key(&cfg.data_dir)?;
+        tokio::spawn(checkpoint_periodically(
+            cfg.data_dir.clone(),
+            seed,
+            clocks.clone(),
+            stop_rx.clone(),
+        ));
+        let data_dir = cfg.data_dir.clone();
         let supervisor = tokio::spawn(supervise(
             cfg,
             writer,
@@ -160,6 +169,7 @@ impl Recorder {
             run_id,
             recovery,
             clocks,
+            data_dir,
             _lock: lock,
         })
     }
@@ -189,11 +199,16 @@ impl Recorder {
         let run_id = self.run_id;
         let now = self.clocks.realtime();
         let writer_join = self.writer_join;
+        let data_dir = self.data_dir;
         tokio::task::spawn_blocking(move || {
             let mut index = writer_join
                 .join()
                 .map_err(|_| RecorderError::Task("writer thread panicked".into()))?;
             index.end_run(run_id, now)?;
+            drop(index);
+            // A final checkpoint covers the segments closed at shutdown.
+            let mut ix = SqliteIndex::open(&data_dir.join("index.db"))?;
+            ix.checkpoint(&vidimus_store::log::site_key(&data_dir)?, now)?;
             Ok::<_, RecorderError>(())
         })
         .await
@@ -401,6 +416,32 @@ async fn clean_periodically(
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "retention cleaner failed"),
             Err(e) => tracing::error!(error = %e, "retention cleaner task failed"),
+        }
+    }
+}
+
+/// Signs a checkpoint of the integrity log every minute (when it grew).
+async fn checkpoint_periodically(
+    dir: PathBuf,
+    seed: [u8; 32],
+    clocks: Arc<dyn Clocks>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let (dir, now) = (dir.clone(), clocks.realtime());
+        let r = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+            SqliteIndex::open(&dir.join("index.db"))?.checkpoint(&seed, now)
+        })
+        .await;
+        match r {
+            Ok(Ok(Some(c))) => tracing::debug!(size = c.size, "signed a log checkpoint"),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "checkpoint failed"),
+            Err(e) => tracing::error!(error = %e, "checkpoint task failed"),
         }
     }
 }

@@ -419,6 +419,7 @@ impl Writer {
             }
         }
         let mut done = vec![false; self.closing.len()];
+        let mut leaf_ops = Vec::new();
         for (i, of) in self.closing.iter_mut().enumerate() {
             if !durable(of) {
                 continue;
@@ -433,8 +434,15 @@ impl Writer {
             }
             ops.push(row_op(of));
             targets.push(Target::Closing(i));
+            // A closed segment becomes a leaf of the integrity log, in the same transaction.
+            leaf_ops.push(IndexOp::AppendLeaf {
+                at_90k: of.row.end_90k,
+                kind: "segment".into(),
+                data: vidimus_store::log::segment_leaf(&of.row),
+            });
         }
         let n_row_ops = ops.len();
+        ops.extend(leaf_ops);
         ops.extend(self.ops.iter().cloned());
         // 2. Then the index, in one transaction.
         if !ops.is_empty() {

@@ -17,6 +17,7 @@ const UPGRADES: &[&str] = &[
     include_str!("upgrade/v4.sql"),
     include_str!("upgrade/v5.sql"),
     include_str!("upgrade/v6.sql"),
+    include_str!("upgrade/v7.sql"),
 ];
 const SCHEMA_VERSION: i32 = 1 + UPGRADES.len() as i32;
 
@@ -163,6 +164,12 @@ pub enum IndexOp {
     },
     /// Records another failed attempt on the camera's open gap.
     GapAttempt { camera_id: CameraId, error: String },
+    /// Appends a leaf to the integrity log (in the same transaction as the rest).
+    AppendLeaf {
+        at_90k: i64,
+        kind: String,
+        data: Vec<u8>,
+    },
     /// Closes the camera's open gaps at `end_90k`.
     CloseGaps { camera_id: CameraId, end_90k: i64 },
 }
@@ -490,6 +497,14 @@ impl MetadataStore for SqliteIndex {
                         ],
                     )?;
                     out.push(None);
+                }
+                IndexOp::AppendLeaf { at_90k, kind, data } => {
+                    let h = vidimus_integrity::merkle::leaf_hash(data);
+                    tx.execute(
+                        "INSERT INTO log_leaf (at_90k, kind, data, leaf_hash) VALUES (?1, ?2, ?3, ?4)",
+                        params![at_90k, kind, data, h.as_slice()],
+                    )?;
+                    out.push(Some(tx.last_insert_rowid()));
                 }
                 IndexOp::OpenGap {
                     camera_id,

@@ -7,6 +7,7 @@
 //! - [`fragment_index`]: the compact per-segment fragment table kept in the index.
 //! - [`users`]: local users and login sessions (`AccessStore`).
 //! - [`retention`]: legal holds, lifecycle events, the retention cleaner.
+//! - [`log`]: the integrity log's leaves, signed checkpoints, the site key, verification.
 //! - [`reconcile`]: crash recovery at start-up, `fsck`, and rebuilding the index from
 //!   the files alone.
 //!
@@ -17,6 +18,7 @@ pub mod export;
 pub mod files;
 pub mod fragment_index;
 pub mod index;
+pub mod log;
 pub mod reconcile;
 pub mod retention;
 pub mod users;

@@ -162,7 +162,14 @@ pub fn recover(index: &mut dyn MetadataStore, files: &SegmentFiles) -> Result<Re
                 let keep = seg.fragment_hashes.len().min(from_file.len());
                 row.fragment_hashes = seg.fragment_hashes[..keep].to_vec();
                 row.fragment_hashes.extend_from_slice(&from_file[keep..]);
-                index.apply(&[IndexOp::UpdateSegment(row.clone())])?;
+                index.apply(&[
+                    IndexOp::UpdateSegment(row.clone()),
+                    IndexOp::AppendLeaf {
+                        at_90k: row.end_90k,
+                        kind: "segment".into(),
+                        data: crate::log::segment_leaf(&row),
+                    },
+                ])?;
                 tracing::info!(segment = %seg.path, fragments = s.fragments.len(), truncated, "recovered open segment");
                 report.closed.push(ClosedSegment {
                     path: seg.path,
@@ -198,7 +205,12 @@ pub fn recover(index: &mut dyn MetadataStore, files: &SegmentFiles) -> Result<Re
                 index.ensure_camera(meta.camera_id, &meta.camera_name, Wall90k(meta.start_90k))?;
                 let mut row = row_from_scan(&rel, &s, &meta, SegmentState::Closed);
                 row.fragment_hashes = file_hashes(files, &rel, &s)?;
-                index.apply(&[IndexOp::InsertSegment(row)])?;
+                let leaf = IndexOp::AppendLeaf {
+                    at_90k: row.end_90k,
+                    kind: "segment".into(),
+                    data: crate::log::segment_leaf(&row),
+                };
+                index.apply(&[IndexOp::InsertSegment(row), leaf])?;
                 tracing::warn!(segment = %rel, "adopted a segment file the index did not know");
                 report.adopted.push(rel);
             }
@@ -440,7 +452,13 @@ pub fn reindex(index: &mut dyn MetadataStore, files: &SegmentFiles) -> Result<Re
                 index.ensure_camera(meta.camera_id, &meta.camera_name, Wall90k(meta.start_90k))?;
                 let mut row = row_from_scan(&rel, &s, &meta, SegmentState::Closed);
                 row.fragment_hashes = file_hashes(files, &rel, &s)?;
+                let leaf = IndexOp::AppendLeaf {
+                    at_90k: row.end_90k,
+                    kind: "segment".into(),
+                    data: crate::log::segment_leaf(&row),
+                };
                 ops.push(IndexOp::InsertSegment(row));
+                ops.push(leaf);
             }
             Ok(_) => {
                 files.remove_empty(&rel)?;
@@ -453,7 +471,10 @@ pub fn reindex(index: &mut dyn MetadataStore, files: &SegmentFiles) -> Result<Re
         }
     }
     index.delete_all_segment_rows()?;
-    rep.indexed = ops.len();
+    rep.indexed = ops
+        .iter()
+        .filter(|o| matches!(o, IndexOp::InsertSegment(_)))
+        .count();
     index.apply(&ops)?;
     Ok(rep)
 }

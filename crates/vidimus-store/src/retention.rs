@@ -218,6 +218,12 @@ impl SqliteIndex {
                     params![now.0, cam, detail.to_string()],
                 )?;
                 tx.execute("DELETE FROM segment WHERE id = ?1", [id])?;
+                // The lawful deletion is a leaf of the integrity log.
+                let data = detail.to_string().into_bytes();
+                tx.execute(
+                    "INSERT INTO log_leaf (at_90k, kind, data, leaf_hash) VALUES (?1, 'deletion', ?2, ?3)",
+                    params![now.0, data, vidimus_integrity::merkle::leaf_hash(&data).as_slice()],
+                )?;
                 tx.commit()?;
                 if let Err(e) = std::fs::remove_file(files.path(&path)) {
                     tracing::warn!(segment = %path, error = %e, "segment row deleted but its file could not be removed; recovery will adopt it");

@@ -121,11 +121,20 @@ enum Command {
     Verify {
         #[command(flatten)]
         target: Target,
-        /// Only this camera.
+        /// Only this camera (fragment hashes only; the log is checked whole).
         #[arg(long)]
         camera: Option<String>,
+        /// The site's public key (64 hex digits) to check checkpoints against; by default
+        /// the one derived from this data directory's `log-key`.
+        #[arg(long)]
+        key: Option<String>,
         #[arg(long)]
         json: bool,
+    },
+    /// Print the public key that signs this site's log checkpoints (hex).
+    LogKey {
+        #[command(flatten)]
+        target: Target,
     },
     /// Check that the index and the segment files agree.
     Fsck {
@@ -344,8 +353,23 @@ fn run() -> anyhow::Result<()> {
         Command::Verify {
             target,
             camera,
+            key,
             json,
-        } => verify(&target, camera.as_deref(), json),
+        } => verify(&target, camera.as_deref(), key.as_deref(), json),
+        Command::LogKey { target } => {
+            let d = target.data_dir()?;
+            let seed = std::fs::read(d.join("log-key"))
+                .context("this data directory has no log key yet (start the recorder once)")?;
+            let seed: [u8; 32] = seed
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("log-key is not 32 bytes"))?;
+            let pk = vidimus_integrity::checkpoint::public_key(&seed);
+            println!(
+                "{}",
+                pk.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            );
+            Ok(())
+        }
         Command::Hold { command } => hold(command),
         Command::Recordings {
             command:
@@ -1043,17 +1067,60 @@ fn hold(cmd: HoldCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn verify(target: &Target, camera: Option<&str>, json: bool) -> anyhow::Result<()> {
+fn verify(
+    target: &Target,
+    camera: Option<&str>,
+    key: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
     let (dir, ix) = target.index()?;
     let files = SegmentFiles::open(&dir)?;
     let cam = camera.map(|c| ix.camera_by_name(c)).transpose()?;
     let rep = reconcile::verify(&ix, &files, cam.map(|c| c.id), progress_bar("verifying"))?;
+    let public: [u8; 32] = match key {
+        Some(h) => {
+            let b: Vec<u8> = (0..h.len())
+                .step_by(2)
+                .map(|i| h.get(i..i + 2).and_then(|x| u8::from_str_radix(x, 16).ok()))
+                .collect::<Option<_>>()
+                .context("--key must be 64 hex digits")?;
+            b.try_into()
+                .map_err(|_| anyhow::anyhow!("--key must be 64 hex digits"))?
+        }
+        None => match std::fs::read(dir.join("log-key")) {
+            Ok(seed) => vidimus_integrity::checkpoint::public_key(
+                &seed
+                    .try_into()
+                    .map_err(|_| anyhow::anyhow!("log-key is not 32 bytes"))?,
+            ),
+            Err(_) => [0; 32],
+        },
+    };
+    let log = vidimus_store::log::verify_log(&ix, &public)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&rep)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"fragments": rep, "log": log}))?
+        );
     } else {
         for f in &rep.findings {
             println!("MODIFIED: {}: {}", f.path, f.problem);
         }
+        for p in &log.problems {
+            println!("LOG: {p}");
+        }
+        println!(
+            "integrity log: {} leaves, checkpoint of {} signed by {}: {}",
+            log.leaves,
+            log.checkpoint_size
+                .map_or("none".to_owned(), |s| s.to_string()),
+            log.public_key,
+            if log.problems.is_empty() {
+                "consistent"
+            } else {
+                "PROBLEMS FOUND"
+            }
+        );
         println!(
             "{} segments, {} fragments, {:.1} MB verified{}: {}",
             rep.segments,
@@ -1074,7 +1141,7 @@ fn verify(target: &Target, camera: Option<&str>, json: bool) -> anyhow::Result<(
             }
         );
     }
-    if !rep.findings.is_empty() {
+    if !rep.findings.is_empty() || !log.problems.is_empty() {
         std::process::exit(1);
     }
     Ok(())
