@@ -435,11 +435,7 @@ impl Writer {
             ops.push(row_op(of));
             targets.push(Target::Closing(i));
             // A closed segment becomes a leaf of the integrity log, in the same transaction.
-            leaf_ops.push(IndexOp::AppendLeaf {
-                at_90k: of.row.end_90k,
-                kind: "segment".into(),
-                data: vidimus_store::log::segment_leaf(&of.row),
-            });
+            leaf_ops.push(vidimus_store::log::segment_leaf_op(&of.row));
         }
         let n_row_ops = ops.len();
         ops.extend(leaf_ops);

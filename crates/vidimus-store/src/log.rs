@@ -40,6 +40,15 @@ pub fn segment_leaf(row: &SegmentRow) -> Vec<u8> {
     .expect("leaf serializes")
 }
 
+/// The index operation that appends a closed segment's leaf to the log.
+pub fn segment_leaf_op(row: &SegmentRow) -> crate::index::IndexOp {
+    crate::index::IndexOp::AppendLeaf {
+        at_90k: row.end_90k,
+        kind: "segment".into(),
+        data: segment_leaf(row),
+    }
+}
+
 /// The site's log signing key (`log-key` in the data directory, 32 random bytes, mode
 /// 0600), created on first use.
 pub fn site_key(data_dir: &Path) -> Result<[u8; 32]> {

@@ -88,6 +88,23 @@ pub fn file_hashes(files: &SegmentFiles, rel: &str, s: &Scan) -> Result<Vec<u8>>
     Ok(out)
 }
 
+/// The operations that index a closed segment known only from its file (adopted or
+/// re-indexed): ensures its camera, hashes it from the file, inserts the row and
+/// appends its log leaf.
+fn index_file(
+    index: &mut dyn MetadataStore,
+    files: &SegmentFiles,
+    rel: &str,
+    s: &Scan,
+    meta: &SegmentMetadata,
+) -> Result<[IndexOp; 2]> {
+    index.ensure_camera(meta.camera_id, &meta.camera_name, Wall90k(meta.start_90k))?;
+    let mut row = row_from_scan(rel, s, meta, SegmentState::Closed);
+    row.fragment_hashes = file_hashes(files, rel, s)?;
+    let leaf = crate::log::segment_leaf_op(&row);
+    Ok([IndexOp::InsertSegment(row), leaf])
+}
+
 /// What recovery did.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct RecoveryReport {
@@ -164,11 +181,7 @@ pub fn recover(index: &mut dyn MetadataStore, files: &SegmentFiles) -> Result<Re
                 row.fragment_hashes.extend_from_slice(&from_file[keep..]);
                 index.apply(&[
                     IndexOp::UpdateSegment(row.clone()),
-                    IndexOp::AppendLeaf {
-                        at_90k: row.end_90k,
-                        kind: "segment".into(),
-                        data: crate::log::segment_leaf(&row),
-                    },
+                    crate::log::segment_leaf_op(&row),
                 ])?;
                 tracing::info!(segment = %seg.path, fragments = s.fragments.len(), truncated, "recovered open segment");
                 report.closed.push(ClosedSegment {
@@ -202,15 +215,8 @@ pub fn recover(index: &mut dyn MetadataStore, files: &SegmentFiles) -> Result<Re
                 if s.complete_len < s.source_len {
                     files.truncate(&rel, s.complete_len)?;
                 }
-                index.ensure_camera(meta.camera_id, &meta.camera_name, Wall90k(meta.start_90k))?;
-                let mut row = row_from_scan(&rel, &s, &meta, SegmentState::Closed);
-                row.fragment_hashes = file_hashes(files, &rel, &s)?;
-                let leaf = IndexOp::AppendLeaf {
-                    at_90k: row.end_90k,
-                    kind: "segment".into(),
-                    data: crate::log::segment_leaf(&row),
-                };
-                index.apply(&[IndexOp::InsertSegment(row), leaf])?;
+                let ops = index_file(index, files, &rel, &s, &meta)?;
+                index.apply(&ops)?;
                 tracing::warn!(segment = %rel, "adopted a segment file the index did not know");
                 report.adopted.push(rel);
             }
@@ -449,16 +455,7 @@ pub fn reindex(index: &mut dyn MetadataStore, files: &SegmentFiles) -> Result<Re
                     files.truncate(&rel, s.complete_len)?;
                     rep.truncated.push(rel.clone());
                 }
-                index.ensure_camera(meta.camera_id, &meta.camera_name, Wall90k(meta.start_90k))?;
-                let mut row = row_from_scan(&rel, &s, &meta, SegmentState::Closed);
-                row.fragment_hashes = file_hashes(files, &rel, &s)?;
-                let leaf = IndexOp::AppendLeaf {
-                    at_90k: row.end_90k,
-                    kind: "segment".into(),
-                    data: crate::log::segment_leaf(&row),
-                };
-                ops.push(IndexOp::InsertSegment(row));
-                ops.push(leaf);
+                ops.extend(index_file(index, files, &rel, &s, &meta)?);
             }
             Ok(_) => {
                 files.remove_empty(&rel)?;
