@@ -6,11 +6,16 @@
 //!
 //! - [`checkpoint`]: Ed25519-signed checkpoints (size, root, time) of the log.
 //!
-//! Still to come (the integrity issue): the persistent log and its leaves, and export
-//! bundle verification.
+//! - [`bundle`]: export bundles — their format and their offline verification.
+//!
+//! - [`tar`]: the ustar subset bundles are written in.
+//!
+//! The persistent log (its leaves in the index) lives in `vidimus-store`.
 
+pub mod bundle;
 pub mod checkpoint;
 pub mod merkle;
+pub mod tar;
 
 /// SHA-256 over the concatenation of `parts` (e.g. a fragment's header and samples).
 pub fn sha256_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> merkle::Hash {

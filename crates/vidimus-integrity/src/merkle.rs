@@ -59,9 +59,13 @@ pub enum ProofError {
 }
 
 /// An append-only log of leaf hashes.
+///
+/// Besides the leaves it keeps the hash of every complete, aligned subtree
+/// (`levels[k][i]` covers leaves `i·2^k .. (i+1)·2^k`), so roots and proofs cost
+/// O(log² n) hashes rather than O(n): about twice the memory of the leaves alone.
 #[derive(Clone, Debug, Default)]
 pub struct MerkleLog {
-    leaves: Vec<Hash>,
+    levels: Vec<Vec<Hash>>,
 }
 
 impl MerkleLog {
@@ -71,18 +75,38 @@ impl MerkleLog {
 
     /// Appends a leaf (its data), returning its index.
     pub fn append(&mut self, data: &[u8]) -> u64 {
-        self.leaves.push(leaf_hash(data));
-        self.leaves.len() as u64 - 1
+        self.append_hash(leaf_hash(data))
     }
 
     /// Appends an already computed leaf hash.
     pub fn append_hash(&mut self, h: Hash) -> u64 {
-        self.leaves.push(h);
-        self.leaves.len() as u64 - 1
+        let mut node = h;
+        let mut k = 0;
+        loop {
+            if self.levels.len() == k {
+                self.levels.push(Vec::new());
+            }
+            let level = &mut self.levels[k];
+            level.push(node);
+            if level.len() % 2 == 1 {
+                break;
+            }
+            node = node_hash(&level[level.len() - 2], &level[level.len() - 1]);
+            k += 1;
+        }
+        self.size() - 1
+    }
+
+    /// The hash of leaf `index`.
+    pub fn leaf(&self, index: u64) -> Option<Hash> {
+        self.levels
+            .first()?
+            .get(usize::try_from(index).ok()?)
+            .copied()
     }
 
     pub fn size(&self) -> u64 {
-        self.leaves.len() as u64
+        self.levels.first().map_or(0, |l| l.len() as u64)
     }
 
     /// The tree hash of the first `size` leaves.
@@ -101,8 +125,9 @@ impl MerkleLog {
     /// MTH(D[lo:hi]).
     fn subtree(&self, lo: u64, hi: u64) -> Hash {
         let n = hi - lo;
-        if n == 1 {
-            return self.leaves[lo as usize];
+        // Every left subtree in RFC 6962's recursion is complete and aligned.
+        if n.is_power_of_two() && lo.is_multiple_of(n) {
+            return self.levels[n.trailing_zeros() as usize][(lo / n) as usize];
         }
         let k = split(n);
         node_hash(&self.subtree(lo, lo + k), &self.subtree(lo + k, hi))
@@ -307,7 +332,7 @@ mod tests {
             let root = l.root_at(n);
             for i in 0..n {
                 let p = l.inclusion_proof(i, n).unwrap();
-                verify_inclusion(&l.leaves[i as usize], i, n, &p, &root).unwrap();
+                verify_inclusion(&l.leaf(i).unwrap(), i, n, &p, &root).unwrap();
             }
             for m in 1..=n {
                 let p = l.consistency_proof(m, n).unwrap();
@@ -327,7 +352,7 @@ mod tests {
             prop_assert!(verify_inclusion(&other, i, n, &p, &root).is_err());
             if !p.is_empty() {
                 p[0][flip] ^= 1;
-                prop_assert!(verify_inclusion(&l.leaves[i as usize], i, n, &p, &root).is_err());
+                prop_assert!(verify_inclusion(&l.leaf(i).unwrap(), i, n, &p, &root).is_err());
             }
             let m = 1 + ((n - 1) as f64 * m_frac) as u64;
             let c = l.consistency_proof(m, n).unwrap();

@@ -52,6 +52,9 @@ pub struct ExportParams<'a> {
     pub height: u16,
     /// Media ticks (90 kHz) to skip at the start of playback (edit list).
     pub trim: u64,
+    /// Media ticks at the end not to present (an export bundle carries whole
+    /// fragments, but shows only the requested range).
+    pub trim_end: u64,
     pub metadata: &'a [u8],
 }
 
@@ -103,13 +106,13 @@ pub fn plan(p: &ExportParams<'_>, chunks: &[ChunkIn]) -> Result<ExportPlan, Expo
         .flat_map(|c| &c.samples)
         .map(|s| u64::from(s.duration))
         .sum();
-    if p.trim >= media_duration {
+    if p.trim + p.trim_end >= media_duration {
         return Err(ExportError::TrimTooLong {
-            trim: p.trim,
+            trim: p.trim + p.trim_end,
             duration: media_duration,
         });
     }
-    let presented = media_duration - p.trim;
+    let presented = media_duration - p.trim - p.trim_end;
     let samples: u64 = chunks.iter().map(|c| c.samples.len() as u64).sum();
     let data_len: u64 = chunks.iter().map(|c| c.len).sum();
     // The header's size does not depend on the chunk offsets (co64 entries are fixed
@@ -312,6 +315,7 @@ mod tests {
             width: 1280,
             height: 720,
             trim: 7200,
+            trim_end: 0,
             metadata: b"{}",
         };
         let plan = plan(&p, &[chunk(0, 50, true), chunk(1, 25, false)]).unwrap();
@@ -322,6 +326,14 @@ mod tests {
         assert_eq!(plan.copies, vec![(0, 100, 500), (1, 100, 250)]);
         // The header ends with the mdat header, and the first chunk starts right after.
         assert_eq!(&plan.header[plan.header.len() - 4..], b"mdat");
+        // Trimming the end shortens what is presented, never what is carried.
+        let p = ExportParams {
+            trim_end: 3600,
+            ..p
+        };
+        let short = super::plan(&p, &[chunk(0, 50, true), chunk(1, 25, false)]).unwrap();
+        assert_eq!(short.presented_duration, 75 * 3600 - 7200 - 3600);
+        assert_eq!(short.total_len, short.header.len() as u64 + 750);
     }
 
     #[test]
@@ -332,6 +344,7 @@ mod tests {
             width: 1,
             height: 1,
             trim: 0,
+            trim_end: 0,
             metadata: b"",
         };
         assert_eq!(plan(&p, &[]).unwrap_err(), ExportError::Empty);
@@ -341,6 +354,7 @@ mod tests {
         );
         let p2 = ExportParams {
             trim: 10 * 3600,
+            trim_end: 0,
             ..p.clone()
         };
         assert!(matches!(

@@ -29,6 +29,32 @@ pub struct PreparedExport {
     /// Segment paths, indexed by the plan's `source`.
     pub sources: Vec<String>,
     pub summary: ExportSummary,
+    /// The segment fragments whose samples the file carries, in file order.
+    pub fragments: Vec<ExportedFragment>,
+}
+
+/// A recorded fragment carried by an export.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportedFragment {
+    /// Index into [`PreparedExport::sources`].
+    pub source: usize,
+    /// 0-based position among the segment's fragments (its hash is number `index + 1`
+    /// in the segment's hash list, after the init segment's).
+    pub index: usize,
+    /// Where the fragment starts in the segment file, and where its sample data is.
+    pub offset: u64,
+    pub data_offset: u64,
+    pub data_len: u64,
+    /// Whether every sample of the fragment is in the export.
+    pub whole: bool,
+}
+
+/// How to cut the export.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExportOptions {
+    /// Carry whole fragments (so their recorded hashes can be re-derived from the
+    /// file, as bundles need); an edit list still presents only `[from, to)`.
+    pub whole_fragments: bool,
 }
 
 /// Facts about an export, also stored as JSON in the file's metadata box.
@@ -55,6 +81,7 @@ struct Picked {
     sample: Sample,
     offset: u64,
     entry: usize,
+    fragment: usize,
 }
 
 /// Selects the samples of `camera` in `[from, to)` and plans the file.
@@ -65,6 +92,27 @@ pub fn prepare(
     camera_name: &str,
     from: Wall90k,
     to: Wall90k,
+) -> Result<PreparedExport> {
+    prepare_with(
+        index,
+        files,
+        camera_id,
+        camera_name,
+        from,
+        to,
+        ExportOptions::default(),
+    )
+}
+
+/// [`prepare`], with options.
+pub fn prepare_with(
+    index: &dyn MetadataStore,
+    files: &SegmentFiles,
+    camera_id: CameraId,
+    camera_name: &str,
+    from: Wall90k,
+    to: Wall90k,
+    opts: ExportOptions,
 ) -> Result<PreparedExport> {
     if to <= from {
         return Err(StoreError::Invalid(
@@ -82,6 +130,8 @@ pub fn prepare(
     let mut sources = Vec::new();
     let mut entries: Vec<Vec<u8>> = Vec::new();
     let mut picked: Vec<Picked> = Vec::new();
+    // (source, index in segment, info, samples) of every fragment picked from.
+    let mut frags: Vec<(usize, usize, vidimus_media::scan::FragmentInfo)> = Vec::new();
     let (mut width, mut height) = (0, 0);
     for seg in &segs {
         let r = files.open_read(&seg.path)?;
@@ -98,7 +148,7 @@ pub fn prepare(
         }
         let source = sources.len();
         sources.push(seg.path.clone());
-        for f in &s.fragments {
+        for (fi, f) in s.fragments.iter().enumerate() {
             let mut wall = f.wall_90k.unwrap_or(seg.start_90k);
             if wall >= to.0 {
                 break;
@@ -106,8 +156,10 @@ pub fn prepare(
             let samples = fragment_samples(&r, f)
                 .map_err(|e| StoreError::Invalid(format!("segment {}: {e}", seg.path)))?;
             let mut offset = f.data_offset;
+            let fragment = frags.len();
+            frags.push((source, fi, f.clone()));
             for sample in samples {
-                if wall >= to.0 {
+                if wall >= to.0 && !opts.whole_fragments {
                     break;
                 }
                 picked.push(Picked {
@@ -116,6 +168,7 @@ pub fn prepare(
                     sample,
                     offset,
                     entry,
+                    fragment,
                 });
                 wall += i64::from(sample.duration);
                 offset += u64::from(sample.size);
@@ -134,6 +187,29 @@ pub fn prepare(
         })?;
     let picked = &picked[start..];
     let trim = (from.0 - picked[0].wall).max(0) as u64;
+    let last = picked.last().expect("non-empty");
+    let last_end = last.wall + i64::from(last.sample.duration);
+    let trim_end = (last_end - to.0).max(0) as u64;
+    // Picked samples of one fragment are consecutive: group them.
+    let mut fragments: Vec<ExportedFragment> = Vec::new();
+    let mut carried: Vec<(usize, u64, u64)> = Vec::new(); // fragment, first offset, bytes
+    for p in picked {
+        match carried.last_mut() {
+            Some(c) if c.0 == p.fragment => c.2 += u64::from(p.sample.size),
+            _ => carried.push((p.fragment, p.offset, u64::from(p.sample.size))),
+        }
+    }
+    for (fragment, first, bytes) in carried {
+        let (source, index, info) = &frags[fragment];
+        fragments.push(ExportedFragment {
+            source: *source,
+            index: *index,
+            offset: info.offset,
+            data_offset: info.data_offset,
+            data_len: info.data_len,
+            whole: first == info.data_offset && bytes == info.data_len,
+        });
+    }
     // Contiguous samples of one source become one chunk.
     let mut chunks: Vec<ChunkIn> = Vec::new();
     let mut gaps = Vec::new();
@@ -161,14 +237,13 @@ pub fn prepare(
         c.len += u64::from(p.sample.size);
         c.samples.push(p.sample);
     }
-    let last = picked.last().expect("non-empty");
     let mut summary = ExportSummary {
         camera_id,
         camera: camera_name.to_owned(),
         requested_from: from.to_string(),
         requested_to: to.to_string(),
         start: Wall90k(picked[0].wall + trim as i64).to_string(),
-        end: Wall90k(last.wall + i64::from(last.sample.duration)).to_string(),
+        end: Wall90k(last_end.min(to.0)).to_string(),
         frames: picked.len() as u64,
         duration_secs: 0.0,
         bytes: 0,
@@ -182,6 +257,7 @@ pub fn prepare(
             width,
             height,
             trim,
+            trim_end,
             metadata: &meta,
         },
         &chunks,
@@ -193,6 +269,7 @@ pub fn prepare(
         plan,
         sources,
         summary,
+        fragments,
     })
 }
 

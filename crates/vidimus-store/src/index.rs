@@ -18,6 +18,7 @@ const UPGRADES: &[&str] = &[
     include_str!("upgrade/v5.sql"),
     include_str!("upgrade/v6.sql"),
     include_str!("upgrade/v7.sql"),
+    include_str!("upgrade/v8.sql"),
 ];
 const SCHEMA_VERSION: i32 = 1 + UPGRADES.len() as i32;
 

@@ -3,6 +3,7 @@
 //! - [`index`]: the metadata store — the [`MetadataStore`](index::MetadataStore) trait
 //!   and its SQLite implementation (`schema.sql` is the documentation).
 //! - [`export`]: a camera's time range as one progressive MP4 (no transcoding).
+//! - [`bundle`]: export bundles — the MP4 with its proofs, logged and signed.
 //! - [`files`]: segment files on local disk (the blob store), with the fsync rules.
 //! - [`fragment_index`]: the compact per-segment fragment table kept in the index.
 //! - [`users`]: local users and login sessions (`AccessStore`).
@@ -14,6 +15,7 @@
 //! Scale-out (PostgreSQL, S3 with Object Lock) will add implementations behind the
 //! same two seams: `MetadataStore` and `SegmentFiles`.
 
+pub mod bundle;
 pub mod export;
 pub mod files;
 pub mod fragment_index;

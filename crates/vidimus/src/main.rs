@@ -6,6 +6,7 @@
 //! - `camera add|list|remove`, `recordings list`, `fsck`: administration.
 
 mod config;
+mod evidence;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -115,10 +116,23 @@ enum Command {
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
+        /// Write a verifiable bundle (tar: the MP4, manifest, proofs; see
+        /// docs/bundle.md) instead of a bare MP4. Logged in the integrity log.
+        #[arg(long, requires = "purpose")]
+        bundle: bool,
+        /// Why the video is handed out (required with --bundle; goes in the manifest).
+        #[arg(long)]
+        purpose: Option<String>,
+        /// Who exports (default: the login name, marked as the command line).
+        #[arg(long)]
+        exporter: Option<String>,
     },
     /// Verify recorded video: recompute every fragment's SHA-256 and name each one that
-    /// changed since it was written.
+    /// changed since it was written, and check the integrity log. Given a BUNDLE file,
+    /// verify that bundle instead (offline; needs nothing else).
     Verify {
+        /// An export bundle to verify.
+        bundle: Option<PathBuf>,
         #[command(flatten)]
         target: Target,
         /// Only this camera (fragment hashes only; the log is checked whole).
@@ -351,11 +365,18 @@ fn run() -> anyhow::Result<()> {
         Command::Camera { command } => camera(command),
         Command::User { command } => user(command),
         Command::Verify {
+            bundle: Some(bundle),
+            key,
+            json,
+            ..
+        } => evidence::verify_bundle(&bundle, key.as_deref(), json),
+        Command::Verify {
+            bundle: None,
             target,
             camera,
             key,
             json,
-        } => verify(&target, camera.as_deref(), key.as_deref(), json),
+        } => evidence::verify(&target, camera.as_deref(), key.as_deref(), json),
         Command::LogKey { target } => {
             let d = target.data_dir()?;
             let seed = std::fs::read(d.join("log-key"))
@@ -395,7 +416,29 @@ fn run() -> anyhow::Result<()> {
             out,
             force,
             json,
-        } => export(&target, &camera, &from, &to, &out, force, json),
+            bundle,
+            purpose,
+            exporter,
+        } => evidence::export(
+            &target,
+            &evidence::ExportArgs {
+                camera: &camera,
+                from: &from,
+                to: &to,
+                out: &out,
+                force,
+                json,
+                bundle: bundle.then(|| evidence::BundleArgs {
+                    purpose: purpose.unwrap_or_default(),
+                    exporter: exporter.unwrap_or_else(|| {
+                        format!(
+                            "{} (command line)",
+                            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+                        )
+                    }),
+                }),
+            },
+        ),
     }
 }
 
@@ -882,48 +925,6 @@ fn progress_bar(label: &'static str) -> impl FnMut(u64, u64) {
     }
 }
 
-fn export(
-    target: &Target,
-    camera: &str,
-    from: &str,
-    to: &str,
-    out: &std::path::Path,
-    force: bool,
-    json: bool,
-) -> anyhow::Result<()> {
-    let (dir, ix) = target.index()?;
-    let cam = ix.camera_by_name(camera)?;
-    let (from, to) = (Wall90k::parse(from)?, Wall90k::parse(to)?);
-    if out.exists() && !force {
-        bail!(
-            "{} exists; choose another --out or add --force",
-            out.display()
-        );
-    }
-    let files = SegmentFiles::open(&dir)?;
-    let prepared = vidimus_store::export::prepare(&ix, &files, cam.id, &cam.name, from, to)?;
-    vidimus_store::export::write(&prepared, &files, out, progress_bar("exporting"))?;
-    let s = &prepared.summary;
-    if json {
-        println!("{}", serde_json::to_string_pretty(s)?);
-    } else {
-        println!(
-            "exported {:.2} s ({} frames, {:.1} MB) of camera {} from {} to {} into {}",
-            s.duration_secs,
-            s.frames,
-            s.bytes as f64 / 1e6,
-            s.camera,
-            s.start,
-            s.end,
-            out.display()
-        );
-        for (a, b) in &s.gaps {
-            println!("  not recorded (joined over): {a} .. {b}");
-        }
-    }
-    Ok(())
-}
-
 fn user(cmd: UserCommand) -> anyhow::Result<()> {
     use vidimus_store::users::AccessStore;
     match cmd {
@@ -1063,86 +1064,6 @@ fn hold(cmd: HoldCommand) -> anyhow::Result<()> {
             ix.release_hold(id, &by, now)?;
             println!("hold {id} released");
         }
-    }
-    Ok(())
-}
-
-fn verify(
-    target: &Target,
-    camera: Option<&str>,
-    key: Option<&str>,
-    json: bool,
-) -> anyhow::Result<()> {
-    let (dir, ix) = target.index()?;
-    let files = SegmentFiles::open(&dir)?;
-    let cam = camera.map(|c| ix.camera_by_name(c)).transpose()?;
-    let rep = reconcile::verify(&ix, &files, cam.map(|c| c.id), progress_bar("verifying"))?;
-    let public: [u8; 32] = match key {
-        Some(h) => {
-            let b: Vec<u8> = (0..h.len())
-                .step_by(2)
-                .map(|i| h.get(i..i + 2).and_then(|x| u8::from_str_radix(x, 16).ok()))
-                .collect::<Option<_>>()
-                .context("--key must be 64 hex digits")?;
-            b.try_into()
-                .map_err(|_| anyhow::anyhow!("--key must be 64 hex digits"))?
-        }
-        None => match std::fs::read(dir.join("log-key")) {
-            Ok(seed) => vidimus_integrity::checkpoint::public_key(
-                &seed
-                    .try_into()
-                    .map_err(|_| anyhow::anyhow!("log-key is not 32 bytes"))?,
-            ),
-            Err(_) => [0; 32],
-        },
-    };
-    let log = vidimus_store::log::verify_log(&ix, &public)?;
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"fragments": rep, "log": log}))?
-        );
-    } else {
-        for f in &rep.findings {
-            println!("MODIFIED: {}: {}", f.path, f.problem);
-        }
-        for p in &log.problems {
-            println!("LOG: {p}");
-        }
-        println!(
-            "integrity log: {} leaves, checkpoint of {} signed by {}: {}",
-            log.leaves,
-            log.checkpoint_size
-                .map_or("none".to_owned(), |s| s.to_string()),
-            log.public_key,
-            if log.problems.is_empty() {
-                "consistent"
-            } else {
-                "PROBLEMS FOUND"
-            }
-        );
-        println!(
-            "{} segments, {} fragments, {:.1} MB verified{}: {}",
-            rep.segments,
-            rep.fragments,
-            rep.bytes as f64 / 1e6,
-            if rep.unhashed > 0 {
-                format!(
-                    " ({} recorded before hashing, not verifiable)",
-                    rep.unhashed
-                )
-            } else {
-                String::new()
-            },
-            if rep.findings.is_empty() {
-                "intact"
-            } else {
-                "PROBLEMS FOUND"
-            }
-        );
-    }
-    if !rep.findings.is_empty() || !log.problems.is_empty() {
-        std::process::exit(1);
     }
     Ok(())
 }

@@ -1,0 +1,348 @@
+//! Writing export bundles (format and verification: `vidimus_integrity::bundle`).
+//!
+//! Order of work, so that a failure loses nothing and logs nothing false: plan the
+//! export carrying whole fragments; check every segment is closed and in the log;
+//! write the MP4 into `<out>.partial` while hashing it; only then append the export's
+//! leaf to the log and sign a checkpoint covering it; compute the inclusion proofs;
+//! write the manifest and proof; fsync; rename into place.
+
+use crate::export::{ExportOptions, PreparedExport, prepare_with, read_range};
+use crate::files::SegmentFiles;
+use crate::index::{IndexOp, MetadataStore, SegmentState, SqliteIndex};
+use crate::log::segment_leaf;
+use crate::{Result, StoreError};
+use rusqlite::OptionalExtension;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use vidimus_core::camera::CameraId;
+use vidimus_core::time::Wall90k;
+use vidimus_integrity::bundle::{
+    self, CheckpointJson, FileDigest, FragmentProof, LeafProof, Manifest, Proof, SegmentProof,
+};
+use vidimus_integrity::checkpoint;
+use vidimus_integrity::merkle::{Hash, MerkleLog, leaf_hash};
+use vidimus_integrity::tar;
+
+/// What to put in a bundle.
+pub struct BundleRequest<'a> {
+    pub camera_id: CameraId,
+    pub camera: &'a str,
+    pub from: Wall90k,
+    pub to: Wall90k,
+    pub exporter: &'a str,
+    pub purpose: &'a str,
+    pub now: Wall90k,
+}
+
+/// A bundle written.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BundleSummary {
+    pub manifest: Manifest,
+    /// Size of the bundle file.
+    pub bytes: u64,
+    /// The export's leaf in the log (0-based) and the checkpoint that covers it.
+    pub leaf_index: u64,
+    pub checkpoint_size: u64,
+}
+
+impl SqliteIndex {
+    /// The leaf hashes of the first `size` leaves.
+    fn leaf_hashes(&self, size: u64) -> Result<MerkleLog> {
+        let mut st = self
+            .conn()
+            .prepare("SELECT leaf_hash FROM log_leaf WHERE idx <= ?1 ORDER BY idx")?;
+        let mut t = MerkleLog::new();
+        let mut rows = st.query([size as i64])?;
+        while let Some(r) = rows.next()? {
+            let h: Vec<u8> = r.get(0)?;
+            t.append_hash(
+                h.try_into()
+                    .map_err(|_| StoreError::Invalid("a log leaf hash is not 32 bytes".into()))?,
+            );
+        }
+        Ok(t)
+    }
+
+    /// The 0-based index of the leaf with this hash.
+    fn leaf_index_by_hash(&self, h: &Hash) -> Result<Option<u64>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT idx FROM log_leaf WHERE leaf_hash = ?1 ORDER BY idx LIMIT 1",
+                [h.as_slice()],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .map(|i| i as u64 - 1))
+    }
+}
+
+fn export_id() -> Result<String> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b)
+        .map_err(|e| StoreError::Invalid(format!("no randomness for an export id: {e}")))?;
+    Ok(hex::encode(b))
+}
+
+/// Writes a bundle of `req` to `out` (via `<out>.partial`), logging the export and
+/// signing a checkpoint with `seed`. `progress` gets (bytes, total) of the MP4.
+pub fn write_bundle(
+    ix: &mut SqliteIndex,
+    files: &SegmentFiles,
+    seed: &[u8; 32],
+    req: &BundleRequest<'_>,
+    out: &Path,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<BundleSummary> {
+    let purpose = req.purpose.trim();
+    if purpose.is_empty() {
+        return Err(StoreError::Invalid(
+            "an export bundle must state its purpose".into(),
+        ));
+    }
+    let prepared = prepare_with(
+        ix,
+        files,
+        req.camera_id,
+        req.camera,
+        req.from,
+        req.to,
+        ExportOptions {
+            whole_fragments: true,
+        },
+    )?;
+    let segments = segment_evidence(ix, files, &prepared, req)?;
+
+    let partial = out.with_extension(match out.extension() {
+        Some(e) => format!("{}.partial", e.to_string_lossy()),
+        None => "partial".to_owned(),
+    });
+    let result = (|| -> Result<BundleSummary> {
+        let err = |e| StoreError::io(format!("writing {}", partial.display()))(e);
+        let f = std::fs::File::create(&partial).map_err(err)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        let mtime = (req.now.0 / 90_000).max(0) as u64;
+        let put = |w: &mut std::io::BufWriter<std::fs::File>, name: &str, data: &[u8]| {
+            let h = tar::header(name, data.len() as u64, mtime)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            w.write_all(&h).map_err(err)?;
+            w.write_all(data).map_err(err)?;
+            w.write_all(&vec![0; tar::padding(data.len() as u64)])
+                .map_err(err)
+        };
+
+        // The MP4, hashed as it is written.
+        let total = prepared.plan.total_len;
+        let h = tar::header(bundle::MP4, total, mtime)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        w.write_all(&h).map_err(err)?;
+        use sha2::Digest;
+        let mut sha = sha2::Sha256::new();
+        let mut done = 0u64;
+        read_range(&prepared, files, 0, total.saturating_sub(1), |chunk| {
+            sha.update(&chunk);
+            w.write_all(&chunk).map_err(err)?;
+            done += chunk.len() as u64;
+            progress(done, total);
+            Ok(true)
+        })?;
+        w.write_all(&vec![0; tar::padding(total)]).map_err(err)?;
+        w.flush().map_err(err)?;
+
+        // The manifest, and the export's leaf in the log.
+        let s = &prepared.summary;
+        let manifest = Manifest {
+            format: bundle::FORMAT.into(),
+            export_id: export_id()?,
+            camera: req.camera.into(),
+            camera_id: req.camera_id,
+            requested_from: s.requested_from.clone(),
+            requested_to: s.requested_to.clone(),
+            start: s.start.clone(),
+            end: s.end.clone(),
+            frames: s.frames,
+            duration_secs: s.duration_secs,
+            gaps: s.gaps.clone(),
+            exporter: req.exporter.into(),
+            purpose: purpose.into(),
+            created: req.now.to_string(),
+            mp4: FileDigest {
+                name: bundle::MP4.into(),
+                bytes: total,
+                sha256: hex::encode(sha.finalize()),
+            },
+            segments: prepared.sources.clone(),
+            key_fingerprint: bundle::fingerprint(&checkpoint::public_key(seed)),
+        };
+        let manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
+        let leaf = bundle::export_leaf(&manifest, &manifest_bytes);
+        let idx = ix.apply(&[IndexOp::AppendLeaf {
+            at_90k: req.now.0,
+            kind: "export".into(),
+            data: leaf.clone(),
+        }])?[0]
+            .ok_or_else(|| StoreError::Invalid("the export leaf was not logged".into()))?;
+        let leaf_index = idx as u64 - 1;
+        let cp = match ix.checkpoint(seed, req.now)? {
+            Some(c) => c,
+            None => ix
+                .latest_checkpoint()?
+                .ok_or_else(|| StoreError::Invalid("no checkpoint after logging".into()))?,
+        };
+        let tree = ix.leaf_hashes(cp.size)?;
+        if tree.root() != cp.root {
+            return Err(StoreError::Invalid(
+                "the log does not match its own checkpoint; run `vidimus verify`".into(),
+            ));
+        }
+        let leaf_proof = |index: u64, data: Vec<u8>| -> Result<LeafProof> {
+            Ok(LeafProof {
+                leaf_index: index,
+                data: String::from_utf8(data)
+                    .map_err(|_| StoreError::Invalid("a log leaf is not UTF-8".into()))?,
+                inclusion_proof: bundle::proof_hex(
+                    &tree
+                        .inclusion_proof(index, cp.size)
+                        .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                ),
+            })
+        };
+        let proof = Proof {
+            format: bundle::PROOF_FORMAT.into(),
+            public_key: hex::encode(checkpoint::public_key(seed)),
+            checkpoint: CheckpointJson::from(&cp),
+            export_record: leaf_proof(leaf_index, leaf)?,
+            segments: segments
+                .into_iter()
+                .map(|s| {
+                    Ok(SegmentProof {
+                        leaf: leaf_proof(s.leaf_index, s.leaf)?,
+                        path: s.path,
+                        hashes: s.hashes,
+                        fragments: s.fragments,
+                    })
+                })
+                .collect::<Result<_>>()?,
+        };
+        let proof_bytes = serde_json::to_vec_pretty(&proof).expect("proof serializes");
+        put(&mut w, bundle::MANIFEST, &manifest_bytes)?;
+        put(&mut w, bundle::PROOF, &proof_bytes)?;
+        put(&mut w, bundle::README, bundle::README_TEXT.as_bytes())?;
+        w.write_all(&tar::END).map_err(err)?;
+        let f = w.into_inner().map_err(|e| err(e.into_error()))?;
+        f.sync_all().map_err(err)?;
+        let bytes = f.metadata().map_err(err)?.len();
+        Ok(BundleSummary {
+            manifest,
+            bytes,
+            leaf_index,
+            checkpoint_size: cp.size,
+        })
+    })();
+    match result {
+        Ok(s) => {
+            std::fs::rename(&partial, out)
+                .map_err(StoreError::io(format!("renaming to {}", out.display())))?;
+            Ok(s)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
+        }
+    }
+}
+
+struct SegmentEvidence {
+    path: String,
+    leaf_index: u64,
+    leaf: Vec<u8>,
+    hashes: Vec<String>,
+    fragments: Vec<FragmentProof>,
+}
+
+/// For each segment the export uses: its log leaf, its recorded hashes, and where each
+/// exported fragment's samples land in the MP4.
+fn segment_evidence(
+    ix: &SqliteIndex,
+    files: &SegmentFiles,
+    prepared: &PreparedExport,
+    req: &BundleRequest<'_>,
+) -> Result<Vec<SegmentEvidence>> {
+    let rows: HashMap<String, crate::index::SegmentRow> = ix
+        .segments(req.camera_id, req.from, req.to)?
+        .into_iter()
+        .map(|r| (r.path.clone(), r))
+        .collect();
+    let mut out: Vec<SegmentEvidence> = Vec::new();
+    for path in &prepared.sources {
+        let row = rows
+            .get(path)
+            .ok_or_else(|| StoreError::Invalid(format!("segment {path} vanished")))?;
+        if row.state != SegmentState::Closed {
+            return Err(StoreError::Invalid(format!(
+                "segment {path} is still being recorded; its proof exists once it closes \
+                 (within one segment duration): try again then, or end the range earlier"
+            )));
+        }
+        if row.fragment_hashes.is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "segment {path} was recorded before fragment hashing, so it cannot be proven"
+            )));
+        }
+        let leaf = segment_leaf(row);
+        let leaf_index = ix.leaf_index_by_hash(&leaf_hash(&leaf))?.ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "segment {path} is not in the integrity log as recorded; run `vidimus verify`"
+            ))
+        })?;
+        out.push(SegmentEvidence {
+            path: path.clone(),
+            leaf_index,
+            leaf,
+            hashes: row.fragment_hashes.chunks(32).map(hex::encode).collect(),
+            fragments: Vec::new(),
+        });
+    }
+    // The MP4's sample data is the chunks in order; each chunk is one fragment's data.
+    let mut mp4_offset = prepared.plan.header.len() as u64;
+    let mut copies = prepared.plan.copies.iter().peekable();
+    for f in &prepared.fragments {
+        let path = &prepared.sources[f.source];
+        if !f.whole {
+            return Err(StoreError::Invalid(format!(
+                "fragment {} of segment {path} would be exported in part (it does not start \
+                 with a key frame), so its hash could not be re-derived; widen the range",
+                f.index + 1
+            )));
+        }
+        let Some(&&(source, offset, len)) = copies.peek() else {
+            return Err(StoreError::Invalid(
+                "export plan has fewer chunks than fragments".into(),
+            ));
+        };
+        if source != f.source || offset != f.data_offset || len != f.data_len {
+            return Err(StoreError::Invalid(format!(
+                "fragment {} of segment {path} is not one contiguous chunk of the export",
+                f.index + 1
+            )));
+        }
+        copies.next();
+        let header = files
+            .open_read(path)?
+            .read_range(f.offset, (f.data_offset - f.offset) as usize)
+            .map_err(StoreError::io(format!("reading segment {path}")))?;
+        let ev = out
+            .iter_mut()
+            .find(|e| e.path == *path)
+            .expect("every source has evidence");
+        ev.fragments.push(FragmentProof {
+            hash_index: f.index + 1,
+            header: hex::encode(header),
+            mp4_offset,
+            mp4_len: len,
+        });
+        mp4_offset += len;
+    }
+    Ok(out)
+}

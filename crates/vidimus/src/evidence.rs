@@ -1,0 +1,235 @@
+//! Evidence commands: `vidimus export` (a bare MP4 or a verifiable bundle) and
+//! `vidimus verify` (the whole store and its log, or one bundle, offline).
+
+use crate::{Target, progress_bar};
+use anyhow::{Context, bail};
+use std::path::Path;
+use vidimus_core::time::Wall90k;
+use vidimus_integrity::bundle::{self, BundleReport};
+use vidimus_store::SegmentFiles;
+use vidimus_store::index::MetadataStore;
+use vidimus_store::reconcile;
+
+/// `--bundle` and what goes with it.
+pub(crate) struct BundleArgs {
+    pub purpose: String,
+    pub exporter: String,
+}
+
+pub(crate) struct ExportArgs<'a> {
+    pub camera: &'a str,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub out: &'a Path,
+    pub force: bool,
+    pub json: bool,
+    pub bundle: Option<BundleArgs>,
+}
+
+fn parse_key(h: &str) -> anyhow::Result<[u8; 32]> {
+    hex::decode(h.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .context("--key must be 64 hex digits (the output of `vidimus log-key`)")
+}
+
+pub(crate) fn export(target: &Target, a: &ExportArgs<'_>) -> anyhow::Result<()> {
+    let (dir, mut ix) = target.index()?;
+    let cam = ix.camera_by_name(a.camera)?;
+    let (from, to) = (Wall90k::parse(a.from)?, Wall90k::parse(a.to)?);
+    if a.out.exists() && !a.force {
+        bail!(
+            "{} exists; choose another --out or add --force",
+            a.out.display()
+        );
+    }
+    let files = SegmentFiles::open(&dir)?;
+    if let Some(b) = &a.bundle {
+        let seed = vidimus_store::log::site_key(&dir)?;
+        let s = vidimus_store::bundle::write_bundle(
+            &mut ix,
+            &files,
+            &seed,
+            &vidimus_store::bundle::BundleRequest {
+                camera_id: cam.id,
+                camera: &cam.name,
+                from,
+                to,
+                exporter: &b.exporter,
+                purpose: &b.purpose,
+                now: vidimus_core::clock::Clocks::realtime(&vidimus_core::clock::RealClocks),
+            },
+            a.out,
+            progress_bar("bundling"),
+        )?;
+        if a.json {
+            println!("{}", serde_json::to_string_pretty(&s)?);
+        } else {
+            let m = &s.manifest;
+            println!(
+                "bundled {:.2} s ({} frames) of camera {} from {} to {} into {} ({:.1} MB)",
+                m.duration_secs,
+                m.frames,
+                m.camera,
+                m.start,
+                m.end,
+                a.out.display(),
+                s.bytes as f64 / 1e6
+            );
+            println!(
+                "export {} logged as leaf {}, covered by a checkpoint of {} leaves; key fingerprint {}",
+                m.export_id, s.leaf_index, s.checkpoint_size, m.key_fingerprint
+            );
+        }
+        return Ok(());
+    }
+    let prepared = vidimus_store::export::prepare(&ix, &files, cam.id, &cam.name, from, to)?;
+    vidimus_store::export::write(&prepared, &files, a.out, progress_bar("exporting"))?;
+    let s = &prepared.summary;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(s)?);
+    } else {
+        println!(
+            "exported {:.2} s ({} frames, {:.1} MB) of camera {} from {} to {} into {}",
+            s.duration_secs,
+            s.frames,
+            s.bytes as f64 / 1e6,
+            s.camera,
+            s.start,
+            s.end,
+            a.out.display()
+        );
+        for (a, b) in &s.gaps {
+            println!("  not recorded (joined over): {a} .. {b}");
+        }
+    }
+    Ok(())
+}
+
+/// A bundle file, read with positioned reads.
+struct BundleFile(std::fs::File, u64);
+
+impl bundle::Source for BundleFile {
+    fn len(&self) -> u64 {
+        self.1
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(&self.0, buf, offset)
+    }
+}
+
+pub(crate) fn verify_bundle(path: &Path, key: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let key = key.map(parse_key).transpose()?;
+    let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let len = f.metadata()?.len();
+    let rep: BundleReport =
+        bundle::verify(&BundleFile(f, len), key.as_ref(), progress_bar("verifying"));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rep)?);
+    } else {
+        for c in rep.checks.iter().filter(|c| !c.ok) {
+            println!("FAILED {}: {}", c.piece, c.detail);
+        }
+        if let Some(m) = &rep.manifest {
+            println!(
+                "bundle: camera {} from {} to {} ({} frames), exported by {} on {} for: {}",
+                m.camera, m.start, m.end, m.frames, m.exporter, m.created, m.purpose
+            );
+        }
+        let passed = rep.checks.iter().filter(|c| c.ok).count();
+        match &rep.first_failure {
+            None => println!(
+                "{}: VERIFIED ({passed} checks) — the video is the video recorded; signed by key fingerprint {}{}",
+                path.display(),
+                rep.key_fingerprint.as_deref().unwrap_or("?"),
+                if rep.key_trusted {
+                    " (the trusted key)"
+                } else {
+                    " — NOT checked against a trusted key: compare this fingerprint with the site's, or pass --key"
+                }
+            ),
+            Some(c) => println!(
+                "{}: NOT VERIFIED — first failing piece: {}: {}",
+                path.display(),
+                c.piece,
+                c.detail
+            ),
+        }
+    }
+    if !rep.ok {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+pub(crate) fn verify(
+    target: &Target,
+    camera: Option<&str>,
+    key: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let (dir, ix) = target.index()?;
+    let files = SegmentFiles::open(&dir)?;
+    let cam = camera.map(|c| ix.camera_by_name(c)).transpose()?;
+    let rep = reconcile::verify(&ix, &files, cam.map(|c| c.id), progress_bar("verifying"))?;
+    let public: [u8; 32] = match key {
+        Some(h) => parse_key(h)?,
+        None => match std::fs::read(dir.join("log-key")) {
+            Ok(seed) => vidimus_integrity::checkpoint::public_key(
+                &seed
+                    .try_into()
+                    .map_err(|_| anyhow::anyhow!("log-key is not 32 bytes"))?,
+            ),
+            Err(_) => [0; 32],
+        },
+    };
+    let log = vidimus_store::log::verify_log(&ix, &public)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"fragments": rep, "log": log}))?
+        );
+    } else {
+        for f in &rep.findings {
+            println!("MODIFIED: {}: {}", f.path, f.problem);
+        }
+        for p in &log.problems {
+            println!("LOG: {p}");
+        }
+        println!(
+            "integrity log: {} leaves, checkpoint of {} signed by {}: {}",
+            log.leaves,
+            log.checkpoint_size
+                .map_or("none".to_owned(), |s| s.to_string()),
+            log.public_key,
+            if log.problems.is_empty() {
+                "consistent"
+            } else {
+                "PROBLEMS FOUND"
+            }
+        );
+        println!(
+            "{} segments, {} fragments, {:.1} MB verified{}: {}",
+            rep.segments,
+            rep.fragments,
+            rep.bytes as f64 / 1e6,
+            if rep.unhashed > 0 {
+                format!(
+                    " ({} recorded before hashing, not verifiable)",
+                    rep.unhashed
+                )
+            } else {
+                String::new()
+            },
+            if rep.findings.is_empty() {
+                "intact"
+            } else {
+                "PROBLEMS FOUND"
+            }
+        );
+    }
+    if !rep.findings.is_empty() || !log.problems.is_empty() {
+        std::process::exit(1);
+    }
+    Ok(())
+}
