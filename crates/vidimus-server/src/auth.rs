@@ -145,9 +145,28 @@ pub async fn login(
     .await
     .map_err(ApiError::internal)?;
     let Some(user) = user.filter(|_| ok) else {
-        let mut l = state.limiter.lock().expect("limiter lock");
-        keys.iter().for_each(|k| l.failed(k, Instant::now()));
+        {
+            let mut l = state.limiter.lock().expect("limiter lock");
+            keys.iter().for_each(|k| l.failed(k, Instant::now()));
+        }
         tracing::warn!(username = %req.username, %peer, "failed login");
+        let (name, ip, now) = (
+            req.username.clone(),
+            peer.ip().to_string(),
+            state.clocks.realtime(),
+        );
+        state
+            .db
+            .run(move |ix| {
+                Ok(ix.log_event(
+                    now,
+                    "login_failed",
+                    &name,
+                    None,
+                    serde_json::json!({"peer": ip}),
+                )?)
+            })
+            .await?;
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "bad_credentials",
@@ -173,6 +192,13 @@ pub async fn login(
         .run(move |ix| Ok(ix.create_session(&h, uid, &c, now, expires, Some(&p))?))
         .await?;
     tracing::info!(username = %user.username, %peer, "login");
+    let (name, ip) = (user.username.clone(), peer.ip().to_string());
+    state
+        .db
+        .run(move |ix| {
+            Ok(ix.log_event(now, "login", &name, None, serde_json::json!({"peer": ip}))?)
+        })
+        .await?;
     let cookie = format!(
         "{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
         state.session_ttl.as_secs(),
@@ -196,7 +222,14 @@ pub async fn login(
     params(("X-CSRF-Token" = String, Header, description = "From login")))]
 pub async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
     let h = user.token_hash.clone();
-    state.db.run(move |ix| Ok(ix.delete_session(&h)?)).await?;
+    let (name, now) = (user.username.clone(), state.clocks.realtime());
+    state
+        .db
+        .run(move |ix| {
+            ix.delete_session(&h)?;
+            Ok(ix.log_event(now, "logout", &name, None, serde_json::json!({}))?)
+        })
+        .await?;
     let mut r = StatusCode::NO_CONTENT.into_response();
     r.headers_mut().insert(
         header::SET_COOKIE,

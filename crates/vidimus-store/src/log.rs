@@ -49,6 +49,58 @@ pub fn segment_leaf_op(row: &SegmentRow) -> crate::index::IndexOp {
     }
 }
 
+/// The system log's leaf for one event: who did what, when (JSON, fields in this
+/// order). `event` names the act (`login`, `login_failed`, `logout`, `hold`,
+/// `release`, `camera_added`, `camera_changed`, `camera_removed`, `user_added`,
+/// `recorder_started`, `recorder_stopped`, `alarm_raised`, `alarm_cleared`, …).
+pub fn event_leaf(
+    at: Wall90k,
+    event: &str,
+    actor: &str,
+    camera_id: Option<i64>,
+    detail: &serde_json::Value,
+) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "v": 1,
+        "kind": "event",
+        "event": event,
+        "at": at.to_string(),
+        "actor": actor,
+        "camera_id": camera_id,
+        "detail": detail,
+    }))
+    .expect("leaf serializes")
+}
+
+/// Appends an event leaf on `conn` (inside the caller's transaction, if any).
+pub(crate) fn insert_event(
+    conn: &rusqlite::Connection,
+    at: Wall90k,
+    event: &str,
+    actor: &str,
+    camera_id: Option<i64>,
+    detail: &serde_json::Value,
+) -> Result<()> {
+    let data = event_leaf(at, event, actor, camera_id, detail);
+    conn.execute(
+        "INSERT INTO log_leaf (at_90k, kind, data, leaf_hash) VALUES (?1, 'event', ?2, ?3)",
+        params![at.0, data, leaf_hash(&data).as_slice()],
+    )?;
+    Ok(())
+}
+
+/// One event of the system log, as listed.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EventRow {
+    /// 0-based position in the integrity log.
+    pub leaf_index: i64,
+    pub at: String,
+    pub event: String,
+    pub actor: String,
+    pub camera_id: Option<i64>,
+    pub detail: serde_json::Value,
+}
+
 /// The site's log signing key (`log-key` in the data directory, 32 random bytes, mode
 /// 0600), created on first use.
 pub fn site_key(data_dir: &Path) -> Result<[u8; 32]> {
@@ -75,6 +127,18 @@ pub fn site_key(data_dir: &Path) -> Result<[u8; 32]> {
     Ok(seed)
 }
 
+/// A column's bytes whether stored as BLOB or TEXT (a hand-edited row may be either;
+/// verification must report it, not fail on it).
+fn any_bytes(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Vec<u8>> {
+    use rusqlite::types::ValueRef;
+    Ok(match r.get_ref(i)? {
+        ValueRef::Blob(b) | ValueRef::Text(b) => b.to_vec(),
+        ValueRef::Null => Vec::new(),
+        ValueRef::Integer(n) => n.to_string().into_bytes(),
+        ValueRef::Real(x) => x.to_string().into_bytes(),
+    })
+}
+
 /// One stored leaf.
 pub struct Leaf {
     pub idx: i64,
@@ -94,12 +158,52 @@ impl SqliteIndex {
                 Ok(Leaf {
                     idx: r.get(0)?,
                     kind: r.get(1)?,
-                    data: r.get(2)?,
-                    hash: r.get(3)?,
+                    data: any_bytes(r, 2)?,
+                    hash: any_bytes(r, 3)?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
+    }
+
+    /// Records an event in the system log (a leaf of the integrity log, so it is
+    /// tamper-evident; leaves are never deleted, which keeps system logs past the
+    /// rulebook's minimum).
+    pub fn log_event(
+        &self,
+        at: Wall90k,
+        event: &str,
+        actor: &str,
+        camera_id: Option<i64>,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        insert_event(self.conn(), at, event, actor, camera_id, &detail)
+    }
+
+    /// System-log events at or after `since`, oldest first (at most `limit`, newest kept).
+    pub fn events(&self, since: Wall90k, limit: usize) -> Result<Vec<EventRow>> {
+        let mut st = self.conn().prepare(
+            "SELECT idx, data FROM (SELECT idx, data FROM log_leaf WHERE kind = 'event'              AND at_90k >= ?1 ORDER BY idx DESC LIMIT ?2) ORDER BY idx",
+        )?;
+        let rows = st
+            .query_map(params![since.0, limit as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, any_bytes(r, 1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows
+            .into_iter()
+            .map(|(idx, data)| {
+                let v: serde_json::Value = serde_json::from_slice(&data).unwrap_or_default();
+                EventRow {
+                    leaf_index: idx - 1,
+                    at: v["at"].as_str().unwrap_or("").to_owned(),
+                    event: v["event"].as_str().unwrap_or("").to_owned(),
+                    actor: v["actor"].as_str().unwrap_or("").to_owned(),
+                    camera_id: v["camera_id"].as_i64(),
+                    detail: v["detail"].clone(),
+                }
+            })
+            .collect())
     }
 
     /// The newest checkpoint.

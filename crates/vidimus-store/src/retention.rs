@@ -69,6 +69,7 @@ impl SqliteIndex {
             "INSERT INTO lifecycle_event (at_90k, kind, camera_id, detail) VALUES (?1, 'hold', ?2, ?3)",
             params![now.0, camera_id, detail.to_string()],
         )?;
+        crate::log::insert_event(&tx, now, "hold", by, Some(camera_id), &detail)?;
         tx.commit()?;
         Ok(id)
     }
@@ -95,6 +96,7 @@ impl SqliteIndex {
             "INSERT INTO lifecycle_event (at_90k, kind, camera_id, detail) VALUES (?1, 'release', ?2, ?3)",
             params![now.0, cam, detail.to_string()],
         )?;
+        crate::log::insert_event(&tx, now, "release", by, Some(cam), &detail)?;
         tx.commit()?;
         Ok(())
     }

@@ -145,6 +145,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the system log (logins, configuration changes, holds, alarms, …): events
+    /// kept as leaves of the integrity log.
+    Events {
+        #[command(flatten)]
+        target: Target,
+        /// Only events at or after this time (RFC 3339 or Unix seconds).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many (the newest).
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the public key that signs this site's log checkpoints (hex).
     LogKey {
         #[command(flatten)]
@@ -377,6 +391,32 @@ fn run() -> anyhow::Result<()> {
             key,
             json,
         } => evidence::verify(&target, camera.as_deref(), key.as_deref(), json),
+        Command::Events {
+            target,
+            since,
+            limit,
+            json,
+        } => {
+            let (_, ix) = target.index()?;
+            let since = since.as_deref().map(Wall90k::parse).transpose()?;
+            let ev = ix.events(since.unwrap_or(Wall90k(i64::MIN)), limit)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&ev)?);
+            } else {
+                for e in ev {
+                    println!(
+                        "{}  {:<18} {:<28} {}{}",
+                        e.at,
+                        e.event,
+                        e.actor,
+                        e.camera_id
+                            .map_or(String::new(), |c| format!("camera {c} ")),
+                        e.detail
+                    );
+                }
+            }
+            Ok(())
+        }
         Command::LogKey { target } => {
             let d = target.data_dir()?;
             let seed = std::fs::read(d.join("log-key"))
@@ -430,12 +470,7 @@ fn run() -> anyhow::Result<()> {
                 json,
                 bundle: bundle.then(|| evidence::BundleArgs {
                     purpose: purpose.unwrap_or_default(),
-                    exporter: exporter.unwrap_or_else(|| {
-                        format!(
-                            "{} (command line)",
-                            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-                        )
-                    }),
+                    exporter: exporter.unwrap_or_else(cli_actor),
                 }),
             },
         ),
@@ -465,6 +500,11 @@ fn sync_config_cameras(cfg: &Config) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
     let mut ix = SqliteIndex::open(&cfg.data_dir.join("index.db"))?;
     let now = RealClocks.realtime();
+    let before: std::collections::HashMap<String, vidimus_store::index::CameraRow> = ix
+        .cameras(true)?
+        .into_iter()
+        .map(|c| (c.name.clone(), c))
+        .collect();
     for c in &cfg.cameras {
         let src = SourceUrl::parse(&c.url, c.username.clone(), c.password.clone())?;
         let live = c
@@ -485,11 +525,43 @@ fn sync_config_cameras(cfg: &Config) -> anyhow::Result<()> {
             },
             now,
         )?;
+        // Configuration changes go in the system log.
+        let was = before.get(&c.name);
+        let detail = serde_json::json!({
+            "name": c.name, "url": src.redacted(), "live_url": live.as_ref().map(|l| l.redacted()),
+            "retention_days": c.retention_days, "key_target": c.counter_terrorism_key_target,
+        });
+        let event = match was {
+            None => Some("camera_added"),
+            Some(w)
+                if w.url != src.redacted()
+                    || w.live_url.as_deref() != live.as_ref().map(|l| l.redacted()).as_deref()
+                    || w.retention_days != c.retention_days.map(i64::from)
+                    || w.key_target != c.counter_terrorism_key_target
+                    || w.removed_90k.is_some()
+                    || w.username.as_deref() != src.username()
+                    || w.password.as_deref() != src.password() =>
+            {
+                Some("camera_changed")
+            }
+            Some(_) => None,
+        };
+        if let Some(event) = event {
+            let id = ix.camera_by_name(&c.name)?.id;
+            ix.log_event(now, event, "configuration file", Some(id), detail)?;
+        }
     }
     for row in ix.cameras(false)? {
         if row.source == CameraSource::Config && !cfg.cameras.iter().any(|c| c.name == row.name) {
             tracing::info!(camera = %row.name, "camera no longer in the config file; it stops recording (recordings are kept)");
             ix.remove_camera(&row.name, now)?;
+            ix.log_event(
+                now,
+                "camera_removed",
+                "configuration file",
+                Some(row.id),
+                serde_json::json!({"name": row.name}),
+            )?;
         }
     }
     Ok(())
@@ -500,6 +572,11 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
     sync_config_cameras(&cfg)?;
     let clocks: Arc<dyn Clocks> = Arc::new(RealClocks);
     let recorder = Recorder::start(cfg.recorder_config()?, clocks).await?;
+    system_event(
+        &cfg.data_dir,
+        "recorder_started",
+        serde_json::json!({"version": env!("CARGO_PKG_VERSION"), "cameras": cfg.cameras.len()}),
+    );
     let listener = http_listener(&cfg.bind)
         .await
         .with_context(|| format!("cannot listen on {} (set `bind` in the config)", cfg.bind))?;
@@ -520,6 +597,8 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
     }));
     shutdown_signal().await;
     tracing::info!("shutting down: writing what was received");
+    // Logged before the recorder's last checkpoint, which then covers it.
+    system_event(&cfg.data_dir, "recorder_stopped", serde_json::json!({}));
     let _ = tx.send(());
     recorder.shutdown().await?;
     http.await??;
@@ -693,6 +772,13 @@ fn camera(cmd: CameraCommand) -> anyhow::Result<()> {
                 },
                 now,
             )?;
+            ix.log_event(
+                now,
+                "camera_added",
+                &cli_actor(),
+                Some(id),
+                serde_json::json!({"name": name, "url": src.redacted(), "retention_days": retention_days, "key_target": key_target}),
+            )?;
             println!("added camera {name} (id {id}) at {}", src.redacted());
         }
         CameraCommand::List { target, json, all } => {
@@ -729,6 +815,13 @@ fn camera(cmd: CameraCommand) -> anyhow::Result<()> {
                 bail!("camera {name:?} is defined in the configuration file; remove it there");
             }
             ix.remove_camera(&name, now)?;
+            ix.log_event(
+                now,
+                "camera_removed",
+                &cli_actor(),
+                Some(cam.id),
+                serde_json::json!({"name": name}),
+            )?;
             println!("removed camera {name}; its recordings are kept");
         }
     }
@@ -898,6 +991,23 @@ fn fsck(target: &Target, repair: bool, reindex: bool, json: bool) -> anyhow::Res
     Ok(())
 }
 
+/// Records a system event by the recorder itself; a failure is logged, not fatal.
+fn system_event(data_dir: &std::path::Path, event: &str, detail: serde_json::Value) {
+    let r = SqliteIndex::open(&data_dir.join("index.db"))
+        .and_then(|ix| ix.log_event(RealClocks.realtime(), event, "recorder", None, detail));
+    if let Err(e) = r {
+        tracing::warn!(event, error = %e, "could not record a system event");
+    }
+}
+
+/// Who acts from the command line (for the system log): the login name.
+pub(crate) fn cli_actor() -> String {
+    format!(
+        "{} (command line)",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
+}
+
 /// A progress bar on stderr (only when it is a terminal).
 fn progress_bar(label: &'static str) -> impl FnMut(u64, u64) {
     let tty = std::io::stderr().is_terminal();
@@ -950,7 +1060,15 @@ fn user(cmd: UserCommand) -> anyhow::Result<()> {
             let d = target.data_dir()?;
             std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
             let mut ix = SqliteIndex::open(&d.join("index.db"))?;
-            let id = ix.add_user(&username, &hash, &role, RealClocks.realtime())?;
+            let now = RealClocks.realtime();
+            let id = ix.add_user(&username, &hash, &role, now)?;
+            ix.log_event(
+                now,
+                "user_added",
+                &cli_actor(),
+                None,
+                serde_json::json!({"username": username, "role": role}),
+            )?;
             println!("added user {username} (id {id}, {role})");
         }
         UserCommand::List { target } => {

@@ -14,7 +14,13 @@ fn verify_json(site: &Site, extra: &[&str]) -> (bool, serde_json::Value) {
     let out = site.vidimus(&args);
     (
         out.status.success(),
-        serde_json::from_slice(&out.stdout).unwrap(),
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "verify: {e}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        }),
     )
 }
 
@@ -115,5 +121,156 @@ fn tampering_is_named() {
         problems.iter().any(|p| p.as_str().unwrap()
             == format!("segment {victim} is missing and no logged deletion explains it")),
         "{all}"
+    );
+}
+
+/// The system log: logins (and failed ones), configuration changes, holds placed and
+/// released, recorder start and stop are leaves of the integrity log — listed by
+/// `vidimus events`, covered by the signed checkpoint, and an edited or deleted entry
+/// is named by `vidimus verify`.
+#[test]
+fn the_system_log_is_tamper_evident() {
+    let (_cam, url) = simcam("none");
+    let site = Site::new(
+        &[("hall", &format!("{url}/hall"))],
+        "sync_interval = \"1s\"\nsegment_duration = \"4s\"",
+    );
+    add_user(&site, "wang", "correct horse battery", "operator");
+    let mut rec = site.serve();
+    let (cookie, csrf) = login(site.http, "wang", "correct horse battery");
+    let bad = serde_json::json!({"username": "wang", "password": "guess"}).to_string();
+    let r = http(
+        site.http,
+        "POST",
+        "/api/login",
+        &[("content-type", "application/json")],
+        bad.as_bytes(),
+    );
+    assert_eq!(r.status, 401);
+    let r = http(
+        site.http,
+        "POST",
+        "/api/logout",
+        &[("cookie", &cookie), ("x-csrf-token", &csrf)],
+        b"",
+    );
+    assert_eq!(r.status, 204);
+    let out = site.vidimus(&[
+        "hold",
+        "add",
+        "--camera",
+        "hall",
+        "--from",
+        "0",
+        "--to",
+        "4000000000",
+        "--reason",
+        "case 7",
+        "--by",
+        "manager zhao",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = site.vidimus(&["hold", "release", "1", "--by", "manager zhao"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(rec.terminate());
+
+    let out = site.vidimus(&["events", "--json"]);
+    assert!(out.status.success());
+    let ev: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<(&str, &str)> = ev
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["event"].as_str().unwrap(), e["actor"].as_str().unwrap()))
+        .collect();
+    for want in [
+        ("user_added", "root (command line)"),
+        ("camera_added", "configuration file"),
+        ("recorder_started", "recorder"),
+        ("login", "wang"),
+        ("login_failed", "wang"),
+        ("logout", "wang"),
+        ("hold", "manager zhao"),
+        ("release", "manager zhao"),
+        ("recorder_stopped", "recorder"),
+    ] {
+        assert!(
+            kinds
+                .iter()
+                .any(|k| k.0 == want.0 && (k.1 == want.1 || want.0 == "user_added")),
+            "{want:?} missing from {kinds:?}"
+        );
+    }
+    assert_eq!(
+        ev.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["event"] == "login_failed")
+            .unwrap()["detail"]["peer"],
+        "127.0.0.1"
+    );
+    // Restarting with the same configuration logs no camera change.
+    let changes = kinds.iter().filter(|k| k.0.starts_with("camera_")).count();
+    assert_eq!(changes, 1, "{kinds:?}");
+
+    let (ok, all) = verify_json(&site, &[]);
+    assert!(ok, "{all}");
+    assert_eq!(all["log"]["checkpoint_size"], all["log"]["leaves"], "{all}");
+
+    // Rewrite who failed to log in: the leaf is named as altered.
+    let login_failed = ev
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "login_failed")
+        .unwrap()["leaf_index"]
+        .as_i64()
+        .unwrap();
+    let sql = |q: &str, arg: i64| {
+        let st = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2], (int(sys.argv[3]),)); c.commit()",
+            ])
+            .arg(site.data().join("index.db"))
+            .arg(q)
+            .arg(arg.to_string())
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    sql(
+        "UPDATE log_leaf SET data = replace(data, '127.0.0.1', '10.0.0.9') WHERE idx = ?",
+        login_failed + 1,
+    );
+    let (ok, all) = verify_json(&site, &[]);
+    assert!(!ok);
+    let problems = all["log"]["problems"].to_string();
+    assert!(
+        problems.contains(&format!("log leaf {} was altered", login_failed + 1)),
+        "{problems}"
+    );
+    // Delete the entry instead (with its hash): the gap in the log is named, and the
+    // signed root no longer matches.
+    sql("DELETE FROM log_leaf WHERE idx = ?", login_failed + 1);
+    let (ok, all) = verify_json(&site, &[]);
+    assert!(!ok);
+    let problems = all["log"]["problems"].to_string();
+    assert!(
+        problems.contains(&format!("log leaf {} is missing", login_failed + 1)),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("do not hash to the signed root") || problems.contains("truncated"),
+        "{problems}"
     );
 }
