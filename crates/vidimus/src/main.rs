@@ -535,7 +535,7 @@ fn sync_config_cameras(cfg: &Config) -> anyhow::Result<()> {
             None => Some("camera_added"),
             Some(w)
                 if w.url != src.redacted()
-                    || w.live_url.as_deref() != live.as_ref().map(|l| l.redacted()).as_deref()
+                    || w.live_url.as_deref() != live.as_ref().map(|l| l.redacted())
                     || w.retention_days != c.retention_days.map(i64::from)
                     || w.key_target != c.counter_terrorism_key_target
                     || w.removed_90k.is_some()
