@@ -5,9 +5,11 @@
 //! - [`steer`]: steering a stream's wall clock by its RTP timestamps within a ppm bound.
 //! - [`rulebook`]: the regulation as data (retention minimums so far), pure.
 //! - [`retention`]: which segments may be deleted, never early, never under hold.
+//! - [`capacity`]: how many days the store holds at measured bitrates, against the law.
 //! - [`camera`]: camera identity and source URLs whose credentials never leak.
 
 pub mod camera;
+pub mod capacity;
 pub mod clock;
 pub mod retention;
 pub mod rulebook;

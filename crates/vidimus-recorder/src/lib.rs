@@ -5,6 +5,7 @@
 //! - [`segmenter`]: frames → GOP fragments → ~60 s segments (sans-IO).
 //! - [`writer`]: the one disk writer per data directory, with batched fsync.
 //! - [`stats`]: per-stream counters for `/metrics`.
+//! - [`status`]: alarms, the disk-full pause and the capacity forecast.
 //!
 //! [`Recorder::start`] locks the data directory, runs crash recovery, records a new
 //! run, starts the writer, and supervises one stream task per camera in the index
@@ -13,6 +14,7 @@
 pub mod live;
 pub mod segmenter;
 pub mod stats;
+pub mod status;
 pub mod stream;
 pub mod writer;
 
@@ -47,6 +49,13 @@ pub struct RecorderConfig {
     pub rulebook: Arc<vidimus_core::rulebook::Rulebook>,
     /// How often the retention cleaner runs.
     pub cleaner_interval: Duration,
+    /// Free space kept on the segment filesystem (recording pauses below it). None:
+    /// 1 GiB, but at most 2 % of the filesystem.
+    pub disk_reserve: Option<u64>,
+    /// Days added to each camera's legal minimum before the capacity alarm sounds.
+    pub capacity_margin_days: u32,
+    /// How often the capacity forecast is recomputed.
+    pub capacity_interval: Duration,
 }
 
 impl RecorderConfig {
@@ -64,6 +73,9 @@ impl RecorderConfig {
             live_buffer_frames: live::LiveHub::CAPACITY,
             rulebook: Arc::new(vidimus_core::rulebook::Rulebook::shenzhen_draft()),
             cleaner_interval: Duration::from_secs(600),
+            disk_reserve: None,
+            capacity_margin_days: 7,
+            capacity_interval: Duration::from_secs(60),
         }
     }
 }
@@ -88,6 +100,7 @@ pub struct Recorder {
     recovery: RecoveryReport,
     clocks: Arc<dyn Clocks>,
     data_dir: PathBuf,
+    status: status::SiteStatus,
     _lock: DataDirLock,
 }
 
@@ -121,6 +134,10 @@ impl Recorder {
             &serde_json::to_string(&recovery).unwrap_or_default(),
         )?;
         let stats = StatsRegistry::default();
+        let status = status::SiteStatus::default();
+        let (free, total) = files.space()?;
+        status.set_disk_space(free, total);
+        let reserve_bytes = cfg.disk_reserve.unwrap_or((1 << 30).min(total / 50));
         let (writer, writer_join) = writer::spawn(
             Box::new(index),
             files,
@@ -128,8 +145,11 @@ impl Recorder {
             writer::WriterConfig {
                 sync_interval: cfg.sync_interval,
                 queue_len: cfg.writer_queue,
+                reserve_bytes,
             },
             stats.clone(),
+            status.clone(),
+            clocks.clone(),
         );
         let (stop, stop_rx) = watch::channel(false);
         let live = live::LiveHub::new(cfg.live_buffer_frames);
@@ -150,13 +170,23 @@ impl Recorder {
             clocks.clone(),
             stop_rx.clone(),
         ));
+        tokio::spawn(capacity_periodically(
+            cfg.clone(),
+            reserve_bytes,
+            status.clone(),
+            clocks.clone(),
+            stop_rx.clone(),
+        ));
         let data_dir = cfg.data_dir.clone();
         let supervisor = tokio::spawn(supervise(
             cfg,
-            writer,
-            stats.clone(),
-            live.clone(),
-            clocks.clone(),
+            Shared {
+                writer,
+                stats: stats.clone(),
+                live: live.clone(),
+                status: status.clone(),
+                clocks: clocks.clone(),
+            },
             restart_cause,
             stop_rx,
         ));
@@ -170,8 +200,14 @@ impl Recorder {
             recovery,
             clocks,
             data_dir,
+            status,
             _lock: lock,
         })
+    }
+
+    /// Alarms, the disk-full pause, the capacity forecast.
+    pub fn status(&self) -> &status::SiteStatus {
+        &self.status
     }
 
     /// Per-stream counters.
@@ -228,16 +264,29 @@ struct Running {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-/// Keeps one stream task per camera in the index.
-async fn supervise(
-    cfg: RecorderConfig,
+/// What every stream task shares.
+struct Shared {
     writer: writer::WriterHandle,
     stats: StatsRegistry,
     live: live::LiveHub,
+    status: status::SiteStatus,
     clocks: Arc<dyn Clocks>,
+}
+
+/// Keeps one stream task per camera in the index.
+async fn supervise(
+    cfg: RecorderConfig,
+    shared: Shared,
     restart_cause: String,
     mut stop: watch::Receiver<bool>,
 ) {
+    let Shared {
+        writer,
+        stats,
+        live,
+        status,
+        clocks,
+    } = shared;
     let group = Arc::new(retina::client::SessionGroup::default());
     let db = cfg.data_dir.join("index.db");
     let mut running: HashMap<CameraId, Running> = HashMap::new();
@@ -324,6 +373,7 @@ async fn supervise(
                         live: live.sender(cam.id),
                         clocks: clocks.clone(),
                         group: group.clone(),
+                        status: status.clone(),
                     };
                     let (tx, rx) = watch::channel(false);
                     tracing::info!(camera = %cam.name, url = %cam.url, "starting stream");
@@ -416,6 +466,99 @@ async fn clean_periodically(
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "retention cleaner failed"),
             Err(e) => tracing::error!(error = %e, "retention cleaner task failed"),
+        }
+    }
+}
+
+/// Recomputes the capacity forecast from the last day's measured bitrates, and raises
+/// or clears the `capacity` alarm (each transition recorded in the system log).
+async fn capacity_periodically(
+    cfg: RecorderConfig,
+    reserve_bytes: u64,
+    status: status::SiteStatus,
+    clocks: Arc<dyn Clocks>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(cfg.capacity_interval) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let (cfg2, status2, now) = (cfg.clone(), status.clone(), clocks.realtime());
+        let r = tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
+            use vidimus_core::capacity;
+            use vidimus_core::rulebook::RetentionSubject;
+            let ix = SqliteIndex::open(&cfg2.data_dir.join("index.db"))?;
+            let files = SegmentFiles::open(&cfg2.data_dir)?;
+            let rates: HashMap<CameraId, (i64, i64)> = ix
+                .recent_rates(now - vidimus_core::retention::DAY)?
+                .into_iter()
+                .map(|(c, b, d)| (c, (b, d)))
+                .collect();
+            let streams: Vec<capacity::StreamRate> = ix
+                .cameras(false)?
+                .into_iter()
+                .filter_map(|c| {
+                    let &(bytes, dur) = rates.get(&c.id)?;
+                    let legal = cfg2
+                        .rulebook
+                        .min_retention(RetentionSubject::Video, c.key_target)
+                        .map_or(0, |r| r.min_days);
+                    (dur > 0).then(|| capacity::StreamRate {
+                        camera_id: c.id,
+                        bytes_per_day: bytes as f64 * (86_400.0 * 90_000.0) / dur as f64,
+                        retention_days: vidimus_core::retention::effective_days(
+                            c.retention_days.and_then(|d| u32::try_from(d).ok()),
+                            legal,
+                        ),
+                        legal_min_days: legal,
+                    })
+                })
+                .collect();
+            let (free, total) = files.space()?;
+            let f = capacity::forecast(
+                &streams,
+                &capacity::DiskUsage {
+                    total_bytes: total,
+                    free_bytes: free,
+                    recorded_bytes: ix.recorded_bytes()?.max(0) as u64,
+                    reserve_bytes,
+                },
+                cfg2.capacity_margin_days,
+            );
+            let transition = match f.status {
+                capacity::CapacityStatus::Ok => {
+                    status2.clear("capacity").then_some("alarm_cleared")
+                }
+                s => {
+                    let sev = if s == capacity::CapacityStatus::BelowLegalMinimum {
+                        status::Severity::Critical
+                    } else {
+                        status::Severity::Warning
+                    };
+                    status2
+                        .raise("capacity", sev, f.message.clone(), now)
+                        .then_some("alarm_raised")
+                }
+            };
+            if let Some(event) = transition {
+                tracing::warn!(message = %f.message, "{event}: capacity");
+                ix.log_event(
+                    now,
+                    event,
+                    "recorder",
+                    None,
+                    serde_json::json!({"alarm": "capacity", "message": f.message}),
+                )?;
+            }
+            status2.set_capacity(f);
+            Ok(())
+        })
+        .await;
+        match r {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "capacity forecast failed"),
+            Err(e) => tracing::error!(error = %e, "capacity task failed"),
         }
     }
 }

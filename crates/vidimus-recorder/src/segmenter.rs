@@ -173,6 +173,21 @@ impl Segmenter {
         self.steer.take().map(|s| s.position())
     }
 
+    /// Stops recording (the disk is full): closes the open segment — everything
+    /// already written stays — and drops the frames not yet in a fragment, returning
+    /// how many. Recording restarts at the next key frame pushed.
+    pub fn pause(&mut self, out: &mut Vec<Output>) -> u64 {
+        if self.seg.take().is_some() {
+            out.push(Output::Close {
+                camera_id: self.camera_id,
+            });
+        }
+        self.steer = None;
+        let n = self.pending.len() as u64;
+        self.pending.clear();
+        n
+    }
+
     /// A fragment emitted by the last `push` could not be stored (the writer is
     /// overloaded): closes the segment so that what was written stays consistent, and
     /// starts a new segment with a new wall-clock run at the pending key frame (or at

@@ -47,6 +47,8 @@ pub struct StreamContext {
     pub stats: Arc<StreamStats>,
     pub clocks: Arc<dyn Clocks>,
     pub group: Arc<SessionGroup>,
+    /// Whether recording is paused (disk full).
+    pub status: crate::status::SiteStatus,
 }
 
 /// Records a camera until `stop` becomes true. `initial_gap` is a gap to open before
@@ -360,6 +362,7 @@ async fn session(
         Err(e) => return e,
     };
     let mut live_params: Option<Arc<StreamParams>> = None;
+    let mut paused = false;
     loop {
         let ReceivedFrame {
             ts,
@@ -387,6 +390,29 @@ async fn session(
                 received: now,
                 params: params.clone(),
             }));
+        }
+        if ctx.status.disk_full() {
+            // Paused: the segment is closed intact at its last fragment, frames are
+            // not kept, and the gap says why. Live viewing goes on.
+            if !paused {
+                paused = true;
+                let at = seg.wall_position().unwrap_or(now);
+                let lost = seg.pause(out);
+                StreamStats::add(&ctx.stats.frames_dropped, lost);
+                StreamStats::add(&ctx.stats.gaps, 1);
+                tracing::error!(camera = %cfg.name, "disk full: recording paused");
+                out.push(Output::Index(IndexOp::OpenGap {
+                    camera_id: cfg.camera_id,
+                    start_90k: at.0,
+                    cause: "disk full: recording paused until space is freed (nothing within retention is deleted)".to_owned(),
+                }));
+                dispatch(ctx, out);
+            }
+            StreamStats::add(&ctx.stats.frames_dropped, 1);
+            continue;
+        }
+        if std::mem::take(&mut paused) {
+            tracing::warn!(camera = %cfg.name, "disk space available: recording resumes at the next key frame");
         }
         let frame = Frame { ts, is_key, data };
         let was_recording = seg.is_recording();

@@ -16,6 +16,7 @@
 //! segment and opens a gap with the error as cause: the file stays playable.
 
 use crate::stats::{StatsRegistry, StreamStats};
+use crate::status::{Severity, SiteStatus};
 use std::collections::HashMap;
 use std::io::{IoSlice, Write};
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 use vidimus_core::camera::CameraId;
+use vidimus_core::clock::Clocks;
 use vidimus_core::time::{Duration90k, Wall90k};
 use vidimus_media::VideoCodec;
 use vidimus_store::files::{NewFile, SegmentFiles};
@@ -141,6 +143,9 @@ pub struct WriterConfig {
     pub sync_interval: Duration,
     /// Commands that may wait in the queue before stream tasks start dropping.
     pub queue_len: usize,
+    /// Free bytes kept on the segment filesystem: below this, recording pauses
+    /// (segments closed cleanly at their last fragment); it resumes at 1.5 × this.
+    pub reserve_bytes: u64,
 }
 
 /// Starts the writer thread. It stops (after a final sync) when every handle is dropped.
@@ -150,6 +155,8 @@ pub fn spawn(
     run_id: i64,
     cfg: WriterConfig,
     stats: StatsRegistry,
+    status: SiteStatus,
+    clocks: Arc<dyn Clocks>,
 ) -> (
     WriterHandle,
     std::thread::JoinHandle<Box<dyn MetadataStore>>,
@@ -167,6 +174,8 @@ pub fn spawn(
         ops: Vec::new(),
         waiters: Vec::new(),
         backlog: backlog.clone(),
+        status,
+        clocks,
     };
     let join = std::thread::Builder::new()
         .name("vidimus-writer".into())
@@ -193,6 +202,8 @@ struct Writer {
     ops: Vec<IndexOp>,
     waiters: Vec<std::sync::mpsc::Sender<()>>,
     backlog: Arc<AtomicUsize>,
+    status: SiteStatus,
+    clocks: Arc<dyn Clocks>,
 }
 
 impl Writer {
@@ -235,6 +246,10 @@ impl Writer {
     fn open_segment(&mut self, m: OpenMsg) {
         self.close(m.camera_id);
         let stats = self.stats.stream(m.camera_id, "");
+        if self.status.disk_full() {
+            // Paused: the stream records the gap; no file is created on a full disk.
+            return;
+        }
         let created = self.files.create(m.camera_id, m.start).and_then(|nf| {
             let NewFile {
                 rel,
@@ -350,6 +365,10 @@ impl Writer {
                 let stats = of.stats.clone();
                 self.close(f.camera_id);
                 self.write_failed_gap(f.camera_id, f.wall_start, &msg, &stats);
+                if e.kind() == std::io::ErrorKind::StorageFull {
+                    let free = self.files.space().map_or(0, |s| s.0);
+                    self.pause(free);
+                }
             }
         }
     }
@@ -377,8 +396,62 @@ impl Writer {
         }
     }
 
+    /// Pauses or resumes recording by the free space left (checked every batch).
+    fn check_space(&mut self) {
+        let (free, total) = match self.files.space() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot measure free space");
+                return;
+            }
+        };
+        self.status.set_disk_space(free, total);
+        let reserve = self.cfg.reserve_bytes;
+        if !self.status.disk_full() && free < reserve {
+            self.pause(free);
+        } else if self.status.disk_full() && free >= reserve + reserve / 2 {
+            self.status.set_disk_full(false);
+            let now = self.clocks.realtime();
+            tracing::warn!(free, "disk space available again: recording resumes");
+            if self.status.clear("disk_full") {
+                self.ops.push(alarm_leaf(
+                    now,
+                    "alarm_cleared",
+                    "disk_full",
+                    &format!("{} MiB free again; recording resumed", free >> 20),
+                ));
+            }
+        }
+    }
+
+    /// The disk is (nearly) full: close every open segment at its last complete
+    /// fragment, create no new ones, and alarm. Nothing is deleted to make room:
+    /// video within retention is kept, and the cleaner frees only what has expired.
+    fn pause(&mut self, free: u64) {
+        self.status.set_disk_full(true);
+        let now = self.clocks.realtime();
+        let open: Vec<CameraId> = self.open.keys().copied().collect();
+        for c in open {
+            self.close(c);
+        }
+        let msg = format!(
+            "disk full: {} MiB free, below the {} MiB reserve; recording is paused (every segment closed intact, nothing deleted early) and resumes when space is freed",
+            free >> 20,
+            self.cfg.reserve_bytes >> 20
+        );
+        tracing::error!("{msg}");
+        if self
+            .status
+            .raise("disk_full", Severity::Critical, msg.clone(), now)
+        {
+            self.ops
+                .push(alarm_leaf(now, "alarm_raised", "disk_full", &msg));
+        }
+    }
+
     /// Makes written data durable, then records it in the index.
     fn sync(&mut self) {
+        self.check_space();
         let files = &self.files;
         // 1. Durability first: file data, then new directory entries.
         let durable = |of: &mut OpenFile| -> bool {
@@ -469,6 +542,21 @@ impl Writer {
         for w in self.waiters.drain(..) {
             let _ = w.send(());
         }
+    }
+}
+
+/// A system-log event for an alarm transition.
+fn alarm_leaf(now: Wall90k, event: &str, alarm: &str, message: &str) -> IndexOp {
+    IndexOp::AppendLeaf {
+        at_90k: now.0,
+        kind: "event".into(),
+        data: vidimus_store::log::event_leaf(
+            now,
+            event,
+            "recorder",
+            None,
+            &serde_json::json!({"alarm": alarm, "message": message}),
+        ),
     }
 }
 
@@ -632,8 +720,11 @@ mod tests {
             WriterConfig {
                 sync_interval: Duration::from_millis(5),
                 queue_len: 1024,
+                reserve_bytes: 0,
             },
             stats.clone(),
+            SiteStatus::default(),
+            Arc::new(vidimus_core::clock::RealClocks),
         );
         let mut seg = Segmenter::new(cam, "c", SegmenterConfig::default());
         seg.set_params(params());
@@ -712,8 +803,11 @@ mod tests {
             WriterConfig {
                 sync_interval: Duration::from_millis(5),
                 queue_len: 1024,
+                reserve_bytes: 0,
             },
             StatsRegistry::default(),
+            SiteStatus::default(),
+            Arc::new(vidimus_core::clock::RealClocks),
         );
         let cfg = SegmenterConfig {
             segment_duration: Duration90k::from_secs(4),

@@ -7,6 +7,7 @@
 //! - [`live`]: live view, fMP4 fragments over a WebSocket for MSE.
 //! - [`error`]: JSON errors with stable codes.
 //! - [`db`]: index connections for handlers.
+//! - [`status`]: alarms, disk and capacity (`/api/status`, metrics).
 //!
 //! Public without login: `POST /api/login`, `GET /api/openapi.json`, `/healthz`, and
 //! `/metrics` (bind the server to a trusted address). Everything else needs a session.
@@ -18,6 +19,7 @@ pub mod console;
 pub mod db;
 pub mod error;
 pub mod live;
+pub mod status;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -43,6 +45,8 @@ pub struct AppState {
     pub files: SegmentFiles,
     pub clocks: Arc<dyn Clocks>,
     pub limiter: Arc<Mutex<LoginLimiter>>,
+    /// Alarms, disk-full pause, capacity forecast (shared with the recorder).
+    pub status: vidimus_recorder::status::SiteStatus,
     pub session_ttl: Duration,
     /// Mark cookies `Secure` (set when served over TLS, e.g. behind a reverse proxy).
     pub secure_cookies: bool,
@@ -52,6 +56,7 @@ impl AppState {
     pub fn new(
         stats: StatsRegistry,
         live: vidimus_recorder::live::LiveHub,
+        status: vidimus_recorder::status::SiteStatus,
         data_dir: &std::path::Path,
         clocks: Arc<dyn Clocks>,
     ) -> std::io::Result<Self> {
@@ -61,6 +66,7 @@ impl AppState {
             db: db::Db::new(data_dir.join("index.db")),
             files: SegmentFiles::open(data_dir).map_err(std::io::Error::other)?,
             clocks,
+            status,
             limiter: Arc::new(Mutex::new(LoginLimiter::new(Duration::from_secs(60), 5))),
             session_ttl: Duration::from_secs(12 * 3600),
             secure_cookies: false,
@@ -82,7 +88,8 @@ impl AppState {
         api::cameras,
         api::timeline,
         api::export,
-        live::live
+        live::live,
+        status::status
     ),
     components(schemas(
         error::ErrorBody,
@@ -92,7 +99,10 @@ impl AppState {
         api::CameraInfo,
         api::Timeline,
         api::Span,
-        api::GapInfo
+        api::GapInfo,
+        status::SiteStatusInfo,
+        status::AlarmInfo,
+        status::CapacityInfo
     ))
 )]
 pub struct ApiDoc;
@@ -110,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/cameras/{id}/timeline", get(api::timeline))
         .route("/api/cameras/{id}/export.mp4", get(api::export))
         .route("/api/cameras/{id}/live", get(live::live))
+        .route("/api/status", get(status::status))
         .route("/api/openapi.json", get(openapi));
     Router::new()
         .merge(api)
@@ -131,7 +142,11 @@ async fn openapi() -> impl IntoResponse {
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        s.stats.prometheus(),
+        {
+            let mut m = s.stats.prometheus();
+            status::prometheus(&s, &mut m);
+            m
+        },
     )
 }
 

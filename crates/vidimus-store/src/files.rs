@@ -46,6 +46,14 @@ impl SegmentFiles {
         Ok(SegmentFiles { root })
     }
 
+    /// The filesystem holding the segments: (free bytes available to us, total bytes).
+    pub fn space(&self) -> Result<(u64, u64)> {
+        let s = rustix::fs::statvfs(&self.root).map_err(|e| {
+            StoreError::io(format!("measuring free space on {}", self.root.display()))(e.into())
+        })?;
+        Ok((s.f_bavail * s.f_frsize, s.f_blocks * s.f_frsize))
+    }
+
     /// The absolute path of a segment.
     pub fn path(&self, rel: &str) -> PathBuf {
         self.root.join(rel)

@@ -101,6 +101,28 @@ impl SqliteIndex {
         Ok(())
     }
 
+    /// Per camera: bytes and wall duration (90 kHz) of segments ending after `since` —
+    /// the measured bitrates the capacity forecast uses.
+    pub fn recent_rates(&self, since: Wall90k) -> Result<Vec<(CameraId, i64, i64)>> {
+        let mut st = self.conn().prepare(
+            "SELECT camera_id, SUM(bytes), SUM(end_90k - start_90k) FROM segment \
+             WHERE end_90k > ?1 GROUP BY camera_id",
+        )?;
+        let rows = st
+            .query_map([since.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Bytes of all recorded segments.
+    pub fn recorded_bytes(&self) -> Result<i64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT COALESCE(SUM(bytes), 0) FROM segment", [], |r| {
+                r.get(0)
+            })?)
+    }
+
     /// Holds, newest first; only active ones unless `all`.
     pub fn holds(&self, all: bool) -> Result<Vec<HoldRow>> {
         let sql = format!(

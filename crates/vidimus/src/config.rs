@@ -52,6 +52,15 @@ pub struct RecorderSection {
     pub backoff_max: Duration,
     /// Frames a live viewer may fall behind before it skips to the next key frame.
     pub live_buffer_frames: usize,
+    /// Free space kept on the segment filesystem, e.g. "1GiB", "64MiB": below it
+    /// recording pauses (default: 1 GiB, at most 2 % of the filesystem).
+    #[serde(with = "byte_size")]
+    pub disk_reserve: Option<u64>,
+    /// Days added to each camera's legal minimum retention before the capacity alarm.
+    pub capacity_margin_days: u32,
+    /// How often the capacity forecast is recomputed.
+    #[serde(with = "humantime_serde_compat")]
+    pub capacity_interval: Duration,
 }
 
 impl Default for RecorderSection {
@@ -65,6 +74,9 @@ impl Default for RecorderSection {
             backoff_initial: Duration::from_secs(1),
             backoff_max: Duration::from_secs(30),
             live_buffer_frames: 256,
+            disk_reserve: None,
+            capacity_margin_days: 7,
+            capacity_interval: Duration::from_secs(60),
         }
     }
 }
@@ -98,6 +110,42 @@ mod humantime_serde_compat {
     }
 }
 
+/// Sizes written as "512MiB", "2GiB", "1000000" (bytes).
+mod byte_size {
+    use serde::{Deserialize, Deserializer};
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        let s = String::deserialize(d)?;
+        parse(&s).map(Some).map_err(serde::de::Error::custom)
+    }
+    pub fn parse(s: &str) -> Result<u64, String> {
+        let t = s.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (n, unit) = t.split_at(split);
+        let n: u64 = n
+            .parse()
+            .map_err(|_| format!("{s:?}: expected e.g. \"512MiB\""))?;
+        let mult: u64 = match unit.trim() {
+            "" | "B" => 1,
+            "KiB" => 1 << 10,
+            "MiB" => 1 << 20,
+            "GiB" => 1 << 30,
+            "TiB" => 1 << 40,
+            u => return Err(format!("{s:?}: unknown unit {u:?} (B, KiB, MiB, GiB, TiB)")),
+        };
+        n.checked_mul(mult)
+            .ok_or_else(|| format!("{s:?} is too large"))
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse("64MiB"), Ok(64 << 20));
+        assert_eq!(parse("2 GiB"), Ok(2 << 30));
+        assert_eq!(parse("100"), Ok(100));
+        assert!(parse("5 MB").is_err());
+        assert!(parse("x").is_err());
+    }
+}
+
 impl Config {
     pub fn load(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path)
@@ -128,6 +176,9 @@ impl Config {
         }
         if !(8..=65_536).contains(&r.live_buffer_frames) {
             bail!("recorder.live_buffer_frames must be between 8 and 65536");
+        }
+        if r.capacity_interval < Duration::from_secs(1) {
+            bail!("recorder.capacity_interval must be at least 1s");
         }
         if r.max_fragment_duration < Duration::from_millis(500) {
             bail!("recorder.max_fragment_duration must be at least 500ms");
@@ -180,6 +231,9 @@ impl Config {
         rc.backoff_initial = r.backoff_initial;
         rc.backoff_max = r.backoff_max;
         rc.live_buffer_frames = r.live_buffer_frames;
+        rc.disk_reserve = r.disk_reserve;
+        rc.capacity_margin_days = r.capacity_margin_days;
+        rc.capacity_interval = r.capacity_interval;
         Ok(rc)
     }
 }

@@ -589,6 +589,7 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
     let state = vidimus_server::AppState::new(
         recorder.stats().clone(),
         recorder.live().clone(),
+        recorder.status().clone(),
         &cfg.data_dir,
         Arc::new(RealClocks),
     )?;

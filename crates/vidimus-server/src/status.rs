@@ -1,0 +1,125 @@
+//! Site health for operators: active alarms (disk full, capacity), whether recording
+//! is paused, free space and the capacity forecast — `GET /api/status` for the
+//! console's banner, and the same facts as Prometheus metrics.
+
+use crate::AppState;
+use crate::auth::AuthUser;
+use axum::Json;
+use axum::extract::State;
+use std::fmt::Write;
+
+/// An active alarm.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct AlarmInfo {
+    /// `disk_full` or `capacity`.
+    pub id: String,
+    /// `critical` or `warning`.
+    pub severity: String,
+    pub message: String,
+    /// When it was raised (RFC 3339).
+    pub since: String,
+}
+
+/// The capacity forecast.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct CapacityInfo {
+    /// `ok`, `below_configured_retention` or `below_legal_minimum`.
+    pub status: String,
+    /// Days of all cameras the store holds at the measured bitrates (null: nothing
+    /// recorded yet).
+    pub days_storable: Option<f64>,
+    pub bytes_per_day: f64,
+    pub capacity_bytes: u64,
+    /// The longest legal minimum among the cameras, and the margin added to each.
+    pub longest_legal_days: u32,
+    pub margin_days: u32,
+    pub message: String,
+}
+
+/// The site's health.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SiteStatusInfo {
+    pub alarms: Vec<AlarmInfo>,
+    /// Recording is paused because the disk is full.
+    pub recording_paused: bool,
+    pub disk_free_bytes: u64,
+    pub disk_total_bytes: u64,
+    /// Null until the first forecast (within `capacity_interval` of start).
+    pub capacity: Option<CapacityInfo>,
+}
+
+fn snake<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Alarms, disk and capacity.
+#[utoipa::path(get, path = "/api/status", responses(
+    (status = 200, body = SiteStatusInfo), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn status(State(state): State<AppState>, _user: AuthUser) -> Json<SiteStatusInfo> {
+    let s = &state.status;
+    let (free, total) = s.disk_space();
+    Json(SiteStatusInfo {
+        alarms: s
+            .alarms()
+            .into_iter()
+            .map(|a| AlarmInfo {
+                severity: snake(&a.severity),
+                id: a.id,
+                message: a.message,
+                since: a.since,
+            })
+            .collect(),
+        recording_paused: s.disk_full(),
+        disk_free_bytes: free,
+        disk_total_bytes: total,
+        capacity: s.capacity().map(|f| CapacityInfo {
+            status: snake(&f.status),
+            days_storable: f.days_storable,
+            bytes_per_day: f.bytes_per_day,
+            capacity_bytes: f.capacity_bytes,
+            longest_legal_days: f.longest_legal_days,
+            margin_days: f.margin_days,
+            message: f.message,
+        }),
+    })
+}
+
+/// The status as Prometheus metrics (appended to the per-stream ones).
+pub fn prometheus(state: &AppState, out: &mut String) {
+    let s = &state.status;
+    let (free, total) = s.disk_space();
+    let _ = writeln!(
+        out,
+        "# HELP vidimus_disk_free_bytes Free bytes on the segment filesystem.\n# TYPE vidimus_disk_free_bytes gauge\nvidimus_disk_free_bytes {free}"
+    );
+    let _ = writeln!(
+        out,
+        "# HELP vidimus_disk_total_bytes Size of the segment filesystem.\n# TYPE vidimus_disk_total_bytes gauge\nvidimus_disk_total_bytes {total}"
+    );
+    let _ = writeln!(
+        out,
+        "# HELP vidimus_recording_paused 1 while recording is paused because the disk is full.\n# TYPE vidimus_recording_paused gauge\nvidimus_recording_paused {}",
+        u8::from(s.disk_full())
+    );
+    if let Some(d) = s.capacity().and_then(|f| f.days_storable) {
+        let _ = writeln!(
+            out,
+            "# HELP vidimus_capacity_days Days of video the store holds at the measured bitrates.\n# TYPE vidimus_capacity_days gauge\nvidimus_capacity_days {d:.3}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP vidimus_alarm Active alarms (1 each).\n# TYPE vidimus_alarm gauge"
+    );
+    for a in s.alarms() {
+        let _ = writeln!(
+            out,
+            "vidimus_alarm{{alarm=\"{}\",severity=\"{}\"}} 1",
+            a.id,
+            snake(&a.severity)
+        );
+    }
+}
