@@ -41,6 +41,13 @@ try {
   assert.ok(t2 > t1 + 0.5, `live currentTime did not advance (${t1} -> ${t2})`);
   await page.screenshot({ path: join(artifacts, "live-grid.png") });
 
+  step("the capacity alarm shows as a banner, citing the article");
+  // The test configures an absurd margin, so the forecast is below the legal minimum.
+  await page.waitForSelector("[data-alarm=capacity].critical", { timeout: 15000 });
+  const banner = await page.textContent("[data-alarm=capacity]");
+  assert.ok(banner.includes("Storage capacity") && banner.includes("Art. 32"), banner);
+  await page.screenshot({ path: join(artifacts, "alarm-banner.png") });
+
   step("switching to 中文 changes the UI text");
   await page.selectOption("[data-testid=lang]", "zh-CN");
   await page.waitForSelector("header button:has-text('实时')");

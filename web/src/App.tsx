@@ -4,6 +4,7 @@ import { ApiError, login, logout, session, type Session } from "./api";
 import { LangContext, translate, type Lang } from "./i18n";
 import { Live } from "./Live";
 import { Playback } from "./Playback";
+import { Alarms } from "./Alarms";
 
 export function App() {
   const [lang, setLang] = useState<Lang>(() => (localStorage.getItem("lang") as Lang) || "en");
@@ -38,6 +39,7 @@ export function App() {
             <span className="user">{me.username}</span>
             <button onClick={() => logout().finally(() => setMe(null))}>{t("logout")}</button>
           </header>
+          <Alarms />
           <main>{view === "live" ? <Live /> : <Playback />}</main>
         </div>
       )}

@@ -6,6 +6,11 @@ export interface Camera { id: number; name: string; url: string; status: string;
 export interface Span { start_90k: number; end_90k: number; start: string; end: string }
 export interface Gap { start_90k: number; end_90k: number | null; start: string; end: string | null; cause: string }
 export interface Timeline { camera_id: number; spans: Span[]; gaps: Gap[] }
+export interface Alarm { id: string; severity: "critical" | "warning"; message: string; since: string }
+export interface SiteStatus {
+  alarms: Alarm[]; recording_paused: boolean; disk_free_bytes: number; disk_total_bytes: number;
+  capacity: { status: string; days_storable: number | null; message: string } | null;
+}
 
 export class ApiError extends Error {
   constructor(public status: number, public code: string, message: string) { super(message); }
@@ -44,6 +49,7 @@ export async function session(): Promise<Session | null> {
 }
 
 export const logout = () => call<void>("POST", "/api/logout");
+export const siteStatus = () => call<SiteStatus>("GET", "/api/status");
 export const cameras = () => call<Camera[]>("GET", "/api/cameras");
 export const timeline = (id: number, fromSec: number, toSec: number) =>
   call<Timeline>("GET", `/api/cameras/${id}/timeline?from=${fromSec.toFixed(3)}&to=${toSec.toFixed(3)}`);

@@ -5,6 +5,10 @@ export type Lang = "en" | "zh-CN";
 
 const en = {
   appName: "Vidimus",
+  alarm_disk_full: "Disk full — recording paused",
+  alarm_capacity: "Storage capacity",
+  alarm_other: "Alarm",
+  since: "since",
   live: "Live",
   playback: "Playback",
   logout: "Log out",
@@ -48,6 +52,10 @@ type Key = keyof typeof en;
 
 const zh: Record<Key, string> = {
   appName: "Vidimus",
+  alarm_disk_full: "磁盘已满——录像已暂停",
+  alarm_capacity: "存储容量",
+  alarm_other: "告警",
+  since: "开始于",
   live: "实时",
   playback: "回放",
   logout: "退出登录",

@@ -2,7 +2,8 @@
 //! Debian's Chromium (`/usr/bin/chromium`) against `vidimus serve` with simulated
 //! cameras — log in, a live tile plays, 中文, the timeline shows a gap where a camera
 //! was stopped, clicking the timeline plays from that time, frame step and speed, and an
-//! export downloads an MP4 that ffprobe accepts with the expected duration ± 1 GOP.
+//! export downloads an MP4 that ffprobe accepts with the expected duration ± 1 GOP;
+//! an alarm (storage capacity) shows as a banner.
 //! Screenshots are saved in `web/e2e/artifacts/`.
 
 mod support;
@@ -30,7 +31,9 @@ fn console_in_chromium() {
             ("front", &format!("{url_a}/front")),
             ("back", &format!("{url_b}/back")),
         ],
-        "sync_interval = \"1s\"\nsegment_duration = \"4s\"\nbackoff_initial = \"500ms\"\nbackoff_max = \"1s\"",
+        // An absurd capacity margin puts the forecast below the legal minimum on any
+        // disk, so the console must show the alarm banner.
+        "sync_interval = \"1s\"\nsegment_duration = \"4s\"\nbackoff_initial = \"500ms\"\nbackoff_max = \"1s\"\ncapacity_interval = \"2s\"\ncapacity_margin_days = 100000000",
     );
     add_user(&site, "ada", PW, "operator");
     let mut rec = site.serve();
