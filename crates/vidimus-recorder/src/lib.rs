@@ -56,6 +56,8 @@ pub struct RecorderConfig {
     pub capacity_margin_days: u32,
     /// How often the capacity forecast is recomputed.
     pub capacity_interval: Duration,
+    /// How often open segments' new fragments are logged and a checkpoint signed.
+    pub checkpoint_interval: Duration,
 }
 
 impl RecorderConfig {
@@ -76,6 +78,7 @@ impl RecorderConfig {
             disk_reserve: None,
             capacity_margin_days: 7,
             capacity_interval: Duration::from_secs(60),
+            checkpoint_interval: Duration::from_secs(30),
         }
     }
 }
@@ -167,6 +170,7 @@ impl Recorder {
         tokio::spawn(checkpoint_periodically(
             cfg.data_dir.clone(),
             seed,
+            cfg.checkpoint_interval,
             clocks.clone(),
             stop_rx.clone(),
         ));
@@ -563,21 +567,27 @@ async fn capacity_periodically(
     }
 }
 
-/// Signs a checkpoint of the integrity log every minute (when it grew).
+/// Every `interval`: logs the new fragments of segments still being written (so a
+/// fragment is covered within `sync_interval` + `interval` of being written, not only
+/// when its segment closes), then signs a checkpoint of the log if it grew.
 async fn checkpoint_periodically(
     dir: PathBuf,
     seed: [u8; 32],
+    interval: Duration,
     clocks: Arc<dyn Clocks>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let logged = Arc::new(std::sync::Mutex::new(HashMap::new()));
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = tokio::time::sleep(interval) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        let (dir, now) = (dir.clone(), clocks.realtime());
+        let (dir, now, logged) = (dir.clone(), clocks.realtime(), logged.clone());
         let r = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
-            SqliteIndex::open(&dir.join("index.db"))?.checkpoint(&seed, now)
+            let mut ix = SqliteIndex::open(&dir.join("index.db"))?;
+            ix.log_open_segments(now, &mut logged.lock().expect("logged lock"))?;
+            ix.checkpoint(&seed, now)
         })
         .await;
         match r {

@@ -40,6 +40,24 @@ pub fn segment_leaf(row: &SegmentRow) -> Vec<u8> {
     .expect("leaf serializes")
 }
 
+/// The log leaf for the first `fragments` fragments of a segment still being written,
+/// so that fragments are covered by a signed checkpoint long before the segment
+/// closes. `content_root` is over the init and those fragments' hashes.
+pub fn fragments_leaf(row: &SegmentRow) -> Vec<u8> {
+    let n = (row.fragment_hashes.len() / 32).saturating_sub(1);
+    serde_json::to_vec(&serde_json::json!({
+        "v": 1,
+        "kind": "fragments",
+        "camera_id": row.camera_id,
+        "path": row.path,
+        "start_90k": row.start_90k,
+        "end_90k": row.end_90k,
+        "fragments": n,
+        "content_root": hex(&content_root(&row.fragment_hashes)),
+    }))
+    .expect("leaf serializes")
+}
+
 /// The index operation that appends a closed segment's leaf to the log.
 pub fn segment_leaf_op(row: &SegmentRow) -> crate::index::IndexOp {
     crate::index::IndexOp::AppendLeaf {
@@ -230,6 +248,35 @@ impl SqliteIndex {
             }))
     }
 
+    /// Appends a `fragments` leaf for every open segment whose indexed fragments grew
+    /// since `logged` says (path → fragments already logged), updating `logged`.
+    /// Returns how many leaves were appended.
+    pub fn log_open_segments(
+        &mut self,
+        now: Wall90k,
+        logged: &mut HashMap<String, usize>,
+    ) -> Result<usize> {
+        let open = self.open_segments()?;
+        let mut ops = Vec::new();
+        for row in &open {
+            let n = (row.fragment_hashes.len() / 32).saturating_sub(1);
+            if n == 0 || logged.get(&row.path).is_some_and(|&m| m >= n) {
+                continue;
+            }
+            ops.push(crate::index::IndexOp::AppendLeaf {
+                at_90k: now.0,
+                kind: "fragments".into(),
+                data: fragments_leaf(row),
+            });
+            logged.insert(row.path.clone(), n);
+        }
+        logged.retain(|p, _| open.iter().any(|r| r.path == *p));
+        if !ops.is_empty() {
+            self.apply(&ops)?;
+        }
+        Ok(ops.len())
+    }
+
     /// Signs and stores a checkpoint of the log as it is now, if it grew since the last.
     pub fn checkpoint(&mut self, seed: &[u8; 32], now: Wall90k) -> Result<Option<Checkpoint>> {
         let leaves = self.log_leaves()?;
@@ -266,6 +313,8 @@ impl SqliteIndex {
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct LogReport {
     pub leaves: usize,
+    /// Leaves by kind among those the checkpoint covers.
+    pub covered_kinds: std::collections::BTreeMap<String, usize>,
     pub checkpoint_size: Option<u64>,
     pub public_key: String,
     pub problems: Vec<String>,
@@ -274,7 +323,11 @@ pub struct LogReport {
 /// Checks the log against itself, its signed checkpoint and the index: every leaf's
 /// hash, the checkpoint's signature and root, every closed segment's leaf, and every
 /// logged segment that is gone (explained only by a logged deletion).
-pub fn verify_log(index: &SqliteIndex, public_key: &[u8; 32]) -> Result<LogReport> {
+pub fn verify_log(
+    index: &SqliteIndex,
+    files: &crate::files::SegmentFiles,
+    public_key: &[u8; 32],
+) -> Result<LogReport> {
     let mut rep = LogReport {
         public_key: hex(public_key),
         ..Default::default()
@@ -283,6 +336,8 @@ pub fn verify_log(index: &SqliteIndex, public_key: &[u8; 32]) -> Result<LogRepor
     rep.leaves = leaves.len();
     let mut t = MerkleLog::new();
     let mut segment_roots: HashMap<String, String> = HashMap::new();
+    // Open segments: the latest logged (fragments, root, leaf number) per path.
+    let mut partial: HashMap<String, (usize, String, i64)> = HashMap::new();
     let mut deleted: HashSet<String> = HashSet::new();
     for (i, l) in leaves.iter().enumerate() {
         if l.idx != i as i64 + 1 {
@@ -313,8 +368,22 @@ pub fn verify_log(index: &SqliteIndex, public_key: &[u8; 32]) -> Result<LogRepor
             "deletion" => {
                 deleted.insert(path);
             }
+            "fragments" => {
+                partial.insert(
+                    path,
+                    (
+                        v["fragments"].as_u64().unwrap_or(0) as usize,
+                        v["content_root"].as_str().unwrap_or("").to_owned(),
+                        l.idx,
+                    ),
+                );
+            }
             _ => {}
         }
+    }
+    let covered = index.latest_checkpoint()?.map_or(0, |c| c.size as usize);
+    for l in leaves.iter().take(covered) {
+        *rep.covered_kinds.entry(l.kind.clone()).or_default() += 1;
     }
     match index.latest_checkpoint()? {
         None if !leaves.is_empty() => rep.problems.push("the log has no signed checkpoint".into()),
@@ -360,15 +429,41 @@ pub fn verify_log(index: &SqliteIndex, public_key: &[u8; 32]) -> Result<LogRepor
             Some(_) => {}
         }
     }
+    // Fragments logged while their segment was open must still be what was logged.
+    let by_path: HashMap<&str, &SegmentRow> = rows.iter().map(|r| (r.path.as_str(), r)).collect();
+    let mut partial_paths: Vec<(&String, &(usize, String, i64))> = partial.iter().collect();
+    partial_paths.sort();
+    for (path, (n, root, idx)) in partial_paths {
+        let Some(r) = by_path.get(path.as_str()) else {
+            continue; // reported below with the other missing segments
+        };
+        let have = (r.fragment_hashes.len() / 32).saturating_sub(1);
+        if have < *n {
+            rep.problems.push(format!(
+                "segment {path}: log leaf {idx} vouches for {n} fragments, the index has only {have} (truncated)"
+            ));
+        } else if *root != hex(&content_root(&r.fragment_hashes[..(n + 1) * 32])) {
+            rep.problems.push(format!(
+                "segment {path}: its first {n} fragment hashes differ from log leaf {idx} (altered after they were logged)"
+            ));
+        }
+    }
     let mut missing: Vec<&String> = segment_roots
         .keys()
+        .chain(partial.keys())
         .filter(|p| !present.contains(p.as_str()) && !deleted.contains(*p))
         .collect();
     missing.sort();
+    missing.dedup();
+    missing.sort();
     for p in missing {
-        rep.problems.push(format!(
-            "segment {p} is missing and no logged deletion explains it"
-        ));
+        rep.problems.push(if files.path(p).exists() {
+            format!(
+                "segment {p}: its index row was deleted but the file is still there, and no logged deletion explains it (`vidimus fsck --repair` re-adopts it)"
+            )
+        } else {
+            format!("segment {p} is missing and no logged deletion explains it")
+        });
     }
     Ok(rep)
 }

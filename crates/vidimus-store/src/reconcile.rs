@@ -595,5 +595,43 @@ pub fn verify(
             progress(done, total);
         }
     }
+    // A modified segment may hold another segment's video (files swapped, moved or
+    // reordered): say whose.
+    let mut altered: Vec<&str> = rep.findings.iter().map(|f| f.path.as_str()).collect();
+    altered.dedup();
+    if !altered.is_empty() {
+        let all = index.all_segments()?;
+        let recorded: std::collections::HashMap<&[u8], &str> = all
+            .iter()
+            .filter(|s| !s.fragment_hashes.is_empty())
+            .map(|s| (s.fragment_hashes.as_slice(), s.path.as_str()))
+            .collect();
+        let mut moved = Vec::new();
+        for path in altered {
+            let Ok(r) = files.open_read(path) else {
+                continue;
+            };
+            let Ok(sc) = scan(&r) else { continue };
+            let Ok(h) = file_hashes(files, path, &sc) else {
+                continue;
+            };
+            if let Some(other) = recorded.get(h.as_slice()).filter(|o| **o != path) {
+                let seg = segs
+                    .iter()
+                    .find(|s| s.path == path)
+                    .expect("verified above");
+                moved.push(VerifyFinding {
+                    path: path.to_owned(),
+                    camera_id: seg.camera_id,
+                    fragment: None,
+                    byte_range: None,
+                    problem: format!(
+                        "the file holds the video recorded as segment {other}: segments were swapped, moved or reordered"
+                    ),
+                });
+            }
+        }
+        rep.findings.extend(moved);
+    }
     Ok(rep)
 }

@@ -61,6 +61,10 @@ pub struct RecorderSection {
     /// How often the capacity forecast is recomputed.
     #[serde(with = "humantime_serde_compat")]
     pub capacity_interval: Duration,
+    /// How often new fragments of open segments are logged and a checkpoint signed
+    /// (at most 60s: fragments are covered within a minute of being written).
+    #[serde(with = "humantime_serde_compat")]
+    pub checkpoint_interval: Duration,
 }
 
 impl Default for RecorderSection {
@@ -77,6 +81,7 @@ impl Default for RecorderSection {
             disk_reserve: None,
             capacity_margin_days: 7,
             capacity_interval: Duration::from_secs(60),
+            checkpoint_interval: Duration::from_secs(30),
         }
     }
 }
@@ -177,6 +182,13 @@ impl Config {
         if !(8..=65_536).contains(&r.live_buffer_frames) {
             bail!("recorder.live_buffer_frames must be between 8 and 65536");
         }
+        if r.checkpoint_interval < Duration::from_secs(1)
+            || r.checkpoint_interval + r.sync_interval > Duration::from_secs(60)
+        {
+            bail!(
+                "recorder.checkpoint_interval must be at least 1s, and with sync_interval at most 60s (fragments are covered within a minute)"
+            );
+        }
         if r.capacity_interval < Duration::from_secs(1) {
             bail!("recorder.capacity_interval must be at least 1s");
         }
@@ -234,6 +246,7 @@ impl Config {
         rc.disk_reserve = r.disk_reserve;
         rc.capacity_margin_days = r.capacity_margin_days;
         rc.capacity_interval = r.capacity_interval;
+        rc.checkpoint_interval = r.checkpoint_interval;
         Ok(rc)
     }
 }

@@ -183,7 +183,7 @@ pub(crate) fn verify(
             Err(_) => [0; 32],
         },
     };
-    let log = vidimus_store::log::verify_log(&ix, &public)?;
+    let log = vidimus_store::log::verify_log(&ix, &files, &public)?;
     if json {
         println!(
             "{}",

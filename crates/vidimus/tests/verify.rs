@@ -100,7 +100,43 @@ fn tampering_is_named() {
         "{all}"
     );
 
-    // 3. A segment deleted behind the recorder's back (file and index row) is missing,
+    // 3. Two segment files swapped: each is named as holding the other's video.
+    let (p0, p2) = (
+        segs[0]["path"].as_str().unwrap().to_owned(),
+        segs[2]["path"].as_str().unwrap().to_owned(),
+    );
+    let (b0, b2) = (
+        std::fs::read(site.segment_path(&p0)).unwrap(),
+        std::fs::read(site.segment_path(&p2)).unwrap(),
+    );
+    std::fs::write(site.segment_path(&p0), &b2).unwrap();
+    std::fs::write(site.segment_path(&p2), &b0).unwrap();
+    let (ok, all) = verify_json(&site, &[]);
+    assert!(!ok);
+    let f = all["fragments"]["findings"].to_string();
+    assert!(
+        f.contains(&format!("holds the video recorded as segment {p2}"))
+            && f.contains(&format!("holds the video recorded as segment {p0}")),
+        "{f}"
+    );
+    std::fs::write(site.segment_path(&p0), &b0).unwrap();
+    std::fs::write(site.segment_path(&p2), &b2).unwrap();
+
+    // 4. A truncated file: the fragments cut off are named.
+    let p1 = segs[1]["path"].as_str().unwrap().to_owned();
+    let b1 = std::fs::read(site.segment_path(&p1)).unwrap();
+    std::fs::write(site.segment_path(&p1), &b1[..b1.len() - 1000]).unwrap();
+    let (ok, all) = verify_json(&site, &[]);
+    assert!(!ok);
+    let f = all["fragments"]["findings"].to_string();
+    assert!(
+        f.contains("the file was truncated") && f.contains(&p1),
+        "{f}"
+    );
+    std::fs::write(site.segment_path(&p1), &b1).unwrap();
+    assert!(verify_json(&site, &[]).0);
+
+    // 5. A segment deleted behind the recorder's back (file and index row) is missing,
     //    and no logged deletion explains it.
     let victim = segs[1]["path"].as_str().unwrap().to_owned();
     std::fs::remove_file(site.segment_path(&victim)).unwrap();
@@ -121,6 +157,101 @@ fn tampering_is_named() {
         problems.iter().any(|p| p.as_str().unwrap()
             == format!("segment {victim} is missing and no logged deletion explains it")),
         "{all}"
+    );
+
+    // 6. Only an index row deleted (the file stays): named as such.
+    let status = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('DELETE FROM segment WHERE path=?', (sys.argv[2],)); c.commit()",
+        ])
+        .arg(site.data().join("index.db"))
+        .arg(&p2)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (ok, all) = verify_json(&site, &[]);
+    assert!(!ok);
+    let problems = all["log"]["problems"].to_string();
+    assert!(
+        problems.contains(&format!(
+            "segment {p2}: its index row was deleted but the file is still there"
+        )),
+        "{problems}"
+    );
+}
+
+/// Fragments of a segment still being written are logged and covered by a signed
+/// checkpoint within `sync_interval + checkpoint_interval` (≤ 1 min), long before the
+/// segment closes; rewriting such a fragment together with its recorded hash (so the
+/// hash check alone would pass) is caught by the log.
+#[test]
+fn open_segments_are_covered_before_they_close() {
+    let (_cam, url) = simcam("none");
+    let site = Site::new(
+        &[("yard", &format!("{url}/yard"))],
+        "sync_interval = \"1s\"\nsegment_duration = \"300s\"\ncheckpoint_interval = \"2s\"",
+    );
+    let mut rec = site.serve();
+    std::thread::sleep(Duration::from_secs(9));
+    // A crash leaves the segment open: nothing closed it, so only the periodic
+    // `fragments` leaves can cover it.
+    rec.kill9();
+    let segs = site.recordings("yard")["segments"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(segs.len(), 1, "{segs:?}");
+    assert_eq!(segs[0]["state"], "open", "{segs:?}");
+    let (ok, all) = verify_json(&site, &[]);
+    assert!(ok, "{all}");
+    let covered = &all["log"]["covered_kinds"];
+    assert!(covered["fragments"].as_u64().unwrap_or(0) >= 2, "{all}");
+    assert!(covered.get("segment").is_none(), "{all}");
+
+    // Rewrite fragment 1's video and its recorded hash to match.
+    let path = segs[0]["path"].as_str().unwrap().to_owned();
+    let file = site.segment_path(&path);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let mdat = bytes.windows(4).position(|w| w == b"mdat").unwrap();
+    bytes[mdat + 2000] ^= 0x10;
+    std::fs::write(&file, &bytes).unwrap();
+    let (_, all) = verify_json(&site, &[]);
+    let f = &all["fragments"]["findings"][0];
+    assert_eq!(f["fragment"], 1, "{all}");
+    let (a, b) = (
+        f["byte_range"][0].as_u64().unwrap(),
+        f["byte_range"][1].as_u64().unwrap(),
+    );
+    let st = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys,hashlib\n\
+             d=open(sys.argv[2],'rb').read()[int(sys.argv[4]):int(sys.argv[5])]\n\
+             c=sqlite3.connect(sys.argv[1])\n\
+             h=bytearray(c.execute('SELECT fragment_hashes FROM segment WHERE path=?',(sys.argv[3],)).fetchone()[0])\n\
+             h[32:64]=hashlib.sha256(d).digest()\n\
+             c.execute('UPDATE segment SET fragment_hashes=? WHERE path=?',(bytes(h),sys.argv[3])); c.commit()",
+        ])
+        .arg(site.data().join("index.db"))
+        .arg(&file)
+        .arg(&path)
+        .arg(a.to_string())
+        .arg(b.to_string())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (ok, all) = verify_json(&site, &[]);
+    assert!(!ok);
+    assert!(
+        all["fragments"]["findings"].as_array().unwrap().is_empty(),
+        "{all}"
+    );
+    let problems = all["log"]["problems"].to_string();
+    assert!(
+        problems.contains(&format!("segment {path}: its first"))
+            && problems.contains("differ from log leaf"),
+        "{problems}"
     );
 }
 
