@@ -3,6 +3,7 @@
 //!
 //! - [`auth`]: login, logout, sessions (HttpOnly cookie), CSRF, login rate limiting.
 //! - [`api`]: cameras, timeline, export.
+//! - [`custody`]: retention, legal holds, export bundles.
 //! - [`console`]: the embedded web console (React, built from `web/`).
 //! - [`live`]: live view, fMP4 fragments over a WebSocket for MSE.
 //! - [`error`]: JSON errors with stable codes.
@@ -16,6 +17,7 @@
 pub mod api;
 pub mod auth;
 pub mod console;
+pub mod custody;
 pub mod db;
 pub mod error;
 pub mod live;
@@ -27,7 +29,7 @@ use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use utoipa::OpenApi;
@@ -47,6 +49,10 @@ pub struct AppState {
     pub limiter: Arc<Mutex<LoginLimiter>>,
     /// Alarms, disk-full pause, capacity forecast (shared with the recorder).
     pub status: vidimus_recorder::status::SiteStatus,
+    /// The rules retention changes are checked against.
+    pub rulebook: Arc<vidimus_core::rulebook::Rulebook>,
+    /// The data directory (site key, export bundles).
+    pub data_dir: std::path::PathBuf,
     pub session_ttl: Duration,
     /// Mark cookies `Secure` (set when served over TLS, e.g. behind a reverse proxy).
     pub secure_cookies: bool,
@@ -67,6 +73,8 @@ impl AppState {
             files: SegmentFiles::open(data_dir).map_err(std::io::Error::other)?,
             clocks,
             status,
+            rulebook: Arc::new(vidimus_core::rulebook::Rulebook::shenzhen_draft()),
+            data_dir: data_dir.to_owned(),
             limiter: Arc::new(Mutex::new(LoginLimiter::new(Duration::from_secs(60), 5))),
             session_ttl: Duration::from_secs(12 * 3600),
             secure_cookies: false,
@@ -89,7 +97,13 @@ impl AppState {
         api::timeline,
         api::export,
         live::live,
-        status::status
+        status::status,
+        custody::set_retention,
+        custody::holds,
+        custody::add_hold,
+        custody::release_hold,
+        custody::make_bundle,
+        custody::download_bundle
     ),
     components(schemas(
         error::ErrorBody,
@@ -102,7 +116,13 @@ impl AppState {
         api::GapInfo,
         status::SiteStatusInfo,
         status::AlarmInfo,
-        status::CapacityInfo
+        status::CapacityInfo,
+        custody::Retention,
+        custody::HoldInfo,
+        custody::NewHold,
+        custody::Created,
+        custody::NewBundle,
+        custody::BundleInfo
     ))
 )]
 pub struct ApiDoc;
@@ -121,6 +141,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/cameras/{id}/export.mp4", get(api::export))
         .route("/api/cameras/{id}/live", get(live::live))
         .route("/api/status", get(status::status))
+        .route("/api/cameras/{id}/retention", put(custody::set_retention))
+        .route("/api/holds", get(custody::holds).post(custody::add_hold))
+        .route("/api/holds/{id}/release", post(custody::release_hold))
+        .route("/api/cameras/{id}/bundles", post(custody::make_bundle))
+        .route("/api/exports/{name}", get(custody::download_bundle))
         .route("/api/openapi.json", get(openapi));
     Router::new()
         .merge(api)

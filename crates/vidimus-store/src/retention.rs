@@ -114,6 +114,37 @@ impl SqliteIndex {
         Ok(rows)
     }
 
+    /// Sets a camera's retention (None: the rulebook minimum) and counter-terrorism
+    /// key-target flag, and records the change in the system log, in one transaction.
+    /// The caller checks the days against the rulebook first.
+    pub fn set_retention(
+        &mut self,
+        camera_id: CameraId,
+        days: Option<u32>,
+        key_target: bool,
+        by: &str,
+        now: Wall90k,
+    ) -> Result<()> {
+        let tx = self.conn().unchecked_transaction()?;
+        let n = tx.execute(
+            "UPDATE camera SET retention_days = ?2, key_target = ?3 WHERE id = ?1 AND removed_90k IS NULL",
+            params![camera_id, days, key_target],
+        )?;
+        if n == 0 {
+            return Err(StoreError::CameraNotFound(camera_id.to_string()));
+        }
+        crate::log::insert_event(
+            &tx,
+            now,
+            "camera_changed",
+            by,
+            Some(camera_id),
+            &serde_json::json!({"retention_days": days, "key_target": key_target}),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Bytes of all recorded segments.
     pub fn recorded_bytes(&self) -> Result<i64> {
         Ok(self

@@ -586,13 +586,14 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
         eprintln!("{}", b.replace("{http}", &addr.to_string()));
     }
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let state = vidimus_server::AppState::new(
+    let mut state = vidimus_server::AppState::new(
         recorder.stats().clone(),
         recorder.live().clone(),
         recorder.status().clone(),
         &cfg.data_dir,
         Arc::new(RealClocks),
     )?;
+    state.rulebook = Arc::new(cfg.rulebook()?);
     let http = tokio::spawn(vidimus_server::serve(listener, state, async {
         let _ = rx.await;
     }));

@@ -1,0 +1,352 @@
+//! Keeping video lawfully: per-camera retention (checked against the rulebook; a
+//! change below the minimum is refused citing the article), legal holds placed and
+//! released by administrators, and verifiable export bundles (docs/bundle.md) made by
+//! operators. Every act is recorded in the tamper-evident system log.
+
+use crate::AppState;
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use vidimus_core::time::Wall90k;
+use vidimus_store::MetadataStore;
+
+fn admin_only(user: &AuthUser, what: &str) -> Result<(), ApiError> {
+    if user.role == "admin" {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("only an administrator may {what}"),
+        ))
+    }
+}
+
+fn time(s: &str) -> Result<Wall90k, ApiError> {
+    Wall90k::parse(s).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_time", e.to_string()))
+}
+
+fn camera_id(id: &str) -> Result<i64, ApiError> {
+    id.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "camera_not_found",
+            format!("camera {id:?} not found"),
+        )
+    })
+}
+
+/// A camera's retention.
+#[derive(serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub struct Retention {
+    /// Days of video kept; null for the rulebook's minimum.
+    pub retention_days: Option<u32>,
+    /// The camera protects a key target against terrorist attacks (Art. 32: ≥ 90 days).
+    pub counter_terrorism_key_target: bool,
+}
+
+/// Sets a camera's retention (administrators). Refused below the legal minimum, with
+/// the article cited (`retention_below_minimum`, 422).
+#[utoipa::path(put, path = "/api/cameras/{id}/retention", params(("id" = i64, Path,)),
+    request_body = Retention,
+    responses((status = 200, body = Retention), (status = 403, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn set_retention(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    user: AuthUser,
+    Json(req): Json<Retention>,
+) -> Result<Json<Retention>, ApiError> {
+    admin_only(&user, "change retention")?;
+    let id = camera_id(&id)?;
+    let days = req.retention_days;
+    let min = state
+        .rulebook
+        .min_retention(
+            vidimus_core::rulebook::RetentionSubject::Video,
+            req.counter_terrorism_key_target,
+        )
+        .map_or(0, |r| r.min_days);
+    if let Err(refusal) = state
+        .rulebook
+        .check_video_retention(days.unwrap_or(min), req.counter_terrorism_key_target)
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "retention_below_minimum",
+            refusal.to_string(),
+        ));
+    }
+    let now = state.clocks.realtime();
+    let key = req.counter_terrorism_key_target;
+    state
+        .db
+        .run(move |ix| {
+            let cam = ix
+                .cameras(false)?
+                .into_iter()
+                .find(|c| c.id == id)
+                .ok_or_else(|| vidimus_store::StoreError::CameraNotFound(id.to_string()))?;
+            if cam.source == vidimus_store::index::CameraSource::Config {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "defined_in_config",
+                    format!(
+                        "camera {:?} is defined in the configuration file; set retention_days there",
+                        cam.name
+                    ),
+                ));
+            }
+            Ok(ix.set_retention(id, days, key, &user.username, now)?)
+        })
+        .await?;
+    Ok(Json(req))
+}
+
+/// A legal hold.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct HoldInfo {
+    pub id: i64,
+    pub camera_id: i64,
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+    pub created_by: String,
+    pub created: String,
+    pub released_by: Option<String>,
+    pub released: Option<String>,
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct HoldsQuery {
+    /// Include released holds.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// Lists legal holds (active ones unless `all`).
+#[utoipa::path(get, path = "/api/holds", params(HoldsQuery),
+    responses((status = 200, body = [HoldInfo]), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn holds(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    Query(q): Query<HoldsQuery>,
+) -> Result<Json<Vec<HoldInfo>>, ApiError> {
+    let rows = state.db.run(move |ix| Ok(ix.holds(q.all)?)).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|h| HoldInfo {
+                id: h.id,
+                camera_id: h.camera_id,
+                from: Wall90k(h.from_90k).to_string(),
+                to: Wall90k(h.to_90k).to_string(),
+                reason: h.reason,
+                created_by: h.created_by,
+                created: Wall90k(h.created_90k).to_string(),
+                released_by: h.released_by,
+                released: h.released_90k.map(|t| Wall90k(t).to_string()),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct NewHold {
+    pub camera_id: i64,
+    /// RFC 3339 or Unix seconds.
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Created {
+    pub id: i64,
+}
+
+/// Places a legal hold (administrators): the range is kept past retention until the
+/// hold is released.
+#[utoipa::path(post, path = "/api/holds", request_body = NewHold,
+    responses((status = 201, body = Created), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody)))]
+pub async fn add_hold(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(req): Json<NewHold>,
+) -> Result<(StatusCode, Json<Created>), ApiError> {
+    admin_only(&user, "place a legal hold")?;
+    let (from, to) = (time(&req.from)?, time(&req.to)?);
+    let now = state.clocks.realtime();
+    let id = state
+        .db
+        .run(move |ix| {
+            if !ix.cameras(true)?.iter().any(|c| c.id == req.camera_id) {
+                return Err(
+                    vidimus_store::StoreError::CameraNotFound(req.camera_id.to_string()).into(),
+                );
+            }
+            Ok(ix.add_hold(req.camera_id, from, to, &req.reason, &user.username, now)?)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// Releases a legal hold (administrators).
+#[utoipa::path(post, path = "/api/holds/{id}/release", params(("id" = i64, Path,)),
+    responses((status = 204, description = "Released"), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody)))]
+pub async fn release_hold(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    user: AuthUser,
+) -> Result<StatusCode, ApiError> {
+    admin_only(&user, "release a legal hold")?;
+    let now = state.clocks.realtime();
+    state
+        .db
+        .run(move |ix| Ok(ix.release_hold(id, &user.username, now)?))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct NewBundle {
+    /// RFC 3339 or Unix seconds.
+    pub from: String,
+    pub to: String,
+    /// Why the video is handed out (required; goes into the signed manifest).
+    pub purpose: String,
+}
+
+/// A bundle made.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct BundleInfo {
+    pub export_id: String,
+    pub bytes: u64,
+    /// Where to download it (GET).
+    pub download: String,
+    /// SHA-256 of the site's public key.
+    pub key_fingerprint: String,
+    pub start: String,
+    pub end: String,
+    pub frames: u64,
+}
+
+/// Makes a verifiable export bundle of a camera's range (logged in the integrity
+/// log; see docs/bundle.md). Download it from `download`.
+#[utoipa::path(post, path = "/api/cameras/{id}/bundles", params(("id" = i64, Path,)), request_body = NewBundle,
+    responses((status = 201, body = BundleInfo), (status = 400, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+pub async fn make_bundle(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    user: AuthUser,
+    Json(req): Json<NewBundle>,
+) -> Result<(StatusCode, Json<BundleInfo>), ApiError> {
+    let id = camera_id(&id)?;
+    let (from, to) = (time(&req.from)?, time(&req.to)?);
+    let now = state.clocks.realtime();
+    let (files, dir) = (state.files.clone(), state.data_dir.clone());
+    let s = state
+        .db
+        .run(move |ix| {
+            let cam = ix
+                .cameras(true)?
+                .into_iter()
+                .find(|c| c.id == id)
+                .ok_or_else(|| vidimus_store::StoreError::CameraNotFound(id.to_string()))?;
+            let seed = vidimus_store::log::site_key(&dir)?;
+            let out_dir = dir.join("exports");
+            std::fs::create_dir_all(&out_dir).map_err(ApiError::internal)?;
+            let tmp = out_dir.join(format!(
+                "pending-{}.vbundle",
+                vidimus_access::token::new_token()
+            ));
+            let s = vidimus_store::bundle::write_bundle(
+                ix,
+                &files,
+                &seed,
+                &vidimus_store::bundle::BundleRequest {
+                    camera_id: cam.id,
+                    camera: &cam.name,
+                    from,
+                    to,
+                    exporter: &user.username,
+                    purpose: &req.purpose,
+                    now,
+                },
+                &tmp,
+                |_, _| {},
+            )?;
+            std::fs::rename(
+                &tmp,
+                out_dir.join(format!("{}.vbundle", s.manifest.export_id)),
+            )
+            .map_err(ApiError::internal)?;
+            Ok(s)
+        })
+        .await?;
+    let m = &s.manifest;
+    Ok((
+        StatusCode::CREATED,
+        Json(BundleInfo {
+            download: format!("/api/exports/{}.vbundle", m.export_id),
+            export_id: m.export_id.clone(),
+            bytes: s.bytes,
+            key_fingerprint: m.key_fingerprint.clone(),
+            start: m.start.clone(),
+            end: m.end.clone(),
+            frames: m.frames,
+        }),
+    ))
+}
+
+/// Downloads a bundle made by `POST /api/cameras/{id}/bundles`.
+#[utoipa::path(get, path = "/api/exports/{name}", params(("name" = String, Path, description = "`<export_id>.vbundle`")),
+    responses((status = 200, content_type = "application/x-tar", description = "The bundle"),
+        (status = 404, body = crate::error::ErrorBody)))]
+pub async fn download_bundle(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    _user: AuthUser,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such export bundle");
+    let id = name.strip_suffix(".vbundle").ok_or_else(not_found)?;
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(not_found());
+    }
+    let path = state.data_dir.join("exports").join(&name);
+    let f = tokio::fs::File::open(&path)
+        .await
+        .map_err(|_| not_found())?;
+    let len = f.metadata().await.map_err(ApiError::internal)?.len();
+    let chunks = futures::stream::unfold(f, |mut f| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 1 << 20];
+        match f.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(bytes::Bytes::from(buf)), f))
+            }
+            Err(e) => Some((Err(e), f)),
+        }
+    });
+    let mut r = Response::new(Body::from_stream(chunks));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-tar"),
+    );
+    h.insert(header::CONTENT_LENGTH, len.into());
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+            .map_err(ApiError::internal)?,
+    );
+    Ok(r.into_response())
+}
