@@ -2,8 +2,9 @@
 // (playwright-core: it never downloads a browser). Run by crates/vidimus/tests/console.rs
 // against a real `vidimus serve` with simulated cameras; exits non-zero on failure.
 //
-// Env: BASE_URL, VIDIMUS_USER, VIDIMUS_PASSWORD, GAP_CAMERA (a camera whose recording
-// has a gap), ARTIFACTS (directory for screenshots and the exported MP4).
+// Env: BASE_URL, VIDIMUS_USER, VIDIMUS_PASSWORD (an operator), VIDIMUS_ADMIN,
+// VIDIMUS_ADMIN_PASSWORD, GAP_CAMERA (a camera whose recording has a gap), ARTIFACTS
+// (directory for screenshots and the exported MP4 and bundle).
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -115,6 +116,36 @@ try {
   const out = join(artifacts, "export.mp4");
   await download.saveAs(out);
   console.log(`EXPORT ${out} 4`);
+
+  step("a verifiable bundle of the same range downloads");
+  await page.fill("[data-testid=export-purpose]", "e2e: incident 42");
+  const [bundle] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=export-bundle]")]);
+  const bout = join(artifacts, "export.vbundle");
+  await bundle.saveAs(bout);
+  assert.ok((await page.textContent("[data-testid=bundle-status]")).includes("signed by key"));
+  console.log(`BUNDLE ${bout}`);
+  assert.equal(await page.locator("[data-testid=place-hold]").count(), 0, "operators cannot place holds");
+  assert.equal(await page.locator("header button:has-text('Legal holds')").count(), 0);
+
+  step("an administrator places a legal hold on the range and releases it");
+  const admin = await (await browser.newContext({ viewport: { width: 1400, height: 850 } })).newPage();
+  await admin.goto(base);
+  await admin.fill("input[name=username]", process.env.VIDIMUS_ADMIN);
+  await admin.fill("input[name=password]", process.env.VIDIMUS_ADMIN_PASSWORD);
+  await admin.click("button[type=submit]");
+  await admin.click("header button:has-text('Playback')");
+  await admin.selectOption("[data-testid=camera-select]", String(camId));
+  await admin.click("[data-testid=export-open]");
+  await admin.fill("[data-testid=export-from]", local(exFrom));
+  await admin.fill("[data-testid=export-to]", local(exFrom + 4));
+  await admin.fill("[data-testid=export-purpose]", "e2e hold: case 7");
+  await admin.click("[data-testid=place-hold]");
+  await admin.waitForSelector("[data-testid=bundle-status]:has-text('Legal hold placed')");
+  await admin.click("header button:has-text('Legal holds')");
+  await admin.waitForSelector("[data-testid=holds] td:has-text('e2e hold: case 7')");
+  await admin.screenshot({ path: join(artifacts, "holds.png") });
+  await admin.click("[data-testid=holds] button:has-text('Release')");
+  await admin.waitForSelector("[data-testid=holds] p");
   console.log("console e2e: all steps passed");
 } catch (e) {
   console.error(`console e2e FAILED: ${e.stack || e}`);

@@ -5,11 +5,12 @@ import { LangContext, translate, type Lang } from "./i18n";
 import { Live } from "./Live";
 import { Playback } from "./Playback";
 import { Alarms } from "./Alarms";
+import { Holds } from "./Holds";
 
 export function App() {
   const [lang, setLang] = useState<Lang>(() => (localStorage.getItem("lang") as Lang) || "en");
   const [me, setMe] = useState<Session | null | undefined>(undefined);
-  const [view, setView] = useState<"live" | "playback">("live");
+  const [view, setView] = useState<"live" | "playback" | "holds">("live");
   const t = (k: Parameters<typeof translate>[1]) => translate(lang, k);
 
   useEffect(() => { session().then(setMe).catch(() => setMe(null)); }, []);
@@ -33,6 +34,7 @@ export function App() {
             <nav>
               <button className={view === "live" ? "on" : ""} onClick={() => setView("live")}>{t("live")}</button>
               <button className={view === "playback" ? "on" : ""} onClick={() => setView("playback")}>{t("playback")}</button>
+              {me.role === "admin" && <button className={view === "holds" ? "on" : ""} onClick={() => setView("holds")}>{t("holds")}</button>}
             </nav>
             <span className="spacer" />
             {langSwitch}
@@ -40,7 +42,7 @@ export function App() {
             <button onClick={() => logout().finally(() => setMe(null))}>{t("logout")}</button>
           </header>
           <Alarms />
-          <main>{view === "live" ? <Live /> : <Playback />}</main>
+          <main>{view === "live" ? <Live /> : view === "playback" ? <Playback admin={me.role === "admin"} /> : <Holds />}</main>
         </div>
       )}
     </LangContext.Provider>

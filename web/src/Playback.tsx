@@ -2,7 +2,7 @@
 // instant (the server starts at the preceding key frame and trims with an edit list);
 // 1x/2x/4x, frame stepping, keyboard shortcuts, and the export dialog.
 import { useEffect, useMemo, useRef, useState } from "react";
-import { cameras as fetchCameras, exportUrl, timeline as fetchTimeline, type Camera, type Timeline } from "./api";
+import { ApiError, cameras as fetchCameras, exportUrl, makeBundle, placeHold, timeline as fetchTimeline, type Camera, type Timeline } from "./api";
 import { useT } from "./i18n";
 
 const ZOOMS = [24 * 3600, 6 * 3600, 3600, 600, 120];
@@ -17,7 +17,7 @@ const toLocalInput = (sec: number) => {
 };
 const fmt = (sec: number) => new Date(sec * 1000).toLocaleString(undefined, { hour12: false });
 
-export function Playback() {
+export function Playback({ admin }: { admin: boolean }) {
   const t = useT();
   const [cams, setCams] = useState<Camera[]>([]);
   const [cameraId, setCameraId] = useState<number | null>(null);
@@ -28,6 +28,8 @@ export function Playback() {
   const [now, setNow] = useState<number | null>(null);
   const [speed, setSpeed] = useState(1);
   const [exporting, setExporting] = useState<{ from: string; to: string } | null>(null);
+  const [purpose, setPurpose] = useState("");
+  const [bundleMsg, setBundleMsg] = useState("");
   const video = useRef<HTMLVideoElement>(null);
 
   const span = ZOOMS[zoom];
@@ -143,8 +145,31 @@ export function Playback() {
           <div className="buttons">
             <a className="button" data-testid="export-download" download
               href={exportUrl(cameraId, new Date(exporting.from).getTime() / 1000, new Date(exporting.to).getTime() / 1000)}>{t("download")}</a>
-            <button onClick={() => setExporting(null)}>{t("cancel")}</button>
+            <button onClick={() => { setExporting(null); setBundleMsg(""); }}>{t("cancel")}</button>
           </div>
+          <label>{t("purpose")} <input data-testid="export-purpose" value={purpose} onChange={(e) => setPurpose(e.target.value)} /></label>
+          <div className="buttons">
+            <button data-testid="export-bundle" disabled={!purpose.trim()} onClick={async () => {
+              setBundleMsg(t("bundling"));
+              try {
+                const b = await makeBundle(cameraId, new Date(exporting.from).getTime() / 1000, new Date(exporting.to).getTime() / 1000, purpose);
+                setBundleMsg(`${t("bundleReady")} ${b.key_fingerprint.slice(0, 16)}…`);
+                const a = document.createElement("a");
+                a.href = b.download;
+                a.download = `${b.export_id}.vbundle`;
+                document.body.appendChild(a);
+                a.click();
+                a.remove();
+              } catch (e) {
+                setBundleMsg(e instanceof ApiError ? e.message : String(e));
+              }
+            }}>{t("bundle")}</button>
+            {admin && <button data-testid="place-hold" disabled={!purpose.trim()} onClick={() =>
+              placeHold(cameraId, new Date(exporting.from).getTime() / 1000, new Date(exporting.to).getTime() / 1000, purpose)
+                .then(() => setBundleMsg(t("holdPlaced")))
+                .catch((e) => setBundleMsg(e instanceof ApiError ? e.message : String(e)))}>{t("placeHold")}</button>}
+          </div>
+          {bundleMsg && <div className="bundle-status" data-testid="bundle-status">{bundleMsg}</div>}
         </div>
       )}
     </div>

@@ -49,6 +49,14 @@ export async function session(): Promise<Session | null> {
 }
 
 export const logout = () => call<void>("POST", "/api/logout");
+export interface BundleInfo { export_id: string; bytes: number; download: string; key_fingerprint: string; start: string; end: string; frames: number }
+export const makeBundle = (id: number, fromSec: number, toSec: number, purpose: string) =>
+  call<BundleInfo>("POST", `/api/cameras/${id}/bundles`, { from: fromSec.toFixed(3), to: toSec.toFixed(3), purpose });
+export interface Hold { id: number; camera_id: number; from: string; to: string; reason: string; created_by: string; created: string; released_by: string | null; released: string | null }
+export const holds = (all = false) => call<Hold[]>("GET", `/api/holds${all ? "?all=true" : ""}`);
+export const placeHold = (camera_id: number, fromSec: number, toSec: number, reason: string) =>
+  call<{ id: number }>("POST", "/api/holds", { camera_id, from: fromSec.toFixed(3), to: toSec.toFixed(3), reason });
+export const releaseHold = (id: number) => call<void>("POST", `/api/holds/${id}/release`);
 export const siteStatus = () => call<SiteStatus>("GET", "/api/status");
 export const cameras = () => call<Camera[]>("GET", "/api/cameras");
 export const timeline = (id: number, fromSec: number, toSec: number) =>

@@ -3,7 +3,8 @@
 //! cameras — log in, a live tile plays, 中文, the timeline shows a gap where a camera
 //! was stopped, clicking the timeline plays from that time, frame step and speed, and an
 //! export downloads an MP4 that ffprobe accepts with the expected duration ± 1 GOP;
-//! an alarm (storage capacity) shows as a banner.
+//! a verifiable bundle of the same range downloads and verifies offline; an alarm
+//! (storage capacity) shows as a banner.
 //! Screenshots are saved in `web/e2e/artifacts/`.
 
 mod support;
@@ -36,6 +37,7 @@ fn console_in_chromium() {
         "sync_interval = \"1s\"\nsegment_duration = \"4s\"\nbackoff_initial = \"500ms\"\nbackoff_max = \"1s\"\ncapacity_interval = \"2s\"\ncapacity_margin_days = 100000000",
     );
     add_user(&site, "ada", PW, "operator");
+    add_user(&site, "root", "the administrator's password", "admin");
     let mut rec = site.serve();
     // "back" records, stops for a few seconds (a gap), and records again.
     std::thread::sleep(Duration::from_secs(8));
@@ -51,6 +53,8 @@ fn console_in_chromium() {
         .env("BASE_URL", format!("http://127.0.0.1:{}", site.http))
         .env("VIDIMUS_USER", "ada")
         .env("VIDIMUS_PASSWORD", PW)
+        .env("VIDIMUS_ADMIN", "root")
+        .env("VIDIMUS_ADMIN_PASSWORD", "the administrator's password")
         .env("GAP_CAMERA", "back")
         .env("ARTIFACTS", &artifacts)
         .output()
@@ -92,7 +96,38 @@ fn console_in_chromium() {
         (duration - wanted).abs() <= 2.0,
         "export of {wanted} s lasts {duration} s"
     );
-    for shot in ["live-grid.png", "live-grid-zh.png", "playback.png"] {
+    // The bundle made in the browser verifies offline against the site's key.
+    let bundle = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("BUNDLE "))
+        .expect("bundle file");
+    let key = String::from_utf8(site.vidimus(&["log-key"]).stdout).unwrap();
+    let v = Command::new(bin())
+        .args(["verify", bundle, "--key", key.trim(), "--json"])
+        .output()
+        .unwrap();
+    let rep: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
+    assert!(v.status.success(), "{rep}");
+    assert_eq!(rep["manifest"]["exporter"], "ada");
+    assert_eq!(rep["manifest"]["purpose"], "e2e: incident 42");
+    // The hold placed and released in the browser is in the system log, by the admin.
+    let ev: serde_json::Value =
+        serde_json::from_slice(&site.vidimus(&["events", "--json"]).stdout).unwrap();
+    for event in ["hold", "release"] {
+        assert!(
+            ev.as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["event"] == event && e["actor"] == "root"),
+            "{event} missing: {ev}"
+        );
+    }
+    for shot in [
+        "holds.png",
+        "live-grid.png",
+        "live-grid-zh.png",
+        "playback.png",
+    ] {
         assert!(artifacts.join(shot).exists(), "{shot} missing");
     }
     assert!(rec.terminate());
