@@ -224,6 +224,32 @@ impl SqliteIndex {
             .collect())
     }
 
+    /// Every checkpoint, oldest first.
+    pub fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        let mut st = self
+            .conn()
+            .prepare("SELECT size, root, at_90k, signature FROM log_checkpoint ORDER BY id")?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    any_bytes(r, 1)?,
+                    r.get::<_, i64>(2)?,
+                    any_bytes(r, 3)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows
+            .into_iter()
+            .map(|(size, root, at, sig)| Checkpoint {
+                size: size as u64,
+                root: root.try_into().unwrap_or([0; 32]),
+                time_90k: at,
+                signature: sig.try_into().unwrap_or([0; 64]),
+            })
+            .collect())
+    }
+
     /// The newest checkpoint.
     pub fn latest_checkpoint(&self) -> Result<Option<Checkpoint>> {
         Ok(self
@@ -313,6 +339,8 @@ impl SqliteIndex {
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct LogReport {
     pub leaves: usize,
+    /// Signed checkpoints checked (each consistent with the next).
+    pub checkpoints: usize,
     /// Leaves by kind among those the checkpoint covers.
     pub covered_kinds: std::collections::BTreeMap<String, usize>,
     pub checkpoint_size: Option<u64>,
@@ -408,6 +436,42 @@ pub fn verify_log(
                     c.size
                 ));
             }
+        }
+    }
+    // Every earlier checkpoint: signed, and the log only grew between consecutive ones
+    // (an RFC 9162 consistency proof from the leaves, checked against the signed roots).
+    let cps = index.checkpoints()?;
+    rep.checkpoints = cps.len();
+    for (i, c) in cps.iter().enumerate().rev().skip(1) {
+        if checkpoint::verify(public_key, c).is_err() {
+            rep.problems.push(format!(
+                "checkpoint {} (size {}) is not signed by key {}",
+                i + 1,
+                c.size,
+                rep.public_key
+            ));
+            continue;
+        }
+        let next = &cps[i + 1];
+        let ok = c.size <= next.size
+            && next.size <= t.size()
+            && t.consistency_proof(c.size.max(1), next.size)
+                .ok()
+                .is_some_and(|p| {
+                    c.size == 0
+                        || vidimus_integrity::merkle::verify_consistency(
+                            c.size, next.size, &c.root, &next.root, &p,
+                        )
+                        .is_ok()
+                });
+        if !ok {
+            rep.problems.push(format!(
+                "checkpoints {} (size {}) and {} (size {}) are not consistent: the log was rewritten between them",
+                i + 1,
+                c.size,
+                i + 2,
+                next.size
+            ));
         }
     }
     let rows = index.all_segments()?;

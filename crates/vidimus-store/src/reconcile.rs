@@ -505,12 +505,14 @@ pub fn verify(
     index: &dyn MetadataStore,
     files: &SegmentFiles,
     camera: Option<i64>,
+    range: Option<(Wall90k, Wall90k)>,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<VerifyReport> {
     let segs: Vec<SegmentRow> = index
         .all_segments()?
         .into_iter()
         .filter(|s| camera.is_none_or(|c| c == s.camera_id))
+        .filter(|s| range.is_none_or(|(a, b)| s.end_90k > a.0 && s.start_90k < b.0))
         .collect();
     let total: u64 = segs.iter().map(|s| s.bytes as u64).sum();
     let mut rep = VerifyReport::default();

@@ -165,13 +165,20 @@ pub(crate) fn verify_bundle(path: &Path, key: Option<&str>, json: bool) -> anyho
 pub(crate) fn verify(
     target: &Target,
     camera: Option<&str>,
+    range: Option<(Wall90k, Wall90k)>,
     key: Option<&str>,
     json: bool,
 ) -> anyhow::Result<()> {
     let (dir, ix) = target.index()?;
     let files = SegmentFiles::open(&dir)?;
     let cam = camera.map(|c| ix.camera_by_name(c)).transpose()?;
-    let rep = reconcile::verify(&ix, &files, cam.map(|c| c.id), progress_bar("verifying"))?;
+    let rep = reconcile::verify(
+        &ix,
+        &files,
+        cam.map(|c| c.id),
+        range,
+        progress_bar("verifying"),
+    )?;
     let public: [u8; 32] = match key {
         Some(h) => parse_key(h)?,
         None => match std::fs::read(dir.join("log-key")) {

@@ -138,6 +138,11 @@ enum Command {
         /// Only this camera (fragment hashes only; the log is checked whole).
         #[arg(long)]
         camera: Option<String>,
+        /// Only segments overlapping this range (RFC 3339 or Unix seconds).
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        #[arg(long, requires = "from")]
+        to: Option<String>,
         /// The site's public key (64 hex digits) to check checkpoints against; by default
         /// the one derived from this data directory's `log-key`.
         #[arg(long)]
@@ -388,9 +393,17 @@ fn run() -> anyhow::Result<()> {
             bundle: None,
             target,
             camera,
+            from,
+            to,
             key,
             json,
-        } => evidence::verify(&target, camera.as_deref(), key.as_deref(), json),
+        } => {
+            let range = match (from, to) {
+                (Some(a), Some(b)) => Some((Wall90k::parse(&a)?, Wall90k::parse(&b)?)),
+                _ => None,
+            };
+            evidence::verify(&target, camera.as_deref(), range, key.as_deref(), json)
+        }
         Command::Events {
             target,
             since,

@@ -66,6 +66,15 @@ fn tampering_is_named() {
         .map(|(i, _)| i)
         .collect();
     let at = mdats[1] + 1000;
+    // A range that excludes the segment verifies clean (and checks only its segments).
+    let (a2, b2) = (
+        segs[2]["start_90k"].as_i64().unwrap(),
+        segs[2]["end_90k"].as_i64().unwrap(),
+    );
+    let f = |t: i64| format!("{:.4}", t as f64 / 90_000.0);
+    let (ok, all) = verify_json(&site, &["--from", &f(a2 + 9000), "--to", &f(b2 - 9000)]);
+    assert!(ok, "{all}");
+    assert_eq!(all["fragments"]["segments"], 1, "{all}");
     bytes[at] ^= 0x01;
     std::fs::write(&path, &bytes).unwrap();
     let (ok, all) = verify_json(&site, &[]);
@@ -140,6 +149,14 @@ fn tampering_is_named() {
     //    and no logged deletion explains it.
     let victim = segs[1]["path"].as_str().unwrap().to_owned();
     std::fs::remove_file(site.segment_path(&victim)).unwrap();
+    // With only the file gone, the fragment check names it.
+    let (ok, all) = verify_json(&site, &[]);
+    assert!(!ok);
+    let f = all["fragments"]["findings"].to_string();
+    assert!(
+        f.contains(&victim) && f.contains("cannot read the segment"),
+        "{f}"
+    );
     let status = std::process::Command::new("python3")
         .args([
             "-c",
@@ -356,6 +373,42 @@ fn the_system_log_is_tamper_evident() {
     let (ok, all) = verify_json(&site, &[]);
     assert!(ok, "{all}");
     assert_eq!(all["log"]["checkpoint_size"], all["log"]["leaves"], "{all}");
+
+    // An insider with the signing key rewrites a hold's reason *and* its leaf hash,
+    // then restarts the recorder so that a fresh checkpoint vouches for the rewritten
+    // log: the earlier signed checkpoints no longer agree with it, and that is named.
+    let st = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys,hashlib\n\
+             c=sqlite3.connect(sys.argv[1])\n\
+             i,d=c.execute(\"SELECT idx,data FROM log_leaf WHERE kind='event' AND CAST(data AS TEXT) LIKE '%case 7%'\").fetchone()\n\
+             d=bytes(d).replace(b'case 7',b'case 8')\n\
+             c.execute('UPDATE log_leaf SET data=?, leaf_hash=? WHERE idx=?',(d,hashlib.sha256(b'\\x00'+d).digest(),i)); c.commit()",
+        ])
+        .arg(site.data().join("index.db"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (ok, all) = verify_json(&site, &[]);
+    assert!(!ok);
+    assert!(
+        all["log"]["problems"]
+            .to_string()
+            .contains("do not hash to the signed root"),
+        "{all}"
+    );
+    let mut rec = site.serve();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(rec.terminate());
+    let (ok, all) = verify_json(&site, &[]);
+    assert!(!ok);
+    let problems = all["log"]["problems"].to_string();
+    assert!(
+        problems.contains("are not consistent: the log was rewritten between them")
+            && !problems.contains("do not hash to the signed root"),
+        "{problems}"
+    );
 
     // Rewrite who failed to log in: the leaf is named as altered.
     let login_failed = ev
