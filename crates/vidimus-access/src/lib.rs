@@ -1,12 +1,15 @@
 //! Vidimus access: who may use the system.
 //!
-//! Today: local users with argon2id password hashes ([`password`]), session and CSRF
-//! tokens ([`token`]), and login rate limiting ([`ratelimit`]). The lawful-access
-//! issue adds organisations, work IDs, requests, grants, Cedar policies and the access
-//! register here.
+//! Local users with argon2id password hashes ([`password`]), session and CSRF tokens
+//! ([`token`]), login rate limiting ([`ratelimit`]); organisations and jurisdictions
+//! ([`org`]); access requests and what the regulation requires of them before they
+//! become grants ([`request`], Art. 33–35). All sans-IO. The decisions at access
+//! time are Cedar policies (`vidimus-policy`).
 
+pub mod org;
 pub mod password;
 pub mod ratelimit;
+pub mod request;
 pub mod token;
 
 /// What a user may do until fine-grained policy arrives.

@@ -1,0 +1,636 @@
+//! Access requests (sans-IO): which organisations may file which kind of request,
+//! and what a request still lacks before it may become a grant — the two-person rule
+//! and work IDs (Art. 34), manager consent or PSB permission outside a jurisdiction
+//! (Art. 33 ¶3), manager approval for interested parties and PSB approval for any
+//! reproduction by them (Art. 35). Each refusal and each missing piece names its
+//! article.
+
+use crate::org::OrgKind;
+use serde::{Deserialize, Serialize};
+
+/// The legal basis of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestKind {
+    /// The system manager's own staff operating the system (Art. 24).
+    SystemOperation,
+    /// Law enforcement by a public or state security organ (Art. 33 ¶1).
+    LawEnforcement,
+    /// A public safety emergency, by the organs investigating it (Art. 33 ¶2).
+    PublicEmergency,
+    /// Administrative law enforcement within the organ's jurisdiction (Art. 33 ¶3).
+    AdministrativeInJurisdiction,
+    /// Administrative law enforcement outside it (Art. 33 ¶3: manager consent or PSB
+    /// permission).
+    AdministrativeOutsideJurisdiction,
+    /// An interested party's emergency access (Art. 35).
+    InterestedPartyEmergency,
+}
+
+impl RequestKind {
+    pub const ALL: [RequestKind; 6] = [
+        RequestKind::SystemOperation,
+        RequestKind::LawEnforcement,
+        RequestKind::PublicEmergency,
+        RequestKind::AdministrativeInJurisdiction,
+        RequestKind::AdministrativeOutsideJurisdiction,
+        RequestKind::InterestedPartyEmergency,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestKind::SystemOperation => "system_operation",
+            RequestKind::LawEnforcement => "law_enforcement",
+            RequestKind::PublicEmergency => "public_emergency",
+            RequestKind::AdministrativeInJurisdiction => "administrative_in_jurisdiction",
+            RequestKind::AdministrativeOutsideJurisdiction => "administrative_outside_jurisdiction",
+            RequestKind::InterestedPartyEmergency => "interested_party_emergency",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RequestKind> {
+        RequestKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The article that founds this kind of access.
+    pub fn article(self) -> &'static str {
+        match self {
+            RequestKind::SystemOperation => "Art. 24",
+            RequestKind::LawEnforcement => "Art. 33 ¶1",
+            RequestKind::PublicEmergency => "Art. 33 ¶2",
+            RequestKind::AdministrativeInJurisdiction
+            | RequestKind::AdministrativeOutsideJurisdiction => "Art. 33 ¶3",
+            RequestKind::InterestedPartyEmergency => "Art. 35",
+        }
+    }
+
+    /// Whether the persons must be at least two, each with a work ID (Art. 34).
+    pub fn two_person_rule(self) -> bool {
+        matches!(
+            self,
+            RequestKind::LawEnforcement
+                | RequestKind::PublicEmergency
+                | RequestKind::AdministrativeInJurisdiction
+                | RequestKind::AdministrativeOutsideJurisdiction
+        )
+    }
+}
+
+/// What a grant may allow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    ViewLive,
+    ViewRecorded,
+    /// Export, copy, snapshot: any copy leaving the system.
+    Reproduce,
+}
+
+impl Action {
+    pub const ALL: [Action; 3] = [Action::ViewLive, Action::ViewRecorded, Action::Reproduce];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::ViewLive => "view_live",
+            Action::ViewRecorded => "view_recorded",
+            Action::Reproduce => "reproduce",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+/// An approval a request may need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalKind {
+    /// The system manager's consent to access outside a jurisdiction (Art. 33 ¶3).
+    ManagerConsent,
+    /// The PSB's permission to access outside a jurisdiction (Art. 33 ¶3).
+    PsbPermission,
+    /// The system manager's approval of an interested party's viewing (Art. 35), or of
+    /// the manager's own staff operating the system (Art. 24).
+    ManagerApproval,
+    /// The PSB's approval of a reproduction by an interested party (Art. 35).
+    PsbReproductionApproval,
+}
+
+impl ApprovalKind {
+    pub const ALL: [ApprovalKind; 4] = [
+        ApprovalKind::ManagerConsent,
+        ApprovalKind::PsbPermission,
+        ApprovalKind::ManagerApproval,
+        ApprovalKind::PsbReproductionApproval,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalKind::ManagerConsent => "manager_consent",
+            ApprovalKind::PsbPermission => "psb_permission",
+            ApprovalKind::ManagerApproval => "manager_approval",
+            ApprovalKind::PsbReproductionApproval => "psb_reproduction_approval",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ApprovalKind> {
+        ApprovalKind::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// The kind of organisation whose administrators give this approval.
+    pub fn approver(self) -> OrgKind {
+        match self {
+            ApprovalKind::ManagerConsent | ApprovalKind::ManagerApproval => OrgKind::SystemManager,
+            ApprovalKind::PsbPermission | ApprovalKind::PsbReproductionApproval => {
+                OrgKind::PublicSecurity
+            }
+        }
+    }
+}
+
+/// A refusal or a missing piece, with the article behind it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{message} ({article})")]
+pub struct Unmet {
+    /// Stable id, e.g. `two_officers`.
+    pub id: &'static str,
+    pub article: &'static str,
+    pub message: String,
+}
+
+fn unmet(id: &'static str, article: &'static str, message: impl Into<String>) -> Unmet {
+    Unmet {
+        id,
+        article,
+        message: message.into(),
+    }
+}
+
+/// Whether an organisation of `org` may file a request of `kind` at all.
+pub fn may_file(kind: RequestKind, org: OrgKind) -> Result<(), Unmet> {
+    use OrgKind as O;
+    use RequestKind as K;
+    let ok = match kind {
+        K::SystemOperation => org == O::SystemManager,
+        K::LawEnforcement => matches!(org, O::PublicSecurity | O::StateSecurity),
+        K::PublicEmergency => org.is_state_organ(),
+        K::AdministrativeInJurisdiction | K::AdministrativeOutsideJurisdiction => {
+            matches!(org, O::StateOrgan | O::DataDepartment)
+        }
+        K::InterestedPartyEmergency => org == O::InterestedParty,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(unmet(
+            "kind_not_for_org",
+            kind.article(),
+            format!(
+                "a {} organisation cannot make a {} request",
+                org.as_str(),
+                kind.as_str()
+            ),
+        ))
+    }
+}
+
+/// One person named on a request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub user_id: i64,
+    /// Work ID (state organs) or identity document number (interested parties).
+    pub work_id: Option<String>,
+    /// Confirmed with the person's own credentials.
+    pub confirmed: bool,
+}
+
+/// What is known about a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestFacts<'a> {
+    pub kind: RequestKind,
+    pub org: OrgKind,
+    pub purpose: &'a str,
+    pub actions: &'a [Action],
+    pub persons: &'a [Person],
+    pub approvals: &'a [ApprovalKind],
+    /// Every camera asked for lies within the requesting organ's jurisdiction.
+    pub all_in_jurisdiction: bool,
+}
+
+/// Everything a request still lacks before it may be granted (empty: grantable).
+pub fn missing(f: &RequestFacts<'_>) -> Vec<Unmet> {
+    use RequestKind as K;
+    let mut out = Vec::new();
+    if let Err(e) = may_file(f.kind, f.org) {
+        out.push(e);
+        return out;
+    }
+    if f.purpose.trim().is_empty() {
+        out.push(unmet(
+            "purpose",
+            "Art. 24(3)",
+            "the purpose must be stated (it is registered)",
+        ));
+    }
+    if f.actions.is_empty() {
+        out.push(unmet("actions", f.kind.article(), "no action asked for"));
+    }
+    if f.persons.is_empty() {
+        out.push(unmet(
+            "persons",
+            "Art. 24(3)",
+            "the persons involved must be named (they are registered)",
+        ));
+    }
+    if f.kind.two_person_rule() {
+        if f.persons.len() < 2 {
+            out.push(unmet(
+                "two_officers",
+                "Art. 34(1)",
+                format!(
+                    "at least two staff members are required; {} named",
+                    f.persons.len()
+                ),
+            ));
+        }
+        if f.persons
+            .iter()
+            .any(|p| p.work_id.as_deref().is_none_or(|w| w.trim().is_empty()))
+        {
+            out.push(unmet(
+                "work_ids",
+                "Art. 34(2)",
+                "every staff member must present a work ID",
+            ));
+        }
+    }
+    if f.kind == K::InterestedPartyEmergency
+        && f.persons
+            .iter()
+            .any(|p| p.work_id.as_deref().is_none_or(|w| w.trim().is_empty()))
+    {
+        out.push(unmet(
+            "identification",
+            "Art. 35 ¶2",
+            "every person's identification must be registered",
+        ));
+    }
+    if f.persons.iter().any(|p| !p.confirmed) {
+        out.push(unmet(
+            "confirmations",
+            "Art. 34(3)",
+            format!(
+                "{} of {} persons have not confirmed with their own credentials",
+                f.persons.iter().filter(|p| !p.confirmed).count(),
+                f.persons.len()
+            ),
+        ));
+    }
+    let has = |a: ApprovalKind| f.approvals.contains(&a);
+    match f.kind {
+        K::SystemOperation if !has(ApprovalKind::ManagerApproval) => out.push(unmet(
+            "manager_approval",
+            "Art. 24(1)",
+            "the system manager must approve its staff's access",
+        )),
+        K::AdministrativeInJurisdiction if !f.all_in_jurisdiction => out.push(unmet(
+            "jurisdiction",
+            "Art. 33 ¶3",
+            "some cameras lie outside the organ's jurisdiction: request them as administrative_outside_jurisdiction",
+        )),
+        K::AdministrativeOutsideJurisdiction
+            if !has(ApprovalKind::ManagerConsent) && !has(ApprovalKind::PsbPermission) =>
+        {
+            out.push(unmet(
+                "consent_or_permission",
+                "Art. 33 ¶3",
+                "outside its jurisdiction an organ needs the system manager's consent or the PSB's permission",
+            ))
+        }
+        K::InterestedPartyEmergency => {
+            if !has(ApprovalKind::ManagerApproval) {
+                out.push(unmet(
+                    "manager_approval",
+                    "Art. 35 ¶1",
+                    "an interested party may view only upon the system manager's approval",
+                ));
+            }
+            if f.actions.contains(&Action::Reproduce)
+                && !has(ApprovalKind::PsbReproductionApproval)
+            {
+                out.push(unmet(
+                    "psb_reproduction_approval",
+                    "Art. 35 ¶1",
+                    "an interested party may reproduce video only upon the approval of the PSB where the system is located",
+                ));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Which approvals a request of this kind can use (others are refused when given).
+pub fn useful_approvals(kind: RequestKind, actions: &[Action]) -> Vec<ApprovalKind> {
+    match kind {
+        RequestKind::SystemOperation => vec![ApprovalKind::ManagerApproval],
+        RequestKind::AdministrativeOutsideJurisdiction => {
+            vec![ApprovalKind::ManagerConsent, ApprovalKind::PsbPermission]
+        }
+        RequestKind::InterestedPartyEmergency => {
+            let mut v = vec![ApprovalKind::ManagerApproval];
+            if actions.contains(&Action::Reproduce) {
+                v.push(ApprovalKind::PsbReproductionApproval);
+            }
+            v
+        }
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Action::*;
+    use ApprovalKind as A;
+    use OrgKind as O;
+    use RequestKind as K;
+
+    fn officer(id: i64, work: Option<&str>, confirmed: bool) -> Person {
+        Person {
+            user_id: id,
+            work_id: work.map(str::to_owned),
+            confirmed,
+        }
+    }
+
+    fn ids(
+        kind: K,
+        org: O,
+        actions: &[Action],
+        persons: &[Person],
+        approvals: &[A],
+        inside: bool,
+    ) -> Vec<&'static str> {
+        missing(&RequestFacts {
+            kind,
+            org,
+            purpose: "case 2026-117",
+            actions,
+            persons,
+            approvals,
+            all_in_jurisdiction: inside,
+        })
+        .into_iter()
+        .map(|u| u.id)
+        .collect()
+    }
+
+    #[test]
+    fn psb_needs_two_confirmed_officers_with_work_ids() {
+        let two = [
+            officer(1, Some("PSB-0001"), true),
+            officer(2, Some("PSB-0002"), true),
+        ];
+        assert!(
+            ids(
+                K::LawEnforcement,
+                O::PublicSecurity,
+                &[ViewRecorded, Reproduce],
+                &two,
+                &[],
+                false
+            )
+            .is_empty()
+        );
+        // One officer: refused by Art. 34(1).
+        assert_eq!(
+            ids(
+                K::LawEnforcement,
+                O::PublicSecurity,
+                &[ViewRecorded],
+                &two[..1],
+                &[],
+                false
+            ),
+            ["two_officers"]
+        );
+        // No work ID: Art. 34(2).
+        let no_id = [officer(1, Some("PSB-0001"), true), officer(2, None, true)];
+        assert_eq!(
+            ids(
+                K::LawEnforcement,
+                O::StateSecurity,
+                &[ViewLive],
+                &no_id,
+                &[],
+                false
+            ),
+            ["work_ids"]
+        );
+        // The second officer has not confirmed yet.
+        let pending = [officer(1, Some("a"), true), officer(2, Some("b"), false)];
+        assert_eq!(
+            ids(
+                K::LawEnforcement,
+                O::PublicSecurity,
+                &[ViewLive],
+                &pending,
+                &[],
+                false
+            ),
+            ["confirmations"]
+        );
+        let e = &missing(&RequestFacts {
+            kind: K::LawEnforcement,
+            org: O::PublicSecurity,
+            purpose: "x",
+            actions: &[ViewLive],
+            persons: &two[..1],
+            approvals: &[],
+            all_in_jurisdiction: false,
+        })[0];
+        assert_eq!(e.article, "Art. 34(1)");
+        assert!(e.to_string().contains("at least two"), "{e}");
+    }
+
+    #[test]
+    fn who_may_file_what() {
+        assert!(may_file(K::LawEnforcement, O::PublicSecurity).is_ok());
+        assert!(may_file(K::LawEnforcement, O::StateOrgan).is_err());
+        assert!(may_file(K::PublicEmergency, O::StateOrgan).is_ok());
+        assert!(may_file(K::PublicEmergency, O::InterestedParty).is_err());
+        assert!(may_file(K::InterestedPartyEmergency, O::PublicSecurity).is_err());
+        assert!(may_file(K::SystemOperation, O::Contractor).is_err());
+        assert_eq!(
+            may_file(K::LawEnforcement, O::TestingBody)
+                .unwrap_err()
+                .article,
+            "Art. 33 ¶1"
+        );
+    }
+
+    #[test]
+    fn other_state_organs_outside_their_jurisdiction_need_consent_or_permission() {
+        let two = [officer(1, Some("A1"), true), officer(2, Some("A2"), true)];
+        assert!(
+            ids(
+                K::AdministrativeInJurisdiction,
+                O::StateOrgan,
+                &[ViewRecorded],
+                &two,
+                &[],
+                true
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            ids(
+                K::AdministrativeInJurisdiction,
+                O::StateOrgan,
+                &[ViewRecorded],
+                &two,
+                &[],
+                false
+            ),
+            ["jurisdiction"]
+        );
+        assert_eq!(
+            ids(
+                K::AdministrativeOutsideJurisdiction,
+                O::StateOrgan,
+                &[ViewRecorded],
+                &two,
+                &[],
+                false
+            ),
+            ["consent_or_permission"]
+        );
+        assert!(
+            ids(
+                K::AdministrativeOutsideJurisdiction,
+                O::StateOrgan,
+                &[ViewRecorded],
+                &two,
+                &[A::ManagerConsent],
+                false
+            )
+            .is_empty()
+        );
+        assert!(
+            ids(
+                K::AdministrativeOutsideJurisdiction,
+                O::StateOrgan,
+                &[ViewRecorded],
+                &two,
+                &[A::PsbPermission],
+                false
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn interested_parties_view_with_manager_approval_and_reproduce_with_psb_approval() {
+        let p = [officer(9, Some("ID 4403xxxx"), true)];
+        assert_eq!(
+            ids(
+                K::InterestedPartyEmergency,
+                O::InterestedParty,
+                &[ViewRecorded],
+                &p,
+                &[],
+                false
+            ),
+            ["manager_approval"]
+        );
+        assert!(
+            ids(
+                K::InterestedPartyEmergency,
+                O::InterestedParty,
+                &[ViewRecorded],
+                &p,
+                &[A::ManagerApproval],
+                false
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            ids(
+                K::InterestedPartyEmergency,
+                O::InterestedParty,
+                &[ViewRecorded, Reproduce],
+                &p,
+                &[A::ManagerApproval],
+                false
+            ),
+            ["psb_reproduction_approval"]
+        );
+        assert!(
+            ids(
+                K::InterestedPartyEmergency,
+                O::InterestedParty,
+                &[ViewRecorded, Reproduce],
+                &p,
+                &[A::ManagerApproval, A::PsbReproductionApproval],
+                false
+            )
+            .is_empty()
+        );
+        // Identification is registered (Art. 35 ¶2).
+        assert_eq!(
+            ids(
+                K::InterestedPartyEmergency,
+                O::InterestedParty,
+                &[ViewRecorded],
+                &[officer(9, None, true)],
+                &[A::ManagerApproval],
+                false
+            ),
+            ["identification"]
+        );
+        assert_eq!(
+            useful_approvals(K::InterestedPartyEmergency, &[ViewRecorded, Reproduce]),
+            [A::ManagerApproval, A::PsbReproductionApproval]
+        );
+    }
+
+    #[test]
+    fn own_staff_need_the_managers_approval_and_a_purpose() {
+        let p = [officer(3, None, true)];
+        assert_eq!(
+            ids(
+                K::SystemOperation,
+                O::SystemManager,
+                &[ViewLive],
+                &p,
+                &[],
+                false
+            ),
+            ["manager_approval"]
+        );
+        assert!(
+            ids(
+                K::SystemOperation,
+                O::SystemManager,
+                &[ViewLive],
+                &p,
+                &[A::ManagerApproval],
+                false
+            )
+            .is_empty()
+        );
+        let m = missing(&RequestFacts {
+            kind: K::SystemOperation,
+            org: O::SystemManager,
+            purpose: " ",
+            actions: &[],
+            persons: &[],
+            approvals: &[A::ManagerApproval],
+            all_in_jurisdiction: false,
+        });
+        let ids: Vec<_> = m.iter().map(|u| u.id).collect();
+        assert_eq!(ids, ["purpose", "actions", "persons"]);
+    }
+}
