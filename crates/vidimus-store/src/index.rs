@@ -19,6 +19,7 @@ const UPGRADES: &[&str] = &[
     include_str!("upgrade/v6.sql"),
     include_str!("upgrade/v7.sql"),
     include_str!("upgrade/v8.sql"),
+    include_str!("upgrade/v9.sql"),
 ];
 const SCHEMA_VERSION: i32 = 1 + UPGRADES.len() as i32;
 
@@ -67,6 +68,11 @@ pub struct CameraRow {
     pub retention_days: Option<i64>,
     /// Protects a counter-terrorism key target (Art. 32).
     pub key_target: bool,
+    /// The system it belongs to, its region and the industry it serves (decide which
+    /// state organs' jurisdiction it lies in, Art. 33 ¶3).
+    pub system: Option<String>,
+    pub region: Option<String>,
+    pub industry: Option<String>,
 }
 
 impl std::fmt::Debug for CameraRow {
@@ -264,6 +270,9 @@ fn camera_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CameraRow> {
         live_url: r.get(8)?,
         retention_days: r.get(9)?,
         key_target: r.get::<_, i64>(10)? != 0,
+        system: r.get(11)?,
+        region: r.get(12)?,
+        industry: r.get(13)?,
     })
 }
 
@@ -271,7 +280,7 @@ fn camera_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CameraRow> {
 /// range scan of time queries from below.
 pub const MAX_SEGMENT_90K: i64 = 3600 * 90_000 + 60 * 90_000;
 
-const CAMERA_COLS: &str = "id, name, url, username, password, source, created_90k, removed_90k, live_url, retention_days, key_target";
+const CAMERA_COLS: &str = "id, name, url, username, password, source, created_90k, removed_90k, live_url, retention_days, key_target, system, region, industry";
 
 fn gap_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GapRow> {
     Ok(GapRow {

@@ -7,6 +7,7 @@
 //! - [`files`]: segment files on local disk (the blob store), with the fsync rules.
 //! - [`fragment_index`]: the compact per-segment fragment table kept in the index.
 //! - [`users`]: local users and login sessions (`AccessStore`).
+//! - [`access`]: organisations, access requests and grants (lawful access).
 //! - [`retention`]: legal holds, lifecycle events, the retention cleaner.
 //! - [`log`]: the integrity log's leaves, signed checkpoints, the site key, verification.
 //! - [`reconcile`]: crash recovery at start-up, `fsck`, and rebuilding the index from
@@ -15,6 +16,7 @@
 //! Scale-out (PostgreSQL, S3 with Object Lock) will add implementations behind the
 //! same two seams: `MetadataStore` and `SegmentFiles`.
 
+pub mod access;
 pub mod bundle;
 pub mod export;
 pub mod files;

@@ -15,6 +15,10 @@ pub struct UserRow {
     pub role: String,
     pub created_90k: i64,
     pub disabled_90k: Option<i64>,
+    /// The organisation the user works for (1: this site, the system manager).
+    pub org_id: i64,
+    /// Work ID (state organs) or identity document number (interested parties).
+    pub work_id: Option<String>,
 }
 
 impl std::fmt::Debug for UserRow {
@@ -72,6 +76,8 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
         role: r.get(3)?,
         created_90k: r.get(4)?,
         disabled_90k: r.get(5)?,
+        org_id: r.get(6)?,
+        work_id: r.get(7)?,
     })
 }
 
@@ -99,7 +105,7 @@ impl AccessStore for SqliteIndex {
         Ok(self
             .conn()
             .query_row(
-                "SELECT id, username, password_hash, role, created_90k, disabled_90k FROM user_account WHERE username = ?1",
+                "SELECT id, username, password_hash, role, created_90k, disabled_90k, org_id, work_id FROM user_account WHERE username = ?1",
                 [username],
                 user_from_row,
             )
@@ -109,7 +115,7 @@ impl AccessStore for SqliteIndex {
     fn users(&self) -> Result<Vec<UserRow>> {
         let mut st = self
             .conn()
-            .prepare("SELECT id, username, password_hash, role, created_90k, disabled_90k FROM user_account ORDER BY id")?;
+            .prepare("SELECT id, username, password_hash, role, created_90k, disabled_90k, org_id, work_id FROM user_account ORDER BY id")?;
         let rows = st
             .query_map([], user_from_row)?
             .collect::<rusqlite::Result<_>>()?;
