@@ -67,6 +67,8 @@ pub struct GrantFacts {
     /// Persons confirmed with their own credentials and a work ID.
     pub officers: i64,
     pub cameras: Vec<i64>,
+    /// Every camera (duty grants of the system manager's own staff).
+    pub all_cameras: bool,
     pub actions: Vec<Action>,
     pub live: bool,
     pub from_90k: i64,
@@ -212,6 +214,7 @@ impl AccessPolicy {
                     "kind": g.kind.as_str(),
                     "persons": g.persons.iter().map(|p| json!({"__entity": uid("User", p)})).collect::<Vec<_>>(),
                     "officers": g.officers,
+                    "allCameras": g.all_cameras,
                     "cameras": g.cameras.iter().map(|c| json!({"__entity": uid("Camera", c)})).collect::<Vec<_>>(),
                     "actions": g.actions.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
                     "live": g.live,
@@ -287,6 +290,7 @@ mod tests {
             persons: persons.to_vec(),
             officers: persons.len() as i64,
             cameras: vec![7, 8],
+            all_cameras: false,
             actions: actions.to_vec(),
             live: true,
             from_90k: 0,
@@ -477,6 +481,21 @@ mod tests {
         for a in Action::ALL {
             assert!(ask(&p, &u, a, &cam(7, "x"), Some(&g)).allowed, "{a:?}");
         }
+        let every = GrantFacts {
+            all_cameras: true,
+            cameras: vec![],
+            ..g.clone()
+        };
+        assert!(ask(&p, &u, ViewLive, &cam(99, "x"), Some(&every)).allowed);
+        let psb = user(1, OrgKind::PublicSecurity, Some("P-1"));
+        let wide = GrantFacts {
+            all_cameras: true,
+            ..grant(K::LawEnforcement, &[1, 2], &[ViewLive], &[])
+        };
+        assert_eq!(
+            ask(&p, &psb, ViewLive, &cam(99, "x"), Some(&wide)).policies,
+            ["all-cameras.own-staff-only"]
+        );
         let contractor = user(1, OrgKind::Contractor, None);
         assert_eq!(
             ask(&p, &contractor, ViewLive, &cam(7, "x"), Some(&g)).policies,

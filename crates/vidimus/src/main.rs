@@ -7,6 +7,7 @@
 
 mod config;
 mod evidence;
+mod lawful;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -84,6 +85,16 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Organisations (system manager, PSB, state organs, interested parties, ...).
+    Org {
+        #[command(subcommand)]
+        command: lawful::OrgCommand,
+    },
+    /// Grants: duty grants for the system manager's own staff; revocation.
+    Grant {
+        #[command(subcommand)]
+        command: lawful::GrantCommand,
     },
     /// Legal holds: keep a camera's video past retention until released.
     Hold {
@@ -260,6 +271,19 @@ enum CameraCommand {
         target: Target,
         name: String,
     },
+    /// Say where a camera is: its system, region and industry (which state organs'
+    /// jurisdiction it lies in, Art. 33 ¶3).
+    Place {
+        #[command(flatten)]
+        target: Target,
+        name: String,
+        #[arg(long)]
+        system: Option<String>,
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long)]
+        industry: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -270,9 +294,17 @@ enum UserCommand {
         target: Target,
         #[arg(long)]
         username: String,
-        /// admin (everything) or operator (watch, play back, export).
+        /// admin (manages its organisation's matters: users, approvals, holds) or
+        /// operator. What anyone may watch or export is decided by grants.
         #[arg(long, value_parser = ["admin", "operator"], default_value = "operator")]
         role: String,
+        /// The organisation (default: this site's system manager).
+        #[arg(long)]
+        org: Option<String>,
+        /// Work ID (state organs, Art. 34) or identity document number (interested
+        /// parties, Art. 35).
+        #[arg(long)]
+        work_id: Option<String>,
     },
     /// List users (password hashes are never shown).
     List {
@@ -445,6 +477,8 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Hold { command } => hold(command),
+        Command::Org { command } => lawful::org(command),
+        Command::Grant { command } => lawful::grant(command),
         Command::Recordings {
             command:
                 RecordingsCommand::List {
@@ -823,6 +857,30 @@ fn camera(cmd: CameraCommand) -> anyhow::Result<()> {
                 }
             }
         }
+        CameraCommand::Place {
+            target,
+            name,
+            system,
+            region,
+            industry,
+        } => {
+            let (_, mut ix) = target.index()?;
+            let cam = ix.camera_by_name(&name)?;
+            ix.set_camera_place(
+                cam.id,
+                system.as_deref(),
+                region.as_deref(),
+                industry.as_deref(),
+            )?;
+            ix.log_event(
+                now,
+                "camera_changed",
+                &cli_actor(),
+                Some(cam.id),
+                serde_json::json!({"system": system, "region": region, "industry": industry}),
+            )?;
+            println!("camera {name}: system {system:?}, region {region:?}, industry {industry:?}");
+        }
         CameraCommand::Remove { target, name } => {
             let (_, mut ix) = target.index()?;
             let cam = ix.camera_by_name(&name)?;
@@ -1057,6 +1115,8 @@ fn user(cmd: UserCommand) -> anyhow::Result<()> {
             target,
             username,
             role,
+            org,
+            work_id,
         } => {
             if username.is_empty()
                 || username.len() > 64
@@ -1076,13 +1136,24 @@ fn user(cmd: UserCommand) -> anyhow::Result<()> {
             std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
             let mut ix = SqliteIndex::open(&d.join("index.db"))?;
             let now = RealClocks.realtime();
+            let org_id = match &org {
+                Some(name) => {
+                    ix.org_by_name(name)?
+                        .with_context(|| format!("no organisation {name:?} (vidimus org add)"))?
+                        .id
+                }
+                None => 1,
+            };
             let id = ix.add_user(&username, &hash, &role, now)?;
+            if org.is_some() || work_id.is_some() {
+                ix.set_user_org(id, org_id, work_id.as_deref())?;
+            }
             ix.log_event(
                 now,
                 "user_added",
                 &cli_actor(),
                 None,
-                serde_json::json!({"username": username, "role": role}),
+                serde_json::json!({"username": username, "role": role, "org": org_id, "work_id": work_id}),
             )?;
             println!("added user {username} (id {id}, {role})");
         }
@@ -1118,7 +1189,10 @@ fn demo_admin(data_dir: &std::path::Path) -> anyhow::Result<(String, String)> {
     }
     let password = vidimus_access::token::new_token()[..20].to_owned();
     let hash = vidimus_access::password::hash(&password)?;
-    ix.add_user("admin", &hash, "admin", RealClocks.realtime())?;
+    let now = RealClocks.realtime();
+    ix.add_user("admin", &hash, "admin", now)?;
+    // The demo's administrator is also its operator: a duty grant for every camera.
+    lawful::duty_grant(&mut ix, "admin", "admin", &[], &[], 365, "demo", now)?;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create(true)

@@ -36,7 +36,8 @@ CREATE TABLE access_request (
   kind TEXT NOT NULL,
   org_id INTEGER NOT NULL REFERENCES organisation (id),
   purpose TEXT NOT NULL,
-  -- JSON array of camera ids.
+  -- JSON array of camera ids; empty means every camera, present and future (only
+  -- for the system manager's own staff, 'system_operation').
   cameras TEXT NOT NULL,
   -- The recorded range asked for, and whether live viewing is asked for.
   from_90k INTEGER NOT NULL,
