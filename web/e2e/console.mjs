@@ -112,6 +112,8 @@ try {
   await page.click("[data-testid=export-open]");
   await page.fill("[data-testid=export-from]", local(exFrom));
   await page.fill("[data-testid=export-to]", local(exFrom + 4));
+  await page.fill("[data-testid=export-recipient]", "e2e court");
+  await page.fill("[data-testid=export-destination]", "case file 42");
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=export-download]")]);
   const out = join(artifacts, "export.mp4");
   await download.saveAs(out);

@@ -2,7 +2,7 @@
 // instant (the server starts at the preceding key frame and trims with an edit list);
 // 1x/2x/4x, frame stepping, keyboard shortcuts, and the export dialog.
 import { useEffect, useMemo, useRef, useState } from "react";
-import { ApiError, cameras as fetchCameras, exportUrl, makeBundle, placeHold, timeline as fetchTimeline, type Camera, type Timeline } from "./api";
+import { ApiError, cameras as fetchCameras, exportUrl, makeBundle, placeHold, playbackUrl, timeline as fetchTimeline, type Camera, type Timeline } from "./api";
 import { useT } from "./i18n";
 
 const ZOOMS = [24 * 3600, 6 * 3600, 3600, 600, 120];
@@ -29,6 +29,8 @@ export function Playback({ admin }: { admin: boolean }) {
   const [speed, setSpeed] = useState(1);
   const [exporting, setExporting] = useState<{ from: string; to: string } | null>(null);
   const [purpose, setPurpose] = useState("");
+  const [recipient, setRecipient] = useState("");
+  const [destination, setDestination] = useState("");
   const [bundleMsg, setBundleMsg] = useState("");
   const video = useRef<HTMLVideoElement>(null);
 
@@ -82,7 +84,7 @@ export function Playback({ admin }: { admin: boolean }) {
     setNow(sec);
   };
 
-  const src = cameraId !== null && playFrom !== null ? exportUrl(cameraId, playFrom, playFrom + CHUNK) : undefined;
+  const src = cameraId !== null && playFrom !== null ? playbackUrl(cameraId, playFrom, playFrom + CHUNK) : undefined;
 
   return (
     <div className="playback">
@@ -142,17 +144,21 @@ export function Playback({ admin }: { admin: boolean }) {
             onChange={(e) => setExporting({ ...exporting, from: e.target.value })} /></label>
           <label>{t("to")} <input type="datetime-local" step={1} value={exporting.to} data-testid="export-to"
             onChange={(e) => setExporting({ ...exporting, to: e.target.value })} /></label>
+          <label>{t("recipient")} <input data-testid="export-recipient" value={recipient} onChange={(e) => setRecipient(e.target.value)} /></label>
+          <label>{t("destination")} <input data-testid="export-destination" value={destination} onChange={(e) => setDestination(e.target.value)} /></label>
           <div className="buttons">
-            <a className="button" data-testid="export-download" download
-              href={exportUrl(cameraId, new Date(exporting.from).getTime() / 1000, new Date(exporting.to).getTime() / 1000)}>{t("download")}</a>
+            {recipient.trim() ? (
+              <a className="button" data-testid="export-download" download
+                href={exportUrl(cameraId, new Date(exporting.from).getTime() / 1000, new Date(exporting.to).getTime() / 1000, recipient, destination)}>{t("download")}</a>
+            ) : <button disabled>{t("download")}</button>}
             <button onClick={() => { setExporting(null); setBundleMsg(""); }}>{t("cancel")}</button>
           </div>
           <label>{t("purpose")} <input data-testid="export-purpose" value={purpose} onChange={(e) => setPurpose(e.target.value)} /></label>
           <div className="buttons">
-            <button data-testid="export-bundle" disabled={!purpose.trim()} onClick={async () => {
+            <button data-testid="export-bundle" disabled={!purpose.trim() || !recipient.trim()} onClick={async () => {
               setBundleMsg(t("bundling"));
               try {
-                const b = await makeBundle(cameraId, new Date(exporting.from).getTime() / 1000, new Date(exporting.to).getTime() / 1000, purpose);
+                const b = await makeBundle(cameraId, new Date(exporting.from).getTime() / 1000, new Date(exporting.to).getTime() / 1000, purpose, recipient, destination);
                 setBundleMsg(`${t("bundleReady")} ${b.key_fingerprint.slice(0, 16)}…`);
                 const a = document.createElement("a");
                 a.href = b.download;

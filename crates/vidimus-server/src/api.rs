@@ -204,20 +204,113 @@ fn merge_spans(segs: &[(i64, i64)]) -> Vec<Span> {
         .collect()
 }
 
-/// Downloads a range of a camera as one MP4 (at most 24 h; never transcoded).
-#[utoipa::path(get, path = "/api/cameras/{id}/export.mp4", params(("id" = i64, Path,), RangeQuery),
+/// Where an export goes (Art. 24(3) "whereabouts"): registered with the access.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct ExportQuery {
+    /// Start (RFC 3339 or Unix seconds).
+    pub from: String,
+    /// End (exclusive).
+    pub to: String,
+    /// Who receives the copy (required).
+    pub recipient: Option<String>,
+    /// On what it is handed over (default "download").
+    pub medium: Option<String>,
+    /// Where it goes (e.g. a case file).
+    pub destination: Option<String>,
+}
+
+/// Plays back a range of a camera (viewing recorded video, under a grant that allows
+/// `view_recorded`): the same MP4 as an export, served inline, seekable by byte ranges.
+#[utoipa::path(get, path = "/api/cameras/{id}/playback.mp4", params(("id" = i64, Path,), RangeQuery),
     responses((status = 200, content_type = "video/mp4", description = "The MP4"),
         (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)))]
-pub async fn export(
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn playback(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
     Query(q): Query<RangeQuery>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
+    serve_mp4(state, user, id, q, None, headers).await
+}
+
+/// Downloads a range of a camera as one MP4 (a reproduction, under a grant that allows
+/// `reproduce`; at most 24 h; never transcoded). `recipient` is required: where the
+/// copy goes is registered.
+#[utoipa::path(get, path = "/api/cameras/{id}/export.mp4", params(("id" = i64, Path,), ExportQuery),
+    responses((status = 200, content_type = "video/mp4", description = "The MP4"),
+        (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn export(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    Query(q): Query<ExportQuery>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    if q.recipient.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "whereabouts_required",
+            "say who receives the copy (`recipient`): reproductions are registered with their whereabouts (Art. 24(3))",
+        ));
+    }
+    let w = crate::grants::Whereabouts {
+        recipient: q.recipient,
+        medium: Some(q.medium.unwrap_or_else(|| "download".into())),
+        destination: q.destination,
+    };
+    serve_mp4(
+        state,
+        user,
+        id,
+        RangeQuery {
+            from: q.from,
+            to: q.to,
+        },
+        Some(w),
+        headers,
+    )
+    .await
+}
+
+/// Serves a camera's range as an MP4: inline for viewing (`whereabouts` None), as an
+/// attachment for a reproduction.
+async fn serve_mp4(
+    state: AppState,
+    user: AuthUser,
+    id: String,
+    q: RangeQuery,
+    whereabouts: Option<crate::grants::Whereabouts>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
     let id = camera_id(&id)?;
     let (from, to) = q.parse(vidimus_store::export::MAX_EXPORT)?;
+    let reproduce = whereabouts.is_some();
+    // A player's later byte-range requests belong to the viewing registered by its
+    // first; every request is still decided.
+    let continuing = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !v.trim().starts_with("bytes=0-"));
+    let granted = crate::grants::authorize(
+        &state,
+        &user,
+        crate::grants::Ask {
+            action: if reproduce {
+                vidimus_access::request::Action::Reproduce
+            } else {
+                vidimus_access::request::Action::ViewRecorded
+            },
+            camera_id: id,
+            from,
+            to,
+            whereabouts: whereabouts.as_ref(),
+            quiet: continuing,
+        },
+    )
+    .await?;
     let files = state.files.clone();
     let prepared = state
         .db
@@ -252,7 +345,7 @@ pub async fn export(
     };
     let (start, end) = range.unwrap_or((0, total.saturating_sub(1)));
     if range.is_none() {
-        tracing::info!(user = %user.username, camera = %name, %from, %to, bytes = total, "export");
+        tracing::info!(user = %user.username, camera = %name, %from, %to, bytes = total, grant = granted.grant_id, reproduce, "video served");
     }
     let filename = format!(
         "{}_{}.mp4",
@@ -280,8 +373,11 @@ pub async fn export(
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(end + 1 - start));
     h.insert(
         header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
-            .map_err(ApiError::internal)?,
+        HeaderValue::from_str(&format!(
+            "{}; filename=\"{filename}\"",
+            if reproduce { "attachment" } else { "inline" }
+        ))
+        .map_err(ApiError::internal)?,
     );
     Ok(r.into_response())
 }

@@ -220,6 +220,9 @@ pub struct NewBundle {
     pub to: String,
     /// Why the video is handed out (required; goes into the signed manifest).
     pub purpose: String,
+    /// Who receives it (required), on what and where it goes: registered.
+    #[serde(flatten)]
+    pub whereabouts: crate::grants::Whereabouts,
 }
 
 /// A bundle made.
@@ -249,6 +252,38 @@ pub async fn make_bundle(
 ) -> Result<(StatusCode, Json<BundleInfo>), ApiError> {
     let id = camera_id(&id)?;
     let (from, to) = (time(&req.from)?, time(&req.to)?);
+    if req
+        .whereabouts
+        .recipient
+        .as_deref()
+        .is_none_or(|r| r.trim().is_empty())
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "whereabouts_required",
+            "say who receives the bundle (`recipient`): reproductions are registered with their whereabouts (Art. 24(3))",
+        ));
+    }
+    if req.purpose.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "an export bundle must state its purpose",
+        ));
+    }
+    let mut w = req.whereabouts.clone();
+    w.medium.get_or_insert_with(|| "bundle download".into());
+    crate::grants::authorize(
+        &state,
+        &user,
+        crate::grants::Ask {
+            action: vidimus_access::request::Action::Reproduce,
+            camera_id: id,
+            from,
+            to,
+            whereabouts: Some(&w),
+            quiet: false,
+        },
+    )
+    .await?;
     let now = state.clocks.realtime();
     let (files, dir) = (state.files.clone(), state.data_dir.clone());
     let s = state
@@ -282,6 +317,12 @@ pub async fn make_bundle(
                 &tmp,
                 |_, _| {},
             )?;
+            // Only its exporter may download it.
+            std::fs::write(
+                out_dir.join(format!("{}.owner", s.manifest.export_id)),
+                user.user_id.to_string(),
+            )
+            .map_err(ApiError::internal)?;
             std::fs::rename(
                 &tmp,
                 out_dir.join(format!("{}.vbundle", s.manifest.export_id)),
@@ -312,11 +353,18 @@ pub async fn make_bundle(
 pub async fn download_bundle(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    _user: AuthUser,
+    user: AuthUser,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such export bundle");
     let id = name.strip_suffix(".vbundle").ok_or_else(not_found)?;
     if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(not_found());
+    }
+    let owner =
+        tokio::fs::read_to_string(state.data_dir.join("exports").join(format!("{id}.owner")))
+            .await
+            .map_err(|_| not_found())?;
+    if owner.trim() != user.user_id.to_string() {
         return Err(not_found());
     }
     let path = state.data_dir.join("exports").join(&name);

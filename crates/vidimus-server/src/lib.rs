@@ -6,6 +6,8 @@
 //! - [`custody`]: retention, legal holds, export bundles.
 //! - [`console`]: the embedded web console (React, built from `web/`).
 //! - [`live`]: live view, fMP4 fragments over a WebSocket for MSE.
+//! - [`grants`]: the policy gate in front of every video endpoint, and the access
+//!   register.
 //! - [`error`]: JSON errors with stable codes.
 //! - [`db`]: index connections for handlers.
 //! - [`status`]: alarms, disk and capacity (`/api/status`, metrics).
@@ -20,6 +22,7 @@ pub mod console;
 pub mod custody;
 pub mod db;
 pub mod error;
+pub mod grants;
 pub mod live;
 pub mod status;
 
@@ -49,6 +52,8 @@ pub struct AppState {
     pub limiter: Arc<Mutex<LoginLimiter>>,
     /// Alarms, disk-full pause, capacity forecast (shared with the recorder).
     pub status: vidimus_recorder::status::SiteStatus,
+    /// The access policy (Cedar) every video-serving endpoint asks.
+    pub policy: Arc<vidimus_policy::AccessPolicy>,
     /// The rules retention changes are checked against.
     pub rulebook: Arc<vidimus_core::rulebook::Rulebook>,
     /// The data directory (site key, export bundles).
@@ -74,6 +79,7 @@ impl AppState {
             clocks,
             status,
             rulebook: Arc::new(vidimus_core::rulebook::Rulebook::shenzhen_draft()),
+            policy: Arc::new(vidimus_policy::AccessPolicy::builtin()),
             data_dir: data_dir.to_owned(),
             limiter: Arc::new(Mutex::new(LoginLimiter::new(Duration::from_secs(60), 5))),
             session_ttl: Duration::from_secs(12 * 3600),
@@ -96,6 +102,7 @@ impl AppState {
         api::cameras,
         api::timeline,
         api::export,
+        api::playback,
         live::live,
         status::status,
         custody::set_retention,
@@ -139,6 +146,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/cameras", get(api::cameras))
         .route("/api/cameras/{id}/timeline", get(api::timeline))
         .route("/api/cameras/{id}/export.mp4", get(api::export))
+        .route("/api/cameras/{id}/playback.mp4", get(api::playback))
         .route("/api/cameras/{id}/live", get(live::live))
         .route("/api/status", get(status::status))
         .route("/api/cameras/{id}/retention", put(custody::set_retention))

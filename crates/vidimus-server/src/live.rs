@@ -54,9 +54,27 @@ pub async fn live(
             format!("no camera {id}"),
         ));
     }
+    let now = state.clocks.realtime();
+    let granted = crate::grants::authorize(
+        &state,
+        &user,
+        crate::grants::Ask {
+            action: vidimus_access::request::Action::ViewLive,
+            camera_id: id,
+            from: now,
+            to: now,
+            whereabouts: None,
+            quiet: false,
+        },
+    )
+    .await?;
     let rx = state.live.subscribe(id);
-    tracing::info!(user = %user.username, camera_id = id, "live view opened");
-    Ok(ws.on_upgrade(move |socket| stream(socket, rx, id, user.username)))
+    tracing::info!(user = %user.username, camera_id = id, grant = granted.grant_id, "live view opened");
+    Ok(ws.on_upgrade(move |socket| async move {
+        let started = std::time::Instant::now();
+        let bytes = stream(socket, rx, id, user.username).await;
+        crate::grants::register_end(&state, &granted, started, bytes).await;
+    }))
 }
 
 /// One viewer's position in the stream.
@@ -129,7 +147,8 @@ async fn stream(
     mut rx: tokio::sync::broadcast::Receiver<Arc<LiveFrame>>,
     camera: i64,
     user: String,
-) {
+) -> u64 {
+    let mut sent = 0u64;
     if socket
         .send(Message::Text(
             r#"{"type":"status","status":"waiting"}"#.into(),
@@ -137,7 +156,7 @@ async fn stream(
         .await
         .is_err()
     {
-        return;
+        return sent;
     }
     let mut v = Viewer {
         params: None,
@@ -173,11 +192,15 @@ async fn stream(
         }
         waiting_for_key = false;
         for m in v.frame(&f) {
+            if let Message::Binary(b) = &m {
+                sent += b.len() as u64;
+            }
             if socket.send(m).await.is_err() {
                 tracing::info!(%user, camera_id = camera, "live view closed");
-                return;
+                return sent;
             }
         }
     }
     tracing::info!(%user, camera_id = camera, "live view closed");
+    sent
 }

@@ -250,6 +250,28 @@ impl SqliteIndex {
             .collect())
     }
 
+    /// Access register entries (leaves of kind `access`) at or after `since`, oldest
+    /// first, at most `limit` (the newest kept), each with its leaf index.
+    pub fn register_entries(&self, since: Wall90k, limit: usize) -> Result<Vec<serde_json::Value>> {
+        let mut st = self.conn().prepare(
+            "SELECT idx, data FROM (SELECT idx, data FROM log_leaf WHERE kind = 'access' \
+             AND at_90k >= ?1 ORDER BY idx DESC LIMIT ?2) ORDER BY idx",
+        )?;
+        let rows = st
+            .query_map(params![since.0, limit as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, any_bytes(r, 1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows
+            .into_iter()
+            .map(|(idx, data)| {
+                let mut v: serde_json::Value = serde_json::from_slice(&data).unwrap_or_default();
+                v["leaf_index"] = serde_json::json!(idx - 1);
+                v
+            })
+            .collect())
+    }
+
     /// The newest checkpoint.
     pub fn latest_checkpoint(&self) -> Result<Option<Checkpoint>> {
         Ok(self

@@ -33,6 +33,33 @@ fn parse_key(h: &str) -> anyhow::Result<[u8; 32]> {
         .context("--key must be 64 hex digits (the output of `vidimus log-key`)")
 }
 
+/// Registers a reproduction made from the command line (by someone with access to the
+/// data directory itself, outside the HTTP policy gate) in the access register.
+fn register_cli_export(
+    ix: &mut vidimus_store::SqliteIndex,
+    cam: &vidimus_store::index::CameraRow,
+    from: Wall90k,
+    to: Wall90k,
+    purpose: Option<&str>,
+    out: &Path,
+    bytes: u64,
+) -> anyhow::Result<()> {
+    let now = vidimus_core::clock::Clocks::realtime(&vidimus_core::clock::RealClocks);
+    let entry = serde_json::json!({
+        "v": 1, "kind": "access", "at": now.to_string(), "user": crate::cli_actor(),
+        "via": "command line (direct access to the data directory)",
+        "action": "reproduce", "camera_id": cam.id, "camera": cam.name,
+        "from": from.to_string(), "to": to.to_string(), "allowed": true, "purpose": purpose,
+        "whereabouts": {"medium": "file", "destination": out.display().to_string()}, "bytes": bytes,
+    });
+    ix.apply(&[vidimus_store::index::IndexOp::AppendLeaf {
+        at_90k: now.0,
+        kind: "access".into(),
+        data: serde_json::to_vec(&entry)?,
+    }])?;
+    Ok(())
+}
+
 pub(crate) fn export(target: &Target, a: &ExportArgs<'_>) -> anyhow::Result<()> {
     let (dir, mut ix) = target.index()?;
     let cam = ix.camera_by_name(a.camera)?;
@@ -62,6 +89,7 @@ pub(crate) fn export(target: &Target, a: &ExportArgs<'_>) -> anyhow::Result<()> 
             a.out,
             progress_bar("bundling"),
         )?;
+        register_cli_export(&mut ix, &cam, from, to, Some(&b.purpose), a.out, s.bytes)?;
         if a.json {
             println!("{}", serde_json::to_string_pretty(&s)?);
         } else {
@@ -85,6 +113,15 @@ pub(crate) fn export(target: &Target, a: &ExportArgs<'_>) -> anyhow::Result<()> 
     }
     let prepared = vidimus_store::export::prepare(&ix, &files, cam.id, &cam.name, from, to)?;
     vidimus_store::export::write(&prepared, &files, a.out, progress_bar("exporting"))?;
+    register_cli_export(
+        &mut ix,
+        &cam,
+        from,
+        to,
+        None,
+        a.out,
+        prepared.plan.total_len,
+    )?;
     let s = &prepared.summary;
     if a.json {
         println!("{}", serde_json::to_string_pretty(s)?);

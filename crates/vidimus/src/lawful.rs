@@ -115,17 +115,34 @@ pub(crate) fn org(cmd: OrgCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A duty grant for `user`, approved by `by`; returns (request id, grant id).
+/// A duty grant to make.
+pub(crate) struct Duty<'a> {
+    /// The staff member.
+    pub user: &'a str,
+    /// The approving administrator.
+    pub by: &'a str,
+    /// Camera names (empty: every camera, present and future).
+    pub cameras: &'a [String],
+    /// Actions (empty: all).
+    pub actions: &'a [String],
+    pub days: u32,
+    pub purpose: &'a str,
+}
+
+/// Issues a duty grant; returns (request id, grant id).
 pub(crate) fn duty_grant(
     ix: &mut vidimus_store::SqliteIndex,
-    user: &str,
-    by: &str,
-    cameras: &[String],
-    actions: &[String],
-    days: u32,
-    purpose: &str,
+    d: &Duty<'_>,
     now: Wall90k,
 ) -> anyhow::Result<(i64, i64)> {
+    let Duty {
+        user,
+        by,
+        cameras,
+        actions,
+        days,
+        purpose,
+    } = *d;
     let u = ix
         .user_by_name(user)?
         .with_context(|| format!("no user {user:?}"))?;
@@ -229,8 +246,21 @@ pub(crate) fn grant(cmd: GrantCommand) -> anyhow::Result<()> {
             purpose,
         } => {
             let (_, mut ix) = target.index()?;
-            let (rid, gid) = duty_grant(&mut ix, &user, &by, &camera, &action, days, &purpose, now)?;
-            println!("grant {gid} (request {rid}) issued to {user}, approved by {by}, for {days} days");
+            let (rid, gid) = duty_grant(
+                &mut ix,
+                &Duty {
+                    user: &user,
+                    by: &by,
+                    cameras: &camera,
+                    actions: &action,
+                    days,
+                    purpose: &purpose,
+                },
+                now,
+            )?;
+            println!(
+                "grant {gid} (request {rid}) issued to {user}, approved by {by}, for {days} days"
+            );
         }
         GrantCommand::Revoke { target, id, by } => {
             let (_, mut ix) = target.index()?;
@@ -239,7 +269,13 @@ pub(crate) fn grant(cmd: GrantCommand) -> anyhow::Result<()> {
                 .filter(|u| u.role == "admin")
                 .with_context(|| format!("{by:?} is not an administrator"))?;
             ix.revoke_grant(id, admin.id, now)?;
-            ix.log_event(now, "grant_revoked", &by, None, serde_json::json!({"grant": id}))?;
+            ix.log_event(
+                now,
+                "grant_revoked",
+                &by,
+                None,
+                serde_json::json!({"grant": id}),
+            )?;
             println!("grant {id} revoked");
         }
     }

@@ -175,6 +175,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The access register (Art. 24(3), 35 ¶2): every viewing, playback, export and
+    /// refused attempt, with persons, work IDs, purpose, request, camera, range and
+    /// whereabouts. Entries are leaves of the integrity log.
+    Register {
+        #[command(flatten)]
+        target: Target,
+        /// Only entries at or after this time (RFC 3339 or Unix seconds).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, default_value_t = 10_000)]
+        limit: usize,
+        /// Only this camera (by name).
+        #[arg(long)]
+        camera: Option<String>,
+        /// Only this user.
+        #[arg(long)]
+        user: Option<String>,
+        /// JSON instead of CSV.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the public key that signs this site's log checkpoints (hex).
     LogKey {
         #[command(flatten)]
@@ -459,6 +480,29 @@ fn run() -> anyhow::Result<()> {
                         e.detail
                     );
                 }
+            }
+            Ok(())
+        }
+        Command::Register {
+            target,
+            since,
+            limit,
+            camera,
+            user,
+            json,
+        } => {
+            let (_, ix) = target.index()?;
+            let since = since.as_deref().map(Wall90k::parse).transpose()?;
+            let entries: Vec<serde_json::Value> = ix
+                .register_entries(since.unwrap_or(Wall90k(i64::MIN)), limit)?
+                .into_iter()
+                .filter(|e| camera.as_deref().is_none_or(|c| e["camera"] == c))
+                .filter(|e| user.as_deref().is_none_or(|u| e["user"] == u))
+                .collect();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+            } else {
+                print!("{}", register_csv(&entries));
             }
             Ok(())
         }
@@ -1073,6 +1117,54 @@ fn system_event(data_dir: &std::path::Path, event: &str, detail: serde_json::Val
     }
 }
 
+/// The register as CSV (RFC 4180 quoting), one line per entry.
+pub(crate) fn register_csv(entries: &[serde_json::Value]) -> String {
+    const COLS: [&str; 22] = [
+        "leaf_index",
+        "kind",
+        "at",
+        "allowed",
+        "action",
+        "camera_id",
+        "camera",
+        "from",
+        "to",
+        "user",
+        "work_id",
+        "org",
+        "org_kind",
+        "persons",
+        "request_id",
+        "grant_id",
+        "purpose",
+        "policies",
+        "reason",
+        "whereabouts",
+        "seconds",
+        "bytes",
+    ];
+    let cell = |v: &serde_json::Value| -> String {
+        let s = match v {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s
+        }
+    };
+    let mut out = COLS.join(",");
+    out.push('\n');
+    for e in entries {
+        let row: Vec<String> = COLS.iter().map(|c| cell(&e[*c])).collect();
+        out.push_str(&row.join(","));
+        out.push('\n');
+    }
+    out
+}
+
 /// Who acts from the command line (for the system log): the login name.
 pub(crate) fn cli_actor() -> String {
     format!(
@@ -1165,7 +1257,14 @@ fn user(cmd: UserCommand) -> anyhow::Result<()> {
                 } else {
                     ""
                 };
-                println!("{:>4}  {:<24} {}{disabled}", u.id, u.username, u.role);
+                println!(
+                    "{:>4}  {:<24} {:<9} org {:<4} work ID {}{disabled}",
+                    u.id,
+                    u.username,
+                    u.role,
+                    u.org_id,
+                    u.work_id.as_deref().unwrap_or("-")
+                );
             }
         }
     }
@@ -1192,7 +1291,18 @@ fn demo_admin(data_dir: &std::path::Path) -> anyhow::Result<(String, String)> {
     let now = RealClocks.realtime();
     ix.add_user("admin", &hash, "admin", now)?;
     // The demo's administrator is also its operator: a duty grant for every camera.
-    lawful::duty_grant(&mut ix, "admin", "admin", &[], &[], 365, "demo", now)?;
+    lawful::duty_grant(
+        &mut ix,
+        &lawful::Duty {
+            user: "admin",
+            by: "admin",
+            cameras: &[],
+            actions: &[],
+            days: 365,
+            purpose: "demo",
+        },
+        now,
+    )?;
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create(true)

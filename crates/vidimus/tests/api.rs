@@ -28,6 +28,7 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
         ("GET", "/api/cameras"),
         ("GET", "/api/cameras/1/timeline?from=0&to=10"),
         ("GET", "/api/cameras/1/export.mp4?from=0&to=10"),
+        ("GET", "/api/cameras/1/playback.mp4?from=0&to=10"),
     ];
     for (m, path) in protected {
         let r = http(p, m, path, &[], b"");
@@ -130,11 +131,22 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
     assert!(!gaps[0]["cause"].as_str().unwrap().is_empty());
 
     // 4. Export through the API: a standard MP4 with the requested duration ± 1 GOP.
+    //    Without a grant no video is served (and the attempt is registered); a
+    //    reproduction must say where the copy goes.
     let s0 = spans[0]["start_90k"].as_i64().unwrap();
     let (from, to) = (
         (s0 + 90_000) as f64 / 90_000.0,
         (s0 + 4 * 90_000) as f64 / 90_000.0,
     );
+    let export_path = format!("/api/cameras/{id}/export.mp4?from={from}&to={to}&recipient=court");
+    let r = http(p, "GET", &export_path, &auth, b"");
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (403, "no_grant"),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    duty(&site, "ada");
     let r = http(
         p,
         "GET",
@@ -142,6 +154,21 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
         &auth,
         b"",
     );
+    assert_eq!((r.status, r.code().as_str()), (400, "whereabouts_required"));
+    let r = http(
+        p,
+        "GET",
+        &format!("/api/cameras/{id}/playback.mp4?from={from}&to={to}"),
+        &auth,
+        b"",
+    );
+    assert_eq!(r.status, 200);
+    assert!(
+        r.header("content-disposition")
+            .unwrap()
+            .starts_with("inline")
+    );
+    let r = http(p, "GET", &export_path, &auth, b"");
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("video/mp4"));
     assert!(
@@ -153,7 +180,6 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
     std::fs::write(&mp4, &r.body).unwrap();
     // Byte ranges (for seeking) return exactly that slice of the same file.
     let full = r.body.clone();
-    let export_path = format!("/api/cameras/{id}/export.mp4?from={from}&to={to}");
     for (range, lo, hi) in [
         ("bytes=100-199", 100, 200),
         ("bytes=5000-", 5000, full.len()),
@@ -219,12 +245,15 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
             "range_too_large",
         ),
         (
-            format!("/api/cameras/{id}/export.mp4?from=0&to={}", 2 * 86400),
+            format!(
+                "/api/cameras/{id}/export.mp4?from=0&to={}&recipient=x",
+                2 * 86400
+            ),
             400,
             "range_too_large",
         ),
         (
-            format!("/api/cameras/{id}/export.mp4?from=1000&to=1010"),
+            format!("/api/cameras/{id}/export.mp4?from=1000&to=1010&recipient=x"),
             404,
             "no_recording",
         ),
@@ -336,6 +365,7 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
         "/api/cameras",
         "/api/cameras/{id}/timeline",
         "/api/cameras/{id}/export.mp4",
+        "/api/cameras/{id}/playback.mp4",
         "/api/cameras/{id}/live",
     ] {
         assert!(
@@ -373,4 +403,45 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
 
     assert!(rec.terminate());
     assert!(!site.log_text().contains(PW), "password in the log");
+
+    // 9. The access register has the refused attempt and each access, with the grant,
+    //    its purpose and persons, the range, and a reproduction's whereabouts.
+    let out = site.vidimus(&["register", "--json", "--user", "ada"]);
+    assert!(out.status.success());
+    let reg: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reg = reg.as_array().unwrap();
+    let refused = &reg[0];
+    assert_eq!(
+        (refused["allowed"].as_bool(), refused["action"].as_str()),
+        (Some(false), Some("reproduce"))
+    );
+    assert!(refused["reason"].as_str().unwrap().contains("no grant"));
+    let view = reg.iter().find(|e| e["action"] == "view_recorded").unwrap();
+    assert_eq!(view["allowed"], true);
+    assert_eq!(view["camera"], "yard");
+    assert_eq!(view["purpose"], "operating the system");
+    assert_eq!(view["request_kind"], "system_operation");
+    assert_eq!(view["persons"][0]["user"], "ada");
+    assert_eq!(view["policies"][0], "grant.view_recorded");
+    let copy = reg
+        .iter()
+        .find(|e| e["action"] == "reproduce" && e["allowed"] == true)
+        .unwrap();
+    assert_eq!(copy["whereabouts"]["recipient"], "court");
+    assert_eq!(copy["whereabouts"]["medium"], "download");
+    assert!(copy["from"].as_str().is_some() && copy["grant_id"].as_i64().is_some());
+    // Seeking within one download is decided but not registered again.
+    assert_eq!(
+        reg.iter()
+            .filter(|e| e["action"] == "reproduce" && e["allowed"] == true)
+            .count(),
+        2,
+        "the download (its byte ranges are not registered again) and the attempt on a range with no recording"
+    );
+    let csv = String::from_utf8(site.vidimus(&["register", "--user", "ada"]).stdout).unwrap();
+    assert!(
+        csv.starts_with("leaf_index,kind,at,allowed,action,"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), reg.len() + 1);
 }

@@ -37,6 +37,7 @@ fn console_in_chromium() {
         "sync_interval = \"1s\"\nsegment_duration = \"4s\"\nbackoff_initial = \"500ms\"\nbackoff_max = \"1s\"\ncapacity_interval = \"2s\"\ncapacity_margin_days = 100000000",
     );
     add_user(&site, "ada", PW, "operator");
+    duty(&site, "ada");
     add_user(&site, "root", "the administrator's password", "admin");
     let mut rec = site.serve();
     // "back" records, stops for a few seconds (a gap), and records again.

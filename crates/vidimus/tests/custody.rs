@@ -58,6 +58,7 @@ fn retention_holds_and_bundles_through_the_api() {
     );
     add_user(&site, "boss", "administrator password", "admin");
     add_user(&site, "op", "operator password", "operator");
+    duty(&site, "op");
     let mut rec = site.serve();
     std::thread::sleep(Duration::from_secs(11));
     let boss = Client::new(site.http, "boss", "administrator password");
@@ -176,14 +177,19 @@ fn retention_holds_and_bundles_through_the_api() {
         .clone();
     let t0 = segs[0]["start_90k"].as_i64().unwrap();
     let f = |t: i64| format!("{:.3}", t as f64 / 90_000.0);
-    let body =
-        json!({"from": f(t0 + 90_000), "to": f(t0 + 5 * 90_000), "purpose": "insurance claim 5"});
+    let body = json!({"from": f(t0 + 90_000), "to": f(t0 + 5 * 90_000), "purpose": "insurance claim 5", "recipient": "insurer"});
     let r = op.call(
         "POST",
         &format!("/api/cameras/{door}/bundles"),
-        Some(json!({"from": f(t0), "to": f(t0 + 90_000), "purpose": ""})),
+        Some(json!({"from": f(t0), "to": f(t0 + 90_000), "purpose": "", "recipient": "x"})),
     );
     assert_eq!(r.status, 400, "a bundle needs a purpose");
+    let r = op.call(
+        "POST",
+        &format!("/api/cameras/{door}/bundles"),
+        Some(json!({"from": f(t0), "to": f(t0 + 90_000), "purpose": "x"})),
+    );
+    assert_eq!((r.status, r.code()), (400, "whereabouts_required".into()));
     let r = op.call("POST", &format!("/api/cameras/{door}/bundles"), Some(body));
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     let info = r.json();
@@ -222,6 +228,12 @@ fn retention_holds_and_bundles_through_the_api() {
         )
         .status,
         401
+    );
+    assert_eq!(
+        boss.call("GET", info["download"].as_str().unwrap(), None)
+            .status,
+        404,
+        "only its exporter downloads a bundle"
     );
     assert!(rec.terminate());
 

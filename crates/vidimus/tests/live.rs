@@ -64,6 +64,7 @@ fn live_view_streams_playable_fmp4_to_many_viewers() {
         "sync_interval = \"1s\"\nlive_buffer_frames = 16",
     );
     add_user(&site, "ada", PW, "operator");
+    duty(&site, "ada");
     let mut rec = site.serve();
     let (cookie, _) = login(site.http, "ada", PW);
     let p = site.http;
@@ -178,6 +179,7 @@ fn h265_camera_is_viewed_through_its_h264_substream() {
     .unwrap();
     let site = Site { dir, http };
     add_user(&site, "ada", PW, "operator");
+    duty(&site, "ada");
     let mut rec = site.serve();
     let (cookie, _) = login(http, "ada", PW);
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -493,3 +493,19 @@ pub fn login(port: u16, username: &str, password: &str) -> (String, String) {
         .to_owned();
     (cookie, r.json()["csrf_token"].as_str().unwrap().to_owned())
 }
+
+/// Gives `user` (of this site's own staff) a duty grant for every camera, approved by
+/// an administrator `manager` created for it if missing: video is served only under a
+/// grant.
+pub fn duty(site: &Site, user: &str) {
+    let users = String::from_utf8(site.vidimus(&["user", "list"]).stdout).unwrap();
+    if !users.contains("manager") {
+        add_user(site, "manager", "the manager's password", "admin");
+    }
+    let out = site.vidimus(&["grant", "duty", "--user", user, "--by", "manager"]);
+    assert!(
+        out.status.success(),
+        "grant duty: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

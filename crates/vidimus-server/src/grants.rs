@@ -1,0 +1,283 @@
+//! The gate in front of every video-serving endpoint: the access policy decides, under
+//! one of the user's grants, and every decision — allowed or refused — becomes an
+//! entry of the access register (Art. 24(3), 35 ¶2): a leaf of the integrity log, so
+//! it is tamper-evident and kept with the log.
+
+use crate::AppState;
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use axum::http::StatusCode;
+use serde_json::json;
+use vidimus_access::org::OrgKind;
+use vidimus_access::request::{Action, ApprovalKind, RequestKind};
+use vidimus_core::time::Wall90k;
+use vidimus_policy::{CameraFacts, GrantFacts, Query, UserFacts};
+use vidimus_store::access::RequestRow;
+use vidimus_store::users::AccessStore;
+use vidimus_store::{MetadataStore, SqliteIndex};
+
+/// Where a reproduction goes (Art. 24(3) "whereabouts").
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub struct Whereabouts {
+    /// Who receives the copy.
+    pub recipient: Option<String>,
+    /// On what (e.g. "USB disk", "download").
+    pub medium: Option<String>,
+    /// Where it goes (e.g. a case file).
+    pub destination: Option<String>,
+}
+
+/// What was asked.
+pub struct Ask<'a> {
+    pub action: Action,
+    pub camera_id: i64,
+    /// Recorded range (ignored for live).
+    pub from: Wall90k,
+    pub to: Wall90k,
+    pub whereabouts: Option<&'a Whereabouts>,
+    /// Decide, but do not register an allowed access (a player's further byte-range
+    /// requests within one registered viewing). Refusals are always registered.
+    pub quiet: bool,
+}
+
+/// An allowed access.
+#[derive(Clone, Debug)]
+pub struct Authorized {
+    pub grant_id: i64,
+    pub request_id: i64,
+    pub purpose: String,
+    pub camera: String,
+    /// Interested parties may watch but never copy: the console draws who, which
+    /// request and when over the video.
+    pub view_only: bool,
+    /// The register entry (its log leaf, 0-based).
+    pub leaf_index: i64,
+    /// Everything the register needs to add the end of a session.
+    pub entry: serde_json::Value,
+}
+
+fn grant_facts(r: &RequestRow) -> Option<GrantFacts> {
+    let g = r.grant.as_ref()?;
+    Some(GrantFacts {
+        id: g.id,
+        kind: RequestKind::parse(&r.kind)?,
+        persons: r.persons.iter().map(|p| p.user_id).collect(),
+        officers: r
+            .persons
+            .iter()
+            .filter(|p| {
+                p.confirmed_90k.is_some()
+                    && p.work_id.as_deref().is_some_and(|w| !w.trim().is_empty())
+            })
+            .count() as i64,
+        cameras: r.cameras.clone(),
+        all_cameras: r.cameras.is_empty(),
+        actions: r.actions.iter().filter_map(|a| Action::parse(a)).collect(),
+        live: r.live,
+        from_90k: r.from_90k,
+        to_90k: r.to_90k,
+        expires_90k: g.expires_90k,
+        revoked: g.revoked_90k.is_some(),
+        approvals: r
+            .approvals
+            .iter()
+            .filter_map(|a| ApprovalKind::parse(&a.kind))
+            .collect(),
+    })
+}
+
+/// Appends a register entry; returns its leaf index.
+pub fn register(
+    ix: &mut SqliteIndex,
+    now: Wall90k,
+    entry: &serde_json::Value,
+) -> Result<i64, ApiError> {
+    let data = serde_json::to_vec(entry).map_err(ApiError::internal)?;
+    let idx = ix.apply(&[vidimus_store::index::IndexOp::AppendLeaf {
+        at_90k: now.0,
+        kind: "access".into(),
+        data,
+    }])?[0]
+        .unwrap_or(0);
+    Ok(idx - 1)
+}
+
+/// Decides `ask` for `user` under their grants, registers the decision, and returns
+/// the grant it was allowed under (or a 403 naming the reason).
+pub async fn authorize(
+    state: &AppState,
+    user: &AuthUser,
+    ask: Ask<'_>,
+) -> Result<Authorized, ApiError> {
+    let now = state.clocks.realtime();
+    let policy = state.policy.clone();
+    let (uid, username) = (user.user_id, user.username.clone());
+    let (action, camera_id, from, to) = (ask.action, ask.camera_id, ask.from, ask.to);
+    let whereabouts = ask.whereabouts.cloned();
+    let quiet = ask.quiet;
+    state
+        .db
+        .run(move |ix| {
+            let u = ix
+                .users()?
+                .into_iter()
+                .find(|u| u.id == uid)
+                .ok_or_else(ApiError::unauthenticated)?;
+            let org = ix.org(u.org_id)?.ok_or_else(|| ApiError::internal("user without organisation"))?;
+            let cam = ix
+                .cameras(true)?
+                .into_iter()
+                .find(|c| c.id == camera_id)
+                .ok_or_else(|| {
+                    ApiError::new(StatusCode::NOT_FOUND, "camera_not_found", format!("no camera {camera_id}"))
+                })?;
+            let facts = UserFacts {
+                id: u.id,
+                org_id: org.id,
+                org_kind: OrgKind::parse(&org.kind).ok_or_else(|| ApiError::internal("bad organisation kind"))?,
+                regions: org.regions.clone(),
+                industries: org.industries.clone(),
+                work_id: u.work_id.clone(),
+            };
+            let camera = CameraFacts {
+                id: cam.id,
+                region: cam.region.clone(),
+                industry: cam.industry.clone(),
+                system: cam.system.clone(),
+            };
+            let (qfrom, qto) = if action == Action::ViewLive { (now.0, now.0) } else { (from.0, to.0) };
+            let grants = ix.active_grants_for(u.id, now)?;
+            let mut refusals: Vec<String> = Vec::new();
+            let mut allowed: Option<(&RequestRow, vidimus_policy::Decision)> = None;
+            for r in &grants {
+                let Some(g) = grant_facts(r) else { continue };
+                let d = state_policy_decide(&policy, &facts, action, &camera, qfrom, qto, now, &g)?;
+                if d.allowed {
+                    allowed = Some((r, d));
+                    break;
+                }
+                refusals.extend(d.policies);
+            }
+            refusals.sort();
+            refusals.dedup();
+            let mut entry = json!({
+                "v": 1,
+                "kind": "access",
+                "at": now.to_string(),
+                "user_id": u.id,
+                "user": u.username,
+                "work_id": u.work_id,
+                "org_id": org.id,
+                "org": org.name,
+                "org_kind": org.kind,
+                "action": action.as_str(),
+                "camera_id": cam.id,
+                "camera": cam.name,
+                "from": (action != Action::ViewLive).then(|| from.to_string()),
+                "to": (action != Action::ViewLive).then(|| to.to_string()),
+                "whereabouts": whereabouts,
+            });
+            match allowed {
+                Some((r, d)) => {
+                    let g = r.grant.as_ref().expect("active grants have a grant");
+                    entry["allowed"] = json!(true);
+                    entry["policies"] = json!(d.policies);
+                    entry["grant_id"] = json!(g.id);
+                    entry["request_id"] = json!(r.id);
+                    entry["request_kind"] = json!(r.kind);
+                    entry["purpose"] = json!(r.purpose);
+                    entry["persons"] = json!(r
+                        .persons
+                        .iter()
+                        .map(|p| json!({"user": p.username, "work_id": p.work_id}))
+                        .collect::<Vec<_>>());
+                    let leaf_index = if quiet { -1 } else { register(ix, now, &entry)? };
+                    let view_only = r.kind == RequestKind::InterestedPartyEmergency.as_str()
+                        && !r.actions.iter().any(|a| a == "reproduce");
+                    Ok(Authorized {
+                        grant_id: g.id,
+                        request_id: r.id,
+                        purpose: r.purpose.clone(),
+                        camera: cam.name.clone(),
+                        view_only,
+                        leaf_index,
+                        entry,
+                    })
+                }
+                None => {
+                    let reason = if refusals.is_empty() {
+                        "no grant covers this camera, action and time".to_owned()
+                    } else {
+                        format!("refused by policy {}", refusals.join(", "))
+                    };
+                    entry["allowed"] = json!(false);
+                    entry["policies"] = json!(refusals);
+                    entry["reason"] = json!(reason);
+                    register(ix, now, &entry)?;
+                    tracing::warn!(user = %username, camera = cam.id, action = action.as_str(), %reason, "access refused");
+                    Err(ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        if refusals.is_empty() { "no_grant" } else { "refused_by_policy" },
+                        format!("{} {} of camera {:?}: {reason} (the attempt is registered)", username, action.as_str(), cam.name),
+                    ))
+                }
+            }
+        })
+        .await
+}
+
+#[allow(clippy::too_many_arguments)]
+fn state_policy_decide(
+    policy: &vidimus_policy::AccessPolicy,
+    user: &UserFacts,
+    action: Action,
+    camera: &CameraFacts,
+    from: i64,
+    to: i64,
+    now: Wall90k,
+    grant: &GrantFacts,
+) -> Result<vidimus_policy::Decision, ApiError> {
+    policy
+        .decide(&Query {
+            user,
+            action,
+            camera,
+            from_90k: from,
+            to_90k: to,
+            now_90k: now.0,
+            grant: Some(grant),
+        })
+        .map_err(ApiError::internal)
+}
+
+/// Registers the end of an allowed session (live viewing, a download): its length and
+/// the bytes served.
+pub async fn register_end(
+    state: &AppState,
+    a: &Authorized,
+    started: std::time::Instant,
+    bytes: u64,
+) {
+    let now = state.clocks.realtime();
+    let mut entry = a.entry.clone();
+    entry["kind"] = json!("access_end");
+    entry["at"] = json!(now.to_string());
+    entry["started_leaf"] = json!(a.leaf_index);
+    entry["seconds"] = json!((started.elapsed().as_secs_f64() * 10.0).round() / 10.0);
+    entry["bytes"] = json!(bytes);
+    let r = state
+        .db
+        .run(move |ix| {
+            let data = serde_json::to_vec(&entry).map_err(ApiError::internal)?;
+            ix.apply(&[vidimus_store::index::IndexOp::AppendLeaf {
+                at_90k: now.0,
+                kind: "access".into(),
+                data,
+            }])?;
+            Ok(())
+        })
+        .await;
+    if let Err(e) = r {
+        tracing::error!(error = ?e.message, "could not register the end of an access");
+    }
+}
