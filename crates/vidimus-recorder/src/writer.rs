@@ -827,7 +827,7 @@ mod tests {
                 w.try_send(o).unwrap();
             }
             if i % 37 == 0 {
-                std::thread::sleep(Duration::from_millis(2)); // let syncs interleave
+                w.sync().unwrap(); // batches interleave with appends, whatever the scheduling
             }
         }
         seg.finish(Wall90k(1_000_000 + 500 * 3600), &mut out);

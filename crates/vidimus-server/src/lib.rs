@@ -8,6 +8,7 @@
 //! - [`live`]: live view, fMP4 fragments over a WebSocket for MSE.
 //! - [`grants`]: the policy gate in front of every video endpoint, and the access
 //!   register.
+//! - [`requests`]: access requests, confirmations, approvals, grants.
 //! - [`error`]: JSON errors with stable codes.
 //! - [`db`]: index connections for handlers.
 //! - [`status`]: alarms, disk and capacity (`/api/status`, metrics).
@@ -24,6 +25,7 @@ pub mod db;
 pub mod error;
 pub mod grants;
 pub mod live;
+pub mod requests;
 pub mod status;
 
 use axum::Router;
@@ -110,7 +112,13 @@ impl AppState {
         custody::add_hold,
         custody::release_hold,
         custody::make_bundle,
-        custody::download_bundle
+        custody::download_bundle,
+        requests::file,
+        requests::list,
+        requests::get,
+        requests::confirm,
+        requests::approve,
+        requests::revoke
     ),
     components(schemas(
         error::ErrorBody,
@@ -129,7 +137,12 @@ impl AppState {
         custody::NewHold,
         custody::Created,
         custody::NewBundle,
-        custody::BundleInfo
+        custody::BundleInfo,
+        requests::NewRequestIn,
+        requests::PersonIn,
+        requests::RequestOut,
+        requests::Confirm,
+        requests::Approve
     ))
 )]
 pub struct ApiDoc;
@@ -154,6 +167,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/holds/{id}/release", post(custody::release_hold))
         .route("/api/cameras/{id}/bundles", post(custody::make_bundle))
         .route("/api/exports/{name}", get(custody::download_bundle))
+        .route("/api/requests", get(requests::list).post(requests::file))
+        .route("/api/requests/{id}", get(requests::get))
+        .route("/api/requests/{id}/confirm", post(requests::confirm))
+        .route("/api/requests/{id}/approve", post(requests::approve))
+        .route("/api/grants/{id}/revoke", post(requests::revoke))
         .route("/api/openapi.json", get(openapi));
     Router::new()
         .merge(api)

@@ -85,7 +85,9 @@ pub(crate) fn org(cmd: OrgCommand) -> anyhow::Result<()> {
             region,
             industry,
         } => {
-            let (_, mut ix) = target.index()?;
+            let d = target.data_dir()?;
+            std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+            let mut ix = vidimus_store::SqliteIndex::open(&d.join("index.db"))?;
             let now = RealClocks.realtime();
             let id = ix.add_org(&name, &kind, &region, &industry, now)?;
             ix.log_event(

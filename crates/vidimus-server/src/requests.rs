@@ -1,0 +1,519 @@
+//! Access requests through the API (Art. 33–35): an officer files one naming the
+//! persons acting; each person confirms with their own password and work ID (the
+//! two-person rule, Art. 34); managers and the PSB give the approvals the kind needs
+//! (Art. 33 ¶3, 35); when nothing is missing the request becomes a grant at once.
+//! Grants are listed and revoked here. What a request lacks is computed by the pure
+//! rules in `vidimus_access::request` and shown with each request, article by article.
+
+use crate::AppState;
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use vidimus_access::org::{Jurisdiction, OrgKind};
+use vidimus_access::request::{
+    self, Action, ApprovalKind, Person, RequestFacts, RequestKind, Unmet,
+};
+use vidimus_core::time::{Duration90k, Wall90k};
+use vidimus_store::access::{NewRequest, RequestRow};
+use vidimus_store::users::AccessStore;
+use vidimus_store::{MetadataStore, SqliteIndex};
+
+/// The longest a grant may last.
+pub const MAX_GRANT_DAYS: i64 = 366;
+
+/// One person acting on a request.
+#[derive(serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+pub struct PersonIn {
+    pub username: String,
+    /// Work ID (state organs) or identity document number (interested parties).
+    pub work_id: Option<String>,
+}
+
+/// A request to file.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct NewRequestIn {
+    /// `law_enforcement`, `public_emergency`, `administrative_in_jurisdiction`,
+    /// `administrative_outside_jurisdiction`, `interested_party_emergency`,
+    /// `system_operation`.
+    pub kind: String,
+    pub purpose: String,
+    pub cameras: Vec<i64>,
+    /// Recorded range asked for (RFC 3339 or Unix seconds); omit for live only.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// `view_live`, `view_recorded`, `reproduce`.
+    pub actions: Vec<String>,
+    /// Days until the grant expires (default 7, at most 366).
+    pub days: Option<i64>,
+    /// The persons acting, the filer among them.
+    pub persons: Vec<PersonIn>,
+}
+
+/// A request as shown, with what it still lacks.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct RequestOut {
+    #[schema(value_type = Object)]
+    pub request: serde_json::Value,
+    /// What is missing before it becomes a grant, each with its article (empty once
+    /// granted).
+    #[schema(value_type = Vec<Object>)]
+    pub missing: Vec<Unmet>,
+    /// The approvals it can use.
+    pub approvals_possible: Vec<String>,
+}
+
+fn unprocessable(u: &Unmet) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not_allowed",
+        u.to_string(),
+    )
+}
+
+fn org_kind(ix: &SqliteIndex, org_id: i64) -> Result<(OrgKind, Jurisdiction), ApiError> {
+    let o = ix
+        .org(org_id)?
+        .ok_or_else(|| ApiError::internal("user without organisation"))?;
+    Ok((
+        OrgKind::parse(&o.kind).ok_or_else(|| ApiError::internal("bad organisation kind"))?,
+        Jurisdiction {
+            regions: o.regions,
+            industries: o.industries,
+        },
+    ))
+}
+
+/// What a stored request lacks.
+fn missing_of(ix: &SqliteIndex, r: &RequestRow) -> Result<Vec<Unmet>, ApiError> {
+    let kind = RequestKind::parse(&r.kind).ok_or_else(|| ApiError::internal("bad request kind"))?;
+    let (org, jur) = org_kind(ix, r.org_id)?;
+    let cams = ix.cameras(true)?;
+    let all_in = !r.cameras.is_empty()
+        && r.cameras.iter().all(|id| {
+            cams.iter()
+                .find(|c| c.id == *id)
+                .is_some_and(|c| jur.covers(c.region.as_deref(), c.industry.as_deref()))
+        });
+    let actions: Vec<Action> = r.actions.iter().filter_map(|a| Action::parse(a)).collect();
+    let persons: Vec<Person> = r
+        .persons
+        .iter()
+        .map(|p| Person {
+            user_id: p.user_id,
+            work_id: p.work_id.clone(),
+            confirmed: p.confirmed_90k.is_some(),
+        })
+        .collect();
+    let approvals: Vec<ApprovalKind> = r
+        .approvals
+        .iter()
+        .filter_map(|a| ApprovalKind::parse(&a.kind))
+        .collect();
+    Ok(request::missing(&RequestFacts {
+        kind,
+        org,
+        purpose: &r.purpose,
+        actions: &actions,
+        persons: &persons,
+        approvals: &approvals,
+        all_in_jurisdiction: all_in,
+    }))
+}
+
+/// Grants a pending request if it lacks nothing; returns the request as shown.
+fn settle(
+    ix: &mut SqliteIndex,
+    id: i64,
+    by: Option<i64>,
+    now: Wall90k,
+) -> Result<RequestOut, ApiError> {
+    let r = ix.request(id)?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no request {id}"),
+        )
+    })?;
+    let missing = missing_of(ix, &r)?;
+    let r = if r.status == "pending" && missing.is_empty() {
+        let gid = ix.grant_request(id, by, now)?;
+        ix.log_event(
+            now,
+            "grant_issued",
+            "access rules",
+            None,
+            serde_json::json!({"grant": gid, "request": id, "kind": r.kind}),
+        )?;
+        ix.request(id)?.expect("just granted")
+    } else {
+        r
+    };
+    let kind = RequestKind::parse(&r.kind).unwrap_or(RequestKind::SystemOperation);
+    let actions: Vec<Action> = r.actions.iter().filter_map(|a| Action::parse(a)).collect();
+    Ok(RequestOut {
+        missing: if r.status == "pending" {
+            missing
+        } else {
+            Vec::new()
+        },
+        approvals_possible: request::useful_approvals(kind, &actions)
+            .into_iter()
+            .map(|a| a.as_str().to_owned())
+            .collect(),
+        request: serde_json::to_value(&r).map_err(ApiError::internal)?,
+    })
+}
+
+/// Files a request.
+#[utoipa::path(post, path = "/api/requests", request_body = NewRequestIn,
+    responses((status = 201, body = RequestOut), (status = 400, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn file(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(req): Json<NewRequestIn>,
+) -> Result<(StatusCode, Json<RequestOut>), ApiError> {
+    let now = state.clocks.realtime();
+    let kind = RequestKind::parse(&req.kind)
+        .ok_or_else(|| ApiError::bad_request(format!("unknown request kind {:?}", req.kind)))?;
+    let mut actions = Vec::new();
+    for a in &req.actions {
+        actions.push(
+            Action::parse(a)
+                .ok_or_else(|| ApiError::bad_request(format!("unknown action {a:?}")))?,
+        );
+    }
+    let t = |s: &Option<String>| {
+        s.as_deref()
+            .map(Wall90k::parse)
+            .transpose()
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_time", e.to_string()))
+    };
+    let (from, to) = (t(&req.from)?, t(&req.to)?);
+    let recorded = actions.iter().any(|a| *a != Action::ViewLive);
+    let (from, to) = match (from, to) {
+        (Some(a), Some(b)) if b > a => (a, b),
+        (None, None) if !recorded => (now, now),
+        _ => {
+            return Err(ApiError::bad_request(
+                "viewing or reproducing recorded video needs a range: `from` before `to`",
+            ));
+        }
+    };
+    let days = req.days.unwrap_or(7);
+    if !(1..=MAX_GRANT_DAYS).contains(&days) {
+        return Err(ApiError::bad_request(format!(
+            "`days` must be 1..{MAX_GRANT_DAYS}"
+        )));
+    }
+    if req.cameras.is_empty() {
+        return Err(ApiError::bad_request("name the cameras"));
+    }
+    let out = state
+        .db
+        .run(move |ix| {
+            let me = ix
+                .users()?
+                .into_iter()
+                .find(|u| u.id == user.user_id)
+                .ok_or_else(ApiError::unauthenticated)?;
+            let (org, _) = org_kind(ix, me.org_id)?;
+            request::may_file(kind, org).map_err(|u| unprocessable(&u))?;
+            let cams = ix.cameras(true)?;
+            if let Some(c) = req
+                .cameras
+                .iter()
+                .find(|c| !cams.iter().any(|x| x.id == **c))
+            {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "camera_not_found",
+                    format!("no camera {c}"),
+                ));
+            }
+            let mut persons = Vec::new();
+            for p in &req.persons {
+                let u = ix
+                    .user_by_name(&p.username)?
+                    .ok_or_else(|| ApiError::bad_request(format!("no user {:?}", p.username)))?;
+                if u.org_id != me.org_id {
+                    return Err(ApiError::bad_request(format!(
+                        "{} is not of the filing organisation",
+                        p.username
+                    )));
+                }
+                persons.push((u.id, p.work_id.clone().or(u.work_id.clone())));
+            }
+            if !persons.iter().any(|(id, _)| *id == me.id) {
+                return Err(ApiError::bad_request(
+                    "the filer must be one of the persons acting",
+                ));
+            }
+            let action_names: Vec<String> = actions.iter().map(|a| a.as_str().to_owned()).collect();
+            let id = ix.file_request(
+                &NewRequest {
+                    kind: kind.as_str(),
+                    org_id: me.org_id,
+                    purpose: &req.purpose,
+                    cameras: &req.cameras,
+                    from_90k: from.0,
+                    to_90k: to.0,
+                    live: actions.contains(&Action::ViewLive),
+                    actions: &action_names,
+                    expires_90k: (now + Duration90k::from_secs(days * 86_400)).0,
+                    created_by: me.id,
+                    persons: &persons,
+                },
+                now,
+            )?;
+            settle(ix, id, None, now)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// One request (its filer, persons and approvers may see it).
+#[utoipa::path(get, path = "/api/requests/{id}", params(("id" = i64, Path,)),
+    responses((status = 200, body = RequestOut), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<Json<RequestOut>, ApiError> {
+    let now = state.clocks.realtime();
+    state
+        .db
+        .run(move |ix| {
+            visible(ix, &user, id)?;
+            settle(ix, id, None, now)
+        })
+        .await
+        .map(Json)
+}
+
+/// Whether `user` may see request `id`: its persons, its filer, and administrators of
+/// the system manager or of a PSB (the approvers).
+fn visible(ix: &SqliteIndex, user: &AuthUser, id: i64) -> Result<RequestRow, ApiError> {
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no request {id}"),
+        )
+    };
+    let r = ix.request(id)?.ok_or_else(not_found)?;
+    let me = ix
+        .users()?
+        .into_iter()
+        .find(|u| u.id == user.user_id)
+        .ok_or_else(ApiError::unauthenticated)?;
+    let (org, _) = org_kind(ix, me.org_id)?;
+    let approver =
+        me.role == "admin" && matches!(org, OrgKind::SystemManager | OrgKind::PublicSecurity);
+    if r.created_by == me.id || r.persons.iter().any(|p| p.user_id == me.id) || approver {
+        Ok(r)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// Requests the user filed, acts in, or (approvers) all of them, newest first.
+#[utoipa::path(get, path = "/api/requests", responses((status = 200, body = [RequestOut])))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<RequestOut>>, ApiError> {
+    let now = state.clocks.realtime();
+    state
+        .db
+        .run(move |ix| {
+            let mut out = Vec::new();
+            for id in ix.request_ids(None, None)? {
+                if visible(ix, &user, id).is_ok() {
+                    out.push(settle(ix, id, None, now)?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+        .map(Json)
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct Confirm {
+    /// The person's own password, entered again.
+    pub password: String,
+    pub work_id: Option<String>,
+}
+
+/// A person on the request confirms their part with their own password (and work ID).
+#[utoipa::path(post, path = "/api/requests/{id}/confirm", params(("id" = i64, Path,)), request_body = Confirm,
+    responses((status = 200, body = RequestOut), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    Json(c): Json<Confirm>,
+) -> Result<Json<RequestOut>, ApiError> {
+    let now = state.clocks.realtime();
+    let username = user.username.clone();
+    let hash = state
+        .db
+        .run(move |ix| Ok(ix.user_by_name(&username)?.map(|u| u.password_hash)))
+        .await?
+        .ok_or_else(ApiError::unauthenticated)?;
+    let pw = c.password.clone();
+    let ok = tokio::task::spawn_blocking(move || vidimus_access::password::verify(&pw, &hash))
+        .await
+        .map_err(ApiError::internal)?;
+    if !ok {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "bad_credentials",
+            "the password does not match: each person confirms with their own credentials (Art. 34)",
+        ));
+    }
+    state
+        .db
+        .run(move |ix| {
+            let r = visible(ix, &user, id)?;
+            if r.status != "pending" {
+                return Err(ApiError::bad_request(format!(
+                    "request {id} is {}",
+                    r.status
+                )));
+            }
+            ix.confirm_person(id, user.user_id, c.work_id.as_deref(), now)?;
+            settle(ix, id, None, now)
+        })
+        .await
+        .map(Json)
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct Approve {
+    /// `manager_consent`, `psb_permission`, `manager_approval`,
+    /// `psb_reproduction_approval`.
+    pub kind: String,
+    pub note: Option<String>,
+}
+
+/// An approver (an administrator of the system manager or of the PSB, as the kind
+/// requires, and not a person on the request) gives an approval.
+#[utoipa::path(post, path = "/api/requests/{id}/approve", params(("id" = i64, Path,)), request_body = Approve,
+    responses((status = 200, body = RequestOut), (status = 403, body = crate::error::ErrorBody),
+        (status = 422, body = crate::error::ErrorBody)))]
+pub async fn approve(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    Json(a): Json<Approve>,
+) -> Result<Json<RequestOut>, ApiError> {
+    let now = state.clocks.realtime();
+    let kind = ApprovalKind::parse(&a.kind)
+        .ok_or_else(|| ApiError::bad_request(format!("unknown approval {:?}", a.kind)))?;
+    state
+        .db
+        .run(move |ix| {
+            let r = visible(ix, &user, id)?;
+            if r.status != "pending" {
+                return Err(ApiError::bad_request(format!(
+                    "request {id} is {}",
+                    r.status
+                )));
+            }
+            let me = ix
+                .users()?
+                .into_iter()
+                .find(|u| u.id == user.user_id)
+                .ok_or_else(ApiError::unauthenticated)?;
+            let (org, _) = org_kind(ix, me.org_id)?;
+            if me.role != "admin" || org != kind.approver() {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    format!(
+                        "{} is given by an administrator of a {}",
+                        kind.as_str(),
+                        kind.approver()
+                    ),
+                ));
+            }
+            if r.persons.iter().any(|p| p.user_id == me.id) || r.created_by == me.id {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "no one approves their own request",
+                ));
+            }
+            let rk = RequestKind::parse(&r.kind).ok_or_else(|| ApiError::internal("bad kind"))?;
+            let actions: Vec<Action> = r.actions.iter().filter_map(|x| Action::parse(x)).collect();
+            if !request::useful_approvals(rk, &actions).contains(&kind) {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "approval_not_applicable",
+                    format!("a {} request does not take {}", rk.as_str(), kind.as_str()),
+                ));
+            }
+            ix.add_approval(id, kind.as_str(), me.id, a.note.as_deref(), now)?;
+            settle(ix, id, Some(me.id), now)
+        })
+        .await
+        .map(Json)
+}
+
+/// Revokes a grant (an administrator of the system manager, or of the organisation
+/// that holds it).
+#[utoipa::path(post, path = "/api/grants/{id}/revoke", params(("id" = i64, Path,)),
+    responses((status = 204, description = "Revoked"), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let now = state.clocks.realtime();
+    state
+        .db
+        .run(move |ix| {
+            let me = ix
+                .users()?
+                .into_iter()
+                .find(|u| u.id == user.user_id)
+                .ok_or_else(ApiError::unauthenticated)?;
+            let (org, _) = org_kind(ix, me.org_id)?;
+            let rid: Option<i64> = ix
+                .request_ids(None, Some("granted"))?
+                .into_iter()
+                .find(|r| {
+                    ix.request(*r)
+                        .ok()
+                        .flatten()
+                        .and_then(|x| x.grant)
+                        .is_some_and(|g| g.id == id)
+                });
+            let r = rid
+                .and_then(|r| ix.request(r).ok().flatten())
+                .ok_or_else(|| {
+                    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no grant {id}"))
+                })?;
+            if me.role != "admin" || (org != OrgKind::SystemManager && me.org_id != r.org_id) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "only an administrator of the system manager or of the holder revokes a grant",
+                ));
+            }
+            ix.revoke_grant(id, me.id, now)?;
+            ix.log_event(
+                now,
+                "grant_revoked",
+                &me.username,
+                None,
+                serde_json::json!({"grant": id, "request": r.id}),
+            )?;
+            Ok(StatusCode::NO_CONTENT)
+        })
+        .await
+}
