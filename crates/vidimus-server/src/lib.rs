@@ -118,7 +118,9 @@ impl AppState {
         requests::get,
         requests::confirm,
         requests::approve,
-        requests::revoke
+        requests::revoke,
+        requests::close,
+        requests::attach
     ),
     components(schemas(
         error::ErrorBody,
@@ -142,7 +144,8 @@ impl AppState {
         requests::PersonIn,
         requests::RequestOut,
         requests::Confirm,
-        requests::Approve
+        requests::Approve,
+        requests::Close
     ))
 )]
 pub struct ApiDoc;
@@ -171,6 +174,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/requests/{id}", get(requests::get))
         .route("/api/requests/{id}/confirm", post(requests::confirm))
         .route("/api/requests/{id}/approve", post(requests::approve))
+        .route("/api/requests/{id}/close", post(requests::close))
+        .route(
+            "/api/requests/{id}/attachments",
+            post(requests::attach).layer(DefaultBodyLimit::max(8 << 20)),
+        )
         .route("/api/grants/{id}/revoke", post(requests::revoke))
         .route("/api/openapi.json", get(openapi));
     Router::new()

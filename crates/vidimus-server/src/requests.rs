@@ -517,3 +517,75 @@ pub async fn revoke(
         })
         .await
 }
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct Close {
+    pub reason: String,
+}
+
+/// Refuses a pending request (an approver) or withdraws it (its filer).
+#[utoipa::path(post, path = "/api/requests/{id}/close", params(("id" = i64, Path,)), request_body = Close,
+    responses((status = 200, body = RequestOut), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn close(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    Json(c): Json<Close>,
+) -> Result<Json<RequestOut>, ApiError> {
+    let now = state.clocks.realtime();
+    if c.reason.trim().is_empty() {
+        return Err(ApiError::bad_request("say why"));
+    }
+    state
+        .db
+        .run(move |ix| {
+            let r = visible(ix, &user, id)?;
+            let status = if r.created_by == user.user_id {
+                "withdrawn"
+            } else if user.role == "admin" && !r.persons.iter().any(|p| p.user_id == user.user_id) {
+                "refused"
+            } else {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "only its filer withdraws a request, and only an approver refuses it",
+                ));
+            };
+            ix.close_request(id, status, user.user_id, &c.reason, now)?;
+            settle(ix, id, None, now)
+        })
+        .await
+        .map(Json)
+}
+
+/// Attaches a document (a warrant, a letter) to a request: the raw body, at most
+/// 8 MiB; `name` in the query. Its SHA-256 is kept with it.
+#[utoipa::path(post, path = "/api/requests/{id}/attachments", params(("id" = i64, Path,), ("name" = String, Query,)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = RequestOut), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn attach(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<i64>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+    body: axum::body::Bytes,
+) -> Result<Json<RequestOut>, ApiError> {
+    let now = state.clocks.realtime();
+    let name = q
+        .get("name")
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty() && n.len() <= 200)
+        .ok_or_else(|| ApiError::bad_request("`name` (1-200 characters) is required"))?;
+    if body.is_empty() {
+        return Err(ApiError::bad_request("the attachment is empty"));
+    }
+    state
+        .db
+        .run(move |ix| {
+            visible(ix, &user, id)?;
+            ix.add_attachment(id, &name, &body, user.user_id, now)?;
+            settle(ix, id, None, now)
+        })
+        .await
+        .map(Json)
+}

@@ -23,8 +23,21 @@ pub struct Config {
     /// A rulebook file to use instead of the compiled-in Shenzhen draft.
     #[serde(default)]
     pub rulebook: Option<PathBuf>,
+    /// An access policy (Cedar) and its schema to use instead of the compiled-in ones.
+    #[serde(default)]
+    pub access: AccessSection,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<CameraSection>,
+}
+
+/// `[access]`: the Cedar policy deciding every access to video.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessSection {
+    /// A `.cedar` policy file (every policy with an `@id`).
+    pub policy: Option<PathBuf>,
+    /// Its `.cedarschema`; default: the compiled-in schema.
+    pub schema: Option<PathBuf>,
 }
 
 fn default_bind() -> String {
@@ -164,6 +177,13 @@ impl Config {
         if let Some(r) = c.rulebook.as_mut().filter(|r| r.is_relative()) {
             *r = base.join(&*r);
         }
+        for p in [&mut c.access.policy, &mut c.access.schema]
+            .into_iter()
+            .flatten()
+            .filter(|p| p.is_relative())
+        {
+            *p = base.join(&*p);
+        }
         c.validate()?;
         Ok(c)
     }
@@ -196,6 +216,7 @@ impl Config {
             bail!("recorder.max_fragment_duration must be at least 500ms");
         }
         let rulebook = self.rulebook()?;
+        self.access_policy()?;
         let mut names = std::collections::HashSet::new();
         for cam in &self.cameras {
             if let Some(days) = cam.retention_days {
@@ -215,6 +236,23 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The access policy in force, validated against its schema: the configured files,
+    /// else the compiled-in ones.
+    pub fn access_policy(&self) -> anyhow::Result<vidimus_policy::AccessPolicy> {
+        let read = |p: &PathBuf| {
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+        };
+        let policy = match &self.access.policy {
+            Some(p) => read(p)?,
+            None => vidimus_policy::POLICY.to_owned(),
+        };
+        let schema = match &self.access.schema {
+            Some(p) => read(p)?,
+            None => vidimus_policy::SCHEMA.to_owned(),
+        };
+        vidimus_policy::AccessPolicy::new(&policy, &schema).context("the access policy is refused")
     }
 
     /// The rulebook in force: the configured file, else the compiled-in Shenzhen draft.

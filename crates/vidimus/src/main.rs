@@ -685,6 +685,7 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
         Arc::new(RealClocks),
     )?;
     state.rulebook = Arc::new(cfg.rulebook()?);
+    state.policy = Arc::new(cfg.access_policy()?);
     let http = tokio::spawn(vidimus_server::serve(listener, state, async {
         let _ = rx.await;
     }));
@@ -729,6 +730,7 @@ async fn demo(
         bind,
         recorder: Default::default(),
         rulebook: None,
+        access: Default::default(),
         cameras: (1..=cameras)
             .map(|i| config::CameraSection {
                 name: format!("demo-cam-{i}"),

@@ -180,7 +180,30 @@ fn configuration_errors_name_the_problem() {
             "data_dir = \"d\"\n[[camera]]\nname = \"a\"\nurl = \"ftp://h/1\"\n",
             "rtsp://",
         ),
+        // An access policy without ids, and one that does not fit its schema.
+        (
+            "data_dir = \"d\"\n[access]\npolicy = \"no-id.cedar\"\n",
+            "has no @id",
+        ),
+        (
+            "data_dir = \"d\"\n[access]\npolicy = \"colour.cedar\"\n",
+            "not valid against its schema",
+        ),
+        (
+            "data_dir = \"d\"\n[access]\npolicy = \"missing.cedar\"\n",
+            "missing.cedar",
+        ),
     ];
+    std::fs::write(
+        dir.path().join("no-id.cedar"),
+        "permit (principal, action, resource);",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("colour.cedar"),
+        "@id(\"x\") permit (principal, action, resource) when { resource.colour == \"red\" };",
+    )
+    .unwrap();
     for (text, says) in cases {
         std::fs::write(&cfg, text).unwrap();
         let (ok, _, err) = run(&["serve", "--config", cfg.to_str().unwrap()]);

@@ -288,9 +288,35 @@ fn access_scenarios_from_the_articles() {
         &["view_recorded"],
         json!([{"username": "li"}]),
     );
+    let lone = r["request"]["id"].as_i64().unwrap();
     assert_eq!(missing(&r), ["two_officers"]);
     assert_eq!(r["missing"][0]["article"], "Art. 34(1)");
     assert_eq!(play(&li, metro).code(), "no_grant");
+    // Its filer withdraws it; others cannot.
+    let why = Some(json!({"reason": "filed by mistake"}));
+    assert_eq!(
+        wang.call("POST", &format!("/api/requests/{lone}/close"), why.clone())
+            .status,
+        404
+    );
+    let r = li.call("POST", &format!("/api/requests/{lone}/close"), why);
+    assert_eq!(r.json()["request"]["status"], "withdrawn");
+    // Documents are attached with their SHA-256 (the body limit is larger here).
+    let warrant = vec![b'%'; 100_000];
+    let r = http(
+        site.http,
+        "POST",
+        &format!("/api/requests/{rid}/attachments?name=warrant.pdf"),
+        &[("cookie", &li.cookie), ("x-csrf-token", &li.csrf)],
+        &warrant,
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let att = &r.json()["request"]["attachments"][0];
+    assert_eq!(
+        (att["name"].as_str(), att["bytes"].as_i64()),
+        (Some("warrant.pdf"), Some(100_000))
+    );
+    assert_eq!(att["sha256"].as_str().unwrap().len(), 64);
     // An interested party cannot make a law-enforcement request at all.
     let r = zhang.call("POST", "/api/requests", Some(json!({"kind": "law_enforcement", "purpose": "x",
         "cameras": [bank], "from": from, "to": to, "actions": ["view_recorded"], "persons": [{"username": "zhang"}]})));
@@ -316,8 +342,15 @@ fn access_scenarios_from_the_articles() {
         &["view_recorded"],
         json!([{"username": "chen"}, {"username": "zhou"}]),
     );
-    let r = confirm(&zhou, "zhou", r["request"]["id"].as_i64().unwrap());
+    let wrong = r["request"]["id"].as_i64().unwrap();
+    let r = confirm(&zhou, "zhou", wrong);
     assert_eq!(missing(&r), ["jurisdiction"]);
+    let r = mgr.call(
+        "POST",
+        &format!("/api/requests/{wrong}/close"),
+        Some(json!({"reason": "outside the bureau's jurisdiction"})),
+    );
+    assert_eq!(r.json()["request"]["status"], "refused");
     let r = file(
         &chen,
         "administrative_outside_jurisdiction",
