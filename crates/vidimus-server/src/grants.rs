@@ -13,7 +13,6 @@ use vidimus_access::request::{Action, ApprovalKind, RequestKind};
 use vidimus_core::time::Wall90k;
 use vidimus_policy::{CameraFacts, GrantFacts, Query, UserFacts};
 use vidimus_store::access::RequestRow;
-use vidimus_store::users::AccessStore;
 use vidimus_store::{MetadataStore, SqliteIndex};
 
 /// Where a reproduction goes (Art. 24(3) "whereabouts").
@@ -111,119 +110,169 @@ pub async fn authorize(
 ) -> Result<Authorized, ApiError> {
     let now = state.clocks.realtime();
     let policy = state.policy.clone();
-    let (uid, username) = (user.user_id, user.username.clone());
-    let (action, camera_id, from, to) = (ask.action, ask.camera_id, ask.from, ask.to);
-    let whereabouts = ask.whereabouts.cloned();
-    let quiet = ask.quiet;
-    state
-        .db
-        .run(move |ix| {
-            let u = ix
-                .users()?
-                .into_iter()
-                .find(|u| u.id == uid)
-                .ok_or_else(ApiError::unauthenticated)?;
-            let org = ix.org(u.org_id)?.ok_or_else(|| ApiError::internal("user without organisation"))?;
-            let cam = ix
-                .cameras(true)?
-                .into_iter()
-                .find(|c| c.id == camera_id)
-                .ok_or_else(|| {
-                    ApiError::new(StatusCode::NOT_FOUND, "camera_not_found", format!("no camera {camera_id}"))
-                })?;
-            let facts = UserFacts {
-                id: u.id,
-                org_id: org.id,
-                org_kind: OrgKind::parse(&org.kind).ok_or_else(|| ApiError::internal("bad organisation kind"))?,
-                regions: org.regions.clone(),
-                industries: org.industries.clone(),
-                work_id: u.work_id.clone(),
+    let q = Decide {
+        user_id: user.user_id,
+        action: ask.action,
+        camera_id: ask.camera_id,
+        from: ask.from,
+        to: ask.to,
+        whereabouts: ask.whereabouts.cloned(),
+        quiet: ask.quiet,
+    };
+    state.db.run(move |ix| decide(ix, &policy, &q, now)).await
+}
+
+/// What [`decide`] is asked (owned, for the blocking pool).
+#[derive(Clone, Debug)]
+pub struct Decide {
+    pub user_id: i64,
+    pub action: Action,
+    pub camera_id: i64,
+    pub from: Wall90k,
+    pub to: Wall90k,
+    pub whereabouts: Option<Whereabouts>,
+    pub quiet: bool,
+}
+
+/// The gate itself, on an index connection: the user's active grants, the policy's
+/// decision under each, and the register entry. Public for the access benchmark.
+pub fn decide(
+    ix: &mut SqliteIndex,
+    policy: &vidimus_policy::AccessPolicy,
+    q: &Decide,
+    now: Wall90k,
+) -> Result<Authorized, ApiError> {
+    let (uid, action, camera_id, from, to, quiet) =
+        (q.user_id, q.action, q.camera_id, q.from, q.to, q.quiet);
+    let whereabouts = q.whereabouts.clone();
+    let u = ix.user_by_id(uid)?.ok_or_else(ApiError::unauthenticated)?;
+    let org = ix
+        .org(u.org_id)?
+        .ok_or_else(|| ApiError::internal("user without organisation"))?;
+    let cam = ix.camera_by_id(camera_id)?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "camera_not_found",
+            format!("no camera {camera_id}"),
+        )
+    })?;
+    let facts = UserFacts {
+        id: u.id,
+        org_id: org.id,
+        org_kind: OrgKind::parse(&org.kind)
+            .ok_or_else(|| ApiError::internal("bad organisation kind"))?,
+        regions: org.regions.clone(),
+        industries: org.industries.clone(),
+        work_id: u.work_id.clone(),
+    };
+    let camera = CameraFacts {
+        id: cam.id,
+        region: cam.region.clone(),
+        industry: cam.industry.clone(),
+        system: cam.system.clone(),
+    };
+    let (qfrom, qto) = if action == Action::ViewLive {
+        (now.0, now.0)
+    } else {
+        (from.0, to.0)
+    };
+    // Only grants naming this camera (or every camera) and this action could allow it;
+    // the policy decides under each of them, and with none, without a grant.
+    let grants = ix.candidate_grants_for(u.id, camera_id, action.as_str(), now)?;
+    let mut refusals: Vec<String> = Vec::new();
+    let mut allowed: Option<(&RequestRow, vidimus_policy::Decision)> = None;
+    for r in &grants {
+        let Some(g) = grant_facts(r) else { continue };
+        let d = state_policy_decide(policy, &facts, action, &camera, qfrom, qto, now, Some(&g))?;
+        if d.allowed {
+            allowed = Some((r, d));
+            break;
+        }
+        refusals.extend(d.policies);
+    }
+    if grants.is_empty() {
+        let d = state_policy_decide(policy, &facts, action, &camera, qfrom, qto, now, None)?;
+        debug_assert!(!d.allowed, "nothing permits without a grant");
+        refusals.extend(d.policies);
+    }
+    refusals.sort();
+    refusals.dedup();
+    let mut entry = json!({
+        "v": 1,
+        "kind": "access",
+        "at": now.to_string(),
+        "user_id": u.id,
+        "user": u.username,
+        "work_id": u.work_id,
+        "org_id": org.id,
+        "org": org.name,
+        "org_kind": org.kind,
+        "action": action.as_str(),
+        "camera_id": cam.id,
+        "camera": cam.name,
+        "from": (action != Action::ViewLive).then(|| from.to_string()),
+        "to": (action != Action::ViewLive).then(|| to.to_string()),
+        "whereabouts": whereabouts,
+    });
+    match allowed {
+        Some((r, d)) => {
+            let g = r.grant.as_ref().expect("active grants have a grant");
+            entry["allowed"] = json!(true);
+            entry["policies"] = json!(d.policies);
+            entry["grant_id"] = json!(g.id);
+            entry["request_id"] = json!(r.id);
+            entry["request_kind"] = json!(r.kind);
+            entry["purpose"] = json!(r.purpose);
+            entry["persons"] = json!(
+                r.persons
+                    .iter()
+                    .map(|p| json!({"user": p.username, "work_id": p.work_id}))
+                    .collect::<Vec<_>>()
+            );
+            let leaf_index = if quiet {
+                -1
+            } else {
+                register(ix, now, &entry)?
             };
-            let camera = CameraFacts {
-                id: cam.id,
-                region: cam.region.clone(),
-                industry: cam.industry.clone(),
-                system: cam.system.clone(),
+            let view_only = r.kind == RequestKind::InterestedPartyEmergency.as_str()
+                && !r.actions.iter().any(|a| a == "reproduce");
+            Ok(Authorized {
+                grant_id: g.id,
+                request_id: r.id,
+                purpose: r.purpose.clone(),
+                camera: cam.name.clone(),
+                view_only,
+                leaf_index,
+                entry,
+            })
+        }
+        None => {
+            let reason = if refusals.is_empty() {
+                "no grant covers this camera, action and time".to_owned()
+            } else {
+                format!("refused by policy {}", refusals.join(", "))
             };
-            let (qfrom, qto) = if action == Action::ViewLive { (now.0, now.0) } else { (from.0, to.0) };
-            let grants = ix.active_grants_for(u.id, now)?;
-            let mut refusals: Vec<String> = Vec::new();
-            let mut allowed: Option<(&RequestRow, vidimus_policy::Decision)> = None;
-            for r in &grants {
-                let Some(g) = grant_facts(r) else { continue };
-                let d = state_policy_decide(&policy, &facts, action, &camera, qfrom, qto, now, &g)?;
-                if d.allowed {
-                    allowed = Some((r, d));
-                    break;
-                }
-                refusals.extend(d.policies);
-            }
-            refusals.sort();
-            refusals.dedup();
-            let mut entry = json!({
-                "v": 1,
-                "kind": "access",
-                "at": now.to_string(),
-                "user_id": u.id,
-                "user": u.username,
-                "work_id": u.work_id,
-                "org_id": org.id,
-                "org": org.name,
-                "org_kind": org.kind,
-                "action": action.as_str(),
-                "camera_id": cam.id,
-                "camera": cam.name,
-                "from": (action != Action::ViewLive).then(|| from.to_string()),
-                "to": (action != Action::ViewLive).then(|| to.to_string()),
-                "whereabouts": whereabouts,
-            });
-            match allowed {
-                Some((r, d)) => {
-                    let g = r.grant.as_ref().expect("active grants have a grant");
-                    entry["allowed"] = json!(true);
-                    entry["policies"] = json!(d.policies);
-                    entry["grant_id"] = json!(g.id);
-                    entry["request_id"] = json!(r.id);
-                    entry["request_kind"] = json!(r.kind);
-                    entry["purpose"] = json!(r.purpose);
-                    entry["persons"] = json!(r
-                        .persons
-                        .iter()
-                        .map(|p| json!({"user": p.username, "work_id": p.work_id}))
-                        .collect::<Vec<_>>());
-                    let leaf_index = if quiet { -1 } else { register(ix, now, &entry)? };
-                    let view_only = r.kind == RequestKind::InterestedPartyEmergency.as_str()
-                        && !r.actions.iter().any(|a| a == "reproduce");
-                    Ok(Authorized {
-                        grant_id: g.id,
-                        request_id: r.id,
-                        purpose: r.purpose.clone(),
-                        camera: cam.name.clone(),
-                        view_only,
-                        leaf_index,
-                        entry,
-                    })
-                }
-                None => {
-                    let reason = if refusals.is_empty() {
-                        "no grant covers this camera, action and time".to_owned()
-                    } else {
-                        format!("refused by policy {}", refusals.join(", "))
-                    };
-                    entry["allowed"] = json!(false);
-                    entry["policies"] = json!(refusals);
-                    entry["reason"] = json!(reason);
-                    register(ix, now, &entry)?;
-                    tracing::warn!(user = %username, camera = cam.id, action = action.as_str(), %reason, "access refused");
-                    Err(ApiError::new(
-                        StatusCode::FORBIDDEN,
-                        if refusals.is_empty() { "no_grant" } else { "refused_by_policy" },
-                        format!("{} {} of camera {:?}: {reason} (the attempt is registered)", username, action.as_str(), cam.name),
-                    ))
-                }
-            }
-        })
-        .await
+            entry["allowed"] = json!(false);
+            entry["policies"] = json!(refusals);
+            entry["reason"] = json!(reason);
+            register(ix, now, &entry)?;
+            tracing::warn!(user = %u.username, camera = cam.id, action = action.as_str(), %reason, "access refused");
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                if refusals.is_empty() {
+                    "no_grant"
+                } else {
+                    "refused_by_policy"
+                },
+                format!(
+                    "{} {} of camera {:?}: {reason} (the attempt is registered)",
+                    u.username,
+                    action.as_str(),
+                    cam.name
+                ),
+            ))
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -235,7 +284,7 @@ fn state_policy_decide(
     from: i64,
     to: i64,
     now: Wall90k,
-    grant: &GrantFacts,
+    grant: Option<&GrantFacts>,
 ) -> Result<vidimus_policy::Decision, ApiError> {
     policy
         .decide(&Query {
@@ -245,7 +294,7 @@ fn state_policy_decide(
             from_90k: from,
             to_90k: to,
             now_90k: now.0,
-            grant: Some(grant),
+            grant,
         })
         .map_err(ApiError::internal)
 }

@@ -518,6 +518,37 @@ impl SqliteIndex {
         Ok(ids)
     }
 
+    /// Like [`Self::active_grants_for`], but only the grants whose cameras include
+    /// `camera_id` (or every camera) and whose actions include `action`: the ones that
+    /// could allow it. One light query, then the full rows of the few candidates.
+    pub fn candidate_grants_for(
+        &self,
+        user_id: i64,
+        camera_id: i64,
+        action: &str,
+        now: Wall90k,
+    ) -> Result<Vec<RequestRow>> {
+        let rows: Vec<(i64, String, String)> = self
+            .conn()
+            .prepare_cached(
+                "SELECT r.id, r.cameras, r.actions FROM access_grant g \
+                 JOIN access_request r ON r.id = g.request_id \
+                 JOIN request_person p ON p.request_id = g.request_id \
+                 WHERE p.user_id = ?1 AND g.revoked_90k IS NULL AND g.expires_90k > ?2 ORDER BY g.id",
+            )?
+            .query_map(params![user_id, now.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.into_iter()
+            .filter(|(_, cams, actions)| {
+                let cams: Vec<i64> = json_list(cams);
+                let actions: Vec<String> = json_list(actions);
+                (cams.is_empty() || cams.contains(&camera_id))
+                    && actions.iter().any(|a| a == action)
+            })
+            .filter_map(|(id, _, _)| self.request(id).transpose())
+            .collect()
+    }
+
     /// Requests with unexpired, unrevoked grants naming `user_id` as a person.
     pub fn active_grants_for(&self, user_id: i64, now: Wall90k) -> Result<Vec<RequestRow>> {
         let ids: Vec<i64> = self

@@ -295,6 +295,15 @@ fn gap_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GapRow> {
 }
 
 impl SqliteIndex {
+    /// One camera by id (removed ones too).
+    pub fn camera_by_id(&self, id: CameraId) -> Result<Option<CameraRow>> {
+        Ok(self
+            .conn
+            .prepare_cached(&format!("SELECT {CAMERA_COLS} FROM camera WHERE id = ?1"))?
+            .query_row([id], camera_from_row)
+            .optional()?)
+    }
+
     /// Opens (creating if new) the index at `path`.
     pub fn open(path: &Path) -> Result<Self> {
         let conn = Connection::open(path)?;

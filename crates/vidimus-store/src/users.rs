@@ -81,6 +81,20 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
     })
 }
 
+impl SqliteIndex {
+    /// One user by id.
+    pub fn user_by_id(&self, id: i64) -> Result<Option<UserRow>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT id, username, password_hash, role, created_90k, disabled_90k, org_id, work_id FROM user_account WHERE id = ?1",
+                [id],
+                user_from_row,
+            )
+            .optional()?)
+    }
+}
+
 impl AccessStore for SqliteIndex {
     fn add_user(
         &mut self,
