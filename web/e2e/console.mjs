@@ -148,6 +148,30 @@ try {
   await admin.screenshot({ path: join(artifacts, "holds.png") });
   await admin.click("[data-testid=holds] button:has-text('Release')");
   await admin.waitForSelector("[data-testid=holds] p");
+
+  step("an interested party views under a view-only grant: overlay, no export control");
+  const viewer = await (await browser.newContext({ viewport: { width: 1400, height: 850 } })).newPage();
+  await viewer.goto(base);
+  await viewer.fill("input[name=username]", process.env.VIEWER);
+  await viewer.fill("input[name=password]", process.env.VIEWER_PASSWORD);
+  await viewer.click("button[type=submit]");
+  await viewer.click("header button:has-text('Playback')");
+  await viewer.selectOption("[data-testid=camera-select]", String(camId));
+  await viewer.waitForSelector("[data-testid=span]", { timeout: 15000 });
+  const vbox = await viewer.locator("[data-testid=span]").first().boundingBox();
+  await viewer.mouse.click(vbox.x + Math.max(2, vbox.width / 2), vbox.y + vbox.height / 2);
+  await viewer.waitForFunction(() => {
+    const v = document.querySelector("[data-testid=playback-video]");
+    return v && v.videoWidth === 1280 && v.currentTime > 0.2;
+  }, null, { timeout: 20000 });
+  const overlay = await viewer.textContent("[data-testid=view-only-overlay]");
+  assert.ok(overlay.includes(process.env.VIEWER) && overlay.includes(`#${process.env.VIEW_REQUEST}`), overlay);
+  assert.equal(await viewer.locator("[data-testid=export-open]").count(), 0, "no export control for a view-only grant");
+  await viewer.screenshot({ path: join(artifacts, "view-only.png") });
+  // The server refuses a reproduction under that grant whatever the page does.
+  const status = await viewer.evaluate(async ([id, a, b]) =>
+    (await fetch(`/api/cameras/${id}/export.mp4?from=${a}&to=${b}&recipient=me`)).status, [camId, exFrom, exFrom + 4]);
+  assert.equal(status, 403);
   console.log("console e2e: all steps passed");
 } catch (e) {
   console.error(`console e2e FAILED: ${e.stack || e}`);

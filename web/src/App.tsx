@@ -42,7 +42,7 @@ export function App() {
             <button onClick={() => logout().finally(() => setMe(null))}>{t("logout")}</button>
           </header>
           <Alarms />
-          <main>{view === "live" ? <Live /> : view === "playback" ? <Playback admin={me.role === "admin"} /> : <Holds />}</main>
+          <main>{view === "live" ? <Live /> : view === "playback" ? <Playback admin={me.role === "admin"} username={me.username} /> : <Holds />}</main>
         </div>
       )}
     </LangContext.Provider>

@@ -2,7 +2,8 @@
 // instant (the server starts at the preceding key frame and trims with an edit list);
 // 1x/2x/4x, frame stepping, keyboard shortcuts, and the export dialog.
 import { useEffect, useMemo, useRef, useState } from "react";
-import { ApiError, cameras as fetchCameras, exportUrl, makeBundle, placeHold, playbackUrl, timeline as fetchTimeline, type Camera, type Timeline } from "./api";
+import type { Grant } from "./api";
+import { ApiError, cameras as fetchCameras, exportUrl, makeBundle, myGrants, placeHold, playbackUrl, timeline as fetchTimeline, type Camera, type Timeline } from "./api";
 import { useT } from "./i18n";
 
 const ZOOMS = [24 * 3600, 6 * 3600, 3600, 600, 120];
@@ -17,7 +18,7 @@ const toLocalInput = (sec: number) => {
 };
 const fmt = (sec: number) => new Date(sec * 1000).toLocaleString(undefined, { hour12: false });
 
-export function Playback({ admin }: { admin: boolean }) {
+export function Playback({ admin, username }: { admin: boolean; username: string }) {
   const t = useT();
   const [cams, setCams] = useState<Camera[]>([]);
   const [cameraId, setCameraId] = useState<number | null>(null);
@@ -29,6 +30,15 @@ export function Playback({ admin }: { admin: boolean }) {
   const [speed, setSpeed] = useState(1);
   const [exporting, setExporting] = useState<{ from: string; to: string } | null>(null);
   const [purpose, setPurpose] = useState("");
+  const [grants, setGrants] = useState<Grant[]>([]);
+  useEffect(() => { myGrants().then(setGrants).catch(() => {}); }, []);
+  // An interested party's grants for the selected camera are view only (Art. 35): the
+  // player shows who watches, the request and the time, and offers no export.
+  const covering = grants.filter((g) => cameraId !== null && (g.cameras.length === 0 || g.cameras.includes(cameraId)));
+  const viewOnly = covering.length > 0 && covering.every((g) => g.view_only);
+  const viewGrant = covering.find((g) => g.view_only);
+  const [clock, setClock] = useState(Date.now());
+  useEffect(() => { const i = setInterval(() => setClock(Date.now()), 1000); return () => clearInterval(i); }, []);
   const [recipient, setRecipient] = useState("");
   const [destination, setDestination] = useState("");
   const [bundleMsg, setBundleMsg] = useState("");
@@ -102,10 +112,10 @@ export function Playback({ admin }: { admin: boolean }) {
         <button onClick={() => setZoom(Math.max(0, zoom - 1))}>{t("zoomOut")}</button>
         <button onClick={() => setCenter(center - span / 3)}>◀</button>
         <button onClick={() => setCenter(center + span / 3)}>▶</button>
-        <button data-testid="export-open" onClick={() => {
+        {(!viewOnly) && <button data-testid="export-open" onClick={() => {
           const a = playFrom ?? from;
           setExporting({ from: toLocalInput(a), to: toLocalInput(a + 60) });
-        }}>{t("export")}</button>
+        }}>{t("export")}</button>}
       </div>
       <div className="timeline" data-testid="timeline" onClick={onTimelineClick}
         data-from={from.toFixed(3)} data-to={to.toFixed(3)}>
@@ -121,8 +131,15 @@ export function Playback({ admin }: { admin: boolean }) {
         {ticks.map((x) => <span key={x} className="tick" style={{ left: pos(x) }}>{new Date(x * 1000).toLocaleTimeString(undefined, { hour12: false })}</span>)}
       </div>
       <div className="player">
+        {src && viewOnly && viewGrant && (
+          // Art. 35: view only. Who watches, under which request, and when, over the video.
+          <div className="overlay" data-testid="view-only-overlay">
+            {t("viewOnly")} · {username} · {t("request")} #{viewGrant.request_id} · {new Date(clock).toLocaleString()}
+          </div>
+        )}
         {src ? (
           <video ref={video} src={src} autoPlay muted controls={false} data-testid="playback-video"
+            onContextMenu={(e) => viewOnly && e.preventDefault()}
             onTimeUpdate={(e) => playFrom !== null && setNow(playFrom + e.currentTarget.currentTime)} />
         ) : (
           <div className="hint">{t("clickToPlay")}</div>

@@ -57,6 +57,8 @@ export const holds = (all = false) => call<Hold[]>("GET", `/api/holds${all ? "?a
 export const placeHold = (camera_id: number, fromSec: number, toSec: number, reason: string) =>
   call<{ id: number }>("POST", "/api/holds", { camera_id, from: fromSec.toFixed(3), to: toSec.toFixed(3), reason });
 export const releaseHold = (id: number) => call<void>("POST", `/api/holds/${id}/release`);
+export interface Grant { id: number; request_id: number; kind: string; purpose: string; cameras: number[]; actions: string[]; live: boolean; from: string; to: string | null; expires: string; view_only: boolean }
+export const myGrants = () => call<Grant[]>("GET", "/api/grants");
 export const siteStatus = () => call<SiteStatus>("GET", "/api/status");
 export const cameras = () => call<Camera[]>("GET", "/api/cameras");
 export const timeline = (id: number, fromSec: number, toSec: number) =>

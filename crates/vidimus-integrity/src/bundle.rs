@@ -66,6 +66,11 @@ pub struct FileDigest {
 pub struct Manifest {
     pub format: String,
     pub export_id: String,
+    /// The access request and grant it was made under (null from the command line).
+    #[serde(default)]
+    pub request_id: Option<i64>,
+    #[serde(default)]
+    pub grant_id: Option<i64>,
     pub camera: String,
     pub camera_id: i64,
     pub requested_from: String,
@@ -157,6 +162,8 @@ pub fn export_leaf(m: &Manifest, manifest_bytes: &[u8]) -> Vec<u8> {
         "v": 1,
         "kind": "export",
         "export_id": m.export_id,
+        "request_id": m.request_id,
+        "grant_id": m.grant_id,
         "camera_id": m.camera_id,
         "camera": m.camera,
         "from": m.requested_from,

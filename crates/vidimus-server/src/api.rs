@@ -294,6 +294,18 @@ async fn serve_mp4(
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| !v.trim().starts_with("bytes=0-"));
+    // Every copy served carries a mark tying it to its register entry and request. It
+    // is the same for every byte-range request of one range by one user (a player
+    // assembles the file from several responses), so it is derived, not random.
+    let export_id = {
+        use sha2::Digest;
+        let mark = format!("{}:{id}:{}:{}:{reproduce}", user.user_id, from.0, to.0);
+        let h = sha2::Sha256::digest(mark.as_bytes());
+        h[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
     let granted = crate::grants::authorize(
         &state,
         &user,
@@ -308,10 +320,17 @@ async fn serve_mp4(
             to,
             whereabouts: whereabouts.as_ref(),
             quiet: continuing,
+            export_id: Some(export_id.clone()),
         },
     )
     .await?;
     let files = state.files.clone();
+    let trace = vidimus_store::export::Trace {
+        export_id: export_id.clone(),
+        request_id: Some(granted.request_id),
+        grant_id: Some(granted.grant_id),
+        user: user.username.clone(),
+    };
     let prepared = state
         .db
         .run(move |ix| {
@@ -326,7 +345,18 @@ async fn serve_mp4(
                         format!("no camera {id}"),
                     )
                 })?;
-            let p = vidimus_store::export::prepare(ix, &files, id, &cam.name, from, to)?;
+            let p = vidimus_store::export::prepare_with(
+                ix,
+                &files,
+                id,
+                &cam.name,
+                from,
+                to,
+                vidimus_store::export::ExportOptions {
+                    whole_fragments: false,
+                    trace: Some(trace),
+                },
+            )?;
             Ok((p, cam.name))
         })
         .await?;

@@ -271,7 +271,7 @@ pub async fn make_bundle(
     }
     let mut w = req.whereabouts.clone();
     w.medium.get_or_insert_with(|| "bundle download".into());
-    crate::grants::authorize(
+    let granted = crate::grants::authorize(
         &state,
         &user,
         crate::grants::Ask {
@@ -281,6 +281,7 @@ pub async fn make_bundle(
             to,
             whereabouts: Some(&w),
             quiet: false,
+            export_id: None,
         },
     )
     .await?;
@@ -313,6 +314,8 @@ pub async fn make_bundle(
                     exporter: &user.username,
                     purpose: &req.purpose,
                     now,
+                    request_id: Some(granted.request_id),
+                    grant_id: Some(granted.grant_id),
                 },
                 &tmp,
                 |_, _| {},

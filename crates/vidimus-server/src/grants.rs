@@ -37,6 +37,8 @@ pub struct Ask<'a> {
     /// Decide, but do not register an allowed access (a player's further byte-range
     /// requests within one registered viewing). Refusals are always registered.
     pub quiet: bool,
+    /// The mark written into the copy served (see `vidimus_store::export::Trace`).
+    pub export_id: Option<String>,
 }
 
 /// An allowed access.
@@ -118,6 +120,7 @@ pub async fn authorize(
         to: ask.to,
         whereabouts: ask.whereabouts.cloned(),
         quiet: ask.quiet,
+        export_id: ask.export_id.clone(),
     };
     state.db.run(move |ix| decide(ix, &policy, &q, now)).await
 }
@@ -132,6 +135,7 @@ pub struct Decide {
     pub to: Wall90k,
     pub whereabouts: Option<Whereabouts>,
     pub quiet: bool,
+    pub export_id: Option<String>,
 }
 
 /// The gate itself, on an index connection: the user's active grants, the policy's
@@ -213,6 +217,7 @@ pub fn decide(
         "from": (action != Action::ViewLive).then(|| from.to_string()),
         "to": (action != Action::ViewLive).then(|| to.to_string()),
         "whereabouts": whereabouts,
+        "export_id": q.export_id,
     });
     match allowed {
         Some((r, d)) => {

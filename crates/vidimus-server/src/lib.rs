@@ -120,7 +120,8 @@ impl AppState {
         requests::approve,
         requests::revoke,
         requests::close,
-        requests::attach
+        requests::attach,
+        requests::my_grants
     ),
     components(schemas(
         error::ErrorBody,
@@ -145,7 +146,8 @@ impl AppState {
         requests::RequestOut,
         requests::Confirm,
         requests::Approve,
-        requests::Close
+        requests::Close,
+        requests::GrantInfo
     ))
 )]
 pub struct ApiDoc;
@@ -179,6 +181,7 @@ pub fn router(state: AppState) -> Router {
             "/api/requests/{id}/attachments",
             post(requests::attach).layer(DefaultBodyLimit::max(8 << 20)),
         )
+        .route("/api/grants", get(requests::my_grants))
         .route("/api/grants/{id}/revoke", post(requests::revoke))
         .route("/api/openapi.json", get(openapi));
     Router::new()

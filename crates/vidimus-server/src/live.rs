@@ -65,6 +65,7 @@ pub async fn live(
             to: now,
             whereabouts: None,
             quiet: false,
+            export_id: None,
         },
     )
     .await?;

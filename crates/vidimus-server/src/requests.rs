@@ -589,3 +589,60 @@ pub async fn attach(
         .await
         .map(Json)
 }
+
+/// One of the user's active grants, as the console needs it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct GrantInfo {
+    pub id: i64,
+    pub request_id: i64,
+    pub kind: String,
+    pub purpose: String,
+    /// Camera ids (empty: every camera).
+    pub cameras: Vec<i64>,
+    pub actions: Vec<String>,
+    pub live: bool,
+    pub from: String,
+    /// Null: no end (duty grants cover all recorded video).
+    pub to: Option<String>,
+    pub expires: String,
+    /// Interested parties may watch but not copy: the console overlays the viewer's
+    /// name, the request and the time, and offers no export.
+    pub view_only: bool,
+}
+
+/// The logged-in user's active grants.
+#[utoipa::path(get, path = "/api/grants", responses((status = 200, body = [GrantInfo])))]
+pub async fn my_grants(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<GrantInfo>>, ApiError> {
+    let now = state.clocks.realtime();
+    state
+        .db
+        .run(move |ix| {
+            Ok(ix
+                .active_grants_for(user.user_id, now)?
+                .into_iter()
+                .filter_map(|r| {
+                    let g = r.grant.clone()?;
+                    let view_only = r.kind == RequestKind::InterestedPartyEmergency.as_str()
+                        && !r.actions.iter().any(|a| a == "reproduce");
+                    Some(GrantInfo {
+                        id: g.id,
+                        request_id: r.id,
+                        kind: r.kind,
+                        purpose: r.purpose,
+                        cameras: r.cameras,
+                        actions: r.actions,
+                        live: r.live,
+                        from: Wall90k(r.from_90k).to_string(),
+                        to: (r.to_90k != i64::MAX).then(|| Wall90k(r.to_90k).to_string()),
+                        expires: Wall90k(g.expires_90k).to_string(),
+                        view_only,
+                    })
+                })
+                .collect())
+        })
+        .await
+        .map(Json)
+}

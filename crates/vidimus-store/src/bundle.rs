@@ -33,6 +33,9 @@ pub struct BundleRequest<'a> {
     pub exporter: &'a str,
     pub purpose: &'a str,
     pub now: Wall90k,
+    /// The request and grant it was made under (API), for the manifest and the mark.
+    pub request_id: Option<i64>,
+    pub grant_id: Option<i64>,
 }
 
 /// A bundle written.
@@ -101,6 +104,7 @@ pub fn write_bundle(
             "an export bundle must state its purpose".into(),
         ));
     }
+    let export_id = export_id()?;
     let prepared = prepare_with(
         ix,
         files,
@@ -110,6 +114,12 @@ pub fn write_bundle(
         req.to,
         ExportOptions {
             whole_fragments: true,
+            trace: Some(crate::export::Trace {
+                export_id: export_id.clone(),
+                request_id: req.request_id,
+                grant_id: req.grant_id,
+                user: req.exporter.to_owned(),
+            }),
         },
     )?;
     let segments = segment_evidence(ix, files, &prepared, req)?;
@@ -154,7 +164,9 @@ pub fn write_bundle(
         let s = &prepared.summary;
         let manifest = Manifest {
             format: bundle::FORMAT.into(),
-            export_id: export_id()?,
+            export_id: export_id.clone(),
+            request_id: req.request_id,
+            grant_id: req.grant_id,
             camera: req.camera.into(),
             camera_id: req.camera_id,
             requested_from: s.requested_from.clone(),

@@ -50,11 +50,24 @@ pub struct ExportedFragment {
 }
 
 /// How to cut the export.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct ExportOptions {
     /// Carry whole fragments (so their recorded hashes can be re-derived from the
     /// file, as bundles need); an edit list still presents only `[from, to)`.
     pub whole_fragments: bool,
+    /// Who the copy was made for, written into the file's metadata so that a leaked
+    /// copy can be traced to its register entry and request.
+    pub trace: Option<Trace>,
+}
+
+/// The traceability mark of a copy.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Trace {
+    /// Also in the access register entry (and a bundle's manifest).
+    pub export_id: String,
+    pub request_id: Option<i64>,
+    pub grant_id: Option<i64>,
+    pub user: String,
 }
 
 /// Facts about an export, also stored as JSON in the file's metadata box.
@@ -73,6 +86,8 @@ pub struct ExportSummary {
     pub segments: Vec<String>,
     /// Unrecorded stretches inside the range, joined over in the file.
     pub gaps: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Trace>,
 }
 
 struct Picked {
@@ -249,6 +264,7 @@ pub fn prepare_with(
         bytes: 0,
         segments: sources.clone(),
         gaps,
+        trace: opts.trace.clone(),
     };
     let meta = serde_json::to_vec(&summary).expect("summary serializes");
     let plan = plan(

@@ -225,6 +225,7 @@ fn main() {
                 to: Wall90k(now.0 - 3000 * 90_000),
                 whereabouts: None,
                 quiet,
+                export_id: None,
             };
             let t = Instant::now();
             allowed += usize::from(decide(&mut ix, &policy, &q, now).is_ok());

@@ -85,6 +85,8 @@ pub(crate) fn export(target: &Target, a: &ExportArgs<'_>) -> anyhow::Result<()> 
                 exporter: &b.exporter,
                 purpose: &b.purpose,
                 now: vidimus_core::clock::Clocks::realtime(&vidimus_core::clock::RealClocks),
+                request_id: None,
+                grant_id: None,
             },
             a.out,
             progress_bar("bundling"),

@@ -430,6 +430,17 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
     assert_eq!(copy["whereabouts"]["recipient"], "court");
     assert_eq!(copy["whereabouts"]["medium"], "download");
     assert!(copy["from"].as_str().is_some() && copy["grant_id"].as_i64().is_some());
+    // The copy carries its mark: the register entry's export id, the request and the
+    // grant, inside the MP4's metadata, so a leaked copy leads back to its entry.
+    let mark = copy["export_id"].as_str().unwrap();
+    assert_eq!(mark.len(), 32);
+    let inside = String::from_utf8_lossy(&full);
+    assert!(
+        inside.contains(&format!("\"export_id\":\"{mark}\"")),
+        "no mark in the file"
+    );
+    assert!(inside.contains(&format!("\"request_id\":{}", copy["request_id"])));
+    assert!(inside.contains("\"user\":\"ada\""));
     // Seeking within one download is decided but not registered again.
     assert_eq!(
         reg.iter()

@@ -47,6 +47,85 @@ fn console_in_chromium() {
     let (_b2, _) = simcam_on(&bind_b, "none");
     std::thread::sleep(Duration::from_secs(6));
 
+    // An interested party with a view-only grant for "back" (Art. 35: the manager
+    // approved viewing, nothing else).
+    let out = site.vidimus(&[
+        "org",
+        "add",
+        "--name",
+        "Zhang family",
+        "--kind",
+        "interested_party",
+    ]);
+    assert!(out.status.success());
+    {
+        use std::io::Write;
+        let mut child = Command::new(bin())
+            .args([
+                "user",
+                "add",
+                "--username",
+                "zhang",
+                "--org",
+                "Zhang family",
+                "--work-id",
+                "ID 4403",
+            ])
+            .args(["--data-dir", site.data().to_str().unwrap()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "zhang's long password").unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+    let (zc, zt) = login(site.http, "zhang", "zhang's long password");
+    let back = http(site.http, "GET", "/api/cameras", &[("cookie", &zc)], b"")
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "back")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let body =
+        serde_json::json!({"kind": "interested_party_emergency", "purpose": "stolen bicycle",
+        "cameras": [back], "from": "2020-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z",
+        "actions": ["view_recorded"], "persons": [{"username": "zhang"}]})
+        .to_string();
+    let r = http(
+        site.http,
+        "POST",
+        "/api/requests",
+        &[
+            ("cookie", &zc),
+            ("x-csrf-token", &zt),
+            ("content-type", "application/json"),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let view_request = r.json()["request"]["id"].as_i64().unwrap();
+    let (rc, rt) = login(site.http, "root", "the administrator's password");
+    let r = http(
+        site.http,
+        "POST",
+        &format!("/api/requests/{view_request}/approve"),
+        &[
+            ("cookie", &rc),
+            ("x-csrf-token", &rt),
+            ("content-type", "application/json"),
+        ],
+        br#"{"kind": "manager_approval"}"#,
+    );
+    assert_eq!(
+        r.json()["request"]["status"],
+        "granted",
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+
     let artifacts = web.join("e2e/artifacts");
     let out = Command::new("node")
         .arg(web.join("e2e/console.mjs"))
@@ -56,6 +135,9 @@ fn console_in_chromium() {
         .env("VIDIMUS_PASSWORD", PW)
         .env("VIDIMUS_ADMIN", "root")
         .env("VIDIMUS_ADMIN_PASSWORD", "the administrator's password")
+        .env("VIEWER", "zhang")
+        .env("VIEWER_PASSWORD", "zhang's long password")
+        .env("VIEW_REQUEST", view_request.to_string())
         .env("GAP_CAMERA", "back")
         .env("ARTIFACTS", &artifacts)
         .output()
@@ -124,6 +206,7 @@ fn console_in_chromium() {
         );
     }
     for shot in [
+        "view-only.png",
         "holds.png",
         "live-grid.png",
         "live-grid-zh.png",
