@@ -14,14 +14,26 @@ use axum::response::{IntoResponse, Response};
 use vidimus_core::time::Wall90k;
 use vidimus_store::MetadataStore;
 
-fn admin_only(user: &AuthUser, what: &str) -> Result<(), ApiError> {
-    if user.role == "admin" {
+/// Only an administrator of the system manager (the unit running the system) changes
+/// retention or places and releases holds — not an administrator of a PSB or of any
+/// other organisation.
+async fn admin_only(state: &AppState, user: &AuthUser, what: &str) -> Result<(), ApiError> {
+    let uid = user.user_id;
+    let manager = state
+        .db
+        .run(move |ix| {
+            let u = ix.user_by_id(uid)?.ok_or_else(ApiError::unauthenticated)?;
+            let org = ix.org(u.org_id)?;
+            Ok(u.role == "admin" && org.is_some_and(|o| o.kind == "system_manager"))
+        })
+        .await?;
+    if manager {
         Ok(())
     } else {
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            format!("only an administrator may {what}"),
+            format!("only an administrator of the system manager may {what}"),
         ))
     }
 }
@@ -61,7 +73,7 @@ pub async fn set_retention(
     user: AuthUser,
     Json(req): Json<Retention>,
 ) -> Result<Json<Retention>, ApiError> {
-    admin_only(&user, "change retention")?;
+    admin_only(&state, &user, "change retention").await?;
     let id = camera_id(&id)?;
     let days = req.retention_days;
     let min = state
@@ -178,7 +190,7 @@ pub async fn add_hold(
     user: AuthUser,
     Json(req): Json<NewHold>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
-    admin_only(&user, "place a legal hold")?;
+    admin_only(&state, &user, "place a legal hold").await?;
     let (from, to) = (time(&req.from)?, time(&req.to)?);
     let now = state.clocks.realtime();
     let id = state
@@ -204,7 +216,7 @@ pub async fn release_hold(
     Path(id): Path<i64>,
     user: AuthUser,
 ) -> Result<StatusCode, ApiError> {
-    admin_only(&user, "release a legal hold")?;
+    admin_only(&state, &user, "release a legal hold").await?;
     let now = state.clocks.realtime();
     state
         .db
