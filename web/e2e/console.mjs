@@ -172,6 +172,50 @@ try {
   const status = await viewer.evaluate(async ([id, a, b]) =>
     (await fetch(`/api/cameras/${id}/export.mp4?from=${a}&to=${b}&recipient=me`)).status, [camId, exFrom, exFrom + 4]);
   assert.equal(status, 403);
+
+  step("two PSB officers: one files a request, the other confirms with his own password, then video plays");
+  const officer = async (name) => {
+    const p = await (await browser.newContext({ viewport: { width: 1400, height: 850 } })).newPage();
+    await p.goto(base);
+    await p.fill("input[name=username]", name);
+    await p.fill("input[name=password]", `${name}'s long password`);
+    await p.click("button[type=submit]");
+    await p.waitForSelector("header");
+    return p;
+  };
+  const li = await officer("li");
+  await li.click("header button:has-text('Access requests')");
+  await li.selectOption("[data-testid=req-kind]", "law_enforcement");
+  await li.fill("[data-testid=req-purpose]", "case 2026-117");
+  await li.check(`[data-testid=req-cam-${process.env.GAP_CAMERA}]`);
+  await li.fill("[data-testid=req-from]", local(exFrom - 60));
+  await li.fill("[data-testid=req-to]", local(exFrom + 600));
+  await li.fill("[data-testid=req-persons]", "li, wang");
+  await li.click("[data-testid=req-submit]");
+  await li.waitForSelector("[data-testid=req-msg]:has-text('Filed request')");
+  await li.waitForSelector("tr[data-request] td:has-text('confirmations (Art. 34(3))')");
+  assert.match(await li.textContent("tr[data-request] [data-testid=req-status]"), /pending/);
+  // Without the second officer's confirmation no video is served.
+  const liBefore = await li.evaluate(async ([id, a, b]) =>
+    (await fetch(`/api/cameras/${id}/playback.mp4?from=${a}&to=${b}`)).status, [camId, exFrom, exFrom + 4]);
+  assert.equal(liBefore, 403);
+  await li.screenshot({ path: join(artifacts, "request-pending.png") });
+  const wang = await officer("wang");
+  await wang.click("header button:has-text('Access requests')");
+  await wang.fill("tr[data-request] [data-testid=confirm-password]", "wang's long password");
+  await wang.click("tr[data-request] [data-testid=confirm]");
+  await wang.waitForSelector("tr[data-request] [data-testid=req-status]:has-text('granted')");
+  const liAfter = await li.evaluate(async ([id, a, b]) =>
+    (await fetch(`/api/cameras/${id}/playback.mp4?from=${a}&to=${b}`)).status, [camId, exFrom, exFrom + 4]);
+  assert.equal(liAfter, 200);
+
+  step("the administrator reads the register in the console");
+  await admin.click("header button:has-text('Access register')");
+  await admin.fill("[data-testid=reg-user]", "li");
+  await admin.waitForSelector("[data-testid=reg-row]");
+  const rows = await admin.locator("[data-testid=reg-row]").allTextContents();
+  assert.ok(rows.some((r) => r.includes("✗")) && rows.some((r) => r.includes("✓") && r.includes("case 2026-117")), rows.join("\n"));
+  await admin.screenshot({ path: join(artifacts, "register.png") });
   console.log("console e2e: all steps passed");
 } catch (e) {
   console.error(`console e2e FAILED: ${e.stack || e}`);

@@ -6,11 +6,13 @@ import { Live } from "./Live";
 import { Playback } from "./Playback";
 import { Alarms } from "./Alarms";
 import { Holds } from "./Holds";
+import { Register } from "./Register";
+import { Requests } from "./Requests";
 
 export function App() {
   const [lang, setLang] = useState<Lang>(() => (localStorage.getItem("lang") as Lang) || "en");
   const [me, setMe] = useState<Session | null | undefined>(undefined);
-  const [view, setView] = useState<"live" | "playback" | "holds">("live");
+  const [view, setView] = useState<"live" | "playback" | "holds" | "requests" | "register">("live");
   const t = (k: Parameters<typeof translate>[1]) => translate(lang, k);
 
   useEffect(() => { session().then(setMe).catch(() => setMe(null)); }, []);
@@ -34,7 +36,9 @@ export function App() {
             <nav>
               <button className={view === "live" ? "on" : ""} onClick={() => setView("live")}>{t("live")}</button>
               <button className={view === "playback" ? "on" : ""} onClick={() => setView("playback")}>{t("playback")}</button>
+              <button className={view === "requests" ? "on" : ""} onClick={() => setView("requests")}>{t("requests")}</button>
               {me.role === "admin" && <button className={view === "holds" ? "on" : ""} onClick={() => setView("holds")}>{t("holds")}</button>}
+              {me.role === "admin" && <button className={view === "register" ? "on" : ""} onClick={() => setView("register")}>{t("register")}</button>}
             </nav>
             <span className="spacer" />
             {langSwitch}
@@ -42,7 +46,8 @@ export function App() {
             <button onClick={() => logout().finally(() => setMe(null))}>{t("logout")}</button>
           </header>
           <Alarms />
-          <main>{view === "live" ? <Live /> : view === "playback" ? <Playback admin={me.role === "admin"} username={me.username} /> : <Holds />}</main>
+          <main>{view === "live" ? <Live /> : view === "playback" ? <Playback admin={me.role === "admin"} username={me.username} />
+            : view === "requests" ? <Requests me={me} /> : view === "register" ? <Register /> : <Holds />}</main>
         </div>
       )}
     </LangContext.Provider>

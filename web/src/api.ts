@@ -59,6 +59,26 @@ export const placeHold = (camera_id: number, fromSec: number, toSec: number, rea
 export const releaseHold = (id: number) => call<void>("POST", `/api/holds/${id}/release`);
 export interface Grant { id: number; request_id: number; kind: string; purpose: string; cameras: number[]; actions: string[]; live: boolean; from: string; to: string | null; expires: string; view_only: boolean }
 export const myGrants = () => call<Grant[]>("GET", "/api/grants");
+export interface Unmet { id: string; article: string; message: string }
+export interface RequestPerson { user_id: number; username: string; work_id: string | null; confirmed_90k: number | null }
+export interface AccessRequest {
+  id: number; kind: string; purpose: string; cameras: number[]; actions: string[]; status: string; created_by: number;
+  persons: RequestPerson[]; approvals: { kind: string; username: string }[];
+  grant: { id: number; expires_90k: number; revoked_90k: number | null } | null;
+}
+export interface RequestOut { request: AccessRequest; missing: Unmet[]; approvals_possible: string[] }
+export interface NewRequest { kind: string; purpose: string; cameras: number[]; from?: string; to?: string; actions: string[]; days: number; persons: { username: string }[] }
+export const requests = () => call<RequestOut[]>("GET", "/api/requests");
+export const fileRequest = (r: NewRequest) => call<RequestOut>("POST", "/api/requests", r);
+export const confirmRequest = (id: number, password: string, work_id?: string) =>
+  call<RequestOut>("POST", `/api/requests/${id}/confirm`, { password, work_id: work_id || null });
+export const approveRequest = (id: number, kind: string) => call<RequestOut>("POST", `/api/requests/${id}/approve`, { kind });
+export const closeRequest = (id: number, reason: string) => call<RequestOut>("POST", `/api/requests/${id}/close`, { reason });
+export const revokeGrant = (id: number) => call<void>("POST", `/api/grants/${id}/revoke`);
+export const registerEntries = (q: { camera?: string; user?: string }) =>
+  call<Record<string, unknown>[]>("GET", `/api/register?${new URLSearchParams(Object.entries(q).filter(([, v]) => v) as [string, string][])}`);
+export const registerCsvUrl = (q: { camera?: string; user?: string }) =>
+  `/api/register?format=csv&${new URLSearchParams(Object.entries(q).filter(([, v]) => v) as [string, string][])}`;
 export const siteStatus = () => call<SiteStatus>("GET", "/api/status");
 export const cameras = () => call<Camera[]>("GET", "/api/cameras");
 export const timeline = (id: number, fromSec: number, toSec: number) =>

@@ -121,7 +121,8 @@ impl AppState {
         requests::revoke,
         requests::close,
         requests::attach,
-        requests::my_grants
+        requests::my_grants,
+        requests::register
     ),
     components(schemas(
         error::ErrorBody,
@@ -182,6 +183,7 @@ pub fn router(state: AppState) -> Router {
             post(requests::attach).layer(DefaultBodyLimit::max(8 << 20)),
         )
         .route("/api/grants", get(requests::my_grants))
+        .route("/api/register", get(requests::register))
         .route("/api/grants/{id}/revoke", post(requests::revoke))
         .route("/api/openapi.json", get(openapi));
     Router::new()

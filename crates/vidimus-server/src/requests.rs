@@ -646,3 +646,120 @@ pub async fn my_grants(
         .await
         .map(Json)
 }
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct RegisterQuery {
+    /// Only entries at or after this time (RFC 3339 or Unix seconds).
+    pub since: Option<String>,
+    pub camera: Option<String>,
+    pub user: Option<String>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+/// The access register (administrators of the system manager, and of a PSB for
+/// inspections): every access and refused attempt, newest last, as JSON or CSV.
+#[utoipa::path(get, path = "/api/register", params(RegisterQuery),
+    responses((status = 200, description = "JSON array or CSV"), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn register(
+    State(state): State<AppState>,
+    user: AuthUser,
+    axum::extract::Query(q): axum::extract::Query<RegisterQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let since = q
+        .since
+        .as_deref()
+        .map(Wall90k::parse)
+        .transpose()
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_time", e.to_string()))?
+        .unwrap_or(Wall90k(i64::MIN));
+    let entries = state
+        .db
+        .run(move |ix| {
+            let me = ix
+                .user_by_id(user.user_id)?
+                .ok_or_else(ApiError::unauthenticated)?;
+            let (org, _) = org_kind(ix, me.org_id)?;
+            if me.role != "admin"
+                || !matches!(org, OrgKind::SystemManager | OrgKind::PublicSecurity)
+            {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "the register is for administrators of the system manager and of the PSB",
+                ));
+            }
+            Ok(ix
+                .register_entries(since, 100_000)?
+                .into_iter()
+                .filter(|e| q.camera.as_deref().is_none_or(|c| e["camera"] == c))
+                .filter(|e| q.user.as_deref().is_none_or(|u| e["user"] == u))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    if q.format.as_deref() == Some("csv") {
+        Ok((
+            [
+                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"access-register.csv\"",
+                ),
+            ],
+            register_csv(&entries),
+        )
+            .into_response())
+    } else {
+        Ok(Json(entries).into_response())
+    }
+}
+
+/// The register as CSV (RFC 4180 quoting), one line per entry.
+pub fn register_csv(entries: &[serde_json::Value]) -> String {
+    const COLS: [&str; 23] = [
+        "leaf_index",
+        "kind",
+        "at",
+        "allowed",
+        "action",
+        "camera_id",
+        "camera",
+        "from",
+        "to",
+        "user",
+        "work_id",
+        "org",
+        "org_kind",
+        "persons",
+        "request_id",
+        "grant_id",
+        "purpose",
+        "policies",
+        "reason",
+        "whereabouts",
+        "export_id",
+        "seconds",
+        "bytes",
+    ];
+    let cell = |v: &serde_json::Value| -> String {
+        let s = match v {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s
+        }
+    };
+    let mut out = COLS.join(",");
+    out.push('\n');
+    for e in entries {
+        let row: Vec<String> = COLS.iter().map(|c| cell(&e[*c])).collect();
+        out.push_str(&row.join(","));
+        out.push('\n');
+    }
+    out
+}

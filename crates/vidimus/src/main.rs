@@ -502,7 +502,7 @@ fn run() -> anyhow::Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&entries)?);
             } else {
-                print!("{}", register_csv(&entries));
+                print!("{}", vidimus_server::requests::register_csv(&entries));
             }
             Ok(())
         }
@@ -1117,54 +1117,6 @@ fn system_event(data_dir: &std::path::Path, event: &str, detail: serde_json::Val
     if let Err(e) = r {
         tracing::warn!(event, error = %e, "could not record a system event");
     }
-}
-
-/// The register as CSV (RFC 4180 quoting), one line per entry.
-pub(crate) fn register_csv(entries: &[serde_json::Value]) -> String {
-    const COLS: [&str; 22] = [
-        "leaf_index",
-        "kind",
-        "at",
-        "allowed",
-        "action",
-        "camera_id",
-        "camera",
-        "from",
-        "to",
-        "user",
-        "work_id",
-        "org",
-        "org_kind",
-        "persons",
-        "request_id",
-        "grant_id",
-        "purpose",
-        "policies",
-        "reason",
-        "whereabouts",
-        "seconds",
-        "bytes",
-    ];
-    let cell = |v: &serde_json::Value| -> String {
-        let s = match v {
-            serde_json::Value::Null => String::new(),
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s
-        }
-    };
-    let mut out = COLS.join(",");
-    out.push('\n');
-    for e in entries {
-        let row: Vec<String> = COLS.iter().map(|c| cell(&e[*c])).collect();
-        out.push_str(&row.join(","));
-        out.push('\n');
-    }
-    out
 }
 
 /// Who acts from the command line (for the system log): the login name.

@@ -126,6 +126,38 @@ fn console_in_chromium() {
         String::from_utf8_lossy(&r.body)
     );
 
+    // Two officers of a PSB, for the two-officer flow in the browser.
+    let out = site.vidimus(&[
+        "org",
+        "add",
+        "--name",
+        "Futian PSB",
+        "--kind",
+        "public_security",
+    ]);
+    assert!(out.status.success());
+    for (name, work) in [("li", "PSB-0001"), ("wang", "PSB-0002")] {
+        use std::io::Write;
+        let mut child = Command::new(bin())
+            .args([
+                "user",
+                "add",
+                "--username",
+                name,
+                "--org",
+                "Futian PSB",
+                "--work-id",
+                work,
+            ])
+            .args(["--data-dir", site.data().to_str().unwrap()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{name}'s long password").unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+
     let artifacts = web.join("e2e/artifacts");
     let out = Command::new("node")
         .arg(web.join("e2e/console.mjs"))
@@ -207,6 +239,8 @@ fn console_in_chromium() {
     }
     for shot in [
         "view-only.png",
+        "request-pending.png",
+        "register.png",
         "holds.png",
         "live-grid.png",
         "live-grid-zh.png",
