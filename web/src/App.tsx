@@ -57,18 +57,21 @@ export function App() {
 function Login({ onLogin, langSwitch }: { onLogin: (s: Session) => void; langSwitch: React.ReactNode }) {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
+  const [totp, setTotp] = useState("");
   const [error, setError] = useState("");
   const lang = (localStorage.getItem("lang") as Lang) || "en";
   const t = (k: Parameters<typeof translate>[1]) => translate(lang, k);
   return (
     <form className="login" onSubmit={(e) => {
       e.preventDefault();
-      login(username, password).then(onLogin).catch((err) =>
-        setError(err instanceof ApiError && err.code === "rate_limited" ? t("rateLimited") : t("loginFailed")));
+      login(username, password, totp).then(onLogin).catch((err) =>
+        setError(err instanceof ApiError && err.code === "rate_limited" ? t("rateLimited")
+          : err instanceof ApiError && err.code === "totp_required" ? t("totpRequired") : t("loginFailed")));
     }}>
       <h1>{t("appName")}</h1>
       <label>{t("username")}<input name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} /></label>
       <label>{t("password")}<input name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} /></label>
+      <label>{t("totp")}<input name="totp" inputMode="numeric" autoComplete="one-time-code" value={totp} onChange={(e) => setTotp(e.target.value)} /></label>
       <button type="submit">{t("login")}</button>
       {error && <div className="error" role="alert">{error}</div>}
       {langSwitch}

@@ -31,8 +31,8 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   return r.status === 204 ? (undefined as T) : r.json();
 }
 
-export async function login(username: string, password: string): Promise<Session> {
-  const s = await call<Session>("POST", "/api/login", { username, password });
+export async function login(username: string, password: string, totp?: string): Promise<Session> {
+  const s = await call<Session>("POST", "/api/login", { username, password, totp: totp || undefined });
   csrf = s.csrf_token;
   return s;
 }

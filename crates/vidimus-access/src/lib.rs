@@ -1,6 +1,7 @@
 //! Vidimus access: who may use the system.
 //!
-//! Local users with argon2id password hashes ([`password`]), session and CSRF tokens
+//! Local users with argon2id password hashes ([`password`]) and an optional TOTP second
+//! factor ([`totp`]), session and CSRF tokens
 //! ([`token`]), login rate limiting ([`ratelimit`]); organisations and jurisdictions
 //! ([`org`]); access requests and what the regulation requires of them before they
 //! become grants ([`request`], Art. 33–35). All sans-IO. The decisions at access
@@ -11,6 +12,7 @@ pub mod password;
 pub mod ratelimit;
 pub mod request;
 pub mod token;
+pub mod totp;
 
 /// What a user may do until fine-grained policy arrives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

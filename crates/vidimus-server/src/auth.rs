@@ -87,6 +87,9 @@ impl FromRequestParts<AppState> for AuthUser {
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
+    /// The 6-digit code, for users with the TOTP second factor on.
+    #[serde(default)]
+    pub totp: Option<String>,
 }
 
 /// The current session.
@@ -144,6 +147,29 @@ pub async fn login(
     })
     .await
     .map_err(ApiError::internal)?;
+    // The second factor, for users who have it: a missing code is asked for; a wrong
+    // one is a failed login like a wrong password.
+    let ok = if ok && let Some(u) = &user {
+        let uid = u.id;
+        match state.db.run(move |ix| Ok(ix.totp_secret(uid)?)).await? {
+            None => true,
+            Some(secret) => match req.totp.as_deref() {
+                None => {
+                    return Err(ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "totp_required",
+                        "this account has a second factor: send the 6-digit code as `totp`",
+                    ));
+                }
+                Some(code) => {
+                    let now = (state.clocks.realtime().0 / 90_000).max(0) as u64;
+                    vidimus_access::totp::verify(&secret, code, now)
+                }
+            },
+        }
+    } else {
+        ok
+    };
     let Some(user) = user.filter(|_| ok) else {
         {
             let mut l = state.limiter.lock().expect("limiter lock");

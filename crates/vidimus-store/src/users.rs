@@ -82,6 +82,28 @@ fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
 }
 
 impl SqliteIndex {
+    /// Sets (or with `None` removes) a user's TOTP secret.
+    pub fn set_totp(&mut self, user_id: i64, secret: Option<&[u8]>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE user_account SET totp_secret = ?2 WHERE id = ?1",
+            params![user_id, secret],
+        )?;
+        Ok(())
+    }
+
+    /// A user's TOTP secret, if the second factor is on.
+    pub fn totp_secret(&self, user_id: i64) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT totp_secret FROM user_account WHERE id = ?1",
+                [user_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
     /// One user by id.
     pub fn user_by_id(&self, id: i64) -> Result<Option<UserRow>> {
         Ok(self

@@ -332,6 +332,16 @@ enum UserCommand {
         #[command(flatten)]
         target: Target,
     },
+    /// Turn on the TOTP second factor for a user (prints the otpauth:// URL for an
+    /// authenticator app), or off with --disable.
+    Totp {
+        #[command(flatten)]
+        target: Target,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        disable: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -1202,6 +1212,44 @@ fn user(cmd: UserCommand) -> anyhow::Result<()> {
                 serde_json::json!({"username": username, "role": role, "org": org_id, "work_id": work_id}),
             )?;
             println!("added user {username} (id {id}, {role})");
+        }
+        UserCommand::Totp {
+            target,
+            username,
+            disable,
+        } => {
+            let (_, mut ix) = target.index()?;
+            let u = ix
+                .user_by_name(&username)?
+                .with_context(|| format!("no user {username:?}"))?;
+            let now = RealClocks.realtime();
+            if disable {
+                ix.set_totp(u.id, None)?;
+                ix.log_event(
+                    now,
+                    "totp_disabled",
+                    &cli_actor(),
+                    None,
+                    serde_json::json!({"user": username}),
+                )?;
+                println!("second factor off for {username}");
+            } else {
+                let secret = vidimus_access::totp::new_secret()
+                    .map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+                ix.set_totp(u.id, Some(&secret))?;
+                ix.log_event(
+                    now,
+                    "totp_enabled",
+                    &cli_actor(),
+                    None,
+                    serde_json::json!({"user": username}),
+                )?;
+                println!(
+                    "{}",
+                    vidimus_access::totp::otpauth_url("Vidimus", &username, &secret)
+                );
+                println!("secret: {}", vidimus_access::totp::base32(&secret));
+            }
         }
         UserCommand::List { target } => {
             let (_, ix) = target.index()?;
