@@ -384,7 +384,17 @@ async fn serve_mp4(
     );
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
     let files = state.files.clone();
-    tokio::task::spawn_blocking(move || stream_range(&prepared, &files, start, end, &tx));
+    // When the body is sent, the registered access gets its end: length and bytes.
+    let (st, started) = (state.clone(), std::time::Instant::now());
+    tokio::spawn(async move {
+        let sent =
+            tokio::task::spawn_blocking(move || stream_range(&prepared, &files, start, end, &tx))
+                .await
+                .unwrap_or(0);
+        if granted.leaf_index >= 0 {
+            crate::grants::register_end(&st, &granted, started, sent).await;
+        }
+    });
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });
@@ -443,14 +453,21 @@ fn stream_range(
     start: u64,
     end: u64,
     tx: &tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>,
-) {
+) -> u64 {
+    let mut sent = 0u64;
     let r = vidimus_store::export::read_range(p, files, start, end, |chunk| {
-        Ok(tx.blocking_send(Ok(bytes::Bytes::from(chunk))).is_ok())
+        let n = chunk.len() as u64;
+        let ok = tx.blocking_send(Ok(bytes::Bytes::from(chunk))).is_ok();
+        if ok {
+            sent += n;
+        }
+        Ok(ok)
     });
     if let Err(e) = r {
         tracing::error!(error = %e, "export stream failed");
         let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
     }
+    sent
 }
 
 #[cfg(test)]

@@ -425,8 +425,14 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
     assert_eq!(view["policies"][0], "grant.view_recorded");
     let copy = reg
         .iter()
-        .find(|e| e["action"] == "reproduce" && e["allowed"] == true)
+        .find(|e| e["kind"] == "access" && e["action"] == "reproduce" && e["allowed"] == true)
         .unwrap();
+    // Its end: the bytes served.
+    let end = reg
+        .iter()
+        .find(|e| e["kind"] == "access_end" && e["started_leaf"] == copy["leaf_index"])
+        .expect("the download's end is registered");
+    assert_eq!(end["bytes"].as_u64(), Some(full.len() as u64));
     assert_eq!(copy["whereabouts"]["recipient"], "court");
     assert_eq!(copy["whereabouts"]["medium"], "download");
     assert!(copy["from"].as_str().is_some() && copy["grant_id"].as_i64().is_some());
@@ -444,7 +450,7 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
     // Seeking within one download is decided but not registered again.
     assert_eq!(
         reg.iter()
-            .filter(|e| e["action"] == "reproduce" && e["allowed"] == true)
+            .filter(|e| e["kind"] == "access" && e["action"] == "reproduce" && e["allowed"] == true)
             .count(),
         2,
         "the download (its byte ranges are not registered again) and the attempt on a range with no recording"
