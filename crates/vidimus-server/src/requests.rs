@@ -64,6 +64,12 @@ pub struct RequestOut {
     pub approvals_possible: Vec<String>,
 }
 
+/// The logged-in user's row.
+fn me(ix: &SqliteIndex, user: &AuthUser) -> Result<vidimus_store::users::UserRow, ApiError> {
+    ix.user_by_id(user.user_id)?
+        .ok_or_else(ApiError::unauthenticated)
+}
+
 fn unprocessable(u: &Unmet) -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -214,11 +220,7 @@ pub async fn file(
     let out = state
         .db
         .run(move |ix| {
-            let me = ix
-                .users()?
-                .into_iter()
-                .find(|u| u.id == user.user_id)
-                .ok_or_else(ApiError::unauthenticated)?;
+            let me = me(ix, &user)?;
             let (org, _) = org_kind(ix, me.org_id)?;
             request::may_file(kind, org).map_err(|u| unprocessable(&u))?;
             let cams = ix.cameras(true)?;
@@ -304,11 +306,7 @@ fn visible(ix: &SqliteIndex, user: &AuthUser, id: i64) -> Result<RequestRow, Api
         )
     };
     let r = ix.request(id)?.ok_or_else(not_found)?;
-    let me = ix
-        .users()?
-        .into_iter()
-        .find(|u| u.id == user.user_id)
-        .ok_or_else(ApiError::unauthenticated)?;
+    let me = me(ix, user)?;
     let (org, _) = org_kind(ix, me.org_id)?;
     let approver =
         me.role == "admin" && matches!(org, OrgKind::SystemManager | OrgKind::PublicSecurity);
@@ -424,11 +422,7 @@ pub async fn approve(
                     r.status
                 )));
             }
-            let me = ix
-                .users()?
-                .into_iter()
-                .find(|u| u.id == user.user_id)
-                .ok_or_else(ApiError::unauthenticated)?;
+            let me = me(ix, &user)?;
             let (org, _) = org_kind(ix, me.org_id)?;
             if me.role != "admin" || org != kind.approver() {
                 return Err(ApiError::new(
@@ -477,11 +471,7 @@ pub async fn revoke(
     state
         .db
         .run(move |ix| {
-            let me = ix
-                .users()?
-                .into_iter()
-                .find(|u| u.id == user.user_id)
-                .ok_or_else(ApiError::unauthenticated)?;
+            let me = me(ix, &user)?;
             let (org, _) = org_kind(ix, me.org_id)?;
             let rid: Option<i64> = ix
                 .request_ids(None, Some("granted"))?
@@ -677,9 +667,7 @@ pub async fn register(
     let entries = state
         .db
         .run(move |ix| {
-            let me = ix
-                .user_by_id(user.user_id)?
-                .ok_or_else(ApiError::unauthenticated)?;
+            let me = me(ix, &user)?;
             let (org, _) = org_kind(ix, me.org_id)?;
             if me.role != "admin"
                 || !matches!(org, OrgKind::SystemManager | OrgKind::PublicSecurity)

@@ -58,27 +58,14 @@ fn console_in_chromium() {
         "interested_party",
     ]);
     assert!(out.status.success());
-    {
-        use std::io::Write;
-        let mut child = Command::new(bin())
-            .args([
-                "user",
-                "add",
-                "--username",
-                "zhang",
-                "--org",
-                "Zhang family",
-                "--work-id",
-                "ID 4403",
-            ])
-            .args(["--data-dir", site.data().to_str().unwrap()])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        writeln!(child.stdin.take().unwrap(), "zhang's long password").unwrap();
-        assert!(child.wait().unwrap().success());
-    }
+    add_member(
+        &site,
+        "zhang",
+        "zhang's long password",
+        "operator",
+        Some("Zhang family"),
+        Some("ID 4403"),
+    );
     let (zc, zt) = login(site.http, "zhang", "zhang's long password");
     let back = http(site.http, "GET", "/api/cameras", &[("cookie", &zc)], b"")
         .json()
@@ -137,25 +124,8 @@ fn console_in_chromium() {
     ]);
     assert!(out.status.success());
     for (name, work) in [("li", "PSB-0001"), ("wang", "PSB-0002")] {
-        use std::io::Write;
-        let mut child = Command::new(bin())
-            .args([
-                "user",
-                "add",
-                "--username",
-                name,
-                "--org",
-                "Futian PSB",
-                "--work-id",
-                work,
-            ])
-            .args(["--data-dir", site.data().to_str().unwrap()])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        writeln!(child.stdin.take().unwrap(), "{name}'s long password").unwrap();
-        assert!(child.wait().unwrap().success());
+        let pw = format!("{name}'s long password");
+        add_member(&site, name, &pw, "operator", Some("Futian PSB"), Some(work));
     }
 
     let artifacts = web.join("e2e/artifacts");

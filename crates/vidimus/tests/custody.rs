@@ -9,33 +9,6 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use support::*;
 
-struct Client {
-    port: u16,
-    cookie: String,
-    csrf: String,
-}
-
-impl Client {
-    fn new(port: u16, user: &str, pw: &str) -> Client {
-        let (cookie, csrf) = login(port, user, pw);
-        Client { port, cookie, csrf }
-    }
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> HttpResp {
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        http(
-            self.port,
-            method,
-            path,
-            &[
-                ("cookie", &self.cookie),
-                ("x-csrf-token", &self.csrf),
-                ("content-type", "application/json"),
-            ],
-            body.as_bytes(),
-        )
-    }
-}
-
 #[test]
 fn retention_holds_and_bundles_through_the_api() {
     let (_cam, url) = simcam("none");
@@ -61,8 +34,8 @@ fn retention_holds_and_bundles_through_the_api() {
     duty(&site, "op");
     let mut rec = site.serve();
     std::thread::sleep(Duration::from_secs(11));
-    let boss = Client::new(site.http, "boss", "administrator password");
-    let op = Client::new(site.http, "op", "operator password");
+    let boss = Client::login(site.http, "boss", "administrator password");
+    let op = Client::login(site.http, "op", "operator password");
     let cams = boss.call("GET", "/api/cameras", None).json();
     let id = |name: &str| {
         cams.as_array()

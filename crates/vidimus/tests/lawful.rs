@@ -12,33 +12,6 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use support::*;
 
-struct Client {
-    port: u16,
-    cookie: String,
-    csrf: String,
-}
-
-impl Client {
-    fn new(port: u16, user: &str) -> Client {
-        let (cookie, csrf) = login(port, user, &pw(user));
-        Client { port, cookie, csrf }
-    }
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> HttpResp {
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        http(
-            self.port,
-            method,
-            path,
-            &[
-                ("cookie", &self.cookie),
-                ("x-csrf-token", &self.csrf),
-                ("content-type", "application/json"),
-            ],
-            body.as_bytes(),
-        )
-    }
-}
-
 fn pw(user: &str) -> String {
     format!("{user}'s long password")
 }
@@ -53,30 +26,7 @@ fn cli(site: &Site, args: &[&str]) {
 }
 
 fn member(site: &Site, user: &str, role: &str, org: &str, work_id: Option<&str>) {
-    use std::io::Write;
-    let mut args = vec![
-        "user".to_owned(),
-        "add".into(),
-        "--username".into(),
-        user.into(),
-        "--role".into(),
-        role.into(),
-        "--org".into(),
-        org.into(),
-        "--data-dir".into(),
-        site.data().to_str().unwrap().into(),
-    ];
-    if let Some(w) = work_id {
-        args.extend(["--work-id".into(), w.into()]);
-    }
-    let mut child = std::process::Command::new(bin())
-        .args(&args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{}", pw(user)).unwrap();
-    assert!(child.wait().unwrap().success());
+    add_member(site, user, &pw(user), role, Some(org), work_id);
 }
 
 fn missing(r: &Value) -> Vec<String> {
@@ -178,7 +128,7 @@ fn access_scenarios_from_the_articles() {
         ],
     );
     std::thread::sleep(Duration::from_secs(10));
-    let c = |u: &str| Client::new(site.http, u);
+    let c = |u: &str| Client::login(site.http, u, &pw(u));
     let (li, wang, chief, chen, zhou, zhang, mgr) = (
         c("li"),
         c("wang"),

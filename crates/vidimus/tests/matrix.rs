@@ -45,57 +45,12 @@ fn filing(kind: &str) -> Option<&'static str> {
     }
 }
 
-struct Client {
-    port: u16,
-    cookie: String,
-    csrf: String,
-}
-
-impl Client {
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> HttpResp {
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        http(
-            self.port,
-            method,
-            path,
-            &[
-                ("cookie", &self.cookie),
-                ("x-csrf-token", &self.csrf),
-                ("content-type", "application/json"),
-            ],
-            body.as_bytes(),
-        )
-    }
-}
-
 fn pw(u: &str) -> String {
     format!("{u} password 123")
 }
 
-fn add_member(site: &Site, user: &str, role: &str, org: Option<&str>, work: &str) {
-    use std::io::Write;
-    let mut cmd = std::process::Command::new(bin());
-    cmd.args([
-        "user",
-        "add",
-        "--username",
-        user,
-        "--role",
-        role,
-        "--work-id",
-        work,
-    ])
-    .args(["--data-dir", site.data().to_str().unwrap()]);
-    if let Some(o) = org {
-        cmd.args(["--org", o]);
-    }
-    let mut child = cmd
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{}", pw(user)).unwrap();
-    assert!(child.wait().unwrap().success());
+fn member(site: &Site, user: &str, role: &str, org: Option<&str>, work: &str) {
+    add_member(site, user, &pw(user), role, org, Some(work));
 }
 
 fn sql(site: &Site, q: &str) {
@@ -152,7 +107,7 @@ fn only_the_lawful_cells_succeed() {
         ],
         "sync_interval = \"1s\"\nsegment_duration = \"4s\"",
     );
-    add_member(&site, "mgr", "admin", None, "M-1");
+    member(&site, "mgr", "admin", None, "M-1");
     for k in KINDS {
         let out = site.vidimus(&[
             "org",
@@ -166,7 +121,7 @@ fn only_the_lawful_cells_succeed() {
         ]);
         assert!(out.status.success() || k == "system_manager");
     }
-    add_member(
+    member(
         &site,
         "psbchief",
         "admin",
@@ -178,7 +133,7 @@ fn only_the_lawful_cells_succeed() {
         for s in STATES {
             for x in ["a", "b"] {
                 let org = (k != "system_manager").then(|| format!("org-{k}"));
-                add_member(
+                member(
                     &site,
                     &format!("{k}-{s}-{x}"),
                     "operator",
@@ -202,14 +157,7 @@ fn only_the_lawful_cells_succeed() {
         assert!(out.status.success());
     }
     std::thread::sleep(Duration::from_secs(9));
-    let client = |u: &str| {
-        let (cookie, csrf) = login(site.http, u, &pw(u));
-        Client {
-            port: site.http,
-            cookie,
-            csrf,
-        }
-    };
+    let client = |u: &str| Client::login(site.http, u, &pw(u));
     let mgr = client("mgr");
     let chief = client("psbchief");
     let cams = mgr.call("GET", "/api/cameras", None).json();

@@ -509,3 +509,60 @@ pub fn duty(site: &Site, user: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A logged-in API client: its session cookie and CSRF token go with every call.
+pub struct Client {
+    pub port: u16,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl Client {
+    pub fn login(port: u16, user: &str, password: &str) -> Client {
+        let (cookie, csrf) = login(port, user, password);
+        Client { port, cookie, csrf }
+    }
+    /// `method path` with an optional JSON body.
+    pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> HttpResp {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        http(
+            self.port,
+            method,
+            path,
+            &[
+                ("cookie", &self.cookie),
+                ("x-csrf-token", &self.csrf),
+                ("content-type", "application/json"),
+            ],
+            body.as_bytes(),
+        )
+    }
+}
+
+/// Adds a user of organisation `org` (None: this site's system manager) with a work ID.
+pub fn add_member(
+    site: &Site,
+    user: &str,
+    password: &str,
+    role: &str,
+    org: Option<&str>,
+    work_id: Option<&str>,
+) {
+    use std::io::Write;
+    let mut cmd = Command::new(bin());
+    cmd.args(["user", "add", "--username", user, "--role", role])
+        .args(["--data-dir", site.data().to_str().unwrap()]);
+    if let Some(o) = org {
+        cmd.args(["--org", o]);
+    }
+    if let Some(w) = work_id {
+        cmd.args(["--work-id", w]);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    assert!(child.wait().unwrap().success());
+}
