@@ -198,16 +198,29 @@ impl SqliteIndex {
         insert_event(self.conn(), at, event, actor, camera_id, &detail)
     }
 
-    /// System-log events at or after `since`, oldest first (at most `limit`, newest kept).
-    pub fn events(&self, since: Wall90k, limit: usize) -> Result<Vec<EventRow>> {
-        let mut st = self.conn().prepare(
-            "SELECT idx, data FROM (SELECT idx, data FROM log_leaf WHERE kind = 'event'              AND at_90k >= ?1 ORDER BY idx DESC LIMIT ?2) ORDER BY idx",
+    /// Leaves of `kind` at or after `since`, oldest first: at most `limit`, the newest
+    /// kept. (index, data) each.
+    fn recent_leaves(
+        &self,
+        kind: &str,
+        since: Wall90k,
+        limit: usize,
+    ) -> Result<Vec<(i64, Vec<u8>)>> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT idx, data FROM (SELECT idx, data FROM log_leaf WHERE kind = ?1 \
+             AND at_90k >= ?2 ORDER BY idx DESC LIMIT ?3) ORDER BY idx",
         )?;
         let rows = st
-            .query_map(params![since.0, limit as i64], |r| {
+            .query_map(params![kind, since.0, limit as i64], |r| {
                 Ok((r.get::<_, i64>(0)?, any_bytes(r, 1)?))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// System-log events at or after `since`, oldest first (at most `limit`, newest kept).
+    pub fn events(&self, since: Wall90k, limit: usize) -> Result<Vec<EventRow>> {
+        let rows = self.recent_leaves("event", since, limit)?;
         Ok(rows
             .into_iter()
             .map(|(idx, data)| {
@@ -253,15 +266,7 @@ impl SqliteIndex {
     /// Access register entries (leaves of kind `access`) at or after `since`, oldest
     /// first, at most `limit` (the newest kept), each with its leaf index.
     pub fn register_entries(&self, since: Wall90k, limit: usize) -> Result<Vec<serde_json::Value>> {
-        let mut st = self.conn().prepare(
-            "SELECT idx, data FROM (SELECT idx, data FROM log_leaf WHERE kind = 'access' \
-             AND at_90k >= ?1 ORDER BY idx DESC LIMIT ?2) ORDER BY idx",
-        )?;
-        let rows = st
-            .query_map(params![since.0, limit as i64], |r| {
-                Ok((r.get::<_, i64>(0)?, any_bytes(r, 1)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = self.recent_leaves("access", since, limit)?;
         Ok(rows
             .into_iter()
             .map(|(idx, data)| {

@@ -53,16 +53,6 @@ fn member(site: &Site, user: &str, role: &str, org: Option<&str>, work: &str) {
     add_member(site, user, &pw(user), role, org, Some(work));
 }
 
-fn sql(site: &Site, q: &str) {
-    let st = std::process::Command::new("python3")
-        .args(["-c", "import sqlite3,sys\nc=sqlite3.connect(sys.argv[1])\nc.execute(sys.argv[2])\nc.commit()"])
-        .arg(site.data().join("index.db"))
-        .arg(q)
-        .status()
-        .unwrap();
-    assert!(st.success());
-}
-
 fn live_ok(port: u16, cookie: &str, cam: i64) -> bool {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -260,9 +250,9 @@ fn only_the_lawful_cells_succeed() {
                     assert_eq!(r["request"]["status"], "granted", "{k} {s}: {r}");
                     let gid = r["request"]["grant"]["id"].as_i64().unwrap();
                     match s {
-                        "expired" => sql(
-                            &site,
-                            &format!("UPDATE access_grant SET expires_90k = 0 WHERE id = {gid}"),
+                        "expired" => site.sql(
+                            "UPDATE access_grant SET expires_90k = 0 WHERE id = ?",
+                            &[&gid.to_string()],
                         ),
                         "revoked" => assert_eq!(
                             mgr.call("POST", &format!("/api/grants/{gid}/revoke"), None)

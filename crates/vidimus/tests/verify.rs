@@ -157,16 +157,7 @@ fn tampering_is_named() {
         f.contains(&victim) && f.contains("cannot read the segment"),
         "{f}"
     );
-    let status = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('DELETE FROM segment WHERE path=?', (sys.argv[2],)); c.commit()",
-        ])
-        .arg(site.data().join("index.db"))
-        .arg(&victim)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    site.sql("DELETE FROM segment WHERE path = ?", &[&victim]);
     let (ok, all) = verify_json(&site, &[]);
     assert!(!ok);
     let problems = all["log"]["problems"].as_array().unwrap();
@@ -177,16 +168,7 @@ fn tampering_is_named() {
     );
 
     // 6. Only an index row deleted (the file stays): named as such.
-    let status = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('DELETE FROM segment WHERE path=?', (sys.argv[2],)); c.commit()",
-        ])
-        .arg(site.data().join("index.db"))
-        .arg(&p2)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    site.sql("DELETE FROM segment WHERE path = ?", &[&p2]);
     let (ok, all) = verify_json(&site, &[]);
     assert!(!ok);
     let problems = all["log"]["problems"].to_string();
@@ -419,19 +401,7 @@ fn the_system_log_is_tamper_evident() {
         .unwrap()["leaf_index"]
         .as_i64()
         .unwrap();
-    let sql = |q: &str, arg: i64| {
-        let st = std::process::Command::new("python3")
-            .args([
-                "-c",
-                "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2], (int(sys.argv[3]),)); c.commit()",
-            ])
-            .arg(site.data().join("index.db"))
-            .arg(q)
-            .arg(arg.to_string())
-            .status()
-            .unwrap();
-        assert!(st.success());
-    };
+    let sql = |q: &str, arg: i64| site.sql(q, &[&arg.to_string()]);
     sql(
         "UPDATE log_leaf SET data = replace(data, '127.0.0.1', '10.0.0.9') WHERE idx = ?",
         login_failed + 1,

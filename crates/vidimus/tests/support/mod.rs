@@ -235,6 +235,21 @@ impl Site {
     pub fn metrics(&self) -> String {
         http_get(self.http, "/metrics")
     }
+    /// Runs one SQL statement on the index behind Vidimus's back (as a tamperer
+    /// would), with `params` bound in order, through Python's sqlite3.
+    pub fn sql(&self, statement: &str, params: &[&str]) {
+        let st = Command::new("python3")
+            .args([
+                "-c",
+                "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2], sys.argv[3:]); c.commit()",
+            ])
+            .arg(self.data().join("index.db"))
+            .arg(statement)
+            .args(params)
+            .status()
+            .unwrap();
+        assert!(st.success(), "{statement}");
+    }
     pub fn segment_path(&self, rel: &str) -> PathBuf {
         self.data().join("segments").join(rel)
     }
