@@ -16,6 +16,13 @@ pub struct Rulebook {
     pub interpretation: Interpretation,
     #[serde(default)]
     pub retention: Vec<RetentionRule>,
+    /// The compliance rules (`[[rule]]`), read by the `vidimus-compliance` crate; kept
+    /// opaque here so this crate stays small.
+    #[serde(default)]
+    pub rule: Vec<toml::Table>,
+    /// The penalty articles (`[penalty.*]`), read by `vidimus-compliance`.
+    #[serde(default)]
+    pub penalty: toml::Table,
 }
 
 #[derive(Clone, Debug, Deserialize)]

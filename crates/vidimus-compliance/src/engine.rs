@@ -1,0 +1,812 @@
+//! The engine: facts + rulebook + a date → findings, explained in words. Pure.
+//!
+//! For each rule (and each item of its `for_each` collection): if `applies` holds and
+//! the `deadline` is missed or `requires` fails, that is a finding. A deadline not yet
+//! due is an upcoming deadline. The tier follows from the facts: an order to correct
+//! (a `correction_notice` event naming the rule) whose set period has passed means
+//! the correction was refused; a `serious_consequences` event naming the rule raises
+//! it further. The fines are those the rulebook's penalty table gives for that tier —
+//! the file is the only source of fine ranges.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::date::Date;
+use crate::facts::Facts;
+use crate::rules::{
+    Bound, Collection, ComplianceBook, Condition, Fine, Measure, Modality, Op, Party, Rule,
+    Subject, TierId,
+};
+
+/// The evaluation of one system on one day.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub system: String,
+    pub system_name: String,
+    pub as_of: Date,
+    pub rulebook: String,
+    pub rulebook_version: String,
+    /// `compliant` when there are no findings, else `findings`.
+    pub status: &'static str,
+    /// Art. 9 ¶2: who is responsible for construction, and why.
+    pub responsible_entity: Option<ResponsibleEntity>,
+    pub findings: Vec<Finding>,
+    pub upcoming: Vec<Upcoming>,
+    pub not_evaluated: Vec<NotEvaluated>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ResponsibleEntity {
+    pub name: String,
+    pub basis: String,
+}
+
+/// What a finding is about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FindingSubject {
+    /// `system`, `camera`, `product`, `contractor`, `testing_body`, `person`,
+    /// `document` or `event`.
+    pub kind: String,
+    /// Position in its collection, for items.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    /// The camera id, product name, `testing_report 2027-02-20`, ...
+    pub label: String,
+}
+
+/// One breach.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub rule_id: String,
+    pub article: String,
+    pub penalty_article: Option<String>,
+    pub subject: FindingSubject,
+    pub tier: Option<TierId>,
+    pub measures: Vec<Measure>,
+    pub fines: Vec<Fine>,
+    pub referrals: Vec<String>,
+    /// The other tiers of the penalty article, for what follows if it is not corrected.
+    pub escalation: Vec<TierSummary>,
+    /// The last day the duty could be met (dated duties).
+    pub deadline: Option<Date>,
+    /// The set period of an order to correct.
+    pub correction_deadline: Option<Date>,
+    /// The finding in words: what, why, which article says so.
+    pub explanation: String,
+    /// The article's words.
+    pub text: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TierSummary {
+    pub tier: TierId,
+    pub measures: Vec<Measure>,
+    pub fines: Vec<Fine>,
+    pub referrals: Vec<String>,
+}
+
+/// A dated duty not yet due.
+#[derive(Clone, Debug, Serialize)]
+pub struct Upcoming {
+    pub rule_id: String,
+    pub article: String,
+    pub subject: FindingSubject,
+    pub due: Date,
+    pub days_left: i64,
+    pub explanation: String,
+}
+
+/// A rule that could not be evaluated for lack of a fact.
+#[derive(Clone, Debug, Serialize)]
+pub struct NotEvaluated {
+    pub rule_id: String,
+    pub article: String,
+    pub missing: String,
+}
+
+/// Evaluates every rule.
+pub fn evaluate(book: &ComplianceBook, facts: &Facts, as_of: Date) -> Report {
+    evaluate_rules(book, facts, as_of, |_| true)
+}
+
+/// Evaluates the rules checked at registration (Art. 10, 11) against facts that
+/// already hold the new entry; a finding means the entry must be refused.
+pub fn check_registration(book: &ComplianceBook, facts: &Facts, as_of: Date) -> Vec<Finding> {
+    evaluate_rules(book, facts, as_of, |r| r.at_registration).findings
+}
+
+fn evaluate_rules(
+    book: &ComplianceBook,
+    facts: &Facts,
+    as_of: Date,
+    select: impl Fn(&Rule) -> bool,
+) -> Report {
+    let root = Root::new(facts, as_of);
+    let mut findings = Vec::new();
+    let mut upcoming = Vec::new();
+    let mut not_evaluated = Vec::new();
+    for rule in book.rules.iter().filter(|r| select(r)) {
+        if let Some(p) = rule
+            .needs
+            .iter()
+            .find(|p| !present(root.lookup(p, None).as_ref()))
+        {
+            not_evaluated.push(NotEvaluated {
+                rule_id: rule.id.clone(),
+                article: rule.article.clone(),
+                missing: p.clone(),
+            });
+            continue;
+        }
+        let items: Vec<(FindingSubject, Option<&Value>)> = match &rule.for_each {
+            None => vec![(
+                FindingSubject {
+                    kind: "system".into(),
+                    index: None,
+                    label: facts.system.name.clone(),
+                },
+                None,
+            )],
+            Some(c) => root
+                .collection(c)
+                .into_iter()
+                .map(|(i, v)| (item_subject(c, i, v), Some(v)))
+                .collect(),
+        };
+        for (subject, item) in items {
+            let ctx = Ctx {
+                root: &root,
+                item,
+                inclusive: book.inclusive_bounds,
+                as_of,
+            };
+            let mut evidence = Vec::new();
+            if let Some(a) = &rule.applies {
+                let (holds, ev) = ctx.eval(a);
+                if !holds {
+                    continue;
+                }
+                evidence.extend(ev);
+            }
+            let mut breach = false;
+            let mut deadline = None;
+            if let Some(d) = &rule.deadline
+                && let Some(from) = d.from.iter().find_map(|p| ctx.date(p).map(|v| (p, v)))
+            {
+                let met = d
+                    .met_by
+                    .as_ref()
+                    .is_some_and(|m| present(ctx.lookup(m).as_ref()));
+                if !met {
+                    let last = from.1.add_days(if book.inclusive_bounds {
+                        d.days
+                    } else {
+                        d.days - 1
+                    });
+                    let elapsed = as_of.days_since(from.1);
+                    let words = format!(
+                        "{} was {}; {} days later{}",
+                        from.0,
+                        from.1,
+                        elapsed,
+                        d.met_by
+                            .as_ref()
+                            .map(|m| format!(" {m} is not recorded"))
+                            .unwrap_or_default()
+                    );
+                    if Bound::Within.holds(elapsed, d.days, book.inclusive_bounds) {
+                        upcoming.push(Upcoming {
+                            rule_id: rule.id.clone(),
+                            article: rule.article.clone(),
+                            subject: subject.clone(),
+                            due: last,
+                            days_left: last.days_since(as_of),
+                            explanation: format!(
+                                "{}: due by {last} ({} days after {}); {}",
+                                rule.finding_due(),
+                                d.days,
+                                from.0,
+                                words
+                            ),
+                        });
+                    } else {
+                        breach = true;
+                        deadline = Some(last);
+                        evidence.push(format!(
+                            "{words}, beyond the {} days allowed (last day {last}; {})",
+                            d.days, book.inclusive_article
+                        ));
+                    }
+                }
+            }
+            if let Some(r) = &rule.requires {
+                let (holds, ev) = ctx.eval(r);
+                if !holds {
+                    breach = true;
+                    evidence.extend(ev);
+                }
+            }
+            if breach {
+                findings.push(finding(book, rule, &root, subject, deadline, evidence));
+            }
+        }
+    }
+    upcoming.sort_by_key(|u| u.due);
+    Report {
+        system: facts.system.id.clone(),
+        system_name: facts.system.name.clone(),
+        as_of,
+        rulebook: book.id.clone(),
+        rulebook_version: book.version.clone(),
+        status: if findings.is_empty() {
+            "compliant"
+        } else {
+            "findings"
+        },
+        responsible_entity: facts
+            .responsible_entity()
+            .map(|(name, basis)| ResponsibleEntity {
+                name,
+                basis: basis.into(),
+            }),
+        findings,
+        upcoming,
+        not_evaluated,
+    }
+}
+
+impl Rule {
+    fn finding_due(&self) -> String {
+        format!("{} ({})", self.id, self.article)
+    }
+}
+
+fn finding(
+    book: &ComplianceBook,
+    rule: &Rule,
+    root: &Root,
+    subject: FindingSubject,
+    deadline: Option<Date>,
+    evidence: Vec<String>,
+) -> Finding {
+    // The tier the facts call for.
+    let notices: Vec<&Value> = root
+        .events_of("correction_notice")
+        .filter(|e| e.get("rule").and_then(Value::as_str) == Some(rule.id.as_str()))
+        .collect();
+    let correction_deadline = notices
+        .iter()
+        .filter_map(|e| e.get("deadline").and_then(Value::as_str))
+        .filter_map(|d| Date::parse(d).ok())
+        .max();
+    let serious = root
+        .events_of("serious_consequences")
+        .any(|e| e.get("rule").and_then(Value::as_str) == Some(rule.id.as_str()));
+    let refused = correction_deadline.is_some_and(|d| root.as_of > d);
+    let wanted = if serious {
+        TierId::SeriousConsequences
+    } else if refused {
+        TierId::CorrectionRefused
+    } else {
+        TierId::FirstInstance
+    };
+    let penalty = rule.penalty.as_ref().and_then(|p| book.penalties.get(p));
+    // The highest tier the facts establish that the article writes. An article whose
+    // only tier is for serious consequences (Art. 42) gives nothing without them.
+    let established = |t: TierId| match t {
+        TierId::FirstInstance => true,
+        TierId::CorrectionRefused => refused,
+        TierId::SeriousConsequences => serious,
+    };
+    let tier = penalty.and_then(|p| {
+        p.tier
+            .iter()
+            .filter(|t| established(t.tier))
+            .max_by_key(|t| t.tier)
+    });
+    let mut words = format!("{}: {}", subject.label, rule.finding);
+    if !evidence.is_empty() {
+        words.push_str(". Found: ");
+        words.push_str(&evidence.join("; "));
+    }
+    words.push_str(&format!(
+        ". {} says: \"{}\"",
+        rule.article,
+        rule.text.trim_end_matches('.')
+    ));
+    match (penalty, tier) {
+        (Some(p), Some(t)) => {
+            words.push_str(&format!(
+                ". Penalty: {} ({}), tier: {}",
+                rule.penalty_article.as_deref().unwrap_or(&p.article),
+                p.title,
+                t.tier.words()
+            ));
+            if t.tier < wanted && !p.tier.iter().any(|x| x.tier == wanted) {
+                words.push_str(&format!(
+                    " ({} writes no separate tier for {})",
+                    p.article,
+                    wanted.words()
+                ));
+            }
+            let m = describe_measures(&t.measures, &t.fines);
+            if !m.is_empty() {
+                words.push_str(": ");
+                words.push_str(&m);
+            }
+        }
+        (Some(p), None) => words.push_str(&format!(
+            ". Penalty: {} ({}) applies only where its conditions are established",
+            rule.penalty_article.as_deref().unwrap_or(&p.article),
+            p.title
+        )),
+        _ => words.push_str(". Chapter IV names no penalty for this article"),
+    }
+    if let Some(d) = correction_deadline {
+        if refused {
+            words.push_str(&format!(
+                ". An order to correct by {d} was not complied with (correction refused)"
+            ));
+        } else {
+            words.push_str(&format!(". Correction ordered by {d}"));
+        }
+    }
+    if serious {
+        words.push_str(". Serious consequences were found");
+    }
+    Finding {
+        rule_id: rule.id.clone(),
+        article: rule.article.clone(),
+        penalty_article: rule.penalty_article.clone(),
+        subject,
+        tier: tier.map(|t| t.tier),
+        measures: tier.map(|t| t.measures.clone()).unwrap_or_default(),
+        fines: tier.map(|t| t.fines.clone()).unwrap_or_default(),
+        referrals: tier.map(|t| t.referrals.clone()).unwrap_or_default(),
+        escalation: penalty
+            .map(|p| {
+                p.tier
+                    .iter()
+                    .filter(|t| Some(t.tier) != tier.map(|x| x.tier))
+                    .map(|t| TierSummary {
+                        tier: t.tier,
+                        measures: t.measures.clone(),
+                        fines: t.fines.clone(),
+                        referrals: t.referrals.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        deadline,
+        correction_deadline,
+        explanation: words,
+        text: rule.text.clone(),
+    }
+}
+
+/// "warning (shall); unit 10,000–30,000 RMB (shall); ..."
+pub fn describe_measures(measures: &[Measure], fines: &[Fine]) -> String {
+    let mut parts: Vec<String> = measures
+        .iter()
+        .map(|m| format!("{} ({})", m.measure.replace('_', " "), modality(m.modality)))
+        .collect();
+    parts.extend(fines.iter().map(describe_fine));
+    parts.join("; ")
+}
+
+/// "unit: 10,000–30,000 RMB (shall)".
+pub fn describe_fine(f: &Fine) -> String {
+    format!(
+        "{} fined {}–{} RMB ({})",
+        party(f.party),
+        thousands(f.min),
+        thousands(f.max),
+        modality(f.modality)
+    )
+}
+
+fn party(p: Party) -> &'static str {
+    match p {
+        Party::Unit => "unit",
+        Party::Individual => "individual",
+        Party::DirectlyResponsible => "directly responsible persons",
+    }
+}
+
+fn modality(m: Modality) -> &'static str {
+    match m {
+        Modality::Shall => "shall",
+        Modality::May => "may",
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn item_subject(c: &Collection, i: usize, v: &Value) -> FindingSubject {
+    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    let (kind, label) = match c {
+        Collection::Cameras => (
+            "camera",
+            match (s("id"), s("name")) {
+                (Some(id), Some(n)) => format!("camera {id} ({n})"),
+                (Some(id), None) => format!("camera {id}"),
+                _ => format!("camera #{i}"),
+            },
+        ),
+        Collection::Products => (
+            "product",
+            format!("product {}", s("name").unwrap_or_default()),
+        ),
+        Collection::Contractors => (
+            "contractor",
+            format!("contractor {}", s("name").unwrap_or_default()),
+        ),
+        Collection::TestingBodies => (
+            "testing_body",
+            format!("testing body {}", s("name").unwrap_or_default()),
+        ),
+        Collection::Persons => ("person", s("name").unwrap_or_default()),
+        Collection::Documents => ("document", s("title").unwrap_or_default()),
+        Collection::Events(kind) => (
+            "event",
+            format!(
+                "{} of {}",
+                kind.replace('_', " "),
+                s("date").unwrap_or_default()
+            ),
+        ),
+    };
+    FindingSubject {
+        kind: kind.into(),
+        index: Some(i),
+        label,
+    }
+}
+
+/// The facts as JSON, with indexes: `event.KIND` (the latest event of a kind) and
+/// `document.KIND` (the latest document of a kind).
+struct Root {
+    doc: Value,
+    latest_event: Map<String, Value>,
+    latest_document: Map<String, Value>,
+    as_of: Date,
+}
+
+impl Root {
+    fn new(facts: &Facts, as_of: Date) -> Root {
+        let doc = serde_json::to_value(facts).expect("facts serialise");
+        let mut latest_event = Map::new();
+        let mut latest_document = Map::new();
+        let index = |arr: Option<&Value>, key: &str, into: &mut Map<String, Value>| {
+            for e in arr.and_then(Value::as_array).into_iter().flatten() {
+                let Some(k) = e.get(key).and_then(Value::as_str) else {
+                    continue;
+                };
+                let newer = match into.get(k) {
+                    None => true,
+                    Some(old) => {
+                        date_of(e).unwrap_or(Date(i32::MIN))
+                            >= date_of(old).unwrap_or(Date(i32::MIN))
+                    }
+                };
+                if newer {
+                    into.insert(k.to_owned(), e.clone());
+                }
+            }
+        };
+        index(doc.get("events"), "kind", &mut latest_event);
+        index(doc.get("documents"), "kind", &mut latest_document);
+        Root {
+            doc,
+            latest_event,
+            latest_document,
+            as_of,
+        }
+    }
+
+    fn events_of<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+        self.doc
+            .get("events")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(move |e| e.get("kind").and_then(Value::as_str) == Some(kind))
+    }
+
+    fn collection(&self, c: &Collection) -> Vec<(usize, &Value)> {
+        let arr = |k: &str| -> Vec<(usize, &Value)> {
+            self.doc
+                .get(k)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .collect()
+        };
+        match c {
+            Collection::Cameras => arr("cameras"),
+            Collection::Products => arr("products"),
+            Collection::Contractors => arr("contractors"),
+            Collection::TestingBodies => arr("testing_bodies"),
+            Collection::Persons => arr("persons"),
+            Collection::Documents => arr("documents"),
+            Collection::Events(kind) => arr("events")
+                .into_iter()
+                .filter(|(_, e)| e.get("kind").and_then(Value::as_str) == Some(kind.as_str()))
+                .collect(),
+        }
+    }
+
+    fn lookup(&self, path: &str, item: Option<&Value>) -> Option<Value> {
+        let mut parts = path.split('.');
+        let first = parts.next()?;
+        let mut cur: &Value = match first {
+            "item" => item?,
+            "event" => self.latest_event.get(parts.next()?)?,
+            "document" => self.latest_document.get(parts.next()?)?,
+            root => self.doc.get(root)?,
+        };
+        for p in parts {
+            cur = match cur {
+                Value::Array(a) => a.get(p.parse::<usize>().ok()?)?,
+                Value::Object(o) => o.get(p)?,
+                _ => return None,
+            };
+        }
+        Some(cur.clone())
+    }
+}
+
+fn date_of(v: &Value) -> Option<Date> {
+    v.get("date")
+        .and_then(Value::as_str)
+        .and_then(|s| Date::parse(s).ok())
+}
+
+fn present(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(_) => true,
+    }
+}
+
+struct Ctx<'a> {
+    root: &'a Root,
+    item: Option<&'a Value>,
+    inclusive: bool,
+    as_of: Date,
+}
+
+impl Ctx<'_> {
+    fn lookup(&self, p: &str) -> Option<Value> {
+        self.root.lookup(p, self.item)
+    }
+
+    fn date(&self, p: &str) -> Option<Date> {
+        self.lookup(p)
+            .as_ref()
+            .and_then(Value::as_str)
+            .and_then(|s| Date::parse(s).ok())
+    }
+
+    /// Whether the condition holds, and the facts that decided it, in words.
+    fn eval(&self, c: &Condition) -> (bool, Vec<String>) {
+        match c {
+            Condition::All(cs) => {
+                let rs: Vec<_> = cs.iter().map(|c| self.eval(c)).collect();
+                let ok = rs.iter().all(|r| r.0);
+                (ok, collect(rs, |r| r.0 == ok))
+            }
+            Condition::Any(cs) => {
+                let rs: Vec<_> = cs.iter().map(|c| self.eval(c)).collect();
+                let ok = rs.iter().any(|r| r.0);
+                (ok, collect(rs, |r| r.0 == ok))
+            }
+            Condition::Not(c) => {
+                let (ok, ev) = self.eval(c);
+                (!ok, ev)
+            }
+            Condition::Exists(p) | Condition::Missing(p) => {
+                let v = self.lookup(p);
+                let is = present(v.as_ref());
+                let words = if is {
+                    format!("{p} is {}", show(v.as_ref()))
+                } else {
+                    format!("{p} is not recorded")
+                };
+                (is == matches!(c, Condition::Exists(_)), vec![words])
+            }
+            Condition::Some(coll, w) => {
+                let items = self.root.collection(coll);
+                let mut words = Vec::new();
+                let mut found = false;
+                for (_, v) in &items {
+                    let inner = Ctx {
+                        root: self.root,
+                        item: Some(v),
+                        inclusive: self.inclusive,
+                        as_of: self.as_of,
+                    };
+                    let (ok, ev) = inner.eval(w);
+                    if ok {
+                        found = true;
+                        words = ev;
+                        break;
+                    }
+                }
+                if !found {
+                    words.push(format!(
+                        "none of {} ({} recorded) qualifies",
+                        collection_name(coll),
+                        items.len()
+                    ));
+                }
+                (found, words)
+            }
+            Condition::Compare(s, op) => self.compare(s, op),
+        }
+    }
+
+    fn compare(&self, s: &Subject, op: &Op) -> (bool, Vec<String>) {
+        let (value, name): (Option<Value>, String) = match s {
+            Subject::Fact(p) => (self.lookup(p), p.clone()),
+            Subject::DaysSince(p) => match self.date(p) {
+                Some(d) => (
+                    Some(Value::from(self.as_of.days_since(d))),
+                    format!("days since {p} ({d})"),
+                ),
+                None => (None, p.clone()),
+            },
+            Subject::DaysBetween(a, b) => match (self.date(a), self.date(b)) {
+                (Some(x), Some(y)) => (
+                    Some(Value::from(y.days_since(x))),
+                    format!("days from {a} ({x}) to {b} ({y})"),
+                ),
+                (None, _) => (None, a.clone()),
+                (_, None) => (None, b.clone()),
+            },
+        };
+        let Some(v) = value.filter(|v| !v.is_null()) else {
+            return (false, vec![format!("{name} is not recorded")]);
+        };
+        let shown = show(Some(&v));
+        let (ok, how) = match op {
+            Op::Eq(x) => (&v == x, format!("(expected {})", show(Some(x)))),
+            Op::Ne(x) => (&v != x, format!("(not to be {})", show(Some(x)))),
+            Op::In(xs) => (xs.contains(&v), "(one of those listed)".to_owned()),
+            Op::NotIn(xs) => (
+                !xs.contains(&v),
+                if xs.contains(&v) {
+                    "(one of those listed)".to_owned()
+                } else {
+                    "(none of those listed)".to_owned()
+                },
+            ),
+            Op::Contains(x) => (
+                v.as_array().is_some_and(|a| a.contains(x)),
+                format!("(to contain {})", show(Some(x))),
+            ),
+            Op::SubsetOf(p) => {
+                let other = self.lookup(p);
+                let within = other.as_ref().and_then(Value::as_array);
+                let ok = match (v.as_array(), within) {
+                    (Some(a), Some(b)) => a.iter().all(|x| b.contains(x)),
+                    (Some(a), None) => a.is_empty(),
+                    _ => false,
+                };
+                (
+                    ok,
+                    format!("(to lie within {p} = {})", show(other.as_ref())),
+                )
+            }
+            Op::Bound(b, n, label) => {
+                let x = v.as_i64().unwrap_or(i64::MIN);
+                let ok = b.holds(x, *n, self.inclusive);
+                let of = label
+                    .as_ref()
+                    .map(|l| format!(" ({l})"))
+                    .unwrap_or_default();
+                let how = if ok {
+                    format!("({} {n}{of})", b.words())
+                } else {
+                    format!("(required: {} {n}{of})", b.words())
+                };
+                (ok, how)
+            }
+        };
+        (ok, vec![format!("{name} is {shown} {how}")])
+    }
+}
+
+fn collect(
+    rs: Vec<(bool, Vec<String>)>,
+    keep: impl Fn(&(bool, Vec<String>)) -> bool,
+) -> Vec<String> {
+    rs.into_iter()
+        .filter(|r| keep(r))
+        .flat_map(|r| r.1)
+        .collect()
+}
+
+fn collection_name(c: &Collection) -> String {
+    match c {
+        Collection::Cameras => "cameras".into(),
+        Collection::Products => "products".into(),
+        Collection::Contractors => "contractors".into(),
+        Collection::TestingBodies => "testing bodies".into(),
+        Collection::Persons => "persons".into(),
+        Collection::Documents => "documents".into(),
+        Collection::Events(k) => format!("the {} events", k.replace('_', " ")),
+    }
+}
+
+fn show(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => "not recorded".into(),
+        Some(Value::String(s)) => format!("{s:?}"),
+        Some(v) => v.to_string(),
+    }
+}
+
+impl Report {
+    /// The report as text for a terminal or a printout.
+    pub fn to_text(&self) -> String {
+        let mut out = format!(
+            "{} ({}) as of {}: {}\nrulebook {} {}\n",
+            self.system_name,
+            self.system,
+            self.as_of,
+            self.status,
+            self.rulebook,
+            self.rulebook_version
+        );
+        if let Some(r) = &self.responsible_entity {
+            out.push_str(&format!("responsible entity: {} — {}\n", r.name, r.basis));
+        }
+        out.push_str(&format!("\n{} finding(s)\n", self.findings.len()));
+        for (i, f) in self.findings.iter().enumerate() {
+            out.push_str(&format!(
+                "\n{}. [{}] {} → {}\n   {}\n",
+                i + 1,
+                f.rule_id,
+                f.article,
+                f.penalty_article.as_deref().unwrap_or("no penalty article"),
+                f.explanation
+            ));
+            for t in f.escalation.iter().filter(|t| Some(t.tier) > f.tier) {
+                let m = describe_measures(&t.measures, &t.fines);
+                if !m.is_empty() {
+                    out.push_str(&format!("   if {}: {}\n", t.tier.words(), m));
+                }
+            }
+        }
+        if !self.upcoming.is_empty() {
+            out.push_str("\nupcoming deadlines\n");
+            for u in &self.upcoming {
+                out.push_str(&format!(
+                    "  {} ({} days): [{}] {} — {}\n",
+                    u.due, u.days_left, u.rule_id, u.subject.label, u.article
+                ));
+            }
+        }
+        for n in &self.not_evaluated {
+            out.push_str(&format!(
+                "not evaluated: [{}] {} — {} is not set\n",
+                n.rule_id, n.article, n.missing
+            ));
+        }
+        out
+    }
+}

@@ -1,0 +1,22 @@
+//! Vidimus compliance: the regulation as a rulebook, evaluated. Pure, no IO.
+//!
+//! - [`facts`]: what is known about one system — registry entries, dated events and
+//!   measured state — as one JSON document (the offline interface's input).
+//! - [`rules`]: the `[[rule]]` and `[penalty.*]` sections of the rulebook file, parsed
+//!   and checked; the closed condition vocabulary; Art. 47's inclusive bounds.
+//! - [`engine`]: facts + rules + a date → findings (article, penalty article, tier,
+//!   fine ranges per party, deadline, explanation in words) and upcoming deadlines.
+//! - [`date`]: calendar days, the unit the regulation counts in.
+//!
+//! The binary reads files and the store; the server builds facts from its registry;
+//! nothing here touches either.
+
+pub mod date;
+pub mod engine;
+pub mod facts;
+pub mod rules;
+
+pub use date::Date;
+pub use engine::{Finding, Report, check_registration, evaluate};
+pub use facts::Facts;
+pub use rules::ComplianceBook;
