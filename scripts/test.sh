@@ -2,7 +2,8 @@
 # Runs the whole Vidimus test suite on a fresh machine.
 #
 # First it installs what the tests need from Debian (as root, or through sudo):
-#   ffmpeg (ffprobe and ffmpeg check every recorded segment), GStreamer's RTSP server
+#   ffmpeg (ffprobe and ffmpeg check every recorded segment), python3-jsonschema (checks
+#   the rulebook and the compliance formats against their JSON Schemas), GStreamer's RTSP server
 #   with its Python bindings (the third-party RTSP peer), Chromium (the console's
 #   browser tests) and, if missing, Node.js; then the console's npm packages.
 # Then: the console's type check and build (which must match the committed web/dist),
@@ -11,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base
+packages=(ffmpeg python3-gi python3-jsonschema gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base
           gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
           chromium)
 missing=()

@@ -5,20 +5,9 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
 use support::*;
 use vidimus_compliance::ComplianceBook;
 use vidimus_compliance::rules::TierId;
-
-const CASES: &str = include_str!("cases/rules.toml");
-
-fn cases() -> toml::Table {
-    toml::from_str(CASES).unwrap()
-}
-
-fn json(v: &toml::Value) -> Value {
-    serde_json::to_value(v).unwrap()
-}
 
 /// A list written inline or as the name of a list in `[fines]`.
 fn list(cases: &toml::Table, v: Option<&toml::Value>) -> Option<Vec<String>> {
@@ -55,37 +44,7 @@ fn every_rule_is_breached_and_narrowly_kept() {
         let rule = case["rule"].as_str().unwrap();
         let breach = case["breach"].as_bool().unwrap();
         seen.insert((rule.to_owned(), breach));
-        let mut facts = base();
-        if let Some(t) = case.get("set") {
-            for (k, v) in t.as_table().unwrap() {
-                set(&mut facts, k, json(v));
-            }
-        }
-        for p in case
-            .get("remove")
-            .and_then(|v| v.as_array())
-            .into_iter()
-            .flatten()
-        {
-            remove(&mut facts, p.as_str().unwrap());
-        }
-        for k in case
-            .get("remove_events")
-            .and_then(|v| v.as_array())
-            .into_iter()
-            .flatten()
-        {
-            remove_events(&mut facts, k.as_str().unwrap());
-        }
-        for e in case
-            .get("add_events")
-            .and_then(|v| v.as_array())
-            .into_iter()
-            .flatten()
-        {
-            add_event(&mut facts, json(e));
-        }
-        let as_of = case.get("as_of").and_then(|v| v.as_str()).unwrap_or(AS_OF);
+        let (facts, as_of) = case_facts(case);
         let report = run(&book, &facts, as_of);
         let label = format!(
             "{rule} {} ({})",

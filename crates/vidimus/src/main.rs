@@ -5,6 +5,7 @@
 //! - `simcam`: the simulated camera alone (an RTSP server looping a built-in clip).
 //! - `camera add|list|remove`, `recordings list`, `fsck`: administration.
 
+mod compliance;
 mod config;
 mod evidence;
 mod lawful;
@@ -95,6 +96,11 @@ enum Command {
     Grant {
         #[command(subcommand)]
         command: lawful::GrantCommand,
+    },
+    /// The compliance engine: evaluate a system's facts against the rulebook.
+    Compliance {
+        #[command(subcommand)]
+        command: compliance::ComplianceCommand,
     },
     /// Legal holds: keep a camera's video past retention until released.
     Hold {
@@ -467,6 +473,7 @@ fn run() -> anyhow::Result<()> {
             };
             evidence::verify(&target, camera.as_deref(), range, key.as_deref(), json)
         }
+        Command::Compliance { command } => compliance::run(command),
         Command::Events {
             target,
             since,

@@ -5,7 +5,7 @@
 use serde_json::Value;
 use vidimus_compliance::{ComplianceBook, Date, Facts, Report, evaluate};
 
-pub const BASE: &str = include_str!("../cases/bank-branch.json");
+pub const BASE: &str = include_str!("../../../../docs/compliance/examples/bank-branch.json");
 pub const AS_OF: &str = "2027-09-01";
 
 pub fn base() -> Value {
@@ -97,4 +97,36 @@ pub fn measures(m: &[vidimus_compliance::rules::Measure]) -> Vec<String> {
             )
         })
         .collect()
+}
+
+pub const CASES: &str = include_str!("../cases/rules.toml");
+
+pub fn cases() -> toml::Table {
+    toml::from_str(CASES).unwrap()
+}
+
+pub fn json(v: &toml::Value) -> Value {
+    serde_json::to_value(v).unwrap()
+}
+
+/// The facts and evaluation day of a case of cases/rules.toml.
+pub fn case_facts(case: &toml::Value) -> (Value, &str) {
+    let mut facts = base();
+    if let Some(t) = case.get("set") {
+        for (k, v) in t.as_table().unwrap() {
+            set(&mut facts, k, json(v));
+        }
+    }
+    let list = |k: &str| case.get(k).and_then(|v| v.as_array()).into_iter().flatten();
+    for p in list("remove") {
+        remove(&mut facts, p.as_str().unwrap());
+    }
+    for k in list("remove_events") {
+        remove_events(&mut facts, k.as_str().unwrap());
+    }
+    for e in list("add_events") {
+        add_event(&mut facts, json(e));
+    }
+    let as_of = case.get("as_of").and_then(|v| v.as_str()).unwrap_or(AS_OF);
+    (facts, as_of)
 }
