@@ -6,6 +6,8 @@
 //!   and checked; the closed condition vocabulary; Art. 47's inclusive bounds.
 //! - [`engine`]: facts + rules + a date → findings (article, penalty article, tier,
 //!   fine ranges per party, deadline, explanation in words) and upcoming deadlines.
+//! - [`inspection`]: the Art. 36 checklist, pre-filled from the facts and findings.
+//! - [`printable`]: printable HTML reports for a filing and for an inspection.
 //! - [`date`]: calendar days, the unit the regulation counts in.
 //!
 //! The binary reads files and the store; the server builds facts from its registry;
@@ -14,6 +16,8 @@
 pub mod date;
 pub mod engine;
 pub mod facts;
+pub mod inspection;
+pub mod printable;
 pub mod rules;
 
 pub use date::Date;

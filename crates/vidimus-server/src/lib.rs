@@ -9,6 +9,8 @@
 //! - [`grants`]: the policy gate in front of every video endpoint, and the access
 //!   register.
 //! - [`requests`]: access requests, confirmations, approvals, grants.
+//! - [`compliance`]: the registry, its workflows, the compliance engine on live
+//!   systems, inspection checklists and printable reports.
 //! - [`error`]: JSON errors with stable codes.
 //! - [`db`]: index connections for handlers.
 //! - [`status`]: alarms, disk and capacity (`/api/status`, metrics).
@@ -19,6 +21,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod compliance;
 pub mod console;
 pub mod custody;
 pub mod db;
@@ -58,6 +61,10 @@ pub struct AppState {
     pub policy: Arc<vidimus_policy::AccessPolicy>,
     /// The rules retention changes are checked against.
     pub rulebook: Arc<vidimus_core::rulebook::Rulebook>,
+    /// The same rulebook's compliance rules and penalties.
+    pub compliance: Arc<vidimus_compliance::ComplianceBook>,
+    /// The regulation's effective date (Art. 48), from the configuration.
+    pub effective_date: Option<vidimus_compliance::Date>,
     /// The data directory (site key, export bundles).
     pub data_dir: std::path::PathBuf,
     pub session_ttl: Duration,
@@ -81,6 +88,8 @@ impl AppState {
             clocks,
             status,
             rulebook: Arc::new(vidimus_core::rulebook::Rulebook::shenzhen_draft()),
+            compliance: Arc::new(vidimus_compliance::ComplianceBook::shenzhen_draft()),
+            effective_date: None,
             policy: Arc::new(vidimus_policy::AccessPolicy::builtin()),
             data_dir: data_dir.to_owned(),
             limiter: Arc::new(Mutex::new(LoginLimiter::new(Duration::from_secs(60), 5))),
@@ -122,7 +131,19 @@ impl AppState {
         requests::close,
         requests::attach,
         requests::my_grants,
-        requests::register
+        requests::register,
+        compliance::overview,
+        compliance::system_report,
+        compliance::system_facts,
+        compliance::inspection,
+        compliance::printable,
+        compliance::get_system,
+        compliance::add_system,
+        compliance::change_system,
+        compliance::add_entry,
+        compliance::change_entry,
+        compliance::delete_entry,
+        compliance::add_event
     ),
     components(schemas(
         error::ErrorBody,
@@ -148,7 +169,9 @@ impl AppState {
         requests::Confirm,
         requests::Approve,
         requests::Close,
-        requests::GrantInfo
+        requests::GrantInfo,
+        compliance::SystemSummary,
+        compliance::RegistryView
     ))
 )]
 pub struct ApiDoc;
@@ -185,6 +208,40 @@ pub fn router(state: AppState) -> Router {
         .route("/api/grants", get(requests::my_grants))
         .route("/api/register", get(requests::register))
         .route("/api/grants/{id}/revoke", post(requests::revoke))
+        .route("/api/compliance/systems", get(compliance::overview))
+        .route(
+            "/api/compliance/systems/{id}",
+            get(compliance::system_report),
+        )
+        .route(
+            "/api/compliance/systems/{id}/facts",
+            get(compliance::system_facts),
+        )
+        .route(
+            "/api/compliance/systems/{id}/inspection",
+            get(compliance::inspection),
+        )
+        .route(
+            "/api/compliance/systems/{id}/report.html",
+            get(compliance::printable),
+        )
+        .route("/api/registry/systems", post(compliance::add_system))
+        .route(
+            "/api/registry/systems/{id}",
+            get(compliance::get_system).put(compliance::change_system),
+        )
+        .route(
+            "/api/registry/systems/{id}/events",
+            post(compliance::add_event),
+        )
+        .route(
+            "/api/registry/systems/{id}/{collection}",
+            post(compliance::add_entry),
+        )
+        .route(
+            "/api/registry/systems/{id}/{collection}/{entry}",
+            put(compliance::change_entry).delete(compliance::delete_entry),
+        )
         .route("/api/openapi.json", get(openapi));
     Router::new()
         .merge(api)

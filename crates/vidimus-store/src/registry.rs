@@ -302,6 +302,19 @@ impl SqliteIndex {
         Ok(id)
     }
 
+    /// The start of a camera's oldest recording still kept (for measured retention).
+    pub fn oldest_recording(
+        &self,
+        camera: vidimus_core::camera::CameraId,
+    ) -> Result<Option<Wall90k>> {
+        let t: Option<i64> = self.conn().query_row(
+            "SELECT MIN(start_90k) FROM segment WHERE camera_id = ?1",
+            [camera],
+            |r| r.get(0),
+        )?;
+        Ok(t.map(Wall90k))
+    }
+
     /// A system's events, oldest first.
     pub fn registry_events(&self, system_id: &str) -> Result<Vec<RegistryEventRow>> {
         let mut st = self.conn().prepare_cached(

@@ -26,6 +26,9 @@ pub struct Config {
     /// An access policy (Cedar) and its schema to use instead of the compiled-in ones.
     #[serde(default)]
     pub access: AccessSection,
+    /// `[compliance]`: the regulation's effective date.
+    #[serde(default)]
+    pub compliance: ComplianceSection,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<CameraSection>,
 }
@@ -38,6 +41,15 @@ pub struct AccessSection {
     pub policy: Option<PathBuf>,
     /// Its `.cedarschema`; default: the compiled-in schema.
     pub schema: Option<PathBuf>,
+}
+
+/// `[compliance]`: what the compliance engine needs from the site.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComplianceSection {
+    /// The day the regulation took effect (Art. 48 leaves it open), `YYYY-MM-DD`:
+    /// systems built before it file within 60 days of it (Art. 18 ¶3).
+    pub effective_date: Option<String>,
 }
 
 fn default_bind() -> String {
@@ -265,6 +277,21 @@ impl Config {
                 Rulebook::parse(&doc).with_context(|| format!("rulebook {}", p.display()))
             }
         }
+    }
+
+    /// The rulebook's compliance rules and penalties (the same file as [`Self::rulebook`]).
+    pub fn compliance_book(&self) -> anyhow::Result<vidimus_compliance::ComplianceBook> {
+        crate::compliance::load_book(self.rulebook.as_ref())
+    }
+
+    /// The configured effective date, checked.
+    pub fn effective_date(&self) -> anyhow::Result<Option<vidimus_compliance::Date>> {
+        self.compliance
+            .effective_date
+            .as_deref()
+            .map(vidimus_compliance::Date::parse)
+            .transpose()
+            .context("[compliance] effective_date")
     }
 
     pub fn recorder_config(&self) -> anyhow::Result<RecorderConfig> {

@@ -702,6 +702,8 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
         Arc::new(RealClocks),
     )?;
     state.rulebook = Arc::new(cfg.rulebook()?);
+    state.compliance = Arc::new(cfg.compliance_book()?);
+    state.effective_date = cfg.effective_date()?;
     state.policy = Arc::new(cfg.access_policy()?);
     let http = tokio::spawn(vidimus_server::serve(listener, state, async {
         let _ = rx.await;
@@ -748,6 +750,7 @@ async fn demo(
         recorder: Default::default(),
         rulebook: None,
         access: Default::default(),
+        compliance: Default::default(),
         cameras: (1..=cameras)
             .map(|i| config::CameraSection {
                 name: format!("demo-cam-{i}"),
