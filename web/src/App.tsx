@@ -1,4 +1,5 @@
-// The console shell: login, then Live and Playback views; English / 简体中文.
+// The console shell: login, then the views (live, playback, requests, holds, register,
+// compliance); English / 简体中文.
 import { useEffect, useState } from "react";
 import { ApiError, login, logout, session, type Session } from "./api";
 import { LangContext, translate, type Lang } from "./i18n";
@@ -8,11 +9,12 @@ import { Alarms } from "./Alarms";
 import { Holds } from "./Holds";
 import { Register } from "./Register";
 import { Requests } from "./Requests";
+import { Compliance } from "./Compliance";
 
 export function App() {
   const [lang, setLang] = useState<Lang>(() => (localStorage.getItem("lang") as Lang) || "en");
   const [me, setMe] = useState<Session | null | undefined>(undefined);
-  const [view, setView] = useState<"live" | "playback" | "holds" | "requests" | "register">("live");
+  const [view, setView] = useState<"live" | "playback" | "holds" | "requests" | "register" | "compliance">("live");
   const t = (k: Parameters<typeof translate>[1]) => translate(lang, k);
 
   useEffect(() => { session().then(setMe).catch(() => setMe(null)); }, []);
@@ -39,6 +41,8 @@ export function App() {
               <button className={view === "requests" ? "on" : ""} onClick={() => setView("requests")}>{t("requests")}</button>
               {me.role === "admin" && <button className={view === "holds" ? "on" : ""} onClick={() => setView("holds")}>{t("holds")}</button>}
               {me.role === "admin" && <button className={view === "register" ? "on" : ""} onClick={() => setView("register")}>{t("register")}</button>}
+              {["system_manager", "public_security", "testing_body"].includes(me.org_kind) &&
+                <button className={view === "compliance" ? "on" : ""} data-testid="nav-compliance" onClick={() => setView("compliance")}>{t("compliance")}</button>}
             </nav>
             <span className="spacer" />
             {langSwitch}
@@ -47,7 +51,8 @@ export function App() {
           </header>
           <Alarms />
           <main>{view === "live" ? <Live /> : view === "playback" ? <Playback admin={me.role === "admin"} username={me.username} />
-            : view === "requests" ? <Requests me={me} /> : view === "register" ? <Register /> : <Holds />}</main>
+            : view === "requests" ? <Requests me={me} /> : view === "register" ? <Register />
+            : view === "compliance" ? <Compliance me={me} /> : <Holds />}</main>
         </div>
       )}
     </LangContext.Provider>

@@ -1,7 +1,7 @@
 // The Vidimus HTTP API (see docs/api.md). The session cookie is HttpOnly; the CSRF
 // token from login/session is sent on every state-changing request.
 
-export interface Session { username: string; role: string; csrf_token: string }
+export interface Session { username: string; role: string; csrf_token: string; org_kind: string }
 export interface Camera { id: number; name: string; url: string; status: string; frames_received: number; last_error: string | null }
 export interface Span { start_90k: number; end_90k: number; start: string; end: string }
 export interface Gap { start_90k: number; end_90k: number | null; start: string; end: string | null; cause: string }
@@ -92,3 +92,51 @@ export const exportUrl = (id: number, fromSec: number, toSec: number, recipient:
   `&recipient=${encodeURIComponent(recipient)}&destination=${encodeURIComponent(destination)}`;
 export const liveUrl = (id: number) =>
   `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/cameras/${id}/live`;
+
+// The registry and compliance (docs/compliance.md): systems, entries and dated events
+// in the compliance facts format; evaluations with findings citing the articles.
+export interface Fine { party: string; min: number; max: number; modality: string }
+export interface Measure { measure: string; modality: string }
+export interface Subject { kind: string; index?: number; label: string }
+export interface Finding {
+  rule_id: string; article: string; penalty_article: string | null; subject: Subject; tier: string | null;
+  measures: Measure[]; fines: Fine[]; referrals: string[];
+  escalation: { tier: string; measures: Measure[]; fines: Fine[]; referrals: string[] }[];
+  deadline: string | null; correction_deadline: string | null; explanation: string; text: string;
+}
+export interface Upcoming { rule_id: string; article: string; subject: Subject; due: string; days_left: number; explanation: string }
+export interface Report {
+  system: string; system_name: string; as_of: string; status: string; rulebook_version: string;
+  responsible_entity: { name: string; basis: string } | null;
+  findings: Finding[]; upcoming: Upcoming[]; not_evaluated: { rule_id: string; article: string; missing: string }[];
+}
+export interface SystemSummary {
+  id: string; name: string; district: string | null; site_category: string; status: string;
+  findings: { rule_id: string; article: string; penalty_article: string | null; tier: string | null; subject: string;
+    deadline: string | null; fines_tier: string | null; fines: Fine[]; explanation: string }[];
+  upcoming: Upcoming[];
+}
+export interface RegistryView {
+  system: Record<string, unknown>;
+  entries: { id: number; collection: string; doc: Record<string, unknown> }[];
+  events: { id: number; kind: string; date: string; recorded_by: string; recorded_at: string; doc: Record<string, unknown> }[];
+  recorder_cameras: string[];
+}
+export interface ChecklistItem { article: string; matter: string; facts: string[]; findings: string[]; status: string }
+export const complianceOverview = (district?: string) =>
+  call<SystemSummary[]>("GET", `/api/compliance/systems${district ? `?district=${encodeURIComponent(district)}` : ""}`);
+export const complianceReport = (id: string) => call<Report>("GET", `/api/compliance/systems/${encodeURIComponent(id)}`);
+export const inspectionChecklist = (id: string) =>
+  call<{ checklist: ChecklistItem[]; report: Report }>("GET", `/api/compliance/systems/${encodeURIComponent(id)}/inspection`);
+export const printableUrl = (id: string, kind: "filing" | "inspection") =>
+  `/api/compliance/systems/${encodeURIComponent(id)}/report.html?kind=${kind}`;
+export const registrySystem = (id: string) => call<RegistryView>("GET", `/api/registry/systems/${encodeURIComponent(id)}`);
+export const registerSystem = (doc: Record<string, unknown>) => call<{ created: boolean }>("POST", "/api/registry/systems", doc);
+export const changeSystem = (id: string, doc: Record<string, unknown>) =>
+  call<{ created: boolean }>("PUT", `/api/registry/systems/${encodeURIComponent(id)}`, doc);
+export const addEntry = (id: string, collection: string, doc: Record<string, unknown>) =>
+  call<{ id: number }>("POST", `/api/registry/systems/${encodeURIComponent(id)}/${collection}`, doc);
+export const deleteEntry = (id: string, collection: string, entry: number) =>
+  call<void>("DELETE", `/api/registry/systems/${encodeURIComponent(id)}/${collection}/${entry}`);
+export const recordEvent = (id: string, doc: Record<string, unknown>) =>
+  call<{ id: number }>("POST", `/api/registry/systems/${encodeURIComponent(id)}/events`, doc);

@@ -756,6 +756,11 @@ fn show(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => "not recorded".into(),
         Some(Value::String(s)) => format!("{s:?}"),
+        // An event or document: when, not its whole record.
+        Some(Value::Object(o)) if o.contains_key("date") => format!(
+            "recorded ({})",
+            o.get("date").and_then(Value::as_str).unwrap_or("")
+        ),
         Some(v) => v.to_string(),
     }
 }

@@ -99,6 +99,16 @@ pub struct SessionInfo {
     pub role: String,
     /// Send in `X-CSRF-Token` on every POST/PUT/PATCH/DELETE.
     pub csrf_token: String,
+    /// The kind of the user's organisation (`system_manager`, `public_security`,
+    /// `testing_body`, ...): what the console offers.
+    pub org_kind: String,
+}
+
+fn org_kind(ix: &vidimus_store::SqliteIndex, org_id: i64) -> Result<String, ApiError> {
+    Ok(ix
+        .org(org_id)?
+        .map(|o| o.kind)
+        .unwrap_or_else(|| "system_manager".into()))
 }
 
 /// Logs in with a user name and password.
@@ -219,10 +229,12 @@ pub async fn login(
         .await?;
     tracing::info!(username = %user.username, %peer, "login");
     let (name, ip) = (user.username.clone(), peer.ip().to_string());
-    state
+    let org = user.org_id;
+    let kind = state
         .db
         .run(move |ix| {
-            Ok(ix.log_event(now, "login", &name, None, serde_json::json!({"peer": ip}))?)
+            ix.log_event(now, "login", &name, None, serde_json::json!({"peer": ip}))?;
+            org_kind(ix, org)
         })
         .await?;
     let cookie = format!(
@@ -234,6 +246,7 @@ pub async fn login(
         username: user.username,
         role: user.role,
         csrf_token: csrf,
+        org_kind: kind,
     })
     .into_response();
     r.headers_mut().insert(
@@ -267,10 +280,22 @@ pub async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<Res
 /// Who is logged in (and the CSRF token, e.g. after a page reload).
 #[utoipa::path(get, path = "/api/session", responses(
     (status = 200, body = SessionInfo), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn session(user: AuthUser) -> Json<SessionInfo> {
-    Json(SessionInfo {
+pub async fn session(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<SessionInfo>, ApiError> {
+    let uid = user.user_id;
+    let kind = state
+        .db
+        .run(move |ix| {
+            let u = ix.user_by_id(uid)?.ok_or_else(ApiError::unauthenticated)?;
+            org_kind(ix, u.org_id)
+        })
+        .await?;
+    Ok(Json(SessionInfo {
         username: user.username,
         role: user.role,
         csrf_token: user.csrf_token,
-    })
+        org_kind: kind,
+    }))
 }

@@ -1,0 +1,117 @@
+// The compliance console end to end in Debian's Chromium (Playwright, playwright-core):
+// an administrator registers a bank branch, is refused a camera in a hotel guest room
+// (Art. 10), records the completion acceptance 31 days ago and sees the Art. 18 finding
+// with its penalty article and fine ranges, files with the materials checklist and
+// sees the finding clear; the printable filing report opens; the district's PSB sees
+// the system, loads the Art. 36 checklist and orders a correction.
+// Run by crates/vidimus/tests/console_compliance.rs.
+//
+// Env: BASE_URL, ADMIN, ADMIN_PASSWORD, PSB, PSB_PASSWORD, ARTIFACTS.
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const base = process.env.BASE_URL;
+const artifacts = process.env.ARTIFACTS;
+mkdirSync(artifacts, { recursive: true });
+const day = (offset) => new Date(Date.now() + 8 * 3600e3 + offset * 86400e3).toISOString().slice(0, 10);
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+const step = (s) => console.log(`step: ${s}`);
+
+async function logIn(context, user, password) {
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.log(`page error: ${e}`));
+  await page.goto(base);
+  await page.fill("input[name=username]", user);
+  await page.fill("input[name=password]", password);
+  await page.click("button[type=submit]");
+  await page.waitForSelector("header");
+  await page.click("[data-testid=nav-compliance]");
+  await page.waitForSelector("[data-testid=compliance]");
+  return page;
+}
+
+try {
+  const admin = await logIn(await browser.newContext({ viewport: { width: 1400, height: 900 } }), process.env.ADMIN, process.env.ADMIN_PASSWORD);
+
+  step("register a bank branch (Art. 9 ¶1 item 4)");
+  await admin.fill("[data-testid=sys-id]", "bank-0042");
+  await admin.fill("[data-testid=sys-name]", "Example Bank, Shennan Road");
+  await admin.fill("[data-testid=sys-district]", "Futian");
+  await admin.selectOption("[data-testid=sys-category]", "item_4");
+  await admin.click("[data-testid=cmp-register]");
+  await admin.waitForSelector("[data-testid=cmp-detail] h3:has-text('Example Bank, Shennan Road')");
+
+  step("a camera in a hotel guest room is refused, citing Art. 10 and Art. 39(1)");
+  await admin.fill("[data-testid=cam-id]", "room-301");
+  await admin.fill("[data-testid=cam-location]", "hotel_guest_room");
+  await admin.click("[data-testid=cmp-add-camera]");
+  const refusal = await admin.waitForSelector("[data-testid=cmp-detail] [data-testid=cmp-error]");
+  const text = await refusal.textContent();
+  assert.ok(text.includes("Art. 10") && text.includes("Art. 39(1)"), text);
+  assert.equal(await admin.locator("[data-testid=cmp-cameras] li").count(), 0);
+
+  step("a lobby camera linked to the recorded camera is registered");
+  await admin.fill("[data-testid=cam-id]", "lobby");
+  await admin.fill("[data-testid=cam-location]", "lobby");
+  await admin.selectOption("[data-testid=cam-recorder]", "lobby");
+  await admin.click("[data-testid=cmp-add-camera]");
+  await admin.waitForSelector("[data-testid=cmp-cameras] li:has-text('lobby')");
+
+  step("completion acceptance 31 days ago: the Art. 18 finding with Art. 41(1) and its fines");
+  await admin.selectOption("[data-testid=duty-kind]", "completion_acceptance");
+  await admin.fill("[data-testid=duty-date]", day(-31));
+  await admin.click("[data-testid=cmp-record]");
+  const finding = await admin.waitForSelector("[data-testid=cmp-findings] li[data-rule='art18.filing_deadline']");
+  const ftext = await finding.textContent();
+  assert.ok(ftext.includes("Art. 18 ¶1") && ftext.includes("Art. 41(1)"), ftext);
+  assert.ok(ftext.includes("unit 10,000–30,000 RMB (shall)"), ftext);
+  assert.ok(ftext.includes(`deadline ${day(-1)}`), ftext);
+  const row = await admin.waitForSelector("[data-testid=cmp-systems] tr[data-system='bank-0042'] .cmp-finding[data-rule='art18.filing_deadline']");
+  assert.ok((await row.textContent()).includes("Art. 41(1)"));
+  await finding.scrollIntoViewIfNeeded();
+  await admin.screenshot({ path: join(artifacts, "compliance-finding.png") });
+
+  step("filing with the materials checklist clears the finding");
+  for (const m of await admin.locator("[data-testid=cmp-filing] input[data-material]").all()) await m.check();
+  await admin.fill("[data-testid=filing-date]", day(0));
+  await admin.click("[data-testid=cmp-file]");
+  await admin.waitForSelector("[data-testid=cmp-events] tr[data-kind=filing]");
+  await admin.waitForFunction(() => !document.querySelector("[data-testid=cmp-findings] li[data-rule='art18.filing_deadline']"));
+  await admin.waitForFunction(() => !document.querySelector("[data-testid=cmp-systems] .cmp-finding[data-rule='art18.filing_deadline']"));
+  await admin.locator("[data-testid=cmp-detail] h3").scrollIntoViewIfNeeded();
+  await admin.screenshot({ path: join(artifacts, "compliance-filed.png") });
+
+  step("the printable filing report");
+  const href = await admin.getAttribute("[data-testid=cmp-print-filing]", "href");
+  const report = await admin.context().newPage();
+  await report.goto(new URL(href, base).href);
+  const body = await report.textContent("body");
+  assert.ok(body.includes("Filing of a public safety video image information system") && body.includes("Filing declaration form"), body.slice(0, 400));
+  await report.screenshot({ path: join(artifacts, "filing-report.png"), fullPage: true });
+
+  step("the district's PSB sees the system, loads the checklist and orders a correction");
+  const psb = await logIn(await browser.newContext({ viewport: { width: 1400, height: 900 } }), process.env.PSB, process.env.PSB_PASSWORD);
+  await psb.waitForSelector("h3:has-text('Systems of my district')");
+  await psb.click("[data-testid=cmp-open-bank-0042]");
+  await psb.click("[data-testid=cmp-checklist]");
+  await psb.waitForSelector("[data-testid=cmp-checklist-table] th:has-text('Art. 36 ¶2(4)')");
+  await psb.fill("[data-order='art24.responsible_persons']", day(15));
+  await psb.click("[data-testid=cmp-inspect]");
+  await psb.waitForSelector("[data-testid=cmp-events] tr[data-kind=correction_notice]");
+  const corrected = await psb.waitForSelector("[data-testid=cmp-findings] li[data-rule='art24.responsible_persons']:has-text('correct by')");
+  assert.ok((await corrected.textContent()).includes(day(15)));
+  assert.equal(await psb.locator("[data-testid=cmp-add-camera]").count(), 0, "the PSB does not keep the registry");
+  await psb.locator("[data-testid=cmp-checklist-table]").scrollIntoViewIfNeeded();
+  await psb.screenshot({ path: join(artifacts, "compliance-psb.png") });
+  console.log("compliance e2e ok");
+} finally {
+  await browser.close();
+}

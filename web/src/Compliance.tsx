@@ -1,0 +1,376 @@
+// Compliance: the dashboard (every system the user may see, with its open findings,
+// the articles breached, the penalty articles and fine ranges, and the next
+// deadlines), the registry of each system, its workflows (filing, testing, moves,
+// duties) and the PSB's inspections with the Art. 36 checklist pre-filled. The
+// server decides what each organisation may see and record; this page offers what
+// fits the user's organisation.
+import { useEffect, useState } from "react";
+import {
+  addEntry, ApiError, complianceOverview, complianceReport, deleteEntry, inspectionChecklist, printableUrl,
+  recordEvent, registerSystem, registrySystem,
+  type ChecklistItem, type Fine, type Report, type RegistryView, type Session, type SystemSummary,
+} from "./api";
+import { useT } from "./i18n";
+
+const CATEGORIES = ["item_1", "item_2", "item_3", "item_4", "item_5", "item_6", "item_7", "item_8", "outside_scope"];
+const MATERIALS = [
+  "filing_declaration_form", "design_plan", "compliance_demonstration_report", "completion_acceptance_report",
+  "product_certification", "contractor_business_licence", "testing_report",
+];
+const DOCUMENT_KINDS = [...MATERIALS.filter((m) => m !== "testing_report"), "testing_report", "system_diagrams", "emergency_plan", "other"];
+const DUTY_KINDS = ["completion_acceptance", "performance_assessment", "security_assessment", "training", "emergency_plan", "incident"];
+
+const words = (s: string) => s.replace(/_/g, " ");
+const TIERS = ["first_instance", "correction_refused", "serious_consequences"];
+const rank = (tier: string | null) => (tier ? TIERS.indexOf(tier) : -1);
+const today = () => {
+  // The local (Shenzhen, UTC+08:00) calendar day, as the server counts.
+  const d = new Date(Date.now() + 8 * 3600 * 1000);
+  return d.toISOString().slice(0, 10);
+};
+const money = (n: number) => n.toLocaleString("en-US");
+export const fineText = (f: Fine) => `${words(f.party)} ${money(f.min)}–${money(f.max)} RMB (${f.modality})`;
+
+function message(e: unknown) {
+  return e instanceof ApiError ? e.message : String((e as Error)?.message ?? e);
+}
+
+export function Compliance({ me }: { me: Session }) {
+  const t = useT();
+  const [district, setDistrict] = useState("");
+  const [systems, setSystems] = useState<SystemSummary[] | null>(null);
+  const [error, setError] = useState("");
+  const [open, setOpen] = useState<string | null>(null);
+  const manager = me.org_kind === "system_manager" && me.role === "admin";
+  const reload = () => complianceOverview(district || undefined)
+    .then((s) => { setSystems(s); setError(""); })
+    .catch((e) => setError(message(e)));
+  useEffect(() => { reload(); }, [district]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  return (
+    <div className="compliance" data-testid="compliance">
+      <div className="cmp-head">
+        <h3>{me.org_kind === "public_security" ? t("psbView") : t("compliance")}</h3>
+        <label>{t("district")} <input data-testid="cmp-district" value={district} onChange={(e) => setDistrict(e.target.value)} /></label>
+      </div>
+      {error && <div className="error" role="alert">{error}</div>}
+      {systems && (systems.length === 0 ? <p>{t("noSystems")}</p> : (
+        <table className="cmp-table" data-testid="cmp-systems">
+          <thead><tr><th>{t("system")}</th><th>{t("district")}</th><th>{t("category")}</th><th>{t("status")}</th><th>{t("openFindings")}</th><th>{t("nextDeadline")}</th></tr></thead>
+          <tbody>
+            {systems.map((s) => (
+              <tr key={s.id} data-system={s.id}>
+                <td><button className="link" data-testid={`cmp-open-${s.id}`} onClick={() => setOpen(s.id)}>{s.name}</button><br /><small>{s.id}</small></td>
+                <td>{s.district}</td>
+                <td>{words(s.site_category)}</td>
+                <td className={`status-${s.status}`} data-testid="cmp-status">{t(s.status === "compliant" ? "compliant" : "hasFindings")}</td>
+                <td>
+                  {s.findings.map((f, i) => (
+                    <div key={i} className="cmp-finding" data-rule={f.rule_id}>
+                      <b>{f.article}</b> → {f.penalty_article ?? t("noPenalty")} · {f.subject}
+                      {f.fines.length > 0 && <div className="fines">{f.fines_tier && f.fines_tier !== f.tier ? `${t("ifNotCorrected")}: ` : ""}{f.fines.map(fineText).join("; ")}</div>}
+                    </div>
+                  ))}
+                </td>
+                <td>{s.upcoming[0] ? `${s.upcoming[0].due} · ${s.upcoming[0].article}` : ""}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ))}
+      {manager && <RegisterSystem onDone={(id) => { reload(); setOpen(id); }} />}
+      {open && <SystemDetail key={open} id={open} me={me} onChange={reload} />}
+    </div>
+  );
+}
+
+function RegisterSystem({ onDone }: { onDone: (id: string) => void }) {
+  const t = useT();
+  const [f, setF] = useState({ id: "", name: "", district: "", site_category: "item_4", owner: "", user: "", manager: "", personal_security_purpose: "" });
+  const [error, setError] = useState("");
+  const set = (k: keyof typeof f) => (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => setF({ ...f, [k]: e.target.value });
+  return (
+    <form className="cmp-form" data-testid="cmp-register-form" onSubmit={(e) => {
+      e.preventDefault();
+      const doc: Record<string, unknown> = { id: f.id, name: f.name, site_category: f.site_category };
+      for (const k of ["district", "owner", "user", "manager", "personal_security_purpose"] as const) if (f[k]) doc[k] = f[k];
+      registerSystem(doc).then(() => { setError(""); onDone(f.id); }).catch((err) => setError(message(err)));
+    }}>
+      <h4>{t("registerSystem")}</h4>
+      <label>{t("systemId")}<input data-testid="sys-id" value={f.id} onChange={set("id")} required /></label>
+      <label>{t("name")}<input data-testid="sys-name" value={f.name} onChange={set("name")} required /></label>
+      <label>{t("district")}<input data-testid="sys-district" value={f.district} onChange={set("district")} /></label>
+      <label>{t("category")}<select data-testid="sys-category" value={f.site_category} onChange={set("site_category")}>
+        {CATEGORIES.map((c) => <option key={c} value={c}>{c === "outside_scope" ? t("outsideScope") : `${t("art9Item")} (${c.slice(5)})`}</option>)}
+      </select></label>
+      <label>{t("owner")}<input value={f.owner} onChange={set("owner")} /></label>
+      <label>{t("userOfSite")}<input value={f.user} onChange={set("user")} /></label>
+      <label>{t("manager")}<input value={f.manager} onChange={set("manager")} /></label>
+      <label>{t("personalSecurityPurpose")}<input data-testid="sys-purpose" value={f.personal_security_purpose} onChange={set("personal_security_purpose")} /></label>
+      <button type="submit" data-testid="cmp-register">{t("registerSystem")}</button>
+      {error && <div className="error" role="alert" data-testid="cmp-error">{error}</div>}
+    </form>
+  );
+}
+
+function SystemDetail({ id, me, onChange }: { id: string; me: Session; onChange: () => void }) {
+  const t = useT();
+  const [view, setView] = useState<RegistryView | null>(null);
+  const [report, setReport] = useState<Report | null>(null);
+  const [error, setError] = useState("");
+  const manager = me.org_kind === "system_manager" && me.role === "admin";
+  const psb = me.org_kind === "public_security";
+  const tester = me.org_kind === "testing_body";
+  const reload = () => Promise.all([registrySystem(id), complianceReport(id)])
+    .then(([v, r]) => { setView(v); setReport(r); })
+    .catch((e) => setError(message(e)));
+  useEffect(() => { reload(); }, [id]); // eslint-disable-line react-hooks/exhaustive-deps
+  const act = (p: Promise<unknown>) => p.then(() => { setError(""); reload(); onChange(); }).catch((e) => setError(message(e)));
+  if (!view || !report) return error ? <div className="error" role="alert">{error}</div> : null;
+  const entries = (c: string) => view.entries.filter((e) => e.collection === c);
+
+  return (
+    <section className="cmp-detail" data-testid="cmp-detail">
+      <h3>{report.system_name} <small>{report.system}</small></h3>
+      <p>
+        <span className={`status-${report.status}`} data-testid="cmp-detail-status">{t(report.status === "compliant" ? "compliant" : "hasFindings")}</span>
+        {" · "}{t("asOf")} {report.as_of} · {t("rulebook")} {report.rulebook_version}
+        {report.responsible_entity && <> · {t("responsibleEntity")}: {report.responsible_entity.name} <small>({report.responsible_entity.basis})</small></>}
+      </p>
+      <p className="cmp-print">
+        <a href={printableUrl(id, "filing")} target="_blank" rel="noreferrer" data-testid="cmp-print-filing">{t("printFiling")}</a>{" · "}
+        <a href={printableUrl(id, "inspection")} target="_blank" rel="noreferrer" data-testid="cmp-print-inspection">{t("printInspection")}</a>
+      </p>
+      {error && <div className="error" role="alert" data-testid="cmp-error">{error}</div>}
+
+      <h4>{t("openFindings")} ({report.findings.length})</h4>
+      <ul className="cmp-findings" data-testid="cmp-findings">
+        {report.findings.map((f, i) => (
+          <li key={i} data-rule={f.rule_id}>
+            <b>{f.article}</b> → {f.penalty_article ?? t("noPenalty")} · {f.tier ? words(f.tier) : ""} {f.deadline && <>· {t("deadline")} {f.deadline}</>}
+            {f.correction_deadline && <> · {t("correctBy")} {f.correction_deadline}</>}
+            {f.fines.length > 0 && <div className="fines">{f.fines.map(fineText).join("; ")}</div>}
+            {f.escalation.filter((e) => e.fines.length > 0 && rank(e.tier) > rank(f.tier)).map((e) => (
+              <div key={e.tier} className="fines">{t("ifTier")} {words(e.tier)}: {e.fines.map(fineText).join("; ")}</div>
+            ))}
+            <div className="explanation">{f.explanation}</div>
+          </li>
+        ))}
+      </ul>
+      {report.upcoming.length > 0 && (<>
+        <h4>{t("upcoming")}</h4>
+        <ul data-testid="cmp-upcoming">{report.upcoming.map((u, i) => <li key={i} data-rule={u.rule_id}>{u.due} ({u.days_left} {t("days")}) · {u.article} · {u.subject.label}</li>)}</ul>
+      </>)}
+      {report.not_evaluated.map((n) => <p key={n.rule_id} className="muted">{t("notEvaluated")}: {n.article} — {n.missing}</p>)}
+
+      <h4>{t("registry")}</h4>
+      <table className="cmp-table"><tbody>
+        {Object.entries(view.system).map(([k, v]) => <tr key={k}><th>{words(k)}</th><td>{typeof v === "string" ? v : JSON.stringify(v)}</td></tr>)}
+      </tbody></table>
+      {["cameras", "products", "contractors", "testing_bodies", "documents", "persons"].map((c) => (
+        <div key={c} className="cmp-collection" data-testid={`cmp-${c}`}>
+          <b>{t(`col_${c}` as "col_cameras")}</b> ({entries(c).length})
+          <ul>{entries(c).map((e) => (
+            <li key={e.id}>{Object.entries(e.doc).filter(([, v]) => v !== null && v !== false && !(Array.isArray(v) && v.length === 0)).map(([k, v]) => `${words(k)}: ${typeof v === "string" ? v : JSON.stringify(v)}`).join(" · ")}
+              {manager && <button className="link" onClick={() => act(deleteEntry(id, c, e.id))}>{t("remove")}</button>}</li>
+          ))}</ul>
+        </div>
+      ))}
+      {manager && <AddEntries id={id} recorder={view.recorder_cameras} act={act} />}
+
+      <h4>{t("workflows")}</h4>
+      <div className="cmp-forms">
+        {manager && <Filing id={id} view={view} act={act} />}
+        {manager && <DutyEvent id={id} act={act} />}
+        {manager && <MoveOrRemoval id={id} act={act} />}
+        {(manager || tester) && <TestingReport id={id} act={act} />}
+      </div>
+      {psb && <Inspection id={id} report={report} act={act} />}
+
+      <h4>{t("history")}</h4>
+      <table className="cmp-table" data-testid="cmp-events"><tbody>
+        {[...view.events].reverse().map((e) => (
+          <tr key={e.id} data-kind={e.kind}><td>{e.date}</td><td>{words(e.kind)}</td><td>{Object.entries(e.doc).filter(([k]) => k !== "kind" && k !== "date").map(([k, v]) => `${words(k)}: ${Array.isArray(v) ? v.map((x) => words(String(x))).join(", ") : String(v)}`).join(" · ")}</td><td><small>{e.recorded_by}</small></td></tr>
+        ))}
+      </tbody></table>
+    </section>
+  );
+}
+
+type Act = (p: Promise<unknown>) => void;
+
+function AddEntries({ id, recorder, act }: { id: string; recorder: string[]; act: Act }) {
+  const t = useT();
+  const [cam, setCam] = useState({ id: "", location_type: "", recorder_camera: "", purpose: "", public_area: true, signage: true, network_interface: true, collects: false, planning_approval: "", key: false });
+  const [doc, setDoc] = useState({ kind: "design_plan", title: "" });
+  const [person, setPerson] = useState({ name: "", role: "responsible" });
+  const [product, setProduct] = useState({ name: "", in_certification_catalog: true, certification: "", quality_documents: "" });
+  const [contractor, setContractor] = useState({ name: "", business_licence: "", licence_scope: "design, construction, maintenance", work: "construction" });
+  const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
+  const opt = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== ""));
+  return (
+    <div className="cmp-forms">
+      <form className="cmp-form" onSubmit={(e) => {
+        e.preventDefault();
+        act(addEntry(id, "cameras", opt({
+          id: cam.id, location_type: cam.location_type, recorder_camera: cam.recorder_camera, purpose: cam.purpose,
+          public_area: cam.public_area, signage: cam.signage, network_interface: cam.network_interface,
+          collects: cam.collects ? ["faces"] : [], planning_approval: cam.planning_approval, counter_terrorism_key_target: cam.key,
+        })));
+      }}>
+        <h5>{t("addCamera")}</h5>
+        <label>{t("cameraId")}<input data-testid="cam-id" value={cam.id} onChange={(e) => setCam({ ...cam, id: e.target.value })} required /></label>
+        <label>{t("locationType")}<input data-testid="cam-location" list="location-types" value={cam.location_type} onChange={(e) => setCam({ ...cam, location_type: e.target.value })} required /></label>
+        <datalist id="location-types">{["lobby", "entrance", "street", "platform", "car_park", "hotel_corridor", "vault", "hotel_guest_room", "restroom", "dressing_room"].map((l) => <option key={l} value={l} />)}</datalist>
+        <label>{t("recordedAs")}<select data-testid="cam-recorder" value={cam.recorder_camera} onChange={(e) => setCam({ ...cam, recorder_camera: e.target.value })}>
+          <option value="">—</option>{recorder.map((r) => <option key={r} value={r}>{r}</option>)}</select></label>
+        <label>{t("cameraPurpose")}<input value={cam.purpose} onChange={(e) => setCam({ ...cam, purpose: e.target.value })} /></label>
+        <label><input type="checkbox" checked={cam.public_area} onChange={(e) => setCam({ ...cam, public_area: e.target.checked })} />{t("publicArea")}</label>
+        <label><input type="checkbox" checked={cam.signage} onChange={(e) => setCam({ ...cam, signage: e.target.checked })} />{t("signage")}</label>
+        <label><input type="checkbox" checked={cam.network_interface} onChange={(e) => setCam({ ...cam, network_interface: e.target.checked })} />{t("networkInterface")}</label>
+        <label><input type="checkbox" checked={cam.key} onChange={(e) => setCam({ ...cam, key: e.target.checked })} />{t("keyTarget")}</label>
+        <label><input type="checkbox" checked={cam.collects} onChange={(e) => setCam({ ...cam, collects: e.target.checked })} />{t("collectsFaces")}</label>
+        <label>{t("planningApproval")}<input value={cam.planning_approval} onChange={(e) => setCam({ ...cam, planning_approval: e.target.value })} /></label>
+        <button type="submit" data-testid="cmp-add-camera">{t("add")}</button>
+      </form>
+      <form className="cmp-form" onSubmit={(e) => { e.preventDefault(); act(addEntry(id, "documents", { kind: doc.kind, title: doc.title })); }}>
+        <h5>{t("addDocument")}</h5>
+        <label>{t("kind")}<select data-testid="doc-kind" value={doc.kind} onChange={(e) => setDoc({ ...doc, kind: e.target.value })}>{DOCUMENT_KINDS.map((k) => <option key={k} value={k}>{words(k)}</option>)}</select></label>
+        <label>{t("title")}<input data-testid="doc-title" value={doc.title} onChange={(e) => setDoc({ ...doc, title: e.target.value })} required /></label>
+        <button type="submit" data-testid="cmp-add-document">{t("add")}</button>
+      </form>
+      <form className="cmp-form" onSubmit={(e) => { e.preventDefault(); act(addEntry(id, "persons", person)); }}>
+        <h5>{t("addPerson")}</h5>
+        <label>{t("name")}<input data-testid="person-name" value={person.name} onChange={(e) => setPerson({ ...person, name: e.target.value })} required /></label>
+        <label>{t("role")}<select data-testid="person-role" value={person.role} onChange={(e) => setPerson({ ...person, role: e.target.value })}>
+          <option value="responsible">{t("roleResponsible")}</option><option value="maintenance">{t("roleMaintenance")}</option></select></label>
+        <button type="submit" data-testid="cmp-add-person">{t("add")}</button>
+      </form>
+      <form className="cmp-form" onSubmit={(e) => { e.preventDefault(); act(addEntry(id, "products", opt(product))); }}>
+        <h5>{t("addProduct")}</h5>
+        <label>{t("name")}<input value={product.name} onChange={(e) => setProduct({ ...product, name: e.target.value })} required /></label>
+        <label><input type="checkbox" checked={product.in_certification_catalog} onChange={(e) => setProduct({ ...product, in_certification_catalog: e.target.checked })} />{t("inCatalogue")}</label>
+        <label>{t("certification")}<input value={product.certification} onChange={(e) => setProduct({ ...product, certification: e.target.value })} /></label>
+        <label>{t("qualityDocuments")}<input value={product.quality_documents} onChange={(e) => setProduct({ ...product, quality_documents: e.target.value })} /></label>
+        <button type="submit">{t("add")}</button>
+      </form>
+      <form className="cmp-form" onSubmit={(e) => { e.preventDefault(); act(addEntry(id, "contractors", opt({ name: contractor.name, business_licence: contractor.business_licence, licence_scope: list(contractor.licence_scope), work: list(contractor.work) }))); }}>
+        <h5>{t("addContractor")}</h5>
+        <label>{t("name")}<input value={contractor.name} onChange={(e) => setContractor({ ...contractor, name: e.target.value })} required /></label>
+        <label>{t("businessLicence")}<input value={contractor.business_licence} onChange={(e) => setContractor({ ...contractor, business_licence: e.target.value })} /></label>
+        <label>{t("licenceScope")}<input value={contractor.licence_scope} onChange={(e) => setContractor({ ...contractor, licence_scope: e.target.value })} /></label>
+        <label>{t("work")}<input value={contractor.work} onChange={(e) => setContractor({ ...contractor, work: e.target.value })} /></label>
+        <button type="submit">{t("add")}</button>
+      </form>
+    </div>
+  );
+}
+
+function Filing({ id, view, act }: { id: string; view: RegistryView; act: Act }) {
+  const t = useT();
+  const kept = new Set(view.entries.filter((e) => e.collection === "documents").map((e) => String(e.doc.kind)));
+  const [date, setDate] = useState(today());
+  const [materials, setMaterials] = useState<string[]>(MATERIALS.filter((m) => kept.has(m)));
+  const toggle = (m: string) => setMaterials(materials.includes(m) ? materials.filter((x) => x !== m) : [...materials, m]);
+  return (
+    <form className="cmp-form" data-testid="cmp-filing" onSubmit={(e) => { e.preventDefault(); act(recordEvent(id, { kind: "filing", date, materials })); }}>
+      <h5>{t("fileWithPsb")}</h5>
+      <label>{t("day")}<input type="date" data-testid="filing-date" value={date} onChange={(e) => setDate(e.target.value)} /></label>
+      <fieldset><legend>{t("materials")}</legend>
+        {MATERIALS.map((m) => (
+          <label key={m}><input type="checkbox" data-material={m} checked={materials.includes(m)} onChange={() => toggle(m)} />{words(m)}{kept.has(m) ? " ✓" : ""}</label>
+        ))}
+      </fieldset>
+      <button type="submit" data-testid="cmp-file">{t("fileNow")}</button>
+    </form>
+  );
+}
+
+function DutyEvent({ id, act }: { id: string; act: Act }) {
+  const t = useT();
+  const [kind, setKind] = useState("completion_acceptance");
+  const [date, setDate] = useState(today());
+  const [reported, setReported] = useState("");
+  return (
+    <form className="cmp-form" data-testid="cmp-duty" onSubmit={(e) => {
+      e.preventDefault();
+      act(recordEvent(id, { kind, date, ...(kind === "incident" && reported ? { reported_to_psb: reported } : {}) }));
+    }}>
+      <h5>{t("recordEvent")}</h5>
+      <label>{t("kind")}<select data-testid="duty-kind" value={kind} onChange={(e) => setKind(e.target.value)}>{DUTY_KINDS.map((k) => <option key={k} value={k}>{words(k)}</option>)}</select></label>
+      <label>{t("day")}<input type="date" data-testid="duty-date" value={date} onChange={(e) => setDate(e.target.value)} /></label>
+      {kind === "incident" && <label>{t("reportedToPsb")}<input type="date" value={reported} onChange={(e) => setReported(e.target.value)} /></label>}
+      <button type="submit" data-testid="cmp-record">{t("record")}</button>
+    </form>
+  );
+}
+
+function MoveOrRemoval({ id, act }: { id: string; act: Act }) {
+  const t = useT();
+  const [f, setF] = useState({ date: today(), removal: false, reconstruction_plan: "", transition_plan: "", record_date: "" });
+  return (
+    <form className="cmp-form" onSubmit={(e) => {
+      e.preventDefault();
+      act(recordEvent(id, Object.fromEntries(Object.entries({ kind: "move_or_removal", ...f }).filter(([, v]) => v !== ""))));
+    }}>
+      <h5>{t("moveOrRemoval")}</h5>
+      <label>{t("day")}<input type="date" value={f.date} onChange={(e) => setF({ ...f, date: e.target.value })} /></label>
+      <label><input type="checkbox" checked={f.removal} onChange={(e) => setF({ ...f, removal: e.target.checked })} />{t("removal")}</label>
+      <label>{t("reconstructionPlan")}<input value={f.reconstruction_plan} onChange={(e) => setF({ ...f, reconstruction_plan: e.target.value })} /></label>
+      <label>{t("transitionPlan")}<input value={f.transition_plan} onChange={(e) => setF({ ...f, transition_plan: e.target.value })} /></label>
+      <label>{t("recordDate")}<input type="date" value={f.record_date} onChange={(e) => setF({ ...f, record_date: e.target.value })} /></label>
+      <button type="submit">{t("record")}</button>
+    </form>
+  );
+}
+
+function TestingReport({ id, act }: { id: string; act: Act }) {
+  const t = useT();
+  const [f, setF] = useState({ date: today(), passed: true, periodic: false, testing_body: "", copy_to_psb: "", deadline: "" });
+  return (
+    <form className="cmp-form" data-testid="cmp-testing" onSubmit={(e) => {
+      e.preventDefault();
+      act(recordEvent(id, Object.fromEntries(Object.entries({ kind: "testing_report", ...f }).filter(([, v]) => v !== ""))));
+    }}>
+      <h5>{t("testingReport")}</h5>
+      <label>{t("day")}<input type="date" value={f.date} onChange={(e) => setF({ ...f, date: e.target.value })} /></label>
+      <label><input type="checkbox" checked={f.passed} onChange={(e) => setF({ ...f, passed: e.target.checked })} />{t("passed")}</label>
+      <label><input type="checkbox" checked={f.periodic} onChange={(e) => setF({ ...f, periodic: e.target.checked })} />{t("periodic")}</label>
+      <label>{t("testingBody")}<input value={f.testing_body} onChange={(e) => setF({ ...f, testing_body: e.target.value })} /></label>
+      <label>{t("copyToPsb")}<input type="date" value={f.copy_to_psb} onChange={(e) => setF({ ...f, copy_to_psb: e.target.value })} /></label>
+      {!f.passed && <label>{t("correctBy")}<input type="date" value={f.deadline} onChange={(e) => setF({ ...f, deadline: e.target.value })} /></label>}
+      <button type="submit">{t("record")}</button>
+    </form>
+  );
+}
+
+function Inspection({ id, report, act }: { id: string; report: Report; act: Act }) {
+  const t = useT();
+  const [items, setItems] = useState<ChecklistItem[] | null>(null);
+  const [date, setDate] = useState(today());
+  const [inspector, setInspector] = useState("");
+  const [orders, setOrders] = useState<Record<string, string>>({});
+  const rules = [...new Set(report.findings.map((f) => f.rule_id))];
+  return (
+    <form className="cmp-form wide" data-testid="cmp-inspection" onSubmit={(e) => {
+      e.preventDefault();
+      act((async () => {
+        await recordEvent(id, { kind: "inspection", date, ...(inspector ? { inspector } : {}) });
+        for (const [rule, deadline] of Object.entries(orders)) if (deadline) await recordEvent(id, { kind: "correction_notice", date, rule, deadline });
+        setOrders({});
+      })());
+    }}>
+      <h5>{t("inspection")}</h5>
+      <button type="button" data-testid="cmp-checklist" onClick={() => inspectionChecklist(id).then((r) => setItems(r.checklist))}>{t("loadChecklist")}</button>
+      {items && <table className="cmp-table" data-testid="cmp-checklist-table"><tbody>{items.map((i) => (
+        <tr key={i.article}><th>{i.article} {i.matter}</th><td>{i.facts.map((f, k) => <div key={k}>{f}</div>)}</td><td className={`status-${i.status === "ok" ? "compliant" : "findings"}`}>{i.findings.join(", ") || t("noFinding")}</td></tr>
+      ))}</tbody></table>}
+      <label>{t("day")}<input type="date" value={date} onChange={(e) => setDate(e.target.value)} /></label>
+      <label>{t("inspector")}<input value={inspector} onChange={(e) => setInspector(e.target.value)} /></label>
+      {rules.length > 0 && <fieldset><legend>{t("orderCorrections")}</legend>{rules.map((r) => (
+        <label key={r}>{r} {t("correctBy")} <input type="date" data-order={r} value={orders[r] ?? ""} onChange={(e) => setOrders({ ...orders, [r]: e.target.value })} /></label>
+      ))}</fieldset>}
+      <button type="submit" data-testid="cmp-inspect">{t("recordInspection")}</button>
+    </form>
+  );
+}
