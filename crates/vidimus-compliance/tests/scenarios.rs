@@ -710,3 +710,59 @@ fn misspelt_facts_are_refused() {
     let e = Facts::from_json(&v.to_string()).unwrap_err().to_string();
     assert!(e.contains("locaton_type"), "{e}");
 }
+
+#[test]
+fn the_inspection_checklist_files_each_finding_under_its_matter() {
+    let mut v = base();
+    set(&mut v, "cameras.0.location_type", json!("restroom"));
+    remove_events(&mut v, "filing");
+    set(&mut v, "cameras.0.measured.longest_gap_seconds", json!(900));
+    remove_events(&mut v, "security_assessment");
+    remove(&mut v, "persons.1");
+    let facts: Facts = serde_json::from_value(v.clone()).unwrap();
+    let r = run(&book(), &v, "2028-02-01");
+    let items = vidimus_compliance::inspection::checklist(&facts, &r);
+    let matter = |i: usize| (items[i].article.as_str(), items[i].findings.clone());
+    assert_eq!(
+        matter(0),
+        ("Art. 36 ¶2(1)", vec!["art10.prohibited_place".to_owned()])
+    );
+    assert_eq!(
+        matter(1),
+        ("Art. 36 ¶2(2)", vec!["art18.filing_deadline".to_owned()])
+    );
+    assert_eq!(
+        matter(2),
+        (
+            "Art. 36 ¶2(3)",
+            vec!["art24.security_assessment".to_owned()]
+        )
+    );
+    assert!(
+        matter(3).1.contains(&"art32.continuous_storage".to_owned()),
+        "{:?}",
+        items[3]
+    );
+    assert_eq!(
+        matter(4),
+        (
+            "Art. 36 ¶2(5)",
+            vec!["art24.responsible_persons".to_owned()]
+        )
+    );
+    // Pre-filled from the system's own data.
+    let storage = items[3].facts.join("\n");
+    assert!(
+        storage.contains("camera lobby: retention 30 days configured; holds"),
+        "{storage}"
+    );
+    assert!(storage.contains("longest gap 900 s"), "{storage}");
+    assert!(items[1].facts.iter().any(|f| f == "filed: not recorded"));
+    assert!(
+        items[4]
+            .facts
+            .iter()
+            .any(|f| f == "looking after and maintaining it: nobody named")
+    );
+    assert_eq!(items[2].status, "findings");
+}

@@ -3,7 +3,8 @@
 //! - [`time`]: wall-clock instants and durations in 90 kHz units, UTC formatting.
 //! - [`clock`]: the injectable clock, real or simulated, so time-driven code is testable.
 //! - [`steer`]: steering a stream's wall clock by its RTP timestamps within a ppm bound.
-//! - [`rulebook`]: the regulation as data (retention minimums so far), pure.
+//! - [`rulebook`]: the regulation as data: Art. 47 and the retention minimums (the
+//!   rules and penalties are read by `vidimus-compliance`), pure.
 //! - [`retention`]: which segments may be deleted, never early, never under hold.
 //! - [`capacity`]: how many days the store holds at measured bitrates, against the law.
 //! - [`camera`]: camera identity and source URLs whose credentials never leak.

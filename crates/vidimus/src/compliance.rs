@@ -106,3 +106,66 @@ pub fn today() -> Date {
         .unwrap_or(0);
     Date::from_unix_secs_cst(secs)
 }
+
+/// Gives the demo a registry to look at: a shopping mall (Art. 9 ¶1 item 7) whose
+/// cameras are the demo's recorded cameras, accepted 20 days ago and not yet filed (an
+/// upcoming deadline), with one camera in a public area lacking its notice sign (an
+/// Art. 20 finding). Only when the registry is empty.
+pub fn seed_demo(
+    ix: &mut vidimus_store::SqliteIndex,
+    cameras: u32,
+    now: vidimus_core::time::Wall90k,
+) -> anyhow::Result<()> {
+    use serde_json::json;
+    if !ix.registry_systems()?.is_empty() {
+        return Ok(());
+    }
+    let today = Date::from_unix_secs_cst(now.0.div_euclid(vidimus_core::time::TIME_UNITS_PER_SEC));
+    let id = "demo-mall";
+    let system = json!({
+        "id": id, "name": "Demo shopping mall", "address": "1 Demo Road", "district": "Futian",
+        "site_category": "item_7", "owner": "Demo Property Co.", "user": "Demo Mall Operations",
+        "manager": "Demo Mall Operations"
+    });
+    let system: vidimus_compliance::facts::System = serde_json::from_value(system)?;
+    ix.put_registry_system(
+        &vidimus_store::registry::NewRegistrySystem {
+            id,
+            name: &system.name,
+            district: system.district.as_deref(),
+            site_category: "item_7",
+            doc: &serde_json::to_string(&system)?,
+        },
+        "demo",
+        now,
+    )?;
+    let mut entries: Vec<(&str, serde_json::Value)> = (1..=cameras)
+        .map(|i| {
+            (
+                "cameras",
+                json!({ "id": format!("entrance-{i}"), "name": format!("Entrance {i}"),
+                    "recorder_camera": format!("demo-cam-{i}"), "location_type": "entrance",
+                    "public_area": true, "signage": i != 2, "network_interface": true,
+                    "purpose": "public safety of the mall's entrances" }),
+            )
+        })
+        .collect();
+    entries.extend([
+        ("persons", json!({"name": "Demo Manager", "role": "responsible"})),
+        ("persons", json!({"name": "Demo Technician", "role": "maintenance"})),
+        ("documents", json!({"kind": "design_plan", "title": "Design plan"})),
+        ("documents", json!({"kind": "compliance_demonstration_report", "title": "Compliance demonstration"})),
+        ("documents", json!({"kind": "completion_acceptance_report", "title": "Completion acceptance report"})),
+        ("documents", json!({"kind": "system_diagrams", "title": "As-built diagrams"})),
+        ("products", json!({"name": "Vidimus", "in_certification_catalog": false, "quality_documents": "demo"})),
+    ]);
+    for (collection, doc) in entries {
+        ix.add_registry_entry(id, collection, &doc.to_string(), "demo", now)?;
+    }
+    for (kind, days) in [("completion_acceptance", -20), ("emergency_plan", -20)] {
+        let date = today.add_days(days).to_string();
+        let doc = json!({"kind": kind, "date": date});
+        ix.add_registry_event(id, kind, &date, &doc.to_string(), "demo", now)?;
+    }
+    Ok(())
+}

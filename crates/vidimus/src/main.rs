@@ -765,6 +765,11 @@ async fn demo(
     };
     cfg.validate()?;
     let (user, password) = demo_admin(&data_dir)?;
+    compliance::seed_demo(
+        &mut SqliteIndex::open(&data_dir.join("index.db"))?,
+        cameras,
+        RealClocks.realtime(),
+    )?;
     let exe = std::env::args().next().unwrap_or_else(|| "vidimus".into());
     let banner = format!(
         "\nVidimus demo is running.\n\
