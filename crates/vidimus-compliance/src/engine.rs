@@ -126,11 +126,7 @@ fn evaluate_rules(
     let mut upcoming = Vec::new();
     let mut not_evaluated = Vec::new();
     for rule in book.rules.iter().filter(|r| select(r)) {
-        if let Some(p) = rule
-            .needs
-            .iter()
-            .find(|p| !present(root.lookup(p, None).as_ref()))
-        {
+        if let Some(p) = rule.needs.iter().find(|p| !present(root.lookup(p, None))) {
             not_evaluated.push(NotEvaluated {
                 rule_id: rule.id.clone(),
                 article: rule.article.clone(),
@@ -138,45 +134,43 @@ fn evaluate_rules(
             });
             continue;
         }
-        let items: Vec<(FindingSubject, Option<&Value>)> = match &rule.for_each {
-            None => vec![(
-                FindingSubject {
-                    kind: "system".into(),
-                    index: None,
-                    label: facts.system.name.clone(),
-                },
-                None,
-            )],
+        let items: Vec<(usize, Option<&Value>)> = match &rule.for_each {
+            None => vec![(0, None)],
             Some(c) => root
                 .collection(c)
                 .into_iter()
-                .map(|(i, v)| (item_subject(c, i, v), Some(v)))
+                .map(|(i, v)| (i, Some(v)))
                 .collect(),
         };
-        for (subject, item) in items {
+        // Named only when there is something to say about it.
+        let subject_of = |i: usize, item: Option<&Value>| match (&rule.for_each, item) {
+            (Some(c), Some(v)) => item_subject(c, i, v),
+            _ => FindingSubject {
+                kind: "system".into(),
+                index: None,
+                label: facts.system.name.clone(),
+            },
+        };
+        for (index, item) in items {
             let ctx = Ctx {
                 root: &root,
                 item,
                 inclusive: book.inclusive_bounds,
                 as_of,
+                words: false,
             };
-            let mut evidence = Vec::new();
-            if let Some(a) = &rule.applies {
-                let (holds, ev) = ctx.eval(a);
-                if !holds {
-                    continue;
-                }
-                evidence.extend(ev);
+            if let Some(a) = &rule.applies
+                && !ctx.eval(a).0
+            {
+                continue;
             }
+            let mut evidence = Vec::new();
             let mut breach = false;
             let mut deadline = None;
             if let Some(d) = &rule.deadline
                 && let Some(from) = d.from.iter().find_map(|p| ctx.date(p).map(|v| (p, v)))
             {
-                let met = d
-                    .met_by
-                    .as_ref()
-                    .is_some_and(|m| present(ctx.lookup(m).as_ref()));
+                let met = d.met_by.as_ref().is_some_and(|m| present(ctx.lookup(m)));
                 if !met {
                     let last = from.1.add_days(if book.inclusive_bounds {
                         d.days
@@ -198,7 +192,7 @@ fn evaluate_rules(
                         upcoming.push(Upcoming {
                             rule_id: rule.id.clone(),
                             article: rule.article.clone(),
-                            subject: subject.clone(),
+                            subject: subject_of(index, item),
                             due: last,
                             days_left: last.days_since(as_of),
                             explanation: format!(
@@ -219,14 +213,24 @@ fn evaluate_rules(
                     }
                 }
             }
-            if let Some(r) = &rule.requires {
-                let (holds, ev) = ctx.eval(r);
-                if !holds {
-                    breach = true;
-                    evidence.extend(ev);
+            let requires_fails = rule.requires.as_ref().is_some_and(|r| !ctx.eval(r).0);
+            if breach || requires_fails {
+                // Evaluated again, this time saying what decided it.
+                let ctx = ctx.with_words();
+                let mut words = rule
+                    .applies
+                    .as_ref()
+                    .map(|a| ctx.eval(a).1)
+                    .unwrap_or_default();
+                words.append(&mut evidence);
+                if let Some(r) = rule.requires.as_ref().filter(|_| requires_fails) {
+                    words.extend(ctx.eval(r).1);
                 }
+                evidence = words;
+                breach = true;
             }
             if breach {
+                let subject = subject_of(index, item);
                 findings.push(finding(book, rule, &root, subject, deadline, evidence));
             }
         }
@@ -547,7 +551,7 @@ impl Root {
         }
     }
 
-    fn lookup(&self, path: &str, item: Option<&Value>) -> Option<Value> {
+    fn lookup<'a>(&'a self, path: &str, item: Option<&'a Value>) -> Option<&'a Value> {
         let mut parts = path.split('.');
         let first = parts.next()?;
         let mut cur: &Value = match first {
@@ -563,7 +567,7 @@ impl Root {
                 _ => return None,
             };
         }
-        Some(cur.clone())
+        Some(cur)
     }
 }
 
@@ -582,23 +586,33 @@ fn present(v: Option<&Value>) -> bool {
     }
 }
 
+#[derive(Clone, Copy)]
 struct Ctx<'a> {
     root: &'a Root,
     item: Option<&'a Value>,
     inclusive: bool,
     as_of: Date,
+    /// Whether to say in words what decided each condition (only breaches need it:
+    /// rules are evaluated without, and a breach again with).
+    words: bool,
 }
 
-impl Ctx<'_> {
-    fn lookup(&self, p: &str) -> Option<Value> {
+impl<'a> Ctx<'a> {
+    fn lookup(&self, p: &str) -> Option<&'a Value> {
         self.root.lookup(p, self.item)
     }
 
     fn date(&self, p: &str) -> Option<Date> {
         self.lookup(p)
-            .as_ref()
             .and_then(Value::as_str)
             .and_then(|s| Date::parse(s).ok())
+    }
+
+    fn with_words(&self) -> Ctx<'a> {
+        Ctx {
+            words: true,
+            ..*self
+        }
     }
 
     /// Whether the condition holds, and the facts that decided it, in words.
@@ -620,13 +634,17 @@ impl Ctx<'_> {
             }
             Condition::Exists(p) | Condition::Missing(p) => {
                 let v = self.lookup(p);
-                let is = present(v.as_ref());
+                let is = present(v);
+                let holds = is == matches!(c, Condition::Exists(_));
+                if !self.words {
+                    return (holds, Vec::new());
+                }
                 let words = if is {
-                    format!("{p} is {}", show(v.as_ref()))
+                    format!("{p} is {}", show(v))
                 } else {
                     format!("{p} is not recorded")
                 };
-                (is == matches!(c, Condition::Exists(_)), vec![words])
+                (holds, vec![words])
             }
             Condition::Some(coll, w) => {
                 let items = self.root.collection(coll);
@@ -634,10 +652,8 @@ impl Ctx<'_> {
                 let mut found = false;
                 for (_, v) in &items {
                     let inner = Ctx {
-                        root: self.root,
                         item: Some(v),
-                        inclusive: self.inclusive,
-                        as_of: self.as_of,
+                        ..*self
                     };
                     let (ok, ev) = inner.eval(w);
                     if ok {
@@ -646,7 +662,7 @@ impl Ctx<'_> {
                         break;
                     }
                 }
-                if !found {
+                if !found && self.words {
                     words.push(format!(
                         "none of {} ({} recorded) qualifies",
                         collection_name(coll),
@@ -659,71 +675,79 @@ impl Ctx<'_> {
         }
     }
 
+    /// Whether a present value satisfies the operator.
+    fn holds(&self, v: &Value, op: &Op) -> bool {
+        match op {
+            Op::Eq(x) => v == x,
+            Op::Ne(x) => v != x,
+            Op::In(xs) => xs.contains(v),
+            Op::NotIn(xs) => !xs.contains(v),
+            Op::Contains(x) => v.as_array().is_some_and(|a| a.contains(x)),
+            Op::SubsetOf(p) => match (v.as_array(), self.lookup(p).and_then(Value::as_array)) {
+                (Some(a), Some(b)) => a.iter().all(|x| b.contains(x)),
+                (Some(a), None) => a.is_empty(),
+                _ => false,
+            },
+            Op::Bound(b, n, _) => b.holds(v.as_i64().unwrap_or(i64::MIN), *n, self.inclusive),
+        }
+    }
+
     fn compare(&self, s: &Subject, op: &Op) -> (bool, Vec<String>) {
-        let (value, name): (Option<Value>, String) = match s {
-            Subject::Fact(p) => (self.lookup(p), p.clone()),
+        use std::borrow::Cow;
+        let w = self.words;
+        let name = |f: &dyn Fn() -> String| if w { f() } else { String::new() };
+        let (value, name): (Option<Cow<'_, Value>>, String) = match s {
+            Subject::Fact(p) => (self.lookup(p).map(Cow::Borrowed), name(&|| p.clone())),
             Subject::DaysSince(p) => match self.date(p) {
                 Some(d) => (
-                    Some(Value::from(self.as_of.days_since(d))),
-                    format!("days since {p} ({d})"),
+                    Some(Cow::Owned(Value::from(self.as_of.days_since(d)))),
+                    name(&|| format!("days since {p} ({d})")),
                 ),
-                None => (None, p.clone()),
+                None => (None, name(&|| p.clone())),
             },
             Subject::DaysBetween(a, b) => match (self.date(a), self.date(b)) {
                 (Some(x), Some(y)) => (
-                    Some(Value::from(y.days_since(x))),
-                    format!("days from {a} ({x}) to {b} ({y})"),
+                    Some(Cow::Owned(Value::from(y.days_since(x)))),
+                    name(&|| format!("days from {a} ({x}) to {b} ({y})")),
                 ),
-                (None, _) => (None, a.clone()),
-                (_, None) => (None, b.clone()),
+                (None, _) => (None, name(&|| a.clone())),
+                (_, None) => (None, name(&|| b.clone())),
             },
         };
         let Some(v) = value.filter(|v| !v.is_null()) else {
-            return (false, vec![format!("{name} is not recorded")]);
-        };
-        let shown = show(Some(&v));
-        let (ok, how) = match op {
-            Op::Eq(x) => (&v == x, format!("(expected {})", show(Some(x)))),
-            Op::Ne(x) => (&v != x, format!("(not to be {})", show(Some(x)))),
-            Op::In(xs) => (xs.contains(&v), "(one of those listed)".to_owned()),
-            Op::NotIn(xs) => (
-                !xs.contains(&v),
-                if xs.contains(&v) {
-                    "(one of those listed)".to_owned()
+            return (
+                false,
+                if w {
+                    vec![format!("{name} is not recorded")]
                 } else {
-                    "(none of those listed)".to_owned()
+                    Vec::new()
                 },
-            ),
-            Op::Contains(x) => (
-                v.as_array().is_some_and(|a| a.contains(x)),
-                format!("(to contain {})", show(Some(x))),
-            ),
-            Op::SubsetOf(p) => {
-                let other = self.lookup(p);
-                let within = other.as_ref().and_then(Value::as_array);
-                let ok = match (v.as_array(), within) {
-                    (Some(a), Some(b)) => a.iter().all(|x| b.contains(x)),
-                    (Some(a), None) => a.is_empty(),
-                    _ => false,
-                };
-                (
-                    ok,
-                    format!("(to lie within {p} = {})", show(other.as_ref())),
-                )
-            }
+            );
+        };
+        let v: &Value = &v;
+        if !w {
+            return (self.holds(v, op), Vec::new());
+        }
+        let shown = show(Some(v));
+        let ok = self.holds(v, op);
+        let how = match op {
+            Op::Eq(x) => format!("(expected {})", show(Some(x))),
+            Op::Ne(x) => format!("(not to be {})", show(Some(x))),
+            Op::In(_) => "(one of those listed)".to_owned(),
+            Op::NotIn(_) if ok => "(none of those listed)".to_owned(),
+            Op::NotIn(_) => "(one of those listed)".to_owned(),
+            Op::Contains(x) => format!("(to contain {})", show(Some(x))),
+            Op::SubsetOf(p) => format!("(to lie within {p} = {})", show(self.lookup(p))),
             Op::Bound(b, n, label) => {
-                let x = v.as_i64().unwrap_or(i64::MIN);
-                let ok = b.holds(x, *n, self.inclusive);
                 let of = label
                     .as_ref()
                     .map(|l| format!(" ({l})"))
                     .unwrap_or_default();
-                let how = if ok {
+                if ok {
                     format!("({} {n}{of})", b.words())
                 } else {
                     format!("(required: {} {n}{of})", b.words())
-                };
-                (ok, how)
+                }
             }
         };
         (ok, vec![format!("{name} is {shown} {how}")])

@@ -78,6 +78,11 @@ fn system_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RegistrySystemRow>
 const SYSTEM_COLUMNS: &str =
     "id, name, district, site_category, doc, created_90k, updated_90k FROM registry_system";
 
+/// A stored document as JSON for the system log.
+fn as_json(doc: &str) -> serde_json::Value {
+    serde_json::from_str(doc).unwrap_or(serde_json::Value::String(doc.to_owned()))
+}
+
 fn check_collection(c: &str) -> Result<()> {
     if COLLECTIONS.contains(&c) {
         Ok(())
@@ -121,7 +126,7 @@ impl SqliteIndex {
             },
             by,
             None,
-            &serde_json::json!({ "system": s.id, "doc": serde_json::from_str::<serde_json::Value>(s.doc).unwrap_or_default() }),
+            &serde_json::json!({ "system": s.id, "doc": as_json(s.doc) }),
         )?;
         tx.commit()?;
         Ok(created)
@@ -202,7 +207,7 @@ impl SqliteIndex {
             by,
             None,
             &serde_json::json!({ "system": system_id, "collection": collection, "entry": id,
-                                 "doc": serde_json::from_str::<serde_json::Value>(doc).unwrap_or_default() }),
+                                 "doc": as_json(doc) }),
         )?;
         tx.commit()?;
         Ok(id)
@@ -234,7 +239,7 @@ impl SqliteIndex {
             by,
             None,
             &serde_json::json!({ "system": system_id, "entry": id,
-                                 "doc": serde_json::from_str::<serde_json::Value>(doc).unwrap_or_default() }),
+                                 "doc": as_json(doc) }),
         )?;
         tx.commit()?;
         Ok(())
@@ -296,7 +301,7 @@ impl SqliteIndex {
             by,
             None,
             &serde_json::json!({ "system": system_id, "event": id,
-                                 "doc": serde_json::from_str::<serde_json::Value>(doc).unwrap_or_default() }),
+                                 "doc": as_json(doc) }),
         )?;
         tx.commit()?;
         Ok(id)

@@ -3,6 +3,8 @@
 
 mod support;
 
+use support::rule_ids;
+
 use std::process::Command;
 
 use serde_json::Value;
@@ -24,15 +26,6 @@ fn evaluate(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-fn ids(report: &Value) -> Vec<String> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["rule_id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[test]
 fn evaluates_the_documented_examples() {
     let ex = examples();
@@ -48,14 +41,14 @@ fn evaluates_the_documented_examples() {
     assert!(ok);
     let r: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
-        ids(&r),
+        rule_ids(&r),
         ["art32.key_target_retention"],
         "day 30: not yet late"
     );
     let (_, out, _) = evaluate(&[metro.to_str().unwrap(), "--as-of", "2027-04-01", "--json"]);
     let r: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
-        ids(&r),
+        rule_ids(&r),
         ["art18.filing_deadline", "art32.key_target_retention"]
     );
     let f = &r["findings"][0];
@@ -79,7 +72,7 @@ fn evaluates_the_documented_examples() {
     let (_, out, _) = evaluate(&[shop.to_str().unwrap(), "--as-of", "2027-06-01", "--json"]);
     let r: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
-        ids(&r),
+        rule_ids(&r),
         [
             "art10.prohibited_place",
             "art11.personal_security_purpose",
@@ -116,7 +109,7 @@ fn the_effective_date_is_configuration() {
         "--json",
     ]);
     let r: Value = serde_json::from_str(&out).unwrap();
-    assert!(ids(&r).contains(&"art18.filing_existing_system".to_owned()));
+    assert!(rule_ids(&r).contains(&"art18.filing_existing_system".to_owned()));
     let (_, out, _) = evaluate(&[
         f,
         "--as-of",
@@ -127,7 +120,7 @@ fn the_effective_date_is_configuration() {
     ]);
     let r: Value = serde_json::from_str(&out).unwrap();
     assert!(
-        !ids(&r).contains(&"art18.filing_existing_system".to_owned()),
+        !rule_ids(&r).contains(&"art18.filing_existing_system".to_owned()),
         "day 60"
     );
 }

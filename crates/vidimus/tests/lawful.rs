@@ -16,15 +16,6 @@ fn pw(user: &str) -> String {
     format!("{user}'s long password")
 }
 
-fn cli(site: &Site, args: &[&str]) {
-    let out = site.vidimus(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn member(site: &Site, user: &str, role: &str, org: &str, work_id: Option<&str>) {
     add_member(site, user, &pw(user), role, Some(org), work_id);
 }
@@ -48,43 +39,34 @@ fn access_scenarios_from_the_articles() {
         ],
         "sync_interval = \"1s\"\nsegment_duration = \"4s\"",
     );
-    cli(
-        &site,
-        &[
-            "org",
-            "add",
-            "--name",
-            "Futian PSB",
-            "--kind",
-            "public_security",
-            "--region",
-            "futian",
-        ],
-    );
-    cli(
-        &site,
-        &[
-            "org",
-            "add",
-            "--name",
-            "Transport Bureau",
-            "--kind",
-            "state_organ",
-            "--industry",
-            "transport",
-        ],
-    );
-    cli(
-        &site,
-        &[
-            "org",
-            "add",
-            "--name",
-            "Zhang family",
-            "--kind",
-            "interested_party",
-        ],
-    );
+    site.cli(&[
+        "org",
+        "add",
+        "--name",
+        "Futian PSB",
+        "--kind",
+        "public_security",
+        "--region",
+        "futian",
+    ]);
+    site.cli(&[
+        "org",
+        "add",
+        "--name",
+        "Transport Bureau",
+        "--kind",
+        "state_organ",
+        "--industry",
+        "transport",
+    ]);
+    site.cli(&[
+        "org",
+        "add",
+        "--name",
+        "Zhang family",
+        "--kind",
+        "interested_party",
+    ]);
     add_user(&site, "mgr", &pw("mgr"), "admin");
     member(&site, "li", "operator", "Futian PSB", Some("PSB-0001"));
     member(&site, "wang", "operator", "Futian PSB", Some("PSB-0002"));
@@ -99,34 +81,28 @@ fn access_scenarios_from_the_articles() {
         Some("ID 440301199001011234"),
     );
     let mut rec = site.serve();
-    cli(
-        &site,
-        &[
-            "camera",
-            "place",
-            "bank",
-            "--system",
-            "branch-7",
-            "--region",
-            "futian",
-            "--industry",
-            "banking",
-        ],
-    );
-    cli(
-        &site,
-        &[
-            "camera",
-            "place",
-            "metro",
-            "--system",
-            "line-1",
-            "--region",
-            "nanshan",
-            "--industry",
-            "transport",
-        ],
-    );
+    site.cli(&[
+        "camera",
+        "place",
+        "bank",
+        "--system",
+        "branch-7",
+        "--region",
+        "futian",
+        "--industry",
+        "banking",
+    ]);
+    site.cli(&[
+        "camera",
+        "place",
+        "metro",
+        "--system",
+        "line-1",
+        "--region",
+        "nanshan",
+        "--industry",
+        "transport",
+    ]);
     std::thread::sleep(Duration::from_secs(10));
     let c = |u: &str| Client::login(site.http, u, &pw(u));
     let (li, wang, chief, chen, zhou, zhang, mgr) = (

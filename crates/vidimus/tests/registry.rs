@@ -13,30 +13,12 @@ use std::time::Duration;
 use support::*;
 use vidimus_compliance::Date;
 
-fn cli(site: &Site, args: &[&str]) {
-    let out = site.vidimus(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn today() -> Date {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
     Date::from_unix_secs_cst(secs)
-}
-
-fn ids(report: &Value) -> Vec<String> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["rule_id"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 #[test]
@@ -59,7 +41,7 @@ fn registry_workflows_and_findings_through_the_api() {
         if let Some(r) = region {
             args.extend(["--region", r]);
         }
-        cli(&site, &args);
+        site.cli(&args);
     }
     add_user(&site, "boss", "administrator password", "admin");
     add_user(&site, "op", "operator password", "operator");
@@ -252,7 +234,7 @@ fn registry_workflows_and_findings_through_the_api() {
         .call("GET", "/api/compliance/systems/bank-0042", None)
         .json();
     assert_eq!(
-        ids(&report),
+        rule_ids(&report),
         ["art18.filing_deadline", "art21.network_interface"],
         "{report:#}"
     );
@@ -304,7 +286,7 @@ fn registry_workflows_and_findings_through_the_api() {
         String::from_utf8_lossy(&out.stderr)
     );
     let offline: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(ids(&offline), ids(&report));
+    assert_eq!(rule_ids(&offline), rule_ids(&report));
 
     // Filing clears the finding.
     let r = boss.call(
@@ -319,7 +301,7 @@ fn registry_workflows_and_findings_through_the_api() {
     let report = boss
         .call("GET", "/api/compliance/systems/bank-0042", None)
         .json();
-    assert_eq!(ids(&report), ["art21.network_interface"]);
+    assert_eq!(rule_ids(&report), ["art21.network_interface"]);
 
     // The PSB orders a correction within 10 days; after the period the tier is refusal.
     let r = li.call(

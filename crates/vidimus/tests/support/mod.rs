@@ -224,6 +224,15 @@ impl Site {
             .output()
             .unwrap()
     }
+    /// `vidimus ARGS --data-dir …`, which must succeed.
+    pub fn cli(&self, args: &[&str]) {
+        let out = self.vidimus(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     /// `vidimus fsck --json`: (clean, report).
     pub fn fsck(&self) -> (bool, Value) {
         let out = self.vidimus(&["fsck", "--json"]);
@@ -580,4 +589,14 @@ pub fn add_member(
         .unwrap();
     writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
     assert!(child.wait().unwrap().success());
+}
+
+/// The rule ids of a compliance report's findings, in order.
+pub fn rule_ids(report: &Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .expect("a compliance report")
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap().to_owned())
+        .collect()
 }
