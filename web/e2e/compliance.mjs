@@ -2,7 +2,8 @@
 // an administrator registers a bank branch, is refused a camera in a hotel guest room
 // (Art. 10), records the completion acceptance 31 days ago and sees the Art. 18 finding
 // with its penalty article and fine ranges, files with the materials checklist and
-// sees the finding clear; the printable filing report opens; the district's PSB sees
+// sees the finding clear; changing the particulars moves the responsible entity
+// (Art. 9 ¶2); the printable filing report opens; the district's PSB sees
 // the system, loads the Art. 36 checklist and orders a correction.
 // Run by crates/vidimus/tests/console_compliance.rs.
 //
@@ -88,6 +89,17 @@ try {
   await admin.waitForFunction(() => !document.querySelector("[data-testid=cmp-systems] .cmp-finding[data-rule='art18.filing_deadline']"));
   await admin.locator("[data-testid=cmp-detail] h3").scrollIntoViewIfNeeded();
   await admin.screenshot({ path: join(artifacts, "compliance-filed.png") });
+
+  step("changing the particulars: the responsible entity follows Art. 9 ¶2");
+  const form = admin.locator("[data-testid=cmp-change-form]");
+  await form.getByRole("textbox", { name: "Owner", exact: true }).fill("Shenzhen Property Co.");
+  await form.getByRole("textbox", { name: "User (right to use)", exact: true }).fill("Example Bank Shenzhen Branch");
+  await admin.click("[data-testid=cmp-change]");
+  await admin.waitForSelector("[data-testid=cmp-detail] p:has-text('Shenzhen Property Co.')");
+  await form.locator("input[data-flag=state_owned]").check();
+  await admin.click("[data-testid=cmp-change]");
+  const entity = await admin.waitForSelector("[data-testid=cmp-detail] p:has-text('the State being the owner')");
+  assert.ok((await entity.textContent()).includes("Example Bank Shenzhen Branch"));
 
   step("the printable filing report");
   const href = await admin.getAttribute("[data-testid=cmp-print-filing]", "href");

@@ -6,7 +6,7 @@
 // fits the user's organisation.
 import { useEffect, useState } from "react";
 import {
-  addEntry, ApiError, complianceOverview, complianceReport, deleteEntry, inspectionChecklist, printableUrl,
+  addEntry, ApiError, changeSystem, complianceOverview, complianceReport, deleteEntry, inspectionChecklist, printableUrl,
   recordEvent, registerSystem, registrySystem,
   type ChecklistItem, type Fine, type Report, type RegistryView, type Session, type SystemSummary,
 } from "./api";
@@ -84,30 +84,45 @@ export function Compliance({ me }: { me: Session }) {
   );
 }
 
-function RegisterSystem({ onDone }: { onDone: (id: string) => void }) {
+const TEXT_FIELDS = ["name", "address", "district", "owner", "user", "responsible_entity_agreed", "manager", "personal_security_purpose"] as const;
+const FLAGS = ["installed", "state_owned", "existed_before_regulation", "internet_transmission", "internet_protection"] as const;
+
+// Registers a system, or (with `initial`) changes its particulars.
+function RegisterSystem({ onDone, initial }: { onDone: (id: string) => void; initial?: Record<string, unknown> }) {
   const t = useT();
-  const [f, setF] = useState({ id: "", name: "", district: "", site_category: "item_4", owner: "", user: "", manager: "", personal_security_purpose: "" });
+  const str = (k: string) => (typeof initial?.[k] === "string" ? (initial[k] as string) : "");
+  const [f, setF] = useState({
+    id: str("id"), name: str("name"), address: str("address"), district: str("district"), site_category: str("site_category") || "item_4",
+    owner: str("owner"), user: str("user"), responsible_entity_agreed: str("responsible_entity_agreed"), manager: str("manager"),
+    personal_security_purpose: str("personal_security_purpose"),
+  });
+  const [flags, setFlags] = useState<Record<string, boolean>>(Object.fromEntries(FLAGS.map((k) => [k, initial ? initial[k] === true : k === "installed"])));
   const [error, setError] = useState("");
   const set = (k: keyof typeof f) => (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => setF({ ...f, [k]: e.target.value });
   return (
-    <form className="cmp-form" data-testid="cmp-register-form" onSubmit={(e) => {
+    <form className="cmp-form" data-testid={initial ? "cmp-change-form" : "cmp-register-form"} onSubmit={(e) => {
       e.preventDefault();
-      const doc: Record<string, unknown> = { id: f.id, name: f.name, site_category: f.site_category };
-      for (const k of ["district", "owner", "user", "manager", "personal_security_purpose"] as const) if (f[k]) doc[k] = f[k];
-      registerSystem(doc).then(() => { setError(""); onDone(f.id); }).catch((err) => setError(message(err)));
+      const doc: Record<string, unknown> = { id: f.id, site_category: f.site_category, ...flags, log_retention_days: initial?.log_retention_days ?? undefined };
+      for (const k of TEXT_FIELDS) if (f[k]) doc[k] = f[k];
+      (initial ? changeSystem(f.id, doc) : registerSystem(doc)).then(() => { setError(""); onDone(f.id); }).catch((err) => setError(message(err)));
     }}>
-      <h4>{t("registerSystem")}</h4>
-      <label>{t("systemId")}<input data-testid="sys-id" value={f.id} onChange={set("id")} required /></label>
-      <label>{t("name")}<input data-testid="sys-name" value={f.name} onChange={set("name")} required /></label>
-      <label>{t("district")}<input data-testid="sys-district" value={f.district} onChange={set("district")} /></label>
-      <label>{t("category")}<select data-testid="sys-category" value={f.site_category} onChange={set("site_category")}>
+      <h4>{initial ? t("changeParticulars") : t("registerSystem")}</h4>
+      <label>{t("systemId")}<input data-testid={initial ? undefined : "sys-id"} value={f.id} onChange={set("id")} required readOnly={!!initial} /></label>
+      <label>{t("name")}<input data-testid={initial ? undefined : "sys-name"} value={f.name} onChange={set("name")} required /></label>
+      <label>{t("district")}<input data-testid={initial ? undefined : "sys-district"} value={f.district} onChange={set("district")} /></label>
+      <label>{t("category")}<select data-testid={initial ? undefined : "sys-category"} value={f.site_category} onChange={set("site_category")}>
         {CATEGORIES.map((c) => <option key={c} value={c}>{c === "outside_scope" ? t("outsideScope") : `${t("art9Item")} (${c.slice(5)})`}</option>)}
       </select></label>
+      <label>{t("address")}<input value={f.address} onChange={set("address")} /></label>
       <label>{t("owner")}<input value={f.owner} onChange={set("owner")} /></label>
       <label>{t("userOfSite")}<input value={f.user} onChange={set("user")} /></label>
+      <label>{t("agreedEntity")}<input value={f.responsible_entity_agreed} onChange={set("responsible_entity_agreed")} /></label>
       <label>{t("manager")}<input value={f.manager} onChange={set("manager")} /></label>
-      <label>{t("personalSecurityPurpose")}<input data-testid="sys-purpose" value={f.personal_security_purpose} onChange={set("personal_security_purpose")} /></label>
-      <button type="submit" data-testid="cmp-register">{t("registerSystem")}</button>
+      <label>{t("personalSecurityPurpose")}<input data-testid={initial ? undefined : "sys-purpose"} value={f.personal_security_purpose} onChange={set("personal_security_purpose")} /></label>
+      {FLAGS.map((k) => (
+        <label key={k}><input type="checkbox" data-flag={k} checked={flags[k]} onChange={(e) => setFlags({ ...flags, [k]: e.target.checked })} />{t(`flag_${k}` as "flag_installed")}</label>
+      ))}
+      <button type="submit" data-testid={initial ? "cmp-change" : "cmp-register"}>{initial ? t("save") : t("registerSystem")}</button>
       {error && <div className="error" role="alert" data-testid="cmp-error">{error}</div>}
     </form>
   );
@@ -176,6 +191,9 @@ function SystemDetail({ id, me, onChange }: { id: string; me: Session; onChange:
           ))}</ul>
         </div>
       ))}
+      {manager && <div className="cmp-forms">
+        <RegisterSystem key={JSON.stringify(view.system)} initial={view.system} onDone={() => { setError(""); reload(); onChange(); }} />
+      </div>}
       {manager && <AddEntries id={id} recorder={view.recorder_cameras} act={act} />}
 
       <h4>{t("workflows")}</h4>
@@ -206,6 +224,7 @@ function AddEntries({ id, recorder, act }: { id: string; recorder: string[]; act
   const [person, setPerson] = useState({ name: "", role: "responsible" });
   const [product, setProduct] = useState({ name: "", in_certification_catalog: true, certification: "", quality_documents: "" });
   const [contractor, setContractor] = useState({ name: "", business_licence: "", licence_scope: "design, construction, maintenance", work: "construction" });
+  const [tbody, setTbody] = useState({ name: "", qualified: true });
   const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
   const opt = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== ""));
   return (
@@ -252,6 +271,12 @@ function AddEntries({ id, recorder, act }: { id: string; recorder: string[]; act
         <label><input type="checkbox" checked={product.in_certification_catalog} onChange={(e) => setProduct({ ...product, in_certification_catalog: e.target.checked })} />{t("inCatalogue")}</label>
         <label>{t("certification")}<input value={product.certification} onChange={(e) => setProduct({ ...product, certification: e.target.value })} /></label>
         <label>{t("qualityDocuments")}<input value={product.quality_documents} onChange={(e) => setProduct({ ...product, quality_documents: e.target.value })} /></label>
+        <button type="submit">{t("add")}</button>
+      </form>
+      <form className="cmp-form" onSubmit={(e) => { e.preventDefault(); act(addEntry(id, "testing_bodies", tbody)); }}>
+        <h5>{t("addTestingBody")}</h5>
+        <label>{t("name")}<input value={tbody.name} onChange={(e) => setTbody({ ...tbody, name: e.target.value })} required /></label>
+        <label><input type="checkbox" checked={tbody.qualified} onChange={(e) => setTbody({ ...tbody, qualified: e.target.checked })} />{t("qualified")}</label>
         <button type="submit">{t("add")}</button>
       </form>
       <form className="cmp-form" onSubmit={(e) => { e.preventDefault(); act(addEntry(id, "contractors", opt({ name: contractor.name, business_licence: contractor.business_licence, licence_scope: list(contractor.licence_scope), work: list(contractor.work) }))); }}>

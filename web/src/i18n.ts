@@ -173,6 +173,17 @@ const en = {
   inspector: "Inspector",
   orderCorrections: "Order corrections within a set period",
   recordInspection: "Record the inspection",
+  changeParticulars: "Change the particulars",
+  address: "Address",
+  agreedEntity: "Responsible entity agreed by owner and user",
+  flag_installed: "A system is installed",
+  flag_state_owned: "The State is the owner",
+  flag_existed_before_regulation: "Built before the regulation took effect",
+  flag_internet_transmission: "Video travels over the internet",
+  flag_internet_protection: "Subjects notified, protection in place (Art. 24(4))",
+  save: "Save",
+  addTestingBody: "Add a testing body",
+  qualified: "Possesses testing ability (Art. 14)",
 };
 
 type Key = keyof typeof en;
@@ -347,6 +358,17 @@ const zh: Record<Key, string> = {
   inspector: "检查人员",
   orderCorrections: "责令限期改正",
   recordInspection: "登记检查",
+  changeParticulars: "修改基本信息",
+  address: "地址",
+  agreedEntity: "所有权人与使用权人约定的建设责任主体",
+  flag_installed: "已安装系统",
+  flag_state_owned: "国家所有",
+  flag_existed_before_regulation: "本条例施行前已建成",
+  flag_internet_transmission: "采用互联网传输",
+  flag_internet_protection: "已告知被采集对象并落实安全保护（第二十四条第四项）",
+  save: "保存",
+  addTestingBody: "添加检测机构",
+  qualified: "具备检测能力（第十四条）",
 };
 
 const tables: Record<Lang, Record<Key, string>> = { en, "zh-CN": zh };
