@@ -219,7 +219,7 @@ type Act = (p: Promise<unknown>) => void;
 
 function AddEntries({ id, recorder, act }: { id: string; recorder: string[]; act: Act }) {
   const t = useT();
-  const [cam, setCam] = useState({ id: "", location_type: "", recorder_camera: "", purpose: "", public_area: true, signage: true, network_interface: true, collects: false, planning_approval: "", key: false });
+  const [cam, setCam] = useState({ id: "", location_type: "", recorder_camera: "", purpose: "", public_area: true, signage: true, network_interface: true, collects: false, planning_approval: "", key: false, retention: "30" });
   const [doc, setDoc] = useState({ kind: "design_plan", title: "" });
   const [person, setPerson] = useState({ name: "", role: "responsible" });
   const [product, setProduct] = useState({ name: "", in_certification_catalog: true, certification: "", quality_documents: "" });
@@ -235,6 +235,8 @@ function AddEntries({ id, recorder, act }: { id: string; recorder: string[]; act
           id: cam.id, location_type: cam.location_type, recorder_camera: cam.recorder_camera, purpose: cam.purpose,
           public_area: cam.public_area, signage: cam.signage, network_interface: cam.network_interface,
           collects: cam.collects ? ["faces"] : [], planning_approval: cam.planning_approval, counter_terrorism_key_target: cam.key,
+          // A recorded camera's retention comes from the recorder.
+          retention_days: cam.recorder_camera || cam.retention === "" ? "" : Number(cam.retention),
         })));
       }}>
         <h5>{t("addCamera")}</h5>
@@ -243,6 +245,7 @@ function AddEntries({ id, recorder, act }: { id: string; recorder: string[]; act
         <datalist id="location-types">{["lobby", "entrance", "street", "platform", "car_park", "hotel_corridor", "vault", "hotel_guest_room", "restroom", "dressing_room"].map((l) => <option key={l} value={l} />)}</datalist>
         <label>{t("recordedAs")}<select data-testid="cam-recorder" value={cam.recorder_camera} onChange={(e) => setCam({ ...cam, recorder_camera: e.target.value })}>
           <option value="">—</option>{recorder.map((r) => <option key={r} value={r}>{r}</option>)}</select></label>
+        {!cam.recorder_camera && <label>{t("retentionDays")}<input type="number" min="0" data-testid="cam-retention" value={cam.retention} onChange={(e) => setCam({ ...cam, retention: e.target.value })} /></label>}
         <label>{t("cameraPurpose")}<input value={cam.purpose} onChange={(e) => setCam({ ...cam, purpose: e.target.value })} /></label>
         <label><input type="checkbox" checked={cam.public_area} onChange={(e) => setCam({ ...cam, public_area: e.target.checked })} />{t("publicArea")}</label>
         <label><input type="checkbox" checked={cam.signage} onChange={(e) => setCam({ ...cam, signage: e.target.checked })} />{t("signage")}</label>

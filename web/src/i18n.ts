@@ -184,6 +184,7 @@ const en = {
   save: "Save",
   addTestingBody: "Add a testing body",
   qualified: "Possesses testing ability (Art. 14)",
+  retentionDays: "Retention (days; Art. 32)",
 };
 
 type Key = keyof typeof en;
@@ -369,6 +370,7 @@ const zh: Record<Key, string> = {
   save: "保存",
   addTestingBody: "添加检测机构",
   qualified: "具备检测能力（第十四条）",
+  retentionDays: "存储期限（天；第三十二条）",
 };
 
 const tables: Record<Lang, Record<Key, string>> = { en, "zh-CN": zh };
