@@ -163,9 +163,38 @@ fn parse<T: serde::de::DeserializeOwned>(doc: &str) -> Result<T, ApiError> {
     serde_json::from_str(doc).map_err(ApiError::internal)
 }
 
+/// The access register's recent entries, read once per request however many systems
+/// it evaluates.
+#[derive(Default)]
+struct Register(std::cell::OnceCell<Vec<Value>>);
+
+/// How far back the register is read for compliance: the system log's minimum
+/// retention (Art. 32), 180 days.
+const REGISTER_DAYS: i64 = 180;
+
+impl Register {
+    fn entries(&self, ix: &SqliteIndex, now: Wall90k) -> Result<&[Value], ApiError> {
+        if let Some(v) = self.0.get() {
+            return Ok(v);
+        }
+        let since = Wall90k(now.0 - REGISTER_DAYS * 86_400 * TIME_UNITS_PER_SEC);
+        let v = ix.register_entries(since, 1_000_000)?;
+        Ok(self.0.get_or_init(|| v))
+    }
+}
+
 /// The facts document of a system as the engine reads it, with measured state for
 /// cameras recorded here.
 fn facts_of(ix: &SqliteIndex, state: &AppState, id: &str) -> Result<Facts, ApiError> {
+    facts_with(ix, state, id, &Register::default())
+}
+
+fn facts_with(
+    ix: &SqliteIndex,
+    state: &AppState,
+    id: &str,
+    register: &Register,
+) -> Result<Facts, ApiError> {
     let row = ix.registry_system(id)?.ok_or_else(|| not_found(id))?;
     let mut facts = Facts {
         system: parse::<System>(&row.doc)?,
@@ -187,7 +216,79 @@ fn facts_of(ix: &SqliteIndex, state: &AppState, id: &str) -> Result<Facts, ApiEr
         facts.events.push(parse::<Event>(&e.doc)?);
     }
     measure(ix, state, &mut facts)?;
+    accesses(ix, state, &mut facts, register)?;
     Ok(facts)
+}
+
+/// Adds the register's allowed accesses to the system's recorded cameras by other
+/// parties as `access` events (one per request, action and day): who (the kind of
+/// organisation), how many persons with work IDs, whether it was a reproduction and
+/// the PSB's approval of it. Being in the register, each is `registered`.
+fn accesses(
+    ix: &SqliteIndex,
+    state: &AppState,
+    facts: &mut Facts,
+    register: &Register,
+) -> Result<(), ApiError> {
+    use std::collections::BTreeSet;
+    let linked: BTreeSet<&str> = facts
+        .cameras
+        .iter()
+        .filter_map(|c| c.recorder_camera.as_deref())
+        .collect();
+    if linked.is_empty() {
+        return Ok(());
+    }
+    let mut seen = BTreeSet::new();
+    let mut events = Vec::new();
+    for e in register.entries(ix, state.clocks.realtime())? {
+        let party = match e["org_kind"].as_str() {
+            Some("public_security") => "psb",
+            Some("state_security") => "state_security",
+            Some("state_organ") | Some("data_department") => "state_organ",
+            Some("interested_party") => "interested_party",
+            _ => continue,
+        };
+        if e["allowed"] != true || !e["camera"].as_str().is_some_and(|c| linked.contains(c)) {
+            continue;
+        }
+        let Some(at) = e["at"].as_str().and_then(|t| Wall90k::parse(t).ok()) else {
+            continue;
+        };
+        let date = day_of(at);
+        let action = e["action"].as_str().unwrap_or("");
+        let request = e["request_id"].as_i64();
+        if !seen.insert((request, action.to_owned(), date)) {
+            continue;
+        }
+        let persons = e["persons"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        let reproduced = action == "reproduce";
+        let approval = match (reproduced, request) {
+            (true, Some(r)) => ix.request(r)?.and_then(|r| {
+                r.approvals
+                    .iter()
+                    .find(|a| {
+                        a.kind
+                            == vidimus_access::request::ApprovalKind::PsbReproductionApproval
+                                .as_str()
+                    })
+                    .map(|a| format!("request #{} approved by {}", r.id, a.username))
+            }),
+            _ => None,
+        };
+        let event = serde_json::json!({
+            "kind": "access", "date": date, "party": party,
+            "staff": persons.len(),
+            "work_ids": !persons.is_empty() && persons.iter().all(|p| p["work_id"].is_string()),
+            "registered": true, "reproduced": reproduced, "psb_approval": approval,
+            "note": format!("{} {} by {} (register leaf {})",
+                action.replace('_', " "), e["camera"].as_str().unwrap_or(""),
+                e["org"].as_str().unwrap_or(""), e["leaf_index"]),
+        });
+        events.push(serde_json::from_value::<Event>(event).map_err(ApiError::internal)?);
+    }
+    facts.events.extend(events);
+    Ok(())
 }
 
 /// Fills in what the recorder knows for registry cameras linked to recorded cameras.
@@ -332,6 +433,7 @@ pub async fn overview(
                 return Err(forbidden("the registry is for the system manager, the public security organs and testing bodies"));
             }
             let mut out = Vec::new();
+            let register = Register::default();
             for row in ix.registry_systems()? {
                 if !may_read(&role, row.district.as_deref())
                     || q.district
@@ -340,7 +442,7 @@ pub async fn overview(
                 {
                     continue;
                 }
-                let facts = facts_of(ix, &st, &row.id)?;
+                let facts = facts_with(ix, &st, &row.id, &register)?;
                 let r = evaluate(&st.compliance, &facts, day);
                 out.push(summary(&row, &r));
             }

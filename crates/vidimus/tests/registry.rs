@@ -55,6 +55,14 @@ fn registry_workflows_and_findings_through_the_api() {
     );
     add_member(
         &site,
+        "wang",
+        "wang's password 1",
+        "operator",
+        Some("Futian PSB"),
+        Some("PSB-0002"),
+    );
+    add_member(
+        &site,
         "nan",
         "nan's password 1",
         "operator",
@@ -82,6 +90,7 @@ fn registry_workflows_and_findings_through_the_api() {
     let op = Client::login(site.http, "op", "operator password");
     let li = Client::login(site.http, "li", "li's password 1");
     let nan = Client::login(site.http, "nan", "nan's password 1");
+    let wang = Client::login(site.http, "wang", "wang's password 1");
     let tester = Client::login(site.http, "tester", "tester's password");
     let zhang = Client::login(site.http, "zhang", "zhang's password");
     let today = today();
@@ -271,6 +280,69 @@ fn registry_workflows_and_findings_through_the_api() {
     assert_eq!(lobby["measured"]["oldest_kept"], day(0));
     assert_eq!(facts["system"]["log_retention_days"], 36500);
     assert_eq!(facts["regulation"]["effective_date"], "2026-01-01");
+
+    // Two Futian officers view the lobby camera under a registered request: the
+    // register's entry becomes an access event of the system (Art. 24(3), 34).
+    let cams = boss.call("GET", "/api/cameras", None).json();
+    let lobby_id = cams
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "lobby")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (from, to) = ((now - 60).to_string(), now.to_string());
+    let r = li.call(
+        "POST",
+        "/api/requests",
+        Some(
+            json!({"kind": "law_enforcement", "purpose": "case 2026-117",
+        "cameras": [lobby_id], "from": from, "to": to, "actions": ["view_recorded"], "days": 1,
+        "persons": [{"username": "li"}, {"username": "wang"}]}),
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let rid = r.json()["request"]["id"].as_i64().unwrap();
+    let r = wang.call(
+        "POST",
+        &format!("/api/requests/{rid}/confirm"),
+        Some(json!({"password": "wang's password 1"})),
+    );
+    assert_eq!(r.json()["request"]["status"], "granted");
+    let r = li.call(
+        "GET",
+        &format!("/api/cameras/{lobby_id}/playback.mp4?from={from}&to={to}"),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let facts = boss
+        .call("GET", "/api/compliance/systems/bank-0042/facts", None)
+        .json();
+    let access: Vec<&Value> = facts["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "access")
+        .collect();
+    assert_eq!(access.len(), 1, "{access:?}");
+    assert_eq!(
+        (
+            &access[0]["party"],
+            &access[0]["staff"],
+            &access[0]["work_ids"],
+            &access[0]["registered"]
+        ),
+        (&json!("psb"), &json!(2), &json!(true), &json!(true))
+    );
+    let report = boss
+        .call("GET", "/api/compliance/systems/bank-0042", None)
+        .json();
+    assert!(!rule_ids(&report).contains(&"art34.access_formalities".to_owned()));
 
     // The same facts evaluated offline give the same findings.
     let file = site.dir.path().join("facts.json");
