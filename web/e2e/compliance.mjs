@@ -66,6 +66,17 @@ try {
   await admin.click("[data-testid=cmp-add-camera]");
   await admin.waitForSelector("[data-testid=cmp-cameras] li:has-text('lobby')");
 
+  step("a design plan with its file: the registry keeps it and its SHA-256");
+  await admin.selectOption("[data-testid=doc-kind]", "design_plan");
+  await admin.fill("[data-testid=doc-title]", "Design plan v3");
+  await admin.click("[data-testid=cmp-add-document]");
+  const upload = await admin.waitForSelector("[data-testid=cmp-documents] input[type=file]");
+  await upload.setInputFiles({ name: "plan-v3.pdf", mimeType: "application/pdf", buffer: Buffer.from("%PDF-1.4 design plan") });
+  const link = await admin.waitForSelector("[data-testid=cmp-documents] a[data-testid^=doc-file-]");
+  assert.ok((await admin.textContent("[data-testid=cmp-documents]")).includes("plan-v3.pdf"));
+  const file = await admin.request.get(new URL(await link.getAttribute("href"), base).href);
+  assert.equal(await file.text(), "%PDF-1.4 design plan");
+
   step("completion acceptance 31 days ago: the Art. 18 finding with Art. 41(1) and its fines");
   await admin.selectOption("[data-testid=duty-kind]", "completion_acceptance");
   await admin.fill("[data-testid=duty-date]", day(-31));

@@ -7,7 +7,7 @@
 import { useEffect, useState } from "react";
 import {
   addEntry, ApiError, changeSystem, complianceOverview, complianceReport, deleteEntry, inspectionChecklist, printableUrl,
-  recordEvent, registerSystem, registrySystem,
+  documentFileUrl, recordEvent, registerSystem, registrySystem, uploadDocumentFile,
   type ChecklistItem, type Fine, type Report, type RegistryView, type Session, type SystemSummary,
 } from "./api";
 import { useT } from "./i18n";
@@ -187,6 +187,11 @@ function SystemDetail({ id, me, onChange }: { id: string; me: Session; onChange:
           <b>{t(`col_${c}` as "col_cameras")}</b> ({entries(c).length})
           <ul>{entries(c).map((e) => (
             <li key={e.id}>{Object.entries(e.doc).filter(([, v]) => v !== null && v !== false && !(Array.isArray(v) && v.length === 0)).map(([k, v]) => `${words(k)}: ${typeof v === "string" ? v : JSON.stringify(v)}`).join(" · ")}
+              {c === "documents" && typeof e.doc.sha256 === "string" &&
+                <a className="link" href={documentFileUrl(id, e.id)} data-testid={`doc-file-${e.id}`}>{t("downloadFile")}</a>}
+              {c === "documents" && manager &&
+                <label className="upload">{t("attachFile")}<input type="file" data-testid={`doc-upload-${e.id}`}
+                  onChange={(ev) => { const f = ev.target.files?.[0]; if (f) act(uploadDocumentFile(id, e.id, f)); }} /></label>}
               {manager && <button className="link" onClick={() => act(deleteEntry(id, c, e.id))}>{t("remove")}</button>}</li>
           ))}</ul>
         </div>

@@ -140,3 +140,17 @@ export const deleteEntry = (id: string, collection: string, entry: number) =>
   call<void>("DELETE", `/api/registry/systems/${encodeURIComponent(id)}/${collection}/${entry}`);
 export const recordEvent = (id: string, doc: Record<string, unknown>) =>
   call<{ id: number }>("POST", `/api/registry/systems/${encodeURIComponent(id)}/events`, doc);
+// A registry document's file: kept with its SHA-256 (raw body, at most 8 MiB).
+export async function uploadDocumentFile(id: string, entry: number, file: File): Promise<{ sha256: string; bytes: number }> {
+  const r = await fetch(`${documentFileUrl(id, entry)}?name=${encodeURIComponent(file.name)}`, {
+    method: "POST", headers: { "x-csrf-token": csrf, "content-type": "application/octet-stream" }, body: file, credentials: "same-origin",
+  });
+  if (!r.ok) {
+    let code = "error", message = r.statusText;
+    try { const j = await r.json(); code = j.error.code; message = j.error.message; } catch { /* not JSON */ }
+    throw new ApiError(r.status, code, message);
+  }
+  return r.json();
+}
+export const documentFileUrl = (id: string, entry: number) =>
+  `/api/registry/systems/${encodeURIComponent(id)}/documents/${entry}/file`;

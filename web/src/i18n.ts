@@ -185,6 +185,8 @@ const en = {
   addTestingBody: "Add a testing body",
   qualified: "Possesses testing ability (Art. 14)",
   retentionDays: "Retention (days; Art. 32)",
+  downloadFile: "file",
+  attachFile: "attach a file",
 };
 
 type Key = keyof typeof en;
@@ -371,6 +373,8 @@ const zh: Record<Key, string> = {
   addTestingBody: "添加检测机构",
   qualified: "具备检测能力（第十四条）",
   retentionDays: "存储期限（天；第三十二条）",
+  downloadFile: "文件",
+  attachFile: "上传文件",
 };
 
 const tables: Record<Lang, Record<Key, string>> = { en, "zh-CN": zh };

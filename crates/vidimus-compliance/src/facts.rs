@@ -280,6 +280,9 @@ pub struct Document {
     /// SHA-256 of the file, when the registry holds it.
     #[serde(default)]
     pub sha256: Option<String>,
+    /// The file's name, when the registry holds it.
+    #[serde(default)]
+    pub file: Option<String>,
 }
 
 /// People the manager named (Art. 24(1)).

@@ -951,3 +951,117 @@ pub async fn add_event(
         Json(serde_json::json!({ "id": event_id })),
     ))
 }
+
+/// `?name=`: the file's name.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct FileName {
+    pub name: String,
+}
+
+/// Largest document file kept in the registry.
+pub const MAX_DOCUMENT_FILE: usize = 8 << 20;
+
+/// Keeps the file of a document entry (the raw body, at most 8 MiB; `name` in the
+/// query): its SHA-256 and name go into the entry, so the facts and the printed
+/// reports name the exact file. Administrators of the system manager.
+#[utoipa::path(post, path = "/api/registry/systems/{id}/documents/{entry}/file", params(FileName),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, description = "Kept: {\"sha256\", \"bytes\"}")))]
+pub async fn put_document_file(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path((id, entry)): Path<(String, i64)>,
+    Query(q): Query<FileName>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let name = q.name.trim().to_owned();
+    if name.is_empty()
+        || name.len() > 200
+        || name
+            .chars()
+            .any(|c| c.is_control() || c == '/' || c == '\\')
+    {
+        return Err(ApiError::bad_request(
+            "`name` is a file name of 1-200 characters, without '/' or control characters",
+        ));
+    }
+    if body.is_empty() {
+        return Err(ApiError::bad_request("the file is empty"));
+    }
+    let sha = {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(&body);
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let now = state.clocks.realtime();
+    let bytes = body.len();
+    let sha2 = sha.clone();
+    state
+        .db
+        .run(move |ix| {
+            let (role, _) = readable(ix, &user, &id)?;
+            require_admin(&role)?;
+            let e = ix
+                .registry_entries(&id)?
+                .into_iter()
+                .find(|e| e.id == entry && e.collection == "documents")
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::NOT_FOUND,
+                        "not_found",
+                        format!("no document {entry} in system {id:?}"),
+                    )
+                })?;
+            let mut doc: Document = parse(&e.doc)?;
+            doc.sha256 = Some(sha2.clone());
+            doc.file = Some(name.clone());
+            let text = serde_json::to_string(&doc).expect("serializes");
+            Ok(ix.put_registry_file(&id, entry, &name, &sha2, &body, &text, &user.username, now)?)
+        })
+        .await?;
+    Ok(Json(serde_json::json!({ "sha256": sha, "bytes": bytes })))
+}
+
+/// Downloads a document entry's file (`x-content-sha256` carries its SHA-256).
+#[utoipa::path(get, path = "/api/registry/systems/{id}/documents/{entry}/file",
+    responses((status = 200, content_type = "application/octet-stream")))]
+pub async fn get_document_file(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path((id, entry)): Path<(String, i64)>,
+) -> Result<Response, ApiError> {
+    let (name, sha, data) = state
+        .db
+        .run(move |ix| {
+            readable(ix, &user, &id)?;
+            ix.registry_file(&id, entry)?.ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    format!("document {entry} of system {id:?} has no file"),
+                )
+            })
+        })
+        .await?;
+    // The name was checked when kept; quotes are dropped for the header.
+    let safe: String = name.chars().filter(|c| *c != '"').collect();
+    let mut r = Response::new(axum::body::Body::from(data));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        header::HeaderValue::from_str(&format!("attachment; filename=\"{safe}\""))
+            .unwrap_or_else(|_| header::HeaderValue::from_static("attachment")),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&sha) {
+        h.insert("x-content-sha256", v);
+    }
+    Ok(r)
+}

@@ -143,7 +143,9 @@ impl AppState {
         compliance::add_entry,
         compliance::change_entry,
         compliance::delete_entry,
-        compliance::add_event
+        compliance::add_event,
+        compliance::put_document_file,
+        compliance::get_document_file
     ),
     components(schemas(
         error::ErrorBody,
@@ -233,6 +235,12 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/registry/systems/{id}/events",
             post(compliance::add_event),
+        )
+        .route(
+            "/api/registry/systems/{id}/documents/{entry}/file",
+            get(compliance::get_document_file)
+                .post(compliance::put_document_file)
+                .layer(DefaultBodyLimit::max(compliance::MAX_DOCUMENT_FILE)),
         )
         .route(
             "/api/registry/systems/{id}/{collection}",

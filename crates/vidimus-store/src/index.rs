@@ -22,6 +22,7 @@ const UPGRADES: &[&str] = &[
     include_str!("upgrade/v9.sql"),
     include_str!("upgrade/v10.sql"),
     include_str!("upgrade/v11.sql"),
+    include_str!("upgrade/v12.sql"),
 ];
 const SCHEMA_VERSION: i32 = 1 + UPGRADES.len() as i32;
 

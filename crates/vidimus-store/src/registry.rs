@@ -255,6 +255,10 @@ impl SqliteIndex {
         now: Wall90k,
     ) -> Result<()> {
         let tx = self.conn().unchecked_transaction()?;
+        tx.execute(
+            "DELETE FROM registry_file WHERE entry_id = ?1 AND system_id = ?2",
+            params![id, system_id],
+        )?;
         let n = tx.execute(
             "DELETE FROM registry_entry WHERE id = ?1 AND system_id = ?2",
             params![id, system_id],
@@ -305,6 +309,65 @@ impl SqliteIndex {
         )?;
         tx.commit()?;
         Ok(id)
+    }
+
+    /// Keeps the file of a document entry (replacing an earlier one) and the entry's
+    /// new document (naming the file and its SHA-256), in one transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub fn put_registry_file(
+        &mut self,
+        system_id: &str,
+        entry_id: i64,
+        name: &str,
+        sha256_hex: &str,
+        data: &[u8],
+        doc: &str,
+        by: &str,
+        now: Wall90k,
+    ) -> Result<()> {
+        let tx = self.conn().unchecked_transaction()?;
+        let n = tx.execute(
+            "UPDATE registry_entry SET doc = ?3, updated_90k = ?4 \
+             WHERE id = ?1 AND system_id = ?2 AND collection = 'documents'",
+            params![entry_id, system_id, doc, now.0],
+        )?;
+        if n == 0 {
+            return Err(StoreError::Invalid(format!(
+                "no document {entry_id} in system {system_id:?}"
+            )));
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO registry_file (entry_id, system_id, name, sha256, data, recorded_by, recorded_90k) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![entry_id, system_id, name, sha256_hex, data, by, now.0],
+        )?;
+        crate::log::insert_event(
+            &tx,
+            now,
+            "registry_file_attached",
+            by,
+            None,
+            &serde_json::json!({ "system": system_id, "entry": entry_id, "name": name,
+                                 "sha256": sha256_hex, "bytes": data.len() }),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A document entry's file: (name, SHA-256 hex, bytes).
+    pub fn registry_file(
+        &self,
+        system_id: &str,
+        entry_id: i64,
+    ) -> Result<Option<(String, String, Vec<u8>)>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT name, sha256, data FROM registry_file WHERE entry_id = ?1 AND system_id = ?2",
+                params![entry_id, system_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?)
     }
 
     /// The start of a camera's oldest recording still kept (for measured retention).
@@ -419,6 +482,41 @@ mod tests {
             ["completion_acceptance", "filing"],
             "oldest first"
         );
+        let doc = ix
+            .add_registry_entry(
+                "bank-1",
+                "documents",
+                r#"{"kind":"design_plan","title":"Plan"}"#,
+                "admin",
+                t,
+            )
+            .unwrap();
+        assert!(
+            ix.put_registry_file("bank-1", cam, "x.pdf", "00", b"x", "{}", "admin", t)
+                .is_err(),
+            "a camera has no file"
+        );
+        ix.put_registry_file(
+            "bank-1",
+            doc,
+            "plan.pdf",
+            "ab",
+            b"%PDF",
+            r#"{"kind":"design_plan","title":"Plan","sha256":"ab"}"#,
+            "admin",
+            t,
+        )
+        .unwrap();
+        assert_eq!(
+            ix.registry_file("bank-1", doc).unwrap(),
+            Some(("plan.pdf".into(), "ab".into(), b"%PDF".to_vec()))
+        );
+        ix.delete_registry_entry("bank-1", doc, "admin", t).unwrap();
+        assert_eq!(
+            ix.registry_file("bank-1", doc).unwrap(),
+            None,
+            "removed with its entry"
+        );
         ix.delete_registry_entry("bank-1", cam, "admin", t).unwrap();
         assert!(ix.registry_entries("bank-1").unwrap().is_empty());
         let logged: Vec<String> = ix
@@ -434,6 +532,7 @@ mod tests {
             "registry_entry_changed",
             "registry_event_recorded",
             "registry_entry_removed",
+            "registry_file_attached",
         ] {
             assert!(
                 logged.iter().any(|e| e == want),

@@ -198,6 +198,70 @@ fn registry_workflows_and_findings_through_the_api() {
         );
     }
 
+    // A document's file: kept with its SHA-256, which the facts then name.
+    let view = boss
+        .call("GET", "/api/registry/systems/bank-0042", None)
+        .json();
+    let plan = view["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["doc"]["kind"] == "design_plan")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let file_path = format!("/api/registry/systems/bank-0042/documents/{plan}/file");
+    let pdf = b"%PDF-1.4 design plan v3 of the banking hall".to_vec();
+    let upload = |c: &Client, name: &str| {
+        http(
+            site.http,
+            "POST",
+            &format!("{file_path}?name={name}"),
+            &[
+                ("cookie", &c.cookie),
+                ("x-csrf-token", &c.csrf),
+                ("content-type", "application/pdf"),
+            ],
+            &pdf,
+        )
+    };
+    assert_eq!(upload(&op, "plan.pdf").status, 403);
+    assert_eq!(
+        upload(&boss, "..%2Fplan.pdf").status,
+        400,
+        "no paths in names"
+    );
+    let r = upload(&boss, "plan-v3.pdf");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let sha = r.json()["sha256"].as_str().unwrap().to_owned();
+    assert_eq!(sha.len(), 64);
+    let got = li.call("GET", &file_path, None);
+    assert_eq!(
+        (got.status, got.body.clone()),
+        (200, pdf.clone()),
+        "the district's PSB may read it"
+    );
+    assert_eq!(got.header("x-content-sha256"), Some(sha.as_str()));
+    assert!(
+        got.header("content-disposition")
+            .unwrap()
+            .contains("plan-v3.pdf")
+    );
+    let facts = boss
+        .call("GET", "/api/compliance/systems/bank-0042/facts", None)
+        .json();
+    let doc = facts["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "design_plan")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (doc["sha256"].as_str(), doc["file"].as_str()),
+        (Some(sha.as_str()), Some("plan-v3.pdf"))
+    );
+
     // Events: who records what.
     let events = "/api/registry/systems/bank-0042/events";
     let testing = json!({"kind": "testing_report", "date": day(-35), "passed": true,
