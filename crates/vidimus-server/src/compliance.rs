@@ -348,6 +348,20 @@ fn measure(ix: &SqliteIndex, state: &AppState, facts: &mut Facts) -> Result<(), 
     Ok(())
 }
 
+/// A system the user may read, its facts and their evaluation on `day`.
+fn evaluated(
+    ix: &SqliteIndex,
+    state: &AppState,
+    user: &AuthUser,
+    id: &str,
+    day: Date,
+) -> Result<(Facts, Report), ApiError> {
+    readable(ix, user, id)?;
+    let facts = facts_of(ix, state, id)?;
+    let report = evaluate(&state.compliance, &facts, day);
+    Ok((facts, report))
+}
+
 /// One system on the dashboard.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct SystemSummary {
@@ -465,10 +479,7 @@ pub async fn system_report(
     let st = state.clone();
     let r = state
         .db
-        .run(move |ix| {
-            readable(ix, &user, &id)?;
-            Ok(evaluate(&st.compliance, &facts_of(ix, &st, &id)?, day))
-        })
+        .run(move |ix| Ok(evaluated(ix, &st, &user, &id, day)?.1))
         .await?;
     Ok(Json(r))
 }
@@ -507,9 +518,7 @@ pub async fn inspection(
     let v = state
         .db
         .run(move |ix| {
-            readable(ix, &user, &id)?;
-            let facts = facts_of(ix, &st, &id)?;
-            let r = evaluate(&st.compliance, &facts, day);
+            let (facts, r) = evaluated(ix, &st, &user, &id, day)?;
             Ok(serde_json::json!({
                 "checklist": vidimus_compliance::inspection::checklist(&facts, &r),
                 "report": r,
@@ -549,9 +558,7 @@ pub async fn printable(
     let page = state
         .db
         .run(move |ix| {
-            readable(ix, &user, &id)?;
-            let facts = facts_of(ix, &st, &id)?;
-            let r = evaluate(&st.compliance, &facts, day);
+            let (facts, r) = evaluated(ix, &st, &user, &id, day)?;
             Ok(if q.kind == "filing" {
                 vidimus_compliance::printable::filing_report(&facts, &r)
             } else {
