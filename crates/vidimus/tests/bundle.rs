@@ -92,11 +92,7 @@ fn bundles_verify_offline_and_tampering_is_named() {
     );
     let mut rec = site.serve();
     std::thread::sleep(Duration::from_secs(13));
-    let segs = site.recordings("gate")["segments"]
-        .as_array()
-        .unwrap()
-        .clone();
-    let t0 = segs[0]["start_90k"].as_i64().unwrap();
+    let t0 = site.first_start_90k("gate");
     let f = |t: i64| format!("{:.4}", t as f64 / 90_000.0);
     // 5.3 s from mid-GOP across a segment boundary, made while the recorder runs (so
     // its checkpointing and ours interleave).

@@ -144,11 +144,7 @@ fn retention_holds_and_bundles_through_the_api() {
     );
 
     // Bundles: an operator makes one; it downloads and verifies offline.
-    let segs = site.recordings("door")["segments"]
-        .as_array()
-        .unwrap()
-        .clone();
-    let t0 = segs[0]["start_90k"].as_i64().unwrap();
+    let t0 = site.first_start_90k("door");
     let f = |t: i64| format!("{:.3}", t as f64 / 90_000.0);
     let body = json!({"from": f(t0 + 90_000), "to": f(t0 + 5 * 90_000), "purpose": "insurance claim 5", "recipient": "insurer"});
     let r = op.call(

@@ -59,11 +59,7 @@ fn exports_a_range_across_segments_as_a_playable_mp4() {
     let mut rec = site.serve();
     std::thread::sleep(Duration::from_secs(13));
     // Exporting while recording works on what is already on disk.
-    let segs = site.recordings("lobby")["segments"]
-        .as_array()
-        .unwrap()
-        .clone();
-    let t0 = segs[0]["start_90k"].as_i64().unwrap();
+    let t0 = site.first_start_90k("lobby");
     let live_out = site.dir.path().join("live.mp4");
     let from = format!("{:.3}", (t0 + 90_000) as f64 / 90_000.0);
     let to = format!("{:.3}", (t0 + 4 * 90_000) as f64 / 90_000.0);

@@ -114,22 +114,9 @@ fn access_scenarios_from_the_articles() {
         c("zhang"),
         c("mgr"),
     );
-    let cams = mgr.call("GET", "/api/cameras", None).json();
-    let cam_id = |n: &str| {
-        cams.as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == n)
-            .unwrap()["id"]
-            .as_i64()
-            .unwrap()
-    };
+    let cam_id = |n: &str| mgr.camera_id(n);
     let (bank, metro) = (cam_id("bank"), cam_id("metro"));
-    let segs = site.recordings("bank")["segments"]
-        .as_array()
-        .unwrap()
-        .clone();
-    let t0 = segs[0]["start_90k"].as_i64().unwrap();
+    let t0 = site.first_start_90k("bank");
     let f = |t: i64| format!("{:.3}", t as f64 / 90_000.0);
     let (from, to) = (f(t0 + 90_000), f(t0 + 4 * 90_000));
     let play = |who: &Client, cam: i64| {

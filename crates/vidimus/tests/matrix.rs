@@ -150,22 +150,9 @@ fn only_the_lawful_cells_succeed() {
     let client = |u: &str| Client::login(site.http, u, &pw(u));
     let mgr = client("mgr");
     let chief = client("psbchief");
-    let cams = mgr.call("GET", "/api/cameras", None).json();
-    let id_of = |n: &str| {
-        cams.as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == n)
-            .unwrap()["id"]
-            .as_i64()
-            .unwrap()
-    };
+    let id_of = |n: &str| mgr.camera_id(n);
     let (cam, other) = (id_of("cam"), id_of("other"));
-    let segs = site.recordings("cam")["segments"]
-        .as_array()
-        .unwrap()
-        .clone();
-    let t0 = segs[0]["start_90k"].as_i64().unwrap();
+    let t0 = site.first_start_90k("cam");
     let f = |t: i64| format!("{:.3}", t as f64 / 90_000.0);
     let (from, to) = (f(t0 + 90_000), f(t0 + 3 * 90_000));
 

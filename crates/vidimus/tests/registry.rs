@@ -347,15 +347,7 @@ fn registry_workflows_and_findings_through_the_api() {
 
     // Two Futian officers view the lobby camera under a registered request: the
     // register's entry becomes an access event of the system (Art. 24(3), 34).
-    let cams = boss.call("GET", "/api/cameras", None).json();
-    let lobby_id = cams
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "lobby")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let lobby_id = boss.camera_id("lobby");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -216,6 +216,12 @@ impl Site {
         );
         serde_json::from_slice(&out.stdout).unwrap()
     }
+    /// The start (90 kHz) of a camera's first recorded segment.
+    pub fn first_start_90k(&self, camera: &str) -> i64 {
+        self.recordings(camera)["segments"][0]["start_90k"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no segment of {camera} yet"))
+    }
     /// Runs `vidimus ARGS --data-dir DATA`.
     pub fn vidimus(&self, args: &[&str]) -> std::process::Output {
         Command::new(bin())
@@ -545,6 +551,18 @@ impl Client {
     pub fn login(port: u16, user: &str, password: &str) -> Client {
         let (cookie, csrf) = login(port, user, password);
         Client { port, cookie, csrf }
+    }
+    /// The id of the camera named `name` (`GET /api/cameras`).
+    pub fn camera_id(&self, name: &str) -> i64 {
+        self.call("GET", "/api/cameras", None)
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no camera {name}"))["id"]
+            .as_i64()
+            .unwrap()
     }
     /// `method path` with an optional JSON body.
     pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> HttpResp {
