@@ -195,6 +195,15 @@ fn facts_with(
     id: &str,
     register: &Register,
 ) -> Result<Facts, ApiError> {
+    let mut facts = registry_facts(ix, state, id)?;
+    measure(ix, state, &mut facts)?;
+    accesses(ix, state, &mut facts, register)?;
+    Ok(facts)
+}
+
+/// The registry's part of the facts only: enough for the registration rules, which
+/// look at entries, not at what was measured or accessed.
+fn registry_facts(ix: &SqliteIndex, state: &AppState, id: &str) -> Result<Facts, ApiError> {
     let row = ix.registry_system(id)?.ok_or_else(|| not_found(id))?;
     let mut facts = Facts {
         system: parse::<System>(&row.doc)?,
@@ -215,8 +224,6 @@ fn facts_with(
     for e in ix.registry_events(id)? {
         facts.events.push(parse::<Event>(&e.doc)?);
     }
-    measure(ix, state, &mut facts)?;
-    accesses(ix, state, &mut facts, register)?;
     Ok(facts)
 }
 
@@ -701,7 +708,7 @@ async fn put(
                 _ => {}
             }
             let mut facts = if exists {
-                facts_of(ix, &st, &system.id)?
+                registry_facts(ix, &st, &system.id)?
             } else {
                 Facts::default()
             };
@@ -760,7 +767,7 @@ fn check_entry(
                     "`measured` is filled in by the recorder, not entered",
                 ));
             }
-            let mut facts = facts_of(ix, st, system)?;
+            let mut facts = registry_facts(ix, st, system)?;
             // The facts hold the other cameras; the new or changed one is checked alone.
             let others: Vec<i64> = ix
                 .registry_entries(system)?
