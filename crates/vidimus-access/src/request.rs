@@ -331,6 +331,81 @@ pub fn missing(f: &RequestFacts<'_>) -> Vec<Unmet> {
     out
 }
 
+impl ApprovalKind {
+    /// The article that asks for this approval.
+    pub fn article(self) -> &'static str {
+        match self {
+            ApprovalKind::ManagerConsent | ApprovalKind::PsbPermission => "Art. 33 ¶3",
+            ApprovalKind::ManagerApproval => "Art. 24(1)",
+            ApprovalKind::PsbReproductionApproval => "Art. 35 ¶1",
+        }
+    }
+}
+
+/// Who would give an approval.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Approver {
+    pub user_id: i64,
+    pub is_admin: bool,
+    pub org: OrgKind,
+    /// The approver's organisation's jurisdiction covers every camera the request
+    /// names (for a PSB: the district where the system is located).
+    pub covers_cameras: bool,
+}
+
+/// Whether `who` may give approval `kind` on a request of `request_kind` asking for
+/// `actions`, filed by `filer` and naming `persons`. The one rule for every door (the
+/// API's approvals, the command line's duty grants): the approval must be one the
+/// request can use; it is given by an administrator of the kind of organisation the
+/// article names; never on one's own request (filed by or naming the approver); and a
+/// PSB approves only for cameras in its own district (Art. 33 ¶3, 35 ¶1).
+pub fn may_approve(
+    kind: ApprovalKind,
+    who: &Approver,
+    request_kind: RequestKind,
+    actions: &[Action],
+    filer: i64,
+    persons: &[Person],
+) -> Result<(), Unmet> {
+    if !useful_approvals(request_kind, actions).contains(&kind) {
+        return Err(unmet(
+            "approval_not_applicable",
+            kind.article(),
+            format!(
+                "a {} request does not take {}",
+                request_kind.as_str(),
+                kind.as_str()
+            ),
+        ));
+    }
+    if !who.is_admin || who.org != kind.approver() {
+        return Err(unmet(
+            "approver",
+            kind.article(),
+            format!(
+                "{} is given by an administrator of a {}",
+                kind.as_str(),
+                kind.approver().as_str()
+            ),
+        ));
+    }
+    if filer == who.user_id || persons.iter().any(|p| p.user_id == who.user_id) {
+        return Err(unmet(
+            "own_request",
+            kind.article(),
+            "no one approves their own request: the approver must be another person",
+        ));
+    }
+    if kind.approver() == OrgKind::PublicSecurity && !who.covers_cameras {
+        return Err(unmet(
+            "psb_jurisdiction",
+            kind.article(),
+            "only the public security organ where the system is located approves: some cameras lie outside this PSB's district",
+        ));
+    }
+    Ok(())
+}
+
 /// Which approvals a request of this kind can use (others are refused when given).
 pub fn useful_approvals(kind: RequestKind, actions: &[Action]) -> Vec<ApprovalKind> {
     match kind {
@@ -346,6 +421,77 @@ pub fn useful_approvals(kind: RequestKind, actions: &[Action]) -> Vec<ApprovalKi
             v
         }
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod approval_tests {
+    use super::*;
+
+    fn who(user_id: i64, org: OrgKind, covers: bool) -> Approver {
+        Approver {
+            user_id,
+            is_admin: true,
+            org,
+            covers_cameras: covers,
+        }
+    }
+
+    #[test]
+    fn approvals_are_given_by_another_administrator_of_the_right_organ_in_its_district() {
+        let me = Person {
+            user_id: 1,
+            work_id: None,
+            confirmed: true,
+        };
+        let duty = |a: &Approver| {
+            may_approve(
+                ApprovalKind::ManagerApproval,
+                a,
+                RequestKind::SystemOperation,
+                &[Action::ViewLive],
+                1,
+                std::slice::from_ref(&me),
+            )
+        };
+        assert!(duty(&who(2, OrgKind::SystemManager, true)).is_ok());
+        // Self-approval, from whatever door.
+        assert_eq!(
+            duty(&who(1, OrgKind::SystemManager, true)).unwrap_err().id,
+            "own_request"
+        );
+        assert_eq!(
+            duty(&who(2, OrgKind::PublicSecurity, true)).unwrap_err().id,
+            "approver"
+        );
+        let mut op = who(2, OrgKind::SystemManager, true);
+        op.is_admin = false;
+        assert_eq!(duty(&op).unwrap_err().id, "approver");
+        // A PSB approves reproduction only in its own district (Art. 35 ¶1).
+        let repro = |a: &Approver| {
+            may_approve(
+                ApprovalKind::PsbReproductionApproval,
+                a,
+                RequestKind::InterestedPartyEmergency,
+                &[Action::ViewRecorded, Action::Reproduce],
+                1,
+                std::slice::from_ref(&me),
+            )
+        };
+        assert!(repro(&who(3, OrgKind::PublicSecurity, true)).is_ok());
+        let e = repro(&who(3, OrgKind::PublicSecurity, false)).unwrap_err();
+        assert_eq!((e.id, e.article), ("psb_jurisdiction", "Art. 35 ¶1"));
+        // Approvals the request cannot use.
+        let e = may_approve(
+            ApprovalKind::PsbPermission,
+            &who(3, OrgKind::PublicSecurity, true),
+            RequestKind::LawEnforcement,
+            &[Action::ViewRecorded],
+            1,
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.id, "approval_not_applicable");
     }
 }
 

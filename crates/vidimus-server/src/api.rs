@@ -9,7 +9,8 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use vidimus_core::time::{Duration90k, Wall90k};
 use vidimus_store::MetadataStore;
 
@@ -72,13 +73,16 @@ pub async fn cameras(
     ))
 }
 
-/// A time range in the query string: RFC 3339 or Unix seconds.
+/// A time range in the query string: RFC 3339 with an offset, or Unix seconds.
 #[derive(serde::Deserialize, utoipa::IntoParams)]
 pub struct RangeQuery {
-    /// Start, e.g. `2026-11-29T10:00:00Z` or `1795927174.5`.
+    /// Start, e.g. `2026-11-29T10:00:00Z`, `2026-11-29T18:00:00+08:00` or `1795927174.5`.
     pub from: String,
     /// End (exclusive).
     pub to: String,
+    /// The grant (case) a playback is made under; needed when several allow it.
+    #[serde(default)]
+    pub grant: Option<i64>,
 }
 
 impl RangeQuery {
@@ -217,6 +221,9 @@ pub struct ExportQuery {
     pub medium: Option<String>,
     /// Where it goes (e.g. a case file).
     pub destination: Option<String>,
+    /// The grant (case) the reproduction is made under; needed when several allow it.
+    #[serde(default)]
+    pub grant: Option<i64>,
 }
 
 /// Plays back a range of a camera (viewing recorded video, under a grant that allows
@@ -268,6 +275,7 @@ pub async fn export(
         RangeQuery {
             from: q.from,
             to: q.to,
+            grant: q.grant,
         },
         Some(w),
         headers,
@@ -277,6 +285,12 @@ pub async fn export(
 
 /// Serves a camera's range as an MP4: inline for viewing (`whereabouts` None), as an
 /// attachment for a reproduction.
+///
+/// Every request is decided and registered on its own, whatever its `Range` header:
+/// the register entry names the byte range this response serves (`served`), is
+/// durable before the first byte, and is named in the response
+/// (`x-vidimus-register-entry`); the end of the response registers the bytes sent and
+/// how it ended. A revoked or expired grant ends the response within a second.
 async fn serve_mp4(
     state: AppState,
     user: AuthUser,
@@ -288,25 +302,23 @@ async fn serve_mp4(
     let id = camera_id(&id)?;
     let (from, to) = q.parse(vidimus_store::export::MAX_EXPORT)?;
     let reproduce = whereabouts.is_some();
-    // A player's later byte-range requests belong to the viewing registered by its
-    // first; every request is still decided.
-    let continuing = headers
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| !v.trim().starts_with("bytes=0-"));
-    // Every copy served carries a mark tying it to its register entry and request. It
-    // is the same for every byte-range request of one range by one user (a player
-    // assembles the file from several responses), so it is derived, not random.
-    let export_id = {
+    // Every copy served carries a mark tying it to its register entries and request. It
+    // is the same for every byte-range request of one range by one user under one
+    // grant (a player assembles the file from several responses, which must match), so
+    // it is derived, not random; each response's own entry is named beside it.
+    let export_id = |grant: i64| {
         use sha2::Digest;
-        let mark = format!("{}:{id}:{}:{}:{reproduce}", user.user_id, from.0, to.0);
+        let mark = format!(
+            "{}:{id}:{}:{}:{reproduce}:{grant}",
+            user.user_id, from.0, to.0
+        );
         let h = sha2::Sha256::digest(mark.as_bytes());
         h[..16]
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     };
-    let granted = crate::grants::authorize(
+    let mut granted = crate::grants::authorize(
         &state,
         &user,
         crate::grants::Ask {
@@ -319,11 +331,13 @@ async fn serve_mp4(
             from,
             to,
             whereabouts: whereabouts.as_ref(),
-            quiet: continuing,
-            export_id: Some(export_id.clone()),
+            grant_id: q.grant,
+            export_id: None,
         },
     )
     .await?;
+    let export_id = export_id(granted.grant_id);
+    granted.entry["export_id"] = serde_json::json!(export_id);
     let files = state.files.clone();
     let trace = vidimus_store::export::Trace {
         export_id: export_id.clone(),
@@ -359,24 +373,45 @@ async fn serve_mp4(
             )?;
             Ok((p, cam.name))
         })
-        .await?;
-    let (prepared, name) = prepared;
+        .await;
+    let (prepared, name) = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            granted.register_failed(&state, &e.message).await;
+            return Err(e);
+        }
+    };
     let total = prepared.plan.total_len;
     // Byte ranges make the download seekable in a <video> element.
-    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+    let range = match headers.get(header::RANGE) {
         None => None,
-        Some(v) => Some(parse_range(v, total).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                "bad_range",
-                format!("unsatisfiable range {v:?} of {total} bytes"),
-            )
-        })?),
+        Some(v) => {
+            let text = v.to_str().unwrap_or("");
+            match parse_range(text, total) {
+                Some(r) => Some(r),
+                None => {
+                    let e = ApiError::new(
+                        StatusCode::RANGE_NOT_SATISFIABLE,
+                        "bad_range",
+                        format!("unsatisfiable range {text:?} of {total} bytes"),
+                    );
+                    granted.register_failed(&state, &e.message).await;
+                    return Err(e);
+                }
+            }
+        }
     };
     let (start, end) = range.unwrap_or((0, total.saturating_sub(1)));
-    if range.is_none() {
-        tracing::info!(user = %user.username, camera = %name, %from, %to, bytes = total, grant = granted.grant_id, reproduce, "video served");
-    }
+    granted
+        .register(
+            &state,
+            serde_json::json!({
+                "outcome": "served",
+                "served": {"start": start, "end": end, "total": total},
+            }),
+        )
+        .await?;
+    tracing::info!(user = %user.username, camera = %name, %from, %to, start, end, total, grant = granted.grant_id, reproduce, entry = granted.leaf_index, "video served");
     let filename = format!(
         "{}_{}.mp4",
         name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_"),
@@ -384,19 +419,45 @@ async fn serve_mp4(
     );
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
     let files = state.files.clone();
-    // When the body is sent, the registered access gets its end: length and bytes.
+    let mut handout = granted.watch(&state);
+    let leaf = granted.leaf_index;
+    // When the body is sent (or cut), the registered access gets its end: length,
+    // bytes and how it ended.
     let (st, started) = (state.clone(), std::time::Instant::now());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<crate::handout::Stop>();
     tokio::spawn(async move {
-        let sent =
-            tokio::task::spawn_blocking(move || stream_range(&prepared, &files, start, end, &tx))
-                .await
-                .unwrap_or(0);
-        if granted.leaf_index >= 0 {
-            crate::grants::register_end(&st, &granted, started, sent).await;
-        }
+        let stop = handout.stop_signal();
+        let sent = Arc::new(AtomicU64::new(0));
+        let counted = sent.clone();
+        let reader = tokio::task::spawn_blocking(move || {
+            stream_range(&prepared, &files, start, end, &tx, &stop, &counted)
+        });
+        tokio::pin!(reader);
+        let ended = tokio::select! {
+            r = &mut reader => r.unwrap_or("failed").to_owned(),
+            why = handout.wait() => {
+                // Cut the response now; the reader stops at its next chunk.
+                let _ = stop_tx.send(why);
+                why.as_str().to_owned()
+            }
+        };
+        let sent = sent.load(Ordering::Relaxed);
+        crate::grants::register_end(&st, &granted, started, sent, &ended).await;
     });
-    let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
+    let stream = futures::stream::unfold((rx, Some(stop_rx)), |(mut rx, stop)| async move {
+        match stop {
+            Some(mut stop) => {
+                tokio::select! {
+                    item = rx.recv() => item.map(|i| (i, (rx, Some(stop)))),
+                    why = &mut stop => match why {
+                        Ok(why) => Some((Err(std::io::Error::other(why.as_str())), (rx, None))),
+                        // The watcher finished without a stop: serve the rest.
+                        Err(_) => rx.recv().await.map(|i| (i, (rx, None))),
+                    },
+                }
+            }
+            None => rx.recv().await.map(|i| (i, (rx, None))),
+        }
     });
     let mut r = Response::new(Body::from_stream(stream));
     if range.is_some() {
@@ -411,6 +472,7 @@ async fn serve_mp4(
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(end + 1 - start));
+    h.insert("x-vidimus-register-entry", HeaderValue::from(leaf));
     h.insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_str(&format!(
@@ -446,28 +508,39 @@ fn parse_range(v: &str, total: u64) -> Option<(u64, u64)> {
     (start <= end && end < total).then_some((start, end))
 }
 
-/// Sends bytes `start..=end` of the planned file to the response body.
+/// Sends bytes `start..=end` of the planned file to the response body, until done,
+/// the client goes or the hand-out must stop, counting the bytes `sent`; returns how
+/// it ended.
 fn stream_range(
     p: &vidimus_store::export::PreparedExport,
     files: &vidimus_store::SegmentFiles,
     start: u64,
     end: u64,
     tx: &tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>,
-) -> u64 {
-    let mut sent = 0u64;
+    stop: &tokio::sync::watch::Receiver<Option<crate::handout::Stop>>,
+    sent: &AtomicU64,
+) -> &'static str {
+    let mut ended = "completed";
     let r = vidimus_store::export::read_range(p, files, start, end, |chunk| {
+        if let Some(why) = *stop.borrow() {
+            ended = why.as_str();
+            return Ok(false);
+        }
         let n = chunk.len() as u64;
         let ok = tx.blocking_send(Ok(bytes::Bytes::from(chunk))).is_ok();
         if ok {
-            sent += n;
+            sent.fetch_add(n, Ordering::Relaxed);
+        } else {
+            ended = "client closed";
         }
         Ok(ok)
     });
     if let Err(e) = r {
         tracing::error!(error = %e, "export stream failed");
         let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+        ended = "failed";
     }
-    sent
+    ended
 }
 
 #[cfg(test)]

@@ -299,3 +299,82 @@ pub async fn session(
         org_kind: kind,
     }))
 }
+
+/// Checks a logged-in user's own password, entered again to confirm an act (e.g. an
+/// officer's part of a request, Art. 34(3)): rate-limited like login — by user and by
+/// address, sharing login's counters, so guessing cannot move from one door to the
+/// other — and every failure is a `password_check_failed` event of the system log.
+pub async fn check_own_password(
+    state: &AppState,
+    user: &AuthUser,
+    peer: SocketAddr,
+    password: String,
+    what: &'static str,
+) -> Result<(), ApiError> {
+    let keys = [
+        format!("ip:{}", peer.ip()),
+        format!("user:{}", user.username),
+    ];
+    {
+        let mut l = state.limiter.lock().expect("limiter lock");
+        if let Some(wait) = keys
+            .iter()
+            .filter_map(|k| l.retry_after(k, Instant::now()))
+            .max()
+        {
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "too many wrong passwords; try again in {} s",
+                    wait.as_secs()
+                ),
+            );
+            e.retry_after = Some(wait.as_secs());
+            return Err(e);
+        }
+    }
+    let uid = user.user_id;
+    let hash = state
+        .db
+        .run(move |ix| Ok(ix.user_by_id(uid)?.map(|u| u.password_hash)))
+        .await?
+        .ok_or_else(ApiError::unauthenticated)?;
+    let ok = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
+        .await
+        .map_err(ApiError::internal)?;
+    {
+        let mut l = state.limiter.lock().expect("limiter lock");
+        if ok {
+            keys.iter().for_each(|k| l.succeeded(k));
+        } else {
+            keys.iter().for_each(|k| l.failed(k, Instant::now()));
+        }
+    }
+    if ok {
+        return Ok(());
+    }
+    tracing::warn!(username = %user.username, %peer, what, "wrong password to confirm an act");
+    let (name, ip, now) = (
+        user.username.clone(),
+        peer.ip().to_string(),
+        state.clocks.realtime(),
+    );
+    state
+        .db
+        .run(move |ix| {
+            Ok(ix.log_event(
+                now,
+                "password_check_failed",
+                &name,
+                None,
+                serde_json::json!({"peer": ip, "to": what}),
+            )?)
+        })
+        .await?;
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "bad_credentials",
+        "the password does not match: each person confirms with their own credentials (Art. 34(3))",
+    ))
+}

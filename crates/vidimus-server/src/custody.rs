@@ -232,9 +232,23 @@ pub struct NewBundle {
     pub to: String,
     /// Why the video is handed out (required; goes into the signed manifest).
     pub purpose: String,
+    /// The grant (case) the reproduction is made under; needed when several allow it.
+    #[serde(default)]
+    pub grant: Option<i64>,
     /// Who receives it (required), on what and where it goes: registered.
     #[serde(flatten)]
     pub whereabouts: crate::grants::Whereabouts,
+}
+
+/// Who made a bundle and under what: only they may download it, and only while the
+/// grant still allows reproducing that camera and range.
+#[derive(serde::Deserialize, serde::Serialize)]
+struct BundleOwner {
+    user_id: i64,
+    camera_id: i64,
+    from_90k: i64,
+    to_90k: i64,
+    grant_id: i64,
 }
 
 /// A bundle made.
@@ -282,8 +296,8 @@ pub async fn make_bundle(
         ));
     }
     let mut w = req.whereabouts.clone();
-    w.medium.get_or_insert_with(|| "bundle download".into());
-    let granted = crate::grants::authorize(
+    w.medium.get_or_insert_with(|| "bundle".into());
+    let mut granted = crate::grants::authorize(
         &state,
         &user,
         crate::grants::Ask {
@@ -292,14 +306,15 @@ pub async fn make_bundle(
             from,
             to,
             whereabouts: Some(&w),
-            quiet: false,
+            grant_id: req.grant,
             export_id: None,
         },
     )
     .await?;
     let now = state.clocks.realtime();
     let (files, dir) = (state.files.clone(), state.data_dir.clone());
-    let s = state
+    let (request_id, grant_id, uid) = (granted.request_id, granted.grant_id, user.user_id);
+    let built = state
         .db
         .run(move |ix| {
             let cam = ix
@@ -326,16 +341,29 @@ pub async fn make_bundle(
                     exporter: &user.username,
                     purpose: &req.purpose,
                     now,
-                    request_id: Some(granted.request_id),
-                    grant_id: Some(granted.grant_id),
+                    request_id: Some(request_id),
+                    grant_id: Some(grant_id),
                 },
                 &tmp,
                 |_, _| {},
-            )?;
-            // Only its exporter may download it.
+            );
+            let s = match s {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(e.into());
+                }
+            };
+            let owner = BundleOwner {
+                user_id: uid,
+                camera_id: cam.id,
+                from_90k: from.0,
+                to_90k: to.0,
+                grant_id,
+            };
             std::fs::write(
                 out_dir.join(format!("{}.owner", s.manifest.export_id)),
-                user.user_id.to_string(),
+                serde_json::to_vec(&owner).map_err(ApiError::internal)?,
             )
             .map_err(ApiError::internal)?;
             std::fs::rename(
@@ -345,6 +373,25 @@ pub async fn make_bundle(
             .map_err(ApiError::internal)?;
             Ok(s)
         })
+        .await;
+    // Registered as what it was: a bundle built (with its id and size), or an attempt
+    // that failed with its error.
+    let s = match built {
+        Ok(s) => s,
+        Err(e) => {
+            granted.register_failed(&state, &e.message).await;
+            return Err(e);
+        }
+    };
+    granted
+        .register(
+            &state,
+            serde_json::json!({
+                "outcome": "built",
+                "export_id": s.manifest.export_id,
+                "bytes": s.bytes,
+            }),
+        )
         .await?;
     let m = &s.manifest;
     Ok((
@@ -375,30 +422,98 @@ pub async fn download_bundle(
     if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(not_found());
     }
-    let owner =
-        tokio::fs::read_to_string(state.data_dir.join("exports").join(format!("{id}.owner")))
+    let owner: BundleOwner =
+        tokio::fs::read(state.data_dir.join("exports").join(format!("{id}.owner")))
             .await
-            .map_err(|_| not_found())?;
-    if owner.trim() != user.user_id.to_string() {
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(not_found)?;
+    if owner.user_id != user.user_id {
         return Err(not_found());
     }
+    // A download is a reproduction of its own: decided again under the grant the
+    // bundle was made under (which may since have been revoked or expired), and
+    // registered with the bytes served.
+    let w = crate::grants::Whereabouts {
+        medium: Some("bundle download".into()),
+        recipient: Some(user.username.clone()),
+        destination: None,
+    };
+    let mut granted = crate::grants::authorize(
+        &state,
+        &user,
+        crate::grants::Ask {
+            action: vidimus_access::request::Action::Reproduce,
+            camera_id: owner.camera_id,
+            from: Wall90k(owner.from_90k),
+            to: Wall90k(owner.to_90k),
+            whereabouts: Some(&w),
+            grant_id: Some(owner.grant_id),
+            export_id: Some(id.to_owned()),
+        },
+    )
+    .await?;
     let path = state.data_dir.join("exports").join(&name);
-    let f = tokio::fs::File::open(&path)
-        .await
-        .map_err(|_| not_found())?;
-    let len = f.metadata().await.map_err(ApiError::internal)?.len();
-    let chunks = futures::stream::unfold(f, |mut f| async move {
-        use tokio::io::AsyncReadExt;
-        let mut buf = vec![0u8; 1 << 20];
-        match f.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok::<_, std::io::Error>(bytes::Bytes::from(buf)), f))
-            }
-            Err(e) => Some((Err(e), f)),
+    let f = match tokio::fs::File::open(&path).await {
+        Ok(f) => f,
+        Err(e) => {
+            granted.register_failed(&state, &e.to_string()).await;
+            return Err(not_found());
         }
-    });
+    };
+    let len = f.metadata().await.map_err(ApiError::internal)?.len();
+    granted
+        .register(
+            &state,
+            serde_json::json!({
+                "outcome": "served",
+                "served": {"start": 0, "end": len.saturating_sub(1), "total": len},
+            }),
+        )
+        .await?;
+    let leaf = granted.leaf_index;
+    let handout = granted.watch(&state);
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let ending = BundleEnd {
+        state: state.clone(),
+        granted,
+        started: std::time::Instant::now(),
+        sent: sent.clone(),
+        len,
+        done: false,
+    };
+    let chunks = futures::stream::unfold(
+        (f, handout, Some(ending)),
+        |(mut f, mut handout, ending)| async move {
+            use tokio::io::AsyncReadExt;
+            let ending = ending?;
+            let mut buf = vec![0u8; 1 << 20];
+            let read = tokio::select! {
+                r = f.read(&mut buf) => r,
+                why = handout.wait() => {
+                    ending.finish(why.as_str()).await;
+                    return Some((Err(std::io::Error::other(why.as_str())), (f, handout, None)));
+                }
+            };
+            match read {
+                Ok(0) => {
+                    ending.finish("completed").await;
+                    None
+                }
+                Ok(n) => {
+                    buf.truncate(n);
+                    ending
+                        .sent
+                        .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+                    Some((Ok(bytes::Bytes::from(buf)), (f, handout, Some(ending))))
+                }
+                Err(e) => {
+                    ending.finish("failed").await;
+                    Some((Err(e), (f, handout, None)))
+                }
+            }
+        },
+    );
     let mut r = Response::new(Body::from_stream(chunks));
     let h = r.headers_mut();
     h.insert(
@@ -406,10 +521,49 @@ pub async fn download_bundle(
         HeaderValue::from_static("application/x-tar"),
     );
     h.insert(header::CONTENT_LENGTH, len.into());
+    h.insert("x-vidimus-register-entry", HeaderValue::from(leaf));
     h.insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
             .map_err(ApiError::internal)?,
     );
     Ok(r.into_response())
+}
+
+/// The end of a bundle download, registered once: when the file is sent, cut by the
+/// grant's end, or (if the client goes) when the response is dropped.
+struct BundleEnd {
+    state: AppState,
+    granted: crate::grants::Authorized,
+    started: std::time::Instant,
+    sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    len: u64,
+    done: bool,
+}
+
+impl BundleEnd {
+    async fn finish(mut self, ended: &str) {
+        let sent = self.sent.load(std::sync::atomic::Ordering::Relaxed);
+        crate::grants::register_end(&self.state, &self.granted, self.started, sent, ended).await;
+        self.done = true;
+    }
+}
+
+impl Drop for BundleEnd {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // The client went before the end: register it from a task of its own.
+        let sent = self.sent.load(std::sync::atomic::Ordering::Relaxed);
+        let ended = if sent >= self.len {
+            "completed"
+        } else {
+            "client closed"
+        };
+        let (state, granted, started) = (self.state.clone(), self.granted.clone(), self.started);
+        tokio::spawn(async move {
+            crate::grants::register_end(&state, &granted, started, sent, ended).await;
+        });
+    }
 }

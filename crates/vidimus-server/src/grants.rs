@@ -34,9 +34,9 @@ pub struct Ask<'a> {
     pub from: Wall90k,
     pub to: Wall90k,
     pub whereabouts: Option<&'a Whereabouts>,
-    /// Decide, but do not register an allowed access (a player's further byte-range
-    /// requests within one registered viewing). Refusals are always registered.
-    pub quiet: bool,
+    /// The grant (case) the access is made under, as the user chose it; `None` when
+    /// the user holds exactly one grant that allows it.
+    pub grant_id: Option<i64>,
     /// The mark written into the copy served (see `vidimus_store::export::Trace`).
     pub export_id: Option<String>,
 }
@@ -51,7 +51,9 @@ pub struct Authorized {
     /// Interested parties may watch but never copy: the console draws who, which
     /// request and when over the video.
     pub view_only: bool,
-    /// The register entry (its log leaf, 0-based).
+    /// When the grant expires (90 kHz): no hand-out under it goes on past this.
+    pub expires_90k: i64,
+    /// The register entry (its log leaf, 0-based), once registered.
     pub leaf_index: i64,
     /// Everything the register needs to add the end of a session.
     pub entry: serde_json::Value,
@@ -103,8 +105,11 @@ pub fn register(
     Ok(idx - 1)
 }
 
-/// Decides `ask` for `user` under their grants, registers the decision, and returns
-/// the grant it was allowed under (or a 403 naming the reason).
+/// Decides `ask` for `user` under their grants and returns the grant it is allowed
+/// under, or an error naming the reason. A refusal is registered at once; an allowed
+/// access is registered by the handler with what it hands out
+/// ([`Authorized::register`]) before the first byte, or as failed
+/// ([`Authorized::register_failed`]) if nothing could be handed out.
 pub async fn authorize(
     state: &AppState,
     user: &AuthUser,
@@ -119,7 +124,7 @@ pub async fn authorize(
         from: ask.from,
         to: ask.to,
         whereabouts: ask.whereabouts.cloned(),
-        quiet: ask.quiet,
+        grant_id: ask.grant_id,
         export_id: ask.export_id.clone(),
     };
     state.db.run(move |ix| decide(ix, &policy, &q, now)).await
@@ -134,7 +139,7 @@ pub struct Decide {
     pub from: Wall90k,
     pub to: Wall90k,
     pub whereabouts: Option<Whereabouts>,
-    pub quiet: bool,
+    pub grant_id: Option<i64>,
     pub export_id: Option<String>,
 }
 
@@ -146,8 +151,7 @@ pub fn decide(
     q: &Decide,
     now: Wall90k,
 ) -> Result<Authorized, ApiError> {
-    let (uid, action, camera_id, from, to, quiet) =
-        (q.user_id, q.action, q.camera_id, q.from, q.to, q.quiet);
+    let (uid, action, camera_id, from, to) = (q.user_id, q.action, q.camera_id, q.from, q.to);
     let whereabouts = q.whereabouts.clone();
     let u = ix.user_by_id(uid)?.ok_or_else(ApiError::unauthenticated)?;
     let org = ix
@@ -181,26 +185,58 @@ pub fn decide(
         (from.0, to.0)
     };
     // Only grants naming this camera (or every camera) and this action could allow it;
-    // the policy decides under each of them, and with none, without a grant.
-    let grants = ix.candidate_grants_for(u.id, camera_id, action.as_str(), now)?;
+    // the policy decides under each of them, and with none, without a grant. If the
+    // user named the grant (the case they work on), only that one.
+    let mut grants = ix.candidate_grants_for(u.id, camera_id, action.as_str(), now)?;
     let mut refusals: Vec<String> = Vec::new();
-    let mut allowed: Option<(&RequestRow, vidimus_policy::Decision)> = None;
+    let mut reason: Option<(StatusCode, &'static str, String)> = None;
+    if let Some(want) = q.grant_id {
+        grants.retain(|r| r.grant.as_ref().is_some_and(|g| g.id == want));
+        if grants.is_empty() {
+            reason = Some((
+                StatusCode::FORBIDDEN,
+                "no_grant",
+                format!(
+                    "grant {want} is not an active grant of {} that covers this camera and action",
+                    u.username
+                ),
+            ));
+        }
+    }
+    let mut allowing: Vec<(&RequestRow, vidimus_policy::Decision)> = Vec::new();
     for r in &grants {
         let Some(g) = grant_facts(r) else { continue };
         let d = state_policy_decide(policy, &facts, action, &camera, qfrom, qto, now, Some(&g))?;
         if d.allowed {
-            allowed = Some((r, d));
-            break;
+            allowing.push((r, d));
+        } else {
+            refusals.extend(d.policies);
         }
-        refusals.extend(d.policies);
     }
-    if grants.is_empty() {
+    if grants.is_empty() && reason.is_none() {
         let d = state_policy_decide(policy, &facts, action, &camera, qfrom, qto, now, None)?;
         debug_assert!(!d.allowed, "nothing permits without a grant");
         refusals.extend(d.policies);
     }
     refusals.sort();
     refusals.dedup();
+    if allowing.len() > 1 {
+        // Each access is registered under the case it is made for: never a guess.
+        let ids: Vec<String> = allowing
+            .iter()
+            .filter_map(|(r, _)| r.grant.as_ref().map(|g| g.id.to_string()))
+            .collect();
+        reason = Some((
+            StatusCode::CONFLICT,
+            "grant_ambiguous",
+            format!(
+                "several grants allow this (grants {}): name the one it is made under (`grant`)",
+                ids.join(", ")
+            ),
+        ));
+        allowing.clear();
+    }
+    let allowed = allowing.into_iter().next();
     let mut entry = json!({
         "v": 1,
         "kind": "access",
@@ -234,11 +270,6 @@ pub fn decide(
                     .map(|p| json!({"user": p.username, "work_id": p.work_id}))
                     .collect::<Vec<_>>()
             );
-            let leaf_index = if quiet {
-                -1
-            } else {
-                register(ix, now, &entry)?
-            };
             let view_only = r.kind == RequestKind::InterestedPartyEmergency.as_str()
                 && !r.actions.iter().any(|a| a == "reproduce");
             Ok(Authorized {
@@ -247,28 +278,35 @@ pub fn decide(
                 purpose: r.purpose.clone(),
                 camera: cam.name.clone(),
                 view_only,
-                leaf_index,
+                expires_90k: g.expires_90k,
+                leaf_index: -1,
                 entry,
             })
         }
         None => {
-            let reason = if refusals.is_empty() {
-                "no grant covers this camera, action and time".to_owned()
-            } else {
-                format!("refused by policy {}", refusals.join(", "))
-            };
+            let (status, code, reason) = reason.unwrap_or_else(|| {
+                if refusals.is_empty() {
+                    (
+                        StatusCode::FORBIDDEN,
+                        "no_grant",
+                        "no grant covers this camera, action and time".to_owned(),
+                    )
+                } else {
+                    (
+                        StatusCode::FORBIDDEN,
+                        "refused_by_policy",
+                        format!("refused by policy {}", refusals.join(", ")),
+                    )
+                }
+            });
             entry["allowed"] = json!(false);
             entry["policies"] = json!(refusals);
             entry["reason"] = json!(reason);
             register(ix, now, &entry)?;
             tracing::warn!(user = %u.username, camera = cam.id, action = action.as_str(), %reason, "access refused");
             Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                if refusals.is_empty() {
-                    "no_grant"
-                } else {
-                    "refused_by_policy"
-                },
+                status,
+                code,
                 format!(
                     "{} {} of camera {:?}: {reason} (the attempt is registered)",
                     u.username,
@@ -304,13 +342,57 @@ fn state_policy_decide(
         .map_err(ApiError::internal)
 }
 
-/// Registers the end of an allowed session (live viewing, a download): its length and
-/// the bytes served.
+impl Authorized {
+    /// Registers the allowed access with what is handed out (`handed`: fields such as
+    /// the byte range served), durably, before the first byte is served.
+    pub async fn register(
+        &mut self,
+        state: &AppState,
+        handed: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        let now = state.clocks.realtime();
+        let mut entry = self.entry.clone();
+        entry["at"] = json!(now.to_string());
+        if let serde_json::Value::Object(m) = handed {
+            for (k, v) in m {
+                entry[k] = v;
+            }
+        }
+        let e = entry.clone();
+        self.leaf_index = state.db.run(move |ix| register(ix, now, &e)).await?;
+        self.entry = entry;
+        Ok(())
+    }
+
+    /// Registers an allowed access that handed nothing out, with why: the attempt is
+    /// registered as what it was.
+    pub async fn register_failed(&mut self, state: &AppState, error: &str) {
+        let r = self
+            .register(
+                state,
+                json!({"outcome": "failed", "error": error, "bytes": 0}),
+            )
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = ?e.message, "could not register a failed access");
+        }
+    }
+
+    /// Starts watching the hand-out: it must stop when the grant is revoked or expires.
+    pub fn watch(&self, state: &AppState) -> crate::handout::Handout {
+        state.handouts.begin(self.grant_id, self.expires_90k)
+    }
+}
+
+/// Registers the end of an allowed hand-out (live viewing, a download): its length,
+/// the bytes served and how it ended (`completed`, `client closed`, `grant revoked`,
+/// `grant expired`, ...).
 pub async fn register_end(
     state: &AppState,
     a: &Authorized,
     started: std::time::Instant,
     bytes: u64,
+    ended: &str,
 ) {
     let now = state.clocks.realtime();
     let mut entry = a.entry.clone();
@@ -319,17 +401,10 @@ pub async fn register_end(
     entry["started_leaf"] = json!(a.leaf_index);
     entry["seconds"] = json!((started.elapsed().as_secs_f64() * 10.0).round() / 10.0);
     entry["bytes"] = json!(bytes);
+    entry["ended"] = json!(ended);
     let r = state
         .db
-        .run(move |ix| {
-            let data = serde_json::to_vec(&entry).map_err(ApiError::internal)?;
-            ix.apply(&[vidimus_store::index::IndexOp::AppendLeaf {
-                at_90k: now.0,
-                kind: "access".into(),
-                data,
-            }])?;
-            Ok(())
-        })
+        .run(move |ix| register(ix, now, &entry).map(|_| ()))
         .await;
     if let Err(e) = r {
         tracing::error!(error = ?e.message, "could not register the end of an access");

@@ -8,6 +8,8 @@
 //! - [`live`]: live view, fMP4 fragments over a WebSocket for MSE.
 //! - [`grants`]: the policy gate in front of every video endpoint, and the access
 //!   register.
+//! - [`handout`]: the hand-outs in progress, ended when their grant is revoked or
+//!   expires.
 //! - [`requests`]: access requests, confirmations, approvals, grants.
 //! - [`compliance`]: the registry, its workflows, the compliance engine on live
 //!   systems, inspection checklists and printable reports.
@@ -27,6 +29,7 @@ pub mod custody;
 pub mod db;
 pub mod error;
 pub mod grants;
+pub mod handout;
 pub mod live;
 pub mod requests;
 pub mod status;
@@ -70,6 +73,8 @@ pub struct AppState {
     pub session_ttl: Duration,
     /// Mark cookies `Secure` (set when served over TLS, e.g. behind a reverse proxy).
     pub secure_cookies: bool,
+    /// Live views, playbacks and downloads in progress, by grant.
+    pub handouts: handout::Handouts,
 }
 
 impl AppState {
@@ -95,6 +100,7 @@ impl AppState {
             limiter: Arc::new(Mutex::new(LoginLimiter::new(Duration::from_secs(60), 5))),
             session_ttl: Duration::from_secs(12 * 3600),
             secure_cookies: false,
+            handouts: handout::Handouts::default(),
         })
     }
 }
@@ -307,10 +313,19 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    // Ends hand-outs whose grant is revoked or expires while they are served.
+    let watcher = tokio::spawn(
+        state
+            .handouts
+            .clone()
+            .watch(state.db.clone(), state.clocks.clone()),
+    );
+    let r = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    watcher.abort();
+    r
 }

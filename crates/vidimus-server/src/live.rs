@@ -11,13 +11,19 @@
 //!
 //! A client that cannot keep up gets text `{"type":"skip","frames":N}` and resumes at
 //! the next key frame; the server never buffers more than the live channel holds.
+//!
+//! The view lasts as long as its grant: when the grant is revoked or expires the server
+//! sends text `{"type":"end","reason":"grant revoked"}` and closes (policy violation,
+//! 1008) within a second, and the register entry ends with the reason. A browser's
+//! upgrade must come from the console's own origin (`Origin` equal to the `Host` it
+//! asked), so another site cannot open a view with the user's cookie.
 
 use crate::AppState;
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
@@ -34,8 +40,11 @@ pub async fn live(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
+    Query(q): Query<LiveQuery>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    same_origin(&headers)?;
     let id: i64 = id.parse().map_err(|_| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -64,18 +73,57 @@ pub async fn live(
             from: now,
             to: now,
             whereabouts: None,
-            quiet: false,
+            grant_id: q.grant,
             export_id: None,
         },
     )
     .await?;
+    let mut granted = granted;
+    granted
+        .register(&state, serde_json::json!({"outcome": "served"}))
+        .await?;
+    let handout = granted.watch(&state);
     let rx = state.live.subscribe(id);
     tracing::info!(user = %user.username, camera_id = id, grant = granted.grant_id, "live view opened");
     Ok(ws.on_upgrade(move |socket| async move {
         let started = std::time::Instant::now();
-        let bytes = stream(socket, rx, id, user.username).await;
-        crate::grants::register_end(&state, &granted, started, bytes).await;
+        let (bytes, ended) = stream(socket, rx, id, user.username, handout).await;
+        crate::grants::register_end(&state, &granted, started, bytes, ended).await;
     }))
+}
+
+/// Which grant (case) a live view is made under.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct LiveQuery {
+    /// Needed when several of the user's grants allow it.
+    #[serde(default)]
+    pub grant: Option<i64>,
+}
+
+/// Refuses a browser's upgrade from another origin (cross-site WebSocket hijacking):
+/// the `Origin` a browser sends must name the host it connected to. Clients that
+/// send no `Origin` (not browsers) still need the session cookie.
+fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.split_once("://"))
+        .map(|(_, rest)| rest.trim_end_matches('/'));
+    match (origin_host, host) {
+        (Some(o), Some(h)) if o.eq_ignore_ascii_case(h) => Ok(()),
+        _ => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "bad_origin",
+            format!(
+                "a live view may be opened only from the console's own origin, not {:?}",
+                origin.to_str().unwrap_or("?")
+            ),
+        )),
+    }
 }
 
 /// One viewer's position in the stream.
@@ -143,12 +191,33 @@ impl Viewer {
     }
 }
 
+/// Tells the viewer why the view ends and closes it (policy violation); at most a
+/// second is spent on a viewer that does not read.
+async fn end_view(mut socket: WebSocket, why: crate::handout::Stop) -> &'static str {
+    let reason = why.as_str();
+    let bye = async {
+        let msg = format!(r#"{{"type":"end","reason":"{reason}"}}"#);
+        socket.send(Message::Text(msg.into())).await?;
+        socket
+            .send(Message::Close(Some(axum::extract::ws::CloseFrame {
+                code: 1008,
+                reason: reason.into(),
+            })))
+            .await
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), bye).await;
+    reason
+}
+
+/// Streams until the viewer goes, the camera's channel closes or the hand-out must
+/// stop; returns the bytes sent and how it ended.
 async fn stream(
     mut socket: WebSocket,
     mut rx: tokio::sync::broadcast::Receiver<Arc<LiveFrame>>,
     camera: i64,
     user: String,
-) -> u64 {
+    mut handout: crate::handout::Handout,
+) -> (u64, &'static str) {
     let mut sent = 0u64;
     if socket
         .send(Message::Text(
@@ -157,7 +226,7 @@ async fn stream(
         .await
         .is_err()
     {
-        return sent;
+        return (sent, "client closed");
     }
     let mut v = Viewer {
         params: None,
@@ -175,6 +244,10 @@ async fn stream(
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => continue, // the client has nothing to say
             },
+            why = handout.wait() => {
+                tracing::info!(%user, camera_id = camera, reason = why.as_str(), "live view ended");
+                return (sent, end_view(socket, why).await);
+            }
         };
         let f = match frame {
             Ok(f) => f,
@@ -196,12 +269,20 @@ async fn stream(
             if let Message::Binary(b) = &m {
                 sent += b.len() as u64;
             }
-            if socket.send(m).await.is_err() {
+            // A viewer that stops reading must not keep the view past its grant.
+            let ok = tokio::select! {
+                r = socket.send(m) => r.is_ok(),
+                why = handout.wait() => {
+                    tracing::info!(%user, camera_id = camera, reason = why.as_str(), "live view ended");
+                    return (sent, end_view(socket, why).await);
+                }
+            };
+            if !ok {
                 tracing::info!(%user, camera_id = camera, "live view closed");
-                return sent;
+                return (sent, "client closed");
             }
         }
     }
     tracing::info!(%user, camera_id = camera, "live view closed");
-    sent
+    (sent, "client closed")
 }

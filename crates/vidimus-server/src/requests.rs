@@ -27,7 +27,8 @@ pub const MAX_GRANT_DAYS: i64 = 366;
 #[derive(serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
 pub struct PersonIn {
     pub username: String,
-    /// Work ID (state organs) or identity document number (interested parties).
+    /// Work ID (state organs) or identity document number (interested parties). It is
+    /// always the one on the person's account; one given here must match it.
     pub work_id: Option<String>,
 }
 
@@ -91,17 +92,22 @@ fn org_kind(ix: &SqliteIndex, org_id: i64) -> Result<(OrgKind, Jurisdiction), Ap
     ))
 }
 
+/// Whether `jur` covers every camera in `cameras` (none named: not covered).
+fn covers_all(ix: &SqliteIndex, jur: &Jurisdiction, cameras: &[i64]) -> Result<bool, ApiError> {
+    let cams = ix.cameras(true)?;
+    Ok(!cameras.is_empty()
+        && cameras.iter().all(|id| {
+            cams.iter()
+                .find(|c| c.id == *id)
+                .is_some_and(|c| jur.covers(c.region.as_deref(), c.industry.as_deref()))
+        }))
+}
+
 /// What a stored request lacks.
 fn missing_of(ix: &SqliteIndex, r: &RequestRow) -> Result<Vec<Unmet>, ApiError> {
     let kind = RequestKind::parse(&r.kind).ok_or_else(|| ApiError::internal("bad request kind"))?;
     let (org, jur) = org_kind(ix, r.org_id)?;
-    let cams = ix.cameras(true)?;
-    let all_in = !r.cameras.is_empty()
-        && r.cameras.iter().all(|id| {
-            cams.iter()
-                .find(|c| c.id == *id)
-                .is_some_and(|c| jur.covers(c.region.as_deref(), c.industry.as_deref()))
-        });
+    let all_in = covers_all(ix, &jur, &r.cameras)?;
     let actions: Vec<Action> = r.actions.iter().filter_map(|a| Action::parse(a)).collect();
     let persons: Vec<Person> = r
         .persons
@@ -235,18 +241,63 @@ pub async fn file(
                     format!("no camera {c}"),
                 ));
             }
-            let mut persons = Vec::new();
+            // Persons are accounts of the filing organisation; their work IDs are their
+            // accounts' (Art. 34(2)), never words in the request.
+            let needs_id = kind.two_person_rule() || kind == RequestKind::InterestedPartyEmergency;
+            let id_article = if kind == RequestKind::InterestedPartyEmergency {
+                "Art. 35 ¶2"
+            } else {
+                "Art. 34(2)"
+            };
+            let mut persons: Vec<(i64, Option<String>)> = Vec::new();
             for p in &req.persons {
-                let u = ix
-                    .user_by_name(&p.username)?
-                    .ok_or_else(|| ApiError::bad_request(format!("no user {:?}", p.username)))?;
+                let u = ix.user_by_name(&p.username)?.ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "not_allowed",
+                        format!(
+                            "{:?} has no account: every person acting is a user who confirms with their own credentials ({})",
+                            p.username,
+                            kind.article()
+                        ),
+                    )
+                })?;
                 if u.org_id != me.org_id {
                     return Err(ApiError::bad_request(format!(
                         "{} is not of the filing organisation",
                         p.username
                     )));
                 }
-                persons.push((u.id, p.work_id.clone().or(u.work_id.clone())));
+                if persons.iter().any(|(id, _)| *id == u.id) {
+                    return Err(ApiError::bad_request(format!(
+                        "{} is named twice: each person acts once",
+                        p.username
+                    )));
+                }
+                let account = u.work_id.clone().filter(|w| !w.trim().is_empty());
+                if let Some(given) = p.work_id.as_deref().filter(|w| !w.trim().is_empty())
+                    && account.as_deref() != Some(given)
+                {
+                    return Err(ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "not_allowed",
+                        format!(
+                            "work ID {given:?} is not {}'s: the work ID is the one on the person's account ({id_article})",
+                            p.username
+                        ),
+                    ));
+                }
+                if needs_id && account.is_none() {
+                    return Err(ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "not_allowed",
+                        format!(
+                            "{} has no work ID on their account: every person must present one ({id_article})",
+                            p.username
+                        ),
+                    ));
+                }
+                persons.push((u.id, account));
             }
             if !persons.iter().any(|(id, _)| *id == me.id) {
                 return Err(ApiError::bad_request(
@@ -307,9 +358,18 @@ fn visible(ix: &SqliteIndex, user: &AuthUser, id: i64) -> Result<RequestRow, Api
     };
     let r = ix.request(id)?.ok_or_else(not_found)?;
     let me = me(ix, user)?;
-    let (org, _) = org_kind(ix, me.org_id)?;
-    let approver =
-        me.role == "admin" && matches!(org, OrgKind::SystemManager | OrgKind::PublicSecurity);
+    let (org, jur) = org_kind(ix, me.org_id)?;
+    // Approvers: the system manager's administrators see every request; a PSB's see
+    // their own organisation's and those whose cameras all lie in their district (the
+    // ones they may approve) — another PSB's requests are not found.
+    let approver = me.role == "admin"
+        && match org {
+            OrgKind::SystemManager => true,
+            OrgKind::PublicSecurity => {
+                r.org_id == me.org_id || covers_all(ix, &jur, &r.cameras)?
+            }
+            _ => false,
+        };
     if r.created_by == me.id || r.persons.iter().any(|p| p.user_id == me.id) || approver {
         Ok(r)
     } else {
@@ -352,27 +412,12 @@ pub struct Confirm {
 pub async fn confirm(
     State(state): State<AppState>,
     user: AuthUser,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     Path(id): Path<i64>,
     Json(c): Json<Confirm>,
 ) -> Result<Json<RequestOut>, ApiError> {
     let now = state.clocks.realtime();
-    let username = user.username.clone();
-    let hash = state
-        .db
-        .run(move |ix| Ok(ix.user_by_name(&username)?.map(|u| u.password_hash)))
-        .await?
-        .ok_or_else(ApiError::unauthenticated)?;
-    let pw = c.password.clone();
-    let ok = tokio::task::spawn_blocking(move || vidimus_access::password::verify(&pw, &hash))
-        .await
-        .map_err(ApiError::internal)?;
-    if !ok {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "bad_credentials",
-            "the password does not match: each person confirms with their own credentials (Art. 34)",
-        ));
-    }
+    crate::auth::check_own_password(&state, &user, peer, c.password, "confirm a request").await?;
     state
         .db
         .run(move |ix| {
@@ -383,7 +428,23 @@ pub async fn confirm(
                     r.status
                 )));
             }
-            ix.confirm_person(id, user.user_id, c.work_id.as_deref(), now)?;
+            // The work ID confirmed is the account's; another one is refused, never
+            // written over it.
+            let me = me(ix, &user)?;
+            let account = me.work_id.clone().filter(|w| !w.trim().is_empty());
+            if let Some(given) = c.work_id.as_deref().filter(|w| !w.trim().is_empty())
+                && account.as_deref() != Some(given)
+            {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "not_allowed",
+                    format!(
+                        "work ID {given:?} is not {}'s: the work ID is the one on the person's account (Art. 34(2))",
+                        me.username
+                    ),
+                ));
+            }
+            ix.confirm_person(id, user.user_id, account.as_deref(), now)?;
             settle(ix, id, None, now)
         })
         .await
@@ -423,34 +484,33 @@ pub async fn approve(
                 )));
             }
             let me = me(ix, &user)?;
-            let (org, _) = org_kind(ix, me.org_id)?;
-            if me.role != "admin" || org != kind.approver() {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    format!(
-                        "{} is given by an administrator of a {}",
-                        kind.as_str(),
-                        kind.approver()
-                    ),
-                ));
-            }
-            if r.persons.iter().any(|p| p.user_id == me.id) || r.created_by == me.id {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    "no one approves their own request",
-                ));
-            }
+            let (org, jur) = org_kind(ix, me.org_id)?;
             let rk = RequestKind::parse(&r.kind).ok_or_else(|| ApiError::internal("bad kind"))?;
             let actions: Vec<Action> = r.actions.iter().filter_map(|x| Action::parse(x)).collect();
-            if !request::useful_approvals(rk, &actions).contains(&kind) {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "approval_not_applicable",
-                    format!("a {} request does not take {}", rk.as_str(), kind.as_str()),
-                ));
-            }
+            let persons: Vec<Person> = r
+                .persons
+                .iter()
+                .map(|p| Person {
+                    user_id: p.user_id,
+                    work_id: p.work_id.clone(),
+                    confirmed: p.confirmed_90k.is_some(),
+                })
+                .collect();
+            let who = request::Approver {
+                user_id: me.id,
+                is_admin: me.role == "admin",
+                org,
+                covers_cameras: covers_all(ix, &jur, &r.cameras)?,
+            };
+            request::may_approve(kind, &who, rk, &actions, r.created_by, &persons).map_err(|u| {
+                let status = if u.id == "approval_not_applicable" {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                } else {
+                    StatusCode::FORBIDDEN
+                };
+                let code = if u.id == "approval_not_applicable" { u.id } else { "forbidden" };
+                ApiError::new(status, code, u.to_string())
+            })?;
             ix.add_approval(id, kind.as_str(), me.id, a.note.as_deref(), now)?;
             settle(ix, id, Some(me.id), now)
         })
@@ -468,7 +528,7 @@ pub async fn revoke(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     let now = state.clocks.realtime();
-    state
+    let status = state
         .db
         .run(move |ix| {
             let me = me(ix, &user)?;
@@ -505,7 +565,10 @@ pub async fn revoke(
             )?;
             Ok(StatusCode::NO_CONTENT)
         })
-        .await
+        .await?;
+    // Live views and downloads under it end now (the watcher would within a second).
+    state.handouts.end_grant(id, crate::handout::Stop::Revoked);
+    Ok(status)
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]

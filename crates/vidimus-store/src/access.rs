@@ -549,6 +549,24 @@ impl SqliteIndex {
             .collect()
     }
 
+    /// The current end of each of these grants: `(id, expires_90k, revoked_90k)`, for
+    /// ending the hand-outs in progress under a grant revoked (by any door) or expired.
+    pub fn grant_ends(&self, ids: &[i64]) -> Result<Vec<(i64, i64, Option<i64>)>> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT id, expires_90k, revoked_90k FROM access_grant WHERE id = ?1",
+        )?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(row) = st
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?
+            {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
     /// Requests with unexpired, unrevoked grants naming `user_id` as a person.
     pub fn active_grants_for(&self, user_id: i64, now: Wall90k) -> Result<Vec<RequestRow>> {
         let ids: Vec<i64> = self

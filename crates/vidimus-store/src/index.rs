@@ -312,7 +312,10 @@ impl SqliteIndex {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // FULL: every commit is on disk before it returns. The access register, the
+        // log's leaves and checkpoints are committed before the video they cover is
+        // served; with NORMAL a power cut could lose them (WAL not yet synced).
+        conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let version: i32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > SCHEMA_VERSION {

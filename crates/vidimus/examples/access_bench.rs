@@ -198,7 +198,7 @@ fn main() {
     }
     let (p50, p99) = pct(cedar);
     println!("cedar decision (one grant)           p50 {p50:8.1} us  p99 {p99:8.1} us");
-    for quiet in [true, false] {
+    for register_allowed in [false, true] {
         let mut v = Vec::new();
         let mut allowed = 0;
         for i in 0..2000 {
@@ -224,20 +224,25 @@ fn main() {
                 from: Wall90k(now.0 - 3600 * 90_000),
                 to: Wall90k(now.0 - 3000 * 90_000),
                 whereabouts: None,
-                quiet,
+                grant_id: None,
                 export_id: None,
             };
             let t = Instant::now();
-            allowed += usize::from(decide(&mut ix, &policy, &q, now).is_ok());
+            if let Ok(a) = decide(&mut ix, &policy, &q, now) {
+                allowed += 1;
+                if register_allowed {
+                    vidimus_server::grants::register(&mut ix, now, &a.entry).unwrap();
+                }
+            }
             v.push(t.elapsed().as_secs_f64() * 1e6);
         }
         let (p50, p99) = pct(v);
         println!(
             "gate, {:<28} p50 {p50:8.1} us  p99 {p99:8.1} us  ({allowed} of 2000 allowed)",
-            if quiet {
-                "decide only"
-            } else {
+            if register_allowed {
                 "decide + register entry"
+            } else {
+                "decide (refusals registered)"
             }
         );
     }

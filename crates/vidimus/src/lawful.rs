@@ -159,8 +159,8 @@ pub(crate) fn duty_grant(
             manager.kind
         );
     }
-    if approver.role != "admin" || approver.org_id != u.org_id {
-        bail!("{by:?} is not an administrator of {}", manager.name);
+    if approver.org_id != u.org_id {
+        bail!("{by:?} is not of {}", manager.name);
     }
     // No cameras named: every camera, present and future (stored as an empty list).
     let all = ix.cameras(false)?;
@@ -183,16 +183,32 @@ pub(crate) fn duty_grant(
         actions.to_vec()
     };
     let parsed: Vec<Action> = actions.iter().filter_map(|a| Action::parse(a)).collect();
+    let me = Person {
+        user_id: u.id,
+        work_id: u.work_id.clone(),
+        confirmed: true,
+    };
+    // The same rule as the API's approvals: another administrator approves.
+    request::may_approve(
+        ApprovalKind::ManagerApproval,
+        &request::Approver {
+            user_id: approver.id,
+            is_admin: approver.role == "admin",
+            org: OrgKind::SystemManager,
+            covers_cameras: true,
+        },
+        RequestKind::SystemOperation,
+        &parsed,
+        u.id,
+        std::slice::from_ref(&me),
+    )
+    .map_err(|e| anyhow::anyhow!("{by:?} cannot approve {user:?}'s duty grant: {e}"))?;
     let missing = request::missing(&RequestFacts {
         kind: RequestKind::SystemOperation,
         org: OrgKind::SystemManager,
         purpose,
         actions: &parsed,
-        persons: &[Person {
-            user_id: u.id,
-            work_id: u.work_id.clone(),
-            confirmed: true,
-        }],
+        persons: std::slice::from_ref(&me),
         approvals: &[ApprovalKind::ManagerApproval],
         all_in_jurisdiction: true,
     });

@@ -1307,12 +1307,22 @@ fn demo_admin(data_dir: &std::path::Path) -> anyhow::Result<(String, String)> {
     let hash = vidimus_access::password::hash(&password)?;
     let now = RealClocks.realtime();
     ix.add_user("admin", &hash, "admin", now)?;
-    // The demo's administrator is also its operator: a duty grant for every camera.
+    // The demo's administrator is also its operator: a duty grant for every camera,
+    // approved by another administrator (no one approves their own grant). The
+    // approving manager's password is random and never printed: it exists to have
+    // approved.
+    let manager_pw = vidimus_access::token::new_token();
+    ix.add_user(
+        "demo-manager",
+        &vidimus_access::password::hash(&manager_pw)?,
+        "admin",
+        now,
+    )?;
     lawful::duty_grant(
         &mut ix,
         &lawful::Duty {
             user: "admin",
-            by: "admin",
+            by: "demo-manager",
             cameras: &[],
             actions: &[],
             days: 365,

@@ -447,14 +447,36 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
     );
     assert!(inside.contains(&format!("\"request_id\":{}", copy["request_id"])));
     assert!(inside.contains("\"user\":\"ada\""));
-    // Seeking within one download is decided but not registered again.
+    // Every request is its own register entry, whatever its Range header: the whole
+    // download, each byte range (naming the bytes it served), the unsatisfiable range
+    // and the range with no recording (allowed, but registered as failed).
+    let copies: Vec<&serde_json::Value> = reg
+        .iter()
+        .filter(|e| e["kind"] == "access" && e["action"] == "reproduce" && e["allowed"] == true)
+        .collect();
+    let served: Vec<(u64, u64)> = copies
+        .iter()
+        .filter(|e| e["outcome"] == "served")
+        .map(|e| {
+            (
+                e["served"]["start"].as_u64().unwrap(),
+                e["served"]["end"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let n = full.len() as u64;
     assert_eq!(
-        reg.iter()
-            .filter(|e| e["kind"] == "access" && e["action"] == "reproduce" && e["allowed"] == true)
-            .count(),
-        2,
-        "the download (its byte ranges are not registered again) and the attempt on a range with no recording"
+        served,
+        [(0, n - 1), (100, 199), (5000, n - 1), (n - 300, n - 1)],
+        "{copies:#?}"
     );
+    let failed: Vec<&str> = copies
+        .iter()
+        .filter(|e| e["outcome"] == "failed")
+        .map(|e| e["error"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert!(failed[0].contains("unsatisfiable range"), "{failed:?}");
     let csv = String::from_utf8(site.vidimus(&["register", "--user", "ada"]).stdout).unwrap();
     assert!(
         csv.starts_with("leaf_index,kind,at,allowed,action,"),
