@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::date::Date;
-use crate::facts::Facts;
+use crate::facts::{Facts, FactsError, location_problem};
 use crate::rules::{
     Bound, Collection, ComplianceBook, Condition, Fine, Measure, Modality, Op, Party, Rule,
     Subject, TierId,
@@ -26,7 +26,8 @@ pub struct Report {
     pub as_of: Date,
     pub rulebook: String,
     pub rulebook_version: String,
-    /// `compliant` when there are no findings, else `findings`.
+    /// `findings` when there are findings; else `incomplete` when some rules could not
+    /// be evaluated (`not_evaluated` says why), else `compliant`.
     pub status: &'static str,
     /// Art. 9 ¶2: who is responsible for construction, and why.
     pub responsible_entity: Option<ResponsibleEntity>,
@@ -96,12 +97,18 @@ pub struct Upcoming {
     pub explanation: String,
 }
 
-/// A rule that could not be evaluated for lack of a fact.
+/// A rule that could not be evaluated, and why: never read as "compliant".
 #[derive(Clone, Debug, Serialize)]
 pub struct NotEvaluated {
     pub rule_id: String,
     pub article: String,
-    pub missing: String,
+    /// The item it could not be evaluated for; absent for the system as a whole.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<FindingSubject>,
+    /// The fact whose absence stops it, when that is the reason.
+    pub missing: Option<String>,
+    /// Why, in words.
+    pub reason: String,
 }
 
 /// Evaluates every rule.
@@ -109,10 +116,17 @@ pub fn evaluate(book: &ComplianceBook, facts: &Facts, as_of: Date) -> Report {
     evaluate_rules(book, facts, as_of, |_| true)
 }
 
-/// Evaluates the rules checked at registration (Art. 10, 11) against facts that
-/// already hold the new entry; a finding means the entry must be refused.
-pub fn check_registration(book: &ComplianceBook, facts: &Facts, as_of: Date) -> Vec<Finding> {
-    evaluate_rules(book, facts, as_of, |r| r.at_registration).findings
+/// Checks facts that already hold a new entry before it is registered: values the
+/// rulebook does not know (a `location_type` that is not one of its place types, an
+/// event naming no rule of it) are an error; a finding of the rules checked at
+/// registration (Art. 10, 11) means the entry must be refused.
+pub fn check_registration(
+    book: &ComplianceBook,
+    facts: &Facts,
+    as_of: Date,
+) -> Result<Vec<Finding>, FactsError> {
+    facts.check(book)?;
+    Ok(evaluate_rules(book, facts, as_of, |r| r.at_registration).findings)
 }
 
 fn evaluate_rules(
@@ -126,14 +140,15 @@ fn evaluate_rules(
     let mut upcoming = Vec::new();
     let mut not_evaluated = Vec::new();
     for rule in book.rules.iter().filter(|r| select(r)) {
-        if let Some(p) = rule.needs.iter().find(|p| !present(root.lookup(p, None))) {
-            not_evaluated.push(NotEvaluated {
+        let not_evaluated_because =
+            |subject: Option<FindingSubject>, missing: Option<&str>, reason: String| NotEvaluated {
                 rule_id: rule.id.clone(),
                 article: rule.article.clone(),
-                missing: p.clone(),
-            });
-            continue;
-        }
+                subject,
+                missing: missing.map(str::to_owned),
+                reason,
+            };
+        let reads_place = rule.for_each == Some(Collection::Cameras) && rule.reads(PLACE);
         let items: Vec<(usize, Option<&Value>)> = match &rule.for_each {
             None => vec![(0, None)],
             Some(c) => root
@@ -152,16 +167,40 @@ fn evaluate_rules(
             },
         };
         for (index, item) in items {
+            // A place type the rulebook does not know is neither permitted nor
+            // prohibited: the rule cannot be evaluated for that camera.
+            if reads_place
+                && let Some(reason) = item
+                    .and_then(|c| c.get("location_type"))
+                    .and_then(Value::as_str)
+                    .and_then(|l| location_problem(book, l))
+            {
+                not_evaluated.push(not_evaluated_because(
+                    Some(subject_of(index, item)),
+                    Some(PLACE),
+                    reason,
+                ));
+                continue;
+            }
             let ctx = Ctx {
                 root: &root,
+                book,
                 item,
-                inclusive: book.inclusive_bounds,
                 as_of,
                 words: false,
             };
             if let Some(a) = &rule.applies
                 && !ctx.eval(a).0
             {
+                continue;
+            }
+            // It applies; without the facts it needs, it cannot be evaluated.
+            if let Some(p) = rule.needs.iter().find(|p| !present(ctx.lookup(p))) {
+                not_evaluated.push(not_evaluated_because(
+                    rule.for_each.as_ref().map(|_| subject_of(index, item)),
+                    Some(p),
+                    format!("{p} is not set"),
+                ));
                 continue;
             }
             let mut evidence = Vec::new();
@@ -242,10 +281,12 @@ fn evaluate_rules(
         as_of,
         rulebook: book.id.clone(),
         rulebook_version: book.version.clone(),
-        status: if findings.is_empty() {
-            "compliant"
-        } else {
+        status: if !findings.is_empty() {
             "findings"
+        } else if !not_evaluated.is_empty() {
+            "incomplete"
+        } else {
+            "compliant"
         },
         responsible_entity: facts
             .responsible_entity()
@@ -258,6 +299,9 @@ fn evaluate_rules(
         not_evaluated,
     }
 }
+
+/// The fact a place type is in.
+const PLACE: &str = "item.location_type";
 
 impl Rule {
     fn finding_due(&self) -> String {
@@ -589,8 +633,8 @@ fn present(v: Option<&Value>) -> bool {
 #[derive(Clone, Copy)]
 struct Ctx<'a> {
     root: &'a Root,
+    book: &'a ComplianceBook,
     item: Option<&'a Value>,
-    inclusive: bool,
     as_of: Date,
     /// Whether to say in words what decided each condition (only breaches need it:
     /// rules are evaluated without, and a breach again with).
@@ -680,15 +724,19 @@ impl<'a> Ctx<'a> {
         match op {
             Op::Eq(x) => v == x,
             Op::Ne(x) => v != x,
-            Op::In(xs) => xs.contains(v),
-            Op::NotIn(xs) => !xs.contains(v),
+            Op::In(xs, _) => xs.contains(v),
+            Op::NotIn(xs, _) => !xs.contains(v),
             Op::Contains(x) => v.as_array().is_some_and(|a| a.contains(x)),
             Op::SubsetOf(p) => match (v.as_array(), self.lookup(p).and_then(Value::as_array)) {
                 (Some(a), Some(b)) => a.iter().all(|x| b.contains(x)),
                 (Some(a), None) => a.is_empty(),
                 _ => false,
             },
-            Op::Bound(b, n, _) => b.holds(v.as_i64().unwrap_or(i64::MIN), *n, self.inclusive),
+            Op::Bound(b, n, _) => b.holds(
+                v.as_i64().unwrap_or(i64::MIN),
+                *n,
+                self.book.inclusive_bounds,
+            ),
         }
     }
 
@@ -728,14 +776,30 @@ impl<'a> Ctx<'a> {
         if !w {
             return (self.holds(v, op), Vec::new());
         }
-        let shown = show(Some(v));
+        let mut shown = show(Some(v));
+        if let Some(place) = v
+            .as_str()
+            .filter(|_| name.ends_with("location_type"))
+            .and_then(|l| self.book.place(l))
+        {
+            shown.push_str(&format!(" ({})", place.label()));
+        }
         let ok = self.holds(v, op);
         let how = match op {
             Op::Eq(x) => format!("(expected {})", show(Some(x))),
             Op::Ne(x) => format!("(not to be {})", show(Some(x))),
-            Op::In(_) => "(one of those listed)".to_owned(),
-            Op::NotIn(_) if ok => "(none of those listed)".to_owned(),
-            Op::NotIn(_) => "(one of those listed)".to_owned(),
+            Op::In(_, list) | Op::NotIn(_, list) => {
+                let member = ok == matches!(op, Op::In(..));
+                let of = list
+                    .as_ref()
+                    .map(|l| format!("the {}", l.replace('_', " ")))
+                    .unwrap_or_else(|| "those listed".to_owned());
+                if member {
+                    format!("(one of {of})")
+                } else {
+                    format!("(none of {of})")
+                }
+            }
             Op::Contains(x) => format!("(to contain {})", show(Some(x))),
             Op::SubsetOf(p) => format!("(to lie within {p} = {})", show(self.lookup(p))),
             Op::Bound(b, n, label) => {
@@ -831,9 +895,14 @@ impl Report {
             }
         }
         for n in &self.not_evaluated {
+            let of = n
+                .subject
+                .as_ref()
+                .map(|s| format!(" {}:", s.label))
+                .unwrap_or_default();
             out.push_str(&format!(
-                "not evaluated: [{}] {} — {} is not set\n",
-                n.rule_id, n.article, n.missing
+                "not evaluated: [{}] {} —{of} {}\n",
+                n.rule_id, n.article, n.reason
             ));
         }
         out
