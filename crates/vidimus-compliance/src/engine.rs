@@ -26,6 +26,7 @@ pub struct Report {
     pub as_of: Date,
     pub rulebook: String,
     pub rulebook_version: String,
+    /// `not_in_force` before the regulation's effective date (Art. 48); else
     /// `findings` when there are findings; else `incomplete` when some rules could not
     /// be evaluated (`not_evaluated` says why), else `compliant`.
     pub status: &'static str,
@@ -136,6 +137,7 @@ fn evaluate_rules(
     select: impl Fn(&Rule) -> bool,
 ) -> Report {
     let root = Root::new(facts, as_of);
+    let effective = facts.regulation.effective_date;
     let mut findings = Vec::new();
     let mut upcoming = Vec::new();
     let mut not_evaluated = Vec::new();
@@ -182,6 +184,17 @@ fn evaluate_rules(
                 ));
                 continue;
             }
+            // Conduct before the regulation took effect is not measured by it (Art. 48);
+            // dated duties arising from such an event run from the effective date.
+            if let (Some(Collection::Events(_)), None, Some(e), Some(date)) = (
+                &rule.for_each,
+                &rule.deadline,
+                effective,
+                item.and_then(date_of),
+            ) && date < e
+            {
+                continue;
+            }
             let ctx = Ctx {
                 root: &root,
                 book,
@@ -199,7 +212,11 @@ fn evaluate_rules(
                 not_evaluated.push(not_evaluated_because(
                     rule.for_each.as_ref().map(|_| subject_of(index, item)),
                     Some(p),
-                    format!("{p} is not set"),
+                    if p.starts_with("event.") && p.ends_with(".date") {
+                        format!("{}: {} applies from it", no_date(p), rule.article)
+                    } else {
+                        format!("{p} is not set")
+                    },
                 ));
                 continue;
             }
@@ -207,48 +224,60 @@ fn evaluate_rules(
             let mut breach = false;
             let mut deadline = None;
             if let Some(d) = &rule.deadline
-                && let Some(from) = d.from.iter().find_map(|p| ctx.date(p).map(|v| (p, v)))
+                && !d.met_by.as_ref().is_some_and(|m| present(ctx.lookup(m)))
             {
-                let met = d.met_by.as_ref().is_some_and(|m| present(ctx.lookup(m)));
-                if !met {
-                    let last = from.1.add_days(if book.inclusive_bounds {
-                        d.days
-                    } else {
-                        d.days - 1
-                    });
-                    let elapsed = as_of.days_since(from.1);
-                    let words = format!(
-                        "{} was {}; {} days later{}",
-                        from.0,
-                        from.1,
-                        elapsed,
-                        d.met_by
-                            .as_ref()
-                            .map(|m| format!(" {m} is not recorded"))
-                            .unwrap_or_default()
-                    );
-                    if Bound::Within.holds(elapsed, d.days, book.inclusive_bounds) {
-                        upcoming.push(Upcoming {
-                            rule_id: rule.id.clone(),
-                            article: rule.article.clone(),
-                            subject: subject_of(index, item),
-                            due: last,
-                            days_left: last.days_since(as_of),
-                            explanation: format!(
-                                "{}: due by {last} ({} days after {}); {}",
-                                rule.finding_due(),
-                                d.days,
-                                from.0,
-                                words
-                            ),
+                match d.from.iter().find_map(|p| ctx.date(p).map(|v| (p, v))) {
+                    // A dated duty with nothing to count from is not met either: it
+                    // cannot be evaluated, and says why.
+                    None => not_evaluated.push(not_evaluated_because(
+                        rule.for_each.as_ref().map(|_| subject_of(index, item)),
+                        d.from.last().map(String::as_str),
+                        format!(
+                            "{}: the deadline of {} runs from it",
+                            no_date(d.from.last().map(String::as_str).unwrap_or("")),
+                            rule.article
+                        ),
+                    )),
+                    Some((path, date)) => {
+                        let start = Start::new(path, date, effective);
+                        let last = start.date.add_days(if book.inclusive_bounds {
+                            d.days
+                        } else {
+                            d.days - 1
                         });
-                    } else {
-                        breach = true;
-                        deadline = Some(last);
-                        evidence.push(format!(
-                            "{words}, beyond the {} days allowed (last day {last}; {})",
-                            d.days, book.inclusive_article
-                        ));
+                        let elapsed = as_of.days_since(start.date);
+                        let words = format!(
+                            "{}; {} days later{}",
+                            start.words,
+                            elapsed,
+                            d.met_by
+                                .as_ref()
+                                .map(|m| format!(" {m} is not recorded"))
+                                .unwrap_or_default()
+                        );
+                        if Bound::Within.holds(elapsed, d.days, book.inclusive_bounds) {
+                            upcoming.push(Upcoming {
+                                rule_id: rule.id.clone(),
+                                article: rule.article.clone(),
+                                subject: subject_of(index, item),
+                                due: last,
+                                days_left: last.days_since(as_of),
+                                explanation: format!(
+                                    "{}: due by {last} ({} days after {}); {}",
+                                    rule.finding_due(),
+                                    d.days,
+                                    start.of,
+                                    words
+                                ),
+                            });
+                        } else {
+                            breach = true;
+                            deadline = Some(last);
+                            evidence.push(format!(
+                                "{words}, beyond the {} days allowed (last day {last}; {})",
+                                d.days, book.inclusive_article
+                            ));
+                        }
                     }
                 }
             }
@@ -275,13 +304,34 @@ fn evaluate_rules(
         }
     }
     upcoming.sort_by_key(|u| u.due);
+    // Art. 48: before the regulation takes effect nothing breaches it. Every rule is
+    // listed as not yet in force; the dated duties it will bring stay upcoming (they
+    // count from the effective date at the earliest, so none is due yet).
+    let in_force_from = effective.filter(|e| as_of < *e);
+    if let Some(e) = in_force_from {
+        findings.clear();
+        not_evaluated = book
+            .rules
+            .iter()
+            .filter(|r| select(r))
+            .map(|r| NotEvaluated {
+                rule_id: r.id.clone(),
+                article: r.article.clone(),
+                subject: None,
+                missing: None,
+                reason: format!("not yet in force: the regulation takes effect on {e} (Art. 48)"),
+            })
+            .collect();
+    }
     Report {
         system: facts.system.id.clone(),
         system_name: facts.system.name.clone(),
         as_of,
         rulebook: book.id.clone(),
         rulebook_version: book.version.clone(),
-        status: if !findings.is_empty() {
+        status: if in_force_from.is_some() {
+            "not_in_force"
+        } else if !findings.is_empty() {
             "findings"
         } else if !not_evaluated.is_empty() {
             "incomplete"
@@ -302,6 +352,47 @@ fn evaluate_rules(
 
 /// The fact a place type is in.
 const PLACE: &str = "item.location_type";
+
+/// "no completion acceptance date (event.completion_acceptance.date)".
+fn no_date(path: &str) -> String {
+    match path
+        .strip_prefix("event.")
+        .and_then(|p| p.strip_suffix(".date"))
+    {
+        Some(kind) => format!("no {} date ({path})", kind.replace('_', " ")),
+        None => format!("no date at {path}"),
+    }
+}
+
+/// The day a dated duty counts from. Art. 48: the regulation binds from its effective
+/// date, so a duty whose event came earlier (a system accepted, or last assessed,
+/// before it) counts from that date instead — max(event date, effective date).
+struct Start {
+    date: Date,
+    /// What it is, for "N days after ...".
+    of: String,
+    /// How it was found, in words.
+    words: String,
+}
+
+impl Start {
+    fn new(path: &str, date: Date, effective: Option<Date>) -> Start {
+        match effective {
+            Some(e) if e > date => Start {
+                date: e,
+                of: "the regulation took effect".into(),
+                words: format!(
+                    "{path} was {date}, before the regulation took effect on {e} (Art. 48), so the days run from {e}"
+                ),
+            },
+            _ => Start {
+                date,
+                of: path.to_owned(),
+                words: format!("{path} was {date}"),
+            },
+        }
+    }
+}
 
 impl Rule {
     fn finding_due(&self) -> String {

@@ -778,3 +778,177 @@ fn the_inspection_checklist_files_each_finding_under_its_matter() {
     );
     assert_eq!(items[2].status, "findings");
 }
+
+fn reasons(r: &vidimus_compliance::Report) -> Vec<(&str, &str)> {
+    r.not_evaluated
+        .iter()
+        .map(|n| (n.rule_id.as_str(), n.reason.as_str()))
+        .collect()
+}
+
+#[test]
+fn before_the_effective_date_nothing_breaches_the_regulation() {
+    // Art. 48: a bank branch without a system breaches Art. 9 ¶1 only once the
+    // regulation is in force.
+    let mut v = uninstalled("item_4");
+    v["regulation"] = json!({ "effective_date": "2027-01-01" });
+    let r = run(&book(), &v, "2026-12-15");
+    assert!(r.findings.is_empty(), "{}", r.to_text());
+    assert_eq!(r.status, "not_in_force");
+    assert_eq!(r.not_evaluated.len(), book().rules.len());
+    assert!(
+        reasons(&r).contains(&(
+            "art9.install_required",
+            "not yet in force: the regulation takes effect on 2027-01-01 (Art. 48)"
+        )),
+        "{:?}",
+        reasons(&r)
+    );
+    assert!(r.to_text().contains("not yet in force"), "{}", r.to_text());
+    // On the day it takes effect, it applies.
+    let f = only(&run(&book(), &v, "2027-01-01"), "art9.install_required");
+    assert_eq!(f.article, "Art. 9 ¶1");
+}
+
+/// A bank branch accepted and filed in 2025, before the regulation (in force
+/// 2027-01-01), never assessed or trained since.
+fn accepted_in_2025() -> Value {
+    let mut v = base();
+    set(&mut v, "system.existed_before_regulation", json!(true));
+    set(&mut v, "events.0.date", json!("2025-05-20"));
+    set(&mut v, "events.0.copy_to_psb", json!("2025-05-21"));
+    set(&mut v, "events.1.date", json!("2025-06-01"));
+    set(&mut v, "events.2.date", json!("2025-06-20"));
+    for k in ["performance_assessment", "security_assessment", "training"] {
+        remove_events(&mut v, k);
+    }
+    remove(&mut v, "cameras.0.measured");
+    v
+}
+
+#[test]
+fn duties_of_a_system_accepted_before_the_regulation_run_from_its_effective_date() {
+    let v = accepted_in_2025();
+    // Today's reading would make the first assessment due in 2026, before the
+    // regulation: 365 days from 2027-01-01 is 2028-01-01.
+    let r = run(&book(), &v, "2027-06-01");
+    assert!(r.findings.is_empty(), "{}", r.to_text());
+    let u = r
+        .upcoming
+        .iter()
+        .find(|u| u.rule_id == "art24.performance_assessment")
+        .unwrap();
+    assert_eq!(u.due, date("2028-01-01"));
+    assert!(
+        u.explanation
+            .contains("365 days after the regulation took effect"),
+        "{}",
+        u.explanation
+    );
+    let r = run(&book(), &v, "2028-01-01");
+    assert!(r.findings.is_empty(), "day 365: {}", r.to_text());
+    let r = run(&book(), &v, "2028-01-02");
+    let f = only(&r, "art24.training");
+    assert_eq!(
+        (f.article.as_str(), f.deadline),
+        ("Art. 24(2)", Some(date("2028-01-01")))
+    );
+    assert!(
+        f.explanation.contains(
+            "event.completion_acceptance.date was 2025-06-01, before the regulation took effect on 2027-01-01 (Art. 48), so the days run from 2027-01-01"
+        ),
+        "{}",
+        f.explanation
+    );
+    // Before the effective date, those duties are upcoming from it, not overdue.
+    let r = run(&book(), &v, "2026-06-01");
+    assert_eq!(r.status, "not_in_force");
+    assert!(
+        r.upcoming
+            .iter()
+            .any(|u| u.rule_id == "art24.security_assessment" && u.due == date("2028-01-01")),
+        "{:?}",
+        r.upcoming
+    );
+}
+
+#[test]
+fn conduct_before_the_effective_date_is_not_measured_by_the_regulation() {
+    // A move reported only 10 days in advance, in 2026: no Art. 19 ¶2 breach in 2027.
+    let mut v = shop();
+    add_event(
+        &mut v,
+        json!({ "kind": "move_or_removal", "date": "2026-06-11", "record_date": "2026-06-01" }),
+    );
+    let r = run(&book(), &v, AS_OF);
+    assert!(
+        !rule_ids(&r).contains(&"art19.move_record"),
+        "{}",
+        r.to_text()
+    );
+    // The same move after it is one.
+    let mut v = shop();
+    add_event(
+        &mut v,
+        json!({ "kind": "move_or_removal", "date": "2027-06-11", "record_date": "2027-06-01" }),
+    );
+    only(&run(&book(), &v, AS_OF), "art19.move_record");
+}
+
+#[test]
+fn an_installed_system_with_no_completion_acceptance_is_not_evaluated_for_its_dated_duties() {
+    // Today it escapes Art. 18 ¶1 and 24 and reads as compliant.
+    let mut v = base();
+    for k in [
+        "completion_acceptance",
+        "filing",
+        "performance_assessment",
+        "security_assessment",
+        "training",
+    ] {
+        remove_events(&mut v, k);
+    }
+    let r = run(&book(), &v, AS_OF);
+    assert!(r.findings.is_empty(), "{}", r.to_text());
+    assert_eq!(r.status, "incomplete");
+    let got = reasons(&r);
+    for (rule, article) in [
+        ("art18.filing_deadline", "Art. 18 ¶1"),
+        ("art24.performance_assessment", "Art. 24(1)"),
+        ("art24.security_assessment", "Art. 24(1)"),
+        ("art24.training", "Art. 24(2)"),
+    ] {
+        let want = format!(
+            "no completion acceptance date (event.completion_acceptance.date): the deadline of {article} runs from it"
+        );
+        assert!(got.contains(&(rule, want.as_str())), "{rule}: {got:?}");
+    }
+    for (rule, article) in [
+        ("art24.system_diagrams", "Art. 24(3)"),
+        ("art24.emergency_plan", "Art. 24(5)"),
+    ] {
+        let want = format!(
+            "no completion acceptance date (event.completion_acceptance.date): {article} applies from it"
+        );
+        assert!(got.contains(&(rule, want.as_str())), "{rule}: {got:?}");
+    }
+    assert!(
+        r.to_text().contains(
+            "not evaluated: [art18.filing_deadline] Art. 18 ¶1 — no completion acceptance date"
+        ),
+        "{}",
+        r.to_text()
+    );
+    // Filed anyway: the filing duty is met whatever the date.
+    let mut v2 = v.clone();
+    add_event(
+        &mut v2,
+        json!({ "kind": "filing", "date": "2027-02-01", "materials": ["filing_declaration_form", "design_plan", "compliance_demonstration_report", "completion_acceptance_report", "product_certification", "contractor_business_licence", "testing_report"] }),
+    );
+    let r = run(&book(), &v2, AS_OF);
+    assert!(
+        !reasons(&r)
+            .iter()
+            .any(|(id, _)| *id == "art18.filing_deadline")
+    );
+}
