@@ -422,18 +422,63 @@ fn an_interested_party_copying_without_psb_approval_is_fined_at_once() {
 }
 
 #[test]
-fn one_officer_alone_breaches_art_34() {
+fn one_officer_alone_breaches_art_34_1() {
     let mut v = base();
     add_event(
         &mut v,
         json!({ "kind": "access", "date": "2027-08-01", "party": "psb", "staff": 1, "work_ids": true, "registered": true }),
     );
-    let f = only(&run(&book(), &v, AS_OF), "art34.access_formalities");
-    assert_eq!(f.penalty_article.as_deref(), Some("Art. 46(4)"));
+    let r = run(&book(), &v, AS_OF);
+    assert_eq!(rule_ids(&r), ["art34.two_staff"], "{}", r.to_text());
+    let f = only(&r, "art34.two_staff");
+    assert_eq!(
+        (f.article.as_str(), f.penalty_article.as_deref()),
+        ("Art. 34(1)", Some("Art. 46(4)"))
+    );
     assert!(
         f.explanation.contains("item.staff is 1"),
         "{}",
         f.explanation
+    );
+}
+
+#[test]
+fn two_officers_one_without_a_work_id_breach_art_34_2_only() {
+    let mut v = base();
+    add_event(
+        &mut v,
+        json!({ "kind": "access", "date": "2027-08-01", "party": "psb", "staff": 2, "work_ids": false, "registered": true }),
+    );
+    let r = run(&book(), &v, AS_OF);
+    assert_eq!(rule_ids(&r), ["art34.work_ids"], "{}", r.to_text());
+    assert_eq!(only(&r, "art34.work_ids").article, "Art. 34(2)");
+}
+
+#[test]
+fn a_filing_lacking_only_the_contractors_licences_breaches_art_18_1_4() {
+    let mut v = base();
+    set(
+        &mut v,
+        "events.2.materials",
+        json!([
+            "filing_declaration_form",
+            "design_plan",
+            "compliance_demonstration_report",
+            "completion_acceptance_report",
+            "product_certification",
+            "testing_report"
+        ]),
+    );
+    let r = run(&book(), &v, AS_OF);
+    assert_eq!(
+        rule_ids(&r),
+        ["art18.filing_contractor_licences"],
+        "{}",
+        r.to_text()
+    );
+    assert_eq!(
+        only(&r, "art18.filing_contractor_licences").article,
+        "Art. 18 ¶1(4)"
     );
 }
 
@@ -615,7 +660,7 @@ fn a_neglected_system_accumulates_findings() {
         "art24.training",
         "art24.emergency_plan",
         "art32.log_retention",
-        "art34.access_formalities",
+        "art34.two_staff",
     ] {
         assert!(ids.contains(&want), "{want}: {}", r.to_text());
     }

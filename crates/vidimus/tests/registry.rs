@@ -410,7 +410,7 @@ fn registry_workflows_and_findings_through_the_api() {
     let report = boss
         .call("GET", "/api/compliance/systems/bank-0042", None)
         .json();
-    assert!(!rule_ids(&report).contains(&"art34.access_formalities".to_owned()));
+    assert!(!rule_ids(&report).iter().any(|r| r.starts_with("art34.")));
 
     // The same facts evaluated offline give the same findings.
     let file = site.dir.path().join("facts.json");
