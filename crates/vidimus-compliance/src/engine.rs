@@ -443,6 +443,17 @@ fn finding(
             .filter(|t| established(t.tier))
             .max_by_key(|t| t.tier)
     });
+    // The item of the article the facts name (Art. 9 ¶1(4) for a bank).
+    let article = match rule
+        .article_item
+        .as_ref()
+        .and_then(|p| root.lookup(p, None))
+        .and_then(Value::as_str)
+        .and_then(|v| v.strip_prefix("item_"))
+    {
+        Some(n) => format!("{}({n})", rule.article),
+        None => rule.article.clone(),
+    };
     let mut words = format!("{}: {}", subject.label, rule.finding);
     if !evidence.is_empty() {
         words.push_str(". Found: ");
@@ -450,7 +461,7 @@ fn finding(
     }
     words.push_str(&format!(
         ". {} says: \"{}\"",
-        rule.article,
+        article,
         rule.text.trim_end_matches('.')
     ));
     match (penalty, tier) {
@@ -495,7 +506,7 @@ fn finding(
     }
     Finding {
         rule_id: rule.id.clone(),
-        article: rule.article.clone(),
+        article,
         penalty_article: rule.penalty_article.clone(),
         subject,
         tier: tier.map(|t| t.tier),

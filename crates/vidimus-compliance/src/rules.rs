@@ -61,6 +61,9 @@ pub struct Rule {
     pub id: String,
     /// The article breached, with paragraph (¶) and item, e.g. `Art. 18 ¶1`.
     pub article: String,
+    /// A fact naming the item of `article` that applies (`item_4` → `(4)`), for a
+    /// paragraph whose items differ by site (Art. 9 ¶1): the finding names it.
+    pub article_item: Option<String>,
     /// The article of Chapter IV that punishes it, with its item, e.g. `Art. 41(1)`.
     pub penalty_article: Option<String>,
     /// Key of the `[penalty.*]` table.
@@ -333,6 +336,8 @@ struct RuleDoc {
     id: String,
     article: String,
     #[serde(default)]
+    article_item: Option<String>,
+    #[serde(default)]
     penalty_article: Option<String>,
     #[serde(default)]
     penalty: Option<String>,
@@ -495,12 +500,13 @@ impl ComplianceBook {
                     })
                 })
                 .transpose()?;
-            for p in &r.needs {
+            for p in r.needs.iter().chain(&r.article_item) {
                 check_path(p).map_err(&err)?;
             }
             rules.push(Rule {
                 id: r.id,
                 article: r.article,
+                article_item: r.article_item,
                 penalty_article: r.penalty_article,
                 penalty: r.penalty,
                 text: r.text,

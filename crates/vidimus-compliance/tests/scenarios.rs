@@ -39,7 +39,7 @@ fn a_bank_branch_with_no_system_is_warned_under_art_38() {
     let f = only(&r, "art9.install_required");
     assert_eq!(
         (f.article.as_str(), f.penalty_article.as_deref()),
-        ("Art. 9 ¶1", Some("Art. 38"))
+        ("Art. 9 ¶1(4)", Some("Art. 38"))
     );
     assert_eq!(f.tier, Some(TierId::FirstInstance));
     assert!(f.fines.is_empty());
@@ -80,6 +80,7 @@ fn serious_consequences_of_not_installing_raise_the_fines() {
     let mut v = uninstalled("item_1");
     v["events"] = json!([{ "kind": "serious_consequences", "date": "2027-08-01", "rule": "art9.install_required" }]);
     let f = only(&run(&book(), &v, AS_OF), "art9.install_required");
+    assert_eq!(f.article, "Art. 9 ¶1(1)", "a metro station: item (1)");
     assert_eq!(f.tier, Some(TierId::SeriousConsequences));
     assert_eq!(
         fines(&f.fines),
@@ -852,7 +853,7 @@ fn before_the_effective_date_nothing_breaches_the_regulation() {
     assert!(r.to_text().contains("not yet in force"), "{}", r.to_text());
     // On the day it takes effect, it applies.
     let f = only(&run(&book(), &v, "2027-01-01"), "art9.install_required");
-    assert_eq!(f.article, "Art. 9 ¶1");
+    assert_eq!(f.article, "Art. 9 ¶1(4)");
 }
 
 /// A bank branch accepted and filed in 2025, before the regulation (in force
