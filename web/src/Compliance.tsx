@@ -23,6 +23,9 @@ const DUTY_KINDS = ["completion_acceptance", "performance_assessment", "security
 const words = (s: string) => s.replace(/_/g, " ");
 const TIERS = ["first_instance", "correction_refused", "serious_consequences"];
 const rank = (tier: string | null) => (tier ? TIERS.indexOf(tier) : -1);
+/** The report's status in words: compliant, findings, incomplete (rules not evaluated) or not in force (Art. 48). */
+const statusWord = (s: string): "compliant" | "incomplete" | "notInForce" | "hasFindings" =>
+  s === "compliant" ? "compliant" : s === "incomplete" ? "incomplete" : s === "not_in_force" ? "notInForce" : "hasFindings";
 const today = () => {
   // The local (Shenzhen, UTC+08:00) calendar day, as the server counts.
   const d = new Date(Date.now() + 8 * 3600 * 1000);
@@ -63,7 +66,7 @@ export function Compliance({ me }: { me: Session }) {
                 <td><button className="link" data-testid={`cmp-open-${s.id}`} onClick={() => setOpen(s.id)}>{s.name}</button><br /><small>{s.id}</small></td>
                 <td>{s.district}</td>
                 <td>{words(s.site_category)}</td>
-                <td className={`status-${s.status}`} data-testid="cmp-status">{t(s.status === "compliant" ? "compliant" : "hasFindings")}</td>
+                <td className={`status-${s.status}`} data-testid="cmp-status">{t(statusWord(s.status))}</td>
                 <td>
                   {s.findings.map((f, i) => (
                     <div key={i} className="cmp-finding" data-rule={f.rule_id}>
@@ -148,7 +151,7 @@ function SystemDetail({ id, me, onChange }: { id: string; me: Session; onChange:
     <section className="cmp-detail" data-testid="cmp-detail">
       <h3>{report.system_name} <small>{report.system}</small></h3>
       <p>
-        <span className={`status-${report.status}`} data-testid="cmp-detail-status">{t(report.status === "compliant" ? "compliant" : "hasFindings")}</span>
+        <span className={`status-${report.status}`} data-testid="cmp-detail-status">{t(statusWord(report.status))}</span>
         {" · "}{t("asOf")} {report.as_of} · {t("rulebook")} {report.rulebook_version}
         {report.responsible_entity && <> · {t("responsibleEntity")}: {report.responsible_entity.name} <small>({report.responsible_entity.basis})</small></>}
       </p>
@@ -176,7 +179,7 @@ function SystemDetail({ id, me, onChange }: { id: string; me: Session; onChange:
         <h4>{t("upcoming")}</h4>
         <ul data-testid="cmp-upcoming">{report.upcoming.map((u, i) => <li key={i} data-rule={u.rule_id}>{u.due} ({u.days_left} {t("days")}) · {u.article} · {u.subject.label}</li>)}</ul>
       </>)}
-      {report.not_evaluated.map((n) => <p key={n.rule_id} className="muted">{t("notEvaluated")}: {n.article} — {n.missing}</p>)}
+      {report.not_evaluated.map((n, i) => <p key={i} className="muted">{t("notEvaluated")}: {n.article} — {n.subject ? `${n.subject.label}: ` : ""}{n.reason}</p>)}
 
       <h4>{t("registry")}</h4>
       <table className="cmp-table"><tbody>
@@ -247,7 +250,7 @@ function AddEntries({ id, recorder, act }: { id: string; recorder: string[]; act
         <h5>{t("addCamera")}</h5>
         <label>{t("cameraId")}<input data-testid="cam-id" value={cam.id} onChange={(e) => setCam({ ...cam, id: e.target.value })} required /></label>
         <label>{t("locationType")}<input data-testid="cam-location" list="location-types" value={cam.location_type} onChange={(e) => setCam({ ...cam, location_type: e.target.value })} required /></label>
-        <datalist id="location-types">{["lobby", "entrance", "street", "platform", "car_park", "hotel_corridor", "vault", "hotel_guest_room", "restroom", "dressing_room"].map((l) => <option key={l} value={l} />)}</datalist>
+        <datalist id="location-types">{["entrance", "lobby", "corridor", "bank_hall", "vault", "shop", "shopping_mall", "street", "metro_station_hall", "metro_platform", "parking", "hotel_lobby", "hotel_corridor", "hotel_guest_room", "restroom", "dressing_room"].map((l) => <option key={l} value={l} />)}</datalist>
         <label>{t("recordedAs")}<select data-testid="cam-recorder" value={cam.recorder_camera} onChange={(e) => setCam({ ...cam, recorder_camera: e.target.value })}>
           <option value="">—</option>{recorder.map((r) => <option key={r} value={r}>{r}</option>)}</select></label>
         {!cam.recorder_camera && <label>{t("retentionDays")}<input type="number" min="0" data-testid="cam-retention" value={cam.retention} onChange={(e) => setCam({ ...cam, retention: e.target.value })} /></label>}

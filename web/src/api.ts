@@ -108,7 +108,7 @@ export interface Upcoming { rule_id: string; article: string; subject: Subject; 
 export interface Report {
   system: string; system_name: string; as_of: string; status: string; rulebook_version: string;
   responsible_entity: { name: string; basis: string } | null;
-  findings: Finding[]; upcoming: Upcoming[]; not_evaluated: { rule_id: string; article: string; missing: string }[];
+  findings: Finding[]; upcoming: Upcoming[]; not_evaluated: { rule_id: string; article: string; subject?: { kind: string; label: string }; missing: string | null; reason: string }[];
 }
 export interface SystemSummary {
   id: string; name: string; district: string | null; site_category: string; status: string;

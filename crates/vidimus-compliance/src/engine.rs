@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::date::Date;
-use crate::facts::Facts;
+use crate::facts::{Facts, FactsError, location_problem};
 use crate::rules::{
     Bound, Collection, ComplianceBook, Condition, Fine, Measure, Modality, Op, Party, Rule,
     Subject, TierId,
@@ -26,7 +26,9 @@ pub struct Report {
     pub as_of: Date,
     pub rulebook: String,
     pub rulebook_version: String,
-    /// `compliant` when there are no findings, else `findings`.
+    /// `not_in_force` before the regulation's effective date (Art. 48); else
+    /// `findings` when there are findings; else `incomplete` when some rules could not
+    /// be evaluated (`not_evaluated` says why), else `compliant`.
     pub status: &'static str,
     /// Art. 9 ¶2: who is responsible for construction, and why.
     pub responsible_entity: Option<ResponsibleEntity>,
@@ -96,12 +98,18 @@ pub struct Upcoming {
     pub explanation: String,
 }
 
-/// A rule that could not be evaluated for lack of a fact.
+/// A rule that could not be evaluated, and why: never read as "compliant".
 #[derive(Clone, Debug, Serialize)]
 pub struct NotEvaluated {
     pub rule_id: String,
     pub article: String,
-    pub missing: String,
+    /// The item it could not be evaluated for; absent for the system as a whole.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<FindingSubject>,
+    /// The fact whose absence stops it, when that is the reason.
+    pub missing: Option<String>,
+    /// Why, in words.
+    pub reason: String,
 }
 
 /// Evaluates every rule.
@@ -109,10 +117,17 @@ pub fn evaluate(book: &ComplianceBook, facts: &Facts, as_of: Date) -> Report {
     evaluate_rules(book, facts, as_of, |_| true)
 }
 
-/// Evaluates the rules checked at registration (Art. 10, 11) against facts that
-/// already hold the new entry; a finding means the entry must be refused.
-pub fn check_registration(book: &ComplianceBook, facts: &Facts, as_of: Date) -> Vec<Finding> {
-    evaluate_rules(book, facts, as_of, |r| r.at_registration).findings
+/// Checks facts that already hold a new entry before it is registered: values the
+/// rulebook does not know (a `location_type` that is not one of its place types, an
+/// event naming no rule of it) are an error; a finding of the rules checked at
+/// registration (Art. 10, 11) means the entry must be refused.
+pub fn check_registration(
+    book: &ComplianceBook,
+    facts: &Facts,
+    as_of: Date,
+) -> Result<Vec<Finding>, FactsError> {
+    facts.check(book)?;
+    Ok(evaluate_rules(book, facts, as_of, |r| r.at_registration).findings)
 }
 
 fn evaluate_rules(
@@ -122,18 +137,20 @@ fn evaluate_rules(
     select: impl Fn(&Rule) -> bool,
 ) -> Report {
     let root = Root::new(facts, as_of);
+    let effective = facts.regulation.effective_date;
     let mut findings = Vec::new();
     let mut upcoming = Vec::new();
     let mut not_evaluated = Vec::new();
     for rule in book.rules.iter().filter(|r| select(r)) {
-        if let Some(p) = rule.needs.iter().find(|p| !present(root.lookup(p, None))) {
-            not_evaluated.push(NotEvaluated {
+        let not_evaluated_because =
+            |subject: Option<FindingSubject>, missing: Option<&str>, reason: String| NotEvaluated {
                 rule_id: rule.id.clone(),
                 article: rule.article.clone(),
-                missing: p.clone(),
-            });
-            continue;
-        }
+                subject,
+                missing: missing.map(str::to_owned),
+                reason,
+            };
+        let reads_place = rule.for_each == Some(Collection::Cameras) && rule.reads(PLACE);
         let items: Vec<(usize, Option<&Value>)> = match &rule.for_each {
             None => vec![(0, None)],
             Some(c) => root
@@ -152,10 +169,36 @@ fn evaluate_rules(
             },
         };
         for (index, item) in items {
+            // A place type the rulebook does not know is neither permitted nor
+            // prohibited: the rule cannot be evaluated for that camera.
+            if reads_place
+                && let Some(reason) = item
+                    .and_then(|c| c.get("location_type"))
+                    .and_then(Value::as_str)
+                    .and_then(|l| location_problem(book, l))
+            {
+                not_evaluated.push(not_evaluated_because(
+                    Some(subject_of(index, item)),
+                    Some(PLACE),
+                    reason,
+                ));
+                continue;
+            }
+            // Conduct before the regulation took effect is not measured by it (Art. 48);
+            // dated duties arising from such an event run from the effective date.
+            if let (Some(Collection::Events(_)), None, Some(e), Some(date)) = (
+                &rule.for_each,
+                &rule.deadline,
+                effective,
+                item.and_then(date_of),
+            ) && date < e
+            {
+                continue;
+            }
             let ctx = Ctx {
                 root: &root,
+                book,
                 item,
-                inclusive: book.inclusive_bounds,
                 as_of,
                 words: false,
             };
@@ -164,52 +207,77 @@ fn evaluate_rules(
             {
                 continue;
             }
+            // It applies; without the facts it needs, it cannot be evaluated.
+            if let Some(p) = rule.needs.iter().find(|p| !present(ctx.lookup(p))) {
+                not_evaluated.push(not_evaluated_because(
+                    rule.for_each.as_ref().map(|_| subject_of(index, item)),
+                    Some(p),
+                    if p.starts_with("event.") && p.ends_with(".date") {
+                        format!("{}: {} applies from it", no_date(p), rule.article)
+                    } else {
+                        format!("{p} is not set")
+                    },
+                ));
+                continue;
+            }
             let mut evidence = Vec::new();
             let mut breach = false;
             let mut deadline = None;
             if let Some(d) = &rule.deadline
-                && let Some(from) = d.from.iter().find_map(|p| ctx.date(p).map(|v| (p, v)))
+                && !d.met_by.as_ref().is_some_and(|m| present(ctx.lookup(m)))
             {
-                let met = d.met_by.as_ref().is_some_and(|m| present(ctx.lookup(m)));
-                if !met {
-                    let last = from.1.add_days(if book.inclusive_bounds {
-                        d.days
-                    } else {
-                        d.days - 1
-                    });
-                    let elapsed = as_of.days_since(from.1);
-                    let words = format!(
-                        "{} was {}; {} days later{}",
-                        from.0,
-                        from.1,
-                        elapsed,
-                        d.met_by
-                            .as_ref()
-                            .map(|m| format!(" {m} is not recorded"))
-                            .unwrap_or_default()
-                    );
-                    if Bound::Within.holds(elapsed, d.days, book.inclusive_bounds) {
-                        upcoming.push(Upcoming {
-                            rule_id: rule.id.clone(),
-                            article: rule.article.clone(),
-                            subject: subject_of(index, item),
-                            due: last,
-                            days_left: last.days_since(as_of),
-                            explanation: format!(
-                                "{}: due by {last} ({} days after {}); {}",
-                                rule.finding_due(),
-                                d.days,
-                                from.0,
-                                words
-                            ),
+                match d.from.iter().find_map(|p| ctx.date(p).map(|v| (p, v))) {
+                    // A dated duty with nothing to count from is not met either: it
+                    // cannot be evaluated, and says why.
+                    None => not_evaluated.push(not_evaluated_because(
+                        rule.for_each.as_ref().map(|_| subject_of(index, item)),
+                        d.from.last().map(String::as_str),
+                        format!(
+                            "{}: the deadline of {} runs from it",
+                            no_date(d.from.last().map(String::as_str).unwrap_or("")),
+                            rule.article
+                        ),
+                    )),
+                    Some((path, date)) => {
+                        let start = Start::new(path, date, effective);
+                        let last = start.date.add_days(if book.inclusive_bounds {
+                            d.days
+                        } else {
+                            d.days - 1
                         });
-                    } else {
-                        breach = true;
-                        deadline = Some(last);
-                        evidence.push(format!(
-                            "{words}, beyond the {} days allowed (last day {last}; {})",
-                            d.days, book.inclusive_article
-                        ));
+                        let elapsed = as_of.days_since(start.date);
+                        let words = format!(
+                            "{}; {} days later{}",
+                            start.words,
+                            elapsed,
+                            d.met_by
+                                .as_ref()
+                                .map(|m| format!(" {m} is not recorded"))
+                                .unwrap_or_default()
+                        );
+                        if Bound::Within.holds(elapsed, d.days, book.inclusive_bounds) {
+                            upcoming.push(Upcoming {
+                                rule_id: rule.id.clone(),
+                                article: rule.article.clone(),
+                                subject: subject_of(index, item),
+                                due: last,
+                                days_left: last.days_since(as_of),
+                                explanation: format!(
+                                    "{}: due by {last} ({} days after {}); {}",
+                                    rule.finding_due(),
+                                    d.days,
+                                    start.of,
+                                    words
+                                ),
+                            });
+                        } else {
+                            breach = true;
+                            deadline = Some(last);
+                            evidence.push(format!(
+                                "{words}, beyond the {} days allowed (last day {last}; {})",
+                                d.days, book.inclusive_article
+                            ));
+                        }
                     }
                 }
             }
@@ -236,16 +304,39 @@ fn evaluate_rules(
         }
     }
     upcoming.sort_by_key(|u| u.due);
+    // Art. 48: before the regulation takes effect nothing breaches it. Every rule is
+    // listed as not yet in force; the dated duties it will bring stay upcoming (they
+    // count from the effective date at the earliest, so none is due yet).
+    let in_force_from = effective.filter(|e| as_of < *e);
+    if let Some(e) = in_force_from {
+        findings.clear();
+        not_evaluated = book
+            .rules
+            .iter()
+            .filter(|r| select(r))
+            .map(|r| NotEvaluated {
+                rule_id: r.id.clone(),
+                article: r.article.clone(),
+                subject: None,
+                missing: None,
+                reason: format!("not yet in force: the regulation takes effect on {e} (Art. 48)"),
+            })
+            .collect();
+    }
     Report {
         system: facts.system.id.clone(),
         system_name: facts.system.name.clone(),
         as_of,
         rulebook: book.id.clone(),
         rulebook_version: book.version.clone(),
-        status: if findings.is_empty() {
-            "compliant"
-        } else {
+        status: if in_force_from.is_some() {
+            "not_in_force"
+        } else if !findings.is_empty() {
             "findings"
+        } else if !not_evaluated.is_empty() {
+            "incomplete"
+        } else {
+            "compliant"
         },
         responsible_entity: facts
             .responsible_entity()
@@ -256,6 +347,50 @@ fn evaluate_rules(
         findings,
         upcoming,
         not_evaluated,
+    }
+}
+
+/// The fact a place type is in.
+const PLACE: &str = "item.location_type";
+
+/// "no completion acceptance date (event.completion_acceptance.date)".
+fn no_date(path: &str) -> String {
+    match path
+        .strip_prefix("event.")
+        .and_then(|p| p.strip_suffix(".date"))
+    {
+        Some(kind) => format!("no {} date ({path})", kind.replace('_', " ")),
+        None => format!("no date at {path}"),
+    }
+}
+
+/// The day a dated duty counts from. Art. 48: the regulation binds from its effective
+/// date, so a duty whose event came earlier (a system accepted, or last assessed,
+/// before it) counts from that date instead — max(event date, effective date).
+struct Start {
+    date: Date,
+    /// What it is, for "N days after ...".
+    of: String,
+    /// How it was found, in words.
+    words: String,
+}
+
+impl Start {
+    fn new(path: &str, date: Date, effective: Option<Date>) -> Start {
+        match effective {
+            Some(e) if e > date => Start {
+                date: e,
+                of: "the regulation took effect".into(),
+                words: format!(
+                    "{path} was {date}, before the regulation took effect on {e} (Art. 48), so the days run from {e}"
+                ),
+            },
+            _ => Start {
+                date,
+                of: path.to_owned(),
+                words: format!("{path} was {date}"),
+            },
+        }
     }
 }
 
@@ -308,6 +443,17 @@ fn finding(
             .filter(|t| established(t.tier))
             .max_by_key(|t| t.tier)
     });
+    // The item of the article the facts name (Art. 9 ¶1(4) for a bank).
+    let article = match rule
+        .article_item
+        .as_ref()
+        .and_then(|p| root.lookup(p, None))
+        .and_then(Value::as_str)
+        .and_then(|v| v.strip_prefix("item_"))
+    {
+        Some(n) => format!("{}({n})", rule.article),
+        None => rule.article.clone(),
+    };
     let mut words = format!("{}: {}", subject.label, rule.finding);
     if !evidence.is_empty() {
         words.push_str(". Found: ");
@@ -315,7 +461,7 @@ fn finding(
     }
     words.push_str(&format!(
         ". {} says: \"{}\"",
-        rule.article,
+        article,
         rule.text.trim_end_matches('.')
     ));
     match (penalty, tier) {
@@ -360,7 +506,7 @@ fn finding(
     }
     Finding {
         rule_id: rule.id.clone(),
-        article: rule.article.clone(),
+        article,
         penalty_article: rule.penalty_article.clone(),
         subject,
         tier: tier.map(|t| t.tier),
@@ -589,8 +735,8 @@ fn present(v: Option<&Value>) -> bool {
 #[derive(Clone, Copy)]
 struct Ctx<'a> {
     root: &'a Root,
+    book: &'a ComplianceBook,
     item: Option<&'a Value>,
-    inclusive: bool,
     as_of: Date,
     /// Whether to say in words what decided each condition (only breaches need it:
     /// rules are evaluated without, and a breach again with).
@@ -680,15 +826,19 @@ impl<'a> Ctx<'a> {
         match op {
             Op::Eq(x) => v == x,
             Op::Ne(x) => v != x,
-            Op::In(xs) => xs.contains(v),
-            Op::NotIn(xs) => !xs.contains(v),
+            Op::In(xs, _) => xs.contains(v),
+            Op::NotIn(xs, _) => !xs.contains(v),
             Op::Contains(x) => v.as_array().is_some_and(|a| a.contains(x)),
             Op::SubsetOf(p) => match (v.as_array(), self.lookup(p).and_then(Value::as_array)) {
                 (Some(a), Some(b)) => a.iter().all(|x| b.contains(x)),
                 (Some(a), None) => a.is_empty(),
                 _ => false,
             },
-            Op::Bound(b, n, _) => b.holds(v.as_i64().unwrap_or(i64::MIN), *n, self.inclusive),
+            Op::Bound(b, n, _) => b.holds(
+                v.as_i64().unwrap_or(i64::MIN),
+                *n,
+                self.book.inclusive_bounds,
+            ),
         }
     }
 
@@ -728,14 +878,30 @@ impl<'a> Ctx<'a> {
         if !w {
             return (self.holds(v, op), Vec::new());
         }
-        let shown = show(Some(v));
+        let mut shown = show(Some(v));
+        if let Some(place) = v
+            .as_str()
+            .filter(|_| name.ends_with("location_type"))
+            .and_then(|l| self.book.place(l))
+        {
+            shown.push_str(&format!(" ({})", place.label()));
+        }
         let ok = self.holds(v, op);
         let how = match op {
             Op::Eq(x) => format!("(expected {})", show(Some(x))),
             Op::Ne(x) => format!("(not to be {})", show(Some(x))),
-            Op::In(_) => "(one of those listed)".to_owned(),
-            Op::NotIn(_) if ok => "(none of those listed)".to_owned(),
-            Op::NotIn(_) => "(one of those listed)".to_owned(),
+            Op::In(_, list) | Op::NotIn(_, list) => {
+                let member = ok == matches!(op, Op::In(..));
+                let of = list
+                    .as_ref()
+                    .map(|l| format!("the {}", l.replace('_', " ")))
+                    .unwrap_or_else(|| "those listed".to_owned());
+                if member {
+                    format!("(one of {of})")
+                } else {
+                    format!("(none of {of})")
+                }
+            }
             Op::Contains(x) => format!("(to contain {})", show(Some(x))),
             Op::SubsetOf(p) => format!("(to lie within {p} = {})", show(self.lookup(p))),
             Op::Bound(b, n, label) => {
@@ -831,9 +997,14 @@ impl Report {
             }
         }
         for n in &self.not_evaluated {
+            let of = n
+                .subject
+                .as_ref()
+                .map(|s| format!(" {}:", s.label))
+                .unwrap_or_default();
             out.push_str(&format!(
-                "not evaluated: [{}] {} — {} is not set\n",
-                n.rule_id, n.article, n.missing
+                "not evaluated: [{}] {} —{of} {}\n",
+                n.rule_id, n.article, n.reason
             ));
         }
         out

@@ -8,9 +8,17 @@
 //! this; the live system builds the same document from its store. The format is
 //! documented with a JSON Schema in `docs/compliance.md`.
 //!
-//! Unknown fields are refused, so a misspelt fact is an error, not a silent "absent".
+//! Unknown fields are refused, so a misspelt fact is an error, not a silent "absent";
+//! errors name the field (`cameras[3].location_type: ...`), not the Rust type. What
+//! only the rulebook knows is checked against it ([`Facts::check`]): a camera's
+//! `location_type` is one of its `[[place]]` types, and the rule a correction notice
+//! or a finding of serious consequences names is one of its rules — a misspelt value
+//! is refused with the nearest known one, never read as "permitted" or "no rule".
+//! [`Facts::load`] does both.
 
 use crate::date::Date;
+use crate::rules::ComplianceBook;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Everything known about one system.
@@ -150,7 +158,8 @@ pub struct Camera {
     /// The recording core's camera this entry describes, if it is recorded here.
     #[serde(default)]
     pub recorder_camera: Option<String>,
-    /// The kind of place it watches, e.g. `lobby`, `entrance`, `hotel_guest_room`.
+    /// The kind of place it watches: a `[[place]]` of the rulebook, e.g. `bank_hall`,
+    /// `entrance`, `hotel_guest_room` (Art. 10 prohibits the last).
     pub location_type: String,
     /// Whether it watches a public area (Art. 20: signs).
     #[serde(default)]
@@ -419,19 +428,175 @@ pub struct Event {
     pub inspector: Option<String>,
 }
 
-/// Facts that cannot be used.
+/// Facts that cannot be used, each problem at its field.
 #[derive(Debug, thiserror::Error)]
-pub enum FactsError {
-    #[error("the facts are not valid: {0}")]
-    Json(#[from] serde_json::Error),
+#[error("the facts are not valid: {}", problems(.0))]
+pub struct FactsError(pub Vec<FactsProblem>);
+
+/// One problem: where and what.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}{problem}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
+pub struct FactsProblem {
+    /// `cameras[3].location_type`; empty for the document as a whole.
+    pub path: String,
+    pub problem: String,
+}
+
+fn problems(p: &[FactsProblem]) -> String {
+    p.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl FactsError {
+    fn at(path: impl Into<String>, problem: impl Into<String>) -> FactsError {
+        FactsError(vec![FactsProblem {
+            path: path.into(),
+            problem: problem.into(),
+        }])
+    }
+}
+
+/// Parses one part of the facts (a camera, an event, ...) or the whole document
+/// from JSON, naming the field that is wrong and saying what it should be in words
+/// ("expected an object", not "expected struct Measured").
+pub fn from_value<T: DeserializeOwned>(v: serde_json::Value) -> Result<T, FactsError> {
+    serde_path_to_error::deserialize(v).map_err(path_error)
+}
+
+fn path_error(e: serde_path_to_error::Error<serde_json::Error>) -> FactsError {
+    let path = e.path().to_string();
+    let path = if path == "." { String::new() } else { path };
+    FactsError::at(path, plain_words(&e.into_inner().to_string()))
+}
+
+/// serde's "expected struct Camera" / "expected enum EventKind" in the format's words.
+fn plain_words(message: &str) -> String {
+    let mut out = message.to_owned();
+    for (what, words) in [
+        ("struct", "an object"),
+        ("enum", "one of the listed values"),
+    ] {
+        let needle = format!("expected {what} ");
+        while let Some(at) = out.find(&needle) {
+            let rest = &out[at + needle.len()..];
+            let end = rest
+                .find(|c: char| !c.is_alphanumeric() && c != '_')
+                .unwrap_or(rest.len());
+            out.replace_range(at..at + needle.len() + end, &format!("expected {words}"));
+        }
+    }
+    out
 }
 
 impl Facts {
-    /// Parses a facts document (JSON).
+    /// Parses a facts document (JSON), without the rulebook's checks; errors name the
+    /// field.
     pub fn from_json(doc: &str) -> Result<Facts, FactsError> {
-        Ok(serde_json::from_str(doc)?)
+        let mut de = serde_json::Deserializer::from_str(doc);
+        let facts = serde_path_to_error::deserialize(&mut de).map_err(path_error)?;
+        de.end().map_err(|e| FactsError::at("", e.to_string()))?;
+        Ok(facts)
     }
 
+    /// Parses a facts document and checks it against the rulebook: the loader of
+    /// `vidimus compliance evaluate`.
+    pub fn load(doc: &str, book: &ComplianceBook) -> Result<Facts, FactsError> {
+        let facts = Facts::from_json(doc)?;
+        facts.check(book)?;
+        Ok(facts)
+    }
+
+    /// What only the rulebook knows: every camera's `location_type` is one of its
+    /// place types, and every rule an event names is one of its rules.
+    pub fn check(&self, book: &ComplianceBook) -> Result<(), FactsError> {
+        let mut found = Vec::new();
+        for (i, c) in self.cameras.iter().enumerate() {
+            if let Some(problem) = location_problem(book, &c.location_type) {
+                found.push(FactsProblem {
+                    path: format!("cameras[{i}].location_type"),
+                    problem,
+                });
+            }
+        }
+        for (i, e) in self.events.iter().enumerate() {
+            if let Some(p) = event_problem(book, e) {
+                found.push(FactsProblem {
+                    path: format!("events[{i}]{}", p.path),
+                    problem: p.problem,
+                });
+            }
+        }
+        if found.is_empty() {
+            Ok(())
+        } else {
+            Err(FactsError(found))
+        }
+    }
+}
+
+/// Why a `location_type` is not one of the rulebook's place types, if it is not.
+pub fn location_problem(book: &ComplianceBook, location: &str) -> Option<String> {
+    if book.place(location).is_some() {
+        return None;
+    }
+    Some(match book.nearest_place(location) {
+        Some(near) => format!("unknown location_type {location:?}: did you mean {near}?"),
+        None => format!(
+            "unknown location_type {location:?}: not a place type of the rulebook ([[place]]; `vidimus compliance rules` lists them)"
+        ),
+    })
+}
+
+/// What is wrong with an event the rulebook must make sense of: a correction notice
+/// or a finding of serious consequences names an existing rule (else its tier would
+/// be silently lost), and a correction notice sets its period (Art. 36 ¶1). The path
+/// is relative to the event (`.rule`).
+pub fn event_problem(book: &ComplianceBook, e: &Event) -> Option<FactsProblem> {
+    let what = match e.kind {
+        EventKind::CorrectionNotice => "correction notice",
+        EventKind::SeriousConsequences => "finding of serious consequences",
+        _ => return None,
+    };
+    let at = |path: &str, problem: String| {
+        Some(FactsProblem {
+            path: path.to_owned(),
+            problem,
+        })
+    };
+    let Some(rule) = e.rule.as_deref() else {
+        return at(
+            ".rule",
+            format!("the {what} of {} names no rule it concerns", e.date),
+        );
+    };
+    if book.rule(rule).is_none() {
+        let near = book
+            .nearest_rule(rule)
+            .map(|r| format!(": did you mean {r}?"))
+            .unwrap_or_default();
+        return at(
+            ".rule",
+            format!(
+                "the {what} of {} names {rule:?}, which is not a rule of the rulebook{near}",
+                e.date
+            ),
+        );
+    }
+    if e.kind == EventKind::CorrectionNotice && e.deadline.is_none() {
+        return at(
+            ".deadline",
+            format!(
+                "the correction notice of {} sets no period (Art. 36 ¶1: corrections in a set period of time)",
+                e.date
+            ),
+        );
+    }
+    None
+}
+
+impl Facts {
     /// Art. 9 ¶2: the entity responsible for construction, and why: the one the owner
     /// and user agreed on; else the owner; but the user where the State is the owner.
     pub fn responsible_entity(&self) -> Option<(String, &'static str)> {

@@ -8,6 +8,8 @@
 //!   fine ranges per party, deadline, explanation in words) and upcoming deadlines.
 //! - [`inspection`]: the Art. 36 checklist, pre-filled from the facts and findings.
 //! - [`printable`]: printable HTML reports for a filing and for an inspection.
+//! - [`vocabulary`]: the rulebook's place types (the closed vocabulary of
+//!   `location_type`) and the nearest known word for a misspelt value.
 //! - [`date`]: calendar days, the unit the regulation counts in.
 //!
 //! The binary reads files and the store; the server builds facts from its registry;
@@ -19,6 +21,7 @@ pub mod facts;
 pub mod inspection;
 pub mod printable;
 pub mod rules;
+pub mod vocabulary;
 
 pub use date::Date;
 pub use engine::{Finding, Report, check_registration, evaluate};

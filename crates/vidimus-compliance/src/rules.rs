@@ -14,7 +14,7 @@
 //! at_registration = true
 //! for_each = "cameras"
 //! finding = "a camera is installed in a place that might reveal citizens' privacy"
-//! requires = { fact = "item.location_type", not_in = ["hotel_guest_room", "restroom"] }
+//! requires = { fact = "item.location_type", not_in = "prohibited_places" }
 //! text = "The installation of systems is prohibited in places ..."
 //! ```
 //!
@@ -40,6 +40,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use vidimus_core::rulebook::Rulebook;
 
+use crate::vocabulary::{PROHIBITED_PLACES, Place, nearest};
+
 /// The rules and penalties of a rulebook, checked and ready to evaluate.
 #[derive(Clone, Debug)]
 pub struct ComplianceBook {
@@ -49,6 +51,8 @@ pub struct ComplianceBook {
     pub inclusive_article: String,
     pub rules: Vec<Rule>,
     pub penalties: BTreeMap<String, Penalty>,
+    /// The place types a camera's `location_type` may take (`[[place]]`).
+    pub places: Vec<Place>,
 }
 
 /// One rule.
@@ -57,6 +61,9 @@ pub struct Rule {
     pub id: String,
     /// The article breached, with paragraph (¶) and item, e.g. `Art. 18 ¶1`.
     pub article: String,
+    /// A fact naming the item of `article` that applies (`item_4` → `(4)`), for a
+    /// paragraph whose items differ by site (Art. 9 ¶1): the finding names it.
+    pub article_item: Option<String>,
     /// The article of Chapter IV that punishes it, with its item, e.g. `Art. 41(1)`.
     pub penalty_article: Option<String>,
     /// Key of the `[penalty.*]` table.
@@ -108,6 +115,35 @@ pub enum Condition {
     Compare(Subject, Op),
 }
 
+impl Condition {
+    /// Whether the condition looks at the fact at `path`.
+    pub fn reads(&self, path: &str) -> bool {
+        match self {
+            Condition::All(cs) | Condition::Any(cs) => cs.iter().any(|c| c.reads(path)),
+            Condition::Not(c) => c.reads(path),
+            Condition::Exists(p) | Condition::Missing(p) => p == path,
+            Condition::Some(_, c) => c.reads(path),
+            Condition::Compare(s, op) => {
+                let subject = match s {
+                    Subject::Fact(p) | Subject::DaysSince(p) => p == path,
+                    Subject::DaysBetween(a, b) => a == path || b == path,
+                };
+                subject || matches!(op, Op::SubsetOf(p) if p == path)
+            }
+        }
+    }
+}
+
+impl Rule {
+    /// Whether the rule looks at the fact at `path` (`item.location_type`).
+    pub fn reads(&self, path: &str) -> bool {
+        self.applies
+            .iter()
+            .chain(&self.requires)
+            .any(|c| c.reads(path))
+    }
+}
+
 /// What a comparison looks at.
 #[derive(Clone, Debug)]
 pub enum Subject {
@@ -121,8 +157,10 @@ pub enum Subject {
 pub enum Op {
     Eq(Value),
     Ne(Value),
-    In(Vec<Value>),
-    NotIn(Vec<Value>),
+    /// Membership; with the name of the rulebook list it was written as, if any
+    /// (`prohibited_places`).
+    In(Vec<Value>, Option<String>),
+    NotIn(Vec<Value>, Option<String>),
     Contains(Value),
     SubsetOf(String),
     Bound(Bound, i64, Option<String>),
@@ -270,6 +308,8 @@ pub enum BookError {
     Rule { rule: String, problem: String },
     #[error("penalty {penalty}: {problem}")]
     Penalty { penalty: String, problem: String },
+    #[error("place {place}: {problem}")]
+    Place { place: String, problem: String },
 }
 
 #[derive(Deserialize)]
@@ -286,6 +326,8 @@ struct BookDoc {
     rule: Vec<RuleDoc>,
     #[serde(default)]
     penalty: BTreeMap<String, Penalty>,
+    #[serde(default)]
+    place: Vec<Place>,
 }
 
 #[derive(Deserialize)]
@@ -293,6 +335,8 @@ struct BookDoc {
 struct RuleDoc {
     id: String,
     article: String,
+    #[serde(default)]
+    article_item: Option<String>,
     #[serde(default)]
     penalty_article: Option<String>,
     #[serde(default)]
@@ -329,6 +373,14 @@ enum OneOrMany {
     Many(Vec<String>),
 }
 
+/// A list of values, or the name of a list the rulebook defines.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ListDoc {
+    Values(Vec<toml::Value>),
+    Named(String),
+}
+
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum NumberDoc {
@@ -353,8 +405,8 @@ struct CondDoc {
     eq: Option<toml::Value>,
     ne: Option<toml::Value>,
     #[serde(rename = "in")]
-    in_: Option<Vec<toml::Value>>,
-    not_in: Option<Vec<toml::Value>>,
+    in_: Option<ListDoc>,
+    not_in: Option<ListDoc>,
     contains: Option<toml::Value>,
     subset_of: Option<String>,
     within: Option<NumberDoc>,
@@ -392,6 +444,11 @@ impl ComplianceBook {
         for (key, p) in &book.penalty {
             check_penalty(key, p)?;
         }
+        check_places(&book.place)?;
+        let vocabulary = Vocabulary {
+            retention: &retention,
+            places: &book.place,
+        };
         let mut ids = HashSet::new();
         let mut rules = Vec::new();
         for r in book.rule {
@@ -415,7 +472,7 @@ impl ComplianceBook {
             if r.requires.is_none() && r.deadline.is_none() {
                 return Err(err("a rule needs `requires` or `deadline`".into()));
             }
-            let conv = |c: CondDoc| convert(c, &retention).map_err(&err);
+            let conv = |c: CondDoc| convert(c, &vocabulary).map_err(&err);
             let for_each = r
                 .for_each
                 .as_deref()
@@ -443,12 +500,13 @@ impl ComplianceBook {
                     })
                 })
                 .transpose()?;
-            for p in &r.needs {
+            for p in r.needs.iter().chain(&r.article_item) {
                 check_path(p).map_err(&err)?;
             }
             rules.push(Rule {
                 id: r.id,
                 article: r.article,
+                article_item: r.article_item,
                 penalty_article: r.penalty_article,
                 penalty: r.penalty,
                 text: r.text,
@@ -468,6 +526,7 @@ impl ComplianceBook {
             inclusive_article: core.interpretation.inclusive_bounds_article,
             rules,
             penalties: book.penalty,
+            places: book.place,
         })
     }
 
@@ -480,6 +539,105 @@ impl ComplianceBook {
     pub fn rule(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
     }
+
+    pub fn place(&self, id: &str) -> Option<&Place> {
+        self.places.iter().find(|p| p.id == id)
+    }
+
+    /// The place type nearest to an unknown `location_type`, by its id, labels or
+    /// the words it is suggested for.
+    pub fn nearest_place(&self, input: &str) -> Option<&str> {
+        nearest(
+            input,
+            self.places.iter().flat_map(|p| {
+                [p.id.as_str(), p.en.as_str(), p.zh.as_str()]
+                    .into_iter()
+                    .chain(p.suggest_for.iter().map(String::as_str))
+                    .map(move |w| (w, p.id.as_str()))
+            }),
+        )
+    }
+
+    /// The rule id nearest to an unknown one.
+    pub fn nearest_rule(&self, input: &str) -> Option<&str> {
+        nearest(
+            input,
+            self.rules.iter().map(|r| (r.id.as_str(), r.id.as_str())),
+        )
+    }
+}
+
+/// What a rule's conditions may refer to by name.
+struct Vocabulary<'a> {
+    retention: &'a HashMap<&'a str, u32>,
+    places: &'a [Place],
+}
+
+impl Vocabulary<'_> {
+    fn list(&self, l: ListDoc) -> Result<(Vec<Value>, Option<String>), String> {
+        match l {
+            ListDoc::Values(v) => Ok((v.into_iter().map(json).collect(), None)),
+            ListDoc::Named(name) if name == PROHIBITED_PLACES => Ok((
+                self.places
+                    .iter()
+                    .filter(|p| p.prohibited)
+                    .map(|p| Value::from(p.id.as_str()))
+                    .collect(),
+                Some(name),
+            )),
+            ListDoc::Named(name) => Err(format!(
+                "no list {name:?} (a list of values, or {PROHIBITED_PLACES:?})"
+            )),
+        }
+    }
+
+    /// A value compared with a `location_type` must be a place type.
+    fn check_place_values(&self, path: &str, op: &Op) -> Result<(), String> {
+        if !path.ends_with("location_type") {
+            return Ok(());
+        }
+        let values: Vec<&Value> = match op {
+            Op::Eq(v) | Op::Ne(v) => vec![v],
+            Op::In(vs, _) | Op::NotIn(vs, _) => vs.iter().collect(),
+            _ => Vec::new(),
+        };
+        for v in values {
+            if !self
+                .places
+                .iter()
+                .any(|p| v.as_str() == Some(p.id.as_str()))
+            {
+                return Err(format!("{v} is not a [[place]] of the rulebook"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_places(places: &[Place]) -> Result<(), BookError> {
+    let mut ids = HashSet::new();
+    for p in places {
+        let err = |problem: &str| BookError::Place {
+            place: p.id.clone(),
+            problem: problem.to_owned(),
+        };
+        if !ids.insert(p.id.as_str()) {
+            return Err(err("the id appears twice"));
+        }
+        let lower = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_';
+        if p.id.is_empty() || !p.id.chars().all(lower) {
+            return Err(err("an id is lower-case letters, digits and '_'"));
+        }
+        if p.en.is_empty() || p.zh.is_empty() {
+            return Err(err("a place has an English and a Chinese label"));
+        }
+        if p.prohibited && p.basis.as_deref().is_none_or(str::is_empty) {
+            return Err(err(
+                "a prohibited place states its basis (named in Art. 10, or why it is one of its \"such as\")",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_penalty(key: &str, p: &Penalty) -> Result<(), BookError> {
@@ -542,11 +700,12 @@ fn json(v: toml::Value) -> Value {
     serde_json::to_value(v).expect("TOML values are JSON values")
 }
 
-fn convert(c: CondDoc, retention: &HashMap<&str, u32>) -> Result<Condition, String> {
+fn convert(c: CondDoc, vocabulary: &Vocabulary) -> Result<Condition, String> {
     let number = |n: NumberDoc| -> Result<(i64, Option<String>), String> {
         match n {
             NumberDoc::Number(n) => Ok((n, None)),
-            NumberDoc::Retention(id) => retention
+            NumberDoc::Retention(id) => vocabulary
+                .retention
                 .get(id.as_str())
                 .map(|d| (i64::from(*d), Some(id.clone())))
                 .ok_or_else(|| format!("no [[retention]] rule {id:?}")),
@@ -578,11 +737,14 @@ fn convert(c: CondDoc, retention: &HashMap<&str, u32>) -> Result<Condition, Stri
     let mut ops: Vec<Op> = Vec::new();
     eq.into_iter().for_each(|v| ops.push(Op::Eq(json(v))));
     ne.into_iter().for_each(|v| ops.push(Op::Ne(json(v))));
-    in_.into_iter()
-        .for_each(|v| ops.push(Op::In(v.into_iter().map(json).collect())));
-    not_in
-        .into_iter()
-        .for_each(|v| ops.push(Op::NotIn(v.into_iter().map(json).collect())));
+    if let Some(l) = in_ {
+        let (values, name) = vocabulary.list(l)?;
+        ops.push(Op::In(values, name));
+    }
+    if let Some(l) = not_in {
+        let (values, name) = vocabulary.list(l)?;
+        ops.push(Op::NotIn(values, name));
+    }
     contains
         .into_iter()
         .for_each(|v| ops.push(Op::Contains(json(v))));
@@ -620,19 +782,19 @@ fn convert(c: CondDoc, retention: &HashMap<&str, u32>) -> Result<Condition, Stri
     if let Some(v) = all {
         forms.push(Condition::All(
             v.into_iter()
-                .map(|c| convert(c, retention))
+                .map(|c| convert(c, vocabulary))
                 .collect::<Result<_, _>>()?,
         ));
     }
     if let Some(v) = any {
         forms.push(Condition::Any(
             v.into_iter()
-                .map(|c| convert(c, retention))
+                .map(|c| convert(c, vocabulary))
                 .collect::<Result<_, _>>()?,
         ));
     }
     if let Some(c) = not {
-        forms.push(Condition::Not(Box::new(convert(*c, retention)?)));
+        forms.push(Condition::Not(Box::new(convert(*c, vocabulary)?)));
     }
     if let Some(p) = exists {
         check_path(&p)?;
@@ -645,7 +807,7 @@ fn convert(c: CondDoc, retention: &HashMap<&str, u32>) -> Result<Condition, Stri
     match (some, where_) {
         (Some(c), Some(w)) => forms.push(Condition::Some(
             collection(&c)?,
-            Box::new(convert(*w, retention)?),
+            Box::new(convert(*w, vocabulary)?),
         )),
         (None, None) => {}
         _ => return Err("`some` and `where` go together".into()),
@@ -655,6 +817,9 @@ fn convert(c: CondDoc, retention: &HashMap<&str, u32>) -> Result<Condition, Stri
     }
     match (subjects.pop(), ops.pop()) {
         (Some(s), Some(o)) => {
+            if let Subject::Fact(p) = &s {
+                vocabulary.check_place_values(p, &o)?;
+            }
             if matches!(s, Subject::DaysSince(_) | Subject::DaysBetween(..))
                 && !matches!(o, Op::Bound(..))
             {

@@ -39,7 +39,7 @@ fn a_bank_branch_with_no_system_is_warned_under_art_38() {
     let f = only(&r, "art9.install_required");
     assert_eq!(
         (f.article.as_str(), f.penalty_article.as_deref()),
-        ("Art. 9 ¶1", Some("Art. 38"))
+        ("Art. 9 ¶1(4)", Some("Art. 38"))
     );
     assert_eq!(f.tier, Some(TierId::FirstInstance));
     assert!(f.fines.is_empty());
@@ -80,6 +80,7 @@ fn serious_consequences_of_not_installing_raise_the_fines() {
     let mut v = uninstalled("item_1");
     v["events"] = json!([{ "kind": "serious_consequences", "date": "2027-08-01", "rule": "art9.install_required" }]);
     let f = only(&run(&book(), &v, AS_OF), "art9.install_required");
+    assert_eq!(f.article, "Art. 9 ¶1(1)", "a metro station: item (1)");
     assert_eq!(f.tier, Some(TierId::SeriousConsequences));
     assert_eq!(
         fines(&f.fines),
@@ -104,7 +105,7 @@ fn add_camera(v: &mut Value, location: &str) {
 
 #[test]
 fn a_camera_in_a_hotel_guest_room_is_refused_at_registration() {
-    let found = check_registration(&book(), &with_camera("hotel_guest_room"), date(AS_OF));
+    let found = check_registration(&book(), &with_camera("hotel_guest_room"), date(AS_OF)).unwrap();
     assert_eq!(found.len(), 1);
     let f = &found[0];
     assert_eq!(
@@ -132,7 +133,7 @@ fn every_prohibited_place_of_art_10_is_refused() {
         "dressing_room",
         "nursing_room",
     ] {
-        let found = check_registration(&book(), &with_camera(place), date(AS_OF));
+        let found = check_registration(&book(), &with_camera(place), date(AS_OF)).unwrap();
         assert_eq!(found.len(), 1, "{place}");
         assert_eq!(found[0].rule_id, "art10.prohibited_place");
     }
@@ -140,7 +141,11 @@ fn every_prohibited_place_of_art_10_is_refused() {
 
 #[test]
 fn a_hotel_corridor_camera_is_accepted() {
-    assert!(check_registration(&book(), &with_camera("hotel_corridor"), date(AS_OF)).is_empty());
+    assert!(
+        check_registration(&book(), &with_camera("hotel_corridor"), date(AS_OF))
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -149,7 +154,11 @@ fn registration_checks_only_installation_rules() {
     let mut v = base();
     set(&mut v, "cameras.0.retention_days", json!(20));
     let facts: Facts = serde_json::from_value(v.clone()).unwrap();
-    assert!(check_registration(&book(), &facts, date(AS_OF)).is_empty());
+    assert!(
+        check_registration(&book(), &facts, date(AS_OF))
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         rule_ids(&run(&book(), &v, AS_OF)),
         ["art32.video_retention"]
@@ -161,7 +170,7 @@ fn a_shop_outside_art_9_must_declare_its_personal_security_purpose() {
     let mut v = base();
     set(&mut v, "system.site_category", json!("outside_scope"));
     let facts: Facts = serde_json::from_value(v.clone()).unwrap();
-    let found = check_registration(&book(), &facts, date(AS_OF));
+    let found = check_registration(&book(), &facts, date(AS_OF)).unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].rule_id, "art11.personal_security_purpose");
     assert_eq!(found[0].penalty_article.as_deref(), Some("Art. 39(2)"));
@@ -171,7 +180,11 @@ fn a_shop_outside_art_9_must_declare_its_personal_security_purpose() {
         json!("protection of stock"),
     );
     let facts: Facts = serde_json::from_value(v).unwrap();
-    assert!(check_registration(&book(), &facts, date(AS_OF)).is_empty());
+    assert!(
+        check_registration(&book(), &facts, date(AS_OF))
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// A metro station (item 1) accepted on 2027-01-10.
@@ -381,7 +394,7 @@ fn without_the_effective_date_art_18_3_is_not_evaluated() {
     assert!(!rule_ids(&r).contains(&"art18.filing_existing_system"));
     let n = &r.not_evaluated[0];
     assert_eq!(
-        (n.rule_id.as_str(), n.missing.as_str()),
+        (n.rule_id.as_str(), n.missing.as_deref().unwrap()),
         ("art18.filing_existing_system", "regulation.effective_date")
     );
 }
@@ -410,18 +423,63 @@ fn an_interested_party_copying_without_psb_approval_is_fined_at_once() {
 }
 
 #[test]
-fn one_officer_alone_breaches_art_34() {
+fn one_officer_alone_breaches_art_34_1() {
     let mut v = base();
     add_event(
         &mut v,
         json!({ "kind": "access", "date": "2027-08-01", "party": "psb", "staff": 1, "work_ids": true, "registered": true }),
     );
-    let f = only(&run(&book(), &v, AS_OF), "art34.access_formalities");
-    assert_eq!(f.penalty_article.as_deref(), Some("Art. 46(4)"));
+    let r = run(&book(), &v, AS_OF);
+    assert_eq!(rule_ids(&r), ["art34.two_staff"], "{}", r.to_text());
+    let f = only(&r, "art34.two_staff");
+    assert_eq!(
+        (f.article.as_str(), f.penalty_article.as_deref()),
+        ("Art. 34(1)", Some("Art. 46(4)"))
+    );
     assert!(
         f.explanation.contains("item.staff is 1"),
         "{}",
         f.explanation
+    );
+}
+
+#[test]
+fn two_officers_one_without_a_work_id_breach_art_34_2_only() {
+    let mut v = base();
+    add_event(
+        &mut v,
+        json!({ "kind": "access", "date": "2027-08-01", "party": "psb", "staff": 2, "work_ids": false, "registered": true }),
+    );
+    let r = run(&book(), &v, AS_OF);
+    assert_eq!(rule_ids(&r), ["art34.work_ids"], "{}", r.to_text());
+    assert_eq!(only(&r, "art34.work_ids").article, "Art. 34(2)");
+}
+
+#[test]
+fn a_filing_lacking_only_the_contractors_licences_breaches_art_18_1_4() {
+    let mut v = base();
+    set(
+        &mut v,
+        "events.2.materials",
+        json!([
+            "filing_declaration_form",
+            "design_plan",
+            "compliance_demonstration_report",
+            "completion_acceptance_report",
+            "product_certification",
+            "testing_report"
+        ]),
+    );
+    let r = run(&book(), &v, AS_OF);
+    assert_eq!(
+        rule_ids(&r),
+        ["art18.filing_contractor_licences"],
+        "{}",
+        r.to_text()
+    );
+    assert_eq!(
+        only(&r, "art18.filing_contractor_licences").article,
+        "Art. 18 ¶1(4)"
     );
 }
 
@@ -603,7 +661,7 @@ fn a_neglected_system_accumulates_findings() {
         "art24.training",
         "art24.emergency_plan",
         "art32.log_retention",
-        "art34.access_formalities",
+        "art34.two_staff",
     ] {
         assert!(ids.contains(&want), "{want}: {}", r.to_text());
     }
@@ -765,4 +823,178 @@ fn the_inspection_checklist_files_each_finding_under_its_matter() {
             .any(|f| f == "looking after and maintaining it: nobody named")
     );
     assert_eq!(items[2].status, "findings");
+}
+
+fn reasons(r: &vidimus_compliance::Report) -> Vec<(&str, &str)> {
+    r.not_evaluated
+        .iter()
+        .map(|n| (n.rule_id.as_str(), n.reason.as_str()))
+        .collect()
+}
+
+#[test]
+fn before_the_effective_date_nothing_breaches_the_regulation() {
+    // Art. 48: a bank branch without a system breaches Art. 9 ¶1 only once the
+    // regulation is in force.
+    let mut v = uninstalled("item_4");
+    v["regulation"] = json!({ "effective_date": "2027-01-01" });
+    let r = run(&book(), &v, "2026-12-15");
+    assert!(r.findings.is_empty(), "{}", r.to_text());
+    assert_eq!(r.status, "not_in_force");
+    assert_eq!(r.not_evaluated.len(), book().rules.len());
+    assert!(
+        reasons(&r).contains(&(
+            "art9.install_required",
+            "not yet in force: the regulation takes effect on 2027-01-01 (Art. 48)"
+        )),
+        "{:?}",
+        reasons(&r)
+    );
+    assert!(r.to_text().contains("not yet in force"), "{}", r.to_text());
+    // On the day it takes effect, it applies.
+    let f = only(&run(&book(), &v, "2027-01-01"), "art9.install_required");
+    assert_eq!(f.article, "Art. 9 ¶1(4)");
+}
+
+/// A bank branch accepted and filed in 2025, before the regulation (in force
+/// 2027-01-01), never assessed or trained since.
+fn accepted_in_2025() -> Value {
+    let mut v = base();
+    set(&mut v, "system.existed_before_regulation", json!(true));
+    set(&mut v, "events.0.date", json!("2025-05-20"));
+    set(&mut v, "events.0.copy_to_psb", json!("2025-05-21"));
+    set(&mut v, "events.1.date", json!("2025-06-01"));
+    set(&mut v, "events.2.date", json!("2025-06-20"));
+    for k in ["performance_assessment", "security_assessment", "training"] {
+        remove_events(&mut v, k);
+    }
+    remove(&mut v, "cameras.0.measured");
+    v
+}
+
+#[test]
+fn duties_of_a_system_accepted_before_the_regulation_run_from_its_effective_date() {
+    let v = accepted_in_2025();
+    // Today's reading would make the first assessment due in 2026, before the
+    // regulation: 365 days from 2027-01-01 is 2028-01-01.
+    let r = run(&book(), &v, "2027-06-01");
+    assert!(r.findings.is_empty(), "{}", r.to_text());
+    let u = r
+        .upcoming
+        .iter()
+        .find(|u| u.rule_id == "art24.performance_assessment")
+        .unwrap();
+    assert_eq!(u.due, date("2028-01-01"));
+    assert!(
+        u.explanation
+            .contains("365 days after the regulation took effect"),
+        "{}",
+        u.explanation
+    );
+    let r = run(&book(), &v, "2028-01-01");
+    assert!(r.findings.is_empty(), "day 365: {}", r.to_text());
+    let r = run(&book(), &v, "2028-01-02");
+    let f = only(&r, "art24.training");
+    assert_eq!(
+        (f.article.as_str(), f.deadline),
+        ("Art. 24(2)", Some(date("2028-01-01")))
+    );
+    assert!(
+        f.explanation.contains(
+            "event.completion_acceptance.date was 2025-06-01, before the regulation took effect on 2027-01-01 (Art. 48), so the days run from 2027-01-01"
+        ),
+        "{}",
+        f.explanation
+    );
+    // Before the effective date, those duties are upcoming from it, not overdue.
+    let r = run(&book(), &v, "2026-06-01");
+    assert_eq!(r.status, "not_in_force");
+    assert!(
+        r.upcoming
+            .iter()
+            .any(|u| u.rule_id == "art24.security_assessment" && u.due == date("2028-01-01")),
+        "{:?}",
+        r.upcoming
+    );
+}
+
+#[test]
+fn conduct_before_the_effective_date_is_not_measured_by_the_regulation() {
+    // A move reported only 10 days in advance, in 2026: no Art. 19 ¶2 breach in 2027.
+    let mut v = shop();
+    add_event(
+        &mut v,
+        json!({ "kind": "move_or_removal", "date": "2026-06-11", "record_date": "2026-06-01" }),
+    );
+    let r = run(&book(), &v, AS_OF);
+    assert!(
+        !rule_ids(&r).contains(&"art19.move_record"),
+        "{}",
+        r.to_text()
+    );
+    // The same move after it is one.
+    let mut v = shop();
+    add_event(
+        &mut v,
+        json!({ "kind": "move_or_removal", "date": "2027-06-11", "record_date": "2027-06-01" }),
+    );
+    only(&run(&book(), &v, AS_OF), "art19.move_record");
+}
+
+#[test]
+fn an_installed_system_with_no_completion_acceptance_is_not_evaluated_for_its_dated_duties() {
+    // Today it escapes Art. 18 ¶1 and 24 and reads as compliant.
+    let mut v = base();
+    for k in [
+        "completion_acceptance",
+        "filing",
+        "performance_assessment",
+        "security_assessment",
+        "training",
+    ] {
+        remove_events(&mut v, k);
+    }
+    let r = run(&book(), &v, AS_OF);
+    assert!(r.findings.is_empty(), "{}", r.to_text());
+    assert_eq!(r.status, "incomplete");
+    let got = reasons(&r);
+    for (rule, article) in [
+        ("art18.filing_deadline", "Art. 18 ¶1"),
+        ("art24.performance_assessment", "Art. 24(1)"),
+        ("art24.security_assessment", "Art. 24(1)"),
+        ("art24.training", "Art. 24(2)"),
+    ] {
+        let want = format!(
+            "no completion acceptance date (event.completion_acceptance.date): the deadline of {article} runs from it"
+        );
+        assert!(got.contains(&(rule, want.as_str())), "{rule}: {got:?}");
+    }
+    for (rule, article) in [
+        ("art24.system_diagrams", "Art. 24(3)"),
+        ("art24.emergency_plan", "Art. 24(5)"),
+    ] {
+        let want = format!(
+            "no completion acceptance date (event.completion_acceptance.date): {article} applies from it"
+        );
+        assert!(got.contains(&(rule, want.as_str())), "{rule}: {got:?}");
+    }
+    assert!(
+        r.to_text().contains(
+            "not evaluated: [art18.filing_deadline] Art. 18 ¶1 — no completion acceptance date"
+        ),
+        "{}",
+        r.to_text()
+    );
+    // Filed anyway: the filing duty is met whatever the date.
+    let mut v2 = v.clone();
+    add_event(
+        &mut v2,
+        json!({ "kind": "filing", "date": "2027-02-01", "materials": ["filing_declaration_form", "design_plan", "compliance_demonstration_report", "completion_acceptance_report", "product_certification", "contractor_business_licence", "testing_report"] }),
+    );
+    let r = run(&book(), &v2, AS_OF);
+    assert!(
+        !reasons(&r)
+            .iter()
+            .any(|(id, _)| *id == "art18.filing_deadline")
+    );
 }

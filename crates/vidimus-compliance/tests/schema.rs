@@ -140,17 +140,23 @@ fn the_facts_schema_refuses_what_the_engine_refuses() {
         ),
         ("date", "events.0.date", serde_json::json!("5 January 2027")),
         ("kind", "events.0.kind", serde_json::json!("testing")),
+        (
+            "place",
+            "cameras.0.location_type",
+            serde_json::json!("guest_room"),
+        ),
     ] {
         let mut v = base();
         set(&mut v, path, value);
         assert!(
-            vidimus_compliance::Facts::from_json(&v.to_string()).is_err(),
+            vidimus_compliance::Facts::load(&v.to_string(), &ComplianceBook::shenzhen_draft())
+                .is_err(),
             "{name}: the engine accepts it"
         );
         files.push(write(dir.path(), &format!("{name}.json"), &v.to_string()));
     }
     let out = validate("docs/compliance/facts.schema.json", &files).unwrap_err();
-    assert!(out.contains("0 valid, 4 invalid"), "{out}");
+    assert!(out.contains("0 valid, 5 invalid"), "{out}");
 }
 
 #[test]

@@ -23,6 +23,10 @@ pub struct Rulebook {
     /// The penalty articles (`[penalty.*]`), read by `vidimus-compliance`.
     #[serde(default)]
     pub penalty: toml::Table,
+    /// The place types (`[[place]]`, the closed vocabulary of a camera's
+    /// `location_type`), read by `vidimus-compliance`.
+    #[serde(default)]
+    pub place: Vec<toml::Table>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

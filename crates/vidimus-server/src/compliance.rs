@@ -665,7 +665,8 @@ async fn put(
     id: Option<String>,
     doc: Value,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let system: System = serde_json::from_value(doc).map_err(|e| invalid("the system", e))?;
+    let system: System =
+        vidimus_compliance::facts::from_value(doc).map_err(|e| invalid("the system", e))?;
     if let Some(id) = &id
         && &system.id != id
     {
@@ -714,6 +715,7 @@ async fn put(
             };
             facts.system = system.clone();
             let found: Vec<_> = check_registration(&st.compliance, &facts, day)
+                .map_err(|e| invalid("the system", e))?
                 .into_iter()
                 .filter(|f| f.subject.kind == "system")
                 .collect();
@@ -761,7 +763,8 @@ fn check_entry(
     let what = format!("the {} entry", collection.trim_end_matches('s'));
     let text = match collection {
         "cameras" => {
-            let cam: Camera = serde_json::from_value(doc.clone()).map_err(|e| invalid(&what, e))?;
+            let cam: Camera = vidimus_compliance::facts::from_value(doc.clone())
+                .map_err(|e| invalid(&what, e))?;
             if cam.measured.is_some() {
                 return Err(ApiError::bad_request(
                     "`measured` is filled in by the recorder, not entered",
@@ -783,6 +786,7 @@ fn check_entry(
             facts.cameras.push(cam.clone());
             let idx = facts.cameras.len() - 1;
             let found: Vec<_> = check_registration(&st.compliance, &facts, today(st))
+                .map_err(|e| invalid(&what, e))?
                 .into_iter()
                 .filter(|f| f.subject.kind == "camera" && f.subject.index == Some(idx))
                 .collect();
@@ -791,19 +795,19 @@ fn check_entry(
             }
             serde_json::to_string(&cam)
         }
-        "products" => serde_json::from_value::<Product>(doc.clone())
+        "products" => vidimus_compliance::facts::from_value::<Product>(doc.clone())
             .map_err(|e| invalid(&what, e))
             .map(|v| serde_json::to_string(&v))?,
-        "contractors" => serde_json::from_value::<Contractor>(doc.clone())
+        "contractors" => vidimus_compliance::facts::from_value::<Contractor>(doc.clone())
             .map_err(|e| invalid(&what, e))
             .map(|v| serde_json::to_string(&v))?,
-        "testing_bodies" => serde_json::from_value::<TestingBody>(doc.clone())
+        "testing_bodies" => vidimus_compliance::facts::from_value::<TestingBody>(doc.clone())
             .map_err(|e| invalid(&what, e))
             .map(|v| serde_json::to_string(&v))?,
-        "documents" => serde_json::from_value::<Document>(doc.clone())
+        "documents" => vidimus_compliance::facts::from_value::<Document>(doc.clone())
             .map_err(|e| invalid(&what, e))
             .map(|v| serde_json::to_string(&v))?,
-        "persons" => serde_json::from_value::<Person>(doc.clone())
+        "persons" => vidimus_compliance::facts::from_value::<Person>(doc.clone())
             .map_err(|e| invalid(&what, e))
             .map(|v| serde_json::to_string(&v))?,
         other => {
@@ -903,22 +907,16 @@ pub async fn add_event(
     Path(id): Path<String>,
     Json(doc): Json<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let event: Event = serde_json::from_value(doc).map_err(|e| invalid("the event", e))?;
+    let event: Event =
+        vidimus_compliance::facts::from_value(doc).map_err(|e| invalid("the event", e))?;
     if matches!(
         event.kind,
         EventKind::CorrectionNotice | EventKind::SeriousConsequences
     ) {
-        let rule = event.rule.as_deref().unwrap_or("");
-        if state.compliance.rule(rule).is_none() {
-            return Err(ApiError::bad_request(format!(
-                "a {} names the rule it concerns: {rule:?} is not a rule of the rulebook",
-                serde_json::to_value(event.kind).unwrap_or_default()
-            )));
-        }
-        if event.kind == EventKind::CorrectionNotice && event.deadline.is_none() {
-            return Err(ApiError::bad_request(
-                "a correction notice sets a period: `deadline` is required (Art. 36 ¶1)",
-            ));
+        // The rule named must exist (else its tier would be silently lost) and a
+        // correction notice sets its period (Art. 36 ¶1); the engine says which.
+        if let Some(p) = vidimus_compliance::facts::event_problem(&state.compliance, &event) {
+            return Err(ApiError::bad_request(format!("event{p}")));
         }
     }
     let now = state.clocks.realtime();

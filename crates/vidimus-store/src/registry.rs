@@ -446,7 +446,7 @@ mod tests {
         ix.update_registry_entry(
             "bank-1",
             cam,
-            r#"{"id":"lobby","location_type":"hall"}"#,
+            r#"{"id":"lobby","location_type":"bank_hall"}"#,
             "admin",
             t,
         )

@@ -53,7 +53,7 @@ pub fn run(cmd: ComplianceCommand) -> anyhow::Result<()> {
                     .with_context(|| format!("reading {}", file.display()))?
             };
             let mut facts =
-                Facts::from_json(&doc).with_context(|| format!("facts {}", file.display()))?;
+                Facts::load(&doc, &book).with_context(|| format!("facts {}", file.display()))?;
             if let Some(d) = effective_date {
                 facts.regulation.effective_date =
                     Some(Date::parse(&d).context("--effective-date")?);

@@ -146,11 +146,23 @@ fn registry_workflows_and_findings_through_the_api() {
         Some(json!({"id": "lobby", "locaton_type": "lobby"})),
     );
     assert_eq!((r.status, r.code()), (400, "invalid_registry_entry".into()));
+    // Place types are a closed vocabulary: free text is refused, with the nearest.
+    let r = boss.call(
+        "POST",
+        cameras,
+        Some(json!({"id": "room-302", "location_type": "guest_room"})),
+    );
+    assert_eq!((r.status, r.code()), (400, "invalid_registry_entry".into()));
+    let msg = r.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(
+        msg.contains("unknown location_type \"guest_room\": did you mean hotel_guest_room?"),
+        "{msg}"
+    );
     let r = boss.call(
         "POST",
         cameras,
         Some(json!({
-            "id": "lobby", "name": "Lobby", "recorder_camera": "lobby", "location_type": "lobby",
+            "id": "lobby", "name": "Lobby", "recorder_camera": "lobby", "location_type": "bank_hall",
             "public_area": true, "signage": true, "network_interface": true,
             "purpose": "public safety of the banking hall"
         })),
@@ -398,7 +410,7 @@ fn registry_workflows_and_findings_through_the_api() {
     let report = boss
         .call("GET", "/api/compliance/systems/bank-0042", None)
         .json();
-    assert!(!rule_ids(&report).contains(&"art34.access_formalities".to_owned()));
+    assert!(!rule_ids(&report).iter().any(|r| r.starts_with("art34.")));
 
     // The same facts evaluated offline give the same findings.
     let file = site.dir.path().join("facts.json");
