@@ -5,7 +5,8 @@
 #   ffmpeg (ffprobe and ffmpeg check every recorded segment), python3-jsonschema (checks
 #   the rulebook and the compliance formats against their JSON Schemas), GStreamer's RTSP server
 #   with its Python bindings (the third-party RTSP peer), Chromium (the console's
-#   browser tests) and, if missing, Node.js; then the console's npm packages.
+#   browser tests), strace (the durability test traces the order of fsyncs and sends)
+#   and, if missing, Node.js; then the console's npm packages.
 # Then: the console's type check and build (which must match the committed web/dist),
 # formatting check, clippy with warnings as errors, and every test.
 # The tests read the sample clips in ../shared/testdata (beside the project root).
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 packages=(ffmpeg python3-gi python3-jsonschema gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base
           gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
-          chromium)
+          chromium strace)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,6 @@
 // The live wall: a camera tree with status, and a grid of 1/4/9/16 tiles.
 import { useEffect, useState } from "react";
-import { cameras as fetchCameras, type Camera } from "./api";
+import { cameras as fetchCameras, grantsFor, myGrants, type Camera, type Grant } from "./api";
 import { LiveTile } from "./LiveTile";
 import { useT } from "./i18n";
 
@@ -12,6 +12,15 @@ export function Live() {
   const [layout, setLayout] = useState(4);
   const [tiles, setTiles] = useState<(number | null)[]>([]);
   const [selected, setSelected] = useState(0);
+  // The case each view is made under (registered with it); with several, the user picks.
+  const [grants, setGrants] = useState<Grant[]>([]);
+  const [caseId, setCaseId] = useState<number | null>(null);
+  useEffect(() => { myGrants().then(setGrants).catch(() => {}); }, []);
+  const live = grants.filter((g) => g.actions.includes("view_live"));
+  const grantOf = (id: number) => {
+    const g = grantsFor(grants, id, "view_live");
+    return (g.find((x) => x.id === caseId) ?? g[0])?.id;
+  };
 
   useEffect(() => {
     let alive = true;
@@ -50,6 +59,14 @@ export function Live() {
             </li>
           ))}
         </ul>
+        {live.length > 1 && (
+          <>
+            <h3>{t("case")}</h3>
+            <select value={caseId ?? live[0].id} onChange={(e) => setCaseId(Number(e.target.value))} data-testid="case-select">
+              {live.map((g) => <option key={g.id} value={g.id}>#{g.request_id} {g.purpose}</option>)}
+            </select>
+          </>
+        )}
         <h3>{t("layout")}</h3>
         <div className="layouts">
           {LAYOUTS.map((n) => (
@@ -62,7 +79,7 @@ export function Live() {
           const cam = cams.find((c) => c.id === id);
           return (
             <div key={i} className={`slot ${i === selected ? "selected" : ""}`} onClick={() => setSelected(i)}>
-              {cam ? <LiveTile cameraId={cam.id} name={cam.name} /> : <div className="tile empty">{t("noCamera")}</div>}
+              {cam ? <LiveTile cameraId={cam.id} name={cam.name} grant={grantOf(cam.id)} /> : <div className="tile empty">{t("noCamera")}</div>}
             </div>
           );
         })}

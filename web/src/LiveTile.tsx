@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from "react";
 import { liveUrl } from "./api";
 import { useT } from "./i18n";
 
-export function LiveTile({ cameraId, name }: { cameraId: number; name: string }) {
+export function LiveTile({ cameraId, name, grant }: { cameraId: number; name: string; grant?: number }) {
   const t = useT();
   const video = useRef<HTMLVideoElement>(null);
   const [message, setMessage] = useState<string>(t("waiting"));
@@ -32,11 +32,18 @@ export function LiveTile({ cameraId, name }: { cameraId: number; name: string })
     };
 
     const connect = () => {
-      ws = new WebSocket(liveUrl(cameraId));
+      ws = new WebSocket(liveUrl(cameraId, grant));
       ws.binaryType = "arraybuffer";
       ws.onmessage = (ev) => {
         if (typeof ev.data === "string") {
           const m = JSON.parse(ev.data);
+          if (m.type === "end") {
+            // The grant was revoked or expired: the view ends, and stays ended.
+            closed = true;
+            setMessage(t("viewEnded", { reason: m.reason }));
+            v.removeAttribute("src");
+            return;
+          }
           if (m.type === "init") {
             const type = `video/mp4; codecs="${m.codec}"`;
             if (!("MediaSource" in window) || !MediaSource.isTypeSupported(type)) {
@@ -83,7 +90,7 @@ export function LiveTile({ cameraId, name }: { cameraId: number; name: string })
       v.removeAttribute("src");
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [cameraId]);
+  }, [cameraId, grant]);
 
   return (
     <div className="tile" data-camera={cameraId}>

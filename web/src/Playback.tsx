@@ -3,7 +3,7 @@
 // 1x/2x/4x, frame stepping, keyboard shortcuts, and the export dialog.
 import { useEffect, useMemo, useRef, useState } from "react";
 import type { Grant } from "./api";
-import { ApiError, cameras as fetchCameras, exportUrl, makeBundle, myGrants, placeHold, playbackUrl, timeline as fetchTimeline, type Camera, type Timeline } from "./api";
+import { ApiError, cameras as fetchCameras, exportUrl, grantsFor, makeBundle, myGrants, placeHold, playbackUrl, timeline as fetchTimeline, type Camera, type Timeline } from "./api";
 import { useT } from "./i18n";
 
 const ZOOMS = [24 * 3600, 6 * 3600, 3600, 600, 120];
@@ -37,6 +37,13 @@ export function Playback({ admin, username }: { admin: boolean; username: string
   const covering = grants.filter((g) => cameraId !== null && (g.cameras.length === 0 || g.cameras.includes(cameraId)));
   const viewOnly = covering.length > 0 && covering.every((g) => g.view_only);
   const viewGrant = covering.find((g) => g.view_only);
+  // The case an access is made under: registered with it. With several, the user picks.
+  const [caseId, setCaseId] = useState<number | null>(null);
+  const viewing = grantsFor(grants, cameraId, "view_recorded");
+  const chosen = viewing.find((g) => g.id === caseId) ?? viewing[0];
+  const grant = chosen?.id;
+  const copyGrant = grantsFor(grants, cameraId, "reproduce").find((g) => g.id === caseId)?.id
+    ?? grantsFor(grants, cameraId, "reproduce")[0]?.id;
   const [clock, setClock] = useState(Date.now());
   useEffect(() => { const i = setInterval(() => setClock(Date.now()), 1000); return () => clearInterval(i); }, []);
   const [recipient, setRecipient] = useState("");
@@ -94,7 +101,7 @@ export function Playback({ admin, username }: { admin: boolean; username: string
     setNow(sec);
   };
 
-  const src = cameraId !== null && playFrom !== null ? playbackUrl(cameraId, playFrom, playFrom + CHUNK) : undefined;
+  const src = cameraId !== null && playFrom !== null ? playbackUrl(cameraId, playFrom, playFrom + CHUNK, grant) : undefined;
 
   return (
     <div className="playback">
@@ -104,6 +111,13 @@ export function Playback({ admin, username }: { admin: boolean; username: string
             {cams.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
           </select>
         </label>
+        {covering.length > 1 && (
+          <label>{t("case")}{" "}
+            <select value={chosen?.id ?? ""} onChange={(e) => setCaseId(Number(e.target.value))} data-testid="case-select">
+              {covering.map((g) => <option key={g.id} value={g.id}>#{g.request_id} {g.purpose}</option>)}
+            </select>
+          </label>
+        )}
         <label>{t("date")}{" "}
           <input type="datetime-local" step={1} value={toLocalInput(center)} data-testid="date"
             onChange={(e) => { const s = new Date(e.target.value).getTime() / 1000; if (!isNaN(s)) setCenter(s); }} />
@@ -166,7 +180,7 @@ export function Playback({ admin, username }: { admin: boolean; username: string
           <div className="buttons">
             {recipient.trim() ? (
               <a className="button" data-testid="export-download" download
-                href={exportUrl(cameraId, new Date(exporting.from).getTime() / 1000, new Date(exporting.to).getTime() / 1000, recipient, destination)}>{t("download")}</a>
+                href={exportUrl(cameraId, new Date(exporting.from).getTime() / 1000, new Date(exporting.to).getTime() / 1000, recipient, destination, copyGrant)}>{t("download")}</a>
             ) : <button disabled>{t("download")}</button>}
             <button onClick={() => { setExporting(null); setBundleMsg(""); }}>{t("cancel")}</button>
           </div>
@@ -175,7 +189,7 @@ export function Playback({ admin, username }: { admin: boolean; username: string
             <button data-testid="export-bundle" disabled={!purpose.trim() || !recipient.trim()} onClick={async () => {
               setBundleMsg(t("bundling"));
               try {
-                const b = await makeBundle(cameraId, new Date(exporting.from).getTime() / 1000, new Date(exporting.to).getTime() / 1000, purpose, recipient, destination);
+                const b = await makeBundle(cameraId, new Date(exporting.from).getTime() / 1000, new Date(exporting.to).getTime() / 1000, purpose, recipient, destination, copyGrant);
                 setBundleMsg(`${t("bundleReady")} ${b.key_fingerprint.slice(0, 16)}…`);
                 const a = document.createElement("a");
                 a.href = b.download;

@@ -50,8 +50,8 @@ export async function session(): Promise<Session | null> {
 
 export const logout = () => call<void>("POST", "/api/logout");
 export interface BundleInfo { export_id: string; bytes: number; download: string; key_fingerprint: string; start: string; end: string; frames: number }
-export const makeBundle = (id: number, fromSec: number, toSec: number, purpose: string, recipient: string, destination: string) =>
-  call<BundleInfo>("POST", `/api/cameras/${id}/bundles`, { from: fromSec.toFixed(3), to: toSec.toFixed(3), purpose, recipient, destination });
+export const makeBundle = (id: number, fromSec: number, toSec: number, purpose: string, recipient: string, destination: string, grant?: number) =>
+  call<BundleInfo>("POST", `/api/cameras/${id}/bundles`, { from: fromSec.toFixed(3), to: toSec.toFixed(3), purpose, recipient, destination, grant: grant ?? null });
 export interface Hold { id: number; camera_id: number; from: string; to: string; reason: string; created_by: string; created: string; released_by: string | null; released: string | null }
 export const holds = (all = false) => call<Hold[]>("GET", `/api/holds${all ? "?all=true" : ""}`);
 export const placeHold = (camera_id: number, fromSec: number, toSec: number, reason: string) =>
@@ -84,14 +84,19 @@ export const cameras = () => call<Camera[]>("GET", "/api/cameras");
 export const timeline = (id: number, fromSec: number, toSec: number) =>
   call<Timeline>("GET", `/api/cameras/${id}/timeline?from=${fromSec.toFixed(3)}&to=${toSec.toFixed(3)}`);
 // Viewing recorded video (inline) and reproducing it (a download registered with who
-// receives it and where it goes).
-export const playbackUrl = (id: number, fromSec: number, toSec: number) =>
-  `/api/cameras/${id}/playback.mp4?from=${fromSec.toFixed(3)}&to=${toSec.toFixed(3)}`;
-export const exportUrl = (id: number, fromSec: number, toSec: number, recipient: string, destination: string) =>
+// receives it and where it goes). Each names the grant (the case) it is made under.
+const grantParam = (grant?: number) => (grant === undefined ? "" : `&grant=${grant}`);
+export const playbackUrl = (id: number, fromSec: number, toSec: number, grant?: number) =>
+  `/api/cameras/${id}/playback.mp4?from=${fromSec.toFixed(3)}&to=${toSec.toFixed(3)}${grantParam(grant)}`;
+export const exportUrl = (id: number, fromSec: number, toSec: number, recipient: string, destination: string, grant?: number) =>
   `/api/cameras/${id}/export.mp4?from=${fromSec.toFixed(3)}&to=${toSec.toFixed(3)}` +
-  `&recipient=${encodeURIComponent(recipient)}&destination=${encodeURIComponent(destination)}`;
-export const liveUrl = (id: number) =>
-  `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/cameras/${id}/live`;
+  `&recipient=${encodeURIComponent(recipient)}&destination=${encodeURIComponent(destination)}${grantParam(grant)}`;
+export const liveUrl = (id: number, grant?: number) =>
+  `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/cameras/${id}/live` +
+  (grant === undefined ? "" : `?grant=${grant}`);
+/** The grants (cases) that cover a camera for an action. */
+export const grantsFor = (grants: Grant[], cameraId: number | null, action: string) =>
+  grants.filter((g) => cameraId !== null && (g.cameras.length === 0 || g.cameras.includes(cameraId)) && g.actions.includes(action));
 
 // The registry and compliance (docs/compliance.md): systems, entries and dated events
 // in the compliance facts format; evaluations with findings citing the articles.

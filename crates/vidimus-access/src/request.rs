@@ -355,10 +355,10 @@ pub struct Approver {
 
 /// Whether `who` may give approval `kind` on a request of `request_kind` asking for
 /// `actions`, filed by `filer` and naming `persons`. The one rule for every door (the
-/// API's approvals, the command line's duty grants): the approval must be one the
-/// request can use; it is given by an administrator of the kind of organisation the
-/// article names; never on one's own request (filed by or naming the approver); and a
-/// PSB approves only for cameras in its own district (Art. 33 ¶3, 35 ¶1).
+/// API's approvals, the command line's duty grants): it is given by an administrator
+/// of the kind of organisation the article names; never on one's own request (filed by
+/// or naming the approver); it must be an approval the request can use; and a PSB
+/// approves only for cameras in its own district (Art. 33 ¶3, 35 ¶1).
 pub fn may_approve(
     kind: ApprovalKind,
     who: &Approver,
@@ -367,17 +367,6 @@ pub fn may_approve(
     filer: i64,
     persons: &[Person],
 ) -> Result<(), Unmet> {
-    if !useful_approvals(request_kind, actions).contains(&kind) {
-        return Err(unmet(
-            "approval_not_applicable",
-            kind.article(),
-            format!(
-                "a {} request does not take {}",
-                request_kind.as_str(),
-                kind.as_str()
-            ),
-        ));
-    }
     if !who.is_admin || who.org != kind.approver() {
         return Err(unmet(
             "approver",
@@ -394,6 +383,17 @@ pub fn may_approve(
             "own_request",
             kind.article(),
             "no one approves their own request: the approver must be another person",
+        ));
+    }
+    if !useful_approvals(request_kind, actions).contains(&kind) {
+        return Err(unmet(
+            "approval_not_applicable",
+            kind.article(),
+            format!(
+                "a {} request does not take {}",
+                request_kind.as_str(),
+                kind.as_str()
+            ),
         ));
     }
     if kind.approver() == OrgKind::PublicSecurity && !who.covers_cameras {

@@ -567,9 +567,18 @@ async fn capacity_periodically(
     }
 }
 
-/// Every `interval`: logs the new fragments of segments still being written (so a
-/// fragment is covered within `sync_interval` + `interval` of being written, not only
-/// when its segment closes), then signs a checkpoint of the log if it grew.
+/// How soon after start-up a run's first video is checkpointed: until the first
+/// fragments of this run are logged, checkpoints come this often (not every
+/// `checkpoint_interval`), so a run that crashes within seconds leaves its leaves
+/// signed.
+pub const FIRST_CHECKPOINTS_EVERY: Duration = Duration::from_secs(2);
+
+/// At start-up, and then every `interval`: logs the new fragments of segments still
+/// being written (so a fragment is covered within `sync_interval` + `interval` of
+/// being written, not only when its segment closes), then signs a checkpoint of the
+/// log if it grew. The first checkpoint is signed at once (it covers recovery and the
+/// run's start); until the run's first fragments are logged, every
+/// [`FIRST_CHECKPOINTS_EVERY`].
 async fn checkpoint_periodically(
     dir: PathBuf,
     seed: [u8; 32],
@@ -578,18 +587,32 @@ async fn checkpoint_periodically(
     mut stop: watch::Receiver<bool>,
 ) {
     let logged = Arc::new(std::sync::Mutex::new(HashMap::new()));
+    let mut first = true;
+    let mut video_logged = false;
     loop {
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = stop.wait_for(|s| *s) => return,
+        if !first {
+            let wait = if video_logged {
+                interval
+            } else {
+                interval.min(FIRST_CHECKPOINTS_EVERY)
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
         }
+        first = false;
         let (dir, now, logged) = (dir.clone(), clocks.realtime(), logged.clone());
         let r = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
             let mut ix = SqliteIndex::open(&dir.join("index.db"))?;
-            ix.log_open_segments(now, &mut logged.lock().expect("logged lock"))?;
-            ix.checkpoint(&seed, now)
+            let n = ix.log_open_segments(now, &mut logged.lock().expect("logged lock"))?;
+            Ok((n, ix.checkpoint(&seed, now)?))
         })
         .await;
+        if let Ok(Ok((n, _))) = &r {
+            video_logged |= *n > 0;
+        }
+        let r = r.map(|r| r.map(|(_, c)| c));
         match r {
             Ok(Ok(Some(c))) => tracing::debug!(size = c.size, "signed a log checkpoint"),
             Ok(Ok(None)) => {}

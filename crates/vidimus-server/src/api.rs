@@ -22,7 +22,8 @@ pub const MAX_TIMELINE: Duration90k = Duration90k::from_secs(31 * 24 * 3600);
 pub struct CameraInfo {
     pub id: i64,
     pub name: String,
-    /// RTSP URL without credentials.
+    /// RTSP URL without credentials; empty unless the user administers the system
+    /// manager.
     pub url: String,
     /// `recording`, `offline` (the recorder cannot reach it) or `starting`.
     pub status: String,
@@ -30,17 +31,64 @@ pub struct CameraInfo {
     pub last_error: Option<String>,
 }
 
-/// Lists cameras with their status.
+/// What a user may see of the cameras (least privilege): administrators of the system
+/// manager see every camera and its URL (they run the system); everyone else sees only
+/// the cameras one of their active grants (a duty grant included) names, without URL.
+pub struct CameraView {
+    /// An administrator of the system manager.
+    pub manager_admin: bool,
+    /// Every camera (manager administrators, and grants of every camera).
+    pub all: bool,
+    /// Otherwise, these.
+    pub ids: std::collections::HashSet<i64>,
+}
+
+impl CameraView {
+    /// Reads it for `user_id` at `now`.
+    pub fn of(
+        ix: &vidimus_store::SqliteIndex,
+        user_id: i64,
+        now: Wall90k,
+    ) -> Result<CameraView, ApiError> {
+        let u = ix
+            .user_by_id(user_id)?
+            .ok_or_else(ApiError::unauthenticated)?;
+        let org = ix.org(u.org_id)?;
+        let manager_admin = u.role == "admin" && org.is_some_and(|o| o.kind == "system_manager");
+        let grants = ix.active_grants_for(user_id, now)?;
+        let all = manager_admin || grants.iter().any(|r| r.cameras.is_empty());
+        let ids = grants.iter().flat_map(|r| r.cameras.clone()).collect();
+        Ok(CameraView {
+            manager_admin,
+            all,
+            ids,
+        })
+    }
+
+    /// Whether camera `id` is shown.
+    pub fn sees(&self, id: i64) -> bool {
+        self.all || self.ids.contains(&id)
+    }
+}
+
+/// Lists the cameras the user may see, with their status; the URL (without
+/// credentials) only to administrators of the system manager.
 #[utoipa::path(get, path = "/api/cameras", responses(
     (status = 200, body = [CameraInfo]), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn cameras(
     State(state): State<AppState>,
-    _user: AuthUser,
+    user: AuthUser,
 ) -> Result<Json<Vec<CameraInfo>>, ApiError> {
-    let cams = state.db.run(|ix| Ok(ix.cameras(false)?)).await?;
+    let now = state.clocks.realtime();
+    let uid = user.user_id;
+    let (cams, view) = state
+        .db
+        .run(move |ix| Ok((ix.cameras(false)?, CameraView::of(ix, uid, now)?)))
+        .await?;
     let stats = state.stats.all();
     Ok(Json(
         cams.into_iter()
+            .filter(|c| view.sees(c.id))
             .map(|c| {
                 let s = stats
                     .iter()
@@ -63,7 +111,11 @@ pub async fn cameras(
                 CameraInfo {
                     id: c.id,
                     name: c.name,
-                    url: c.url,
+                    url: if view.manager_admin {
+                        c.url
+                    } else {
+                        String::new()
+                    },
                     status: status.to_owned(),
                     frames_received: frames,
                     last_error,
@@ -153,16 +205,20 @@ fn camera_id(id: &str) -> Result<i64, ApiError> {
         (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn timeline(
     State(state): State<AppState>,
-    _user: AuthUser,
+    user: AuthUser,
     Path(id): Path<String>,
     Query(q): Query<RangeQuery>,
 ) -> Result<Json<Timeline>, ApiError> {
     let id = camera_id(&id)?;
     let (from, to) = q.parse(MAX_TIMELINE)?;
+    let now = state.clocks.realtime();
     let (spans, gaps) = state
         .db
         .run(move |ix| {
-            if !ix.cameras(true)?.iter().any(|c| c.id == id) {
+            // A camera the user may not see is not found, like one that does not exist.
+            if !CameraView::of(ix, user.user_id, now)?.sees(id)
+                || !ix.cameras(true)?.iter().any(|c| c.id == id)
+            {
                 return Err(ApiError::new(
                     StatusCode::NOT_FOUND,
                     "camera_not_found",
@@ -447,13 +503,15 @@ async fn serve_mp4(
     let stream = futures::stream::unfold((rx, Some(stop_rx)), |(mut rx, stop)| async move {
         match stop {
             Some(mut stop) => {
+                // The stop first: chunks already queued are not sent after it.
                 tokio::select! {
-                    item = rx.recv() => item.map(|i| (i, (rx, Some(stop)))),
+                    biased;
                     why = &mut stop => match why {
                         Ok(why) => Some((Err(std::io::Error::other(why.as_str())), (rx, None))),
                         // The watcher finished without a stop: serve the rest.
                         Err(_) => rx.recv().await.map(|i| (i, (rx, None))),
                     },
+                    item = rx.recv() => item.map(|i| (i, (rx, Some(stop)))),
                 }
             }
             None => rx.recv().await.map(|i| (i, (rx, None))),

@@ -145,18 +145,34 @@ pub struct HoldsQuery {
     responses((status = 200, body = [HoldInfo]), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn holds(
     State(state): State<AppState>,
-    _user: AuthUser,
+    user: AuthUser,
     Query(q): Query<HoldsQuery>,
 ) -> Result<Json<Vec<HoldInfo>>, ApiError> {
-    let rows = state.db.run(move |ix| Ok(ix.holds(q.all)?)).await?;
+    let now = state.clocks.realtime();
+    let (rows, view) = state
+        .db
+        .run(move |ix| {
+            Ok((
+                ix.holds(q.all)?,
+                crate::api::CameraView::of(ix, user.user_id, now)?,
+            ))
+        })
+        .await?;
+    // Holds of the cameras the user sees; why video is held (a case, an
+    // investigation) only for those who may place holds.
     Ok(Json(
         rows.into_iter()
+            .filter(|h| view.sees(h.camera_id))
             .map(|h| HoldInfo {
                 id: h.id,
                 camera_id: h.camera_id,
                 from: Wall90k(h.from_90k).to_string(),
                 to: Wall90k(h.to_90k).to_string(),
-                reason: h.reason,
+                reason: if view.manager_admin {
+                    h.reason
+                } else {
+                    String::new()
+                },
                 created_by: h.created_by,
                 created: Wall90k(h.created_90k).to_string(),
                 released_by: h.released_by,
@@ -489,11 +505,12 @@ pub async fn download_bundle(
             let ending = ending?;
             let mut buf = vec![0u8; 1 << 20];
             let read = tokio::select! {
-                r = f.read(&mut buf) => r,
+                biased;
                 why = handout.wait() => {
                     ending.finish(why.as_str()).await;
                     return Some((Err(std::io::Error::other(why.as_str())), (f, handout, None)));
                 }
+                r = f.read(&mut buf) => r,
             };
             match read {
                 Ok(0) => {

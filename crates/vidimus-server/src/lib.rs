@@ -299,12 +299,38 @@ async fn request_id(req: Request, next: Next) -> Response {
         .map(str::to_owned)
         .unwrap_or_else(|| vidimus_access::token::new_token()[..16].to_owned());
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
-    let mut resp = next.run(req).await;
+    let mut resp = error::json_errors(next.run(req).await).await;
     tracing::debug!(request_id = %id, %method, %path, status = resp.status().as_u16(), "request");
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }
     resp
+}
+
+/// At most this much of a response waits unsent in the kernel per connection.
+pub const UNSENT_LIMIT: i32 = 128 * 1024;
+
+/// Bounds the bytes queued unsent in the kernel for one connection
+/// (`TCP_NOTSENT_LOWAT`): a hand-out cut when its grant ends stops at the wire within
+/// [`UNSENT_LIMIT`] (plus what the peer's window holds), not megabytes later, and a
+/// slow client ties up no more memory than that.
+fn limit_unsent(tcp: &tokio::net::TcpStream) {
+    use std::os::fd::AsRawFd;
+    let v: libc::c_int = UNSENT_LIMIT;
+    // SAFETY: the descriptor is the open socket `tcp` owns for the whole call, and the
+    // option value is a c_int whose size is passed with it.
+    let r = unsafe {
+        libc::setsockopt(
+            tcp.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_NOTSENT_LOWAT,
+            (&v as *const libc::c_int).cast(),
+            std::mem::size_of_val(&v) as libc::socklen_t,
+        )
+    };
+    if r != 0 {
+        tracing::debug!(error = %std::io::Error::last_os_error(), "TCP_NOTSENT_LOWAT not set");
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves.
@@ -320,6 +346,11 @@ pub async fn serve(
             .clone()
             .watch(state.db.clone(), state.clocks.clone()),
     );
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+        limit_unsent(tcp);
+    });
     let r = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),

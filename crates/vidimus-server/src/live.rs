@@ -41,10 +41,9 @@ pub async fn live(
     user: AuthUser,
     Path(id): Path<String>,
     Query(q): Query<LiveQuery>,
-    headers: HeaderMap,
+    _origin: SameOrigin,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    same_origin(&headers)?;
     let id: i64 = id.parse().map_err(|_| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -98,6 +97,20 @@ pub struct LiveQuery {
     /// Needed when several of the user's grants allow it.
     #[serde(default)]
     pub grant: Option<i64>,
+}
+
+/// A request whose `Origin` (if any) is the host it was sent to; an extractor, so it is
+/// checked before the upgrade itself.
+pub struct SameOrigin;
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SameOrigin {
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        same_origin(&parts.headers).map(|_| SameOrigin)
+    }
 }
 
 /// Refuses a browser's upgrade from another origin (cross-site WebSocket hijacking):
@@ -239,15 +252,16 @@ async fn stream(
     let mut waiting_for_key = true;
     loop {
         let frame = tokio::select! {
+            biased;
+            why = handout.wait() => {
+                tracing::info!(%user, camera_id = camera, reason = why.as_str(), "live view ended");
+                return (sent, end_view(socket, why).await);
+            }
             r = rx.recv() => r,
             m = socket.recv() => match m {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => continue, // the client has nothing to say
             },
-            why = handout.wait() => {
-                tracing::info!(%user, camera_id = camera, reason = why.as_str(), "live view ended");
-                return (sent, end_view(socket, why).await);
-            }
         };
         let f = match frame {
             Ok(f) => f,
@@ -271,11 +285,12 @@ async fn stream(
             }
             // A viewer that stops reading must not keep the view past its grant.
             let ok = tokio::select! {
-                r = socket.send(m) => r.is_ok(),
+                biased;
                 why = handout.wait() => {
                     tracing::info!(%user, camera_id = camera, reason = why.as_str(), "live view ended");
                     return (sent, end_view(socket, why).await);
                 }
+                r = socket.send(m) => r.is_ok(),
             };
             if !ok {
                 tracing::info!(%user, camera_id = camera, "live view closed");

@@ -365,9 +365,7 @@ fn visible(ix: &SqliteIndex, user: &AuthUser, id: i64) -> Result<RequestRow, Api
     let approver = me.role == "admin"
         && match org {
             OrgKind::SystemManager => true,
-            OrgKind::PublicSecurity => {
-                r.org_id == me.org_id || covers_all(ix, &jur, &r.cameras)?
-            }
+            OrgKind::PublicSecurity => r.org_id == me.org_id || covers_all(ix, &jur, &r.cameras)?,
             _ => false,
         };
     if r.created_by == me.id || r.persons.iter().any(|p| p.user_id == me.id) || approver {
@@ -502,15 +500,21 @@ pub async fn approve(
                 org,
                 covers_cameras: covers_all(ix, &jur, &r.cameras)?,
             };
-            request::may_approve(kind, &who, rk, &actions, r.created_by, &persons).map_err(|u| {
-                let status = if u.id == "approval_not_applicable" {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                } else {
-                    StatusCode::FORBIDDEN
-                };
-                let code = if u.id == "approval_not_applicable" { u.id } else { "forbidden" };
-                ApiError::new(status, code, u.to_string())
-            })?;
+            request::may_approve(kind, &who, rk, &actions, r.created_by, &persons).map_err(
+                |u| {
+                    let status = if u.id == "approval_not_applicable" {
+                        StatusCode::UNPROCESSABLE_ENTITY
+                    } else {
+                        StatusCode::FORBIDDEN
+                    };
+                    let code = if u.id == "approval_not_applicable" {
+                        u.id
+                    } else {
+                        "forbidden"
+                    };
+                    ApiError::new(status, code, u.to_string())
+                },
+            )?;
             ix.add_approval(id, kind.as_str(), me.id, a.note.as_deref(), now)?;
             settle(ix, id, Some(me.id), now)
         })
@@ -766,13 +770,17 @@ pub async fn register(
     }
 }
 
-/// The register as CSV (RFC 4180 quoting), one line per entry.
+/// The register as CSV (RFC 4180, written by the `csv` crate), one line per entry.
+/// Text cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return) are prefixed with `'`, so a user name or purpose
+/// like `=HYPERLINK(…)` is shown, never executed.
 pub fn register_csv(entries: &[serde_json::Value]) -> String {
-    const COLS: [&str; 23] = [
+    const COLS: [&str; 26] = [
         "leaf_index",
         "kind",
         "at",
         "allowed",
+        "outcome",
         "action",
         "camera_id",
         "camera",
@@ -790,27 +798,65 @@ pub fn register_csv(entries: &[serde_json::Value]) -> String {
         "reason",
         "whereabouts",
         "export_id",
+        "served",
         "seconds",
         "bytes",
+        "ended",
     ];
     let cell = |v: &serde_json::Value| -> String {
-        let s = match v {
+        match v {
             serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) if s.starts_with(['=', '+', '-', '@', '\t', '\r']) => {
+                format!("'{s}")
+            }
             serde_json::Value::String(s) => s.clone(),
+            // Numbers and booleans as they are; objects and arrays as JSON (which
+            // starts with `{` or `[`).
             other => other.to_string(),
-        };
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s
         }
     };
-    let mut out = COLS.join(",");
-    out.push('\n');
-    for e in entries {
-        let row: Vec<String> = COLS.iter().map(|c| cell(&e[*c])).collect();
-        out.push_str(&row.join(","));
-        out.push('\n');
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut rows = std::iter::once(COLS.map(str::to_owned).to_vec()).chain(
+        entries
+            .iter()
+            .map(|e| COLS.iter().map(|c| cell(&e[*c])).collect()),
+    );
+    rows.try_for_each(|r: Vec<String>| w.write_record(&r))
+        .and_then(|_| w.flush().map_err(csv::Error::from))
+        .expect("writing CSV to memory");
+    String::from_utf8(w.into_inner().expect("flushed")).expect("UTF-8 cells")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::register_csv;
+    use serde_json::json;
+
+    #[test]
+    fn register_csv_quotes_and_defuses_formulas() {
+        let csv = register_csv(&[json!({
+            "leaf_index": 3, "kind": "access", "allowed": false,
+            "user": "=HYPERLINK(\"http://evil\",\"x\")", "purpose": "+1, \"quoted\"\nnext",
+            "reason": "@SUM(A1)", "org": "-2+3", "work_id": "\tW",
+            "served": {"start": 0, "end": 9, "total": 10}, "bytes": 0,
+        })]);
+        let mut r = csv::Reader::from_reader(csv.as_bytes());
+        let head = r.headers().unwrap().clone();
+        let row = r.records().next().unwrap().unwrap();
+        let get = |c: &str| &row[head.iter().position(|h| h == c).unwrap()];
+        assert_eq!(get("user"), "'=HYPERLINK(\"http://evil\",\"x\")");
+        assert_eq!(get("purpose"), "'+1, \"quoted\"\nnext");
+        assert_eq!(get("reason"), "'@SUM(A1)");
+        assert_eq!(get("org"), "'-2+3");
+        assert_eq!(get("work_id"), "'\tW");
+        assert_eq!(get("leaf_index"), "3");
+        assert_eq!(get("allowed"), "false");
+        assert_eq!(get("served"), r#"{"start":0,"end":9,"total":10}"#);
+        // No cell of any row starts a formula.
+        for rec in csv::Reader::from_reader(csv.as_bytes()).records() {
+            for cell in rec.unwrap().iter() {
+                assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell}");
+            }
+        }
     }
-    out
 }

@@ -5,7 +5,7 @@ use crate::index::{MetadataStore, SegmentRow, SegmentState, SqliteIndex};
 use crate::{Result, StoreError};
 use rusqlite::{OptionalExtension, params};
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use vidimus_core::time::Wall90k;
 use vidimus_integrity::checkpoint::{self, Checkpoint};
 use vidimus_integrity::merkle::{Hash, MerkleLog, leaf_hash};
@@ -119,15 +119,56 @@ pub struct EventRow {
     pub detail: serde_json::Value,
 }
 
-/// The site's log signing key (`log-key` in the data directory, 32 random bytes, mode
-/// 0600), created on first use.
+/// The file in the data directory that says where the site's signing key lives (a
+/// path, not the key): written by `vidimus serve` from its configuration, read by the
+/// command line working on the data directory.
+pub const KEY_LOCATION: &str = "log-key.location";
+
+/// Where the site's log signing key is: the path `vidimus serve` recorded in
+/// [`KEY_LOCATION`], else (sites from before keys moved out) `log-key` in the data
+/// directory.
+pub fn key_path(data_dir: &Path) -> PathBuf {
+    match std::fs::read_to_string(data_dir.join(KEY_LOCATION)) {
+        Ok(p) if !p.trim().is_empty() => PathBuf::from(p.trim()),
+        _ => data_dir.join("log-key"),
+    }
+}
+
+/// Records where the key lives, for the command line.
+pub fn set_key_path(data_dir: &Path, key: &Path) -> Result<()> {
+    let p = data_dir.join(KEY_LOCATION);
+    std::fs::write(&p, format!("{}\n", key.display()))
+        .map_err(StoreError::io(format!("writing {}", p.display())))
+}
+
+/// The site's log signing key (32 random bytes, mode 0600), from [`key_path`].
 pub fn site_key(data_dir: &Path) -> Result<[u8; 32]> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let p = data_dir.join("log-key");
-    if let Ok(b) = std::fs::read(&p) {
-        return b
-            .try_into()
-            .map_err(|_| StoreError::Invalid(format!("{} is not a 32-byte key", p.display())));
+    read_key(&key_path(data_dir))
+}
+
+/// Reads the key at `p`.
+pub fn read_key(p: &Path) -> Result<[u8; 32]> {
+    let b = std::fs::read(p).map_err(StoreError::io(format!(
+        "reading the log signing key {}",
+        p.display()
+    )))?;
+    b.try_into()
+        .map_err(|_| StoreError::Invalid(format!("{} is not a 32-byte key", p.display())))
+}
+
+/// The key at `p`, created (with its directory, mode 0700, and the file, mode 0600) if
+/// there is none yet.
+pub fn create_key(p: &Path) -> Result<[u8; 32]> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if p.exists() {
+        return read_key(p);
+    }
+    if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(StoreError::io(format!("creating {}", dir.display())))?;
     }
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed)
@@ -136,7 +177,7 @@ pub fn site_key(data_dir: &Path) -> Result<[u8; 32]> {
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(&p)
+        .open(p)
         .map_err(StoreError::io(format!("creating {}", p.display())))?;
     std::io::Write::write_all(&mut f, &seed)
         .map_err(StoreError::io(format!("writing {}", p.display())))?;

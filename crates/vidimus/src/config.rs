@@ -29,6 +29,9 @@ pub struct Config {
     /// `[compliance]`: the regulation's effective date.
     #[serde(default)]
     pub compliance: ComplianceSection,
+    /// `[integrity]`: where the log's signing key lives.
+    #[serde(default)]
+    pub integrity: IntegritySection,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<CameraSection>,
 }
@@ -50,6 +53,74 @@ pub struct ComplianceSection {
     /// The day the regulation took effect (Art. 48 leaves it open), `YYYY-MM-DD`:
     /// systems built before it file within 60 days of it (Art. 18 ¶3).
     pub effective_date: Option<String>,
+}
+
+/// `[integrity]`: the site's Ed25519 key that signs the log's checkpoints. It lives
+/// outside the data directory, readable only by the service, so whoever holds a copy
+/// of the data directory cannot re-sign a rewritten history.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntegritySection {
+    /// The key file (created on first start, mode 0600 in a 0700 directory).
+    pub key_file: PathBuf,
+    /// Allow the key inside the data directory (the demo does; never in production).
+    pub key_in_data_dir: bool,
+}
+
+impl Default for IntegritySection {
+    fn default() -> Self {
+        IntegritySection {
+            key_file: PathBuf::from("/etc/vidimus/log-key"),
+            key_in_data_dir: false,
+        }
+    }
+}
+
+impl Config {
+    /// The signing key's path, checked: outside the data directory unless the
+    /// configuration explicitly allows it.
+    pub fn key_file(&self) -> anyhow::Result<PathBuf> {
+        let key = &self.integrity.key_file;
+        let abs = |p: &Path| -> PathBuf {
+            let p = if p.is_relative() {
+                std::env::current_dir().unwrap_or_default().join(p)
+            } else {
+                p.to_owned()
+            };
+            // Resolve what exists (symlinks, `..`) so the check cannot be dodged.
+            let mut existing = p.clone();
+            let mut rest = Vec::new();
+            while !existing.exists() {
+                match (existing.file_name(), existing.parent()) {
+                    (Some(n), Some(parent)) => {
+                        rest.push(n.to_owned());
+                        existing = parent.to_owned();
+                    }
+                    _ => break,
+                }
+            }
+            let mut out = existing.canonicalize().unwrap_or(existing);
+            out.extend(rest.into_iter().rev());
+            out
+        };
+        let (key_abs, data_abs) = (abs(key), abs(&self.data_dir));
+        if key_abs.starts_with(&data_abs) && !self.integrity.key_in_data_dir {
+            bail!(
+                "the log signing key {} is inside the data directory {}: whoever copies the data directory could re-sign a rewritten history. Keep it elsewhere ([integrity] key_file, default /etc/vidimus/log-key), or set [integrity] key_in_data_dir = true to accept the risk",
+                key.display(),
+                self.data_dir.display()
+            );
+        }
+        let legacy = self.data_dir.join("log-key");
+        if legacy.exists() && !key_abs.exists() && key_abs != abs(&legacy) {
+            bail!(
+                "this data directory keeps its log signing key in {}: move it to {} (mode 0600, readable only by the service), or set [integrity] key_file to where it is",
+                legacy.display(),
+                key.display()
+            );
+        }
+        Ok(key_abs)
+    }
 }
 
 fn default_bind() -> String {
@@ -188,6 +259,9 @@ impl Config {
         }
         if let Some(r) = c.rulebook.as_mut().filter(|r| r.is_relative()) {
             *r = base.join(&*r);
+        }
+        if c.integrity.key_file.is_relative() {
+            c.integrity.key_file = base.join(&c.integrity.key_file);
         }
         for p in [&mut c.access.policy, &mut c.access.schema]
             .into_iter()

@@ -220,12 +220,8 @@ pub(crate) fn verify(
     )?;
     let public: [u8; 32] = match key {
         Some(h) => parse_key(h)?,
-        None => match std::fs::read(dir.join("log-key")) {
-            Ok(seed) => vidimus_integrity::checkpoint::public_key(
-                &seed
-                    .try_into()
-                    .map_err(|_| anyhow::anyhow!("log-key is not 32 bytes"))?,
-            ),
+        None => match vidimus_store::log::site_key(&dir) {
+            Ok(seed) => vidimus_integrity::checkpoint::public_key(&seed),
             Err(_) => [0; 32],
         },
     };

@@ -525,11 +525,8 @@ fn run() -> anyhow::Result<()> {
         }
         Command::LogKey { target } => {
             let d = target.data_dir()?;
-            let seed = std::fs::read(d.join("log-key"))
+            let seed = vidimus_store::log::site_key(&d)
                 .context("this data directory has no log key yet (start the recorder once)")?;
-            let seed: [u8; 32] = seed
-                .try_into()
-                .map_err(|_| anyhow::anyhow!("log-key is not 32 bytes"))?;
             let pk = vidimus_integrity::checkpoint::public_key(&seed);
             println!(
                 "{}",
@@ -677,6 +674,13 @@ fn sync_config_cameras(cfg: &Config) -> anyhow::Result<()> {
 
 /// Records and serves until a signal (or `until` resolves).
 async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
+    // The signing key, outside the data directory (created on first start); the data
+    // directory records only where it is, for the command line.
+    let key = cfg.key_file()?;
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+    vidimus_store::log::create_key(&key)?;
+    vidimus_store::log::set_key_path(&cfg.data_dir, &key)?;
     sync_config_cameras(&cfg)?;
     let clocks: Arc<dyn Clocks> = Arc::new(RealClocks);
     let recorder = Recorder::start(cfg.recorder_config()?, clocks).await?;
@@ -751,6 +755,12 @@ async fn demo(
         rulebook: None,
         access: Default::default(),
         compliance: Default::default(),
+        // The demo keeps its signing key in its data directory, and says so: a real
+        // site keeps it elsewhere ([integrity] key_file).
+        integrity: config::IntegritySection {
+            key_file: data_dir.join("log-key"),
+            key_in_data_dir: true,
+        },
         cameras: (1..=cameras)
             .map(|i| config::CameraSection {
                 name: format!("demo-cam-{i}"),
@@ -783,6 +793,8 @@ async fn demo(
          \x20 metrics:           http://{{http}}/metrics\n\
          \x20 list recordings:   {exe} recordings list --data-dir {dd} --camera demo-cam-1\n\
          \x20 check the store:   {exe} fsck --data-dir {dd}\n\
+         \x20 signing key:       {dd}/log-key (in the data directory: for the demo only;\n\
+         \x20                    a real site keeps it outside, [integrity] key_file)\n\
          Press Ctrl-C to stop (the recorder writes what it has received, then exits).\n",
         dd = data_dir.display(),
     );

@@ -18,6 +18,7 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
         "sync_interval = \"1s\"\nsegment_duration = \"4s\"\nbackoff_initial = \"500ms\"\nbackoff_max = \"1s\"",
     );
     add_user(&site, "ada", PW, "operator");
+    add_user(&site, "manager", "the manager's password", "admin");
     let mut rec = site.serve();
     let p = site.http;
 
@@ -96,12 +97,23 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
     );
     assert_eq!(r.header("x-request-id"), Some("trace-42"));
 
-    // 3. Cameras and the timeline, with a gap where the camera was stopped.
+    // 3. Cameras and the timeline, with a gap where the camera was stopped. Without a
+    //    grant an operator sees no camera at all (least privilege); the manager's
+    //    administrators see every one, with its URL.
     let r = http(p, "GET", "/api/cameras", &auth, b"");
     assert_eq!(r.status, 200);
-    let cams = r.json();
+    assert_eq!(r.json(), serde_json::json!([]));
+    let mgr = Client::login(p, "manager", "the manager's password");
+    let cams = mgr.call("GET", "/api/cameras", None).json();
     assert_eq!(cams[0]["name"], "yard");
+    assert!(cams[0]["url"].as_str().unwrap().starts_with("rtsp://"));
     let id = cams[0]["id"].as_i64().unwrap();
+    let r = http(p, "GET", &format!("/api/cameras/{id}/timeline?from=0&to=10"), &auth, b"");
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (404, "camera_not_found"),
+        "a camera the operator may not see is not found"
+    );
     std::thread::sleep(Duration::from_secs(5));
     cam.kill9();
     std::thread::sleep(Duration::from_secs(3));
@@ -113,12 +125,10 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
         .clone();
     let t0 = segs[0]["start_90k"].as_i64().unwrap() / 90_000 - 5;
     let t1 = t0 + 60;
-    let r = http(
-        p,
+    let r = mgr.call(
         "GET",
         &format!("/api/cameras/{id}/timeline?from={t0}&to={t1}"),
-        &auth,
-        b"",
+        None,
     );
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let tl = r.json();
@@ -302,7 +312,57 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
         &[("content-type", "application/json")],
         &huge,
     );
-    assert_eq!(r.status, 413);
+    assert_eq!((r.status, r.code().as_str()), (413, "body_too_large"));
+    // The framework's own rejections are JSON with stable codes too.
+    let csrf_auth = [
+        ("cookie", cookie.as_str()),
+        ("x-csrf-token", csrf.as_str()),
+        ("content-type", "application/json"),
+    ];
+    for (body, ct, status, code) in [
+        (&b"{not json"[..], "application/json", 400, "bad_request"),
+        (
+            &b"{\"reason\": 5}"[..],
+            "application/json",
+            422,
+            "invalid_body",
+        ),
+        (
+            &b"reason=x"[..],
+            "text/plain",
+            415,
+            "unsupported_media_type",
+        ),
+    ] {
+        let mut h = csrf_auth.to_vec();
+        h[2] = ("content-type", ct);
+        let r = http(p, "POST", "/api/requests/1/close", &h, body);
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (status, code),
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert!(!r.json()["error"]["message"].as_str().unwrap().is_empty());
+    }
+    let r = http(p, "DELETE", "/api/cameras", &csrf_auth, b"");
+    assert_eq!((r.status, r.code().as_str()), (405, "method_not_allowed"));
+    // A live view from another site's page (cross-site WebSocket hijacking) is refused.
+    let ws_headers = |origin: &str| {
+        vec![
+            ("cookie", cookie.clone()),
+            ("connection", "Upgrade".to_owned()),
+            ("upgrade", "websocket".to_owned()),
+            ("sec-websocket-version", "13".to_owned()),
+            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==".to_owned()),
+            ("origin", origin.to_owned()),
+        ]
+    };
+    let live = format!("/api/cameras/{id}/live");
+    let evil = ws_headers("https://evil.example");
+    let evil: Vec<(&str, &str)> = evil.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = http(p, "GET", &live, &evil, b"");
+    assert_eq!((r.status, r.code().as_str()), (403, "bad_origin"));
 
     // 6. CSRF: a state-changing request without the token is refused.
     let r = http(p, "POST", "/api/logout", &auth, b"");
@@ -479,7 +539,7 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
     assert!(failed[0].contains("unsatisfiable range"), "{failed:?}");
     let csv = String::from_utf8(site.vidimus(&["register", "--user", "ada"]).stdout).unwrap();
     assert!(
-        csv.starts_with("leaf_index,kind,at,allowed,action,"),
+        csv.starts_with("leaf_index,kind,at,allowed,outcome,action,"),
         "{csv}"
     );
     assert_eq!(csv.lines().count(), reg.len() + 1);

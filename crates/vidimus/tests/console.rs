@@ -67,7 +67,11 @@ fn console_in_chromium() {
         Some("ID 4403"),
     );
     let (zc, zt) = login(site.http, "zhang", "zhang's long password");
-    let back = http(site.http, "GET", "/api/cameras", &[("cookie", &zc)], b"")
+    // Zhang sees no camera before a grant; the administrator sees them all.
+    let none = http(site.http, "GET", "/api/cameras", &[("cookie", &zc)], b"").json();
+    assert_eq!(none, serde_json::json!([]));
+    let (rc, _) = login(site.http, "root", "the administrator's password");
+    let back = http(site.http, "GET", "/api/cameras", &[("cookie", &rc)], b"")
         .json()
         .as_array()
         .unwrap()

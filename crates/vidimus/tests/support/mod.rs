@@ -158,6 +158,8 @@ impl Site {
         let http = free_port();
         let mut toml =
             format!("data_dir = \"data\"\nbind = \"127.0.0.1:{http}\"\n[recorder]\n{recorder}\n");
+        // The signing key outside the data directory, as on a real site.
+        toml.push_str("[integrity]\nkey_file = \"keys/log-key\"\n");
         for (name, url) in cameras {
             toml.push_str(&format!("[[camera]]\nname = \"{name}\"\nurl = \"{url}\"\n"));
         }
