@@ -4,7 +4,12 @@
 //! - [`merkle`]: an append-only Merkle log with RFC 6962 / RFC 9162 hashing — leaf and
 //!   node hashes, tree heads, inclusion and consistency proofs, and their verification.
 //!
-//! - [`checkpoint`]: Ed25519-signed checkpoints (size, root, time) of the log.
+//! - [`checkpoint`]: Ed25519-signed checkpoints (size, root, time) of the log, in
+//!   Vidimus's own text (kept by the store and bundles).
+//!
+//! - [`note`], [`tlog_checkpoint`], [`cosignature`]: the standard formats for publishing
+//!   checkpoints to witnesses — C2SP signed notes and verifier keys, `tlog-checkpoint`
+//!   checkpoints, `cosignature/v1` witness cosignatures.
 //!
 //! - [`bundle`]: export bundles — their format and their offline verification.
 //!
@@ -14,8 +19,11 @@
 
 pub mod bundle;
 pub mod checkpoint;
+pub mod cosignature;
 pub mod merkle;
+pub mod note;
 pub mod tar;
+pub mod tlog_checkpoint;
 
 /// SHA-256 over the concatenation of `parts` (e.g. a fragment's header and samples).
 pub fn sha256_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> merkle::Hash {
