@@ -11,6 +11,9 @@
 //!   checkpoints to witnesses — C2SP signed notes and verifier keys, `tlog-checkpoint`
 //!   checkpoints, `cosignature/v1` witness cosignatures.
 //!
+//! - [`witness`]: the witness role (`tlog-witness` `add-checkpoint`) as a state machine,
+//!   and the client side of publishing to one.
+//!
 //! - [`bundle`]: export bundles — their format and their offline verification.
 //!
 //! - [`tar`]: the ustar subset bundles are written in.
@@ -24,6 +27,7 @@ pub mod merkle;
 pub mod note;
 pub mod tar;
 pub mod tlog_checkpoint;
+pub mod witness;
 
 /// SHA-256 over the concatenation of `parts` (e.g. a fragment's header and samples).
 pub fn sha256_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> merkle::Hash {
