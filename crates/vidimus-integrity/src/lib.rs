@@ -12,7 +12,8 @@
 //!   checkpoints, `cosignature/v1` witness cosignatures.
 //!
 //! - [`witness`]: the witness role (`tlog-witness` `add-checkpoint`) as a state machine,
-//!   and the client side of publishing to one.
+//!   and the client side of publishing to one; [`witness_check`]: the verifier's
+//!   comparison of the log with what witnesses cosigned (rollback, rewrite, key swap).
 //!
 //! - [`bundle`]: export bundles — their format and their offline verification.
 //!
@@ -28,6 +29,7 @@ pub mod note;
 pub mod tar;
 pub mod tlog_checkpoint;
 pub mod witness;
+pub mod witness_check;
 
 /// SHA-256 over the concatenation of `parts` (e.g. a fragment's header and samples).
 pub fn sha256_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> merkle::Hash {
