@@ -202,7 +202,8 @@ pub struct LogRecord {
     pub latest: Option<CosignedCheckpoint>,
     #[serde(default)]
     pub evidence: Vec<Evidence>,
-    /// Evidence beyond [`MAX_EVIDENCE`], counted only.
+    /// Evidence beyond [`MAX_EVIDENCE`], counted only (once full, a fork or unproven
+    /// checkpoint replaces the oldest rollback entry, and the rollback is counted).
     #[serde(default)]
     pub evidence_dropped: u64,
 }
@@ -219,18 +220,29 @@ impl LogRecord {
         if self.evidence.iter().any(|e| e.request == request) {
             return;
         }
-        if self.evidence.len() >= MAX_EVIDENCE {
-            self.evidence_dropped += 1;
-            return;
-        }
         let (held_size, held_root) = self.held();
-        self.evidence.push(Evidence {
+        let e = Evidence {
             kind,
             received,
             held_size,
             held_root,
             request: request.to_owned(),
-        });
+        };
+        if self.evidence.len() < MAX_EVIDENCE {
+            self.evidence.push(e);
+            return;
+        }
+        self.evidence_dropped += 1;
+        // Full: a fork outranks a smaller checkpoint, which may be a replay of an old one
+        // (anyone can replay those to fill the list).
+        if kind != EvidenceKind::Rollback
+            && let Some(i) = self
+                .evidence
+                .iter()
+                .position(|e| e.kind == EvidenceKind::Rollback)
+        {
+            self.evidence[i] = e;
+        }
     }
 }
 
@@ -320,13 +332,11 @@ impl AddCheckpointError {
                     409
                 }
             }
-            Fork { old, size, .. } => {
-                if old == size {
-                    422
-                } else {
-                    409
-                }
-            }
+            Fork { old, size, .. } => match old.cmp(size) {
+                std::cmp::Ordering::Greater => 400,
+                std::cmp::Ordering::Equal => 422,
+                std::cmp::Ordering::Less => 409,
+            },
             EmptyTreeRoot | UnexpectedProof(_) | BadProof { .. } => 422,
             Cosign(_) => 500,
         }
@@ -496,7 +506,10 @@ impl Witness {
         } else if let Err(error) =
             verify_consistency(held, cp.size, &held_root, &cp.root, &req.proof)
         {
-            rec.keep(EvidenceKind::Unproven, now, raw);
+            // At the held size and root there is nothing to prove, just a bad request.
+            if cp.size > held {
+                rec.keep(EvidenceKind::Unproven, now, raw);
+            }
             return Err(E::BadProof {
                 old: held,
                 size: cp.size,
@@ -739,6 +752,17 @@ mod tests {
         assert_eq!(e.http_status(), 422);
         assert!(e.to_string().contains("forked"));
         assert_eq!(w.state().logs[ORIGIN].evidence[0].kind, EvidenceKind::Fork);
+        // Old beyond the size: 400, still kept (a new request body).
+        let body = AddCheckpointRequest::new(9, vec![], &forked.note(8)).to_string();
+        let e = w.add_checkpoint(body.as_bytes(), T + 1).unwrap_err();
+        assert!(matches!(e, AddCheckpointError::Fork { old: 9, .. }), "{e}");
+        assert_eq!(e.http_status(), 400);
+        assert_eq!(e.conflict_size(), None);
+        // Old behind: 409 with the held size.
+        let body = AddCheckpointRequest::new(3, vec![], &forked.note(8)).to_string();
+        let e = w.add_checkpoint(body.as_bytes(), T + 1).unwrap_err();
+        assert_eq!((e.http_status(), e.conflict_size()), (409, Some(8)));
+        assert_eq!(w.state().logs[ORIGIN].evidence.len(), 3);
         // A larger forked log cannot prove consistency either.
         forked.grow(4);
         let e = w.add_checkpoint(&forked.request(8), T + 2).unwrap_err();
@@ -755,7 +779,7 @@ mod tests {
         );
         assert_eq!(e.http_status(), 422);
         assert_eq!(
-            w.state().logs[ORIGIN].evidence[1].kind,
+            w.state().logs[ORIGIN].evidence[3].kind,
             EvidenceKind::Unproven
         );
         assert_eq!(w.latest(ORIGIN).unwrap().root, site.log.root());
@@ -825,6 +849,41 @@ mod tests {
         let e = fresh.add_checkpoint(body.as_bytes(), T).unwrap_err();
         assert_eq!(e, AddCheckpointError::EmptyTreeRoot);
         assert_eq!(e.http_status(), 422);
+    }
+
+    #[test]
+    fn replayed_checkpoints_cannot_crowd_out_a_fork() {
+        let mut site = Site::new(1);
+        let mut w = witness(&site);
+        site.grow(MAX_EVIDENCE as u64 + 2);
+        let top = site.log.size();
+        w.add_checkpoint(&site.request(0), T).unwrap();
+        // Every older checkpoint replayed: rollbacks, until the list is full.
+        for n in 1..top {
+            let body = AddCheckpointRequest::new(0, vec![], &site.note(n)).to_string();
+            w.add_checkpoint(body.as_bytes(), T).unwrap_err();
+        }
+        let rec = &w.state().logs[ORIGIN];
+        assert_eq!(rec.evidence.len(), MAX_EVIDENCE);
+        assert_eq!(rec.evidence_dropped, 1);
+        // Then a fork: kept, in place of a rollback.
+        let mut forked = Site::new(1);
+        for i in 0..top {
+            forked
+                .log
+                .append(format!("leaf {}", if i == 0 { 99 } else { i }).as_bytes());
+        }
+        let body = AddCheckpointRequest::new(top, vec![], &forked.note(top)).to_string();
+        w.add_checkpoint(body.as_bytes(), T).unwrap_err();
+        let rec = &w.state().logs[ORIGIN];
+        assert_eq!(rec.evidence.len(), MAX_EVIDENCE);
+        assert_eq!(rec.evidence_dropped, 2);
+        assert_eq!(rec.evidence[0].kind, EvidenceKind::Fork);
+        // A junk proof at the held size is a bad request, not evidence.
+        let body = AddCheckpointRequest::new(top, vec![[0; 32]], &site.note(top)).to_string();
+        let e = w.add_checkpoint(body.as_bytes(), T).unwrap_err();
+        assert!(matches!(e, AddCheckpointError::BadProof { .. }), "{e}");
+        assert_eq!(w.state().logs[ORIGIN].evidence_dropped, 2);
     }
 
     #[test]
