@@ -4,8 +4,8 @@
 // request still lacks is shown article by article; it becomes a grant when nothing is.
 import { useEffect, useState } from "react";
 import {
-  ApiError, approveRequest, cameras as fetchCameras, closeRequest, confirmRequest, fileRequest, requests as fetchRequests,
-  revokeGrant, type Camera, type RequestOut, type Session,
+  ApiError, approveRequest, catalogue as fetchCameras, closeRequest, confirmRequest, fileRequest, requests as fetchRequests,
+  revokeGrant, type CatalogueEntry, type RequestOut, type Session,
 } from "./api";
 import { useT } from "./i18n";
 
@@ -16,7 +16,7 @@ const ACTIONS = ["view_live", "view_recorded", "reproduce"];
 export function Requests({ me }: { me: Session }) {
   const t = useT();
   const [list, setList] = useState<RequestOut[]>([]);
-  const [cams, setCams] = useState<Camera[]>([]);
+  const [cams, setCams] = useState<CatalogueEntry[]>([]);
   const [msg, setMsg] = useState("");
   const [kind, setKind] = useState(KINDS[0]);
   const [purpose, setPurpose] = useState("");

@@ -81,6 +81,9 @@ export const registerCsvUrl = (q: { camera?: string; user?: string }) =>
   `/api/register?format=csv&${new URLSearchParams(Object.entries(q).filter(([, v]) => v) as [string, string][])}`;
 export const siteStatus = () => call<SiteStatus>("GET", "/api/status");
 export const cameras = () => call<Camera[]>("GET", "/api/cameras");
+/** The cameras one may name in an access request (no address, status or video). */
+export interface CatalogueEntry { id: number; name: string; system: string | null; region: string | null; industry: string | null }
+export const catalogue = () => call<CatalogueEntry[]>("GET", "/api/cameras/catalogue");
 export const timeline = (id: number, fromSec: number, toSec: number) =>
   call<Timeline>("GET", `/api/cameras/${id}/timeline?from=${fromSec.toFixed(3)}&to=${toSec.toFixed(3)}`);
 // Viewing recorded video (inline) and reproducing it (a download registered with who

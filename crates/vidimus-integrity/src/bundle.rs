@@ -24,7 +24,7 @@
 //! the checkpoint is signed by the key whose fingerprint the manifest names.
 
 use crate::checkpoint::{self, Checkpoint};
-use crate::merkle::{Hash, MerkleLog, leaf_hash, verify_inclusion};
+use crate::merkle::{Hash, MerkleLog, leaf_hash, verify_consistency, verify_inclusion};
 use crate::tar;
 use serde::{Deserialize, Serialize};
 
@@ -153,6 +153,22 @@ pub struct Proof {
     pub checkpoint: CheckpointJson,
     pub export_record: LeafProof,
     pub segments: Vec<SegmentProof>,
+    /// Checkpoints witnesses cosigned before the bundle was made, each with the proof
+    /// that the bundle's log extends it: the history the bundle proves is the one
+    /// seen outside the site.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witnessed: Vec<Witnessed>,
+}
+
+/// A checkpoint a witness cosigned, carried by a bundle.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Witnessed {
+    /// The C2SP checkpoint note with the site's signature and the witness's
+    /// cosignature (`vidimus_integrity::note`, `tlog_checkpoint`, `cosignature`).
+    pub note: String,
+    /// Consistency proof from the note's tree to the bundle's checkpoint (hex hashes;
+    /// empty when the sizes are equal).
+    pub consistency_proof: Vec<String>,
 }
 
 /// The export's log leaf: who exported what, and the digests that bind the manifest
@@ -249,6 +265,81 @@ impl Run {
     }
 }
 
+/// One carried cosigned checkpoint: signed by the bundle's key, cosigned (checked with
+/// the given witness keys), and extended by the bundle's checkpoint.
+fn check_witnessed(
+    w: &Witnessed,
+    key: &[u8; 32],
+    checkpoint: &Checkpoint,
+    witnesses: &[crate::note::VerifierKey],
+) -> (bool, String) {
+    use crate::note::{KeyType, Note, VerifierKey};
+    let Ok(note) = Note::parse(&w.note) else {
+        return (false, "a carried witness note is not a signed note".into());
+    };
+    let Ok(cp) = crate::tlog_checkpoint::LogCheckpoint::parse(note.text()) else {
+        return (false, "a carried witness note is not a checkpoint".into());
+    };
+    let Ok(site) = VerifierKey::new(&cp.origin, KeyType::Ed25519, *key) else {
+        return (
+            false,
+            format!("the origin {:?} is not a key name", cp.origin),
+        );
+    };
+    let mut known = vec![site.clone()];
+    known.extend(witnesses.iter().cloned());
+    let verified = match note.verify(&known) {
+        Ok(v) => v,
+        Err(e) => return (false, format!("the witness note of size {}: {e}", cp.size)),
+    };
+    if !verified.signatures.iter().any(|v| v.key == site) {
+        return (
+            false,
+            format!(
+                "the witnessed checkpoint of size {} is not signed by the bundle's key",
+                cp.size
+            ),
+        );
+    }
+    let cosigners: Vec<String> = verified
+        .signatures
+        .iter()
+        .filter(|v| v.key != site)
+        .map(|v| v.key.name().to_owned())
+        .collect();
+    let extends = cp.size <= checkpoint.size
+        && (cp.size == checkpoint.size && cp.root == checkpoint.root
+            || proof_from_hex(&w.consistency_proof).is_some_and(|p| {
+                verify_consistency(cp.size, checkpoint.size, &cp.root, &checkpoint.root, &p).is_ok()
+            }));
+    if !extends {
+        return (
+            false,
+            format!(
+                "the bundle's log of {} leaves does not extend the checkpoint of {} leaves its witnesses cosigned: history rewritten or forked",
+                checkpoint.size, cp.size
+            ),
+        );
+    }
+    let by = if cosigners.is_empty() {
+        let names: Vec<&str> = note.signatures().iter().map(|s| s.name.as_str()).collect();
+        format!(
+            "cosigned by {} (not checked: pass the witness's key with --witness-key)",
+            names
+                .into_iter()
+                .filter(|n| *n != cp.origin)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else {
+        format!("cosigned by {}", cosigners.join(", "))
+    };
+    (
+        true,
+        format!("the log extends the checkpoint of {} leaves {by}", cp.size),
+    )
+}
+
 fn hash_from_hex(s: &str) -> Option<Hash> {
     hex::decode(s).ok()?.try_into().ok()
 }
@@ -293,6 +384,18 @@ fn mdat_payload(src: &dyn Source, start: u64, len: u64) -> Option<(u64, u64)> {
 pub fn verify(
     src: &dyn Source,
     trusted_key: Option<&[u8; 32]>,
+    progress: impl FnMut(u64, u64),
+) -> BundleReport {
+    verify_with_witnesses(src, trusted_key, &[], progress)
+}
+
+/// Like [`verify`], also checking the witnesses' cosignatures the bundle carries
+/// against the cosigner keys in `witnesses` (without them, the cosignatures are
+/// reported as not checked).
+pub fn verify_with_witnesses(
+    src: &dyn Source,
+    trusted_key: Option<&[u8; 32]>,
+    witnesses: &[crate::note::VerifierKey],
     mut progress: impl FnMut(u64, u64),
 ) -> BundleReport {
     let mut run = Run { checks: Vec::new() };
@@ -304,7 +407,14 @@ pub fn verify(
         manifest: None,
         checks: Vec::new(),
     };
-    verify_into(src, trusted_key, &mut progress, &mut run, &mut report);
+    verify_into(
+        src,
+        trusted_key,
+        witnesses,
+        &mut progress,
+        &mut run,
+        &mut report,
+    );
     report.first_failure = run.checks.iter().find(|c| !c.ok).cloned();
     report.ok = report.first_failure.is_none() && !run.checks.is_empty();
     report.checks = run.checks;
@@ -314,6 +424,7 @@ pub fn verify(
 fn verify_into(
     src: &dyn Source,
     trusted_key: Option<&[u8; 32]>,
+    witnesses: &[crate::note::VerifierKey],
     progress: &mut dyn FnMut(u64, u64),
     run: &mut Run,
     report: &mut BundleReport,
@@ -441,6 +552,13 @@ fn verify_into(
         },
     ) {
         return;
+    }
+    // 3b. What witnesses cosigned: the bundle's log must extend it.
+    for w in &proof.witnessed {
+        let (ok, detail) = check_witnessed(w, &key, &checkpoint, witnesses);
+        if !run.check("witness", ok, detail) {
+            return;
+        }
     }
     let included = |l: &LeafProof| -> Result<(), String> {
         let p = proof_from_hex(&l.inclusion_proof).ok_or("malformed inclusion proof")?;

@@ -125,6 +125,51 @@ pub async fn cameras(
     ))
 }
 
+/// A camera as one names it in an access request: no address, status or recording.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct CatalogueEntry {
+    pub id: i64,
+    pub name: String,
+    pub system: Option<String>,
+    pub region: Option<String>,
+    pub industry: Option<String>,
+}
+
+/// The cameras one may ask for (to file an access request one must name the
+/// cameras): id, name and where it is placed — nothing about its address, status or
+/// recording, and no video. For users of the organisations that file requests
+/// (Art. 24, 33–35); testing bodies and contractors get none.
+#[utoipa::path(get, path = "/api/cameras/catalogue", responses(
+    (status = 200, body = [CatalogueEntry]), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn catalogue(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<CatalogueEntry>>, ApiError> {
+    let uid = user.user_id;
+    let out = state
+        .db
+        .run(move |ix| {
+            let u = ix.user_by_id(uid)?.ok_or_else(ApiError::unauthenticated)?;
+            let kind = ix.org(u.org_id)?.map(|o| o.kind).unwrap_or_default();
+            if matches!(kind.as_str(), "testing_body" | "contractor") {
+                return Ok(Vec::new());
+            }
+            Ok(ix
+                .cameras(false)?
+                .into_iter()
+                .map(|c| CatalogueEntry {
+                    id: c.id,
+                    name: c.name,
+                    system: c.system,
+                    region: c.region,
+                    industry: c.industry,
+                })
+                .collect())
+        })
+        .await?;
+    Ok(Json(out))
+}
+
 /// A time range in the query string: RFC 3339 with an offset, or Unix seconds.
 #[derive(serde::Deserialize, utoipa::IntoParams)]
 pub struct RangeQuery {

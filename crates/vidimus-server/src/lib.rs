@@ -16,6 +16,8 @@
 //! - [`error`]: JSON errors with stable codes.
 //! - [`db`]: index connections for handlers.
 //! - [`status`]: alarms, disk and capacity (`/api/status`, metrics).
+//! - [`witness`]: the witness role's own small server (C2SP tlog-witness), run by
+//!   `vidimus witness serve` at a PSB or a second site.
 //!
 //! Public without login: `POST /api/login`, `GET /api/openapi.json`, `/healthz`, and
 //! `/metrics` (bind the server to a trusted address). Everything else needs a session.
@@ -33,6 +35,7 @@ pub mod handout;
 pub mod live;
 pub mod requests;
 pub mod status;
+pub mod witness;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -117,6 +120,7 @@ impl AppState {
         auth::logout,
         auth::session,
         api::cameras,
+        api::catalogue,
         api::timeline,
         api::export,
         api::playback,
@@ -159,6 +163,7 @@ impl AppState {
         auth::LoginRequest,
         auth::SessionInfo,
         api::CameraInfo,
+        api::CatalogueEntry,
         api::Timeline,
         api::Span,
         api::GapInfo,
@@ -194,6 +199,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/logout", post(auth::logout))
         .route("/api/session", get(auth::session))
         .route("/api/cameras", get(api::cameras))
+        .route("/api/cameras/catalogue", get(api::catalogue))
         .route("/api/cameras/{id}/timeline", get(api::timeline))
         .route("/api/cameras/{id}/export.mp4", get(api::export))
         .route("/api/cameras/{id}/playback.mp4", get(api::playback))

@@ -236,6 +236,26 @@ pub fn write_bundle(
                     })
                 })
                 .collect::<Result<_>>()?,
+            // What witnesses cosigned up to now, and that this log extends it.
+            witnessed: ix
+                .cosigned_notes()?
+                .into_iter()
+                .filter(|(_, size, _)| *size <= cp.size && *size > 0)
+                .map(|(_, size, note)| {
+                    Ok(bundle::Witnessed {
+                        note,
+                        consistency_proof: if size == cp.size {
+                            Vec::new()
+                        } else {
+                            bundle::proof_hex(
+                                &tree
+                                    .consistency_proof(size, cp.size)
+                                    .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                            )
+                        },
+                    })
+                })
+                .collect::<Result<_>>()?,
         };
         let proof_bytes = serde_json::to_vec_pretty(&proof).expect("proof serializes");
         put(&mut w, bundle::MANIFEST, &manifest_bytes)?;

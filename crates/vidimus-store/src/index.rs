@@ -23,6 +23,8 @@ const UPGRADES: &[&str] = &[
     include_str!("upgrade/v10.sql"),
     include_str!("upgrade/v11.sql"),
     include_str!("upgrade/v12.sql"),
+    include_str!("upgrade/v13.sql"),
+    include_str!("upgrade/v14.sql"),
 ];
 const SCHEMA_VERSION: i32 = 1 + UPGRADES.len() as i32;
 
@@ -324,7 +326,9 @@ impl SqliteIndex {
                 path.display()
             )));
         }
+        crate::row_log::register_functions(&conn)?;
         migrate(&conn, version)?;
+        crate::row_log::ensure(&conn)?;
         Ok(SqliteIndex { conn })
     }
 
@@ -336,7 +340,9 @@ impl SqliteIndex {
     /// An in-memory index, for tests.
     pub fn open_in_memory() -> Result<Self> {
         let conn = Connection::open_in_memory()?;
+        crate::row_log::register_functions(&conn)?;
         migrate(&conn, 0)?;
+        crate::row_log::ensure(&conn)?;
         Ok(SqliteIndex { conn })
     }
 }

@@ -27,6 +27,7 @@ pub mod log;
 pub mod reconcile;
 pub mod registry;
 pub mod retention;
+pub mod row_log;
 pub mod users;
 
 pub use files::SegmentFiles;

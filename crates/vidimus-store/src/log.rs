@@ -318,6 +318,59 @@ impl SqliteIndex {
             .collect())
     }
 
+    /// The log's Merkle tree, rebuilt from the stored leaf hashes.
+    pub fn log_tree(&self) -> Result<MerkleLog> {
+        let mut t = MerkleLog::new();
+        let mut st = self
+            .conn()
+            .prepare("SELECT leaf_hash FROM log_leaf ORDER BY idx")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let h = any_bytes(r, 0)?;
+            t.append_hash(
+                h.as_slice()
+                    .try_into()
+                    .map_err(|_| StoreError::Invalid("bad leaf hash".into()))?,
+            );
+        }
+        Ok(t)
+    }
+
+    /// The newest checkpoint `witness` cosigned: (size, note).
+    pub fn latest_cosigned(&self, witness: &str) -> Result<Option<(u64, String)>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT size, note FROM witness_cosignature WHERE witness = ?1 ORDER BY size DESC LIMIT 1",
+                [witness],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Keeps a checkpoint note as `witness` cosigned it.
+    pub fn add_cosigned(&self, witness: &str, size: u64, note: &str, at: Wall90k) -> Result<()> {
+        self.conn().execute(
+            "INSERT OR REPLACE INTO witness_cosignature (witness, size, note, at_90k) VALUES (?1, ?2, ?3, ?4)",
+            params![witness, size as i64, note, at.0],
+        )?;
+        Ok(())
+    }
+
+    /// The newest cosigned note of each witness.
+    pub fn cosigned_notes(&self) -> Result<Vec<(String, u64, String)>> {
+        let mut st = self.conn().prepare(
+            "SELECT witness, size, note FROM witness_cosignature w WHERE size = \
+             (SELECT MAX(size) FROM witness_cosignature v WHERE v.witness = w.witness) ORDER BY witness",
+        )?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
     /// The newest checkpoint.
     pub fn latest_checkpoint(&self) -> Result<Option<Checkpoint>> {
         Ok(self
@@ -432,6 +485,8 @@ pub fn verify_log(
     rep.leaves = leaves.len();
     let mut t = MerkleLog::new();
     let mut segment_roots: HashMap<String, String> = HashMap::new();
+    // What each closed segment's leaf says of it: (camera, start, end, frames, bytes).
+    let mut segment_facts: HashMap<String, (i64, i64, i64, i64, i64)> = HashMap::new();
     // Open segments: the latest logged (fragments, root, leaf number) per path.
     let mut partial: HashMap<String, (usize, String, i64)> = HashMap::new();
     let mut deleted: HashSet<String> = HashSet::new();
@@ -459,6 +514,17 @@ pub fn verify_log(
             .to_owned();
         match l.kind.as_str() {
             "segment" => {
+                let n = |k: &str| v[k].as_i64().unwrap_or(i64::MIN);
+                segment_facts.insert(
+                    path.clone(),
+                    (
+                        n("camera_id"),
+                        n("start_90k"),
+                        n("end_90k"),
+                        n("frames"),
+                        n("bytes"),
+                    ),
+                );
                 segment_roots.insert(path, v["content_root"].as_str().unwrap_or("").to_owned());
             }
             "deletion" => {
@@ -560,6 +626,29 @@ pub fn verify_log(
             }
             Some(_) => {}
         }
+        // Its times, camera and size must be what was logged when it closed.
+        if let Some(&(cam, start, end, frames, bytes)) = segment_facts.get(&r.path) {
+            let t = |x: i64| Wall90k(x).to_string();
+            for (what, index_v, log_v, time) in [
+                ("camera", r.camera_id, cam, false),
+                ("start", r.start_90k, start, true),
+                ("end", r.end_90k, end, true),
+                ("frames", r.frames, frames, false),
+                ("bytes", r.bytes, bytes, false),
+            ] {
+                if index_v != log_v {
+                    let (a, b) = if time {
+                        (t(index_v), t(log_v))
+                    } else {
+                        (index_v.to_string(), log_v.to_string())
+                    };
+                    rep.problems.push(format!(
+                        "segment {}: {what} is {a} in the index, {b} in the log",
+                        r.path
+                    ));
+                }
+            }
+        }
     }
     // Fragments logged while their segment was open must still be what was logged.
     let by_path: HashMap<&str, &SegmentRow> = rows.iter().map(|r| (r.path.as_str(), r)).collect();
@@ -597,5 +686,8 @@ pub fn verify_log(
             format!("segment {p} is missing and no logged deletion explains it")
         });
     }
+    // Every change of grants, requests, holds, gaps, users, the registry, ...: the
+    // index must be what the log's row leaves say.
+    rep.problems.extend(crate::row_log::replay(index.conn())?);
     Ok(rep)
 }

@@ -215,7 +215,21 @@ pub fn recover(index: &mut dyn MetadataStore, files: &SegmentFiles) -> Result<Re
                 if s.complete_len < s.source_len {
                     files.truncate(&rel, s.complete_len)?;
                 }
-                let ops = index_file(index, files, &rel, &s, &meta)?;
+                let mut ops = index_file(index, files, &rel, &s, &meta)?.to_vec();
+                // Adoption is an act of the system log: a file the index did not know
+                // (e.g. one a restored older index forgot) is never taken in silently.
+                let now = vidimus_core::time::Wall90k::from_system(std::time::SystemTime::now());
+                ops.push(IndexOp::AppendLeaf {
+                    at_90k: now.0,
+                    kind: "event".into(),
+                    data: crate::log::event_leaf(
+                        now,
+                        "segment_adopted",
+                        "recovery",
+                        Some(meta.camera_id),
+                        &serde_json::json!({"path": rel, "start_90k": meta.start_90k}),
+                    ),
+                });
                 index.apply(&ops)?;
                 tracing::warn!(segment = %rel, "adopted a segment file the index did not know");
                 report.adopted.push(rel);

@@ -65,6 +65,12 @@ pub struct IntegritySection {
     pub key_file: PathBuf,
     /// Allow the key inside the data directory (the demo does; never in production).
     pub key_in_data_dir: bool,
+    /// The log's name for witnesses (C2SP origin line), e.g. `vidimus.example/mall-7`;
+    /// default `vidimus/<first 16 hex digits of the public key>`. Keep it stable.
+    pub origin: Option<String>,
+    /// Witnesses each checkpoint is published to (`[[integrity.witness]]`).
+    #[serde(rename = "witness")]
+    pub witnesses: Vec<crate::witnessing::WitnessSection>,
 }
 
 impl Default for IntegritySection {
@@ -72,6 +78,8 @@ impl Default for IntegritySection {
         IntegritySection {
             key_file: PathBuf::from("/etc/vidimus/log-key"),
             key_in_data_dir: false,
+            origin: None,
+            witnesses: Vec::new(),
         }
     }
 }

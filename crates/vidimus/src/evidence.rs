@@ -157,12 +157,28 @@ impl bundle::Source for BundleFile {
     }
 }
 
-pub(crate) fn verify_bundle(path: &Path, key: Option<&str>, json: bool) -> anyhow::Result<()> {
+pub(crate) fn verify_bundle(
+    path: &Path,
+    key: Option<&str>,
+    witness_keys: &[String],
+    json: bool,
+) -> anyhow::Result<()> {
     let key = key.map(parse_key).transpose()?;
+    let witnesses: Vec<vidimus_integrity::note::VerifierKey> = witness_keys
+        .iter()
+        .map(|k| {
+            vidimus_integrity::note::VerifierKey::parse(k)
+                .with_context(|| format!("--witness-key {k:?}"))
+        })
+        .collect::<anyhow::Result<_>>()?;
     let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let len = f.metadata()?.len();
-    let rep: BundleReport =
-        bundle::verify(&BundleFile(f, len), key.as_ref(), progress_bar("verifying"));
+    let rep: BundleReport = bundle::verify_with_witnesses(
+        &BundleFile(f, len),
+        key.as_ref(),
+        &witnesses,
+        progress_bar("verifying"),
+    );
     if json {
         println!("{}", serde_json::to_string_pretty(&rep)?);
     } else {

@@ -9,6 +9,7 @@ mod compliance;
 mod config;
 mod evidence;
 mod lawful;
+mod witnessing;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -164,8 +165,22 @@ enum Command {
         /// the one derived from this data directory's `log-key`.
         #[arg(long)]
         key: Option<String>,
+        /// A witness (its URL) or a cosigned checkpoint note (a file) to check the log
+        /// against: names a rolled-back tail, a rewritten history, a swapped key.
+        /// Repeatable.
+        #[arg(long)]
+        witness: Vec<String>,
+        /// A witness's cosigner verifier key to trust (repeatable; required with
+        /// `--witness`; with a bundle, checks the cosignatures it carries).
+        #[arg(long = "witness-key")]
+        witness_keys: Vec<String>,
         #[arg(long)]
         json: bool,
+    },
+    /// The witness role: keys, serving (for a PSB or a second site).
+    Witness {
+        #[command(subcommand)]
+        command: witnessing::WitnessCommand,
     },
     /// List the system log (logins, configuration changes, holds, alarms, …): events
     /// kept as leaves of the integrity log.
@@ -455,9 +470,10 @@ fn run() -> anyhow::Result<()> {
         Command::Verify {
             bundle: Some(bundle),
             key,
+            witness_keys,
             json,
             ..
-        } => evidence::verify_bundle(&bundle, key.as_deref(), json),
+        } => evidence::verify_bundle(&bundle, key.as_deref(), &witness_keys, json),
         Command::Verify {
             bundle: None,
             target,
@@ -465,14 +481,40 @@ fn run() -> anyhow::Result<()> {
             from,
             to,
             key,
+            witness,
+            witness_keys,
             json,
         } => {
             let range = match (from, to) {
                 (Some(a), Some(b)) => Some((Wall90k::parse(&a)?, Wall90k::parse(&b)?)),
                 _ => None,
             };
-            evidence::verify(&target, camera.as_deref(), range, key.as_deref(), json)
+            let store = evidence::verify(&target, camera.as_deref(), range, key.as_deref(), json);
+            if witness.is_empty() {
+                if !witness_keys.is_empty() {
+                    bail!(
+                        "--witness-key checks what a witness cosigned: name it with --witness URL|FILE"
+                    );
+                }
+                return store;
+            }
+            if witness_keys.is_empty() {
+                bail!("--witness needs the witnesses' keys (--witness-key)");
+            }
+            let (dir, ix) = target.index()?;
+            let findings = witnessing::check(&dir, &ix, &witness, &witness_keys)?;
+            for f in &findings {
+                println!(
+                    "{} witness: {f}",
+                    if f.is_problem() { "FAILED" } else { "ok" }
+                );
+            }
+            if findings.iter().any(|f| f.is_problem()) {
+                bail!("the log disagrees with what its witnesses cosigned");
+            }
+            store
         }
+        Command::Witness { command } => witnessing::run(command),
         Command::Compliance { command } => compliance::run(command),
         Command::Events {
             target,
@@ -679,8 +721,33 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
     let key = cfg.key_file()?;
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
-    vidimus_store::log::create_key(&key)?;
+    let seed = vidimus_store::log::create_key(&key)?;
     vidimus_store::log::set_key_path(&cfg.data_dir, &key)?;
+    // The log's name stays what it was first (a new key must not rename the log).
+    let origin = match (
+        &cfg.integrity.origin,
+        witnessing::recorded_origin(&cfg.data_dir),
+    ) {
+        (Some(o), _) => o.clone(),
+        (None, Some(o)) => o,
+        (None, None) => witnessing::origin(None, &seed),
+    };
+    std::fs::write(
+        cfg.data_dir.join(witnessing::ORIGIN_FILE),
+        format!("{origin}\n"),
+    )
+    .context("recording the log's origin")?;
+    if !cfg.integrity.witnesses.is_empty() {
+        tokio::spawn(witnessing::publish_periodically(
+            cfg.data_dir.clone(),
+            seed,
+            origin,
+            cfg.integrity.witnesses.clone(),
+            cfg.recorder
+                .checkpoint_interval
+                .min(std::time::Duration::from_secs(5)),
+        ));
+    }
     sync_config_cameras(&cfg)?;
     let clocks: Arc<dyn Clocks> = Arc::new(RealClocks);
     let recorder = Recorder::start(cfg.recorder_config()?, clocks).await?;
@@ -760,6 +827,7 @@ async fn demo(
         integrity: config::IntegritySection {
             key_file: data_dir.join("log-key"),
             key_in_data_dir: true,
+            ..Default::default()
         },
         cameras: (1..=cameras)
             .map(|i| config::CameraSection {

@@ -108,7 +108,13 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
     assert_eq!(cams[0]["name"], "yard");
     assert!(cams[0]["url"].as_str().unwrap().starts_with("rtsp://"));
     let id = cams[0]["id"].as_i64().unwrap();
-    let r = http(p, "GET", &format!("/api/cameras/{id}/timeline?from=0&to=10"), &auth, b"");
+    let r = http(
+        p,
+        "GET",
+        &format!("/api/cameras/{id}/timeline?from=0&to=10"),
+        &auth,
+        b"",
+    );
     assert_eq!(
         (r.status, r.code().as_str()),
         (404, "camera_not_found"),

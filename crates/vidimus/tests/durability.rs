@@ -64,7 +64,18 @@ fn the_access_entry_is_on_disk_before_the_video_is_sent() {
         None,
     );
     assert_eq!(r.status, 200);
-    assert!(rec.terminate());
+    // Stop the traced recorder (strace exits with it).
+    let pids = Command::new("pgrep")
+        .args(["-P", &rec.pid().to_string()])
+        .output()
+        .unwrap();
+    for pid in String::from_utf8_lossy(&pids.stdout).split_whitespace() {
+        let _ = Command::new("kill").args(["-TERM", pid]).status();
+    }
+    assert!(
+        wait_until(Duration::from_secs(30), || !rec.is_running()),
+        "the traced recorder did not stop"
+    );
     cam.terminate();
 
     let text = std::fs::read_to_string(&trace).unwrap();

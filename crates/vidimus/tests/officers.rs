@@ -180,7 +180,7 @@ fn officers_are_accounts_in_their_own_district() {
         ("GET", format!("/api/requests/{rid}")),
         ("POST", format!("/api/requests/{rid}/close")),
     ] {
-        let r = nanshan.call(&m, &path, Some(json!({"reason": "not mine"})));
+        let r = nanshan.call(m, &path, Some(json!({"reason": "not mine"})));
         assert_eq!(r.status, 404, "{m} {path}");
     }
     let r = http(

@@ -253,12 +253,17 @@ impl Site {
         http_get(self.http, "/metrics")
     }
     /// Runs one SQL statement on the index behind Vidimus's back (as a tamperer
-    /// would), with `params` bound in order, through Python's sqlite3.
+    /// would), with `params` bound in order, through Python's sqlite3. The tamperer
+    /// knows the index: it defines the functions the index's logging triggers call,
+    /// so its change is logged as a `row` leaf like any other (see `sql_untracked`).
     pub fn sql(&self, statement: &str, params: &[&str]) {
         let st = Command::new("python3")
             .args([
                 "-c",
-                "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2], sys.argv[3:]); c.commit()",
+                "import sqlite3,sys,hashlib,time; c=sqlite3.connect(sys.argv[1]); \
+                 c.create_function('vidimus_leaf_hash',1,lambda d: hashlib.sha256(b'\\x00'+(d.encode() if isinstance(d,str) else bytes(d))).digest()); \
+                 c.create_function('vidimus_now_90k',0,lambda: int(time.time()*90000)); \
+                 c.execute(sys.argv[2], sys.argv[3:]); c.commit()",
             ])
             .arg(self.data().join("index.db"))
             .arg(statement)
@@ -266,6 +271,22 @@ impl Site {
             .status()
             .unwrap();
         assert!(st.success(), "{statement}");
+    }
+    /// Runs SQL on the index after dropping its logging triggers (a tamperer who
+    /// wants the change kept out of the log).
+    pub fn sql_untracked(&self, script: &str) {
+        let st = Command::new("python3")
+            .args([
+                "-c",
+                "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); \
+                 [c.execute('DROP TRIGGER \"%s\"' % n) for (n,) in c.execute(\"SELECT name FROM sqlite_master WHERE type='trigger' AND name LIKE 'vidimus_log_%'\").fetchall()]; \
+                 c.executescript(sys.argv[2]); c.commit()",
+            ])
+            .arg(self.data().join("index.db"))
+            .arg(script)
+            .status()
+            .unwrap();
+        assert!(st.success(), "{script}");
     }
     pub fn segment_path(&self, rel: &str) -> PathBuf {
         self.data().join("segments").join(rel)

@@ -1,0 +1,160 @@
+//! The witness role over HTTP (C2SP tlog-witness), for a PSB or a second site that
+//! keeps the recorder honest: `POST /add-checkpoint` takes a site's signed checkpoint
+//! with a consistency proof from the last one it cosigned, refuses rollbacks, forks
+//! and bad proofs (keeping them as evidence), and answers with its cosignature;
+//! `GET /checkpoint/<origin hash>` serves the newest checkpoint it cosigned for that
+//! log. The state — per log, what it cosigned and the evidence — is written to disk
+//! (fsynced, atomically renamed) before any answer, so a restart forgets nothing.
+//!
+//! The decisions are `vidimus_integrity::witness` (sans-IO); this is only the door.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use vidimus_integrity::witness::{CONFLICT_CONTENT_TYPE, Witness, WitnessState, origin_hash};
+
+/// The largest add-checkpoint request accepted (a note and a proof of ≤ 63 hashes).
+pub const MAX_REQUEST: usize = 16 * 1024;
+
+/// A witness and where its state is kept.
+#[derive(Clone)]
+pub struct WitnessService {
+    witness: Arc<Mutex<Witness>>,
+    state_file: Arc<PathBuf>,
+}
+
+impl WitnessService {
+    pub fn new(witness: Witness, state_file: PathBuf) -> Self {
+        WitnessService {
+            witness: Arc::new(Mutex::new(witness)),
+            state_file: Arc::new(state_file),
+        }
+    }
+
+    /// Reads a state file written by [`WitnessService`] (a missing file is a new
+    /// witness).
+    pub fn load_state(path: &std::path::Path) -> std::io::Result<WitnessState> {
+        match std::fs::read(path) {
+            Ok(b) => serde_json::from_slice(&b).map_err(std::io::Error::other),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(WitnessState::default()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Writes `state` to `path` durably: a temporary file, fsynced, renamed over it, and
+/// the directory fsynced.
+fn persist(state: &WitnessState, path: &std::path::Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(&serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+fn text(status: StatusCode, body: String, content_type: &'static str) -> Response {
+    let mut r = (status, body).into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+async fn add_checkpoint(State(s): State<WitnessService>, body: Bytes) -> Response {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let s2 = s.clone();
+    let r = tokio::task::spawn_blocking(move || {
+        let mut w = s2.witness.lock().expect("witness lock");
+        let r = w.add_checkpoint(&body, now);
+        let keep = match &r {
+            Ok(_) => true,
+            Err(e) => e.keeps_evidence(),
+        };
+        if keep && let Err(e) = persist(w.state(), &s2.state_file) {
+            tracing::error!(error = %e, "could not keep the witness state");
+            return Err(Box::new(text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the witness could not keep its state\n".into(),
+                "text/plain; charset=utf-8",
+            )));
+        }
+        Ok(r)
+    })
+    .await;
+    match r {
+        Ok(Ok(Ok(c))) => {
+            tracing::info!(size = c.checkpoint.size, origin = %c.origin, "cosigned");
+            text(
+                StatusCode::OK,
+                c.response_body(),
+                "text/plain; charset=utf-8",
+            )
+        }
+        Ok(Ok(Err(e))) => {
+            tracing::warn!(error = %e, "refused a checkpoint");
+            let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let ct = if e.conflict_size().is_some() {
+                CONFLICT_CONTENT_TYPE
+            } else {
+                "text/plain; charset=utf-8"
+            };
+            text(status, e.response_body(), ct)
+        }
+        Ok(Err(resp)) => *resp,
+        Err(e) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("{e}\n"),
+            "text/plain; charset=utf-8",
+        ),
+    }
+}
+
+async fn checkpoint(State(s): State<WitnessService>, Path(hash): Path<String>) -> Response {
+    let w = s.witness.lock().expect("witness lock");
+    let found = w
+        .state()
+        .logs
+        .keys()
+        .find(|o| origin_hash(o) == hash)
+        .and_then(|o| w.latest(o));
+    match found {
+        Some(c) => text(StatusCode::OK, c.note.clone(), "text/plain; charset=utf-8"),
+        None => text(
+            StatusCode::NOT_FOUND,
+            "no checkpoint of that log cosigned here\n".into(),
+            "text/plain; charset=utf-8",
+        ),
+    }
+}
+
+/// The witness's routes.
+pub fn router(s: WitnessService) -> Router {
+    Router::new()
+        .route("/add-checkpoint", post(add_checkpoint))
+        .route("/checkpoint/{hash}", get(checkpoint))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST))
+        .with_state(s)
+}
+
+/// Serves the witness on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    s: WitnessService,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(s))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
