@@ -1,5 +1,6 @@
 // The alarm banner: polls /api/status and shows every active alarm (disk full,
-// storage capacity below the legal minimum) until it clears.
+// storage capacity below the legal minimum) until it clears; and, over HTTPS, the
+// certificate's fingerprint, to compare with what the browser shows.
 import { useEffect, useState } from "react";
 import { siteStatus, type Alarm } from "./api";
 import { useT } from "./i18n";
@@ -7,15 +8,27 @@ import { useT } from "./i18n";
 export function Alarms() {
   const t = useT();
   const [alarms, setAlarms] = useState<Alarm[]>([]);
+  const [tls, setTls] = useState<{ fp: string; selfSigned: boolean } | null>(null);
   useEffect(() => {
     let alive = true;
-    const poll = () => siteStatus().then((s) => alive && setAlarms(s.alarms)).catch(() => {});
+    const poll = () => siteStatus().then((s) => {
+      if (!alive) return;
+      setAlarms(s.alarms);
+      setTls(s.tls_fingerprint ? { fp: s.tls_fingerprint, selfSigned: s.tls_self_signed } : null);
+    }).catch(() => {});
     poll();
     const timer = setInterval(poll, 5000);
     return () => { alive = false; clearInterval(timer); };
   }, []);
-  if (alarms.length === 0) return null;
+  const cert = tls && (
+    <div className="tls" data-testid="tls-fingerprint" title={tls.fp}>
+      {tls.selfSigned ? t("tlsSelfSigned") : t("tlsCertificate")} SHA-256 {tls.fp}
+    </div>
+  );
+  if (alarms.length === 0) return cert || null;
   return (
+    <>
+    {cert}
     <div className="alarms" role="alert" data-testid="alarms">
       {alarms.map((a) => (
         <div key={a.id} className={`alarm ${a.severity}`} data-alarm={a.id}>
@@ -25,5 +38,6 @@ export function Alarms() {
         </div>
       ))}
     </div>
+    </>
   );
 }

@@ -1,7 +1,8 @@
 //! Calendar dates: the unit the regulation counts deadlines in ("within 30 days").
 //!
 //! A [`Date`] is a day number since 1970-01-01 in the proleptic Gregorian calendar,
-//! written `YYYY-MM-DD`. Dates are local calendar days; the live system converts its
+//! written `YYYY-MM-DD`; the calendar (parsing, display, the days of months) is the
+//! `jiff` library's. Dates are local calendar days; the live system converts its
 //! UTC instants at China Standard Time (UTC+08:00), where the regulation applies.
 
 use std::fmt;
@@ -18,55 +19,66 @@ pub struct ParseDateError(pub String);
 /// Seconds east of UTC of China Standard Time.
 pub const CST_OFFSET_SECS: i64 = 8 * 3600;
 
+/// The day numbers count from here.
+const EPOCH: jiff::civil::Date = jiff::civil::date(1970, 1, 1);
+
 impl Date {
-    /// From year, month (1–12) and day (1–31), if that day exists.
+    /// From year, month (1–12) and day (1–31), if that day exists (the calendar is
+    /// the `jiff` library's).
     pub fn from_ymd(y: i32, m: u32, d: u32) -> Option<Date> {
-        if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
-            return None;
-        }
-        // Howard Hinnant's days_from_civil.
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let mp = (m as i32 + 9) % 12;
-        let doy = (153 * mp + 2) / 5 + d as i32 - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        Some(Date(era * 146_097 + doe - 719_468))
+        let c = jiff::civil::Date::new(
+            i16::try_from(y).ok()?,
+            i8::try_from(m).ok()?,
+            i8::try_from(d).ok()?,
+        )
+        .ok()?;
+        Some(Date::from_civil(c))
     }
 
-    /// Year, month, day.
+    fn from_civil(c: jiff::civil::Date) -> Date {
+        Date(c.since(EPOCH).map(|s| s.get_days()).unwrap_or(0))
+    }
+
+    fn civil(self) -> Option<jiff::civil::Date> {
+        EPOCH
+            .checked_add(jiff::Span::new().try_days(i64::from(self.0)).ok()?)
+            .ok()
+    }
+
+    /// Year, month, day (`(0, 0, 0)` outside the years -9999..=9999).
     pub fn ymd(self) -> (i32, u32, u32) {
-        let z = self.0 + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let y = yoe + era * 400 + i32::from(m <= 2);
-        (y, m, d)
+        self.civil().map_or((0, 0, 0), |c| {
+            (
+                i32::from(c.year()),
+                c.month().unsigned_abs().into(),
+                c.day().unsigned_abs().into(),
+            )
+        })
     }
 
-    /// Parses `YYYY-MM-DD`.
+    /// Parses `YYYY-MM-DD` (exactly that form).
     pub fn parse(s: &str) -> Result<Date, ParseDateError> {
         let err = || ParseDateError(s.to_owned());
-        let mut parts = s.trim().splitn(3, '-');
-        let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(err());
-        };
-        if y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        let t = s.trim();
+        let b = t.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
             return Err(err());
         }
-        let (Ok(y), Ok(m), Ok(d)) = (y.parse(), m.parse(), d.parse()) else {
-            return Err(err());
-        };
-        Date::from_ymd(y, m, d).ok_or_else(err)
+        t.parse::<jiff::civil::Date>()
+            .map(Date::from_civil)
+            .map_err(|_| err())
     }
 
     /// The local (UTC+08:00) calendar day of a Unix time in seconds.
     pub fn from_unix_secs_cst(secs: i64) -> Date {
-        Date((secs + CST_OFFSET_SECS).div_euclid(86_400) as i32)
+        let cst = jiff::tz::Offset::from_seconds(CST_OFFSET_SECS as i32)
+            .expect("UTC+08:00 is an offset")
+            .to_time_zone();
+        match jiff::Timestamp::from_second(secs) {
+            Ok(t) => Date::from_civil(t.to_zoned(cst).date()),
+            // Beyond the calendar's years: count days as the clock does.
+            Err(_) => Date((secs + CST_OFFSET_SECS).div_euclid(86_400) as i32),
+        }
     }
 
     /// This day plus `n` days (negative goes back).
@@ -80,19 +92,12 @@ impl Date {
     }
 }
 
-fn days_in_month(y: i32, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
-}
-
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (y, m, d) = self.ymd();
-        write!(f, "{y:04}-{m:02}-{d:02}")
+        match self.civil() {
+            Some(c) => write!(f, "{c}"),
+            None => write!(f, "day {} since 1970-01-01", self.0),
+        }
     }
 }
 

@@ -440,6 +440,7 @@ async fn serve_mp4(
     let export_id = export_id(granted.grant_id);
     granted.entry["export_id"] = serde_json::json!(export_id);
     let files = state.files.clone();
+    let within = granted.within;
     let trace = vidimus_store::export::Trace {
         export_id: export_id.clone(),
         request_id: Some(granted.request_id),
@@ -470,6 +471,7 @@ async fn serve_mp4(
                 vidimus_store::export::ExportOptions {
                     whole_fragments: false,
                     trace: Some(trace),
+                    within: Some(within),
                 },
             )?;
             Ok((p, cam.name))

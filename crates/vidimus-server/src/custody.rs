@@ -330,6 +330,7 @@ pub async fn make_bundle(
     let now = state.clocks.realtime();
     let (files, dir) = (state.files.clone(), state.data_dir.clone());
     let (request_id, grant_id, uid) = (granted.request_id, granted.grant_id, user.user_id);
+    let within = granted.within;
     let built = state
         .db
         .run(move |ix| {
@@ -359,6 +360,7 @@ pub async fn make_bundle(
                     now,
                     request_id: Some(request_id),
                     grant_id: Some(grant_id),
+                    within: Some(within),
                 },
                 &tmp,
                 |_, _| {},

@@ -53,6 +53,8 @@ pub struct Authorized {
     pub view_only: bool,
     /// When the grant expires (90 kHz): no hand-out under it goes on past this.
     pub expires_90k: i64,
+    /// The recorded range the grant covers: no sample outside it is served.
+    pub within: (Wall90k, Wall90k),
     /// The register entry (its log leaf, 0-based), once registered.
     pub leaf_index: i64,
     /// Everything the register needs to add the end of a session.
@@ -279,6 +281,7 @@ pub fn decide(
                 camera: cam.name.clone(),
                 view_only,
                 expires_90k: g.expires_90k,
+                within: (Wall90k(r.from_90k), Wall90k(r.to_90k)),
                 leaf_index: -1,
                 entry,
             })

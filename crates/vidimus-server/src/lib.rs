@@ -16,6 +16,7 @@
 //! - [`error`]: JSON errors with stable codes.
 //! - [`db`]: index connections for handlers.
 //! - [`status`]: alarms, disk and capacity (`/api/status`, metrics).
+//! - [`tls`]: HTTPS with rustls (configured or self-signed certificates).
 //! - [`witness`]: the witness role's own small server (C2SP tlog-witness), run by
 //!   `vidimus witness serve` at a PSB or a second site.
 //!
@@ -35,6 +36,7 @@ pub mod handout;
 pub mod live;
 pub mod requests;
 pub mod status;
+pub mod tls;
 pub mod witness;
 
 use axum::Router;
@@ -78,6 +80,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Live views, playbacks and downloads in progress, by grant.
     pub handouts: handout::Handouts,
+    /// HTTPS, when served over it (its fingerprint is shown in the console).
+    pub tls: Option<tls::Tls>,
 }
 
 impl AppState {
@@ -104,6 +108,7 @@ impl AppState {
             session_ttl: Duration::from_secs(12 * 3600),
             secure_cookies: false,
             handouts: handout::Handouts::default(),
+            tls: None,
         })
     }
 }
@@ -337,6 +342,43 @@ fn limit_unsent(tcp: &tokio::net::TcpStream) {
     if r != 0 {
         tracing::debug!(error = %std::io::Error::last_os_error(), "TCP_NOTSENT_LOWAT not set");
     }
+}
+
+/// Serves `router` over HTTPS on `listener` until `shutdown` resolves: cookies are
+/// `Secure` and every response carries `Strict-Transport-Security`.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    tls: tls::Tls,
+    mut state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    state.secure_cookies = true;
+    state.tls = Some(tls.clone());
+    let watcher = tokio::spawn(
+        state
+            .handouts
+            .clone()
+            .watch(state.db.clone(), state.clocks.clone()),
+    );
+    let app = router(state).layer(axum::middleware::map_response(hsts));
+    let listener = tls::TlsListener::new(listener, &tls)?.tap_io(|_| {});
+    let r = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    watcher.abort();
+    r
+}
+
+async fn hsts(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        axum::http::header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
+    r
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves.

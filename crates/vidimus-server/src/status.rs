@@ -46,6 +46,10 @@ pub struct SiteStatusInfo {
     pub disk_total_bytes: u64,
     /// Null until the first forecast (within `capacity_interval` of start).
     pub capacity: Option<CapacityInfo>,
+    /// The HTTPS certificate's SHA-256 fingerprint (null over plain HTTP), to compare
+    /// with what the browser shows; `tls_self_signed` when it was generated here.
+    pub tls_fingerprint: Option<String>,
+    pub tls_self_signed: bool,
 }
 
 fn snake<T: serde::Serialize>(v: &T) -> String {
@@ -84,6 +88,8 @@ pub async fn status(State(state): State<AppState>, _user: AuthUser) -> Json<Site
             margin_days: f.margin_days,
             message: f.message,
         }),
+        tls_fingerprint: state.tls.as_ref().map(|t| t.fingerprint.clone()),
+        tls_self_signed: state.tls.as_ref().is_some_and(|t| t.self_signed),
     })
 }
 

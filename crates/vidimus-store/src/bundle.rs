@@ -36,6 +36,8 @@ pub struct BundleRequest<'a> {
     /// The request and grant it was made under (API), for the manifest and the mark.
     pub request_id: Option<i64>,
     pub grant_id: Option<i64>,
+    /// The grant's range: no fragment outside it goes into the bundle.
+    pub within: Option<(Wall90k, Wall90k)>,
 }
 
 /// A bundle written.
@@ -120,6 +122,7 @@ pub fn write_bundle(
                 grant_id: req.grant_id,
                 user: req.exporter.to_owned(),
             }),
+            within: req.within,
         },
     )?;
     let segments = segment_evidence(ix, files, &prepared, req)?;

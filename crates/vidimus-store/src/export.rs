@@ -58,6 +58,13 @@ pub struct ExportOptions {
     /// Who the copy was made for, written into the file's metadata so that a leaked
     /// copy can be traced to its register entry and request.
     pub trace: Option<Trace>,
+    /// The bounds no sample of the copy may lie outside (the grant's range). Without
+    /// them playback starts at the key frame before `from` (its frames hidden by the
+    /// edit list); with them, when that key frame lies before the bounds, the copy
+    /// starts at the first key frame inside them instead, and whole fragments
+    /// (bundles) that reach past the end are left out: the frames before a grant's
+    /// start are not in the file at all, not merely hidden.
+    pub within: Option<(Wall90k, Wall90k)>,
 }
 
 /// The traceability mark of a copy.
@@ -173,8 +180,21 @@ pub fn prepare_with(
             let mut offset = f.data_offset;
             let fragment = frags.len();
             frags.push((source, fi, f.clone()));
+            // A whole fragment reaching past the bounds' end is not served at all.
+            if let Some((_, hi)) = opts.within
+                && opts.whole_fragments
+                && wall + samples.iter().map(|s| i64::from(s.duration)).sum::<i64>() > hi.0
+            {
+                frags.pop();
+                break;
+            }
             for sample in samples {
                 if wall >= to.0 && !opts.whole_fragments {
+                    break;
+                }
+                if let Some((_, hi)) = opts.within
+                    && wall >= hi.0
+                {
                     break;
                 }
                 picked.push(Picked {
@@ -190,11 +210,13 @@ pub fn prepare_with(
             }
         }
     }
-    // Start at the last key frame at or before `from`, else the first key frame after.
+    // Start at the last key frame at or before `from`, else the first key frame after;
+    // never at one before the bounds.
+    let lo = opts.within.map_or(i64::MIN, |(lo, _)| lo.0);
     let start = picked
         .iter()
-        .rposition(|p| p.sample.is_key && p.wall <= from.0)
-        .or_else(|| picked.iter().position(|p| p.sample.is_key))
+        .rposition(|p| p.sample.is_key && p.wall <= from.0 && p.wall >= lo)
+        .or_else(|| picked.iter().position(|p| p.sample.is_key && p.wall >= lo))
         .ok_or_else(|| {
             StoreError::Invalid(format!(
                 "camera {camera_name:?} has no recording between {from} and {to}"

@@ -32,6 +32,9 @@ pub struct Config {
     /// `[integrity]`: where the log's signing key lives.
     #[serde(default)]
     pub integrity: IntegritySection,
+    /// `[tls]`: HTTPS.
+    #[serde(default)]
+    pub tls: TlsSection,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<CameraSection>,
 }
@@ -128,6 +131,62 @@ impl Config {
             );
         }
         Ok(key_abs)
+    }
+}
+
+/// `[tls]`: how the console and API are served (Art. 24(4): transmission protected).
+/// With `cert` and `key`, HTTPS with them. Without, on a loopback `bind`, plain HTTP;
+/// on any other address, HTTPS with a self-signed certificate made at first start
+/// (kept beside the signing key; its fingerprint is printed and shown in the
+/// console). Plain HTTP off loopback only with `plain_http = true`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSection {
+    /// PEM certificate chain.
+    pub cert: Option<PathBuf>,
+    /// PEM private key.
+    pub key: Option<PathBuf>,
+    /// HTTPS with a self-signed certificate even on loopback.
+    pub self_signed: bool,
+    /// Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
+    pub plain_http: bool,
+}
+
+/// How the server is to be reached.
+pub enum Transport {
+    Plain,
+    Pem { cert: PathBuf, key: PathBuf },
+    SelfSigned { dir: PathBuf },
+}
+
+impl Config {
+    /// What `[tls]` and `bind` ask for, checked: plain HTTP off loopback is refused
+    /// unless configured explicitly.
+    pub fn transport(&self, loopback: bool) -> anyhow::Result<Transport> {
+        let t = &self.tls;
+        match (&t.cert, &t.key) {
+            (Some(c), Some(k)) => {
+                return Ok(Transport::Pem {
+                    cert: c.clone(),
+                    key: k.clone(),
+                });
+            }
+            (Some(_), None) | (None, Some(_)) => {
+                bail!("[tls] needs both `cert` and `key` (PEM files)")
+            }
+            (None, None) => {}
+        }
+        let dir = self
+            .integrity
+            .key_file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Ok(if t.self_signed || (!loopback && !t.plain_http) {
+            Transport::SelfSigned { dir }
+        } else {
+            Transport::Plain
+        })
     }
 }
 
@@ -267,6 +326,13 @@ impl Config {
         }
         if let Some(r) = c.rulebook.as_mut().filter(|r| r.is_relative()) {
             *r = base.join(&*r);
+        }
+        for p in [&mut c.tls.cert, &mut c.tls.key]
+            .into_iter()
+            .flatten()
+            .filter(|p| p.is_relative())
+        {
+            *p = base.join(&*p);
         }
         if c.integrity.key_file.is_relative() {
             c.integrity.key_file = base.join(&c.integrity.key_file);

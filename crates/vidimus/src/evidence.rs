@@ -87,6 +87,7 @@ pub(crate) fn export(target: &Target, a: &ExportArgs<'_>) -> anyhow::Result<()> 
                 now: vidimus_core::clock::Clocks::realtime(&vidimus_core::clock::RealClocks),
                 request_id: None,
                 grant_id: None,
+                within: None,
             },
             a.out,
             progress_bar("bundling"),

@@ -445,8 +445,32 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// Restores the default action of SIGPIPE, so a command whose output goes to a pipe
+/// that closes (`vidimus register | head`) ends quietly, as Unix tools do, instead
+/// of panicking on the failed write. Servers keep SIGPIPE ignored: a client that goes
+/// away must not stop them.
+fn quiet_on_closed_pipe() {
+    // SAFETY: setting a signal's disposition to the default is async-signal-safe and
+    // done before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let serves = matches!(
+        cli.command,
+        Command::Serve { .. }
+            | Command::Demo { .. }
+            | Command::Simcam { .. }
+            | Command::Witness {
+                command: witnessing::WitnessCommand::Serve { .. }
+            }
+    );
+    if !serves {
+        quiet_on_closed_pipe();
+    }
     init_logging(&cli.log_format);
     match cli.command {
         Command::Serve { config } => {
@@ -760,9 +784,39 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {} (set `bind` in the config)", cfg.bind))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, data_dir = %cfg.data_dir.display(), "serving");
+    let tls = match cfg.transport(addr.ip().is_loopback())? {
+        config::Transport::Plain => None,
+        config::Transport::Pem { cert, key } => {
+            Some(vidimus_server::tls::from_pem_files(&cert, &key)?)
+        }
+        config::Transport::SelfSigned { dir } => {
+            let mut names = vec!["localhost".to_owned(), addr.ip().to_string()];
+            if let Ok(h) = std::fs::read_to_string("/etc/hostname") {
+                names.push(h.trim().to_owned());
+            }
+            names.retain(|n| !n.is_empty() && n != "0.0.0.0" && n != "::");
+            Some(vidimus_server::tls::self_signed(&dir, &names)?)
+        }
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, data_dir = %cfg.data_dir.display(), "serving");
+    if let Some(t) = &tls {
+        let what = if t.self_signed {
+            "a self-signed certificate"
+        } else {
+            "the configured certificate"
+        };
+        eprintln!(
+            "HTTPS on {addr} with {what}, SHA-256 fingerprint\n  {}\n(compare it with what the browser shows before logging in)",
+            t.fingerprint
+        );
+    }
     if let Some(b) = banner {
-        eprintln!("{}", b.replace("{http}", &addr.to_string()));
+        eprintln!(
+            "{}",
+            b.replace("http://{http}", &format!("{scheme}://{addr}"))
+                .replace("{http}", &addr.to_string())
+        );
     }
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let mut state = vidimus_server::AppState::new(
@@ -776,9 +830,13 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
     state.compliance = Arc::new(cfg.compliance_book()?);
     state.effective_date = cfg.effective_date()?;
     state.policy = Arc::new(cfg.access_policy()?);
-    let http = tokio::spawn(vidimus_server::serve(listener, state, async {
+    let stop = async {
         let _ = rx.await;
-    }));
+    };
+    let http = match tls {
+        Some(t) => tokio::spawn(vidimus_server::serve_tls(listener, t, state, stop)),
+        None => tokio::spawn(vidimus_server::serve(listener, state, stop)),
+    };
     shutdown_signal().await;
     tracing::info!("shutting down: writing what was received");
     // Logged before the recorder's last checkpoint, which then covers it.
@@ -829,6 +887,7 @@ async fn demo(
             key_in_data_dir: true,
             ..Default::default()
         },
+        tls: Default::default(),
         cameras: (1..=cameras)
             .map(|i| config::CameraSection {
                 name: format!("demo-cam-{i}"),

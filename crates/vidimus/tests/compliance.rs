@@ -147,3 +147,36 @@ fn bad_input_gets_a_clear_error() {
     assert!(!ok);
     assert!(err.contains("rulebook"), "{err}");
 }
+
+#[test]
+fn output_into_a_closed_pipe_and_errors_said_once() {
+    // `… | head -1`: the reader goes early; the command ends quietly, no panic.
+    let bank = examples().join("bank-branch.json");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{} compliance evaluate {} --as-of 2027-06-01 --json | head -c 10 >/dev/null",
+            support::bin(),
+            bank.display()
+        ))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!err.contains("Broken pipe"), "{err}");
+    // A type error names the field, not the Rust type, and is said once.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&bank).unwrap()).unwrap();
+    doc["cameras"][0]["measured"] = serde_json::json!(5);
+    std::fs::write(&bad, doc.to_string()).unwrap();
+    let (ok, _, err) = evaluate(&[bad.to_str().unwrap(), "--as-of", "2027-06-01"]);
+    assert!(!ok);
+    assert!(err.contains("cameras[0].measured"), "{err}");
+    assert!(!err.contains("struct"), "{err}");
+    assert_eq!(
+        err.matches("cameras[0].measured").count(),
+        1,
+        "said twice: {err}"
+    );
+}

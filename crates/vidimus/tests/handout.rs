@@ -719,3 +719,136 @@ fn times_with_offsets_are_read_right_and_out_of_range_ones_refused() {
     assert!(rec.terminate());
     cam.terminate();
 }
+
+/// Video packets in an MP4, with its edit list ignored (what a copier would extract).
+fn packets_ignoring_edit_list(path: &std::path::Path) -> u64 {
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-ignore_editlist",
+            "1",
+            "-count_packets",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_packets",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+#[test]
+fn no_sample_outside_the_granted_range_is_in_the_file() {
+    let (mut cam, url) = simcam("none");
+    let site = Site::new(
+        &[("yard", &format!("{url}/yard"))],
+        "sync_interval = \"1s\"\nsegment_duration = \"10s\"",
+    );
+    site.cli(&[
+        "org",
+        "add",
+        "--name",
+        "Futian PSB",
+        "--kind",
+        "public_security",
+        "--region",
+        "futian",
+    ]);
+    let pw = |u: &str| format!("{u}'s long password");
+    add_member(
+        &site,
+        "li",
+        &pw("li"),
+        "operator",
+        Some("Futian PSB"),
+        Some("PSB-0001"),
+    );
+    add_member(
+        &site,
+        "wang",
+        &pw("wang"),
+        "operator",
+        Some("Futian PSB"),
+        Some("PSB-0002"),
+    );
+    add_user(&site, "manager", "the manager's password", "admin");
+    let mut rec = site.serve();
+    wait_for_recording(&site, 12);
+    let mgr = Client::login(site.http, "manager", "the manager's password");
+    let yard = mgr.camera_id("yard");
+    // Segments start at a key frame; the clip has one every 2 s. The grant starts
+    // 1 s after one, in the middle of a GOP.
+    let s = site.first_start_90k("yard") as f64 / 90_000.0;
+    let (from, to) = (format!("{:.3}", s + 1.0), format!("{:.3}", s + 5.0));
+    let li = Client::login(site.http, "li", &pw("li"));
+    let wang = Client::login(site.http, "wang", &pw("wang"));
+    let r = li.call(
+        "POST",
+        "/api/requests",
+        Some(
+            serde_json::json!({"kind": "law_enforcement", "purpose": "case 12", "cameras": [yard],
+            "from": from, "to": to, "actions": ["view_recorded", "reproduce"],
+            "persons": [{"username": "li"}, {"username": "wang"}]}),
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let rid = r.json()["request"]["id"].as_i64().unwrap();
+    let r = wang.call(
+        "POST",
+        &format!("/api/requests/{rid}/confirm"),
+        Some(serde_json::json!({"password": pw("wang")})),
+    );
+    assert_eq!(r.json()["request"]["status"], "granted");
+    // Playback of the whole granted range: it starts at the first key frame inside
+    // it (s + 2), not at the one before (s), even with the edit list ignored.
+    let r = li.call(
+        "GET",
+        &format!("/api/cameras/{yard}/playback.mp4?from={from}&to={to}"),
+        None,
+    );
+    assert_eq!(r.status, 200);
+    let mp4 = site.dir.path().join("granted.mp4");
+    std::fs::write(&mp4, &r.body).unwrap();
+    let n = packets_ignoring_edit_list(&mp4);
+    assert!(
+        (70..=76).contains(&n),
+        "{n} frames: 3 s from s + 2 to s + 5 expected"
+    );
+    // A bundle of it: whole fragments, none reaching outside the grant.
+    let r = li.call(
+        "POST",
+        &format!("/api/cameras/{yard}/bundles"),
+        Some(serde_json::json!({"from": from, "to": to, "purpose": "court", "recipient": "court"})),
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let d = li.call("GET", r.json()["download"].as_str().unwrap(), None);
+    let bundle = site.dir.path().join("granted.vbundle");
+    std::fs::write(&bundle, &d.body).unwrap();
+    let out_dir = site.dir.path().join("bundle");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    assert!(
+        std::process::Command::new("tar")
+            .arg("-xf")
+            .arg(&bundle)
+            .arg("-C")
+            .arg(&out_dir)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let n = packets_ignoring_edit_list(&out_dir.join("export.mp4"));
+    assert!((1..=76).contains(&n), "{n} frames in the bundle");
+    let out = site.vidimus(&["verify", bundle.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(rec.terminate());
+    cam.terminate();
+}
