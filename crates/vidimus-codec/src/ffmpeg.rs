@@ -8,17 +8,20 @@
 //! frames <--channel-- reader thread (y4m: header W H C420, then FRAME + I420) <--stdout
 //! ```
 //!
-//! Both channels are bounded. When the input channel is full, `decode` blocks on the
-//! frame channel: ffmpeg is then busy or waiting for its output to be read, so a frame
-//! is coming (or the process is gone, which is an error with its stderr). `-fps_mode
+//! Both channels are bounded. When the input channel is full, `decode` waits for a frame
+//! or for room in the input, whichever comes first (ffmpeg may be decoding, or may need
+//! more input before it outputs anything); a process that has gone is an error with its
+//! stderr. `-probesize 32 -analyzeduration 0` start decoding at the first parameter
+//! sets instead of buffering megabytes to probe the stream. `-fps_mode
 //! passthrough` makes ffmpeg emit exactly one frame per coded picture, never duplicating
 //! or dropping one. A missing binary is [`CodecError::FfmpegMissing`], never a panic.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use vidimus_media::VideoCodec;
 
@@ -65,6 +68,9 @@ impl Ffmpeg {
 
 type FrameResult = Result<Frame, String>;
 
+/// How long `decode` waits for a frame before trying to queue its input again.
+const INPUT_POLL: Duration = Duration::from_millis(2);
+
 /// Decoding through an `ffmpeg` subprocess.
 pub struct FfmpegDecoder {
     codec: VideoCodec,
@@ -91,15 +97,8 @@ impl FfmpegDecoder {
             VideoCodec::H265 => "hevc",
         };
         let mut child = Command::new(ffmpeg.path())
-            .args([
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-threads",
-                "1",
-                "-f",
-                demuxer,
-            ])
+            .args(["-hide_banner", "-loglevel", "error", "-threads", "1"])
+            .args(["-probesize", "32", "-analyzeduration", "0", "-f", demuxer])
             .args(["-i", "pipe:0", "-map", "0:v:0", "-fps_mode", "passthrough"])
             .args(["-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", "pipe:1"])
             .stdin(Stdio::piped())
@@ -156,12 +155,17 @@ impl FfmpegDecoder {
         loop {
             match input.try_send(chunk) {
                 Ok(()) => return Ok(()),
+                // Wait for a frame or for room, whichever comes first: ffmpeg may be
+                // decoding, or may need more input before its next frame.
                 Err(TrySendError::Full(c)) => {
                     chunk = c;
-                    match self.frames.recv() {
+                    match self.frames.recv_timeout(INPUT_POLL) {
                         Ok(Ok(frame)) => out.push(frame),
                         Ok(Err(e)) => return Err(CodecError::Ffmpeg(e)),
-                        Err(_) => return Err(CodecError::Ffmpeg("ffmpeg stopped".into())),
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => {
+                            return Err(CodecError::Ffmpeg("ffmpeg stopped".into()));
+                        }
                     }
                 }
                 Err(TrySendError::Disconnected(_)) => {
