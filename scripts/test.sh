@@ -7,7 +7,8 @@
 #   with its Python bindings (the third-party RTSP peer), Chromium (the console's
 #   browser tests), strace (the durability test traces the order of fsyncs and sends),
 #   Go with golang.org/x/mod (an independent implementation of C2SP signed notes that
-#   checks our witness format)
+#   checks our witness format), nasm (OpenH264's assembly in vidimus-codec; without it
+#   the build falls back to slower plain C)
 #   and, if missing, Node.js; then the console's npm packages.
 # Then: the console's type check and build (which must match the committed web/dist),
 # formatting check, clippy with warnings as errors, and every test.
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 packages=(ffmpeg python3-gi python3-jsonschema gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base
           gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
-          chromium strace golang-go golang-golang-x-mod-dev)
+          chromium strace golang-go golang-golang-x-mod-dev nasm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -363,6 +363,35 @@ mod tests {
     }
 
     #[test]
+    fn a_failing_ffmpeg_is_an_error_not_a_hang() {
+        // `false` stands in for an ffmpeg that exits at once.
+        let Some(false_bin) = ["/bin/false", "/usr/bin/false"]
+            .into_iter()
+            .find(|p| Path::new(p).is_file())
+        else {
+            return;
+        };
+        let mut d = FfmpegDecoder::new(
+            &Ffmpeg::at(false_bin),
+            VideoCodec::H265,
+            &ParameterSets::default(),
+        )
+        .unwrap();
+        let data = [0u8, 0, 0, 1, 0x26, 0x01, 0xaf];
+        let au = AccessUnit {
+            data: &data,
+            framing: crate::NalFraming::AnnexB,
+            pts: 0,
+        };
+        let failed_early = (0..64).any(|_| d.decode(&au).is_err());
+        let err = d.finish();
+        assert!(failed_early || err.is_err());
+        if let Err(e) = err {
+            assert!(e.to_string().starts_with("ffmpeg"), "{e}");
+        }
+    }
+
+    #[test]
     fn missing_binary() {
         let err = FfmpegDecoder::new(
             &Ffmpeg::at("/nonexistent/ffmpeg"),

@@ -7,9 +7,10 @@
 //! is set neutral (grey), and the glyphs are drawn opaque in `text_luma`. The glyphs are
 //! the public-domain 8×8 `font8x8` bitmaps scaled up nearest-neighbour (`scale`).
 //!
-//! Placement: by default three copies, top left, centre and bottom right, so cropping
-//! away any corner, or both edges, leaves at least one whole copy; [`Placement::At`] puts
-//! a copy anywhere. Boxes start on even coordinates so that they cover whole chroma
+//! Placement: by default three copies on a diagonal — top right, centre, bottom left —
+//! so cropping away any corner, or both edges, leaves at least one whole copy, while the
+//! spots where cameras commonly burn their own clock and name (top left, bottom right)
+//! stay visible; [`Placement::At`] puts a copy anywhere. Boxes start on even coordinates so that they cover whole chroma
 //! samples, and are clipped to the frame.
 //!
 //! Characters: printable ASCII and Latin-1 (U+00A0–U+00FF) have glyphs. Anything else —
@@ -26,7 +27,9 @@ use crate::{Frame, Plane};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Placement {
     TopLeft,
+    TopRight,
     Centre,
+    BottomLeft,
     BottomRight,
     /// The box's top-left corner at (x, y) (rounded down to even).
     At {
@@ -68,9 +71,9 @@ impl WatermarkStyle {
             box_luma: 16,
             box_opacity: 176,
             placements: vec![
-                Placement::TopLeft,
+                Placement::TopRight,
                 Placement::Centre,
-                Placement::BottomRight,
+                Placement::BottomLeft,
             ],
         }
     }
@@ -119,6 +122,8 @@ pub fn text_boxes(
         .map(|p| {
             let (x, y) = match *p {
                 Placement::TopLeft => (style.margin, style.margin),
+                Placement::TopRight => (width.saturating_sub(bw + style.margin), style.margin),
+                Placement::BottomLeft => (style.margin, height.saturating_sub(bh + style.margin)),
                 Placement::Centre => (width.saturating_sub(bw) / 2, height.saturating_sub(bh) / 2),
                 Placement::BottomRight => (
                     width.saturating_sub(bw + style.margin),
@@ -269,6 +274,47 @@ mod tests {
         let cs = f.stride(Plane::U);
         assert_eq!(f.plane(Plane::U)[(b.y / 2 + 1) * cs + b.x / 2 + 1], 128);
         assert_eq!(f.plane(Plane::V)[(b.y + b.height) / 2 * cs + 2], 90);
+    }
+
+    #[test]
+    fn cutting_away_any_corner_leaves_a_whole_copy() {
+        let style = WatermarkStyle::for_size(1280, 720);
+        let boxes = text_boxes(1280, 720, &lines(), &style);
+        let overlaps = |a: Rect, b: Rect| {
+            a.x < b.x + b.width
+                && b.x < a.x + a.width
+                && a.y < b.y + b.height
+                && b.y < a.y + a.height
+        };
+        for (x, y) in [(0, 0), (640, 0), (0, 360), (640, 360)] {
+            let quarter = Rect {
+                x,
+                y,
+                width: 640,
+                height: 360,
+            };
+            assert!(
+                boxes.iter().any(|&b| !overlaps(b, quarter)),
+                "corner at ({x},{y})"
+            );
+        }
+        // Nor do the default copies cover the top-left and bottom-right corners, where
+        // cameras put their own clock and name.
+        let osd = [
+            Rect {
+                x: 0,
+                y: 0,
+                width: 320,
+                height: 60,
+            },
+            Rect {
+                x: 960,
+                y: 660,
+                width: 320,
+                height: 60,
+            },
+        ];
+        assert!(boxes.iter().all(|&b| osd.iter().all(|&o| !overlaps(b, o))));
     }
 
     #[test]
