@@ -168,10 +168,18 @@ try {
   assert.ok(overlay.includes(process.env.VIEWER) && overlay.includes(`#${process.env.VIEW_REQUEST}`), overlay);
   assert.equal(await viewer.locator("[data-testid=export-open]").count(), 0, "no export control for a view-only grant");
   await viewer.screenshot({ path: join(artifacts, "view-only.png") });
-  // The server refuses a reproduction under that grant whatever the page does.
+  // The server refuses a reproduction under that grant whatever the page does — and
+  // serves no file at all: the video came as a watermarked stream.
   const status = await viewer.evaluate(async ([id, a, b]) =>
     (await fetch(`/api/cameras/${id}/export.mp4?from=${a}&to=${b}&recipient=me`)).status, [camId, exFrom, exFrom + 4]);
   assert.equal(status, 403);
+  const file = await viewer.evaluate(async ([id, a, b]) => {
+    const r = await fetch(`/api/cameras/${id}/playback.mp4?from=${a}&to=${b}`);
+    return [r.status, (await r.json()).error.code];
+  }, [camId, exFrom, exFrom + 4]);
+  assert.deepEqual(file, [403, "view_only"]);
+  const src = await viewer.evaluate(() => document.querySelector("[data-testid=playback-video]").src);
+  assert.ok(src.startsWith("blob:"), `the player is fed by the stream, not a file: ${src}`);
 
   step("two PSB officers: one files a request, the other confirms with his own password, then video plays");
   const officer = async (name) => {

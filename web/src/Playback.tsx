@@ -3,7 +3,8 @@
 // 1x/2x/4x, frame stepping, keyboard shortcuts, and the export dialog.
 import { useEffect, useMemo, useRef, useState } from "react";
 import type { Grant } from "./api";
-import { ApiError, cameras as fetchCameras, exportUrl, grantsFor, makeBundle, myGrants, placeHold, playbackUrl, timeline as fetchTimeline, type Camera, type Timeline } from "./api";
+import { ApiError, cameras as fetchCameras, exportUrl, grantsFor, makeBundle, myGrants, placeHold, playbackUrl, timeline as fetchTimeline, viewUrl, type Camera, type Timeline } from "./api";
+import { playSocket } from "./mse";
 import { useT } from "./i18n";
 
 const ZOOMS = [24 * 3600, 6 * 3600, 3600, 600, 120];
@@ -102,6 +103,20 @@ export function Playback({ admin, username }: { admin: boolean; username: string
   };
 
   const src = cameraId !== null && playFrom !== null ? playbackUrl(cameraId, playFrom, playFrom + CHUNK, grant) : undefined;
+  // View only (Art. 35): no file; the server streams the video with the viewer, the
+  // request and the time burned into the pixels.
+  const [streamMsg, setStreamMsg] = useState("");
+  useEffect(() => {
+    const v = video.current;
+    if (!viewOnly || !v || cameraId === null || playFrom === null) return;
+    return playSocket(v, viewUrl(cameraId, playFrom, playFrom + CHUNK, grant), {
+      liveEdge: false,
+      onMessage: setStreamMsg,
+      unsupported: (codec) => t("unsupportedCodec", { codec }),
+      onEnd: (reason) => reason !== "completed" && setStreamMsg(t("viewEnded", { reason })),
+    });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [viewOnly, cameraId, playFrom, grant]);
 
   return (
     <div className="playback">
@@ -152,12 +167,13 @@ export function Playback({ admin, username }: { admin: boolean; username: string
           </div>
         )}
         {src ? (
-          <video ref={video} src={src} autoPlay muted controls={false} data-testid="playback-video"
+          <video ref={video} src={viewOnly ? undefined : src} autoPlay muted controls={false} data-testid="playback-video"
             onContextMenu={(e) => viewOnly && e.preventDefault()}
             onTimeUpdate={(e) => playFrom !== null && setNow(playFrom + e.currentTarget.currentTime)} />
         ) : (
           <div className="hint">{t("clickToPlay")}</div>
         )}
+        {viewOnly && streamMsg && <div className="hint" data-testid="view-message">{streamMsg}</div>}
         <div className="transport">
           <button title={t("stepBack")} onClick={() => { const v = video.current; if (v) { v.pause(); v.currentTime = Math.max(0, v.currentTime - FRAME); } }}>◀|</button>
           <button title={t("playPause")} onClick={() => { const v = video.current; if (v) { if (v.paused) void v.play(); else v.pause(); } }}>▶‖</button>

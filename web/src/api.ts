@@ -95,6 +95,10 @@ export const playbackUrl = (id: number, fromSec: number, toSec: number, grant?: 
 export const exportUrl = (id: number, fromSec: number, toSec: number, recipient: string, destination: string, grant?: number) =>
   `/api/cameras/${id}/export.mp4?from=${fromSec.toFixed(3)}&to=${toSec.toFixed(3)}` +
   `&recipient=${encodeURIComponent(recipient)}&destination=${encodeURIComponent(destination)}${grantParam(grant)}`;
+/** View-only playback: a watermarked stream over a WebSocket, never a file (Art. 35). */
+export const viewUrl = (id: number, fromSec: number, toSec: number, grant?: number) =>
+  `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/cameras/${id}/view` +
+  `?from=${fromSec.toFixed(3)}&to=${toSec.toFixed(3)}${grantParam(grant)}`;
 export const liveUrl = (id: number, grant?: number) =>
   `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/cameras/${id}/live` +
   (grant === undefined ? "" : `?grant=${grant}`);

@@ -183,7 +183,7 @@ pub struct RangeQuery {
 }
 
 impl RangeQuery {
-    fn parse(&self, max: Duration90k) -> Result<(Wall90k, Wall90k), ApiError> {
+    pub(crate) fn parse(&self, max: Duration90k) -> Result<(Wall90k, Wall90k), ApiError> {
         let t = |s: &str| {
             Wall90k::parse(s)
                 .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_time", e.to_string()))
@@ -437,6 +437,20 @@ async fn serve_mp4(
         },
     )
     .await?;
+    if granted.view_only {
+        // Art. 35: watching, never a copy. The stream is at /view (watermarked).
+        let reason = "this grant is view only: recorded video is shown as a watermarked stream (GET /api/cameras/{id}/view), never served as a file (Art. 35)";
+        let r = granted
+            .register(
+                &state,
+                serde_json::json!({"allowed": false, "outcome": "refused", "reason": reason}),
+            )
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = ?e.message, "could not register a refusal");
+        }
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "view_only", reason));
+    }
     let export_id = export_id(granted.grant_id);
     granted.entry["export_id"] = serde_json::json!(export_id);
     let files = state.files.clone();

@@ -16,6 +16,8 @@
 //! - [`error`]: JSON errors with stable codes.
 //! - [`db`]: index connections for handlers.
 //! - [`status`]: alarms, disk and capacity (`/api/status`, metrics).
+//! - [`view`]: view-only playback: recorded video watermarked in the pixels and
+//!   streamed over a WebSocket, never a file (Art. 35).
 //! - [`tls`]: HTTPS with rustls (configured or self-signed certificates).
 //! - [`witness`]: the witness role's own small server (C2SP tlog-witness), run by
 //!   `vidimus witness serve` at a PSB or a second site.
@@ -37,6 +39,7 @@ pub mod live;
 pub mod requests;
 pub mod status;
 pub mod tls;
+pub mod view;
 pub mod witness;
 
 use axum::Router;
@@ -130,6 +133,7 @@ impl AppState {
         api::export,
         api::playback,
         live::live,
+        view::view,
         status::status,
         custody::set_retention,
         custody::holds,
@@ -209,6 +213,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/cameras/{id}/export.mp4", get(api::export))
         .route("/api/cameras/{id}/playback.mp4", get(api::playback))
         .route("/api/cameras/{id}/live", get(live::live))
+        .route("/api/cameras/{id}/view", get(view::view))
         .route("/api/status", get(status::status))
         .route("/api/cameras/{id}/retention", put(custody::set_retention))
         .route("/api/holds", get(custody::holds).post(custody::add_hold))

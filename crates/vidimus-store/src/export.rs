@@ -28,6 +28,8 @@ pub struct PreparedExport {
     pub plan: ExportPlan,
     /// Segment paths, indexed by the plan's `source`.
     pub sources: Vec<String>,
+    /// The samples themselves, for reading them one by one ([`read_samples`]).
+    pub samples: Samples,
     pub summary: ExportSummary,
     /// The segment fragments whose samples the file carries, in file order.
     pub fragments: Vec<ExportedFragment>,
@@ -308,7 +310,82 @@ pub fn prepare_with(
         sources,
         summary,
         fragments,
+        samples: Samples {
+            entries,
+            chunks,
+            start_90k: picked[0].wall,
+            trim,
+            width,
+            height,
+        },
     })
+}
+
+/// The samples an export carries, as chunks of the sources.
+#[derive(Debug)]
+pub struct Samples {
+    /// Sample entries (`avc1`/`hvc1` boxes), indexed by the chunks.
+    pub entries: Vec<Vec<u8>>,
+    pub chunks: Vec<ChunkIn>,
+    /// Wall-clock time of the first sample (90 kHz).
+    pub start_90k: i64,
+    /// How much of the start the edit list hides (90 kHz).
+    pub trim: u64,
+    pub width: u16,
+    pub height: u16,
+}
+
+/// One recorded sample, for streaming frame by frame (view-only playback).
+#[derive(Debug)]
+pub struct SampleData {
+    /// Its bytes as recorded (length-prefixed NAL units).
+    pub data: Vec<u8>,
+    /// Wall-clock time it was recorded (90 kHz).
+    pub wall_90k: i64,
+    pub duration: u32,
+    pub is_key: bool,
+    /// Index into [`Samples::entries`].
+    pub sample_entry: usize,
+}
+
+/// Reads the prepared samples one at a time, in order, until `sink` says stop.
+pub fn read_samples(
+    prepared: &PreparedExport,
+    files: &SegmentFiles,
+    mut sink: impl FnMut(SampleData) -> Result<bool>,
+) -> Result<()> {
+    let s = &prepared.samples;
+    let mut wall = s.start_90k;
+    let mut readers: Vec<Option<crate::files::SegmentReader>> =
+        prepared.sources.iter().map(|_| None).collect();
+    for c in &s.chunks {
+        let r = match &mut readers[c.source] {
+            Some(r) => r,
+            slot => slot.insert(files.open_read(&prepared.sources[c.source])?),
+        };
+        let mut offset = c.offset;
+        for sample in &c.samples {
+            let data = r
+                .read_range(offset, sample.size as usize)
+                .map_err(StoreError::io(format!(
+                    "reading segment {}",
+                    prepared.sources[c.source]
+                )))?;
+            offset += u64::from(sample.size);
+            let go = sink(SampleData {
+                data,
+                wall_90k: wall,
+                duration: sample.duration,
+                is_key: sample.is_key,
+                sample_entry: c.sample_entry,
+            })?;
+            wall += i64::from(sample.duration);
+            if !go {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Writes a prepared export to `out` (via `<out>.partial`), reporting bytes written.
