@@ -58,6 +58,10 @@ pub struct RecorderConfig {
     pub capacity_interval: Duration,
     /// How often open segments' new fragments are logged and a checkpoint signed.
     pub checkpoint_interval: Duration,
+    /// The log's signing key, from the configuration (None: where the data directory
+    /// says it is, for tests and tools). Read once at start: a file swapped later is
+    /// not picked up.
+    pub key_file: Option<PathBuf>,
 }
 
 impl RecorderConfig {
@@ -78,6 +82,7 @@ impl RecorderConfig {
             disk_reserve: None,
             capacity_margin_days: 7,
             capacity_interval: Duration::from_secs(60),
+            key_file: None,
             checkpoint_interval: Duration::from_secs(30),
         }
     }
@@ -103,6 +108,8 @@ pub struct Recorder {
     recovery: RecoveryReport,
     clocks: Arc<dyn Clocks>,
     data_dir: PathBuf,
+    /// The signing key, read once at start.
+    seed: [u8; 32],
     status: status::SiteStatus,
     _lock: DataDirLock,
 }
@@ -166,7 +173,10 @@ impl Recorder {
             clocks.clone(),
             stop_rx.clone(),
         ));
-        let seed = vidimus_store::log::site_key(&cfg.data_dir)?;
+        let seed = match &cfg.key_file {
+            Some(k) => vidimus_store::log::read_key(k)?,
+            None => vidimus_store::log::site_key(&cfg.data_dir)?,
+        };
         tokio::spawn(checkpoint_periodically(
             cfg.data_dir.clone(),
             seed,
@@ -204,6 +214,7 @@ impl Recorder {
             recovery,
             clocks,
             data_dir,
+            seed,
             status,
             _lock: lock,
         })
@@ -239,7 +250,7 @@ impl Recorder {
         let run_id = self.run_id;
         let now = self.clocks.realtime();
         let writer_join = self.writer_join;
-        let data_dir = self.data_dir;
+        let (data_dir, seed) = (self.data_dir, self.seed);
         tokio::task::spawn_blocking(move || {
             let mut index = writer_join
                 .join()
@@ -248,7 +259,7 @@ impl Recorder {
             drop(index);
             // A final checkpoint covers the segments closed at shutdown.
             let mut ix = SqliteIndex::open(&data_dir.join("index.db"))?;
-            ix.checkpoint(&vidimus_store::log::site_key(&data_dir)?, now)?;
+            ix.checkpoint(&seed, now)?;
             Ok::<_, RecorderError>(())
         })
         .await

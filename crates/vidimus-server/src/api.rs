@@ -9,8 +9,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use vidimus_core::time::{Duration90k, Wall90k};
 use vidimus_store::MetadataStore;
 
@@ -439,17 +438,13 @@ async fn serve_mp4(
     .await?;
     if granted.view_only {
         // Art. 35: watching, never a copy. The stream is at /view (watermarked).
-        let reason = "this grant is view only: recorded video is shown as a watermarked stream (GET /api/cameras/{id}/view), never served as a file (Art. 35)";
-        let r = granted
-            .register(
+        return Err(granted
+            .refuse(
                 &state,
-                serde_json::json!({"allowed": false, "outcome": "refused", "reason": reason}),
+                "view_only",
+                "this grant is view only: recorded video is shown as a watermarked stream (GET /api/cameras/{id}/view), never served as a file (Art. 35)",
             )
-            .await;
-        if let Err(e) = r {
-            tracing::error!(error = ?e.message, "could not register a refusal");
-        }
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "view_only", reason));
+            .await);
     }
     let export_id = export_id(granted.grant_id);
     granted.entry["export_id"] = serde_json::json!(export_id);
@@ -536,48 +531,15 @@ async fn serve_mp4(
     );
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
     let files = state.files.clone();
-    let mut handout = granted.watch(&state);
+    let handout = granted.watch(&state);
     let leaf = granted.leaf_index;
-    // When the body is sent (or cut), the registered access gets its end: length,
-    // bytes and how it ended.
-    let (st, started) = (state.clone(), std::time::Instant::now());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<crate::handout::Stop>();
-    tokio::spawn(async move {
-        let stop = handout.stop_signal();
-        let sent = Arc::new(AtomicU64::new(0));
-        let counted = sent.clone();
-        let reader = tokio::task::spawn_blocking(move || {
-            stream_range(&prepared, &files, start, end, &tx, &stop, &counted)
-        });
-        tokio::pin!(reader);
-        let ended = tokio::select! {
-            r = &mut reader => r.unwrap_or("failed").to_owned(),
-            why = handout.wait() => {
-                // Cut the response now; the reader stops at its next chunk.
-                let _ = stop_tx.send(why);
-                why.as_str().to_owned()
-            }
-        };
-        let sent = sent.load(Ordering::Relaxed);
-        crate::grants::register_end(&st, &granted, started, sent, &ended).await;
-    });
-    let stream = futures::stream::unfold((rx, Some(stop_rx)), |(mut rx, stop)| async move {
-        match stop {
-            Some(mut stop) => {
-                // The stop first: chunks already queued are not sent after it.
-                tokio::select! {
-                    biased;
-                    why = &mut stop => match why {
-                        Ok(why) => Some((Err(std::io::Error::other(why.as_str())), (rx, None))),
-                        // The watcher finished without a stop: serve the rest.
-                        Err(_) => rx.recv().await.map(|i| (i, (rx, None))),
-                    },
-                    item = rx.recv() => item.map(|i| (i, (rx, Some(stop)))),
-                }
-            }
-            None => rx.recv().await.map(|i| (i, (rx, None))),
-        }
-    });
+    let stop = handout.stop_signal();
+    // The reader fills a small queue; the body takes from it. The hand-out's watch and
+    // its end entry live with the body: a revocation stops what is still queued, and
+    // the bytes registered are those the body gave out.
+    tokio::task::spawn_blocking(move || stream_range(&prepared, &files, start, end, &tx, &stop));
+    let ending = crate::grants::HandoutEnd::new(&state, granted, end + 1 - start);
+    let stream = crate::grants::guarded_body(rx, handout, ending);
     let mut r = Response::new(Body::from_stream(stream));
     if range.is_some() {
         *r.status_mut() = StatusCode::PARTIAL_CONTENT;
@@ -627,9 +589,8 @@ fn parse_range(v: &str, total: u64) -> Option<(u64, u64)> {
     (start <= end && end < total).then_some((start, end))
 }
 
-/// Sends bytes `start..=end` of the planned file to the response body, until done,
-/// the client goes or the hand-out must stop, counting the bytes `sent`; returns how
-/// it ended.
+/// Sends bytes `start..=end` of the planned file to the response body's queue, until
+/// done, the client goes or the hand-out must stop; returns how it ended.
 fn stream_range(
     p: &vidimus_store::export::PreparedExport,
     files: &vidimus_store::SegmentFiles,
@@ -637,7 +598,6 @@ fn stream_range(
     end: u64,
     tx: &tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>,
     stop: &tokio::sync::watch::Receiver<Option<crate::handout::Stop>>,
-    sent: &AtomicU64,
 ) -> &'static str {
     let mut ended = "completed";
     let r = vidimus_store::export::read_range(p, files, start, end, |chunk| {
@@ -645,11 +605,8 @@ fn stream_range(
             ended = why.as_str();
             return Ok(false);
         }
-        let n = chunk.len() as u64;
         let ok = tx.blocking_send(Ok(bytes::Bytes::from(chunk))).is_ok();
-        if ok {
-            sent.fetch_add(n, Ordering::Relaxed);
-        } else {
+        if !ok {
             ended = "client closed";
         }
         Ok(ok)

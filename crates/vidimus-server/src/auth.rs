@@ -138,6 +138,9 @@ pub async fn login(
             e.retry_after = Some(wait.as_secs());
             return Err(e);
         }
+        // The attempt counts as failed until it succeeds: parallel guesses cannot all
+        // pass the check above before any is counted.
+        keys.iter().for_each(|k| l.failed(k, now));
     }
     let username = req.username.clone();
     let user = state
@@ -145,6 +148,13 @@ pub async fn login(
         .run(move |ix| Ok(ix.user_by_name(&username)?))
         .await?;
     let pw = req.password;
+    // argon2 is memory-hard by design: a bounded number at a time, so a burst of
+    // logins cannot exhaust the machine.
+    let _slot = state
+        .password_checks
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
     let (ok, user) = tokio::task::spawn_blocking(move || {
         let ok = match &user {
             Some(u) if u.disabled_90k.is_none() => password::verify(&pw, &u.password_hash),
@@ -181,10 +191,7 @@ pub async fn login(
         ok
     };
     let Some(user) = user.filter(|_| ok) else {
-        {
-            let mut l = state.limiter.lock().expect("limiter lock");
-            keys.iter().for_each(|k| l.failed(k, Instant::now()));
-        }
+        // (counted as failed before the check)
         tracing::warn!(username = %req.username, %peer, "failed login");
         let (name, ip, now) = (
             req.username.clone(),
@@ -333,6 +340,7 @@ pub async fn check_own_password(
             e.retry_after = Some(wait.as_secs());
             return Err(e);
         }
+        keys.iter().for_each(|k| l.failed(k, Instant::now()));
     }
     let uid = user.user_id;
     let hash = state
@@ -340,16 +348,19 @@ pub async fn check_own_password(
         .run(move |ix| Ok(ix.user_by_id(uid)?.map(|u| u.password_hash)))
         .await?
         .ok_or_else(ApiError::unauthenticated)?;
-    let ok = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
-        .await
-        .map_err(ApiError::internal)?;
-    {
+    let ok = {
+        let _slot = state
+            .password_checks
+            .acquire()
+            .await
+            .map_err(ApiError::internal)?;
+        tokio::task::spawn_blocking(move || password::verify(&password, &hash))
+            .await
+            .map_err(ApiError::internal)?
+    };
+    if ok {
         let mut l = state.limiter.lock().expect("limiter lock");
-        if ok {
-            keys.iter().for_each(|k| l.succeeded(k));
-        } else {
-            keys.iter().for_each(|k| l.failed(k, Instant::now()));
-        }
+        keys.iter().for_each(|k| l.succeeded(k));
     }
     if ok {
         return Ok(());

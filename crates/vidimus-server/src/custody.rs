@@ -328,7 +328,11 @@ pub async fn make_bundle(
     )
     .await?;
     let now = state.clocks.realtime();
-    let (files, dir) = (state.files.clone(), state.data_dir.clone());
+    let (files, dir, key) = (
+        state.files.clone(),
+        state.data_dir.clone(),
+        state.signing_key,
+    );
     let (request_id, grant_id, uid) = (granted.request_id, granted.grant_id, user.user_id);
     let within = granted.within;
     let built = state
@@ -339,7 +343,10 @@ pub async fn make_bundle(
                 .into_iter()
                 .find(|c| c.id == id)
                 .ok_or_else(|| vidimus_store::StoreError::CameraNotFound(id.to_string()))?;
-            let seed = vidimus_store::log::site_key(&dir)?;
+            let seed = match key {
+                Some(k) => k,
+                None => vidimus_store::log::site_key(&dir)?,
+            };
             let out_dir = dir.join("exports");
             std::fs::create_dir_all(&out_dir).map_err(ApiError::internal)?;
             let tmp = out_dir.join(format!(
@@ -491,48 +498,28 @@ pub async fn download_bundle(
         .await?;
     let leaf = granted.leaf_index;
     let handout = granted.watch(&state);
-    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let ending = BundleEnd {
-        state: state.clone(),
-        granted,
-        started: std::time::Instant::now(),
-        sent: sent.clone(),
-        len,
-        done: false,
-    };
-    let chunks = futures::stream::unfold(
-        (f, handout, Some(ending)),
-        |(mut f, mut handout, ending)| async move {
-            use tokio::io::AsyncReadExt;
-            let ending = ending?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let mut f = f;
+        loop {
             let mut buf = vec![0u8; 1 << 20];
-            let read = tokio::select! {
-                biased;
-                why = handout.wait() => {
-                    ending.finish(why.as_str()).await;
-                    return Some((Err(std::io::Error::other(why.as_str())), (f, handout, None)));
-                }
-                r = f.read(&mut buf) => r,
-            };
-            match read {
-                Ok(0) => {
-                    ending.finish("completed").await;
-                    None
-                }
+            let item = match f.read(&mut buf).await {
+                Ok(0) => break,
                 Ok(n) => {
                     buf.truncate(n);
-                    ending
-                        .sent
-                        .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
-                    Some((Ok(bytes::Bytes::from(buf)), (f, handout, Some(ending))))
+                    Ok(bytes::Bytes::from(buf))
                 }
-                Err(e) => {
-                    ending.finish("failed").await;
-                    Some((Err(e), (f, handout, None)))
-                }
+                Err(e) => Err(e),
+            };
+            let failed = item.is_err();
+            if tx.send(item).await.is_err() || failed {
+                break;
             }
-        },
-    );
+        }
+    });
+    let ending = crate::grants::HandoutEnd::new(&state, granted, len);
+    let chunks = crate::grants::guarded_body(rx, handout, ending);
     let mut r = Response::new(Body::from_stream(chunks));
     let h = r.headers_mut();
     h.insert(
@@ -547,42 +534,4 @@ pub async fn download_bundle(
             .map_err(ApiError::internal)?,
     );
     Ok(r.into_response())
-}
-
-/// The end of a bundle download, registered once: when the file is sent, cut by the
-/// grant's end, or (if the client goes) when the response is dropped.
-struct BundleEnd {
-    state: AppState,
-    granted: crate::grants::Authorized,
-    started: std::time::Instant,
-    sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    len: u64,
-    done: bool,
-}
-
-impl BundleEnd {
-    async fn finish(mut self, ended: &str) {
-        let sent = self.sent.load(std::sync::atomic::Ordering::Relaxed);
-        crate::grants::register_end(&self.state, &self.granted, self.started, sent, ended).await;
-        self.done = true;
-    }
-}
-
-impl Drop for BundleEnd {
-    fn drop(&mut self) {
-        if self.done {
-            return;
-        }
-        // The client went before the end: register it from a task of its own.
-        let sent = self.sent.load(std::sync::atomic::Ordering::Relaxed);
-        let ended = if sent >= self.len {
-            "completed"
-        } else {
-            "client closed"
-        };
-        let (state, granted, started) = (self.state.clone(), self.granted.clone(), self.started);
-        tokio::spawn(async move {
-            crate::grants::register_end(&state, &granted, started, sent, ended).await;
-        });
-    }
 }

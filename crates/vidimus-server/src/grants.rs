@@ -381,6 +381,22 @@ impl Authorized {
         }
     }
 
+    /// Refuses what the grant would allow but the endpoint must not hand out under it
+    /// (a file, or the raw live stream, under a view-only grant): registered as
+    /// refused, with the reason.
+    pub async fn refuse(mut self, state: &AppState, code: &'static str, reason: &str) -> ApiError {
+        let r = self
+            .register(
+                state,
+                json!({"allowed": false, "outcome": "refused", "reason": reason}),
+            )
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = ?e.message, "could not register a refusal");
+        }
+        ApiError::new(StatusCode::FORBIDDEN, code, reason)
+    }
+
     /// Starts watching the hand-out: it must stop when the grant is revoked or expires.
     pub fn watch(&self, state: &AppState) -> crate::handout::Handout {
         state.handouts.begin(self.grant_id, self.expires_90k)
@@ -412,4 +428,99 @@ pub async fn register_end(
     if let Err(e) = r {
         tracing::error!(error = ?e.message, "could not register the end of an access");
     }
+}
+
+/// The end of a file hand-out (a playback, a download, a bundle), registered once:
+/// when the body has given out everything, when the grant's end cuts it, or — the
+/// client gone — when the body is dropped. Counts the bytes the body gave out.
+pub struct HandoutEnd {
+    state: AppState,
+    granted: Authorized,
+    started: std::time::Instant,
+    sent: u64,
+    len: u64,
+    done: bool,
+}
+
+impl HandoutEnd {
+    pub fn new(state: &AppState, granted: Authorized, len: u64) -> Self {
+        HandoutEnd {
+            state: state.clone(),
+            granted,
+            started: std::time::Instant::now(),
+            sent: 0,
+            len,
+            done: false,
+        }
+    }
+
+    /// Registers the end now.
+    pub async fn finish(mut self, ended: &str) {
+        register_end(&self.state, &self.granted, self.started, self.sent, ended).await;
+        self.done = true;
+    }
+}
+
+impl Drop for HandoutEnd {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let ended = if self.sent >= self.len {
+            "completed"
+        } else {
+            "client closed"
+        };
+        let (state, granted, started, sent) = (
+            self.state.clone(),
+            self.granted.clone(),
+            self.started,
+            self.sent,
+        );
+        tokio::spawn(async move {
+            register_end(&state, &granted, started, sent, ended).await;
+        });
+    }
+}
+
+/// A response body fed from `rx` that stops the moment `handout` must (before any
+/// chunk still queued), and registers its end through `ending`.
+pub fn guarded_body(
+    rx: tokio::sync::mpsc::Receiver<Result<bytes::Bytes, std::io::Error>>,
+    handout: crate::handout::Handout,
+    ending: HandoutEnd,
+) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
+    futures::stream::unfold(
+        (rx, handout, Some(ending)),
+        |(mut rx, mut handout, ending)| async move {
+            let mut ending = ending?;
+            let next = tokio::select! {
+                biased;
+                why = handout.wait() => {
+                    ending.finish(why.as_str()).await;
+                    return Some((Err(std::io::Error::other(why.as_str())), (rx, handout, None)));
+                }
+                item = rx.recv() => item,
+            };
+            match next {
+                Some(Ok(chunk)) => {
+                    ending.sent += chunk.len() as u64;
+                    Some((Ok(chunk), (rx, handout, Some(ending))))
+                }
+                Some(Err(e)) => {
+                    ending.finish("failed").await;
+                    Some((Err(e), (rx, handout, None)))
+                }
+                None => {
+                    let ended = if ending.sent >= ending.len {
+                        "completed"
+                    } else {
+                        "client closed"
+                    };
+                    ending.finish(ended).await;
+                    None
+                }
+            }
+        },
+    )
 }

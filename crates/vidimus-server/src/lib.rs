@@ -85,6 +85,11 @@ pub struct AppState {
     pub handouts: handout::Handouts,
     /// HTTPS, when served over it (its fingerprint is shown in the console).
     pub tls: Option<tls::Tls>,
+    /// Password checks (argon2, memory-hard) that may run at once.
+    pub password_checks: Arc<tokio::sync::Semaphore>,
+    /// The log's signing key (for bundles), read once at start; None: where the data
+    /// directory says it is.
+    pub signing_key: Option<[u8; 32]>,
 }
 
 impl AppState {
@@ -112,6 +117,8 @@ impl AppState {
             secure_cookies: false,
             handouts: handout::Handouts::default(),
             tls: None,
+            password_checks: Arc::new(tokio::sync::Semaphore::new(2)),
+            signing_key: None,
         })
     }
 }

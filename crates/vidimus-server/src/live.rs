@@ -78,6 +78,17 @@ pub async fn live(
     )
     .await?;
     let mut granted = granted;
+    if granted.view_only {
+        // The live stream is the camera's own bytes: a file by another name. View-only
+        // grants watch recorded video, watermarked (/view).
+        return Err(granted
+            .refuse(
+                &state,
+                "view_only",
+                "this grant is view only: live video is not offered under it, only recorded video as a watermarked stream (Art. 35)",
+            )
+            .await);
+    }
     granted
         .register(&state, serde_json::json!({"outcome": "served"}))
         .await?;

@@ -92,6 +92,24 @@ fn org_kind(ix: &SqliteIndex, org_id: i64) -> Result<(OrgKind, Jurisdiction), Ap
     ))
 }
 
+/// Whether a PSB's district — its regions only: a PSB's jurisdiction is territorial
+/// (Art. 33 ¶3, 35 ¶1) — holds every camera in `cameras` (none named: not covered).
+fn district_covers_all(
+    ix: &SqliteIndex,
+    jur: &Jurisdiction,
+    cameras: &[i64],
+) -> Result<bool, ApiError> {
+    let cams = ix.cameras(true)?;
+    Ok(!cameras.is_empty()
+        && cameras.iter().all(|id| {
+            cams.iter().find(|c| c.id == *id).is_some_and(|c| {
+                c.region
+                    .as_deref()
+                    .is_some_and(|r| jur.regions.iter().any(|x| x == r))
+            })
+        }))
+}
+
 /// Whether `jur` covers every camera in `cameras` (none named: not covered).
 fn covers_all(ix: &SqliteIndex, jur: &Jurisdiction, cameras: &[i64]) -> Result<bool, ApiError> {
     let cams = ix.cameras(true)?;
@@ -297,6 +315,19 @@ pub async fn file(
                         ),
                     ));
                 }
+                // Two officers are two people: one work ID cannot act twice.
+                if let Some(w) = &account
+                    && persons.iter().any(|(_, other)| other.as_deref() == Some(w.as_str()))
+                {
+                    return Err(ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "not_allowed",
+                        format!(
+                            "work ID {w:?} of {} is already on this request: each person acting is a different officer ({id_article})",
+                            p.username
+                        ),
+                    ));
+                }
                 persons.push((u.id, account));
             }
             if !persons.iter().any(|(id, _)| *id == me.id) {
@@ -498,7 +529,11 @@ pub async fn approve(
                 user_id: me.id,
                 is_admin: me.role == "admin",
                 org,
-                covers_cameras: covers_all(ix, &jur, &r.cameras)?,
+                covers_cameras: if org == OrgKind::PublicSecurity {
+                    district_covers_all(ix, &jur, &r.cameras)?
+                } else {
+                    covers_all(ix, &jur, &r.cameras)?
+                },
             };
             request::may_approve(kind, &who, rk, &actions, r.created_by, &persons).map_err(
                 |u| {

@@ -507,12 +507,21 @@ pub fn verify_log(
         }
         t.append_hash(h);
         let v: serde_json::Value = serde_json::from_slice(&l.data).unwrap_or_default();
+        // The kind column is not hashed; what the leaf is, is its hashed data's kind.
+        if v["kind"].as_str() != Some(l.kind.as_str()) {
+            rep.problems.push(format!(
+                "log leaf {} is filed as {:?} but its data says {:?}: the leaf was relabelled",
+                l.idx,
+                l.kind,
+                v["kind"].as_str().unwrap_or("nothing")
+            ));
+        }
         let path = v["path"]
             .as_str()
             .or(v["segment"].as_str())
             .unwrap_or("")
             .to_owned();
-        match l.kind.as_str() {
+        match v["kind"].as_str().unwrap_or("") {
             "segment" => {
                 let n = |k: &str| v[k].as_i64().unwrap_or(i64::MIN);
                 segment_facts.insert(

@@ -23,9 +23,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashMap;
 use vidimus_core::time::Wall90k;
 
-/// The tables whose every change is logged, with the columns left out of the image
-/// (secrets and file contents).
+/// The tables whose every change is logged, with the columns whose image is their
+/// SHA-256 rather than their value (secrets and file contents: a changed password
+/// hash or a replaced file is still seen).
 pub const TRACKED: &[(&str, &[&str])] = &[
+    ("login_session", &["csrf_token"]),
     ("access_grant", &[]),
     ("access_request", &[]),
     ("request_person", &[]),
@@ -48,6 +50,7 @@ pub const TRACKED: &[(&str, &[&str])] = &[
 fn noun(table: &str) -> &str {
     match table {
         "access_grant" => "grant",
+        "login_session" => "login session",
         "access_request" => "request",
         "request_person" => "request person",
         "request_approval" => "approval",
@@ -67,6 +70,23 @@ fn noun(table: &str) -> &str {
 /// Registers the functions the triggers call, on every connection Vidimus opens.
 pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function(
+        "vidimus_digest",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            use sha2::Digest;
+            Ok(match ctx.get_raw(0) {
+                rusqlite::types::ValueRef::Null => None,
+                rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                    Some(hex::encode(sha2::Sha256::digest(t)))
+                }
+                other => Some(hex::encode(sha2::Sha256::digest(
+                    format!("{other:?}").as_bytes(),
+                ))),
+            })
+        },
+    )?;
+    conn.create_scalar_function(
         "vidimus_leaf_hash",
         1,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
@@ -84,33 +104,64 @@ pub(crate) fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     })
 }
 
-fn columns(conn: &Connection, table: &str, skip: &[&str]) -> Result<Vec<String>> {
-    let mut st = conn.prepare(&format!("PRAGMA table_info(\"{table}\")"))?;
+/// A tracked column: its name, and whether its image is its digest.
+#[derive(Clone, Debug)]
+struct Column {
+    name: String,
+    digest: bool,
+}
+
+fn columns(conn: &Connection, table: &str, digested: &[&str]) -> Result<Vec<Column>> {
+    let mut st = conn.prepare(&format!(
+        "PRAGMA table_info(\"{}\")",
+        table.replace('"', "\"\"")
+    ))?;
     let cols = st
         .query_map([], |r| r.get::<_, String>(1))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(cols
         .into_iter()
-        .filter(|c| !skip.contains(&c.as_str()))
+        .map(|c| Column {
+            digest: digested.contains(&c.as_str()),
+            name: c,
+        })
         .collect())
 }
 
 /// `json_object('c1', <c1>, ...)` of a row (`prefix` `NEW.`, `OLD.` or empty); blobs as
-/// hex.
-fn image(prefix: &str, cols: &[String]) -> String {
+/// hex, digested columns as `'c#sha256', <SHA-256 hex>`. Names are quoted as SQL
+/// literals and identifiers whatever they contain.
+fn image(prefix: &str, cols: &[Column]) -> String {
     let parts: Vec<String> = cols
         .iter()
         .map(|c| {
-            format!(
-                "'{c}', CASE typeof({prefix}\"{c}\") WHEN 'blob' THEN hex({prefix}\"{c}\") ELSE {prefix}\"{c}\" END"
-            )
+            let lit = c.name.replace('\'', "''");
+            let id = format!("{prefix}\"{}\"", c.name.replace('"', "\"\""));
+            if c.digest {
+                format!("'{lit}#sha256', vidimus_digest({id})")
+            } else {
+                format!("'{lit}', CASE typeof({id}) WHEN 'blob' THEN hex({id}) ELSE {id} END")
+            }
         })
         .collect();
     format!("json_object({})", parts.join(", "))
 }
 
-fn signature(cols: &[String]) -> String {
-    let h = vidimus_integrity::merkle::leaf_hash(cols.join(",").as_bytes());
+/// The names a row image holds.
+fn keys(cols: &[Column]) -> Vec<String> {
+    cols.iter()
+        .map(|c| {
+            if c.digest {
+                format!("{}#sha256", c.name)
+            } else {
+                c.name.clone()
+            }
+        })
+        .collect()
+}
+
+fn signature(cols: &[Column]) -> String {
+    let h = vidimus_integrity::merkle::leaf_hash(keys(cols).join(",").as_bytes());
     h[..4].iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -118,40 +169,17 @@ fn trigger_names(table: &str, sig: &str) -> [String; 3] {
     ["ins", "upd", "del"].map(|op| format!("vidimus_log_{table}_{op}_{sig}"))
 }
 
-/// Creates the logging triggers where missing (a new column list, or dropped behind
-/// Vidimus's back), and logs a baseline image of every row of a table whose column
-/// list is new (the first time, or after a schema upgrade). Cheap when all is in
-/// place: one look at the schema.
-pub(crate) fn ensure(conn: &Connection) -> Result<()> {
-    let existing: Vec<String> = conn
-        .prepare(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'vidimus_log_%'",
-        )?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut wanted = Vec::new();
-    for (table, skip) in TRACKED {
-        let cols = columns(conn, table, skip)?;
+/// One logging trigger: its name, its table, the table's columns, and its SQL.
+type Expected = (String, &'static str, Vec<Column>, String);
+
+/// The logging triggers the index must have: (name, table, its exact `CREATE`
+/// statement as SQLite keeps it in `sqlite_master.sql`).
+fn expected_triggers(conn: &Connection) -> Result<Vec<Expected>> {
+    let mut out = Vec::new();
+    for (table, digested) in TRACKED {
+        let cols = columns(conn, table, digested)?;
         let sig = signature(&cols);
-        wanted.push((*table, cols, sig));
-    }
-    let all_there = wanted
-        .iter()
-        .all(|(t, _, sig)| trigger_names(t, sig).iter().all(|n| existing.contains(n)))
-        && existing.len() == wanted.len() * 3;
-    if all_there {
-        return Ok(());
-    }
-    let tx = conn.unchecked_transaction()?;
-    for (table, cols, sig) in &wanted {
-        let names = trigger_names(table, sig);
-        // Triggers of an older column list go.
-        for old in existing
-            .iter()
-            .filter(|n| n.starts_with(&format!("vidimus_log_{table}_")) && !names.contains(n))
-        {
-            tx.execute_batch(&format!("DROP TRIGGER IF EXISTS \"{old}\";"))?;
-        }
+        let names = trigger_names(table, &sig);
         let leaf = |op: &str, row: &str, prefix: &str| {
             format!(
                 "CAST(json_object('v', 1, 'kind', 'row', 'table', '{table}', 'op', '{op}', 'id', {prefix}rowid, 'row', {row}) AS BLOB)"
@@ -163,14 +191,14 @@ pub(crate) fn ensure(conn: &Connection) -> Result<()> {
                 "AFTER INSERT",
                 "insert",
                 "NEW.",
-                image("NEW.", cols),
+                image("NEW.", &cols),
             ),
             (
                 &names[1],
                 "AFTER UPDATE",
                 "update",
                 "NEW.",
-                image("NEW.", cols),
+                image("NEW.", &cols),
             ),
             (
                 &names[2],
@@ -181,13 +209,86 @@ pub(crate) fn ensure(conn: &Connection) -> Result<()> {
             ),
         ] {
             let data = leaf(op, &row, prefix);
-            tx.execute_batch(&format!(
-                "CREATE TRIGGER IF NOT EXISTS \"{name}\" {when} ON \"{table}\" BEGIN \
+            let sql = format!(
+                "CREATE TRIGGER \"{name}\" {when} ON \"{table}\" BEGIN \
                  INSERT INTO log_leaf (at_90k, kind, data, leaf_hash) VALUES \
-                 (vidimus_now_90k(), 'row', {data}, vidimus_leaf_hash({data})); END;"
-            ))?;
+                 (vidimus_now_90k(), 'row', {data}, vidimus_leaf_hash({data})); END"
+            );
+            out.push((name.clone(), *table, cols.clone(), sql));
         }
-        // A new column list: every row's image, so replay has a starting point.
+    }
+    Ok(out)
+}
+
+/// Puts the logging triggers in place: creates missing ones (a new column list, or
+/// dropped behind Vidimus's back), and drops every other trigger — one altered, or a
+/// foreign one (say, on `log_leaf`, deleting register entries as they are written) —
+/// recording what it found as a `schema_tampered` event of the system log, which
+/// `vidimus verify` reports. A table whose column list is new (the first time, or
+/// after a schema upgrade) gets a baseline image of every row. Cheap when all is in
+/// place: one look at the schema.
+pub(crate) fn ensure(conn: &Connection) -> Result<()> {
+    let existing: Vec<(String, String)> = conn
+        .prepare("SELECT name, COALESCE(sql, '') FROM sqlite_master WHERE type = 'trigger'")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let expected = expected_triggers(conn)?;
+    let in_place = |name: &str, sql: &str| existing.iter().any(|(n, s)| n == name && s == sql);
+    let all_there =
+        expected.iter().all(|(n, _, _, sql)| in_place(n, sql)) && existing.len() == expected.len();
+    if all_there {
+        return Ok(());
+    }
+    let tx = conn.unchecked_transaction()?;
+    for (name, sql) in &existing {
+        let ours = expected.iter().find(|(n, ..)| n == name);
+        let fine = ours.is_some_and(|(_, _, _, want)| want == sql);
+        if fine {
+            continue;
+        }
+        // An older column list of ours is an upgrade, not tampering.
+        let outdated = ours.is_none() && name.starts_with("vidimus_log_");
+        if !outdated {
+            let now = Wall90k::from_system(std::time::SystemTime::now());
+            let data = crate::log::event_leaf(
+                now,
+                "schema_tampered",
+                "index",
+                None,
+                &serde_json::json!({"trigger": name, "sql": sql,
+                    "found": if ours.is_some() { "altered" } else { "foreign" }}),
+            );
+            tx.execute(
+                "INSERT INTO log_leaf (at_90k, kind, data, leaf_hash) VALUES (?1, 'event', ?2, ?3)",
+                params![
+                    now.0,
+                    data,
+                    vidimus_integrity::merkle::leaf_hash(&data).as_slice()
+                ],
+            )?;
+            tracing::error!(trigger = %name, "the index's schema was altered behind Vidimus's back: trigger dropped");
+        }
+        tx.execute_batch(&format!(
+            "DROP TRIGGER IF EXISTS \"{}\";",
+            name.replace('"', "\"\"")
+        ))?;
+    }
+    let now_there: Vec<String> = tx
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (name, _, _, sql) in &expected {
+        if !now_there.contains(name) {
+            tx.execute_batch(&format!("{sql};"))?;
+        }
+    }
+    // A new column list: every row's image, so replay has a starting point.
+    let mut done = std::collections::HashSet::new();
+    for (_, table, cols, _) in &expected {
+        if !done.insert(*table) {
+            continue;
+        }
+        let sig = signature(cols);
         let known: Option<String> = tx
             .query_row(
                 "SELECT columns FROM row_log_state WHERE tbl = ?1",
@@ -196,6 +297,15 @@ pub(crate) fn ensure(conn: &Connection) -> Result<()> {
             )
             .optional()?;
         if known.as_deref() != Some(sig.as_str()) {
+            let marker = serde_json::to_vec(&serde_json::json!({
+                "v": 1, "kind": "row", "table": table, "op": "baseline_start",
+                "columns": keys(cols),
+            }))
+            .expect("serializes");
+            tx.execute(
+                "INSERT INTO log_leaf (at_90k, kind, data, leaf_hash) VALUES (vidimus_now_90k(), 'row', ?1, ?2)",
+                params![marker, vidimus_integrity::merkle::leaf_hash(&marker).as_slice()],
+            )?;
             let data = format!(
                 "CAST(json_object('v', 1, 'kind', 'row', 'table', '{table}', 'op', 'baseline', 'id', rowid, 'row', {}) AS BLOB)",
                 image("", cols)
@@ -234,6 +344,7 @@ fn describe(
         }
     };
     let what = col.strip_suffix("_90k").unwrap_or(col);
+    let what = what.replace("#sha256", " (its SHA-256)");
     format!(
         "{} {id}: {what} is {} in the index, {} in the log",
         noun(table),
@@ -245,14 +356,20 @@ fn describe(
 /// Replays the log's `row` leaves and names every tracked row that differs from its
 /// last image: changed, added or deleted behind the log's back.
 pub fn replay(conn: &Connection) -> Result<Vec<String>> {
+    type Image = serde_json::Map<String, serde_json::Value>;
     // (table, id) -> the last image (None: deleted).
-    let mut last: HashMap<(String, i64), Option<serde_json::Map<String, serde_json::Value>>> =
-        HashMap::new();
+    let mut last: HashMap<(String, i64), Option<Image>> = HashMap::new();
+    // How many baselines each table has had.
+    let mut baselined: HashMap<String, u32> = HashMap::new();
+    let mut problems = Vec::new();
     {
-        let mut st = conn.prepare("SELECT data FROM log_leaf WHERE kind = 'row' ORDER BY idx")?;
+        let mut st = conn.prepare(
+            "SELECT idx, data FROM log_leaf WHERE kind IN ('row', 'event') ORDER BY idx",
+        )?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
-            let data: Vec<u8> = match r.get_ref(0)? {
+            let idx: i64 = r.get(0)?;
+            let data: Vec<u8> = match r.get_ref(1)? {
                 rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => {
                     b.to_vec()
                 }
@@ -261,15 +378,66 @@ pub fn replay(conn: &Connection) -> Result<Vec<String>> {
             let Ok(v) = serde_json::from_slice::<serde_json::Value>(&data) else {
                 continue;
             };
-            let (Some(t), Some(id)) = (v["table"].as_str(), v["id"].as_i64()) else {
+            if v["kind"] == "event" {
+                if v["event"] == "schema_tampered" {
+                    problems.push(format!(
+                        "the index's schema was altered behind Vidimus's back ({} trigger {:?}, found and dropped at {}; log leaf {idx})",
+                        v["detail"]["found"].as_str().unwrap_or("a"),
+                        v["detail"]["trigger"].as_str().unwrap_or(""),
+                        v["at"].as_str().unwrap_or("?")
+                    ));
+                }
+                continue;
+            }
+            let Some(t) = v["table"].as_str() else {
                 continue;
             };
-            last.insert((t.to_owned(), id), v["row"].as_object().cloned());
+            if v["op"] == "baseline_start" {
+                *baselined.entry(t.to_owned()).or_default() += 1;
+                continue;
+            }
+            let Some(id) = v["id"].as_i64() else {
+                continue;
+            };
+            let image = v["row"].as_object().cloned();
+            let key = (t.to_owned(), id);
+            if v["op"] == "baseline" {
+                // A row first seen in a later baseline was added while nothing logged.
+                let later = baselined.get(t).is_some_and(|n| *n > 1) && !last.contains_key(&key);
+                if later {
+                    problems.push(format!(
+                        "{} {id} first appears in a restated baseline (log leaf {idx}): it was added behind Vidimus's back",
+                        noun(t)
+                    ));
+                    continue;
+                }
+            }
+            // A baseline restates a row; one that differs from its logged history is
+            // a row log restarted over tampered rows, and is not believed.
+            if v["op"] == "baseline"
+                && let Some(Some(before)) = last.get(&key)
+                && let Some(now) = &image
+            {
+                let changed: Vec<&String> = now
+                    .iter()
+                    .filter(|(k, val)| before.get(*k).is_some_and(|b| b != *val))
+                    .map(|(k, _)| k)
+                    .collect();
+                if !changed.is_empty() {
+                    problems.push(format!(
+                        "{} {id}: log leaf {idx} restates it with other {} than its logged history (the row log was restarted over altered rows)",
+                        noun(t),
+                        changed.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                    ));
+                    continue;
+                }
+            }
+            last.insert(key, image);
         }
     }
-    let mut problems = Vec::new();
-    for (table, skip) in TRACKED {
-        let cols = columns(conn, table, skip)?;
+    for (table, digested) in TRACKED {
+        let cols = columns(conn, table, digested)?;
+        let names = keys(&cols);
         let sql = format!(
             "SELECT rowid, {} FROM \"{table}\" ORDER BY rowid",
             image("", &cols)
@@ -280,7 +448,7 @@ pub fn replay(conn: &Connection) -> Result<Vec<String>> {
         while let Some(r) = rows.next()? {
             let id: i64 = r.get(0)?;
             let text: String = r.get(1)?;
-            let now: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+            let now: Image = serde_json::from_str(&text)
                 .map_err(|e| StoreError::Invalid(format!("row image of {table}: {e}")))?;
             seen.insert(id);
             match last.get(&(table.to_string(), id)) {
@@ -289,7 +457,7 @@ pub fn replay(conn: &Connection) -> Result<Vec<String>> {
                     noun(table)
                 )),
                 Some(Some(logged)) => {
-                    for c in &cols {
+                    for c in &names {
                         let (a, b) = (
                             now.get(c).unwrap_or(&serde_json::Value::Null),
                             logged.get(c).unwrap_or(&serde_json::Value::Null),

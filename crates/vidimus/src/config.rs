@@ -445,6 +445,7 @@ impl Config {
     pub fn recorder_config(&self) -> anyhow::Result<RecorderConfig> {
         let r = &self.recorder;
         let mut rc = RecorderConfig::new(self.data_dir.clone());
+        rc.key_file = Some(self.key_file()?);
         rc.rulebook = std::sync::Arc::new(self.rulebook()?);
         rc.sync_interval = r.sync_interval;
         rc.segmenter = SegmenterConfig {

@@ -50,7 +50,8 @@ pub(crate) enum GrantCommand {
         /// The staff member.
         #[arg(long)]
         user: String,
-        /// The approving administrator (a user with role admin of the system manager).
+        /// The approving administrator (a user with role admin of the system manager,
+        /// not the staff member): their password is read from standard input.
         #[arg(long)]
         by: String,
         /// Cameras by name (repeatable; default: every camera, present and future).
@@ -59,8 +60,8 @@ pub(crate) enum GrantCommand {
         /// view_live, view_recorded, reproduce (repeatable; default: all three).
         #[arg(long, value_parser = Action::ALL.map(|a| a.as_str()))]
         action: Vec<String>,
-        /// Days until it expires.
-        #[arg(long, default_value_t = 365)]
+        /// Days until it expires (at most 366, as for every grant).
+        #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=366))]
         days: u32,
         #[arg(long, default_value = "operating the system")]
         purpose: String,
@@ -264,6 +265,32 @@ pub(crate) fn grant(cmd: GrantCommand) -> anyhow::Result<()> {
             purpose,
         } => {
             let (_, mut ix) = target.index()?;
+            // The approver proves it is them, as at the API: their own password.
+            let approver = ix
+                .user_by_name(&by)?
+                .with_context(|| format!("no user {by:?}"))?;
+            if approver.disabled_90k.is_some() {
+                bail!("{by:?} is disabled");
+            }
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the approver's password from standard input")?;
+            if !vidimus_access::password::verify(
+                password.trim_end_matches(['\r', '\n']),
+                &approver.password_hash,
+            ) {
+                ix.log_event(
+                    now,
+                    "password_check_failed",
+                    &by,
+                    None,
+                    serde_json::json!({"to": "approve a duty grant", "door": "command line"}),
+                )?;
+                bail!(
+                    "the password of {by:?} does not match: the approver confirms with their own credentials"
+                );
+            }
             let (rid, gid) = duty_grant(
                 &mut ix,
                 &Duty {

@@ -830,6 +830,7 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
     state.compliance = Arc::new(cfg.compliance_book()?);
     state.effective_date = cfg.effective_date()?;
     state.policy = Arc::new(cfg.access_policy()?);
+    state.signing_key = Some(seed);
     let stop = async {
         let _ = rx.await;
     };

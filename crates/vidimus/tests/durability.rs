@@ -7,7 +7,6 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use support::*;
@@ -27,11 +26,11 @@ fn the_access_entry_is_on_disk_before_the_video_is_sent() {
     let trace = site.dir.path().join("trace.txt");
     let log = std::fs::File::create(site.log()).unwrap();
     let child = Command::new("strace")
-        .args(["-f", "-y", "-qq", "-s", "256", "-o"])
+        .args(["-f", "-y", "-qq", "-s", "8192", "-o"])
         .arg(&trace)
         .args([
             "-e",
-            "trace=read,recvfrom,write,writev,sendto,sendmsg,fsync,fdatasync",
+            "trace=read,recvfrom,write,writev,pwrite64,sendto,sendmsg,fsync,fdatasync",
         ])
         .arg(bin())
         .args(["serve", "--config", site.config().to_str().unwrap()])
@@ -106,25 +105,38 @@ fn the_access_entry_is_on_disk_before_the_video_is_sent() {
         "first write: {}",
         lines[reply]
     );
-    // Between them, a completed sync of the WAL.
-    let mut pending: HashMap<String, bool> = HashMap::new();
+    // The access entry as written: the WAL frame holding it (it names the probe as
+    // the copy's recipient), and the thread that wrote it.
+    let pid = |l: &str| l.split_whitespace().next().unwrap_or("").to_owned();
+    let (written, writer) = (at..reply)
+        .find(|&i| {
+            let l = lines[i];
+            l.contains("pwrite64(") && l.contains("index.db-wal>") && l.contains(probe)
+        })
+        .map(|i| (i, pid(lines[i])))
+        .unwrap_or_else(|| {
+            panic!("the access entry is not written to the WAL before the first byte")
+        });
+    // Then, by that thread, before the first byte: a completed sync of the WAL.
+    let mut pending = false;
     let mut synced = false;
-    for l in &lines[at..reply] {
-        let pid = l.split_whitespace().next().unwrap_or("").to_owned();
+    for l in &lines[written..reply] {
+        if pid(l) != writer {
+            continue;
+        }
         let sync = l.contains("fsync(") || l.contains("fdatasync(");
         if sync && l.contains("index.db-wal>") {
             if l.contains("<unfinished") {
-                pending.insert(pid, true);
+                pending = true;
             } else if l.ends_with("= 0") {
                 synced = true;
             }
-        } else if l.contains("resumed>") && l.contains("sync") && l.ends_with("= 0") {
-            synced |= pending.remove(&pid).is_some();
+        } else if pending && l.contains("resumed>") && l.contains("sync") && l.ends_with("= 0") {
+            synced = true;
         }
     }
     assert!(
         synced,
-        "no fsync of index.db-wal between the request (line {at}) and the first byte (line {reply}):\n{}",
-        lines[at..=reply].join("\n")
+        "the thread that wrote the access entry (line {written}) did not sync the WAL before the first byte (line {reply})"
     );
 }

@@ -278,16 +278,19 @@ fn grant_ids(c: &Client) -> Vec<i64> {
 fn an_access_is_registered_under_the_grant_the_user_names() {
     let (mut cam, site, mut rec, c, id, start) = site_with_video(4);
     // A second case for the same user: both allow viewing this camera.
-    let out = site.vidimus(&[
-        "grant",
-        "duty",
-        "--user",
-        "ada",
-        "--by",
-        "manager",
-        "--purpose",
-        "case 2026-17",
-    ]);
+    let out = site.vidimus_stdin(
+        &[
+            "grant",
+            "duty",
+            "--user",
+            "ada",
+            "--by",
+            "manager",
+            "--purpose",
+            "case 2026-17",
+        ],
+        "the manager's password\n",
+    );
     assert!(out.status.success());
     let grants = grant_ids(&c);
     assert_eq!(grants.len(), 2, "{grants:?}");
@@ -373,7 +376,11 @@ async fn until_ended(ws: &mut Ws) -> (String, Instant) {
 
 fn new_duty_grant(site: &Site, c: &Client) -> i64 {
     let before = grant_ids(c);
-    site.cli(&["grant", "duty", "--user", "ada", "--by", "manager"]);
+    let out = site.vidimus_stdin(
+        &["grant", "duty", "--user", "ada", "--by", "manager"],
+        "the manager's password\n",
+    );
+    assert!(out.status.success());
     *grant_ids(c)
         .iter()
         .find(|g| !before.contains(g))
@@ -493,6 +500,50 @@ fn revocation_and_expiry_end_live_views_and_downloads_within_a_second() {
     );
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
 
+    // 5. Byte ranges asked for while the grant held, read only after it was revoked:
+    //    what the server had queued is not served after the revocation either.
+    let g5 = new_duty_grant(&site, &c);
+    let mut pending = Vec::new();
+    for _ in 0..3 {
+        let mut s = rt.block_on(async {
+            let sock = tokio::net::TcpSocket::new_v4().unwrap();
+            sock.set_recv_buffer_size(8 * 1024).unwrap();
+            let s = sock
+                .connect(([127, 0, 0, 1], site.http).into())
+                .await
+                .unwrap()
+                .into_std()
+                .unwrap();
+            s.set_nonblocking(false).unwrap();
+            s
+        });
+        write!(
+            s,
+            "GET {path}&grant={g5} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nRange: bytes=0-4194303\r\nCookie: {}\r\n\r\n",
+            c.cookie
+        )
+        .unwrap();
+        pending.push(s);
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let r = mgr.call("POST", &format!("/api/grants/{g5}/revoke"), None);
+    assert_eq!(r.status, 204);
+    std::thread::sleep(Duration::from_millis(500));
+    for mut s in pending {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut got = 0usize;
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+        }
+        assert!(
+            got < 1 << 20,
+            "{got} bytes of a 4 MiB range served after revocation"
+        );
+    }
+
     // Every one of them is registered as ended by its grant.
     std::thread::sleep(Duration::from_millis(500));
     let reg = register(&site, "ada");
@@ -511,6 +562,7 @@ fn revocation_and_expiry_end_live_views_and_downloads_within_a_second() {
         ("grant revoked", g2),
         ("grant expired", g3),
         ("grant revoked", g4),
+        ("grant revoked", g5),
     ] {
         assert!(ends.contains(&(why, g)), "{why} {g}: {ends:?}");
     }

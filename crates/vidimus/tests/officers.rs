@@ -265,11 +265,73 @@ fn officers_are_accounts_in_their_own_district() {
     assert_eq!(holds(&zhang)[0]["reason"], "");
     assert!(holds(&li).as_array().unwrap().is_empty());
 
+    // A PSB's district is its regions: a "banking" PSB is not the bank's district.
+    site.cli(&[
+        "org",
+        "add",
+        "--name",
+        "Banking PSB",
+        "--kind",
+        "public_security",
+        "--industry",
+        "banking",
+    ]);
+    member(
+        &site,
+        "bank-chief",
+        "admin",
+        Some("Banking PSB"),
+        Some("BK-1"),
+    );
+    let bank_chief = c("bank-chief");
+    let r = bank_chief.call(
+        "POST",
+        &format!("/api/requests/{zid}/approve"),
+        Some(json!({"kind": "psb_reproduction_approval"})),
+    );
+    assert_eq!(r.status, 404, "{}", String::from_utf8_lossy(&r.body));
+    // One person with two accounts is not two officers.
+    member(
+        &site,
+        "li-again",
+        "operator",
+        Some("Futian PSB"),
+        Some("PSB-0001"),
+    );
+    let r = li.call(
+        "POST",
+        "/api/requests",
+        Some(body(
+            "law_enforcement",
+            &["view_recorded"],
+            json!([{"username": "li"}, {"username": "li-again"}]),
+        )),
+    );
+    assert_eq!(r.status, 422, "{}", String::from_utf8_lossy(&r.body));
+
     // D3. No one approves their own grant, from any door.
-    let out = site.vidimus(&["grant", "duty", "--user", "mgr", "--by", "mgr"]);
+    let out = site.vidimus_stdin(
+        &["grant", "duty", "--user", "mgr", "--by", "mgr"],
+        &format!("{}\n", pw("mgr")),
+    );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no one approves their own request"), "{err}");
+    // From the command line too the approver proves it is them.
+    member(&site, "ops", "operator", None, None);
+    let out = site.vidimus_stdin(
+        &["grant", "duty", "--user", "ops", "--by", "mgr"],
+        "a guess\n",
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not match"));
+    let out = site.vidimus_stdin(
+        &[
+            "grant", "duty", "--user", "ops", "--by", "mgr", "--days", "100000",
+        ],
+        &format!("{}\n", pw("mgr")),
+    );
+    assert!(!out.status.success(), "a grant of 100,000 days");
     let r = mgr.call(
         "POST",
         "/api/requests",
@@ -318,9 +380,13 @@ fn officers_are_accounts_in_their_own_district() {
     let out = site.vidimus(&["events", "--json"]);
     let events = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
-        events.matches("password_check_failed").count(),
+        events.matches("confirm a request").count(),
         5,
         "every wrong password checked is in the system log"
+    );
+    assert!(
+        events.contains("approve a duty grant"),
+        "the command line's too"
     );
     assert!(rec.terminate());
     cam.terminate();

@@ -159,6 +159,30 @@ fn verify_names_every_row_edited_behind_the_logs_back() {
     ] {
         assert!(text.contains(&expect), "not named: {expect}\n{text}");
     }
+    // The subtler insider: a session minted for the manager, ada's password hash
+    // swapped, the row log "restarted" over the altered rows, a foreign trigger that
+    // would delete register entries as they are written, and a leaf relabelled.
+    site.sql_untracked(
+        "INSERT INTO login_session (token_hash, user_id, csrf_token, created_90k, expires_90k, peer) \
+           SELECT X'00112233', id, 'x', 0, 9000000000000000, '127.0.0.1' FROM user_account WHERE username = 'manager';
+         UPDATE user_account SET password_hash = 'swapped' WHERE username = 'ada';
+         DELETE FROM row_log_state;
+         CREATE TRIGGER z AFTER INSERT ON log_leaf WHEN NEW.kind = 'access' BEGIN DELETE FROM log_leaf WHERE idx = NEW.idx; END;
+         UPDATE log_leaf SET kind = 'x' WHERE idx = (SELECT MIN(idx) FROM log_leaf WHERE kind = 'event');",
+    );
+    let out = site.vidimus(&["verify"]);
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    for expect in [
+        "login session",
+        "password_hash (its SHA-256) is",
+        "the row log was restarted over altered rows",
+        "foreign trigger \"z\"",
+        "was relabelled",
+        "FORGED-1",
+    ] {
+        assert!(text.contains(expect), "not named: {expect}\n{text}");
+    }
     // Starting Vidimus again restores the triggers, and the edits stay named.
     let mut rec = site.serve();
     assert!(rec.terminate());

@@ -121,11 +121,59 @@ fn a_view_only_grant_gets_a_watermarked_stream_and_no_file() {
         "{reg:#}"
     );
 
-    // The stream: init, fragments, end.
+    // Nor the raw live stream (the camera's own bytes, a file by another name).
+    let r = zhang.call(
+        "POST",
+        "/api/requests",
+        Some(
+            json!({"kind": "interested_party_emergency", "purpose": "watching the door",
+            "cameras": [shop], "actions": ["view_live"], "persons": [{"username": "zhang"}]}),
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let live_rid = r.json()["request"]["id"].as_i64().unwrap();
+    let r = mgr.call(
+        "POST",
+        &format!("/api/requests/{live_rid}/approve"),
+        Some(json!({"kind": "manager_approval"})),
+    );
+    let live_grant = r.json()["request"]["grant"]["id"].as_i64().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
+    let refused = rt.block_on(async {
+        let mut req = format!(
+            "ws://127.0.0.1:{}/api/cameras/{shop}/live?grant={live_grant}",
+            site.http
+        )
+        .into_client_request()
+        .unwrap();
+        req.headers_mut()
+            .insert("cookie", zhang.cookie.parse().unwrap());
+        match tokio_tungstenite::connect_async(req).await {
+            Ok(_) => panic!("a live view under a view-only grant"),
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => (
+                r.status().as_u16(),
+                String::from_utf8_lossy(r.body().as_deref().unwrap_or_default()).into_owned(),
+            ),
+            Err(e) => panic!("{e}"),
+        }
+    });
+    assert_eq!(refused.0, 403);
+    assert!(refused.1.contains("view_only"), "{}", refused.1);
+    let view_grant = {
+        let gs = zhang.call("GET", "/api/grants", None).json();
+        gs.as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["request_id"] == rid)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+
+    // The stream: init, fragments, end.
     let (codec, bytes, end) = rt.block_on(async {
         let mut req = format!(
-            "ws://127.0.0.1:{}/api/cameras/{shop}/view?from={from}&to={to}",
+            "ws://127.0.0.1:{}/api/cameras/{shop}/view?from={from}&to={to}&grant={view_grant}",
             site.http
         )
         .into_client_request()

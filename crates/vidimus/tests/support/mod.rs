@@ -232,6 +232,20 @@ impl Site {
             .output()
             .unwrap()
     }
+    /// Runs `vidimus ARGS --data-dir DATA` with `input` on standard input.
+    pub fn vidimus_stdin(&self, args: &[&str], input: &str) -> std::process::Output {
+        use std::io::Write;
+        let mut child = Command::new(bin())
+            .args(args)
+            .args(["--data-dir", self.data().to_str().unwrap()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+        child.wait_with_output().unwrap()
+    }
     /// `vidimus ARGS --data-dir …`, which must succeed.
     pub fn cli(&self, args: &[&str]) {
         let out = self.vidimus(args);
@@ -555,7 +569,10 @@ pub fn duty(site: &Site, user: &str) {
     if !users.contains("manager") {
         add_user(site, "manager", "the manager's password", "admin");
     }
-    let out = site.vidimus(&["grant", "duty", "--user", user, "--by", "manager"]);
+    let out = site.vidimus_stdin(
+        &["grant", "duty", "--user", user, "--by", "manager"],
+        "the manager's password\n",
+    );
     assert!(
         out.status.success(),
         "grant duty: {}",
