@@ -260,14 +260,36 @@ pub async fn timeline(
         .db
         .run(move |ix| {
             // A camera the user may not see is not found, like one that does not exist.
-            if !CameraView::of(ix, user.user_id, now)?.sees(id)
-                || !ix.cameras(true)?.iter().any(|c| c.id == id)
-            {
+            let view = CameraView::of(ix, user.user_id, now)?;
+            if !view.sees(id) || !ix.cameras(true)?.iter().any(|c| c.id == id) {
                 return Err(ApiError::new(
                     StatusCode::NOT_FOUND,
                     "camera_not_found",
                     format!("no camera {id}"),
                 ));
+            }
+            // Only the recorded range the user's grants cover (the system manager's
+            // administrators run the system and see all of it).
+            let (from, to) = if view.manager_admin {
+                (from, to)
+            } else {
+                let covered: Vec<(i64, i64)> = ix
+                    .active_grants_for(user.user_id, now)?
+                    .into_iter()
+                    .filter(|r| r.cameras.is_empty() || r.cameras.contains(&id))
+                    .filter(|r| {
+                        r.actions
+                            .iter()
+                            .any(|a| a == "view_recorded" || a == "reproduce")
+                    })
+                    .map(|r| (r.from_90k, r.to_90k))
+                    .collect();
+                let lo = covered.iter().map(|c| c.0).min().unwrap_or(i64::MAX);
+                let hi = covered.iter().map(|c| c.1).max().unwrap_or(i64::MIN);
+                (Wall90k(from.0.max(lo)), Wall90k(to.0.min(hi)))
+            };
+            if to <= from {
+                return Ok((Vec::new(), Vec::new()));
             }
             Ok((ix.segment_spans(id, from, to)?, ix.gaps(id, from, to)?))
         })

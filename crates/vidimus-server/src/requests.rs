@@ -770,7 +770,7 @@ pub async fn register(
         .db
         .run(move |ix| {
             let me = me(ix, &user)?;
-            let (org, _) = org_kind(ix, me.org_id)?;
+            let (org, jur) = org_kind(ix, me.org_id)?;
             if me.role != "admin"
                 || !matches!(org, OrgKind::SystemManager | OrgKind::PublicSecurity)
             {
@@ -780,9 +780,29 @@ pub async fn register(
                     "the register is for administrators of the system manager and of the PSB",
                 ));
             }
+            // A PSB supervises its district: the accesses to cameras there (Art. 36),
+            // not other districts' cases.
+            let in_district: Option<std::collections::HashSet<i64>> =
+                (org == OrgKind::PublicSecurity).then(|| {
+                    ix.cameras(true)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|c| {
+                            c.region
+                                .as_deref()
+                                .is_some_and(|r| jur.regions.iter().any(|x| x == r))
+                        })
+                        .map(|c| c.id)
+                        .collect()
+                });
             Ok(ix
                 .register_entries(since, 100_000)?
                 .into_iter()
+                .filter(|e| {
+                    in_district
+                        .as_ref()
+                        .is_none_or(|d| e["camera_id"].as_i64().is_some_and(|c| d.contains(&c)))
+                })
                 .filter(|e| q.camera.as_deref().is_none_or(|c| e["camera"] == c))
                 .filter(|e| q.user.as_deref().is_none_or(|u| e["user"] == u))
                 .collect::<Vec<_>>())

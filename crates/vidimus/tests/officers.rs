@@ -265,6 +265,56 @@ fn officers_are_accounts_in_their_own_district() {
     assert_eq!(holds(&zhang)[0]["reason"], "");
     assert!(holds(&li).as_array().unwrap().is_empty());
 
+    // The register: a PSB's administrators see the accesses to cameras of their own
+    // district, not other districts' cases.
+    assert_eq!(
+        li.call(
+            "GET",
+            &format!("/api/cameras/{bank}/playback.mp4?from=0&to=10"),
+            None
+        )
+        .status,
+        403
+    );
+    let reg = |who: &Client| who.call("GET", "/api/register", None).json();
+    assert!(
+        reg(&futian)
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["camera"] == "bank"),
+        "{}",
+        reg(&futian)
+    );
+    assert!(
+        reg(&nanshan).as_array().unwrap().is_empty(),
+        "{}",
+        reg(&nanshan)
+    );
+    // A timeline only of the granted range: zhang's grant is 2026-01-01 00:00–01:00,
+    // so today's recording is not on it; the manager sees it.
+    assert!(wait_until(std::time::Duration::from_secs(30), || site
+        .recordings("bank")["segments"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty())));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let tl = format!(
+        "/api/cameras/{bank}/timeline?from={}&to={}",
+        now - 600,
+        now + 60
+    );
+    let spans = |who: &Client| {
+        who.call("GET", &tl, None).json()["spans"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert!(spans(&mgr) > 0);
+    assert_eq!(spans(&zhang), 0, "a timeline beyond the grant's range");
+
     // A PSB's district is its regions: a "banking" PSB is not the bank's district.
     site.cli(&[
         "org",
