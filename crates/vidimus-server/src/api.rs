@@ -536,6 +536,7 @@ async fn serve_mp4(
         }
     };
     let (start, end) = range.unwrap_or((0, total.saturating_sub(1)));
+    let (mut granted, handout) = granted.watch(&state, false).await?;
     granted
         .register(
             &state,
@@ -553,7 +554,6 @@ async fn serve_mp4(
     );
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
     let files = state.files.clone();
-    let handout = granted.watch(&state);
     let leaf = granted.leaf_index;
     let stop = handout.stop_signal();
     // The reader fills a small queue; the body takes from it. The hand-out's watch and

@@ -256,6 +256,29 @@ pub struct NewBundle {
     pub whereabouts: crate::grants::Whereabouts,
 }
 
+/// How long a made bundle waits to be downloaded: it is evidence already registered
+/// and logged; the file is only the hand-out, and a full disk would pause recording.
+pub const BUNDLE_KEPT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Removes bundles (and their owner records, and abandoned pending files) older than
+/// [`BUNDLE_KEPT`].
+fn forget_old_bundles(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > BUNDLE_KEPT);
+        if old {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Who made a bundle and under what: only they may download it, and only while the
 /// grant still allows reproducing that camera and range.
 #[derive(serde::Deserialize, serde::Serialize)]
@@ -349,6 +372,7 @@ pub async fn make_bundle(
             };
             let out_dir = dir.join("exports");
             std::fs::create_dir_all(&out_dir).map_err(ApiError::internal)?;
+            forget_old_bundles(&out_dir);
             let tmp = out_dir.join(format!(
                 "pending-{}.vbundle",
                 vidimus_access::token::new_token()
@@ -487,6 +511,7 @@ pub async fn download_bundle(
         }
     };
     let len = f.metadata().await.map_err(ApiError::internal)?.len();
+    let (mut granted, handout) = granted.watch(&state, false).await?;
     granted
         .register(
             &state,
@@ -497,7 +522,6 @@ pub async fn download_bundle(
         )
         .await?;
     let leaf = granted.leaf_index;
-    let handout = granted.watch(&state);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
     tokio::spawn(async move {
         use tokio::io::AsyncReadExt;

@@ -384,7 +384,19 @@ impl Authorized {
     /// Refuses what the grant would allow but the endpoint must not hand out under it
     /// (a file, or the raw live stream, under a view-only grant): registered as
     /// refused, with the reason.
-    pub async fn refuse(mut self, state: &AppState, code: &'static str, reason: &str) -> ApiError {
+    pub async fn refuse(self, state: &AppState, code: &'static str, reason: &str) -> ApiError {
+        self.refuse_with(state, StatusCode::FORBIDDEN, code, reason)
+            .await
+    }
+
+    /// Like [`Authorized::refuse`], with another status.
+    pub async fn refuse_with(
+        mut self,
+        state: &AppState,
+        status: StatusCode,
+        code: &'static str,
+        reason: &str,
+    ) -> ApiError {
         let r = self
             .register(
                 state,
@@ -394,12 +406,36 @@ impl Authorized {
         if let Err(e) = r {
             tracing::error!(error = ?e.message, "could not register a refusal");
         }
-        ApiError::new(StatusCode::FORBIDDEN, code, reason)
+        ApiError::new(status, code, reason)
     }
 
-    /// Starts watching the hand-out: it must stop when the grant is revoked or expires.
-    pub fn watch(&self, state: &AppState) -> crate::handout::Handout {
-        state.handouts.begin(self.grant_id, self.expires_90k)
+    /// Starts watching the hand-out (it must stop when the grant is revoked or
+    /// expires), unless the user has too many in progress or (a `transcode`) the
+    /// server is at its transcoding capacity: then a registered refusal (429).
+    pub async fn watch(
+        self,
+        state: &AppState,
+        transcode: bool,
+    ) -> Result<(Self, crate::handout::Handout), ApiError> {
+        let user_id = self.entry["user_id"].as_i64().unwrap_or(-1);
+        match state
+            .handouts
+            .admit(user_id, self.grant_id, self.expires_90k, transcode)
+        {
+            Some(h) => Ok((self, h)),
+            None => Err(self
+                .refuse_with(
+                    state,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "busy",
+                    if transcode {
+                        "the server is at its capacity of view-only streams; try again shortly"
+                    } else {
+                        "too many video hand-outs in progress for this user; finish some first"
+                    },
+                )
+                .await),
+        }
     }
 }
 

@@ -41,9 +41,17 @@ impl Stop {
 
 struct Active {
     grant_id: i64,
+    user_id: i64,
+    transcode: bool,
     expires_90k: i64,
     stop: watch::Sender<Option<Stop>>,
 }
+
+/// The most hand-outs one user may have in progress at once (a console uses a few).
+pub const MAX_PER_USER: usize = 16;
+/// The most view-only transcodes at once (each costs a share of a core: six run in
+/// real time on two cores, bench/view-only).
+pub const MAX_TRANSCODES: usize = 6;
 
 /// The hand-outs in progress (cheap to clone; shared by every handler).
 #[derive(Clone, Default)]
@@ -97,21 +105,46 @@ impl Drop for Handout {
 impl Handouts {
     /// Starts watching a hand-out under `grant_id`, which expires at `expires_90k`.
     pub fn begin(&self, grant_id: i64, expires_90k: i64) -> Handout {
+        self.admit(0, grant_id, expires_90k, false)
+            .expect("no limit for user 0")
+    }
+
+    /// Like [`Handouts::begin`] for `user_id`, unless they already have
+    /// [`MAX_PER_USER`] in progress, or (a `transcode`) [`MAX_TRANSCODES`] are running:
+    /// one user cannot tie up the server's threads and cores.
+    pub fn admit(
+        &self,
+        user_id: i64,
+        grant_id: i64,
+        expires_90k: i64,
+        transcode: bool,
+    ) -> Option<Handout> {
+        let mut active = self.active.lock().expect("hand-outs lock");
+        if user_id != 0 {
+            if active.values().filter(|a| a.user_id == user_id).count() >= MAX_PER_USER {
+                return None;
+            }
+            if transcode && active.values().filter(|a| a.transcode).count() >= MAX_TRANSCODES {
+                return None;
+            }
+        }
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = watch::channel(None);
-        self.active.lock().expect("hand-outs lock").insert(
+        active.insert(
             id,
             Active {
                 grant_id,
+                user_id,
+                transcode,
                 expires_90k,
                 stop: tx,
             },
         );
-        Handout {
+        Some(Handout {
             id,
             handouts: self.clone(),
             stop: rx,
-        }
+        })
     }
 
     /// How many are in progress.
@@ -224,6 +257,27 @@ mod tests {
         assert_eq!(e.stopped(), Some(Stop::Expired));
         drop((a, b, c, d, e));
         assert!(h.is_empty());
+    }
+
+    #[test]
+    fn one_user_cannot_take_every_thread() {
+        let h = Handouts::default();
+        let mine: Vec<Handout> = (0..MAX_PER_USER)
+            .map(|_| h.admit(7, 1, i64::MAX, false).unwrap())
+            .collect();
+        assert!(h.admit(7, 1, i64::MAX, false).is_none());
+        assert!(
+            h.admit(8, 2, i64::MAX, false).is_some(),
+            "others still get theirs"
+        );
+        drop(mine);
+        assert!(h.admit(7, 1, i64::MAX, false).is_some());
+        let views: Vec<Handout> = (0..MAX_TRANSCODES)
+            .map(|u| h.admit(100 + u as i64, 3, i64::MAX, true).unwrap())
+            .collect();
+        assert!(h.admit(200, 3, i64::MAX, true).is_none());
+        drop(views);
+        assert!(h.admit(200, 3, i64::MAX, true).is_some());
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub async fn live(
         },
     )
     .await?;
-    let mut granted = granted;
+    let granted = granted;
     if granted.view_only {
         // The live stream is the camera's own bytes: a file by another name. View-only
         // grants watch recorded video, watermarked (/view).
@@ -89,10 +89,10 @@ pub async fn live(
             )
             .await);
     }
+    let (mut granted, handout) = granted.watch(&state, false).await?;
     granted
         .register(&state, serde_json::json!({"outcome": "served"}))
         .await?;
-    let handout = granted.watch(&state);
     let rx = state.live.subscribe(id);
     tracing::info!(user = %user.username, camera_id = id, grant = granted.grant_id, "live view opened");
     Ok(ws.on_upgrade(move |socket| async move {

@@ -14,6 +14,9 @@ use tokio_rustls::server::TlsStream;
 
 /// How long a client may take to finish its handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many handshakes may be in progress at once; further connections wait to be
+/// accepted (a flood of slow handshakes cannot take every file descriptor).
+pub const MAX_HANDSHAKES: usize = 64;
 
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -142,8 +145,12 @@ impl TlsListener {
         let local = listener.local_addr()?;
         let acceptor = TlsAcceptor::from(tls.config.clone());
         let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
         let accepting = tokio::spawn(async move {
             loop {
+                let Ok(slot) = slots.clone().acquire_owned().await else {
+                    return;
+                };
                 let (tcp, peer) = match listener.accept().await {
                     Ok(x) => x,
                     Err(e) => {
@@ -156,6 +163,7 @@ impl TlsListener {
                 let _ = tcp.set_nodelay(true);
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
+                    let _slot = slot;
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                         Ok(Ok(s)) => {
                             let _ = tx.send((s, peer)).await;

@@ -123,6 +123,7 @@ pub async fn view(
             return Err(e);
         }
     };
+    let (mut granted, handout) = granted.watch(&state, true).await?;
     granted
         .register(
             &state,
@@ -134,7 +135,6 @@ pub async fn view(
         "VIEW ONLY - {} ({org}) - request #{}",
         user.username, granted.request_id
     );
-    let handout = granted.watch(&state);
     tracing::info!(user = %user.username, camera_id = id, grant = granted.grant_id, "view-only playback opened");
     Ok(ws.on_upgrade(move |socket| async move {
         let started = Instant::now();
@@ -199,7 +199,12 @@ async fn stream(
             }
             None => break "completed".to_owned(),
         };
-        if socket.send(msg).await.is_err() {
+        let ok = tokio::select! {
+            biased;
+            why = handout.wait() => break why.as_str().to_owned(),
+            r = socket.send(msg) => r.is_ok(),
+        };
+        if !ok {
             break "client closed".to_owned();
         }
     };

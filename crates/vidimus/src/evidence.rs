@@ -115,7 +115,7 @@ pub(crate) fn export(target: &Target, a: &ExportArgs<'_>) -> anyhow::Result<()> 
         return Ok(());
     }
     let prepared = vidimus_store::export::prepare(&ix, &files, cam.id, &cam.name, from, to)?;
-    vidimus_store::export::write(&prepared, &files, a.out, progress_bar("exporting"))?;
+    // Registered before the copy is written: a copy without its entry cannot exist.
     register_cli_export(
         &mut ix,
         &cam,
@@ -125,6 +125,7 @@ pub(crate) fn export(target: &Target, a: &ExportArgs<'_>) -> anyhow::Result<()> 
         a.out,
         prepared.plan.total_len,
     )?;
+    vidimus_store::export::write(&prepared, &files, a.out, progress_bar("exporting"))?;
     let s = &prepared.summary;
     if a.json {
         println!("{}", serde_json::to_string_pretty(s)?);

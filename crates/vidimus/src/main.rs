@@ -1285,10 +1285,28 @@ fn system_event(data_dir: &std::path::Path, event: &str, detail: serde_json::Val
 }
 
 /// Who acts from the command line (for the system log): the login name.
+/// Who acts from the command line: the operating-system account running it (its
+/// uid, and its name from the password database), not a variable the caller sets.
 pub(crate) fn cli_actor() -> String {
+    // SAFETY: getuid cannot fail; getpwuid returns a pointer to static storage or
+    // null, read at once on this thread before any other call could reuse it.
+    let (uid, name) = unsafe {
+        let uid = libc::getuid();
+        let pw = libc::getpwuid(uid);
+        let name = if pw.is_null() || (*pw).pw_name.is_null() {
+            None
+        } else {
+            Some(
+                std::ffi::CStr::from_ptr((*pw).pw_name)
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+        };
+        (uid, name)
+    };
     format!(
-        "{} (command line)",
-        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+        "{} (uid {uid}, command line)",
+        name.unwrap_or_else(|| "unknown".into())
     )
 }
 

@@ -222,7 +222,12 @@ fn retention_holds_and_bundles_through_the_api() {
         "{ev}"
     );
     let out = site.vidimus(&["verify", "--json"]);
-    assert!(out.status.success());
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let all: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(all["log"]["covered_kinds"]["export"], 1, "{all}");
 }

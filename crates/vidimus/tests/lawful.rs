@@ -304,7 +304,8 @@ fn access_scenarios_from_the_articles() {
         approve(&mgr, view_id, "manager_approval").json()["request"]["status"],
         "granted"
     );
-    assert_eq!(play(&zhang, bank).status, 200);
+    //    View only (Art. 35): it watches a watermarked stream, never a file.
+    assert_eq!(play(&zhang, bank).code(), "view_only");
     //    It tries to export: refused (and registered).
     assert_eq!(export(&zhang, bank).status, 403);
     //    Reproduction for evidence needs the PSB's approval as well.
@@ -393,11 +394,11 @@ fn access_scenarios_from_the_articles() {
             .any(|e| e["user"] == "chen" && e["camera"] == "bank")
     );
     assert!(refused.iter().all(|e| e["reason"].is_string()));
-    assert!(
-        reg.iter().any(|e| e["user"] == "zhang"
-            && e["action"] == "view_recorded"
-            && e["allowed"] == true)
-    );
+    // Zhang's attempt to take the view-only viewing as a file is registered, refused.
+    assert!(reg.iter().any(|e| e["user"] == "zhang"
+        && e["action"] == "view_recorded"
+        && e["allowed"] == false
+        && e["reason"].as_str().unwrap_or("").contains("view only")));
     let (ok, _) = verify(&site);
     assert!(ok);
 

@@ -252,9 +252,13 @@ fn only_the_lawful_cells_succeed() {
             }
             // The lawful cells.
             let granted = filing(k).is_some() && matches!(s, "approved" | "view_grant_copy");
+            // An interested party's grant without reproduction is view only (Art. 35):
+            // no file and no raw live stream; it watches recorded video watermarked
+            // (tests/view_only.rs).
+            let view_only = k == "interested_party" && s == "view_grant_copy";
             let expect = [
-                ("live", granted),
-                ("playback", granted),
+                ("live", granted && !view_only),
+                ("playback", granted && !view_only),
                 ("export", granted && s == "approved"),
                 ("bundle", granted && s == "approved"),
             ];
