@@ -206,6 +206,10 @@ fn witnesses_catch_rollbacks_rewrites_and_key_swaps() {
         }
     );
     assert!(rec.terminate());
+    // The segment files the older index forgot were adopted at start-up: each is an
+    // act of the system log, not a silent fix.
+    let events = String::from_utf8_lossy(&site.vidimus(&["events", "--json"]).stdout).into_owned();
+    assert!(events.contains("segment_adopted"), "{events}");
     // (A smaller size is a rollback; a rolled-back log that grew past the witnessed
     // size again is another history: a fork, or a checkpoint that cannot be proven.)
     let state: serde_json::Value =
