@@ -121,6 +121,29 @@ fn covers_all(ix: &SqliteIndex, jur: &Jurisdiction, cameras: &[i64]) -> Result<b
         }))
 }
 
+/// The work ID of `u`'s account (None: none on it); a different one `given` in a
+/// request or confirmation is refused, citing `article`, never taken.
+fn account_work_id(
+    u: &vidimus_store::users::UserRow,
+    given: Option<&str>,
+    article: &str,
+) -> Result<Option<String>, ApiError> {
+    let account = u.work_id.clone().filter(|w| !w.trim().is_empty());
+    if let Some(given) = given.filter(|w| !w.trim().is_empty())
+        && account.as_deref() != Some(given)
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_allowed",
+            format!(
+                "work ID {given:?} is not {}'s: the work ID is the one on the person's account ({article})",
+                u.username
+            ),
+        ));
+    }
+    Ok(account)
+}
+
 /// What a stored request lacks.
 fn missing_of(ix: &SqliteIndex, r: &RequestRow) -> Result<Vec<Unmet>, ApiError> {
     let kind = RequestKind::parse(&r.kind).ok_or_else(|| ApiError::internal("bad request kind"))?;
@@ -292,19 +315,7 @@ pub async fn file(
                         p.username
                     )));
                 }
-                let account = u.work_id.clone().filter(|w| !w.trim().is_empty());
-                if let Some(given) = p.work_id.as_deref().filter(|w| !w.trim().is_empty())
-                    && account.as_deref() != Some(given)
-                {
-                    return Err(ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "not_allowed",
-                        format!(
-                            "work ID {given:?} is not {}'s: the work ID is the one on the person's account ({id_article})",
-                            p.username
-                        ),
-                    ));
-                }
+                let account = account_work_id(&u, p.work_id.as_deref(), id_article)?;
                 if needs_id && account.is_none() {
                     return Err(ApiError::new(
                         StatusCode::UNPROCESSABLE_ENTITY,
@@ -460,19 +471,7 @@ pub async fn confirm(
             // The work ID confirmed is the account's; another one is refused, never
             // written over it.
             let me = me(ix, &user)?;
-            let account = me.work_id.clone().filter(|w| !w.trim().is_empty());
-            if let Some(given) = c.work_id.as_deref().filter(|w| !w.trim().is_empty())
-                && account.as_deref() != Some(given)
-            {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "not_allowed",
-                    format!(
-                        "work ID {given:?} is not {}'s: the work ID is the one on the person's account (Art. 34(2))",
-                        me.username
-                    ),
-                ));
-            }
+            let account = account_work_id(&me, c.work_id.as_deref(), "Art. 34(2)")?;
             ix.confirm_person(id, user.user_id, account.as_deref(), now)?;
             settle(ix, id, None, now)
         })

@@ -374,6 +374,23 @@ async fn until_ended(ws: &mut Ws) -> (String, Instant) {
     }
 }
 
+/// A blocking connection with a small receive window, so a response is not all in the
+/// kernel's buffers at once.
+fn small_window(rt: &tokio::runtime::Runtime, port: u16) -> std::net::TcpStream {
+    rt.block_on(async {
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.set_recv_buffer_size(8 * 1024).unwrap();
+        let s = sock
+            .connect(([127, 0, 0, 1], port).into())
+            .await
+            .unwrap()
+            .into_std()
+            .unwrap();
+        s.set_nonblocking(false).unwrap();
+        s
+    })
+}
+
 fn new_duty_grant(site: &Site, c: &Client) -> i64 {
     let before = grant_ids(c);
     let out = site.vidimus_stdin(
@@ -450,18 +467,7 @@ fn revocation_and_expiry_end_live_views_and_downloads_within_a_second() {
         start + 30
     );
     // A small receive window, so the file is not all in the kernel's buffers.
-    let mut s = rt.block_on(async {
-        let sock = tokio::net::TcpSocket::new_v4().unwrap();
-        sock.set_recv_buffer_size(8 * 1024).unwrap();
-        let s = sock
-            .connect(([127, 0, 0, 1], site.http).into())
-            .await
-            .unwrap()
-            .into_std()
-            .unwrap();
-        s.set_nonblocking(false).unwrap();
-        s
-    });
+    let mut s = small_window(&rt, site.http);
     write!(
         s,
         "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nCookie: {}\r\n\r\n",
@@ -505,18 +511,7 @@ fn revocation_and_expiry_end_live_views_and_downloads_within_a_second() {
     let g5 = new_duty_grant(&site, &c);
     let mut pending = Vec::new();
     for _ in 0..3 {
-        let mut s = rt.block_on(async {
-            let sock = tokio::net::TcpSocket::new_v4().unwrap();
-            sock.set_recv_buffer_size(8 * 1024).unwrap();
-            let s = sock
-                .connect(([127, 0, 0, 1], site.http).into())
-                .await
-                .unwrap()
-                .into_std()
-                .unwrap();
-            s.set_nonblocking(false).unwrap();
-            s
-        });
+        let mut s = small_window(&rt, site.http);
         write!(
             s,
             "GET {path}&grant={g5} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nRange: bytes=0-4194303\r\nCookie: {}\r\n\r\n",
