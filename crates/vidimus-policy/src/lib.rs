@@ -11,10 +11,9 @@
 //! under. Video is served only under a grant: with no grant no policy permits.
 
 use cedar_policy::{
-    Authorizer, Context, Entities, EntityUid, PolicyId, PolicySet, Request, Schema, ValidationMode,
-    Validator,
+    Authorizer, Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, PolicyId,
+    PolicySet, Request, RestrictedExpression, Schema, ValidationMode, Validator,
 };
-use serde_json::{Value, json};
 use std::str::FromStr;
 use vidimus_access::org::OrgKind;
 use vidimus_access::request::{Action, ApprovalKind, RequestKind};
@@ -119,10 +118,64 @@ pub struct AccessPolicy {
     schema: Schema,
     authorizer: Authorizer,
     ids: Vec<String>,
+    names: Names,
 }
 
-fn uid(ty: &str, id: impl std::fmt::Display) -> Value {
-    json!({"type": format!("Vidimus::{ty}"), "id": id.to_string()})
+/// The entity types and actions of the schema, parsed once.
+struct Names {
+    user: EntityTypeName,
+    org: EntityTypeName,
+    camera: EntityTypeName,
+    grant: EntityTypeName,
+    actions: [EntityUid; 3],
+}
+
+impl Names {
+    fn new() -> Names {
+        let ty = |t: &str| EntityTypeName::from_str(&format!("Vidimus::{t}")).expect("a type name");
+        let action =
+            |a: Action| EntityUid::from_type_name_and_id(ty("Action"), EntityId::new(a.as_str()));
+        Names {
+            user: ty("User"),
+            org: ty("Org"),
+            camera: ty("Camera"),
+            grant: ty("Grant"),
+            actions: Action::ALL.map(action),
+        }
+    }
+
+    fn uid(ty: &EntityTypeName, id: i64) -> EntityUid {
+        EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(id.to_string()))
+    }
+
+    fn action(&self, a: Action) -> &EntityUid {
+        let i = Action::ALL
+            .iter()
+            .position(|x| *x == a)
+            .expect("every action");
+        &self.actions[i]
+    }
+}
+
+fn string(s: &str) -> RestrictedExpression {
+    RestrictedExpression::new_string(s.to_owned())
+}
+
+fn strings<'a>(v: impl IntoIterator<Item = &'a str>) -> RestrictedExpression {
+    RestrictedExpression::new_set(v.into_iter().map(string))
+}
+
+fn entity(
+    uid: EntityUid,
+    attrs: Vec<(&str, RestrictedExpression)>,
+    parents: impl IntoIterator<Item = EntityUid>,
+) -> Result<Entity, PolicyError> {
+    Entity::new(
+        uid,
+        attrs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        parents.into_iter().collect(),
+    )
+    .map_err(|e| PolicyError::Request(format!("entity: {e}")))
 }
 
 impl AccessPolicy {
@@ -160,6 +213,7 @@ impl AccessPolicy {
             schema,
             authorizer: Authorizer::new(),
             ids,
+            names: Names::new(),
         })
     }
 
@@ -169,79 +223,105 @@ impl AccessPolicy {
     }
 
     /// Decides a query.
+    ///
+    /// The entities are built natively (no JSON): this is on the path of every video
+    /// request, and building them from JSON cost as much as the decision itself.
     pub fn decide(&self, q: &Query<'_>) -> Result<Decision, PolicyError> {
+        let n = &self.names;
         let u = q.user;
-        let org = json!({
-            "uid": uid("Org", u.org_id),
-            "attrs": {"kind": u.org_kind.as_str(), "regions": u.regions, "industries": u.industries},
-            "parents": [],
-        });
-        let mut user_attrs = json!({"org": {"__entity": uid("Org", u.org_id)}});
+        let org_uid = Names::uid(&n.org, u.org_id);
+        let org_ref = || RestrictedExpression::new_entity_uid(org_uid.clone());
+        let org = entity(
+            org_uid.clone(),
+            vec![
+                ("kind", string(u.org_kind.as_str())),
+                ("regions", strings(u.regions.iter().map(String::as_str))),
+                (
+                    "industries",
+                    strings(u.industries.iter().map(String::as_str)),
+                ),
+            ],
+            [],
+        )?;
+        let principal = Names::uid(&n.user, u.id);
+        let mut user_attrs = vec![("org", org_ref())];
         if let Some(w) = u.work_id.as_deref().filter(|w| !w.trim().is_empty()) {
-            user_attrs["workId"] = json!(w);
+            user_attrs.push(("workId", string(w)));
         }
-        let user = json!({"uid": uid("User", u.id), "attrs": user_attrs, "parents": [uid("Org", u.org_id)]});
-        let camera = |c: &CameraFacts| {
-            let mut a = json!({});
-            if let Some(r) = &c.region {
-                a["region"] = json!(r);
-            }
-            if let Some(i) = &c.industry {
-                a["industry"] = json!(i);
-            }
-            if let Some(s) = &c.system {
-                a["system"] = json!(s);
-            }
-            json!({"uid": uid("Camera", c.id), "attrs": a, "parents": []})
-        };
-        let mut entities = vec![org, user, camera(q.camera)];
-        let mut context = json!({"now": q.now_90k, "from": q.from_90k, "to": q.to_90k});
+        let user = entity(principal.clone(), user_attrs, [org_uid.clone()])?;
+        let resource = Names::uid(&n.camera, q.camera.id);
+        let c = q.camera;
+        let camera_attrs = [
+            ("region", &c.region),
+            ("industry", &c.industry),
+            ("system", &c.system),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| (k, string(v))))
+        .collect();
+        let mut entities = vec![org, user, entity(resource.clone(), camera_attrs, [])?];
+        let mut context = vec![
+            ("now".to_owned(), RestrictedExpression::new_long(q.now_90k)),
+            (
+                "from".to_owned(),
+                RestrictedExpression::new_long(q.from_90k),
+            ),
+            ("to".to_owned(), RestrictedExpression::new_long(q.to_90k)),
+        ];
         if let Some(g) = q.grant {
             // Persons and cameras of the grant other than the ones asked about need
             // no attributes of their own: only their identity matters.
-            for p in g.persons.iter().filter(|p| **p != u.id) {
-                entities.push(json!({"uid": uid("User", p), "attrs": {"org": {"__entity": uid("Org", u.org_id)}}, "parents": []}));
+            let persons: Vec<EntityUid> =
+                g.persons.iter().map(|p| Names::uid(&n.user, *p)).collect();
+            let cameras: Vec<EntityUid> = g
+                .cameras
+                .iter()
+                .map(|c| Names::uid(&n.camera, *c))
+                .collect();
+            for p in persons.iter().filter(|p| **p != principal) {
+                entities.push(entity(p.clone(), vec![("org", org_ref())], [])?);
             }
-            for c in g.cameras.iter().filter(|c| **c != q.camera.id) {
-                entities.push(camera(&CameraFacts {
-                    id: *c,
-                    ..Default::default()
-                }));
+            for c in cameras.iter().filter(|c| **c != resource) {
+                entities.push(Entity::new_no_attrs(c.clone(), Default::default()));
             }
-            entities.push(json!({
-                "uid": uid("Grant", g.id),
-                "attrs": {
-                    "kind": g.kind.as_str(),
-                    "persons": g.persons.iter().map(|p| json!({"__entity": uid("User", p)})).collect::<Vec<_>>(),
-                    "officers": g.officers,
-                    "allCameras": g.all_cameras,
-                    "cameras": g.cameras.iter().map(|c| json!({"__entity": uid("Camera", c)})).collect::<Vec<_>>(),
-                    "actions": g.actions.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
-                    "live": g.live,
-                    "from": g.from_90k,
-                    "to": g.to_90k,
-                    "expires": g.expires_90k,
-                    "revoked": g.revoked,
-                    "approvals": g.approvals.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
-                },
-                "parents": [],
-            }));
-            context["grant"] = json!({"__entity": uid("Grant", g.id)});
+            let set = |v: Vec<EntityUid>| {
+                RestrictedExpression::new_set(
+                    v.into_iter().map(RestrictedExpression::new_entity_uid),
+                )
+            };
+            let grant_uid = Names::uid(&n.grant, g.id);
+            entities.push(entity(
+                grant_uid.clone(),
+                vec![
+                    ("kind", string(g.kind.as_str())),
+                    ("persons", set(persons)),
+                    ("officers", RestrictedExpression::new_long(g.officers)),
+                    ("allCameras", RestrictedExpression::new_bool(g.all_cameras)),
+                    ("cameras", set(cameras)),
+                    ("actions", strings(g.actions.iter().map(|a| a.as_str()))),
+                    ("live", RestrictedExpression::new_bool(g.live)),
+                    ("from", RestrictedExpression::new_long(g.from_90k)),
+                    ("to", RestrictedExpression::new_long(g.to_90k)),
+                    ("expires", RestrictedExpression::new_long(g.expires_90k)),
+                    ("revoked", RestrictedExpression::new_bool(g.revoked)),
+                    ("approvals", strings(g.approvals.iter().map(|a| a.as_str()))),
+                ],
+                [],
+            )?);
+            context.push((
+                "grant".to_owned(),
+                RestrictedExpression::new_entity_uid(grant_uid),
+            ));
         }
         // The facts are built here, by construction of the schema's types; the policies
         // were validated against the schema at start-up. Validating every request's
         // entities again would cost more than the decision, so only debug builds (every
         // test) check them against the schema.
         let schema = cfg!(debug_assertions).then_some(&self.schema);
-        let entities = Entities::from_json_value(Value::Array(entities), schema)
+        let entities = Entities::from_entities(entities, schema)
             .map_err(|e| PolicyError::Request(format!("entities: {e}")))?;
-        let action = EntityUid::from_str(&format!("Vidimus::Action::\"{}\"", q.action.as_str()))
-            .map_err(|e| PolicyError::Request(e.to_string()))?;
-        let principal = EntityUid::from_str(&format!("Vidimus::User::\"{}\"", u.id))
-            .map_err(|e| PolicyError::Request(e.to_string()))?;
-        let resource = EntityUid::from_str(&format!("Vidimus::Camera::\"{}\"", q.camera.id))
-            .map_err(|e| PolicyError::Request(e.to_string()))?;
-        let context = Context::from_json_value(context, schema.map(|s| (s, &action)))
+        let action = n.action(q.action).clone();
+        let context = Context::from_pairs(context)
             .map_err(|e| PolicyError::Request(format!("context: {e}")))?;
         let request = Request::new(principal, action, resource, context, schema)
             .map_err(|e| PolicyError::Request(e.to_string()))?;

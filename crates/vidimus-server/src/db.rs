@@ -23,6 +23,11 @@ impl Db {
         }
     }
 
+    /// The index file.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     /// Runs `f` with a connection on the blocking pool.
     pub async fn run<T: Send + 'static>(
         &self,

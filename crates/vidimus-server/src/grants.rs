@@ -129,7 +129,59 @@ pub async fn authorize(
         grant_id: ask.grant_id,
         export_id: ask.export_id.clone(),
     };
-    state.db.run(move |ix| decide(ix, &policy, &q, now)).await
+    // A user refused too often in a burst is counted, not asked about again (see
+    // `refusals`): the register gets their count, not a flood of entries.
+    if let Err(wait) =
+        state
+            .refusals
+            .admit(user.user_id, &user.username, std::time::Instant::now(), now)
+    {
+        let secs = wait.as_secs().max(1);
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_refusals",
+            format!(
+                "{} was refused more than {} times in a burst; further attempts are counted in the register, not answered; try again in {secs} s",
+                user.username,
+                crate::refusals::BURST as u64
+            ),
+        );
+        e.retry_after = Some(secs);
+        return Err(e);
+    }
+    let r = state.db.run(move |ix| decide(ix, &policy, &q, now)).await;
+    if r.is_err() {
+        state
+            .refusals
+            .refused(user.user_id, &user.username, std::time::Instant::now());
+    }
+    r
+}
+
+/// Writes the attempts counted past a burst of refusals to the register, every
+/// [`crate::refusals::SUMMARY_EVERY`], until the server stops.
+pub async fn register_counted_refusals(state: AppState) {
+    let mut tick = tokio::time::interval(crate::refusals::SUMMARY_EVERY);
+    loop {
+        tick.tick().await;
+        let counted = state.refusals.take_counted(std::time::Instant::now());
+        if counted.is_empty() {
+            continue;
+        }
+        let now = state.clocks.realtime();
+        let r = state
+            .db
+            .run(move |ix| {
+                for c in &counted {
+                    register(ix, now, &crate::refusals::Refusals::entry(c, now))?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = ?e.message, "could not register counted refusals");
+        }
+    }
 }
 
 /// What [`decide`] is asked (owned, for the blocking pool).
@@ -305,7 +357,9 @@ pub fn decide(
             entry["allowed"] = json!(false);
             entry["policies"] = json!(refusals);
             entry["reason"] = json!(reason);
-            register(ix, now, &entry)?;
+            // A refusal serves nothing: it need not wait for the disk (see
+            // `with_lazy_sync`); the next hand-out's synced commit carries it.
+            ix.with_lazy_sync(|ix| register(ix, now, &entry))?;
             tracing::warn!(user = %u.username, camera = cam.id, action = action.as_str(), %reason, "access refused");
             Err(ApiError::new(
                 status,

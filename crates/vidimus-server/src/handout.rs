@@ -4,10 +4,15 @@
 //! any door, the API or the command line, so it reads the index, not a notification —
 //! or expired, within [`CHECK_EVERY`]. The hand-out's register entry ends with the
 //! reason.
+//!
+//! The watcher is its own thread with its own index connection: a busy blocking pool
+//! or a slow handler cannot delay it. Expiry is enforced from the clock alone, and if
+//! the index cannot be read for [`FAIL_CLOSED_AFTER`], every hand-out stops (a
+//! revocation it cannot see must not go on serving).
 
-use crate::db::Db;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -16,6 +21,8 @@ use vidimus_core::time::Wall90k;
 
 /// How often the watcher looks at the grants of the hand-outs in progress.
 pub const CHECK_EVERY: Duration = Duration::from_millis(250);
+/// How long the grants may go unchecked before every hand-out stops.
+pub const FAIL_CLOSED_AFTER: Duration = Duration::from_secs(2);
 
 /// Why a hand-out ended early.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,6 +33,8 @@ pub enum Stop {
     Expired,
     /// The server is shutting down.
     Shutdown,
+    /// The grant could not be checked (the index was unreadable).
+    Unchecked,
 }
 
 impl Stop {
@@ -35,6 +44,7 @@ impl Stop {
             Stop::Revoked => "grant revoked",
             Stop::Expired => "grant expired",
             Stop::Shutdown => "server stopped",
+            Stop::Unchecked => "grant could not be checked",
         }
     }
 }
@@ -205,24 +215,82 @@ impl Handouts {
         ids
     }
 
-    /// Runs forever: every [`CHECK_EVERY`], reads the grants of the hand-outs in
-    /// progress from the index and stops those revoked or expired.
-    pub async fn watch(self, db: Db, clocks: Arc<dyn Clocks>) {
-        let mut tick = tokio::time::interval(CHECK_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let ids = self.grant_ids();
-            if ids.is_empty() {
-                continue;
-            }
-            match db.run(move |ix| Ok(ix.grant_ends(&ids)?)).await {
-                Ok(ends) => self.apply(&ends, clocks.realtime()),
-                Err(e) => {
-                    tracing::error!(error = ?e.message, "could not check the grants of hand-outs in progress")
-                }
+    /// Stops every hand-out still going with `why`.
+    pub fn stop_all(&self, why: Stop) {
+        for a in self.active.lock().expect("hand-outs lock").values() {
+            if a.stop.borrow().is_none() {
+                a.stop.send_replace(Some(why));
             }
         }
+    }
+
+    /// Stops the hand-outs whose grant has expired by `now`, by the expiry they were
+    /// admitted with (no index needed).
+    pub fn expire(&self, now: Wall90k) {
+        for a in self.active.lock().expect("hand-outs lock").values() {
+            if a.stop.borrow().is_none() && a.expires_90k <= now.0 {
+                a.stop.send_replace(Some(Stop::Expired));
+            }
+        }
+    }
+
+    /// Starts the watcher thread: every [`CHECK_EVERY`] it expires hand-outs by the
+    /// clock, reads the grants of the rest from the index at `index_path` (its own
+    /// connection) and stops those revoked or shortened; after [`FAIL_CLOSED_AFTER`]
+    /// of failed reads it stops them all. The thread ends when the guard is dropped.
+    pub fn watch(&self, index_path: PathBuf, clocks: Arc<dyn Clocks>) -> Watcher {
+        let done = Arc::new(AtomicBool::new(false));
+        let handouts = self.clone();
+        let d = done.clone();
+        std::thread::Builder::new()
+            .name("handout-watch".into())
+            .spawn(move || {
+                let mut ix: Option<vidimus_store::SqliteIndex> = None;
+                let mut checked = std::time::Instant::now();
+                while !d.load(Ordering::Relaxed) {
+                    std::thread::sleep(CHECK_EVERY);
+                    let now = clocks.realtime();
+                    handouts.expire(now);
+                    let ids = handouts.grant_ids();
+                    if ids.is_empty() {
+                        checked = std::time::Instant::now();
+                        continue;
+                    }
+                    if ix.is_none() {
+                        ix = vidimus_store::SqliteIndex::open(&index_path)
+                            .map_err(|e| tracing::error!(error = %e, "hand-out watcher cannot open the index"))
+                            .ok();
+                    }
+                    match ix.as_ref().map(|ix| ix.grant_ends(&ids)) {
+                        Some(Ok(ends)) => {
+                            handouts.apply(&ends, now);
+                            checked = std::time::Instant::now();
+                        }
+                        Some(Err(e)) => {
+                            tracing::error!(error = %e, "could not check the grants of hand-outs in progress");
+                            ix = None;
+                        }
+                        None => {}
+                    }
+                    if checked.elapsed() >= FAIL_CLOSED_AFTER {
+                        tracing::error!("grants unchecked for {FAIL_CLOSED_AFTER:?}: stopping every hand-out");
+                        handouts.stop_all(Stop::Unchecked);
+                    }
+                }
+            })
+            .expect("spawn the hand-out watcher");
+        Watcher { done }
+    }
+}
+
+/// The running watcher; dropping it ends the thread (within [`CHECK_EVERY`]).
+pub struct Watcher {
+    done: Arc<AtomicBool>,
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Relaxed);
     }
 }
 
@@ -257,6 +325,31 @@ mod tests {
         assert_eq!(e.stopped(), Some(Stop::Expired));
         drop((a, b, c, d, e));
         assert!(h.is_empty());
+    }
+
+    #[test]
+    fn the_watcher_expires_by_the_clock_and_fails_closed_without_an_index() {
+        struct Fixed(i64);
+        impl Clocks for Fixed {
+            fn realtime(&self) -> Wall90k {
+                Wall90k(self.0)
+            }
+            fn monotonic(&self) -> std::time::Instant {
+                std::time::Instant::now()
+            }
+        }
+        let h = Handouts::default();
+        let expired = h.begin(1, 1_000);
+        let later = h.begin(2, 5_000);
+        // No index at this path: expiry still works at once, the rest stop after
+        // FAIL_CLOSED_AFTER.
+        let w = h.watch("/nonexistent/dir/index.db".into(), Arc::new(Fixed(2_000)));
+        std::thread::sleep(CHECK_EVERY * 3);
+        assert_eq!(expired.stopped(), Some(Stop::Expired));
+        assert_eq!(later.stopped(), None, "not before FAIL_CLOSED_AFTER");
+        std::thread::sleep(FAIL_CLOSED_AFTER);
+        assert_eq!(later.stopped(), Some(Stop::Unchecked));
+        drop(w);
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub mod error;
 pub mod grants;
 pub mod handout;
 pub mod live;
+pub mod refusals;
 pub mod requests;
 pub mod status;
 pub mod tls;
@@ -85,6 +86,8 @@ pub struct AppState {
     pub handouts: handout::Handouts,
     /// HTTPS, when served over it (its fingerprint is shown in the console).
     pub tls: Option<tls::Tls>,
+    /// Refused attempts per user (a flood is counted, not registered one by one).
+    pub refusals: Arc<refusals::Refusals>,
     /// Password checks (argon2, memory-hard) that may run at once.
     pub password_checks: Arc<tokio::sync::Semaphore>,
     /// The log's signing key (for bundles), read once at start; None: where the data
@@ -117,6 +120,7 @@ impl AppState {
             secure_cookies: false,
             handouts: handout::Handouts::default(),
             tls: None,
+            refusals: Arc::default(),
             password_checks: Arc::new(tokio::sync::Semaphore::new(2)),
             signing_key: None,
         })
@@ -367,12 +371,10 @@ pub async fn serve_tls(
     use axum::serve::ListenerExt;
     state.secure_cookies = true;
     state.tls = Some(tls.clone());
-    let watcher = tokio::spawn(
-        state
-            .handouts
-            .clone()
-            .watch(state.db.clone(), state.clocks.clone()),
-    );
+    let watcher = state
+        .handouts
+        .watch(state.db.path().to_owned(), state.clocks.clone());
+    let counted = tokio::spawn(grants::register_counted_refusals(state.clone()));
     let app = router(state).layer(axum::middleware::map_response(hsts));
     let listener = tls::TlsListener::new(listener, &tls)?.tap_io(|_| {});
     let r = axum::serve(
@@ -381,7 +383,8 @@ pub async fn serve_tls(
     )
     .with_graceful_shutdown(shutdown)
     .await;
-    watcher.abort();
+    drop(watcher);
+    counted.abort();
     r
 }
 
@@ -400,12 +403,10 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // Ends hand-outs whose grant is revoked or expires while they are served.
-    let watcher = tokio::spawn(
-        state
-            .handouts
-            .clone()
-            .watch(state.db.clone(), state.clocks.clone()),
-    );
+    let watcher = state
+        .handouts
+        .watch(state.db.path().to_owned(), state.clocks.clone());
+    let counted = tokio::spawn(grants::register_counted_refusals(state.clone()));
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
@@ -417,6 +418,7 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await;
-    watcher.abort();
+    drop(watcher);
+    counted.abort();
     r
 }

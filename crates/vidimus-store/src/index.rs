@@ -309,6 +309,24 @@ impl SqliteIndex {
             .optional()?)
     }
 
+    /// Runs `f` with commits that do not wait for the disk (`synchronous=NORMAL`):
+    /// for entries that cover nothing served — a refused attempt — so a flood of them
+    /// costs no fsync each. They survive a crash of the process (WAL), and reach the
+    /// disk with the next synced commit; only a power cut in between can lose them.
+    pub fn with_lazy_sync<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(StoreError::from)?;
+        let r = f(self);
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(StoreError::from)?;
+        r
+    }
+
     /// Opens (creating if new) the index at `path`.
     pub fn open(path: &Path) -> Result<Self> {
         let conn = Connection::open(path)?;

@@ -899,3 +899,52 @@ fn no_sample_outside_the_granted_range_is_in_the_file() {
     assert!(rec.terminate());
     cam.terminate();
 }
+
+#[test]
+fn a_flood_of_refused_attempts_is_counted_in_the_register_not_written_one_by_one() {
+    let (_cam, url) = simcam("none");
+    let site = Site::new(
+        &[("yard", &format!("{url}/yard"))],
+        "sync_interval = \"1s\"",
+    );
+    add_user(&site, "ada", PW, "operator");
+    duty(&site, "ada");
+    add_user(&site, "eve", PW, "operator"); // no grant
+    let mut rec = site.serve();
+    let id = Client::login(site.http, "ada", PW).camera_id("yard");
+    let eve = Client::login(site.http, "eve", PW);
+    let path = format!("/api/cameras/{id}/playback.mp4?from=1800000000&to=1800000060");
+    let mut refused = 0;
+    let mut counted = 0;
+    for _ in 0..45 {
+        let r = eve.call("GET", &path, None);
+        match (r.status, r.code().as_str()) {
+            (403, "no_grant") => refused += 1,
+            (429, "too_many_refusals") => {
+                assert!(r.header("retry-after").is_some());
+                counted += 1
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // The burst is registered one by one, the rest counted (a refill or two may
+    // land in between on a slow machine).
+    assert!((30..=33).contains(&refused), "{refused} refused");
+    assert_eq!(refused + counted, 45);
+    // Others are not affected.
+    assert_eq!(Client::login(site.http, "ada", PW).camera_id("yard"), id);
+    // Within a few seconds the counted attempts are one register entry.
+    let mut reg = Vec::new();
+    assert!(wait_until(Duration::from_secs(15), || {
+        reg = register(&site, "eve");
+        reg.iter().any(|e| e["attempts"].is_u64())
+    }));
+    let one_by_one = reg
+        .iter()
+        .filter(|e| e["allowed"] == false && e["attempts"].is_null())
+        .count();
+    let summed: u64 = reg.iter().filter_map(|e| e["attempts"].as_u64()).sum();
+    assert_eq!(one_by_one, refused);
+    assert_eq!(summed, counted as u64, "{reg:#?}");
+    assert!(rec.terminate());
+}
