@@ -158,6 +158,34 @@ pub async fn authorize(
     r
 }
 
+/// How soon after a hand-out is registered a checkpoint covering it is signed (many
+/// hand-outs in that time share one).
+pub const CHECKPOINT_AFTER_HANDOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Signs a checkpoint [`CHECKPOINT_AFTER_HANDOUT`] after hand-outs are registered,
+/// until the server stops.
+pub async fn checkpoint_hand_outs(state: AppState) {
+    loop {
+        state.checkpoint_soon.notified().await;
+        tokio::time::sleep(CHECKPOINT_AFTER_HANDOUT).await;
+        let now = state.clocks.realtime();
+        let (key, dir) = (state.signing_key, state.data_dir.clone());
+        let r = state
+            .db
+            .run(move |ix| {
+                let seed = match key {
+                    Some(k) => k,
+                    None => vidimus_store::log::site_key(&dir)?,
+                };
+                Ok(ix.checkpoint(&seed, now)?)
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = ?e.message, "could not sign a checkpoint after a hand-out");
+        }
+    }
+}
+
 /// Writes the attempts counted past a burst of refusals to the register, every
 /// [`crate::refusals::SUMMARY_EVERY`], until the server stops.
 pub async fn register_counted_refusals(state: AppState) {
@@ -418,6 +446,9 @@ impl Authorized {
         let e = entry.clone();
         self.leaf_index = state.db.run(move |ix| register(ix, now, &e)).await?;
         self.entry = entry;
+        // Signed within a second, not at the recorder's next checkpoint: a hand-out's
+        // entry cannot be removed unseen for long.
+        state.checkpoint_soon.notify_one();
         Ok(())
     }
 

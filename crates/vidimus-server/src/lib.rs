@@ -86,6 +86,8 @@ pub struct AppState {
     pub handouts: handout::Handouts,
     /// HTTPS, when served over it (its fingerprint is shown in the console).
     pub tls: Option<tls::Tls>,
+    /// Woken when a hand-out is registered: a checkpoint covering it follows.
+    pub checkpoint_soon: Arc<tokio::sync::Notify>,
     /// Refused attempts per user (a flood is counted, not registered one by one).
     pub refusals: Arc<refusals::Refusals>,
     /// Password checks (argon2, memory-hard) that may run at once.
@@ -121,6 +123,7 @@ impl AppState {
             handouts: handout::Handouts::default(),
             tls: None,
             refusals: Arc::default(),
+            checkpoint_soon: Arc::default(),
             password_checks: Arc::new(tokio::sync::Semaphore::new(2)),
             signing_key: None,
         })
@@ -375,6 +378,7 @@ pub async fn serve_tls(
         .handouts
         .watch(state.db.path().to_owned(), state.clocks.clone());
     let counted = tokio::spawn(grants::register_counted_refusals(state.clone()));
+    let signer = tokio::spawn(grants::checkpoint_hand_outs(state.clone()));
     let app = router(state).layer(axum::middleware::map_response(hsts));
     let listener = tls::TlsListener::new(listener, &tls)?.tap_io(|_| {});
     let r = axum::serve(
@@ -385,6 +389,7 @@ pub async fn serve_tls(
     .await;
     drop(watcher);
     counted.abort();
+    signer.abort();
     r
 }
 
@@ -407,6 +412,7 @@ pub async fn serve(
         .handouts
         .watch(state.db.path().to_owned(), state.clocks.clone());
     let counted = tokio::spawn(grants::register_counted_refusals(state.clone()));
+    let signer = tokio::spawn(grants::checkpoint_hand_outs(state.clone()));
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
@@ -420,5 +426,6 @@ pub async fn serve(
     .await;
     drop(watcher);
     counted.abort();
+    signer.abort();
     r
 }

@@ -355,6 +355,11 @@ impl SqliteIndex {
         &self.conn
     }
 
+    /// The same, for transactions.
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     /// An in-memory index, for tests.
     pub fn open_in_memory() -> Result<Self> {
         let conn = Connection::open_in_memory()?;

@@ -425,25 +425,39 @@ impl SqliteIndex {
     }
 
     /// Signs and stores a checkpoint of the log as it is now, if it grew since the last.
+    /// Several processes may sign (the recorder periodically, the server after a
+    /// hand-out): each reads and signs inside one immediate transaction, so a
+    /// checkpoint's size and root are always of the same log.
     pub fn checkpoint(&mut self, seed: &[u8; 32], now: Wall90k) -> Result<Option<Checkpoint>> {
-        let leaves = self.log_leaves()?;
-        if self
-            .latest_checkpoint()?
-            .is_some_and(|c| c.size == leaves.len() as u64)
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let latest: Option<i64> = tx
+            .query_row(
+                "SELECT size FROM log_checkpoint ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let mut t = MerkleLog::new();
         {
+            // Only the hashes: the leaves' data is not needed to sign.
+            let mut st = tx.prepare("SELECT leaf_hash FROM log_leaf ORDER BY idx")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let h = any_bytes(r, 0)?;
+                t.append_hash(
+                    h.as_slice()
+                        .try_into()
+                        .map_err(|_| StoreError::Invalid("bad leaf hash".into()))?,
+                );
+            }
+        }
+        if latest == Some(t.size() as i64) {
             return Ok(None);
         }
-        let mut t = MerkleLog::new();
-        for l in &leaves {
-            t.append_hash(
-                l.hash
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| StoreError::Invalid("bad leaf hash".into()))?,
-            );
-        }
         let c = checkpoint::sign(seed, t.size(), t.root(), now.0);
-        self.conn().execute(
+        tx.execute(
             "INSERT INTO log_checkpoint (size, root, at_90k, signature) VALUES (?1, ?2, ?3, ?4)",
             params![
                 c.size as i64,
@@ -452,6 +466,7 @@ impl SqliteIndex {
                 c.signature.as_slice()
             ],
         )?;
+        tx.commit()?;
         Ok(Some(c))
     }
 }

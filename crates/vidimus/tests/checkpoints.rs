@@ -118,3 +118,51 @@ fn the_signing_key_lives_outside_the_data_directory() {
     let mut rec = site.serve();
     assert!(rec.terminate());
 }
+
+#[test]
+fn a_hand_out_is_signed_within_seconds_not_at_the_next_checkpoint_interval() {
+    let (mut cam, url) = simcam("none");
+    // The recorder checkpoints every 50 s once video is logged; hand-outs must not wait
+    // for that.
+    let site = Site::new(
+        &[("yard", &format!("{url}/yard"))],
+        "sync_interval = \"1s\"\nsegment_duration = \"4s\"\ncheckpoint_interval = \"50s\"",
+    );
+    add_user(&site, "ada", "ada's long password", "operator");
+    duty(&site, "ada");
+    let mut rec = site.serve();
+    let c = Client::login(site.http, "ada", "ada's long password");
+    let id = c.camera_id("yard");
+    assert!(wait_until(Duration::from_secs(40), || site
+        .recordings("yard")["segments"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty())));
+    let from = site.first_start_90k("yard") / 90_000 + 1;
+    // Three hand-outs 5 s apart: each is covered by a signed checkpoint within 3 s
+    // (a recorder checkpoint could cover one of them by chance, not all three).
+    for i in 0..3 {
+        let r = c.call(
+            "GET",
+            &format!("/api/cameras/{id}/playback.mp4?from={from}&to={}", from + 2),
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        let leaf: i64 = r
+            .header("x-vidimus-register-entry")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let now_90k = (SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+            * 90_000.0) as i64;
+        assert!(
+            wait_until(Duration::from_secs(3), || coverage(&site, now_90k).1 > leaf),
+            "hand-out {i} (leaf {leaf}) not signed within 3 s"
+        );
+        std::thread::sleep(Duration::from_secs(5));
+    }
+    assert!(rec.terminate());
+    cam.terminate();
+}
