@@ -88,6 +88,12 @@ pub struct Manifest {
     pub created: String,
     pub mp4: FileDigest,
     pub segments: Vec<String>,
+    /// Segments of `segments` the index did not know and recovery adopted (a
+    /// `segment_adopted` event of the system log, carried in `proof.json`): their
+    /// recording was not seen by this index; a witness names the rollback that
+    /// usually explains it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adopted: Vec<String>,
     /// SHA-256 of the 32-byte Ed25519 public key, hex.
     pub key_fingerprint: String,
 }
@@ -153,6 +159,10 @@ pub struct Proof {
     pub checkpoint: CheckpointJson,
     pub export_record: LeafProof,
     pub segments: Vec<SegmentProof>,
+    /// The `segment_adopted` events of the manifest's `adopted` segments, each a leaf
+    /// with its inclusion proof.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adoptions: Vec<LeafProof>,
     /// Checkpoints witnesses cosigned before the bundle was made, each with the proof
     /// that the bundle's log extends it: the history the bundle proves is the one
     /// seen outside the site.
@@ -695,6 +705,49 @@ fn verify_into(
             false,
             "its segments differ from the manifest's list".to_owned(),
         );
+    }
+
+    // 6b. Adopted segments: each named by a logged `segment_adopted` event, and said.
+    for path in &manifest.adopted {
+        let piece = format!("segment {path}");
+        if !manifest.segments.contains(path) {
+            run.check(
+                piece,
+                false,
+                "adopted, but not among the manifest's segments",
+            );
+            continue;
+        }
+        let event = proof.adoptions.iter().find_map(|l| {
+            let d: serde_json::Value = serde_json::from_str(&l.data).ok()?;
+            (d["event"] == "segment_adopted" && d["detail"]["path"] == path.as_str())
+                .then_some((l, d))
+        });
+        match event {
+            None => {
+                run.check(
+                    piece,
+                    false,
+                    "adopted, but the bundle carries no adoption event for it",
+                );
+            }
+            Some((l, d)) => match included(l) {
+                Err(e) => {
+                    run.check(piece, false, format!("its adoption event: {e}"));
+                }
+                Ok(()) => {
+                    run.check(
+                        piece,
+                        true,
+                        format!(
+                            "ADOPTED by recovery at {} (system-log event, leaf {}): the index did not know this file when it was found; an index restored from an earlier copy does this, and `vidimus verify --witness` names such a rollback",
+                            d["at"].as_str().unwrap_or("?"),
+                            l.leaf_index
+                        ),
+                    );
+                }
+            },
+        }
     }
 
     // 7. The MP4: every byte of its sample data is a recorded fragment's sample data,

@@ -69,6 +69,28 @@ impl SqliteIndex {
         Ok(t)
     }
 
+    /// The `segment_adopted` events of these segments: (path, 0-based leaf index,
+    /// leaf data), the latest per path.
+    fn adoptions(&self, paths: &[String]) -> Result<Vec<(String, u64, Vec<u8>)>> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT idx, data FROM log_leaf WHERE kind = 'event' \
+             AND json_extract(CAST(data AS TEXT), '$.event') = 'segment_adopted' \
+             AND json_extract(CAST(data AS TEXT), '$.detail.path') = ?1 ORDER BY idx DESC LIMIT 1",
+        )?;
+        let mut out = Vec::new();
+        for p in paths {
+            if let Some((idx, data)) = st
+                .query_row([p], |r| {
+                    Ok((r.get::<_, i64>(0)?, crate::log::any_bytes(r, 1)?))
+                })
+                .optional()?
+            {
+                out.push((p.clone(), idx as u64 - 1, data));
+            }
+        }
+        Ok(out)
+    }
+
     /// The 0-based index of the leaf with this hash.
     fn leaf_index_by_hash(&self, h: &Hash) -> Result<Option<u64>> {
         Ok(self
@@ -126,6 +148,7 @@ pub fn write_bundle(
         },
     )?;
     let segments = segment_evidence(ix, files, &prepared, req)?;
+    let adoptions = ix.adoptions(&prepared.sources)?;
 
     let partial = out.with_extension(match out.extension() {
         Some(e) => format!("{}.partial", e.to_string_lossy()),
@@ -188,6 +211,7 @@ pub fn write_bundle(
                 sha256: hex::encode(sha.finalize()),
             },
             segments: prepared.sources.clone(),
+            adopted: adoptions.iter().map(|(p, _, _)| p.clone()).collect(),
             key_fingerprint: bundle::fingerprint(&checkpoint::public_key(seed)),
         };
         let manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
@@ -228,6 +252,10 @@ pub fn write_bundle(
             public_key: hex::encode(checkpoint::public_key(seed)),
             checkpoint: CheckpointJson::from(&cp),
             export_record: leaf_proof(leaf_index, leaf)?,
+            adoptions: adoptions
+                .into_iter()
+                .map(|(_, index, data)| leaf_proof(index, data))
+                .collect::<Result<_>>()?,
             segments: segments
                 .into_iter()
                 .map(|s| {

@@ -188,7 +188,7 @@ pub fn create_key(p: &Path) -> Result<[u8; 32]> {
 
 /// A column's bytes whether stored as BLOB or TEXT (a hand-edited row may be either;
 /// verification must report it, not fail on it).
-fn any_bytes(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Vec<u8>> {
+pub(crate) fn any_bytes(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Vec<u8>> {
     use rusqlite::types::ValueRef;
     Ok(match r.get_ref(i)? {
         ValueRef::Blob(b) | ValueRef::Text(b) => b.to_vec(),

@@ -187,6 +187,14 @@ pub(crate) fn verify_bundle(
         for c in rep.checks.iter().filter(|c| !c.ok) {
             println!("FAILED {}: {}", c.piece, c.detail);
         }
+        // Passing checks worth a reader's attention: segments adopted by recovery.
+        for c in rep
+            .checks
+            .iter()
+            .filter(|c| c.ok && c.detail.starts_with("ADOPTED"))
+        {
+            println!("NOTE {}: {}", c.piece, c.detail);
+        }
         if let Some(m) = &rep.manifest {
             println!(
                 "bundle: camera {} from {} to {} ({} frames), exported by {} on {} for: {}",

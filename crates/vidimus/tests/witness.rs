@@ -210,6 +210,45 @@ fn witnesses_catch_rollbacks_rewrites_and_key_swaps() {
     // act of the system log, not a silent fix.
     let events = String::from_utf8_lossy(&site.vidimus(&["events", "--json"]).stdout).into_owned();
     assert!(events.contains("segment_adopted"), "{events}");
+    //    A bundle of an adopted segment says so, with the logged event (issue 11 E5).
+    let ev: serde_json::Value = serde_json::from_str(&events).unwrap();
+    let adopted = ev
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "segment_adopted")
+        .unwrap();
+    let start = adopted["detail"]["start_90k"].as_i64().unwrap();
+    let bundle = wdir.path().join("adopted.vbundle");
+    let f = |t: i64| format!("{:.4}", t as f64 / 90_000.0);
+    let out = site.vidimus(&[
+        "export",
+        "--bundle",
+        "--camera",
+        "yard",
+        "--from",
+        &f(start),
+        "--to",
+        &f(start + 90_000),
+        "--out",
+        bundle.to_str().unwrap(),
+        "--purpose",
+        "what an adopted segment looks like",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = site.vidimus(&["verify", bundle.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    let path = adopted["detail"]["path"].as_str().unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.contains(path) && l.contains("ADOPTED by recovery")),
+        "{text}"
+    );
     // (A smaller size is a rollback; a rolled-back log that grew past the witnessed
     // size again is another history: a fork, or a checkpoint that cannot be proven.)
     let state: serde_json::Value =
