@@ -50,7 +50,7 @@ export function App() {
             <button onClick={() => logout().finally(() => setMe(null))}>{t("logout")}</button>
           </header>
           <Alarms />
-          <main>{view === "live" ? <Live /> : view === "playback" ? <Playback admin={me.role === "admin"} username={me.username} />
+          <main>{view === "live" ? <Live onFileRequest={() => setView("requests")} /> : view === "playback" ? <Playback admin={me.role === "admin"} username={me.username} />
             : view === "requests" ? <Requests me={me} /> : view === "register" ? <Register />
             : view === "compliance" ? <Compliance me={me} /> : <Holds />}</main>
         </div>
