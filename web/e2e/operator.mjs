@@ -3,7 +3,8 @@
 // crates/vidimus/tests/console_operator.rs against a real `vidimus serve`.
 //
 // Env: BASE_URL, ARTIFACTS, PASSWORD (every user's), and the users: OPERATOR (a duty
-// grant for every camera), NOGRANT (no grant at all).
+// grant for every camera), NOGRANT (no grant at all), SHORT_GRANT (a grant of camera
+// "front" ending at GRANT_END, Unix seconds).
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -64,6 +65,70 @@ try {
   assert.equal(await ada.locator("[data-testid=tile-front]").count(), 1, "front is in exactly one tile");
   assert.equal(await ada.locator("[data-testid=tile-dead]").count(), 1, "the camera it replaced moved, not vanished");
   await ada.screenshot({ path: join(artifacts, "live-one-tile-per-camera.png") });
+
+  // Timeline helpers: the x of a time, and the clock shown.
+  const xOf = async (page, sec) => {
+    const tl = await page.locator("[data-testid=timeline]").boundingBox();
+    const from = Number(await page.getAttribute("[data-testid=timeline]", "data-from"));
+    const to = Number(await page.getAttribute("[data-testid=timeline]", "data-to"));
+    assert.ok(sec > from && sec < to, `${sec} is not on the timeline ${from}..${to}`);
+    return [tl.x + ((sec - from) / (to - from)) * tl.width, tl.y + tl.height / 2];
+  };
+  const clockAt = (page) => page.evaluate(() => {
+    const v = document.querySelector("[data-testid=playback-video]");
+    return { wall: Number(document.querySelector("[data-testid=current-time]").dataset.sec), media: v ? v.currentTime : 0 };
+  });
+  const playing = (page, min = 0.3) => page.waitForFunction((m) => {
+    const v = document.querySelector("[data-testid=playback-video]");
+    return v && v.videoWidth > 0 && v.currentTime > m;
+  }, min, { timeout: 20000 });
+
+  step("playback near the end of a short grant plays, and says when the grant ends");
+  const bo = await as(process.env.SHORT_GRANT);
+  await bo.click("header button:has-text('Playback')");
+  await bo.waitForSelector("[data-testid=span]", { timeout: 15000 });
+  const end = Number(process.env.GRANT_END);
+  await bo.mouse.click(...(await xOf(bo, end - 3)));
+  await playing(bo);
+  assert.match(await bo.textContent("[data-testid=playback-notice]"), /Your grant ends at/);
+  await bo.screenshot({ path: join(artifacts, "playback-grant-end.png") });
+  // A click past the grant asks for nothing, and says why.
+  await bo.mouse.click(...(await xOf(bo, end + 20)));
+  await bo.waitForSelector("[data-testid=playback-notice]:has-text('Outside your grant')");
+
+  step("the playback clock shows the frame's wall time across a gap");
+  await ada.click("header button:has-text('Playback')");
+  await ada.selectOption("[data-testid=camera-select]", { label: "front" });
+  await ada.waitForSelector("[data-testid=gap]", { timeout: 15000 });
+  const gap = await ada.evaluate(async () => {
+    const cams = await (await fetch("/api/cameras")).json();
+    const id = cams.find((c) => c.name === "front").id;
+    const now = Date.now() / 1000;
+    const tl = await (await fetch(`/api/cameras/${id}/timeline?from=${now - 600}&to=${now}`)).json();
+    const g = tl.gaps.find((g) => g.end_90k !== null);
+    return { start: g.start_90k / 90000, end: g.end_90k / 90000 };
+  });
+  assert.ok(gap.end - gap.start > 2, `a gap of some seconds: ${JSON.stringify(gap)}`);
+  await ada.mouse.click(...(await xOf(ada, gap.start - 3)));
+  await playing(ada);
+  const first = await clockAt(ada);
+  // Play on until past the gap (about 3 s of media).
+  await ada.waitForFunction(() => document.querySelector("[data-testid=playback-video]").currentTime > 4.5, null, { timeout: 20000 });
+  const after = await clockAt(ada);
+  assert.ok(after.wall >= gap.end, `after the gap the clock shows ${after.wall}, the gap ends at ${gap.end}`);
+  // Media ran (after.media - first.media) s; the wall clock ran that plus the gap.
+  const ran = after.wall - first.wall;
+  const expected = after.media - first.media + (gap.end - gap.start);
+  assert.ok(Math.abs(ran - expected) < 1.0, `the clock ran ${ran} s, expected ${expected} s (media plus the gap)`);
+  assert.match(await ada.textContent("[data-testid=playback-notice]"), /No recording/);
+  await ada.screenshot({ path: join(artifacts, "playback-across-gap.png") });
+
+  step("a click in a gap plays from its end, and says so");
+  await ada.mouse.click(...(await xOf(ada, (gap.start + gap.end) / 2)));
+  await playing(ada, 0.1);
+  const atGap = await clockAt(ada);
+  assert.ok(Math.abs(atGap.wall - atGap.media - gap.end) < 1.0, `played from ${atGap.wall - atGap.media}, the gap ends at ${gap.end}`);
+  assert.match(await ada.textContent("[data-testid=playback-notice]"), /No recording .* playing from/);
 
   console.log("operator e2e: all steps passed");
 } catch (e) {

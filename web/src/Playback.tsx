@@ -18,6 +18,30 @@ const toLocalInput = (sec: number) => {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 };
 const fmt = (sec: number) => new Date(sec * 1000).toLocaleString(undefined, { hour12: false });
+const hms = (sec: number) => new Date(sec * 1000).toLocaleTimeString(undefined, { hour12: false });
+
+/** A recorded stretch, in seconds. */
+interface Piece { start: number; end: number }
+
+/**
+ * The wall time of media time `t` of a playback that starts at `start`: the server
+ * joins recordings back to back over gaps, so media time runs through the recorded
+ * pieces one after another (playback.mp4 starts at `start` if it is recorded, else at
+ * the next recorded instant).
+ */
+export function wallAt(pieces: Piece[], start: number, t: number): number {
+  let left = t;
+  let last = start;
+  for (const p of pieces) {
+    if (p.end <= start) continue;
+    const from = Math.max(start, p.start);
+    const len = p.end - from;
+    if (left <= len) return from + left;
+    left -= len;
+    last = p.end;
+  }
+  return last;
+}
 
 export function Playback({ admin, username }: { admin: boolean; username: string }) {
   const t = useT();
@@ -45,6 +69,14 @@ export function Playback({ admin, username }: { admin: boolean; username: string
   const grant = chosen?.id;
   const copyGrant = grantsFor(grants, cameraId, "reproduce").find((g) => g.id === caseId)?.id
     ?? grantsFor(grants, cameraId, "reproduce")[0]?.id;
+  // Playback is asked for only inside the chosen grant's range (the server refuses
+  // anything past it, and registers the refusal).
+  const grantFrom = chosen ? Date.parse(chosen.from) / 1000 : -Infinity;
+  const grantTo = chosen?.to ? Date.parse(chosen.to) / 1000 : Infinity;
+  // The recorded pieces of what is playing, and the gaps (with causes) between them.
+  const [pieces, setPieces] = useState<Piece[]>([]);
+  const [playGaps, setPlayGaps] = useState<Timeline["gaps"]>([]);
+  const [notice, setNotice] = useState("");
   const [clock, setClock] = useState(Date.now());
   useEffect(() => { const i = setInterval(() => setClock(Date.now()), 1000); return () => clearInterval(i); }, []);
   const [recipient, setRecipient] = useState("");
@@ -95,21 +127,66 @@ export function Playback({ admin, username }: { admin: boolean; username: string
     return Array.from({ length: 7 }, (_, i) => from + i * step);
   }, [from, span]);
 
+  const gapText = (g: Timeline["gaps"][number]) => t("noRecordingBetween", {
+    from: hms(g.start_90k / 90000), to: g.end_90k === null ? t("now") : hms(g.end_90k / 90000), cause: g.cause,
+  });
+  // Where playback of a click at `sec` really starts: inside the grant, and over a
+  // gap at its end (said so).
+  const play = (sec: number) => {
+    if (!chosen) { setNotice(t("noPlaybackGrant")); return; }
+    if (sec < grantFrom || sec >= grantTo) {
+      setNotice(t("outsideGrant", { from: fmt(grantFrom), to: grantTo === Infinity ? "—" : fmt(grantTo) }));
+      return;
+    }
+    const gap = tl?.gaps.find((g) => g.start_90k / 90000 <= sec && (g.end_90k === null || sec < g.end_90k / 90000));
+    let at = sec;
+    let msg = "";
+    if (gap) {
+      if (gap.end_90k === null) { setNotice(gapText(gap)); return; }
+      at = gap.end_90k / 90000;
+      msg = `${gapText(gap)} — ${t("playingFrom", { at: hms(at) })}`;
+    }
+    if (grantTo - at < CHUNK) msg = [msg, t("grantEndsAt", { at: fmt(grantTo) })].filter(Boolean).join(" · ");
+    setNotice(msg);
+    setPieces([]);
+    setPlayFrom(at);
+    setNow(at);
+  };
   const onTimelineClick = (e: React.MouseEvent<HTMLDivElement>) => {
     const r = e.currentTarget.getBoundingClientRect();
-    const sec = from + ((e.clientX - r.left) / r.width) * span;
-    setPlayFrom(sec);
-    setNow(sec);
+    play(from + ((e.clientX - r.left) / r.width) * span);
+  };
+  const playTo = playFrom === null ? null : Math.min(playFrom + CHUNK, grantTo);
+  // The pieces of the range being played, for the clock.
+  useEffect(() => {
+    if (cameraId === null || playFrom === null || playTo === null) return;
+    let alive = true;
+    fetchTimeline(cameraId, playFrom, playTo).then((x) => {
+      if (!alive) return;
+      setPieces(x.spans.map((p) => ({ start: p.start_90k / 90000, end: p.end_90k / 90000 })));
+      setPlayGaps(x.gaps);
+    }).catch(() => {});
+    return () => { alive = false; };
+  }, [cameraId, playFrom, playTo]);
+  // The wall time of the frame on screen; crossing a gap says so.
+  const onTime = (media: number) => {
+    if (playFrom === null) return;
+    const wall = pieces.length ? wallAt(pieces, playFrom, media) : playFrom + media;
+    if (now !== null && wall - now > 1.5) {
+      const crossed = playGaps.find((g) => g.end_90k !== null && g.start_90k / 90000 >= now - 0.5 && g.end_90k / 90000 <= wall + 0.5);
+      if (crossed) setNotice(gapText(crossed));
+    }
+    setNow(wall);
   };
 
-  const src = cameraId !== null && playFrom !== null ? playbackUrl(cameraId, playFrom, playFrom + CHUNK, grant) : undefined;
+  const src = cameraId !== null && playFrom !== null && playTo !== null ? playbackUrl(cameraId, playFrom, playTo, grant) : undefined;
   // View only (Art. 35): no file; the server streams the video with the viewer, the
   // request and the time burned into the pixels.
   const [streamMsg, setStreamMsg] = useState("");
   useEffect(() => {
     const v = video.current;
     if (!viewOnly || !v || cameraId === null || playFrom === null) return;
-    return playSocket(v, viewUrl(cameraId, playFrom, playFrom + CHUNK, grant), {
+    return playSocket(v, viewUrl(cameraId, playFrom, playTo ?? playFrom + CHUNK, grant), {
       liveEdge: false,
       onMessage: setStreamMsg,
       unsupported: (codec) => t("unsupportedCodec", { codec }),
@@ -169,11 +246,13 @@ export function Playback({ admin, username }: { admin: boolean; username: string
         {src ? (
           <video ref={video} src={viewOnly ? undefined : src} autoPlay muted controls={false} data-testid="playback-video"
             onContextMenu={(e) => viewOnly && e.preventDefault()}
-            onTimeUpdate={(e) => playFrom !== null && setNow(playFrom + e.currentTarget.currentTime)} />
+            onTimeUpdate={(e) => onTime(e.currentTarget.currentTime)}
+            onEnded={() => { if (now !== null && now + 1 < grantTo && playTo !== null && playTo < grantTo) play(playTo); }} />
         ) : (
           <div className="hint">{t("clickToPlay")}</div>
         )}
         {viewOnly && streamMsg && <div className="hint" data-testid="view-message">{streamMsg}</div>}
+        {notice && <div className="notice" data-testid="playback-notice">{notice}</div>}
         <div className="transport">
           <button title={t("stepBack")} onClick={() => { const v = video.current; if (v) { v.pause(); v.currentTime = Math.max(0, v.currentTime - FRAME); } }}>◀|</button>
           <button title={t("playPause")} onClick={() => { const v = video.current; if (v) { if (v.paused) void v.play(); else v.pause(); } }}>▶‖</button>

@@ -1,7 +1,9 @@
 //! The console as an operator uses it (issue 12), in a real browser: Playwright drives
 //! Debian's Chromium against `vidimus serve` (web/e2e/operator.mjs). A user without a
 //! grant sees why on Live and registers nothing while idle there; an offline camera's
-//! tile says why; a camera is never in two tiles. Screenshots go to
+//! tile says why; a camera is never in two tiles; playback near a grant's end plays and
+//! says when the grant ends, asking for nothing outside it; the playback clock shows
+//! the wall time of the frame across a gap, and a click in a gap plays from its end. Screenshots go to
 //! `web/e2e/artifacts/`.
 
 mod support;
@@ -21,7 +23,8 @@ fn the_operator_console_in_chromium() {
             && Path::new("/usr/bin/chromium").exists(),
         "run ./scripts/test.sh: it installs Chromium and the console's npm packages"
     );
-    let (_cam, url) = simcam("none");
+    let bind = format!("127.0.0.1:{}", free_port());
+    let (mut cam, url) = simcam_on(&bind, "none");
     // "dead" points at a port nothing listens on: offline, with a reason.
     let dead = format!("rtsp://127.0.0.1:{}/dead", free_port());
     let site = Site::new(
@@ -31,11 +34,47 @@ fn the_operator_console_in_chromium() {
     add_user(&site, "ada", PW, "operator");
     duty(&site, "ada");
     add_user(&site, "eve", PW, "operator");
+    add_user(&site, "bo", PW, "operator");
     let mut rec = site.serve();
+    // "front" records, stops for a few seconds (a gap), and records again.
     assert!(wait_until(Duration::from_secs(30), || site
         .recordings("front")["segments"]
         .as_array()
         .is_some_and(|s| !s.is_empty())));
+    std::thread::sleep(Duration::from_secs(10));
+    cam.kill9();
+    std::thread::sleep(Duration::from_secs(6));
+    let (_cam2, _) = simcam_on(&bind, "none");
+    std::thread::sleep(Duration::from_secs(10));
+
+    // Bo works under a grant for the first 8 s of front's recording only.
+    let first = site.first_start_90k("front") / 90_000;
+    let bo = Client::login(site.http, "bo", PW);
+    // Bo sees no camera before a grant (least privilege); ada names it.
+    let front = Client::login(site.http, "ada", PW).camera_id("front");
+    let r = bo.call(
+        "POST",
+        "/api/requests",
+        Some(
+            serde_json::json!({"kind": "system_operation", "purpose": "checking the entrance",
+            "cameras": [front], "from": first.to_string(), "to": (first + 8).to_string(),
+            "actions": ["view_recorded"], "days": 1, "persons": [{"username": "bo"}]}),
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let id = r.json()["request"]["id"].as_i64().unwrap();
+    let manager = Client::login(site.http, "manager", "the manager's password");
+    let r = manager.call(
+        "POST",
+        &format!("/api/requests/{id}/approve"),
+        Some(serde_json::json!({"kind": "manager_approval"})),
+    );
+    assert_eq!(
+        r.json()["request"]["status"],
+        "granted",
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
 
     let artifacts = web.join("e2e/artifacts");
     let out = Command::new("node")
@@ -45,6 +84,8 @@ fn the_operator_console_in_chromium() {
         .env("PASSWORD", PW)
         .env("OPERATOR", "ada")
         .env("NOGRANT", "eve")
+        .env("SHORT_GRANT", "bo")
+        .env("GRANT_END", (first + 8).to_string())
         .env("ARTIFACTS", &artifacts)
         .output()
         .expect("node");
@@ -60,5 +101,17 @@ fn the_operator_console_in_chromium() {
     assert!(reg.status.success());
     let reg: serde_json::Value = serde_json::from_slice(&reg.stdout).unwrap();
     assert_eq!(reg, serde_json::json!([]), "registered while idle on Live");
+    // Playing near the grant's end asked only within it: nothing refused.
+    let reg = site.vidimus(&["register", "--json", "--user", "bo"]);
+    let reg: serde_json::Value = serde_json::from_slice(&reg.stdout).unwrap();
+    let reg = reg.as_array().unwrap();
+    assert!(
+        reg.iter().any(|e| e["allowed"] == true),
+        "bo played: {reg:#?}"
+    );
+    assert!(
+        reg.iter().all(|e| e["allowed"] == true),
+        "bo's player asked for video outside the grant: {reg:#?}"
+    );
     assert!(rec.terminate());
 }
