@@ -45,7 +45,7 @@ try {
   step("register a bank branch (Art. 9 ¶1 item 4)");
   await admin.fill("[data-testid=sys-id]", "bank-0042");
   await admin.fill("[data-testid=sys-name]", "Example Bank, Shennan Road");
-  await admin.fill("[data-testid=sys-district]", "Futian");
+  await admin.selectOption("[data-testid=sys-district]", "futian");
   await admin.selectOption("[data-testid=sys-category]", "item_4");
   await admin.click("[data-testid=cmp-register]");
   await admin.waitForSelector("[data-testid=cmp-detail] h3:has-text('Example Bank, Shennan Road')");
@@ -123,6 +123,14 @@ try {
   step("the district's PSB sees the system, loads the checklist and orders a correction");
   const psb = await logIn(await browser.newContext({ viewport: { width: 1400, height: 900 } }), process.env.PSB, process.env.PSB_PASSWORD);
   await psb.waitForSelector("h3:has-text('Systems of my district')");
+  // Its region was typed "Futian"; the system's district was chosen from the list:
+  // one district, whatever the spelling, filtered by the list too.
+  await psb.waitForSelector("[data-system=bank-0042] td:has-text('Futian')");
+  await psb.selectOption("[data-testid=cmp-district]", "futian");
+  await psb.waitForSelector("[data-system=bank-0042]");
+  await psb.selectOption("[data-testid=cmp-district]", "nanshan");
+  await psb.waitForSelector("[data-testid=compliance] p:has-text('No systems')");
+  await psb.selectOption("[data-testid=cmp-district]", "");
   await psb.click("[data-testid=cmp-open-bank-0042]");
   await psb.click("[data-testid=cmp-checklist]");
   await psb.waitForSelector("[data-testid=cmp-checklist-table] th:has-text('Art. 36 ¶2(4)')");

@@ -4,13 +4,13 @@
 // duties) and the PSB's inspections with the Art. 36 checklist pre-filled. The
 // server decides what each organisation may see and record; this page offers what
 // fits the user's organisation.
-import { useEffect, useState } from "react";
+import { useContext, useEffect, useState } from "react";
 import {
-  addEntry, ApiError, changeSystem, complianceOverview, complianceReport, deleteEntry, inspectionChecklist, printableUrl,
+  addEntry, ApiError, changeSystem, complianceOverview, complianceReport, deleteEntry, districts, inspectionChecklist, printableUrl,
   documentFileUrl, recordEvent, registerSystem, registrySystem, uploadDocumentFile,
-  type ChecklistItem, type Fine, type Report, type RegistryView, type Session, type SystemSummary,
+  type ChecklistItem, type District, type Fine, type Report, type RegistryView, type Session, type SystemSummary,
 } from "./api";
-import { useT } from "./i18n";
+import { LangContext, useT } from "./i18n";
 
 const CATEGORIES = ["item_1", "item_2", "item_3", "item_4", "item_5", "item_6", "item_7", "item_8", "outside_scope"];
 const MATERIALS = [
@@ -38,6 +38,29 @@ function message(e: unknown) {
   return e instanceof ApiError ? e.message : String((e as Error)?.message ?? e);
 }
 
+/** A district, chosen from the list (never typed: "Futian" and "futian" are one). */
+function DistrictSelect({ value, onChange, testid, any }: { value: string; onChange: (v: string) => void; testid?: string; any: string }) {
+  const lang = useContext(LangContext);
+  const [list, setList] = useState<District[]>([]);
+  useEffect(() => { districts().then(setList).catch(() => {}); }, []);
+  return (
+    <select data-testid={testid} value={value} onChange={(e) => onChange(e.target.value)}>
+      <option value="">{any}</option>
+      {list.map((d) => <option key={d.id} value={d.id}>{lang === "zh-CN" ? d.zh : d.en}</option>)}
+    </select>
+  );
+}
+
+function useDistrictName() {
+  const lang = useContext(LangContext);
+  const [list, setList] = useState<District[]>([]);
+  useEffect(() => { districts().then(setList).catch(() => {}); }, []);
+  return (id: string | null) => {
+    const d = list.find((x) => x.id === id);
+    return d ? (lang === "zh-CN" ? d.zh : d.en) : id ?? "";
+  };
+}
+
 export function Compliance({ me }: { me: Session }) {
   const t = useT();
   const [district, setDistrict] = useState("");
@@ -45,6 +68,7 @@ export function Compliance({ me }: { me: Session }) {
   const [error, setError] = useState("");
   const [open, setOpen] = useState<string | null>(null);
   const manager = me.org_kind === "system_manager" && me.role === "admin";
+  const districtName = useDistrictName();
   const reload = () => complianceOverview(district || undefined)
     .then((s) => { setSystems(s); setError(""); })
     .catch((e) => setError(message(e)));
@@ -54,7 +78,7 @@ export function Compliance({ me }: { me: Session }) {
     <div className="compliance" data-testid="compliance">
       <div className="cmp-head">
         <h3>{me.org_kind === "public_security" ? t("psbView") : t("compliance")}</h3>
-        <label>{t("district")} <input data-testid="cmp-district" value={district} onChange={(e) => setDistrict(e.target.value)} /></label>
+        <label>{t("district")} <DistrictSelect testid="cmp-district" value={district} onChange={setDistrict} any={t("allDistricts")} /></label>
       </div>
       {error && <div className="error" role="alert">{error}</div>}
       {systems && (systems.length === 0 ? <p>{t("noSystems")}</p> : (
@@ -64,7 +88,7 @@ export function Compliance({ me }: { me: Session }) {
             {systems.map((s) => (
               <tr key={s.id} data-system={s.id}>
                 <td><button className="link" data-testid={`cmp-open-${s.id}`} onClick={() => setOpen(s.id)}>{s.name}</button><br /><small>{s.id}</small></td>
-                <td>{s.district}</td>
+                <td>{districtName(s.district)}</td>
                 <td>{words(s.site_category)}</td>
                 <td className={`status-${s.status}`} data-testid="cmp-status">{t(statusWord(s.status))}</td>
                 <td>
@@ -112,7 +136,7 @@ function RegisterSystem({ onDone, initial }: { onDone: (id: string) => void; ini
       <h4>{initial ? t("changeParticulars") : t("registerSystem")}</h4>
       <label>{t("systemId")}<input data-testid={initial ? undefined : "sys-id"} value={f.id} onChange={set("id")} required readOnly={!!initial} /></label>
       <label>{t("name")}<input data-testid={initial ? undefined : "sys-name"} value={f.name} onChange={set("name")} required /></label>
-      <label>{t("district")}<input data-testid={initial ? undefined : "sys-district"} value={f.district} onChange={set("district")} /></label>
+      <label>{t("district")}<DistrictSelect testid={initial ? undefined : "sys-district"} value={f.district} onChange={(v) => setF({ ...f, district: v })} any="—" /></label>
       <label>{t("category")}<select data-testid={initial ? undefined : "sys-category"} value={f.site_category} onChange={set("site_category")}>
         {CATEGORIES.map((c) => <option key={c} value={c}>{c === "outside_scope" ? t("outsideScope") : `${t("art9Item")} (${c.slice(5)})`}</option>)}
       </select></label>

@@ -80,6 +80,9 @@ export const registerEntries = (q: { camera?: string; user?: string }) =>
   call<Record<string, unknown>[]>("GET", `/api/register?${new URLSearchParams(Object.entries(q).filter(([, v]) => v) as [string, string][])}`);
 export const registerCsvUrl = (q: { camera?: string; user?: string }) =>
   `/api/register?format=csv&${new URLSearchParams(Object.entries(q).filter(([, v]) => v) as [string, string][])}`;
+/** Shenzhen's districts: the one list regions and systems' districts come from. */
+export interface District { id: string; en: string; zh: string }
+export const districts = () => call<District[]>("GET", "/api/districts");
 export const siteStatus = () => call<SiteStatus>("GET", "/api/status");
 export const cameras = () => call<Camera[]>("GET", "/api/cameras");
 /** The cameras one may name in an access request (no address, status or video). */

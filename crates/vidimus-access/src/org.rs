@@ -85,8 +85,11 @@ impl Jurisdiction {
     /// Whether a camera in `region` serving `industry` lies within it (either suffices:
     /// "in the industry or region of their jurisdiction").
     pub fn covers(&self, region: Option<&str>, industry: Option<&str>) -> bool {
-        region.is_some_and(|r| self.regions.iter().any(|x| x == r))
-            || industry.is_some_and(|i| self.industries.iter().any(|x| x == i))
+        region.is_some_and(|r| {
+            self.regions
+                .iter()
+                .any(|x| vidimus_core::district::same(x, r))
+        }) || industry.is_some_and(|i| self.industries.iter().any(|x| x == i))
     }
 }
 

@@ -8,10 +8,12 @@
 //! - [`retention`]: which segments may be deleted, never early, never under hold.
 //! - [`capacity`]: how many days the store holds at measured bitrates, against the law.
 //! - [`camera`]: camera identity and source URLs whose credentials never leak.
+//! - [`district`]: Shenzhen's districts, the one list regions and districts come from.
 
 pub mod camera;
 pub mod capacity;
 pub mod clock;
+pub mod district;
 pub mod retention;
 pub mod rulebook;
 pub mod steer;

@@ -70,7 +70,9 @@ fn may_read(role: &Role, district: Option<&str>) -> bool {
     match role {
         Role::Manager { .. } | Role::TestingBody => true,
         Role::Psb { districts } => {
-            districts.is_empty() || district.is_some_and(|d| districts.iter().any(|x| x == d))
+            districts.is_empty()
+                || district
+                    .is_some_and(|d| districts.iter().any(|x| vidimus_core::district::same(x, d)))
         }
         Role::Other => false,
     }
@@ -459,7 +461,12 @@ pub async fn overview(
                 if !may_read(&role, row.district.as_deref())
                     || q.district
                         .as_ref()
-                        .is_some_and(|d| row.district.as_ref() != Some(d))
+                        .is_some_and(|d| {
+                            !row
+                                .district
+                                .as_deref()
+                                .is_some_and(|r| vidimus_core::district::same(r, d))
+                        })
                 {
                     continue;
                 }
@@ -665,8 +672,15 @@ async fn put(
     id: Option<String>,
     doc: Value,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let system: System =
+    let mut system: System =
         vidimus_compliance::facts::from_value(doc).map_err(|e| invalid("the system", e))?;
+    // The district is one of the list, stored by id (a PSB's region is compared with it).
+    if let Some(d) = &system.district {
+        let found = vidimus_core::district::parse(d).map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, "unknown_district", e.to_string())
+        })?;
+        system.district = Some(found.id.to_owned());
+    }
     if let Some(id) = &id
         && &system.id != id
     {

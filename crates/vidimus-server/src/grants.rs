@@ -251,13 +251,18 @@ pub fn decide(
         org_id: org.id,
         org_kind: OrgKind::parse(&org.kind)
             .ok_or_else(|| ApiError::internal("bad organisation kind"))?,
-        regions: org.regions.clone(),
+        // Districts compared by id, however they were stored.
+        regions: org
+            .regions
+            .iter()
+            .map(|r| vidimus_core::district::normalize(r))
+            .collect(),
         industries: org.industries.clone(),
         work_id: u.work_id.clone(),
     };
     let camera = CameraFacts {
         id: cam.id,
-        region: cam.region.clone(),
+        region: cam.region.as_deref().map(vidimus_core::district::normalize),
         industry: cam.industry.clone(),
         system: cam.system.clone(),
     };

@@ -149,6 +149,7 @@ impl AppState {
         live::live,
         view::view,
         status::status,
+        status::districts,
         custody::set_retention,
         custody::holds,
         custody::add_hold,
@@ -229,6 +230,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/cameras/{id}/live", get(live::live))
         .route("/api/cameras/{id}/view", get(view::view))
         .route("/api/status", get(status::status))
+        .route("/api/districts", get(status::districts))
         .route("/api/cameras/{id}/retention", put(custody::set_retention))
         .route("/api/holds", get(custody::holds).post(custody::add_hold))
         .route("/api/holds/{id}/release", post(custody::release_hold))

@@ -103,9 +103,11 @@ fn district_covers_all(
     Ok(!cameras.is_empty()
         && cameras.iter().all(|id| {
             cams.iter().find(|c| c.id == *id).is_some_and(|c| {
-                c.region
-                    .as_deref()
-                    .is_some_and(|r| jur.regions.iter().any(|x| x == r))
+                c.region.as_deref().is_some_and(|r| {
+                    jur.regions
+                        .iter()
+                        .any(|x| vidimus_core::district::same(x, r))
+                })
             })
         }))
 }
@@ -787,9 +789,11 @@ pub async fn register(
                         .unwrap_or_default()
                         .into_iter()
                         .filter(|c| {
-                            c.region
-                                .as_deref()
-                                .is_some_and(|r| jur.regions.iter().any(|x| x == r))
+                            c.region.as_deref().is_some_and(|r| {
+                                jur.regions
+                                    .iter()
+                                    .any(|x| vidimus_core::district::same(x, r))
+                            })
                         })
                         .map(|c| c.id)
                         .collect()

@@ -129,3 +129,12 @@ pub fn prometheus(state: &AppState, out: &mut String) {
         );
     }
 }
+
+/// The districts (Shenzhen's), the one list organisations' regions, cameras' regions
+/// and systems' districts come from: id, English and Chinese names.
+#[utoipa::path(get, path = "/api/districts", responses((status = 200, description = "[{id, en, zh}]")))]
+pub async fn districts(
+    _user: crate::auth::AuthUser,
+) -> axum::Json<&'static [vidimus_core::district::District]> {
+    axum::Json(vidimus_core::district::DISTRICTS)
+}

@@ -329,8 +329,13 @@ impl SqliteIndex {
 
     /// Opens (creating if new) the index at `path`.
     pub fn open(path: &Path) -> Result<Self> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // Every transaction here writes: take the write lock when it begins. A
+        // deferred one that reads first and then writes fails at once (SQLITE_BUSY,
+        // not waiting) if another connection committed in between — the recorder, the
+        // hand-out checkpoints and the handlers all write.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: every commit is on disk before it returns. The access register, the
         // log's leaves and checkpoints are committed before the video they cover is

@@ -48,7 +48,7 @@ fn main() {
     let now = Wall90k(1_800_000_000 * 90_000);
     let t = Instant::now();
     let psb = ix
-        .add_org("Bench PSB", "public_security", &["r0".into()], &[], now)
+        .add_org("Bench PSB", "public_security", &["futian".into()], &[], now)
         .unwrap();
     let mut cams = Vec::new();
     for i in 0..n_cams {
@@ -71,7 +71,11 @@ fn main() {
         ix.set_camera_place(
             id,
             Some("s"),
-            Some(&format!("r{}", i % 50)),
+            Some(
+                vidimus_core::district::DISTRICTS
+                    [i as usize % vidimus_core::district::DISTRICTS.len()]
+                .id,
+            ),
             Some("banking"),
         )
         .unwrap();
@@ -154,7 +158,7 @@ fn main() {
         id: officers[0],
         org_id: psb,
         org_kind: OrgKind::PublicSecurity,
-        regions: vec!["r0".into()],
+        regions: vec!["futian".into()],
         industries: vec![],
         work_id: Some("PSB-0000".into()),
     };
@@ -177,7 +181,7 @@ fn main() {
     for i in 0..2000 {
         let cam = CameraFacts {
             id: cams[i % 20],
-            region: Some("r1".into()),
+            region: Some("luohu".into()),
             industry: Some("banking".into()),
             system: None,
         };

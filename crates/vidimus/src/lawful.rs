@@ -86,6 +86,15 @@ pub(crate) fn org(cmd: OrgCommand) -> anyhow::Result<()> {
             region,
             industry,
         } => {
+            // Regions are districts from the one list, stored by id.
+            let region: Vec<String> = region
+                .iter()
+                .map(|r| {
+                    vidimus_core::district::parse(r)
+                        .map(|d| d.id.to_owned())
+                        .with_context(|| format!("--region {r:?}"))
+                })
+                .collect::<anyhow::Result<_>>()?;
             let d = target.data_dir()?;
             std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
             let mut ix = vidimus_store::SqliteIndex::open(&d.join("index.db"))?;

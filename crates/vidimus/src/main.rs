@@ -1075,6 +1075,13 @@ fn camera(cmd: CameraCommand) -> anyhow::Result<()> {
             region,
             industry,
         } => {
+            let region = region
+                .map(|r| {
+                    vidimus_core::district::parse(&r)
+                        .map(|d| d.id.to_owned())
+                        .with_context(|| format!("--region {r:?}"))
+                })
+                .transpose()?;
             let (_, mut ix) = target.index()?;
             let cam = ix.camera_by_name(&name)?;
             ix.set_camera_place(

@@ -107,7 +107,7 @@ fn only_the_lawful_cells_succeed() {
             "--kind",
             k,
             "--region",
-            "r1",
+            "luohu",
         ]);
         assert!(out.status.success() || k == "system_manager");
     }
@@ -140,7 +140,7 @@ fn only_the_lawful_cells_succeed() {
             "place",
             c,
             "--region",
-            "r1",
+            "luohu",
             "--industry",
             "banking",
         ]);
