@@ -124,7 +124,9 @@ try {
   const [bundle] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=export-bundle]")]);
   const bout = join(artifacts, "export.vbundle");
   await bundle.saveAs(bout);
-  assert.ok((await page.textContent("[data-testid=bundle-status]")).includes("signed by key"));
+  const bstatus = await page.textContent("[data-testid=bundle-status]");
+  assert.ok(bstatus.includes("signed by the key with fingerprint"), bstatus);
+  console.log(`FINGERPRINT ${bstatus.trim().split(" ").pop()}`);
   console.log(`BUNDLE ${bout}`);
   assert.equal(await page.locator("[data-testid=place-hold]").count(), 0, "operators cannot place holds");
   assert.equal(await page.locator("header button:has-text('Legal holds')").count(), 0);

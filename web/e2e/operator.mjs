@@ -130,6 +130,24 @@ try {
   assert.ok(Math.abs(atGap.wall - atGap.media - gap.end) < 1.0, `played from ${atGap.wall - atGap.media}, the gap ends at ${gap.end}`);
   assert.match(await ada.textContent("[data-testid=playback-notice]"), /No recording .* playing from/);
 
+  step("a bundle of video still being recorded says so in words, and when it will be possible");
+  const local = (sec) => {
+    const d = new Date(sec * 1000), p = (n) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  };
+  const nowSec = Math.floor(Date.now() / 1000);
+  await ada.click("[data-testid=export-open]");
+  await ada.fill("[data-testid=export-from]", local(nowSec - 3));
+  await ada.fill("[data-testid=export-to]", local(nowSec - 1));
+  await ada.fill("[data-testid=export-recipient]", "e2e court");
+  await ada.fill("[data-testid=export-purpose]", "e2e: the newest seconds");
+  await ada.click("[data-testid=export-bundle]");
+  await ada.waitForSelector("[data-testid=bundle-status]:has-text('still being recorded')", { timeout: 20000 });
+  const bmsg = await ada.textContent("[data-testid=bundle-status]");
+  assert.match(bmsg, /camera "front".*try again after about/, bmsg);
+  assert.doesNotMatch(bmsg, /segment \d+\/|\.mp4/, `no internal path: ${bmsg}`);
+  await ada.screenshot({ path: join(artifacts, "bundle-still-recording.png") });
+
   console.log("operator e2e: all steps passed");
 } catch (e) {
   console.error(`operator e2e FAILED: ${e.stack || e}`);

@@ -285,7 +285,8 @@ export function Playback({ admin, username }: { admin: boolean; username: string
               setBundleMsg(t("bundling"));
               try {
                 const b = await makeBundle(cameraId, new Date(exporting.from).getTime() / 1000, new Date(exporting.to).getTime() / 1000, purpose, recipient, destination, copyGrant);
-                setBundleMsg(`${t("bundleReady")} ${b.key_fingerprint.slice(0, 16)}…`);
+                // The whole fingerprint, as `vidimus log-key` and `vidimus verify` print it.
+                setBundleMsg(`${t("bundleReady")} ${b.key_fingerprint}`);
                 const a = document.createElement("a");
                 a.href = b.download;
                 a.download = `${b.export_id}.vbundle`;

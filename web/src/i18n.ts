@@ -97,7 +97,7 @@ const en = {
   destination: "Destination (e.g. case file)",
   bundle: "Verifiable bundle",
   bundling: "Making the bundle…",
-  bundleReady: "Bundle ready, signed by key",
+  bundleReady: "Bundle ready, signed by the key with fingerprint",
   clickToPlay: "Click on the timeline to play from that time",
   shortcuts: "Space: play/pause · ← →: frame step · 1 2 4: speed",
   language: "Language",

@@ -139,6 +139,15 @@ impl From<vidimus_store::StoreError> for ApiError {
                 Self::new(StatusCode::BAD_REQUEST, "range_too_large", m)
             }
             E::Invalid(m) => Self::bad_request(m),
+            e @ E::StillRecording { .. } => {
+                let mut r = Self::new(StatusCode::CONFLICT, "still_recording", e.to_string());
+                if let E::StillRecording { ready_by, .. } = e {
+                    let now =
+                        vidimus_core::time::Wall90k::from_system(std::time::SystemTime::now());
+                    r.retry_after = Some(((ready_by.0 - now.0).max(90_000) / 90_000) as u64);
+                }
+                r
+            }
             other => Self::internal(other),
         }
     }

@@ -343,10 +343,19 @@ fn segment_evidence(
             .get(path)
             .ok_or_else(|| StoreError::Invalid(format!("segment {path} vanished")))?;
         if row.state != SegmentState::Closed {
-            return Err(StoreError::Invalid(format!(
-                "segment {path} is still being recorded; its proof exists once it closes \
-                 (within one segment duration): try again then, or end the range earlier"
-            )));
+            // When it will close: about one segment's length after it began (the
+            // camera's last closed segment says how long they are).
+            let length = rows
+                .values()
+                .filter(|r| r.state == SegmentState::Closed && r.end_90k > r.start_90k)
+                .map(|r| r.end_90k - r.start_90k)
+                .max()
+                .unwrap_or(60 * 90_000);
+            return Err(StoreError::StillRecording {
+                camera: req.camera.to_owned(),
+                since: Wall90k(row.start_90k),
+                ready_by: Wall90k(row.start_90k + length + 2 * 90_000),
+            });
         }
         if row.fragment_hashes.is_empty() {
             return Err(StoreError::Invalid(format!(

@@ -52,6 +52,16 @@ pub enum StoreError {
     Invalid(String),
     #[error("the data directory {0} is in use by a running recorder")]
     Locked(String),
+    /// A bundle's range reaches a recording still being written: its proof (the
+    /// segment's log leaf) exists once the recording closes.
+    #[error(
+        "the range reaches video of camera {camera:?} that is still being recorded (since {since}); a bundle proves only closed recordings: try again after about {ready_by}, or end the range before {since}"
+    )]
+    StillRecording {
+        camera: String,
+        since: vidimus_core::time::Wall90k,
+        ready_by: vidimus_core::time::Wall90k,
+    },
 }
 
 impl StoreError {

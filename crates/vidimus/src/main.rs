@@ -594,9 +594,12 @@ fn run() -> anyhow::Result<()> {
             let seed = vidimus_store::log::site_key(&d)
                 .context("this data directory has no log key yet (start the recorder once)")?;
             let pk = vidimus_integrity::checkpoint::public_key(&seed);
-            println!(
-                "{}",
-                pk.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            // The public key on standard output (what `verify --key` takes); its
+            // fingerprint — the form the console and `verify` show — beside it.
+            println!("{}", hex::encode(pk));
+            eprintln!(
+                "fingerprint {} (SHA-256 of the public key: what the console and `vidimus verify` show)",
+                vidimus_integrity::bundle::fingerprint(&pk)
             );
             Ok(())
         }

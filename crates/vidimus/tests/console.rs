@@ -190,7 +190,18 @@ fn console_in_chromium() {
         .lines()
         .find_map(|l| l.strip_prefix("BUNDLE "))
         .expect("bundle file");
-    let key = String::from_utf8(site.vidimus(&["log-key"]).stdout).unwrap();
+    let out = site.vidimus(&["log-key"]);
+    let key = String::from_utf8(out.stdout).unwrap();
+    // The console shows the key in the same form as `vidimus log-key` and `verify`.
+    let shown = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("FINGERPRINT "))
+        .expect("the console's fingerprint");
+    let printed = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        printed.contains(&format!("fingerprint {shown} ")),
+        "console {shown}, log-key {printed}"
+    );
     let v = Command::new(bin())
         .args(["verify", bundle, "--key", key.trim(), "--json"])
         .output()
