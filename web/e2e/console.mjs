@@ -195,6 +195,9 @@ try {
   };
   const li = await officer("li");
   await li.click("header button:has-text('Access requests')");
+  // A PSB files law enforcement or public emergency requests, nothing else.
+  const liKinds = await li.$$eval("[data-testid=req-kind] option", (o) => o.map((x) => x.value));
+  assert.deepEqual(liKinds.sort(), ["law_enforcement", "public_emergency"]);
   await li.selectOption("[data-testid=req-kind]", "law_enforcement");
   await li.fill("[data-testid=req-purpose]", "case 2026-117");
   await li.check(`[data-testid=req-cam-${process.env.GAP_CAMERA}]`);
@@ -203,18 +206,21 @@ try {
   await li.fill("[data-testid=req-persons]", "li, wang");
   await li.click("[data-testid=req-submit]");
   await li.waitForSelector("[data-testid=req-msg]:has-text('Filed request')");
-  await li.waitForSelector("tr[data-request] td:has-text('confirmations (Art. 34(3))')");
-  assert.match(await li.textContent("tr[data-request] [data-testid=req-status]"), /pending/);
+  await li.waitForSelector("tr[data-request] td:has-text('have not confirmed with their own credentials (Art. 34(3))')");
+  assert.match(await li.textContent("tr[data-request] [data-testid=req-status]"), /Waiting/);
   // Without the second officer's confirmation no video is served.
   const liBefore = await li.evaluate(async ([id, a, b]) =>
     (await fetch(`/api/cameras/${id}/playback.mp4?from=${a}&to=${b}`)).status, [camId, exFrom, exFrom + 4]);
   assert.equal(liBefore, 403);
   await li.screenshot({ path: join(artifacts, "request-pending.png") });
   const wang = await officer("wang");
+  // The second officer is told a confirmation waits for him, before he looks.
+  await wang.waitForSelector("[data-testid=nav-waiting]:has-text('1 to confirm')", { timeout: 20000 });
   await wang.click("header button:has-text('Access requests')");
+  await wang.waitForSelector("tr[data-request] [data-testid=req-waits]");
   await wang.fill("tr[data-request] [data-testid=confirm-password]", "wang's long password");
   await wang.click("tr[data-request] [data-testid=confirm]");
-  await wang.waitForSelector("tr[data-request] [data-testid=req-status]:has-text('granted')");
+  await wang.waitForSelector("tr[data-request] [data-testid=req-status]:has-text('Granted')");
   const liAfter = await li.evaluate(async ([id, a, b]) =>
     (await fetch(`/api/cameras/${id}/playback.mp4?from=${a}&to=${b}`)).status, [camId, exFrom, exFrom + 4]);
   assert.equal(liAfter, 200);

@@ -42,6 +42,39 @@ try {
   await eve.waitForSelector("[data-testid=req-kind]");
   console.log("NOGRANT_IDLE_DONE");
 
+  step("requests: only the kinds one's organisation files, in words; errors do not outlive a success");
+  const eveKinds = await eve.$$eval("[data-testid=req-kind] option", (o) => o.map((x) => [x.value, x.textContent]));
+  assert.deepEqual(eveKinds.map((k) => k[0]), ["system_operation"], "the system manager's staff file operation requests only");
+  assert.ok(!eveKinds[0][1].includes("_"), `a label, not a raw name: ${eveKinds[0][1]}`);
+  const actionText = await eve.textContent("[data-testid=req-action-view_recorded] >> xpath=..");
+  assert.match(actionText, /Watch recordings/);
+  await eve.check("[data-testid=req-cam-front]");
+  await eve.fill("[data-testid=req-days]", "3");
+  await eve.fill("[data-testid=req-purpose]", "checking the door");
+  await eve.fill("[data-testid=req-persons]", "eve, nobody-such"); // a person without an account: refused
+  await eve.click("[data-testid=req-submit]");
+  await eve.waitForSelector("[data-testid=req-error]:has-text('nobody-such')");
+  await eve.fill("[data-testid=req-persons]", "eve");
+  await eve.click("[data-testid=req-submit]");
+  await eve.waitForSelector("[data-testid=req-msg], [data-testid=req-error]:not(:has-text('nobody-such'))");
+  assert.equal(await eve.locator("[data-testid=req-error]").count(), 0,
+    `filing failed: ${await eve.locator("[data-testid=req-error]").first().textContent().catch(() => "")}`);
+  await eve.waitForSelector("[data-testid=req-msg]:has-text('Filed request')");
+  assert.equal(await eve.locator("[data-testid=req-error]").count(), 0, "the earlier error is gone");
+  const row = eve.locator("tr[data-request]").first();
+  assert.match(await row.locator("[data-testid=req-cameras]").textContent(), /front/);
+  assert.match(await row.locator("[data-testid=req-range]").textContent(), /Expires/);
+  assert.match(await row.locator("[data-testid=req-status]").textContent(), /Waiting/);
+  // Its filer withdraws it, and must say why.
+  assert.equal(await row.locator("[data-testid=revoke], [data-testid^=approve-]").count(), 0, "no approve or revoke for its filer");
+  await row.locator("[data-testid=close-withdraw]").click();
+  await eve.waitForSelector("[data-testid=req-error]:has-text('Say why first')");
+  await row.locator("[data-testid=close-reason]").fill("filed by mistake");
+  await row.locator("[data-testid=close-withdraw]").click();
+  await eve.waitForSelector("tr[data-request] [data-testid=req-status]:has-text('Withdrawn')");
+  assert.equal(await eve.locator("[data-testid=req-error]").count(), 0);
+  await eve.screenshot({ path: join(artifacts, "requests-withdrawn.png") });
+
   step("an offline camera's tile says offline and why");
   const ada = await as(process.env.OPERATOR);
   await ada.waitForSelector("[data-testid=tile-dead] [data-testid=tile-message]:has-text('Offline:')", { timeout: 20000 });
@@ -85,6 +118,10 @@ try {
 
   step("playback near the end of a short grant plays, and says when the grant ends");
   const bo = await as(process.env.SHORT_GRANT);
+  // Bo's granted request offers him nothing he may not do: no approve, no revoke.
+  await bo.click("header button:has-text('Access requests')");
+  await bo.waitForSelector("tr[data-request] [data-testid=req-status]:has-text('Granted')");
+  assert.equal(await bo.locator("[data-testid=revoke], [data-testid^=approve-], [data-testid^=close-]").count(), 0);
   await bo.click("header button:has-text('Playback')");
   await bo.waitForSelector("[data-testid=span]", { timeout: 15000 });
   const end = Number(process.env.GRANT_END);

@@ -1,14 +1,14 @@
 // The console shell: login, then the views (live, playback, requests, holds, register,
 // compliance); English / 简体中文.
 import { useEffect, useState } from "react";
-import { ApiError, login, logout, session, type Session } from "./api";
+import { ApiError, login, logout, requests as fetchRequests, session, type Session } from "./api";
 import { LangContext, translate, type Lang } from "./i18n";
 import { Live } from "./Live";
 import { Playback } from "./Playback";
 import { Alarms } from "./Alarms";
 import { Holds } from "./Holds";
 import { Register } from "./Register";
-import { Requests } from "./Requests";
+import { Requests, waitingForMe } from "./Requests";
 import { Compliance } from "./Compliance";
 
 export function App() {
@@ -18,6 +18,16 @@ export function App() {
   const t = (k: Parameters<typeof translate>[1]) => translate(lang, k);
 
   useEffect(() => { session().then(setMe).catch(() => setMe(null)); }, []);
+  // Requests waiting for this user's confirmation: a sign in the navigation, so the
+  // second officer knows without looking.
+  const [waiting, setWaiting] = useState(0);
+  const countWaiting = () => fetchRequests().then((l) => setWaiting(waitingForMe(l))).catch(() => {});
+  useEffect(() => {
+    if (!me) return;
+    countWaiting();
+    const i = window.setInterval(countWaiting, 15000);
+    return () => window.clearInterval(i);
+  }, [me]); // eslint-disable-line react-hooks/exhaustive-deps
   useEffect(() => { localStorage.setItem("lang", lang); document.documentElement.lang = lang; }, [lang]);
 
   const langSwitch = (
@@ -38,7 +48,8 @@ export function App() {
             <nav>
               <button className={view === "live" ? "on" : ""} onClick={() => setView("live")}>{t("live")}</button>
               <button className={view === "playback" ? "on" : ""} onClick={() => setView("playback")}>{t("playback")}</button>
-              <button className={view === "requests" ? "on" : ""} onClick={() => setView("requests")}>{t("requests")}</button>
+              <button className={view === "requests" ? "on" : ""} onClick={() => setView("requests")}>{t("requests")}
+                {waiting > 0 && <span className="badge" data-testid="nav-waiting" title={t("waitsForYou")}>{waiting} {t("toConfirm")}</span>}</button>
               {me.role === "admin" && <button className={view === "holds" ? "on" : ""} onClick={() => setView("holds")}>{t("holds")}</button>}
               {me.role === "admin" && <button className={view === "register" ? "on" : ""} onClick={() => setView("register")}>{t("register")}</button>}
               {["system_manager", "public_security", "testing_body"].includes(me.org_kind) &&
@@ -51,7 +62,7 @@ export function App() {
           </header>
           <Alarms />
           <main>{view === "live" ? <Live onFileRequest={() => setView("requests")} /> : view === "playback" ? <Playback admin={me.role === "admin"} username={me.username} />
-            : view === "requests" ? <Requests me={me} /> : view === "register" ? <Register />
+            : view === "requests" ? <Requests me={me} onChange={countWaiting} /> : view === "register" ? <Register />
             : view === "compliance" ? <Compliance me={me} /> : <Holds />}</main>
         </div>
       )}

@@ -1,7 +1,7 @@
 // The Vidimus HTTP API (see docs/api.md). The session cookie is HttpOnly; the CSRF
 // token from login/session is sent on every state-changing request.
 
-export interface Session { username: string; role: string; csrf_token: string; org_kind: string }
+export interface Session { username: string; role: string; csrf_token: string; org_kind: string; request_kinds: string[] }
 export interface Camera { id: number; name: string; url: string; status: string; frames_received: number; last_error: string | null }
 export interface Span { start_90k: number; end_90k: number; start: string; end: string }
 export interface Gap { start_90k: number; end_90k: number | null; start: string; end: string | null; cause: string }
@@ -64,10 +64,14 @@ export interface Unmet { id: string; article: string; message: string }
 export interface RequestPerson { user_id: number; username: string; work_id: string | null; confirmed_90k: number | null }
 export interface AccessRequest {
   id: number; kind: string; purpose: string; cameras: number[]; actions: string[]; status: string; created_by: number;
+  from_90k: number; to_90k: number; expires_90k: number; live: boolean;
   persons: RequestPerson[]; approvals: { kind: string; username: string }[];
+  attachments: { id: number; name: string; sha256: string; bytes: number }[];
   grant: { id: number; expires_90k: number; revoked_90k: number | null } | null;
 }
-export interface RequestOut { request: AccessRequest; missing: Unmet[]; approvals_possible: string[] }
+/** What the user may do with a request now (the server would accept exactly these). */
+export interface Doors { approve: string[]; confirm: boolean; close: "withdraw" | "refuse" | null; revoke: boolean; attach: boolean }
+export interface RequestOut { request: AccessRequest; missing: Unmet[]; approvals_possible: string[]; may: Doors }
 export interface NewRequest { kind: string; purpose: string; cameras: number[]; from?: string; to?: string; actions: string[]; days: number; persons: { username: string }[] }
 export const requests = () => call<RequestOut[]>("GET", "/api/requests");
 export const fileRequest = (r: NewRequest) => call<RequestOut>("POST", "/api/requests", r);
@@ -75,6 +79,17 @@ export const confirmRequest = (id: number, password: string, work_id?: string) =
   call<RequestOut>("POST", `/api/requests/${id}/confirm`, { password, work_id: work_id || null });
 export const approveRequest = (id: number, kind: string) => call<RequestOut>("POST", `/api/requests/${id}/approve`, { kind });
 export const closeRequest = (id: number, reason: string) => call<RequestOut>("POST", `/api/requests/${id}/close`, { reason });
+export async function attachToRequest(id: number, file: File): Promise<RequestOut> {
+  const r = await fetch(`/api/requests/${id}/attachments?name=${encodeURIComponent(file.name)}`, {
+    method: "POST", headers: { "x-csrf-token": csrf, "content-type": "application/octet-stream" }, body: file, credentials: "same-origin",
+  });
+  if (!r.ok) {
+    let code = "error", message = r.statusText;
+    try { const j = await r.json(); code = j.error.code; message = j.error.message; } catch { /* not JSON */ }
+    throw new ApiError(r.status, code, message);
+  }
+  return r.json();
+}
 export const revokeGrant = (id: number) => call<void>("POST", `/api/grants/${id}/revoke`);
 export const registerEntries = (q: { camera?: string; user?: string }) =>
   call<Record<string, unknown>[]>("GET", `/api/register?${new URLSearchParams(Object.entries(q).filter(([, v]) => v) as [string, string][])}`);

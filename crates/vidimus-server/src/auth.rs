@@ -102,6 +102,21 @@ pub struct SessionInfo {
     /// The kind of the user's organisation (`system_manager`, `public_security`,
     /// `testing_body`, ...): what the console offers.
     pub org_kind: String,
+    /// The kinds of access request the organisation may file (Art. 33-35, 24).
+    pub request_kinds: Vec<String>,
+}
+
+/// The request kinds an organisation of `kind` may file.
+pub fn request_kinds(kind: &str) -> Vec<String> {
+    use vidimus_access::request::{RequestKind, may_file};
+    let Some(org) = vidimus_access::org::OrgKind::parse(kind) else {
+        return Vec::new();
+    };
+    RequestKind::ALL
+        .into_iter()
+        .filter(|k| may_file(*k, org).is_ok())
+        .map(|k| k.as_str().to_owned())
+        .collect()
 }
 
 fn org_kind(ix: &vidimus_store::SqliteIndex, org_id: i64) -> Result<String, ApiError> {
@@ -253,6 +268,7 @@ pub async fn login(
         username: user.username,
         role: user.role,
         csrf_token: csrf,
+        request_kinds: request_kinds(&kind),
         org_kind: kind,
     })
     .into_response();
@@ -303,6 +319,7 @@ pub async fn session(
         username: user.username,
         role: user.role,
         csrf_token: user.csrf_token,
+        request_kinds: request_kinds(&kind),
         org_kind: kind,
     }))
 }

@@ -63,6 +63,92 @@ pub struct RequestOut {
     pub missing: Vec<Unmet>,
     /// The approvals it can use.
     pub approvals_possible: Vec<String>,
+    /// What the user asking may do with it now (the console offers only these).
+    pub may: Doors,
+}
+
+/// What one user may do with a request now: each is what the server would accept.
+#[derive(serde::Serialize, utoipa::ToSchema, Default)]
+pub struct Doors {
+    /// Approvals this user may give (not yet given).
+    pub approve: Vec<String>,
+    /// Confirm their own part (a person on it who has not confirmed).
+    pub confirm: bool,
+    /// `withdraw` (its filer) or `refuse` (an approver), while pending.
+    pub close: Option<&'static str>,
+    /// Revoke its grant.
+    pub revoke: bool,
+    /// Attach a document (everyone who sees it may: a warrant, an ID, a decision).
+    pub attach: bool,
+}
+
+/// The would-be approver `me` of request `r`, as `request::may_approve` sees them.
+fn approver_of(
+    ix: &SqliteIndex,
+    me: &vidimus_store::users::UserRow,
+    r: &RequestRow,
+) -> Result<request::Approver, ApiError> {
+    let (org, jur) = org_kind(ix, me.org_id)?;
+    Ok(request::Approver {
+        user_id: me.id,
+        is_admin: me.role == "admin",
+        org,
+        covers_cameras: if org == OrgKind::PublicSecurity {
+            district_covers_all(ix, &jur, &r.cameras)?
+        } else {
+            covers_all(ix, &jur, &r.cameras)?
+        },
+    })
+}
+
+fn persons_of(r: &RequestRow) -> Vec<Person> {
+    r.persons
+        .iter()
+        .map(|p| Person {
+            user_id: p.user_id,
+            work_id: p.work_id.clone(),
+            confirmed: p.confirmed_90k.is_some(),
+        })
+        .collect()
+}
+
+/// What `viewer` may do with `r` now, by the same rules the handlers apply.
+fn doors(ix: &SqliteIndex, viewer: &AuthUser, r: &RequestRow) -> Result<Doors, ApiError> {
+    let me = me(ix, viewer)?;
+    let pending = r.status == "pending";
+    let person = r.persons.iter().find(|p| p.user_id == me.id);
+    let mut d = Doors {
+        confirm: pending && person.is_some_and(|p| p.confirmed_90k.is_none()),
+        close: if !pending {
+            None
+        } else if r.created_by == me.id {
+            Some("withdraw")
+        } else if me.role == "admin" && person.is_none() {
+            Some("refuse")
+        } else {
+            None
+        },
+        attach: true,
+        ..Doors::default()
+    };
+    let (org, _) = org_kind(ix, me.org_id)?;
+    d.revoke = r.grant.as_ref().is_some_and(|g| g.revoked_90k.is_none())
+        && me.role == "admin"
+        && (org == OrgKind::SystemManager || me.org_id == r.org_id);
+    if pending && let Some(rk) = RequestKind::parse(&r.kind) {
+        let actions: Vec<Action> = r.actions.iter().filter_map(|x| Action::parse(x)).collect();
+        let who = approver_of(ix, &me, r)?;
+        let persons = persons_of(r);
+        for k in request::useful_approvals(rk, &actions) {
+            if r.approvals.iter().any(|a| a.kind == k.as_str()) {
+                continue;
+            }
+            if request::may_approve(k, &who, rk, &actions, r.created_by, &persons).is_ok() {
+                d.approve.push(k.as_str().to_owned());
+            }
+        }
+    }
+    Ok(d)
 }
 
 /// The logged-in user's row.
@@ -180,6 +266,7 @@ fn missing_of(ix: &SqliteIndex, r: &RequestRow) -> Result<Vec<Unmet>, ApiError> 
 /// Grants a pending request if it lacks nothing; returns the request as shown.
 fn settle(
     ix: &mut SqliteIndex,
+    viewer: &AuthUser,
     id: i64,
     by: Option<i64>,
     now: Wall90k,
@@ -207,7 +294,9 @@ fn settle(
     };
     let kind = RequestKind::parse(&r.kind).unwrap_or(RequestKind::SystemOperation);
     let actions: Vec<Action> = r.actions.iter().filter_map(|a| Action::parse(a)).collect();
+    let may = doors(ix, viewer, &r)?;
     Ok(RequestOut {
+        may,
         missing: if r.status == "pending" {
             missing
         } else {
@@ -365,7 +454,7 @@ pub async fn file(
                 },
                 now,
             )?;
-            settle(ix, id, None, now)
+            settle(ix, &user, id, None, now)
         })
         .await?;
     Ok((StatusCode::CREATED, Json(out)))
@@ -384,7 +473,7 @@ pub async fn get(
         .db
         .run(move |ix| {
             visible(ix, &user, id)?;
-            settle(ix, id, None, now)
+            settle(ix, &user, id, None, now)
         })
         .await
         .map(Json)
@@ -432,7 +521,7 @@ pub async fn list(
             let mut out = Vec::new();
             for id in ix.request_ids(None, None)? {
                 if visible(ix, &user, id).is_ok() {
-                    out.push(settle(ix, id, None, now)?);
+                    out.push(settle(ix, &user, id, None, now)?);
                 }
             }
             Ok(out)
@@ -475,7 +564,7 @@ pub async fn confirm(
             let me = me(ix, &user)?;
             let account = account_work_id(&me, c.work_id.as_deref(), "Art. 34(2)")?;
             ix.confirm_person(id, user.user_id, account.as_deref(), now)?;
-            settle(ix, id, None, now)
+            settle(ix, &user, id, None, now)
         })
         .await
         .map(Json)
@@ -514,28 +603,10 @@ pub async fn approve(
                 )));
             }
             let me = me(ix, &user)?;
-            let (org, jur) = org_kind(ix, me.org_id)?;
             let rk = RequestKind::parse(&r.kind).ok_or_else(|| ApiError::internal("bad kind"))?;
             let actions: Vec<Action> = r.actions.iter().filter_map(|x| Action::parse(x)).collect();
-            let persons: Vec<Person> = r
-                .persons
-                .iter()
-                .map(|p| Person {
-                    user_id: p.user_id,
-                    work_id: p.work_id.clone(),
-                    confirmed: p.confirmed_90k.is_some(),
-                })
-                .collect();
-            let who = request::Approver {
-                user_id: me.id,
-                is_admin: me.role == "admin",
-                org,
-                covers_cameras: if org == OrgKind::PublicSecurity {
-                    district_covers_all(ix, &jur, &r.cameras)?
-                } else {
-                    covers_all(ix, &jur, &r.cameras)?
-                },
-            };
+            let persons = persons_of(&r);
+            let who = approver_of(ix, &me, &r)?;
             request::may_approve(kind, &who, rk, &actions, r.created_by, &persons).map_err(
                 |u| {
                     let status = if u.id == "approval_not_applicable" {
@@ -552,7 +623,7 @@ pub async fn approve(
                 },
             )?;
             ix.add_approval(id, kind.as_str(), me.id, a.note.as_deref(), now)?;
-            settle(ix, id, Some(me.id), now)
+            settle(ix, &user, id, Some(me.id), now)
         })
         .await
         .map(Json)
@@ -645,7 +716,7 @@ pub async fn close(
                 ));
             };
             ix.close_request(id, status, user.user_id, &c.reason, now)?;
-            settle(ix, id, None, now)
+            settle(ix, &user, id, None, now)
         })
         .await
         .map(Json)
@@ -677,7 +748,7 @@ pub async fn attach(
         .run(move |ix| {
             visible(ix, &user, id)?;
             ix.add_attachment(id, &name, &body, user.user_id, now)?;
-            settle(ix, id, None, now)
+            settle(ix, &user, id, None, now)
         })
         .await
         .map(Json)

@@ -29,7 +29,9 @@ fn the_operator_console_in_chromium() {
     let dead = format!("rtsp://127.0.0.1:{}/dead", free_port());
     let site = Site::new(
         &[("front", &format!("{url}/front")), ("dead", &dead)],
-        "sync_interval = \"1s\"\nsegment_duration = \"4s\"\nbackoff_initial = \"500ms\"\nbackoff_max = \"1s\"",
+        // Long segments: the newest seconds stay in a recording still being written
+        // (the bundle step), whatever the machine's speed.
+        "sync_interval = \"1s\"\nsegment_duration = \"600s\"\nbackoff_initial = \"500ms\"\nbackoff_max = \"1s\"",
     );
     add_user(&site, "ada", PW, "operator");
     duty(&site, "ada");
