@@ -69,6 +69,8 @@ try {
   assert.ok(spans >= 2, `expected recorded spans on both sides of the gap, got ${spans}`);
 
   step("clicking a time plays from that time");
+  // Hold the timeline still (it follows now until the user moves it).
+  await page.click("[data-testid=follow-now]");
   const box = await page.locator("[data-testid=span]").first().boundingBox();
   const tl = await page.locator("[data-testid=timeline]").boundingBox();
   const x = box.x + Math.max(2, box.width / 2);

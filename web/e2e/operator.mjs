@@ -116,6 +116,27 @@ try {
     return v && v.videoWidth > 0 && v.currentTime > m;
   }, min, { timeout: 20000 });
 
+  step("the timeline follows now, and stops when the user holds it");
+  await ada.click("header button:has-text('Playback')");
+  await ada.selectOption("[data-testid=camera-select]", { label: "front" });
+  await ada.waitForSelector("[data-testid=span]", { timeout: 15000 });
+  const right0 = Number(await ada.getAttribute("[data-testid=timeline]", "data-to"));
+  await ada.waitForTimeout(4500);
+  const right1 = Number(await ada.getAttribute("[data-testid=timeline]", "data-to"));
+  assert.ok(right1 - right0 > 2, `the timeline did not follow now (${right0} -> ${right1})`);
+  assert.ok(Math.abs(right1 - Date.now() / 1000) < 30, "its right edge is near now");
+  // Zooming in while following keeps now in view: never a stale, empty window.
+  for (let i = 0; i < 2; i++) await ada.click("[data-testid=zoom-in]");
+  const zf = Number(await ada.getAttribute("[data-testid=timeline]", "data-from"));
+  const zt = Number(await ada.getAttribute("[data-testid=timeline]", "data-to"));
+  assert.ok(zt - zf <= 120 && zt > Date.now() / 1000 - 5, `zoomed to ${zf}..${zt}`);
+  assert.ok(await ada.locator("[data-testid=span]").count() > 0, "the zoomed window shows recording");
+  for (let i = 0; i < 2; i++) await ada.click("[data-testid=zoom-out]");
+  await ada.click("[data-testid=follow-now]"); // hold it still for the clicks below
+  const held = Number(await ada.getAttribute("[data-testid=timeline]", "data-to"));
+  await ada.waitForTimeout(2500);
+  assert.equal(Number(await ada.getAttribute("[data-testid=timeline]", "data-to")), held, "held still");
+
   step("playback near the end of a short grant plays, and says when the grant ends");
   const bo = await as(process.env.SHORT_GRANT);
   // Bo's granted request offers him nothing he may not do: no approve, no revoke.
@@ -124,6 +145,7 @@ try {
   assert.equal(await bo.locator("[data-testid=revoke], [data-testid^=approve-], [data-testid^=close-]").count(), 0);
   await bo.click("header button:has-text('Playback')");
   await bo.waitForSelector("[data-testid=span]", { timeout: 15000 });
+  await bo.click("[data-testid=follow-now]");
   const end = Number(process.env.GRANT_END);
   await bo.mouse.click(...(await xOf(bo, end - 3)));
   await playing(bo);
@@ -134,8 +156,6 @@ try {
   await bo.waitForSelector("[data-testid=playback-notice]:has-text('Outside your grant')");
 
   step("the playback clock shows the frame's wall time across a gap");
-  await ada.click("header button:has-text('Playback')");
-  await ada.selectOption("[data-testid=camera-select]", { label: "front" });
   await ada.waitForSelector("[data-testid=gap]", { timeout: 15000 });
   const gap = await ada.evaluate(async () => {
     const cams = await (await fetch("/api/cameras")).json();
@@ -166,6 +186,16 @@ try {
   const atGap = await clockAt(ada);
   assert.ok(Math.abs(atGap.wall - atGap.media - gap.end) < 1.0, `played from ${atGap.wall - atGap.media}, the gap ends at ${gap.end}`);
   assert.match(await ada.textContent("[data-testid=playback-notice]"), /No recording .* playing from/);
+
+  step("the speed shown is the speed played, after a camera switch too");
+  await ada.click(".transport button:has-text('2×')");
+  await ada.selectOption("[data-testid=camera-select]", { label: "dead" });
+  await ada.selectOption("[data-testid=camera-select]", { label: "front" });
+  await ada.waitForSelector("[data-testid=span]");
+  await ada.mouse.click(...(await xOf(ada, gap.start - 3)));
+  await playing(ada, 0.2);
+  assert.equal(await ada.evaluate(() => document.querySelector("[data-testid=playback-video]").playbackRate), 2);
+  assert.equal(await ada.locator(".transport button.on").textContent(), "2×");
 
   step("a bundle of video still being recorded says so in words, and when it will be possible");
   const local = (sec) => {

@@ -84,6 +84,21 @@ export function Playback({ admin, username }: { admin: boolean; username: string
   const [bundleMsg, setBundleMsg] = useState("");
   const video = useRef<HTMLVideoElement>(null);
 
+  // The timeline follows "now" until the user moves it (pan, date, zoom away from now);
+  // "Now" brings it back.
+  const [follow, setFollow] = useState(true);
+  useEffect(() => {
+    if (!follow) return;
+    const i = window.setInterval(() => setCenter(Date.now() / 1000 - ZOOMS[zoom] / 2 + ZOOMS[zoom] * 0.02), 2000);
+    return () => window.clearInterval(i);
+  }, [follow, zoom]);
+  // Zooming keeps in view what matters: the frame playing, else (following) now.
+  const zoomTo = (z: number) => {
+    const nz = Math.max(0, Math.min(ZOOMS.length - 1, z));
+    if (follow) setCenter(Date.now() / 1000 - ZOOMS[nz] / 2 + ZOOMS[nz] * 0.02);
+    else if (now !== null) setCenter(now);
+    setZoom(nz);
+  };
   const span = ZOOMS[zoom];
   const from = center - span / 2;
   const to = center + span / 2;
@@ -105,7 +120,7 @@ export function Playback({ admin, username }: { admin: boolean; username: string
   useEffect(() => {
     const v = video.current;
     if (v) v.playbackRate = speed;
-  }, [speed, playFrom]);
+  }, [speed, playFrom, cameraId]);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -153,6 +168,7 @@ export function Playback({ admin, username }: { admin: boolean; username: string
     setNow(at);
   };
   const onTimelineClick = (e: React.MouseEvent<HTMLDivElement>) => {
+    setFollow(false);
     const r = e.currentTarget.getBoundingClientRect();
     play(from + ((e.clientX - r.left) / r.width) * span);
   };
@@ -212,12 +228,13 @@ export function Playback({ admin, username }: { admin: boolean; username: string
         )}
         <label>{t("date")}{" "}
           <input type="datetime-local" step={1} value={toLocalInput(center)} data-testid="date"
-            onChange={(e) => { const s = new Date(e.target.value).getTime() / 1000; if (!isNaN(s)) setCenter(s); }} />
+            onChange={(e) => { const s = new Date(e.target.value).getTime() / 1000; if (!isNaN(s)) { setFollow(false); setCenter(s); } }} />
         </label>
-        <button onClick={() => setZoom(Math.min(ZOOMS.length - 1, zoom + 1))}>{t("zoomIn")}</button>
-        <button onClick={() => setZoom(Math.max(0, zoom - 1))}>{t("zoomOut")}</button>
-        <button onClick={() => setCenter(center - span / 3)}>◀</button>
-        <button onClick={() => setCenter(center + span / 3)}>▶</button>
+        <button data-testid="zoom-in" onClick={() => zoomTo(zoom + 1)}>{t("zoomIn")}</button>
+        <button data-testid="zoom-out" onClick={() => zoomTo(zoom - 1)}>{t("zoomOut")}</button>
+        <button onClick={() => { setFollow(false); setCenter(center - span / 3); }}>◀</button>
+        <button onClick={() => { setFollow(false); setCenter(center + span / 3); }}>▶</button>
+        <button className={follow ? "on" : ""} data-testid="follow-now" onClick={() => { if (follow) { setFollow(false); return; } setFollow(true); setCenter(Date.now() / 1000 - span / 2 + span * 0.02); }}>{t("nowButton")}</button>
         {(!viewOnly) && <button data-testid="export-open" onClick={() => {
           const a = playFrom ?? from;
           setExporting({ from: toLocalInput(a), to: toLocalInput(a + 60) });
@@ -234,7 +251,7 @@ export function Playback({ admin, username }: { admin: boolean; username: string
             style={{ left: pos(g.start_90k / 90000), width: width(g.start_90k / 90000, (g.end_90k ?? Date.now() * 90) / 90000) }} />
         ))}
         {now !== null && <div className="cursor" style={{ left: pos(now) }} />}
-        {ticks.map((x) => <span key={x} className="tick" style={{ left: pos(x) }}>{new Date(x * 1000).toLocaleTimeString(undefined, { hour12: false })}</span>)}
+        {ticks.map((x, i) => <span key={x} className={`tick ${i === 0 ? "first" : i === ticks.length - 1 ? "last" : ""}`} style={{ left: pos(x) }}>{hms(x)}</span>)}
       </div>
       <div className="player">
         {src && viewOnly && viewGrant && (
@@ -246,6 +263,7 @@ export function Playback({ admin, username }: { admin: boolean; username: string
         {src ? (
           <video ref={video} src={viewOnly ? undefined : src} autoPlay muted controls={false} data-testid="playback-video"
             onContextMenu={(e) => viewOnly && e.preventDefault()}
+            onLoadedMetadata={(e) => { e.currentTarget.playbackRate = speed; }}
             onTimeUpdate={(e) => onTime(e.currentTarget.currentTime)}
             onEnded={() => { if (now !== null && now + 1 < grantTo && playTo !== null && playTo < grantTo) play(playTo); }} />
         ) : (
