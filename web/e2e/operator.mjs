@@ -215,6 +215,20 @@ try {
   assert.doesNotMatch(bmsg, /segment \d+\/|\.mp4/, `no internal path: ${bmsg}`);
   await ada.screenshot({ path: join(artifacts, "bundle-still-recording.png") });
 
+  step("too many failed logins: the page says how long to wait (last: it locks this address out)");
+  const guess = await (await browser.newContext()).newPage();
+  await guess.goto(base);
+  let said = "";
+  for (let i = 0; i < 8 && !/try again in \d+ s/.test(said); i++) {
+    await guess.fill("input[name=username]", process.env.NOGRANT);
+    await guess.fill("input[name=password]", `wrong guess ${i}`);
+    await guess.click("button[type=submit]");
+    await guess.waitForSelector(".login [role=alert]");
+    await guess.waitForTimeout(200);
+    said = await guess.textContent(".login [role=alert]");
+  }
+  assert.match(said, /try again in \d+ s/, said);
+
   console.log("operator e2e: all steps passed");
 } catch (e) {
   console.error(`operator e2e FAILED: ${e.stack || e}`);

@@ -81,7 +81,8 @@ function Login({ onLogin, langSwitch }: { onLogin: (s: Session) => void; langSwi
     <form className="login" onSubmit={(e) => {
       e.preventDefault();
       login(username, password, totp).then(onLogin).catch((err) =>
-        setError(err instanceof ApiError && err.code === "rate_limited" ? t("rateLimited")
+        setError(err instanceof ApiError && err.code === "rate_limited"
+          ? (err.retryAfter ? translate(lang, "rateLimitedWait", { secs: String(err.retryAfter) }) : t("rateLimited"))
           : err instanceof ApiError && err.code === "totp_required" ? t("totpRequired") : t("loginFailed")));
     }}>
       <h1>{t("appName")}</h1>

@@ -14,6 +14,8 @@ export interface SiteStatus {
 }
 
 export class ApiError extends Error {
+  /** Seconds to wait (`Retry-After`), when the server says. */
+  public retryAfter: number | null = null;
   constructor(public status: number, public code: string, message: string) { super(message); }
 }
 
@@ -27,7 +29,10 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   if (!r.ok) {
     let code = "error", message = r.statusText;
     try { const j = await r.json(); code = j.error.code; message = j.error.message; } catch { /* not JSON */ }
-    throw new ApiError(r.status, code, message);
+    const e = new ApiError(r.status, code, message);
+    const wait = Number(r.headers.get("retry-after"));
+    if (wait > 0) e.retryAfter = wait;
+    throw e;
   }
   return r.status === 204 ? (undefined as T) : r.json();
 }

@@ -18,15 +18,31 @@ pub struct SourceUrl {
     password: Option<String>,
 }
 
-/// A URL Vidimus cannot record from.
+/// What a camera URL looks like, for error messages.
+const LOOKS_LIKE: &str = "a camera URL looks like rtsp://host[:port]/path, e.g. rtsp://192.168.1.64:554/Streaming/Channels/101";
+
+/// A URL Vidimus cannot record from; each names the value (its credentials masked)
+/// and what a camera URL looks like.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceUrlError {
-    #[error("camera URL is not a valid URL: {0}")]
-    Invalid(#[from] url::ParseError),
-    #[error("camera URL must use rtsp:// (got {0}://)")]
-    Scheme(String),
-    #[error("camera URL has no host")]
-    NoHost,
+    #[error("camera URL {given:?} is not a URL ({reason}); {LOOKS_LIKE}")]
+    Invalid { given: String, reason: String },
+    #[error("camera URL {given:?} uses {scheme}://, not rtsp://; {LOOKS_LIKE}")]
+    Scheme { given: String, scheme: String },
+    #[error("camera URL {given:?} names no host; {LOOKS_LIKE}")]
+    NoHost { given: String },
+}
+
+/// `s` with anything before an `@` after the scheme masked: a mistyped URL may still
+/// carry a password.
+fn masked(s: &str) -> String {
+    match s.rfind('@') {
+        Some(at) => {
+            let start = s.find("//").map_or(0, |i| i + 2).min(at);
+            format!("{}***{}", &s[..start], &s[at..])
+        }
+        None => s.to_owned(),
+    }
 }
 
 impl SourceUrl {
@@ -37,12 +53,18 @@ impl SourceUrl {
         username: Option<String>,
         password: Option<String>,
     ) -> Result<Self, SourceUrlError> {
-        let mut url = url::Url::parse(s)?;
+        let mut url = url::Url::parse(s.trim()).map_err(|e| SourceUrlError::Invalid {
+            given: masked(s),
+            reason: e.to_string(),
+        })?;
         if url.scheme() != "rtsp" {
-            return Err(SourceUrlError::Scheme(url.scheme().to_owned()));
+            return Err(SourceUrlError::Scheme {
+                given: masked(s),
+                scheme: url.scheme().to_owned(),
+            });
         }
         if url.host_str().is_none_or(str::is_empty) {
-            return Err(SourceUrlError::NoHost);
+            return Err(SourceUrlError::NoHost { given: masked(s) });
         }
         let url_user = (!url.username().is_empty()).then(|| decode(url.username()));
         let url_pass = url.password().map(decode);
@@ -136,8 +158,21 @@ mod tests {
     fn rejects_other_schemes() {
         assert!(matches!(
             SourceUrl::parse("http://x/y", None, None),
-            Err(SourceUrlError::Scheme(_))
+            Err(SourceUrlError::Scheme { .. })
         ));
         assert!(SourceUrl::parse("not a url", None, None).is_err());
+        // A typo is named, with what a camera URL looks like, and no password.
+        let e = SourceUrl::parse("rtsp//admin:s3cret@10.0.0.5/stream1", None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("rtsp//***@10.0.0.5/stream1") && e.contains("looks like rtsp://host"),
+            "{e}"
+        );
+        assert!(!e.contains("s3cret"), "{e}");
+        let e = SourceUrl::parse("http://admin:pw@cam/x", None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("uses http://") && !e.contains("pw@"), "{e}");
     }
 }

@@ -31,6 +31,7 @@ pub enum ComplianceCommand {
     },
     /// Check a rulebook file and print its rules.
     Rules {
+        /// A rulebook file (TOML) instead of the compiled-in one.
         #[arg(long)]
         rulebook: Option<PathBuf>,
     },

@@ -20,8 +20,10 @@ pub(crate) enum OrgCommand {
     Add {
         #[command(flatten)]
         target: Target,
+        /// The organisation's name (unique).
         #[arg(long)]
         name: String,
+        /// What it is; decides the requests it may file (docs/access.md).
         #[arg(long, value_parser = OrgKind::ALL.map(|k| k.as_str()))]
         kind: String,
         /// A region of its jurisdiction (repeatable; state organs, Art. 33 ¶3).
@@ -35,6 +37,7 @@ pub(crate) enum OrgCommand {
     List {
         #[command(flatten)]
         target: Target,
+        /// Print them as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -70,6 +73,7 @@ pub(crate) enum GrantCommand {
     Revoke {
         #[command(flatten)]
         target: Target,
+        /// The grant's id.
         id: i64,
         /// The administrator revoking it.
         #[arg(long)]

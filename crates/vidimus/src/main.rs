@@ -45,6 +45,7 @@ struct Cli {
 enum Command {
     /// Record the cameras of a configuration file and serve HTTP (metrics).
     Serve {
+        /// The configuration file (TOML; docs/configuration.md).
         #[arg(long, short)]
         config: PathBuf,
     },
@@ -65,6 +66,7 @@ enum Command {
     },
     /// Run the simulated camera: an RTSP server looping a built-in H.264 clip.
     Simcam {
+        /// RTSP listen address (port 0: any free port, printed on standard output).
         #[arg(long, default_value = "127.0.0.1:8554")]
         bind: String,
         /// Misbehave, for tests: none, bad-sdp, stall-after=S, close-after=S,
@@ -117,6 +119,7 @@ enum Command {
     Export {
         #[command(flatten)]
         target: Target,
+        /// The camera (its name, as in the configuration).
         #[arg(long)]
         camera: String,
         /// Start (RFC 3339 or Unix seconds); playback starts exactly here.
@@ -159,6 +162,7 @@ enum Command {
         /// Only segments overlapping this range (RFC 3339 or Unix seconds).
         #[arg(long, requires = "to")]
         from: Option<String>,
+        /// End of that range (exclusive).
         #[arg(long, requires = "from")]
         to: Option<String>,
         /// The site's public key (64 hex digits) to check checkpoints against; by default
@@ -174,6 +178,7 @@ enum Command {
         /// `--witness`; with a bundle, checks the cosignatures it carries).
         #[arg(long = "witness-key")]
         witness_keys: Vec<String>,
+        /// Print the report as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -193,6 +198,7 @@ enum Command {
         /// At most this many (the newest).
         #[arg(long, default_value_t = 1000)]
         limit: usize,
+        /// Print the events as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -233,6 +239,7 @@ enum Command {
         /// Rebuild every segment row from the files alone. Needs the recorder stopped.
         #[arg(long, conflicts_with = "repair")]
         reindex: bool,
+        /// Print the report as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -276,11 +283,13 @@ enum CameraCommand {
     Add {
         #[command(flatten)]
         target: Target,
+        /// The camera's name (letters, digits, '-', '_'; unique).
         #[arg(long)]
         name: String,
         /// rtsp://host[:port]/path (credentials may be given here or separately).
         #[arg(long)]
         url: String,
+        /// The camera's RTSP user name, if it needs one.
         #[arg(long)]
         username: Option<String>,
         /// Read the password from standard input (keeps it out of the process list).
@@ -301,6 +310,7 @@ enum CameraCommand {
     List {
         #[command(flatten)]
         target: Target,
+        /// Print them as JSON.
         #[arg(long)]
         json: bool,
         /// Include removed cameras.
@@ -311,6 +321,7 @@ enum CameraCommand {
     Remove {
         #[command(flatten)]
         target: Target,
+        /// The camera's name.
         name: String,
     },
     /// Say where a camera is: its system, region and industry (which state organs'
@@ -318,11 +329,15 @@ enum CameraCommand {
     Place {
         #[command(flatten)]
         target: Target,
+        /// The camera's name.
         name: String,
+        /// The system it belongs to (a registered system's id).
         #[arg(long)]
         system: Option<String>,
+        /// Its district (futian, nanshan, … or the Chinese name; docs/access.md).
         #[arg(long)]
         region: Option<String>,
+        /// Its industry (e.g. banking, transport).
         #[arg(long)]
         industry: Option<String>,
     },
@@ -334,6 +349,7 @@ enum UserCommand {
     Add {
         #[command(flatten)]
         target: Target,
+        /// The user name to log in with (unique).
         #[arg(long)]
         username: String,
         /// admin (manages its organisation's matters: users, approvals, holds) or
@@ -358,8 +374,10 @@ enum UserCommand {
     Totp {
         #[command(flatten)]
         target: Target,
+        /// The user's name.
         #[arg(long)]
         username: String,
+        /// Turn the second factor off instead.
         #[arg(long)]
         disable: bool,
     },
@@ -371,10 +389,13 @@ enum HoldCommand {
     Add {
         #[command(flatten)]
         target: Target,
+        /// The camera's name.
         #[arg(long)]
         camera: String,
+        /// Start (RFC 3339 with an offset, or Unix seconds).
         #[arg(long)]
         from: String,
+        /// End (exclusive).
         #[arg(long)]
         to: String,
         /// Why (e.g. the case or request it serves).
@@ -388,6 +409,7 @@ enum HoldCommand {
     List {
         #[command(flatten)]
         target: Target,
+        /// Include released holds.
         #[arg(long)]
         all: bool,
     },
@@ -395,6 +417,7 @@ enum HoldCommand {
     Release {
         #[command(flatten)]
         target: Target,
+        /// The hold's id (`vidimus hold list`).
         id: i64,
         /// Who releases it.
         #[arg(long)]
@@ -408,6 +431,7 @@ enum RecordingsCommand {
     List {
         #[command(flatten)]
         target: Target,
+        /// The camera's name.
         #[arg(long)]
         camera: String,
         /// Start (RFC 3339, e.g. 2026-11-29T10:00:00Z, or Unix seconds). Default: the beginning.
@@ -416,6 +440,7 @@ enum RecordingsCommand {
         /// End (exclusive). Default: now.
         #[arg(long)]
         to: Option<String>,
+        /// Print the segments and gaps as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -424,8 +449,10 @@ enum RecordingsCommand {
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,retina=warn"));
+    // Colours only for a terminal: a redirected log stays plain text.
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if format == "json" {
         b.json().init();
@@ -815,7 +842,8 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
         );
     }
     if let Some(b) = banner {
-        eprintln!(
+        // The banner is for the user, not the log: standard output.
+        println!(
             "{}",
             b.replace("http://{http}", &format!("{scheme}://{addr}"))
                 .replace("{http}", &addr.to_string())
@@ -905,6 +933,13 @@ async fn demo(
             .collect(),
     };
     cfg.validate()?;
+    // A configuration file for the command line (and `serve`) while the demo runs: the
+    // README's examples take `--config`.
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let config_file = data_dir.join("vidimus.toml");
+    std::fs::write(&config_file, demo_config(&cfg))
+        .with_context(|| format!("writing {}", config_file.display()))?;
     let (user, password) = demo_admin(&data_dir)?;
     compliance::seed_demo(
         &mut SqliteIndex::open(&data_dir.join("index.db"))?,
@@ -922,14 +957,42 @@ async fn demo(
          \x20 API:               http://{{http}}/api/openapi.json\n\
          \x20 log in as:         {user} / {password}   (POST /api/login)\n\
          \x20 metrics:           http://{{http}}/metrics\n\
-         \x20 list recordings:   {exe} recordings list --data-dir {dd} --camera demo-cam-1\n\
-         \x20 check the store:   {exe} fsck --data-dir {dd}\n\
+         \x20 configuration:     {cf}\n\
+         \x20 list recordings:   {exe} recordings list --config {cf} --camera demo-cam-1\n\
+         \x20 check the store:   {exe} fsck --config {cf}\n\
+         \x20 (the README's examples take the same --config {cf})\n\
          \x20 signing key:       {dd}/log-key (in the data directory: for the demo only;\n\
          \x20                    a real site keeps it outside, [integrity] key_file)\n\
          Press Ctrl-C to stop (the recorder writes what it has received, then exits).\n",
         dd = data_dir.display(),
+        cf = config_file.display(),
     );
     serve(cfg, Some(banner)).await
+}
+
+/// The demo's configuration as a file (rewritten at every start: the simulated
+/// cameras' port may change).
+fn demo_config(cfg: &Config) -> String {
+    let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
+    let mut out = format!(
+        "# Written by `vidimus demo` at each start; use it with --config while the demo runs.\n\
+         data_dir = \".\"\n\
+         bind = {}\n\
+         [integrity]\n\
+         # The demo keeps its signing key in its data directory; a real site keeps it\n\
+         # outside (docs/configuration.md).\n\
+         key_file = \"log-key\"\n\
+         key_in_data_dir = true\n",
+        q(&cfg.bind)
+    );
+    for c in &cfg.cameras {
+        out.push_str(&format!(
+            "[[camera]]\nname = {}\nurl = {}\n",
+            q(&c.name),
+            q(&c.url)
+        ));
+    }
+    out
 }
 
 async fn simcam(

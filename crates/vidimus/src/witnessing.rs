@@ -211,6 +211,7 @@ pub(crate) enum WitnessCommand {
         /// The witness's name, e.g. `futian-psb.witness`.
         #[arg(long)]
         name: String,
+        /// Where to write the private key (mode 0600); the verifier key is printed.
         #[arg(long)]
         out: PathBuf,
     },

@@ -350,3 +350,111 @@ fn legal_holds_are_placed_listed_and_released_with_attribution() {
     let (ok, _, err) = run(&["hold", "release", "--data-dir", d, "1", "--by", "x"]);
     assert!(!ok && err.contains("no active hold 1"), "{err}");
 }
+
+/// Every option of every command says what it is for (`--help` never lists a bare
+/// flag): found by a new user, `serve --config` and `export --camera` had none.
+#[test]
+fn every_option_of_every_command_has_help() {
+    let help = |path: &[String]| -> String {
+        let out = std::process::Command::new(bin())
+            .args(path)
+            .arg("--help")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // Every command and subcommand, from the help's own lists.
+    let mut all: Vec<Vec<String>> = vec![vec![]];
+    let mut i = 0;
+    while i < all.len() {
+        let text = help(&all[i]);
+        let mut in_commands = false;
+        for line in text.lines() {
+            if line.starts_with("Commands:") {
+                in_commands = true;
+            } else if in_commands && line.starts_with("  ") {
+                let name = line.split_whitespace().next().unwrap();
+                if name != "help" {
+                    let mut p = all[i].clone();
+                    p.push(name.to_owned());
+                    all.push(p);
+                }
+            } else {
+                in_commands = false;
+            }
+        }
+        i += 1;
+    }
+    assert!(all.len() > 20, "{all:?}");
+    let mut bare = Vec::new();
+    for c in &all {
+        let text = help(c);
+        let lines: Vec<&str> = text.lines().collect();
+        let mut in_options = false;
+        for (i, line) in lines.iter().enumerate() {
+            if line.starts_with("Options:") || line.starts_with("Arguments:") {
+                in_options = true;
+                continue;
+            }
+            if !line.starts_with("  ") {
+                in_options = in_options && line.trim().is_empty();
+                continue;
+            }
+            let body = line.trim();
+            let indent = line.len() - body.len();
+            let spec = body.starts_with('-') || body.starts_with('<') || body.starts_with('[');
+            if !in_options
+                || !spec
+                || body.starts_with("-h, --help")
+                || body.starts_with("-V, --version")
+            {
+                continue;
+            }
+            // "  -c, --config <CONFIG>  The configuration file", or the help on the
+            // next, more indented line (clap's long help).
+            let inline = body.contains("  ");
+            let below = lines.get(i + 1).is_some_and(|n| {
+                let t = n.trim_start();
+                n.len() - t.len() > indent && !t.is_empty()
+            });
+            if !inline && !below {
+                bare.push(format!("vidimus {}: {body}", c.join(" ")));
+            }
+        }
+    }
+    assert!(
+        bare.is_empty(),
+        "options without help:\n{}",
+        bare.join("\n")
+    );
+}
+
+/// A mistyped camera URL is named once, with what a camera URL looks like.
+#[test]
+fn a_mistyped_camera_url_says_which_value_and_what_it_should_look_like() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(bin())
+        .args([
+            "camera",
+            "add",
+            "--name",
+            "gate",
+            "--url",
+            "rtsp//10.0.0.5/stream1",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("\"rtsp//10.0.0.5/stream1\"") && err.contains("looks like rtsp://host"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("relative URL without a base").count(),
+        1,
+        "{err}"
+    );
+}

@@ -18,9 +18,13 @@ fn the_demo_records_serves_and_shows_its_registry() {
         .args(["--data-dir", dir.path().join("data").to_str().unwrap()])
         .args(["--bind", &format!("127.0.0.1:{http_port}")])
         .args(["--rtsp-bind", &format!("127.0.0.1:{}", free_port())])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::from(
+            std::fs::File::create(dir.path().join("stdout")).unwrap(),
+        ))
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.path().join("stderr")).unwrap(),
+        ))
         .spawn()
         .unwrap();
     let mut demo = Proc {
@@ -83,5 +87,39 @@ fn the_demo_records_serves_and_shows_its_registry() {
         .json();
     assert_eq!(facts["cameras"][0]["recorder_camera"], "demo-cam-1");
     assert!(facts["cameras"][0]["measured"]["oldest_kept"].is_string());
+    // The banner is on standard output, the log on standard error, without colours
+    // when redirected; the demo writes a configuration file the README's commands take.
+    let out = std::fs::read_to_string(dir.path().join("stdout")).unwrap();
+    let err = std::fs::read_to_string(dir.path().join("stderr")).unwrap();
+    assert!(out.contains("Vidimus demo is running"), "{out}");
+    assert!(
+        !err.contains("Vidimus demo is running"),
+        "banner among the logs"
+    );
+    assert!(!err.contains('\u{1b}'), "ANSI colours in a redirected log");
+    let config = dir.path().join("data/vidimus.toml");
+    assert!(
+        out.contains(&format!("--config {}", config.display())),
+        "{out}"
+    );
+    let list = Command::new(bin())
+        .args([
+            "recordings",
+            "list",
+            "--json",
+            "--camera",
+            "demo-cam-1",
+            "--config",
+        ])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    let rec: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert!(!rec["segments"].as_array().unwrap().is_empty(), "{rec}");
     assert!(demo.terminate(), "the demo stops cleanly on SIGTERM");
 }
