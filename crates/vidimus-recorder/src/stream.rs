@@ -43,7 +43,7 @@ pub struct StreamConfig {
 pub struct StreamContext {
     pub writer: WriterHandle,
     /// Where received frames go for live viewers.
-    pub live: tokio::sync::broadcast::Sender<Arc<crate::live::LiveFrame>>,
+    pub live: crate::live::LiveSender,
     pub stats: Arc<StreamStats>,
     pub clocks: Arc<dyn Clocks>,
     pub group: Arc<SessionGroup>,
@@ -87,6 +87,8 @@ pub async fn run(
             _ = stop.wait_for(|s| *s) => None,
         };
         ctx.stats.connected.store(false, Ordering::Relaxed);
+        // A new viewer must not start from the lost session's pictures.
+        ctx.live.clear();
         // Whatever was received is written: the pending GOP becomes the last fragment.
         let was_recording = seg.is_recording();
         let now = ctx.clocks.realtime();
@@ -379,11 +381,12 @@ async fn session(
             seg.set_params(p);
         }
         let now = ctx.clocks.realtime();
+        // Every frame, watched or not: the current GOP is kept for the next viewer
+        // to start at once (see `live`).
         if cfg.publish_live
-            && ctx.live.receiver_count() > 0
             && let Some(params) = &live_params
         {
-            let _ = ctx.live.send(Arc::new(crate::live::LiveFrame {
+            ctx.live.send(Arc::new(crate::live::LiveFrame {
                 ts,
                 is_key,
                 data: data.clone(),
@@ -451,6 +454,7 @@ pub async fn run_live_only(cfg: StreamConfig, ctx: StreamContext, mut stop: watc
             e = live_session(&cfg, &ctx) => e,
             _ = stop.wait_for(|s| *s) => return,
         };
+        ctx.live.clear();
         match ended {
             None => backoff = cfg.backoff_initial, // nobody watching any more
             Some(error) => {
@@ -494,7 +498,7 @@ async fn live_session(cfg: &StreamConfig, ctx: &StreamContext) -> Option<String>
         }
         idle_since = None;
         if let Some(p) = &params {
-            let _ = ctx.live.send(Arc::new(crate::live::LiveFrame {
+            ctx.live.send(Arc::new(crate::live::LiveFrame {
                 ts: f.ts,
                 is_key: f.is_key,
                 data: f.data,

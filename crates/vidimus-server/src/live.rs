@@ -93,11 +93,11 @@ pub async fn live(
     granted
         .register(&state, serde_json::json!({"outcome": "served"}))
         .await?;
-    let rx = state.live.subscribe(id);
+    let sub = state.live.subscribe(id);
     tracing::info!(user = %user.username, camera_id = id, grant = granted.grant_id, "live view opened");
     Ok(ws.on_upgrade(move |socket| async move {
         let started = std::time::Instant::now();
-        let (bytes, ended) = stream(socket, rx, id, user.username, handout).await;
+        let (bytes, ended) = stream(socket, sub, id, user.username, handout).await;
         crate::grants::register_end(&state, &granted, started, bytes, ended).await;
     }))
 }
@@ -237,11 +237,14 @@ async fn end_view(mut socket: WebSocket, why: crate::handout::Stop) -> &'static 
 /// stop; returns the bytes sent and how it ended.
 async fn stream(
     mut socket: WebSocket,
-    mut rx: tokio::sync::broadcast::Receiver<Arc<LiveFrame>>,
+    sub: vidimus_recorder::live::LiveSubscription,
     camera: i64,
     user: String,
     mut handout: crate::handout::Handout,
 ) -> (u64, &'static str) {
+    let vidimus_recorder::live::LiveSubscription { gop, mut rx } = sub;
+    // The current GOP first (from its key frame): the view starts at once.
+    let mut gop = gop.into_iter();
     let mut sent = 0u64;
     if socket
         .send(Message::Text(
@@ -262,7 +265,10 @@ async fn stream(
     };
     let mut waiting_for_key = true;
     loop {
-        let frame = tokio::select! {
+        let frame = if let Some(f) = gop.next() {
+            Ok(f)
+        } else {
+            tokio::select! {
             biased;
             why = handout.wait() => {
                 tracing::info!(%user, camera_id = camera, reason = why.as_str(), "live view ended");
@@ -273,6 +279,7 @@ async fn stream(
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => continue, // the client has nothing to say
             },
+            }
         };
         let f = match frame {
             Ok(f) => f,

@@ -219,3 +219,67 @@ async fn connect_camera(port: u16, cookie: &str, id: i64) -> Ws {
     req.headers_mut().insert("cookie", cookie.parse().unwrap());
     tokio_tungstenite::connect_async(req).await.unwrap().0
 }
+
+/// The wall time (90 kHz) in a live fragment's `prft` box (NTP, right after the box
+/// header, the full box's version and flags and the reference track id).
+fn fragment_wall_90k(b: &[u8]) -> i64 {
+    assert_eq!(&b[4..8], b"prft");
+    let ntp = u64::from_be_bytes(b[16..24].try_into().unwrap());
+    let secs = (ntp >> 32) as i64 - 2_208_988_800;
+    let frac = ((ntp & 0xffff_ffff) * 90_000) >> 32;
+    secs * 90_000 + frac as i64
+}
+
+/// A new view starts from the key frame already received (the fan-out keeps the
+/// current GOP), not at the camera's next one (issue 12: live start under 300 ms):
+/// its first fragment is a frame the recorder received before the viewer connected.
+#[test]
+fn a_new_view_starts_from_the_key_frame_already_received() {
+    let (_cam, url) = simcam("none");
+    let site = Site::new(
+        &[("gate", &format!("{url}/gate"))],
+        "sync_interval = \"1s\"",
+    );
+    add_user(&site, "ada", PW, "operator");
+    duty(&site, "ada");
+    let mut rec = site.serve();
+    let (cookie, _) = login(site.http, "ada", PW);
+    assert!(wait_until(Duration::from_secs(30), || site
+        .recordings("gate")["segments"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty())));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let from_before = rt.block_on(async {
+        let mut from_before = 0;
+        for _ in 0..5 {
+            let connected = (std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64()
+                * 90_000.0) as i64;
+            let mut ws = connect_camera(site.http, &cookie, 1).await;
+            read_init(&mut ws).await;
+            let first = loop {
+                if let Message::Binary(b) = next(&mut ws).await {
+                    break b;
+                }
+            };
+            if fragment_wall_90k(&first) < connected {
+                from_before += 1;
+            }
+            let _ = ws.close(None).await;
+            // Somewhere else in the GOP next time.
+            tokio::time::sleep(Duration::from_millis(700)).await;
+        }
+        from_before
+    });
+    // (A key frame that arrives just as a viewer connects is the only exception.)
+    assert!(
+        from_before >= 4,
+        "only {from_before} of 5 views started from a frame received before they connected"
+    );
+    assert!(rec.terminate());
+}
