@@ -106,9 +106,14 @@ try {
     const tl = await (await fetch(`/api/cameras/${id}/timeline?from=${now - 3600}&to=${now + 60}`)).json();
     return tl.spans[0].start_90k / 90000;
   }, camId);
+  // The console reads date-time inputs as the site's wall time (Asia/Shanghai, the
+  // default [site] time_zone), whatever the browser's zone.
   const local = (sec) => {
-    const d = new Date(sec * 1000), p = (n) => String(n).padStart(2, "0");
-    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+    const p = Object.fromEntries(new Intl.DateTimeFormat("en-CA", {
+      timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+    }).formatToParts(new Date(sec * 1000)).map((x) => [x.type, x.value]));
+    return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`;
   };
   const exFrom = Math.ceil(span0) + 1;
   await page.click("[data-testid=export-open]");

@@ -168,6 +168,8 @@ try {
   assert.ok(gap.end - gap.start > 2, `a gap of some seconds: ${JSON.stringify(gap)}`);
   await ada.mouse.click(...(await xOf(ada, gap.start - 3)));
   await playing(ada);
+  // The recorded pieces of what plays (the clock's map) are known.
+  await ada.waitForSelector("[data-testid=current-time][data-pieces='2']", { timeout: 10000 });
   const first = await clockAt(ada);
   // Play on until past the gap (about 3 s of media).
   await ada.waitForFunction(() => document.querySelector("[data-testid=playback-video]").currentTime > 4.5, null, { timeout: 20000 });
@@ -187,6 +189,15 @@ try {
   assert.ok(Math.abs(atGap.wall - atGap.media - gap.end) < 1.0, `played from ${atGap.wall - atGap.media}, the gap ends at ${gap.end}`);
   assert.match(await ada.textContent("[data-testid=playback-notice]"), /No recording .* playing from/);
 
+  step("times are the site's (UTC+08:00) in one 24-hour format, with the zone beside them");
+  const shownClock = await ada.textContent("[data-testid=current-time]");
+  assert.match(shownClock, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC\+08:00$/, shownClock);
+  // The browser runs in UTC here: the wall clock shown is 8 hours ahead of it.
+  const sec = Number(await ada.getAttribute("[data-testid=current-time]", "data-sec"));
+  const utcHour = new Date(sec * 1000).getUTCHours();
+  assert.equal(Number(shownClock.slice(11, 13)), (utcHour + 8) % 24, shownClock);
+  assert.equal(await ada.textContent("[data-testid=zone]"), "UTC+08:00");
+
   step("the speed shown is the speed played, after a camera switch too");
   await ada.click(".transport button:has-text('2×')");
   await ada.selectOption("[data-testid=camera-select]", { label: "dead" });
@@ -198,9 +209,14 @@ try {
   assert.equal(await ada.locator(".transport button.on").textContent(), "2×");
 
   step("a bundle of video still being recorded says so in words, and when it will be possible");
+  // The console reads date-time inputs as the site's wall time (Asia/Shanghai, the
+  // default [site] time_zone), whatever the browser's zone.
   const local = (sec) => {
-    const d = new Date(sec * 1000), p = (n) => String(n).padStart(2, "0");
-    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+    const p = Object.fromEntries(new Intl.DateTimeFormat("en-CA", {
+      timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+    }).formatToParts(new Date(sec * 1000)).map((x) => [x.type, x.value]));
+    return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`;
   };
   const nowSec = Math.floor(Date.now() / 1000);
   await ada.click("[data-testid=export-open]");

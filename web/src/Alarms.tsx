@@ -4,9 +4,11 @@
 import { useEffect, useState } from "react";
 import { siteStatus, type Alarm } from "./api";
 import { useT } from "./i18n";
+import { useTime } from "./time";
 
 export function Alarms() {
   const t = useT();
+  const tm = useTime();
   const [alarms, setAlarms] = useState<Alarm[]>([]);
   const [tls, setTls] = useState<{ fp: string; selfSigned: boolean } | null>(null);
   useEffect(() => {
@@ -34,7 +36,7 @@ export function Alarms() {
         <div key={a.id} className={`alarm ${a.severity}`} data-alarm={a.id}>
           <b>{a.id === "disk_full" ? t("alarm_disk_full") : a.id === "capacity" ? t("alarm_capacity") : t("alarm_other")}</b>
           {" "}{a.message}{" "}
-          <span className="since">({t("since")} {new Date(a.since).toLocaleString()})</span>
+          <span className="since">({t("since")} {tm.dateTimeZone(Date.parse(a.since) / 1000)})</span>
         </div>
       ))}
     </div>

@@ -1,7 +1,8 @@
 // The console shell: login, then the views (live, playback, requests, holds, register,
 // compliance); English / 简体中文.
 import { useEffect, useState } from "react";
-import { ApiError, login, logout, requests as fetchRequests, session, type Session } from "./api";
+import { ApiError, login, logout, requests as fetchRequests, session, siteStatus, type Session } from "./api";
+import { setSiteZone } from "./time";
 import { LangContext, translate, type Lang } from "./i18n";
 import { Live } from "./Live";
 import { Playback } from "./Playback";
@@ -17,7 +18,13 @@ export function App() {
   const [view, setView] = useState<"live" | "playback" | "holds" | "requests" | "register" | "compliance">("live");
   const t = (k: Parameters<typeof translate>[1]) => translate(lang, k);
 
+  // Every time is shown in the site's zone: known before any view renders.
+  const [zoneKnown, setZoneKnown] = useState(false);
   useEffect(() => { session().then(setMe).catch(() => setMe(null)); }, []);
+  useEffect(() => {
+    if (!me) return;
+    siteStatus().then((s) => setSiteZone(s.time_zone)).catch(() => {}).finally(() => setZoneKnown(true));
+  }, [me]);
   // Requests waiting for this user's confirmation: a sign in the navigation, so the
   // second officer knows without looking.
   const [waiting, setWaiting] = useState(0);
@@ -61,7 +68,7 @@ export function App() {
             <button onClick={() => logout().finally(() => setMe(null))}>{t("logout")}</button>
           </header>
           <Alarms />
-          <main>{view === "live" ? <Live onFileRequest={() => setView("requests")} /> : view === "playback" ? <Playback admin={me.role === "admin"} username={me.username} />
+          <main>{!zoneKnown ? null : view === "live" ? <Live onFileRequest={() => setView("requests")} /> : view === "playback" ? <Playback admin={me.role === "admin"} username={me.username} />
             : view === "requests" ? <Requests me={me} onChange={countWaiting} /> : view === "register" ? <Register />
             : view === "compliance" ? <Compliance me={me} /> : <Holds />}</main>
         </div>

@@ -3,9 +3,11 @@
 import { useEffect, useState } from "react";
 import { cameras as fetchCameras, holds as fetchHolds, releaseHold, type Camera, type Hold } from "./api";
 import { useT } from "./i18n";
+import { useTime } from "./time";
 
 export function Holds() {
   const t = useT();
+  const tm = useTime();
   const [list, setList] = useState<Hold[]>([]);
   const [cams, setCams] = useState<Camera[]>([]);
   const reload = () => fetchHolds().then(setList).catch(() => {});
@@ -20,7 +22,7 @@ export function Holds() {
           <tbody>
             {list.map((h) => (
               <tr key={h.id} data-hold={h.id}>
-                <td>{name(h.camera_id)}</td><td>{new Date(h.from).toLocaleString()}</td><td>{new Date(h.to).toLocaleString()}</td>
+                <td>{name(h.camera_id)}</td><td>{tm.dateTimeZone(Date.parse(h.from) / 1000)}</td><td>{tm.dateTimeZone(Date.parse(h.to) / 1000)}</td>
                 <td>{h.reason}</td><td>{h.created_by}</td>
                 <td><button onClick={() => releaseHold(h.id).then(reload)}>{t("release")}</button></td>
               </tr>

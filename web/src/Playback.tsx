@@ -6,20 +6,14 @@ import type { Grant } from "./api";
 import { ApiError, cameras as fetchCameras, exportUrl, grantsFor, makeBundle, myGrants, placeHold, playbackUrl, timeline as fetchTimeline, viewUrl, type Camera, type Timeline } from "./api";
 import { playSocket } from "./mse";
 import { useT } from "./i18n";
+import { formatTime as hms, fromInput, toInput, useTime } from "./time";
 
 const ZOOMS = [24 * 3600, 6 * 3600, 3600, 600, 120];
 const FRAME = 1 / 25;
 /** How much video one playback request loads. */
 const CHUNK = 600;
 
-const toLocalInput = (sec: number) => {
-  const d = new Date(sec * 1000);
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-};
-const fmt = (sec: number) => new Date(sec * 1000).toLocaleString(undefined, { hour12: false });
-const hms = (sec: number) => new Date(sec * 1000).toLocaleTimeString(undefined, { hour12: false });
-
+const toLocalInput = toInput;
 /** A recorded stretch, in seconds. */
 interface Piece { start: number; end: number }
 
@@ -45,6 +39,8 @@ export function wallAt(pieces: Piece[], start: number, t: number): number {
 
 export function Playback({ admin, username }: { admin: boolean; username: string }) {
   const t = useT();
+  const tm = useTime();
+  const fmt = tm.dateTime;
   const [cams, setCams] = useState<Camera[]>([]);
   const [cameraId, setCameraId] = useState<number | null>(null);
   const [zoom, setZoom] = useState(3);
@@ -228,7 +224,8 @@ export function Playback({ admin, username }: { admin: boolean; username: string
         )}
         <label>{t("date")}{" "}
           <input type="datetime-local" step={1} value={toLocalInput(center)} data-testid="date"
-            onChange={(e) => { const s = new Date(e.target.value).getTime() / 1000; if (!isNaN(s)) { setFollow(false); setCenter(s); } }} />
+            onChange={(e) => { const s = fromInput(e.target.value); if (!isNaN(s)) { setFollow(false); setCenter(s); } }} />
+          <small className="zone" data-testid="zone">{tm.zone()}</small>
         </label>
         <button data-testid="zoom-in" onClick={() => zoomTo(zoom + 1)}>{t("zoomIn")}</button>
         <button data-testid="zoom-out" onClick={() => zoomTo(zoom - 1)}>{t("zoomOut")}</button>
@@ -257,7 +254,7 @@ export function Playback({ admin, username }: { admin: boolean; username: string
         {src && viewOnly && viewGrant && (
           // Art. 35: view only. Who watches, under which request, and when, over the video.
           <div className="overlay" data-testid="view-only-overlay">
-            {t("viewOnly")} · {username} · {t("request")} #{viewGrant.request_id} · {new Date(clock).toLocaleString()}
+            {t("viewOnly")} · {username} · {t("request")} #{viewGrant.request_id} · {tm.dateTimeZone(clock / 1000)}
           </div>
         )}
         {src ? (
@@ -277,7 +274,7 @@ export function Playback({ admin, username }: { admin: boolean; username: string
           <button title={t("stepForward")} onClick={() => { const v = video.current; if (v) { v.pause(); v.currentTime += FRAME; } }}>|▶</button>
           <span>{t("speed")}</span>
           {[1, 2, 4].map((s) => <button key={s} className={s === speed ? "on" : ""} onClick={() => setSpeed(s)}>{s}×</button>)}
-          <span className="now" data-testid="current-time" data-sec={now?.toFixed(3) ?? ""}>{now !== null ? fmt(now) : ""}</span>
+          <span className="now" data-testid="current-time" data-sec={now?.toFixed(3) ?? ""} data-pieces={pieces.length}>{now !== null ? tm.dateTimeZone(now) : ""}</span>
           <small>{t("shortcuts")}</small>
         </div>
       </div>
@@ -293,7 +290,7 @@ export function Playback({ admin, username }: { admin: boolean; username: string
           <div className="buttons">
             {recipient.trim() ? (
               <a className="button" data-testid="export-download" download
-                href={exportUrl(cameraId, new Date(exporting.from).getTime() / 1000, new Date(exporting.to).getTime() / 1000, recipient, destination, copyGrant)}>{t("download")}</a>
+                href={exportUrl(cameraId, fromInput(exporting.from), fromInput(exporting.to), recipient, destination, copyGrant)}>{t("download")}</a>
             ) : <button disabled>{t("download")}</button>}
             <button onClick={() => { setExporting(null); setBundleMsg(""); }}>{t("cancel")}</button>
           </div>
@@ -302,7 +299,7 @@ export function Playback({ admin, username }: { admin: boolean; username: string
             <button data-testid="export-bundle" disabled={!purpose.trim() || !recipient.trim()} onClick={async () => {
               setBundleMsg(t("bundling"));
               try {
-                const b = await makeBundle(cameraId, new Date(exporting.from).getTime() / 1000, new Date(exporting.to).getTime() / 1000, purpose, recipient, destination, copyGrant);
+                const b = await makeBundle(cameraId, fromInput(exporting.from), fromInput(exporting.to), purpose, recipient, destination, copyGrant);
                 // The whole fingerprint, as `vidimus log-key` and `vidimus verify` print it.
                 setBundleMsg(`${t("bundleReady")} ${b.key_fingerprint}`);
                 const a = document.createElement("a");
@@ -316,7 +313,7 @@ export function Playback({ admin, username }: { admin: boolean; username: string
               }
             }}>{t("bundle")}</button>
             {admin && <button data-testid="place-hold" disabled={!purpose.trim()} onClick={() =>
-              placeHold(cameraId, new Date(exporting.from).getTime() / 1000, new Date(exporting.to).getTime() / 1000, purpose)
+              placeHold(cameraId, fromInput(exporting.from), fromInput(exporting.to), purpose)
                 .then(() => setBundleMsg(t("holdPlaced")))
                 .catch((e) => setBundleMsg(e instanceof ApiError ? e.message : String(e)))}>{t("placeHold")}</button>}
           </div>

@@ -12,15 +12,13 @@ import {
   requests as fetchRequests, revokeGrant, type CatalogueEntry, type RequestOut, type Session,
 } from "./api";
 import { useT } from "./i18n";
+import { formatDateTime, fromInput, toInput, zoneLabel } from "./time";
 
 const ACTIONS = ["view_live", "view_recorded", "reproduce"] as const;
 type T = ReturnType<typeof useT>;
-const when = (t90k: number) => new Date(t90k / 90).toLocaleString(undefined, { hour12: false });
+const when = (t90k: number) => formatDateTime(t90k / 90000);
 const NO_END = 2 ** 62;
-const localInput = (sec: number) => {
-  const d = new Date(sec * 1000), p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-};
+const localInput = toInput;
 
 export const kindLabel = (t: T, k: string) => t(`kind_${k}` as "kind_law_enforcement") ?? k;
 const actionLabel = (t: T, a: string) => t(`action_${a}` as "action_view_live") ?? a;
@@ -60,7 +58,7 @@ export function Requests({ me, onChange }: { me: Session; onChange?: () => void 
       {kinds.length === 0 ? <p data-testid="req-none">{t("noRequestKinds")}</p> : (
         <form className="request-form" onSubmit={(e) => {
           e.preventDefault();
-          const sec = (v: string) => (v ? (new Date(v).getTime() / 1000).toFixed(3) : undefined);
+          const sec = (v: string) => (v ? fromInput(v).toFixed(3) : undefined);
           fileRequest({
             kind, purpose, cameras: cameraIds, from: sec(from), to: sec(to), actions, days,
             persons: persons.split(",").map((p) => p.trim()).filter(Boolean).map((username) => ({ username })),
@@ -74,7 +72,7 @@ export function Requests({ me, onChange }: { me: Session; onChange?: () => void 
             {cams.map((c) => <label key={c.id}><input type="checkbox" data-testid={`req-cam-${c.name}`} checked={cameraIds.includes(c.id)}
               onChange={() => setCameraIds(toggle(cameraIds, c.id))} /> {c.name}</label>)}</fieldset>
           <label>{t("from")} <input type="datetime-local" step={1} data-testid="req-from" value={from} onChange={(e) => setFrom(e.target.value)} /></label>
-          <label>{t("to")} <input type="datetime-local" step={1} data-testid="req-to" value={to} onChange={(e) => setTo(e.target.value)} /></label>
+          <label>{t("to")} <input type="datetime-local" step={1} data-testid="req-to" value={to} onChange={(e) => setTo(e.target.value)} /> <small>{zoneLabel()}</small></label>
           <fieldset><legend>{t("actions")}</legend>
             {ACTIONS.map((a) => <label key={a}><input type="checkbox" data-testid={`req-action-${a}`} checked={actions.includes(a)}
               onChange={() => setActions(toggle(actions, a))} /> {actionLabel(t, a)}</label>)}</fieldset>

@@ -10,7 +10,7 @@ export interface Alarm { id: string; severity: "critical" | "warning"; message: 
 export interface SiteStatus {
   alarms: Alarm[]; recording_paused: boolean; disk_free_bytes: number; disk_total_bytes: number;
   capacity: { status: string; days_storable: number | null; message: string } | null;
-  tls_fingerprint: string | null; tls_self_signed: boolean;
+  tls_fingerprint: string | null; tls_self_signed: boolean; time_zone: string;
 }
 
 export class ApiError extends Error {

@@ -86,6 +86,8 @@ pub struct AppState {
     pub handouts: handout::Handouts,
     /// HTTPS, when served over it (its fingerprint is shown in the console).
     pub tls: Option<tls::Tls>,
+    /// The site's time zone (IANA), every time in the console is shown in.
+    pub time_zone: String,
     /// Woken when a hand-out is registered: a checkpoint covering it follows.
     pub checkpoint_soon: Arc<tokio::sync::Notify>,
     /// Refused attempts per user (a flood is counted, not registered one by one).
@@ -124,6 +126,7 @@ impl AppState {
             tls: None,
             refusals: Arc::default(),
             checkpoint_soon: Arc::default(),
+            time_zone: "Asia/Shanghai".into(),
             password_checks: Arc::new(tokio::sync::Semaphore::new(2)),
             signing_key: None,
         })

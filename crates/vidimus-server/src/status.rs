@@ -50,6 +50,9 @@ pub struct SiteStatusInfo {
     /// with what the browser shows; `tls_self_signed` when it was generated here.
     pub tls_fingerprint: Option<String>,
     pub tls_self_signed: bool,
+    /// The site's time zone (IANA, `[site] time_zone`): the console shows every time
+    /// in it, with the zone beside it.
+    pub time_zone: String,
 }
 
 fn snake<T: serde::Serialize>(v: &T) -> String {
@@ -90,6 +93,7 @@ pub async fn status(State(state): State<AppState>, _user: AuthUser) -> Json<Site
         }),
         tls_fingerprint: state.tls.as_ref().map(|t| t.fingerprint.clone()),
         tls_self_signed: state.tls.as_ref().is_some_and(|t| t.self_signed),
+        time_zone: state.time_zone.clone(),
     })
 }
 

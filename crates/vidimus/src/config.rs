@@ -35,6 +35,9 @@ pub struct Config {
     /// `[tls]`: HTTPS.
     #[serde(default)]
     pub tls: TlsSection,
+    /// `[site]`: the site's time zone.
+    #[serde(default)]
+    pub site: SiteSection,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<CameraSection>,
 }
@@ -47,6 +50,23 @@ pub struct AccessSection {
     pub policy: Option<PathBuf>,
     /// Its `.cedarschema`; default: the compiled-in schema.
     pub schema: Option<PathBuf>,
+}
+
+/// `[site]`: facts about the site itself.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SiteSection {
+    /// The time zone every time is shown in (an IANA name; Shenzhen's is
+    /// `Asia/Shanghai`, UTC+08:00). Times are stored and exchanged in UTC.
+    pub time_zone: String,
+}
+
+impl Default for SiteSection {
+    fn default() -> Self {
+        SiteSection {
+            time_zone: "Asia/Shanghai".into(),
+        }
+    }
 }
 
 /// `[compliance]`: what the compliance engine needs from the site.
@@ -349,6 +369,12 @@ impl Config {
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
+        jiff::tz::TimeZone::get(&self.site.time_zone).map_err(|e| {
+            anyhow::anyhow!(
+                "[site] time_zone {:?} is not a time zone this machine knows ({e}); use an IANA name such as \"Asia/Shanghai\" (Debian: apt-get install tzdata)",
+                self.site.time_zone
+            )
+        })?;
         let r = &self.recorder;
         if r.sync_interval < Duration::from_millis(100) || r.sync_interval > Duration::from_secs(60)
         {

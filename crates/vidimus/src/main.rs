@@ -860,6 +860,7 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
     state.rulebook = Arc::new(cfg.rulebook()?);
     state.compliance = Arc::new(cfg.compliance_book()?);
     state.effective_date = cfg.effective_date()?;
+    state.time_zone = cfg.site.time_zone.clone();
     state.policy = Arc::new(cfg.access_policy()?);
     state.signing_key = Some(seed);
     let stop = async {
@@ -920,6 +921,7 @@ async fn demo(
             ..Default::default()
         },
         tls: Default::default(),
+        site: Default::default(),
         cameras: (1..=cameras)
             .map(|i| config::CameraSection {
                 name: format!("demo-cam-{i}"),
