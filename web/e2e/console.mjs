@@ -238,6 +238,17 @@ try {
   await admin.waitForSelector("[data-testid=reg-row]");
   const rows = await admin.locator("[data-testid=reg-row]").allTextContents();
   assert.ok(rows.some((r) => r.includes("✗")) && rows.some((r) => r.includes("✓") && r.includes("case 2026-117")), rows.join("\n"));
+  // Persons as names with work IDs, never JSON; filters by kind and outcome; pages.
+  const persons = await admin.locator("[data-testid=reg-row] [data-testid=reg-persons]").allTextContents();
+  assert.ok(persons.some((p) => p.includes("li (PSB-0001)") && p.includes("wang (PSB-0002)")), persons.join("\n"));
+  assert.ok(rows.every((r) => !r.includes("{\"")), "no JSON in the register");
+  await admin.selectOption("[data-testid=reg-allowed]", "false");
+  await admin.waitForFunction(() => [...document.querySelectorAll("[data-testid=reg-row]")].every((r) => r.textContent.includes("✗")));
+  await admin.selectOption("[data-testid=reg-allowed]", "");
+  await admin.selectOption("[data-testid=reg-kind]", "law_enforcement");
+  await admin.waitForFunction(() => [...document.querySelectorAll("[data-testid=reg-row]")].every((r) => r.textContent.includes("Law enforcement")));
+  assert.match(await admin.textContent("[data-testid=reg-pager]"), /Page 1 of \d+ \(\d+ entries\)/);
+  assert.match(await admin.getAttribute("[data-testid=reg-csv]", "href"), /kind=law_enforcement/);
   await admin.screenshot({ path: join(artifacts, "register.png") });
   console.log("console e2e: all steps passed");
 } catch (e) {

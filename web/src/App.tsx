@@ -28,6 +28,8 @@ export function App() {
   // Requests waiting for this user's confirmation: a sign in the navigation, so the
   // second officer knows without looking.
   const [waiting, setWaiting] = useState(0);
+  // On a phone the navigation collapses behind a menu button.
+  const [menu, setMenu] = useState(false);
   const countWaiting = () => fetchRequests().then((l) => setWaiting(waitingForMe(l))).catch(() => {});
   useEffect(() => {
     if (!me) return;
@@ -50,9 +52,11 @@ export function App() {
         <Login onLogin={setMe} langSwitch={langSwitch} />
       ) : (
         <div className="app">
-          <header>
+          <header className={menu ? "menu-open" : ""}>
             <b>{t("appName")}</b>
-            <nav>
+            <button className="menu-toggle" aria-label={t("menu")} aria-expanded={menu} data-testid="menu-toggle"
+              onClick={() => setMenu(!menu)}>☰</button>
+            <nav onClick={() => setMenu(false)}>
               <button className={view === "live" ? "on" : ""} onClick={() => setView("live")}>{t("live")}</button>
               <button className={view === "playback" ? "on" : ""} onClick={() => setView("playback")}>{t("playback")}</button>
               <button className={view === "requests" ? "on" : ""} onClick={() => setView("requests")}>{t("requests")}

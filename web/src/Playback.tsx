@@ -149,13 +149,17 @@ export function Playback({ admin, username }: { admin: boolean; username: string
       setNotice(t("outsideGrant", { from: fmt(grantFrom), to: grantTo === Infinity ? "—" : fmt(grantTo) }));
       return;
     }
+    // Recorded here: play from here. Else from the next recording, saying why there
+    // is none (the gap's cause).
+    const recorded = tl?.spans.some((p) => p.start_90k / 90000 <= sec && sec < p.end_90k / 90000) ?? true;
     const gap = tl?.gaps.find((g) => g.start_90k / 90000 <= sec && (g.end_90k === null || sec < g.end_90k / 90000));
     let at = sec;
     let msg = "";
-    if (gap) {
-      if (gap.end_90k === null) { setNotice(gapText(gap)); return; }
-      at = gap.end_90k / 90000;
-      msg = `${gapText(gap)} — ${t("playingFrom", { at: hms(at) })}`;
+    if (!recorded) {
+      const next = tl?.spans.find((p) => p.start_90k / 90000 > sec);
+      if (!next) { if (gap) setNotice(gapText(gap)); return; }
+      at = next.start_90k / 90000;
+      msg = `${gap ? gapText(gap) : t("noRecordingBetween", { from: hms(sec), to: hms(at), cause: "—" })} — ${t("playingFrom", { at: hms(at) })}`;
     }
     if (grantTo - at < CHUNK) msg = [msg, t("grantEndsAt", { at: fmt(grantTo) })].filter(Boolean).join(" · ");
     setNotice(msg);
@@ -185,7 +189,8 @@ export function Playback({ admin, username }: { admin: boolean; username: string
     if (playFrom === null) return;
     const wall = pieces.length ? wallAt(pieces, playFrom, media) : playFrom + media;
     if (now !== null && wall - now > 1.5) {
-      const crossed = playGaps.find((g) => g.end_90k !== null && g.start_90k / 90000 >= now - 0.5 && g.end_90k / 90000 <= wall + 0.5);
+      // The gap jumped over: one that overlaps the stretch between the two frames.
+      const crossed = playGaps.find((g) => g.end_90k !== null && g.start_90k / 90000 < wall && g.end_90k / 90000 > now);
       if (crossed) setNotice(gapText(crossed));
     }
     setNow(wall);

@@ -96,10 +96,21 @@ export async function attachToRequest(id: number, file: File): Promise<RequestOu
   return r.json();
 }
 export const revokeGrant = (id: number) => call<void>("POST", `/api/grants/${id}/revoke`);
-export const registerEntries = (q: { camera?: string; user?: string }) =>
-  call<Record<string, unknown>[]>("GET", `/api/register?${new URLSearchParams(Object.entries(q).filter(([, v]) => v) as [string, string][])}`);
-export const registerCsvUrl = (q: { camera?: string; user?: string }) =>
-  `/api/register?format=csv&${new URLSearchParams(Object.entries(q).filter(([, v]) => v) as [string, string][])}`;
+/** The register's filters (times: Unix seconds). */
+export interface RegisterFilter { since?: string; until?: string; camera?: string; user?: string; org?: string; kind?: string; allowed?: string }
+const registerQuery = (q: RegisterFilter) =>
+  new URLSearchParams(Object.entries(q).filter(([, v]) => v) as [string, string][]).toString();
+/** One page of the register, newest first, and how many entries match. */
+export async function registerPage(q: RegisterFilter, offset: number, limit: number): Promise<{ entries: Record<string, unknown>[]; total: number }> {
+  const r = await fetch(`/api/register?${registerQuery(q)}&offset=${offset}&limit=${limit}`, { credentials: "same-origin" });
+  if (!r.ok) {
+    let code = "error", message = r.statusText;
+    try { const j = await r.json(); code = j.error.code; message = j.error.message; } catch { /* not JSON */ }
+    throw new ApiError(r.status, code, message);
+  }
+  return { entries: await r.json(), total: Number(r.headers.get("x-total-count") ?? 0) };
+}
+export const registerCsvUrl = (q: RegisterFilter) => `/api/register?format=csv&${registerQuery(q)}`;
 /** Shenzhen's districts: the one list regions and systems' districts come from. */
 export interface District { id: string; en: string; zh: string }
 export const districts = () => call<District[]>("GET", "/api/districts");

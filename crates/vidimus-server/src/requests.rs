@@ -815,8 +815,22 @@ pub async fn my_grants(
 pub struct RegisterQuery {
     /// Only entries at or after this time (RFC 3339 or Unix seconds).
     pub since: Option<String>,
+    /// Only entries before this time.
+    pub until: Option<String>,
+    /// Only this camera (its name).
     pub camera: Option<String>,
+    /// Only this user (a person acting, by user name).
     pub user: Option<String>,
+    /// Only this organisation (its name).
+    pub org: Option<String>,
+    /// Only this kind of request (`law_enforcement`, …).
+    pub kind: Option<String>,
+    /// Only allowed (`true`) or refused (`false`) accesses.
+    pub allowed: Option<bool>,
+    /// Pagination (JSON): skip this many of the matching entries, newest first...
+    pub offset: Option<usize>,
+    /// ... and give at most this many (default: all). The total is in `X-Total-Count`.
+    pub limit: Option<usize>,
     /// `json` (default) or `csv`.
     pub format: Option<String>,
 }
@@ -838,6 +852,13 @@ pub async fn register(
         .transpose()
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_time", e.to_string()))?
         .unwrap_or(Wall90k(i64::MIN));
+    let until = q
+        .until
+        .as_deref()
+        .map(Wall90k::parse)
+        .transpose()
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_time", e.to_string()))?
+        .map(|t| t.to_string());
     let entries = state
         .db
         .run(move |ix| {
@@ -879,9 +900,19 @@ pub async fn register(
                 })
                 .filter(|e| q.camera.as_deref().is_none_or(|c| e["camera"] == c))
                 .filter(|e| q.user.as_deref().is_none_or(|u| e["user"] == u))
+                .filter(|e| q.org.as_deref().is_none_or(|o| e["org"] == o))
+                .filter(|e| q.kind.as_deref().is_none_or(|k| e["request_kind"] == k))
+                .filter(|e| q.allowed.is_none_or(|a| e["allowed"] == a))
+                // Entries' times are RFC 3339 UTC with the same precision: ordered as text.
+                .filter(|e| {
+                    until
+                        .as_deref()
+                        .is_none_or(|u| e["at"].as_str().is_some_and(|at| at < u))
+                })
                 .collect::<Vec<_>>())
         })
         .await?;
+    let total = entries.len();
     if q.format.as_deref() == Some("csv") {
         Ok((
             [
@@ -895,7 +926,17 @@ pub async fn register(
         )
             .into_response())
     } else {
-        Ok(Json(entries).into_response())
+        // Newest first, a page at a time when asked.
+        let page: Vec<serde_json::Value> = entries
+            .into_iter()
+            .rev()
+            .skip(q.offset.unwrap_or(0))
+            .take(q.limit.unwrap_or(usize::MAX))
+            .collect();
+        let mut r = Json(page).into_response();
+        r.headers_mut()
+            .insert("x-total-count", axum::http::HeaderValue::from(total as u64));
+        Ok(r)
     }
 }
 

@@ -1,4 +1,4 @@
-// Used by bench/live-start: in Debian's Chromium, logs in, picks the one-tile layout and
+// Used by bench/live-start (not a test): in Debian's Chromium, logs in, picks the one-tile layout and
 // switches the tile between cameras "one" and "two" SWITCHES times, measuring from the
 // click to the new camera's first presented frame (requestVideoFrameCallback). Prints
 // the times (ms) as a JSON array on its last line.
