@@ -191,6 +191,31 @@ try {
   assert.ok(Math.abs(atGap.wall - atGap.media - gap.end) < 1.0, `played from ${atGap.wall - atGap.media}, the gap ends at ${gap.end}`);
   assert.match(await ada.textContent("[data-testid=playback-notice]"), /No recording .* playing from/);
 
+  step("every view has a URL: a link to a moment plays it; back and forward work");
+  const url = ada.url();
+  assert.match(url, /\/playback\/front\?t=\d+$/, url);
+  const linkT = Math.floor(gap.start - 3);
+  const colleague = await as(process.env.OPERATOR);
+  await colleague.goto(`${base}/playback/front?t=${linkT}`);
+  await playing(colleague, 0.2);
+  const linked = await clockAt(colleague);
+  assert.ok(Math.abs(linked.wall - linked.media - linkT) < 2.5, `the link to ${linkT} played from ${linked.wall - linked.media}`);
+  assert.equal(await colleague.$eval("[data-testid=camera-select]", (s) => s.selectedOptions[0].textContent), "front");
+  await colleague.click("header button:has-text('Live')");
+  await colleague.waitForSelector(".grid");
+  await colleague.goBack();
+  await colleague.waitForSelector("[data-testid=timeline]");
+  assert.match(colleague.url(), /\/playback\/front\?t=/);
+  await colleague.goForward();
+  await colleague.waitForSelector(".grid");
+  // From a live tile to its playback, and back to live.
+  await colleague.click("[data-testid=tile-front] [data-testid=tile-playback]");
+  await colleague.waitForSelector("[data-testid=timeline]");
+  assert.match(colleague.url(), /\/playback\/front\?t=\d+/);
+  await colleague.goBack();
+  await colleague.waitForSelector("[data-testid=tile-front]");
+  await colleague.close();
+
   step("times are the site's (UTC+08:00) in one 24-hour format, with the zone beside them");
   const shownClock = await ada.textContent("[data-testid=current-time]");
   assert.match(shownClock, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC\+08:00$/, shownClock);

@@ -3,6 +3,7 @@
 import { useEffect, useState } from "react";
 import { ApiError, login, logout, requests as fetchRequests, session, siteStatus, type Session } from "./api";
 import { setSiteZone } from "./time";
+import { useLocation } from "wouter";
 import { LangContext, translate, type Lang } from "./i18n";
 import { Live } from "./Live";
 import { Playback } from "./Playback";
@@ -15,7 +16,14 @@ import { Compliance } from "./Compliance";
 export function App() {
   const [lang, setLang] = useState<Lang>(() => (localStorage.getItem("lang") as Lang) || "en");
   const [me, setMe] = useState<Session | null | undefined>(undefined);
-  const [view, setView] = useState<"live" | "playback" | "holds" | "requests" | "register" | "compliance">("live");
+  // Every view has a URL (/live, /playback/gate-1?t=…, /requests, …): a moment can be
+  // sent as a link, and back and forward work.
+  const [location, navigate] = useLocation();
+  const VIEWS = ["live", "playback", "holds", "requests", "register", "compliance"] as const;
+  type View = (typeof VIEWS)[number];
+  const first = location.split("/")[1] ?? "";
+  const view: View = (VIEWS as readonly string[]).includes(first) ? (first as View) : "live";
+  const setView = (v: View) => navigate(`/${v}`);
   const t = (k: Parameters<typeof translate>[1]) => translate(lang, k);
 
   // Every time is shown in the site's zone: known before any view renders.
@@ -72,7 +80,7 @@ export function App() {
             <button onClick={() => logout().finally(() => setMe(null))}>{t("logout")}</button>
           </header>
           <Alarms />
-          <main>{!zoneKnown ? null : view === "live" ? <Live onFileRequest={() => setView("requests")} /> : view === "playback" ? <Playback admin={me.role === "admin"} username={me.username} />
+          <main>{!zoneKnown ? null : view === "live" ? <Live onFileRequest={() => setView("requests")} /> : view === "playback" ? <Playback admin={me.role === "admin"} username={me.username} cameraName={decodeURIComponent(location.split("/")[2] ?? "")} />
             : view === "requests" ? <Requests me={me} onChange={countWaiting} /> : view === "register" ? <Register />
             : view === "compliance" ? <Compliance me={me} /> : <Holds />}</main>
         </div>

@@ -8,10 +8,12 @@ import { useEffect, useRef, useState } from "react";
 import { liveUrl } from "./api";
 import { playSocket } from "./mse";
 import { useT } from "./i18n";
+import { useLocation } from "wouter";
 
 export function LiveTile({ cameraId, name, grant, status, reason }:
   { cameraId: number; name: string; grant?: number; status?: string; reason?: string | null }) {
   const t = useT();
+  const [, navigate] = useLocation();
   const video = useRef<HTMLVideoElement>(null);
   const [message, setMessage] = useState<string>(t("waiting"));
   const [playing, setPlaying] = useState(false);
@@ -63,7 +65,9 @@ export function LiveTile({ cameraId, name, grant, status, reason }:
   return (
     <div className="tile" data-camera={cameraId} data-testid={`tile-${name}`}>
       <video ref={video} muted playsInline autoPlay />
-      <div className="tile-label">{name}{status && status !== "recording" ? ` · ${t(status as "offline" | "starting")}` : ""}</div>
+      <div className="tile-label">{name}{status && status !== "recording" ? ` · ${t(status as "offline" | "starting")}` : ""}
+        {" "}<button className="link" data-testid="tile-playback" title={t("toPlayback")}
+          onClick={(e) => { e.stopPropagation(); navigate(`/playback/${encodeURIComponent(name)}?t=${Math.floor(Date.now() / 1000 - 30)}`); }}>⏪</button></div>
       {shown && (
         <div className="tile-message" data-testid="tile-message">
           {shown}

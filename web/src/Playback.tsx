@@ -5,6 +5,7 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import type { Grant } from "./api";
 import { ApiError, cameras as fetchCameras, exportUrl, grantsFor, makeBundle, myGrants, placeHold, playbackUrl, timeline as fetchTimeline, viewUrl, type Camera, type Timeline } from "./api";
 import { playSocket } from "./mse";
+import { useLocation, useSearch } from "wouter";
 import { useT } from "./i18n";
 import { formatTime as hms, fromInput, toInput, useTime } from "./time";
 
@@ -37,7 +38,11 @@ export function wallAt(pieces: Piece[], start: number, t: number): number {
   return last;
 }
 
-export function Playback({ admin, username }: { admin: boolean; username: string }) {
+export function Playback({ admin, username, cameraName }: { admin: boolean; username: string; cameraName?: string }) {
+  // The URL names the camera and the moment (/playback/gate-1?t=1796137752): a link
+  // to a moment plays it; each play is a step in the browser's history.
+  const [, navigate] = useLocation();
+  const search = useSearch();
   const t = useT();
   const tm = useTime();
   const fmt = tm.dateTime;
@@ -100,9 +105,18 @@ export function Playback({ admin, username }: { admin: boolean; username: string
   const to = center + span / 2;
 
   useEffect(() => {
-    fetchCameras().then((c) => { setCams(c); if (c.length && cameraId === null) setCameraId(c[0].id); }).catch(() => {});
+    fetchCameras().then((c) => {
+      setCams(c);
+      const named = c.find((x) => x.name === cameraName);
+      if (named) setCameraId(named.id);
+      else if (c.length && cameraId === null) setCameraId(c[0].id);
+    }).catch(() => {});
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
+  const camName = cams.find((c) => c.id === cameraId)?.name;
+  // The moment in the link, once: center the timeline there and play it.
+  const linkT = Number(new URLSearchParams(search).get("t"));
+  const [linked, setLinked] = useState(false);
 
   useEffect(() => {
     if (cameraId === null) return;
@@ -143,7 +157,7 @@ export function Playback({ admin, username }: { admin: boolean; username: string
   });
   // Where playback of a click at `sec` really starts: inside the grant, and over a
   // gap at its end (said so).
-  const play = (sec: number) => {
+  const play = (sec: number, record = true) => {
     if (!chosen) { setNotice(t("noPlaybackGrant")); return; }
     if (sec < grantFrom || sec >= grantTo) {
       setNotice(t("outsideGrant", { from: fmt(grantFrom), to: grantTo === Infinity ? "—" : fmt(grantTo) }));
@@ -151,7 +165,8 @@ export function Playback({ admin, username }: { admin: boolean; username: string
     }
     // Recorded here: play from here. Else from the next recording, saying why there
     // is none (the gap's cause).
-    const recorded = tl?.spans.some((p) => p.start_90k / 90000 <= sec && sec < p.end_90k / 90000) ?? true;
+    // (Outside the timeline's window — a link — the server starts at what is there.)
+    const recorded = sec < from || sec > to || (tl?.spans.some((p) => p.start_90k / 90000 <= sec && sec < p.end_90k / 90000) ?? true);
     const gap = tl?.gaps.find((g) => g.start_90k / 90000 <= sec && (g.end_90k === null || sec < g.end_90k / 90000));
     let at = sec;
     let msg = "";
@@ -166,7 +181,19 @@ export function Playback({ admin, username }: { admin: boolean; username: string
     setPieces([]);
     setPlayFrom(at);
     setNow(at);
+    if (record && camName) navigate(`/playback/${encodeURIComponent(camName)}?t=${Math.floor(at)}`);
   };
+  // The moment in the URL plays — a link opened, or back/forward to another moment.
+  useEffect(() => {
+    if (!linkT || cameraId === null || !tl || grants.length === 0) return;
+    if (cameraName && camName !== cameraName) return;
+    if (linked && playFrom !== null && Math.abs(linkT - playFrom) < 1.5) return;
+    setLinked(true);
+    setFollow(false);
+    setCenter(linkT);
+    play(linkT, false);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [linkT, cameraId, tl !== null, grants, camName]);
   const onTimelineClick = (e: React.MouseEvent<HTMLDivElement>) => {
     setFollow(false);
     const r = e.currentTarget.getBoundingClientRect();
@@ -216,7 +243,12 @@ export function Playback({ admin, username }: { admin: boolean; username: string
     <div className="playback">
       <div className="controls">
         <label>{t("camera")}{" "}
-          <select value={cameraId ?? ""} onChange={(e) => setCameraId(Number(e.target.value))} data-testid="camera-select">
+          <select value={cameraId ?? ""} data-testid="camera-select" onChange={(e) => {
+            const id = Number(e.target.value);
+            setCameraId(id);
+            const n = cams.find((c) => c.id === id)?.name;
+            if (n) navigate(`/playback/${encodeURIComponent(n)}`, { replace: true });
+          }}>
             {cams.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
           </select>
         </label>
