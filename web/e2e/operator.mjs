@@ -99,6 +99,30 @@ try {
   assert.equal(await ada.locator("[data-testid=tile-dead]").count(), 1, "the camera it replaced moved, not vanished");
   await ada.screenshot({ path: join(artifacts, "live-one-tile-per-camera.png") });
 
+  step("live basics: search, fullscreen, drag a camera onto a tile, saved layouts");
+  await ada.fill("[data-testid=cam-search]", "fro");
+  assert.deepEqual(await ada.$$eval(".tree .cam", (l) => l.map((x) => x.dataset.testid)), ["tree-cam-front"]);
+  await ada.fill("[data-testid=cam-search]", "");
+  const frontSlot = ada.locator(".grid .slot", { has: ada.locator("[data-testid=tile-front]") });
+  await frontSlot.dblclick();
+  await ada.waitForFunction(() => [...document.querySelectorAll(".grid .slot")].filter((s) => s.offsetParent !== null).length === 1);
+  const big = await ada.locator("[data-testid=tile-front]").boundingBox();
+  const grid = await ada.locator("[data-testid=grid]").boundingBox();
+  assert.ok(big.width > grid.width * 0.95, `fullscreen tile ${big.width} of ${grid.width}`);
+  await ada.screenshot({ path: join(artifacts, "live-fullscreen.png") });
+  await ada.keyboard.press("Escape");
+  await ada.waitForFunction(() => [...document.querySelectorAll(".grid .slot")].filter((s) => s.offsetParent !== null).length === 4);
+  await ada.dragAndDrop("[data-testid=tree-cam-dead]", "[data-testid=slot-3]");
+  await ada.waitForSelector("[data-testid=slot-3] [data-testid=tile-dead]");
+  assert.equal(await ada.locator("[data-testid=tile-dead]").count(), 1, "moved, not copied");
+  await ada.fill("[data-testid=layout-name]", "entrance");
+  await ada.click("[data-testid=layout-save]");
+  await ada.click(".layouts button:has-text('1')");
+  await ada.waitForFunction(() => document.querySelectorAll(".grid .slot").length === 1);
+  await ada.click("[data-testid=layout-entrance]");
+  await ada.waitForSelector("[data-testid=slot-3] [data-testid=tile-dead]");
+  assert.equal(await ada.locator(".grid .slot").count(), 4);
+
   // Timeline helpers: the x of a time, and the clock shown.
   const xOf = async (page, sec) => {
     const tl = await page.locator("[data-testid=timeline]").boundingBox();

@@ -1,4 +1,6 @@
-// The live wall: a camera tree with status, and a grid of 1/4/9/16 tiles.
+// The live wall: a camera tree with status and search, a grid of 1/4/9/16 tiles,
+// layouts saved by name (in this browser), drag a camera onto a tile, fullscreen
+// (double-click a tile, or `f` for the selected one; Esc leaves it).
 import { useEffect, useState } from "react";
 import { cameras as fetchCameras, grantsFor, myGrants, type Camera, type Grant } from "./api";
 import { LiveTile } from "./LiveTile";
@@ -11,6 +13,15 @@ export function Live({ onFileRequest }: { onFileRequest?: () => void }) {
   const [cams, setCams] = useState<Camera[]>([]);
   const [layout, setLayout] = useState(4);
   const [tiles, setTiles] = useState<(number | null)[]>([]);
+  const [query, setQuery] = useState("");
+  const [full, setFull] = useState<number | null>(null);
+  // Saved layouts: a name, the grid size and the cameras (by name) in their tiles.
+  type Saved = { name: string; layout: number; cameras: (string | null)[] };
+  const [saved, setSaved] = useState<Saved[]>(() => {
+    try { return JSON.parse(localStorage.getItem("vidimus.layouts") ?? "[]"); } catch { return []; }
+  });
+  const [layoutName, setLayoutName] = useState("");
+  useEffect(() => { localStorage.setItem("vidimus.layouts", JSON.stringify(saved)); }, [saved]);
   const [selected, setSelected] = useState(0);
   // The case each view is made under (registered with it); with several, the user picks.
   const [grants, setGrants] = useState<Grant[]>([]);
@@ -66,16 +77,46 @@ export function Live({ onFileRequest }: { onFileRequest?: () => void }) {
     return old.map((x, i) => (i === selected ? id : i === from ? old[selected] ?? null : x));
   });
   const side = Math.sqrt(layout);
+  // Drop a camera on a tile: it moves there (one camera, one tile).
+  const dropOn = (i: number, id: number) => setTiles((old) => {
+    const from = old.indexOf(id);
+    return old.map((x, j) => (j === i ? id : j === from ? old[i] ?? null : x));
+  });
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.target as HTMLElement).tagName === "INPUT") return;
+      if (e.key === "f") setFull((f) => (f === null ? selected : null));
+      else if (e.key === "Escape") setFull(null);
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [selected]);
+  const saveLayout = () => {
+    const name = layoutName.trim();
+    if (!name) return;
+    const cameras = tiles.map((id) => cams.find((c) => c.id === id)?.name ?? null);
+    setSaved([...saved.filter((x) => x.name !== name), { name, layout, cameras }]);
+    setLayoutName("");
+  };
+  const loadLayout = (l: Saved) => {
+    setLayout(l.layout);
+    setTiles(l.cameras.map((n) => watchable.find((c) => c.name === n)?.id ?? null));
+  };
+  const q = query.trim().toLowerCase();
+  const shown = q ? cams.filter((c) => c.name.toLowerCase().includes(q)) : cams;
 
   return (
     <div className="live">
       <aside className="tree">
         <h3>{t("cameras")}</h3>
+        <input className="search" type="search" placeholder={t("searchCameras")} data-testid="cam-search"
+          value={query} onChange={(e) => setQuery(e.target.value)} />
         <ul>
-          {cams.map((c) => {
+          {shown.map((c) => {
             const may = grantOf(c.id) !== undefined;
             return (
               <li key={c.id} className={`cam ${c.status} ${may ? "" : "no-grant"}`} data-testid={`tree-cam-${c.name}`}
+                draggable={may} onDragStart={(e) => e.dataTransfer.setData("text/x-vidimus-camera", String(c.id))}
                 onClick={() => may && assign(c.id)} title={may ? (c.last_error ?? "") : t("noLiveGrant")}>
                 <span className="dot" /> {c.name} <small>{may ? t(c.status as "recording" | "offline" | "starting") : t("noLiveGrantShort")}</small>
               </li>
@@ -96,6 +137,16 @@ export function Live({ onFileRequest }: { onFileRequest?: () => void }) {
             <button key={n} className={n === layout ? "on" : ""} onClick={() => setLayout(n)}>{n}</button>
           ))}
         </div>
+        <div className="saved-layouts">
+          <input placeholder={t("layoutName")} data-testid="layout-name" value={layoutName} onChange={(e) => setLayoutName(e.target.value)} />
+          <button data-testid="layout-save" onClick={saveLayout}>{t("saveLayout")}</button>
+          {saved.map((l) => (
+            <div key={l.name} className="saved">
+              <button className="link" data-testid={`layout-${l.name}`} onClick={() => loadLayout(l)}>{l.name}</button>
+              <button className="link" title={t("delete")} onClick={() => setSaved(saved.filter((x) => x.name !== l.name))}>×</button>
+            </div>
+          ))}
+        </div>
       </aside>
       {grantsKnown && watchable.length === 0 ? (
         <section className="no-grant-panel" data-testid="live-no-grant">
@@ -103,11 +154,16 @@ export function Live({ onFileRequest }: { onFileRequest?: () => void }) {
           {onFileRequest && <button onClick={onFileRequest}>{t("fileRequest")}</button>}
         </section>
       ) : (
-        <section className="grid" style={{ gridTemplateColumns: `repeat(${side}, 1fr)` }}>
+        <section className={`grid ${full !== null ? "has-fullscreen" : ""}`} data-testid="grid"
+          style={{ gridTemplateColumns: full !== null ? "1fr" : `repeat(${side}, 1fr)` }}>
           {tiles.map((id, i) => {
             const cam = cams.find((c) => c.id === id);
             return (
-              <div key={i} className={`slot ${i === selected ? "selected" : ""}`} onClick={() => setSelected(i)}>
+              <div key={i} className={`slot ${i === selected ? "selected" : ""} ${full === i ? "fullscreen" : ""}`} data-testid={`slot-${i}`}
+                style={full !== null && full !== i ? { display: "none" } : undefined}
+                onClick={() => setSelected(i)} onDoubleClick={() => setFull(full === null ? i : null)}
+                onDragOver={(e) => e.preventDefault()}
+                onDrop={(e) => { const id = Number(e.dataTransfer.getData("text/x-vidimus-camera")); if (id) dropOn(i, id); }}>
                 {cam ? <LiveTile cameraId={cam.id} name={cam.name} grant={grantOf(cam.id)} status={cam.status} reason={cam.last_error} />
                   : <div className="tile empty">{t("noCamera")}</div>}
               </div>
