@@ -6,7 +6,8 @@ export interface Camera { id: number; name: string; url: string; status: string;
 export interface Span { start_90k: number; end_90k: number; start: string; end: string }
 export interface Gap { start_90k: number; end_90k: number | null; start: string; end: string | null; cause: string }
 export interface Timeline { camera_id: number; spans: Span[]; gaps: Gap[] }
-export interface Alarm { id: string; severity: "critical" | "warning"; message: string; since: string }
+export interface Alarm { id: string; severity: "critical" | "warning"; message: string; since: string; acknowledged: boolean; note: string | null }
+export const acknowledgeAlarm = (id: string) => call<void>("POST", `/api/alarms/${encodeURIComponent(id)}/ack`);
 export interface SiteStatus {
   alarms: Alarm[]; recording_paused: boolean; disk_free_bytes: number; disk_total_bytes: number;
   capacity: { status: string; days_storable: number | null; message: string } | null;

@@ -86,6 +86,10 @@ pub struct AppState {
     pub handouts: handout::Handouts,
     /// HTTPS, when served over it (its fingerprint is shown in the console).
     pub tls: Option<tls::Tls>,
+    /// Alarms acknowledged: (user, alarm id, raised at).
+    pub alarm_acks: Arc<Mutex<std::collections::HashSet<(i64, String, String)>>>,
+    /// Serving the demo (its alarms are explained as the demo's).
+    pub demo: bool,
     /// The site's time zone (IANA), every time in the console is shown in.
     pub time_zone: String,
     /// Woken when a hand-out is registered: a checkpoint covering it follows.
@@ -127,6 +131,8 @@ impl AppState {
             refusals: Arc::default(),
             checkpoint_soon: Arc::default(),
             time_zone: "Asia/Shanghai".into(),
+            alarm_acks: Arc::default(),
+            demo: false,
             password_checks: Arc::new(tokio::sync::Semaphore::new(2)),
             signing_key: None,
         })
@@ -153,6 +159,7 @@ impl AppState {
         view::view,
         status::status,
         status::districts,
+        status::acknowledge,
         custody::set_retention,
         custody::holds,
         custody::add_hold,
@@ -234,6 +241,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/cameras/{id}/view", get(view::view))
         .route("/api/status", get(status::status))
         .route("/api/districts", get(status::districts))
+        .route("/api/alarms/{id}/ack", post(status::acknowledge))
         .route("/api/cameras/{id}/retention", put(custody::set_retention))
         .route("/api/holds", get(custody::holds).post(custody::add_hold))
         .route("/api/holds/{id}/release", post(custody::release_hold))

@@ -18,6 +18,10 @@ pub struct AlarmInfo {
     pub message: String,
     /// When it was raised (RFC 3339).
     pub since: String,
+    /// Whether this user acknowledged it (since it was raised).
+    pub acknowledged: bool,
+    /// What it means here, when the site says (the demo explains its capacity alarm).
+    pub note: Option<String>,
 }
 
 /// The capacity forecast.
@@ -65,15 +69,27 @@ fn snake<T: serde::Serialize>(v: &T) -> String {
 /// Alarms, disk and capacity.
 #[utoipa::path(get, path = "/api/status", responses(
     (status = 200, body = SiteStatusInfo), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn status(State(state): State<AppState>, _user: AuthUser) -> Json<SiteStatusInfo> {
+pub async fn status(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<SiteStatusInfo>, crate::error::ApiError> {
     let s = &state.status;
     let (free, total) = s.disk_space();
-    Json(SiteStatusInfo {
+    let acts = may_act(&state, &user).await?;
+    let acks = state.alarm_acks.lock().expect("acks lock").clone();
+    Ok(Json(SiteStatusInfo {
         alarms: s
             .alarms()
             .into_iter()
+            // Shown to those who can act on it: the system manager's administrators
+            // (storage, cameras); a paused recording concerns everyone.
+            .filter(|a| acts || a.id == "disk_full")
             .map(|a| AlarmInfo {
                 severity: snake(&a.severity),
+                acknowledged: acks.contains(&(user.user_id, a.id.clone(), a.since.clone())),
+                note: (state.demo && a.id == "capacity").then(|| {
+                    "this is the demo: its simulated cameras record onto whatever disk it runs on, and a small disk cannot hold four cameras for the legal 30 days — expected here; on a real site add storage or lower bitrates".to_owned()
+                }),
                 id: a.id,
                 message: a.message,
                 since: a.since,
@@ -94,7 +110,72 @@ pub async fn status(State(state): State<AppState>, _user: AuthUser) -> Json<Site
         tls_fingerprint: state.tls.as_ref().map(|t| t.fingerprint.clone()),
         tls_self_signed: state.tls.as_ref().is_some_and(|t| t.self_signed),
         time_zone: state.time_zone.clone(),
-    })
+    }))
+}
+
+/// Whether `user` can act on the site's alarms: an administrator of the system
+/// manager.
+async fn may_act(state: &AppState, user: &AuthUser) -> Result<bool, crate::error::ApiError> {
+    if user.role != "admin" {
+        return Ok(false);
+    }
+    let uid = user.user_id;
+    state
+        .db
+        .run(move |ix| {
+            let u = ix.user_by_id(uid)?;
+            let kind = match u {
+                Some(u) => ix.org(u.org_id)?.map(|o| o.kind),
+                None => None,
+            };
+            Ok(kind.is_none_or(|k| k == "system_manager"))
+        })
+        .await
+}
+
+/// Acknowledges an alarm for this user (until it is raised again); the system log
+/// records who acknowledged what.
+#[utoipa::path(post, path = "/api/alarms/{id}/ack", params(("id" = String, Path,)),
+    responses((status = 204, description = "Acknowledged"), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    user: AuthUser,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<axum::http::StatusCode, crate::error::ApiError> {
+    let acts = may_act(&state, &user).await?;
+    let Some(a) = state
+        .status
+        .alarms()
+        .into_iter()
+        .find(|a| a.id == id && (acts || a.id == "disk_full"))
+    else {
+        return Err(crate::error::ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no active alarm {id:?}"),
+        ));
+    };
+    state.alarm_acks.lock().expect("acks lock").insert((
+        user.user_id,
+        a.id.clone(),
+        a.since.clone(),
+    ));
+    let now = state.clocks.realtime();
+    let who = user.username.clone();
+    state
+        .db
+        .run(move |ix| {
+            ix.log_event(
+                now,
+                "alarm_acknowledged",
+                &who,
+                None,
+                serde_json::json!({"alarm": a.id, "since": a.since}),
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 /// The status as Prometheus metrics (appended to the per-stream ones).

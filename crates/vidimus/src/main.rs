@@ -770,6 +770,8 @@ fn sync_config_cameras(cfg: &Config) -> anyhow::Result<()> {
 
 /// Records and serves until a signal (or `until` resolves).
 async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
+    // Only the demo prints a banner.
+    let banner_is_demo = banner.is_some();
     // The signing key, outside the data directory (created on first start); the data
     // directory records only where it is, for the command line.
     let key = cfg.key_file()?;
@@ -861,6 +863,7 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
     state.compliance = Arc::new(cfg.compliance_book()?);
     state.effective_date = cfg.effective_date()?;
     state.time_zone = cfg.site.time_zone.clone();
+    state.demo = banner_is_demo;
     state.policy = Arc::new(cfg.access_policy()?);
     state.signing_key = Some(seed);
     let stop = async {

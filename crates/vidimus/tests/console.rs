@@ -213,7 +213,7 @@ fn console_in_chromium() {
     // The hold placed and released in the browser is in the system log, by the admin.
     let ev: serde_json::Value =
         serde_json::from_slice(&site.vidimus(&["events", "--json"]).stdout).unwrap();
-    for event in ["hold", "release"] {
+    for event in ["hold", "release", "alarm_acknowledged"] {
         assert!(
             ev.as_array()
                 .unwrap()
