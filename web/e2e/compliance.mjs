@@ -126,6 +126,8 @@ try {
   // Its region was typed "Futian"; the system's district was chosen from the list:
   // one district, whatever the spelling, filtered by the list too.
   await psb.waitForSelector("[data-system=bank-0042] td:has-text('Futian')");
+  // Categories in words with their article, not "item_4".
+  await psb.waitForSelector("[data-system=bank-0042] td:has-text('Finance and securities, armoured transport, valuables — Art. 9 ¶1 item 4')");
   await psb.selectOption("[data-testid=cmp-district]", "futian");
   await psb.waitForSelector("[data-system=bank-0042]");
   await psb.selectOption("[data-testid=cmp-district]", "nanshan");

@@ -21,6 +21,16 @@ const DOCUMENT_KINDS = [...MATERIALS.filter((m) => m !== "testing_report"), "tes
 const DUTY_KINDS = ["completion_acceptance", "performance_assessment", "security_assessment", "training", "emergency_plan", "incident"];
 
 const words = (s: string) => s.replace(/_/g, " ");
+/** A site category in words, with its article (Art. 9 ¶1). */
+export const categoryLabel = (t: ReturnType<typeof useT>, c: string) =>
+  t(`cat_${c}` as "cat_item_1") ?? words(c);
+/** A value as a reader would write it: no `null`, no JSON. */
+const shown = (t: ReturnType<typeof useT>, v: unknown): string =>
+  v === null || v === undefined || v === "" ? "—"
+    : typeof v === "boolean" ? (v ? t("yes") : t("no"))
+    : Array.isArray(v) ? v.map((x) => shown(t, x)).join(", ")
+    : typeof v === "object" ? Object.entries(v as Record<string, unknown>).map(([k, x]) => `${words(k)}: ${shown(t, x)}`).join(" · ")
+    : String(v);
 const TIERS = ["first_instance", "correction_refused", "serious_consequences"];
 const rank = (tier: string | null) => (tier ? TIERS.indexOf(tier) : -1);
 /** The report's status in words: compliant, findings, incomplete (rules not evaluated) or not in force (Art. 48). */
@@ -89,7 +99,7 @@ export function Compliance({ me }: { me: Session }) {
               <tr key={s.id} data-system={s.id}>
                 <td><button className="link" data-testid={`cmp-open-${s.id}`} onClick={() => setOpen(s.id)}>{s.name}</button><br /><small>{s.id}</small></td>
                 <td>{districtName(s.district)}</td>
-                <td>{words(s.site_category)}</td>
+                <td>{categoryLabel(t, s.site_category)}</td>
                 <td className={`status-${s.status}`} data-testid="cmp-status">{t(statusWord(s.status))}</td>
                 <td>
                   {s.findings.map((f, i) => (
@@ -138,7 +148,7 @@ function RegisterSystem({ onDone, initial }: { onDone: (id: string) => void; ini
       <label>{t("name")}<input data-testid={initial ? undefined : "sys-name"} value={f.name} onChange={set("name")} required /></label>
       <label>{t("district")}<DistrictSelect testid={initial ? undefined : "sys-district"} value={f.district} onChange={(v) => setF({ ...f, district: v })} any="—" /></label>
       <label>{t("category")}<select data-testid={initial ? undefined : "sys-category"} value={f.site_category} onChange={set("site_category")}>
-        {CATEGORIES.map((c) => <option key={c} value={c}>{c === "outside_scope" ? t("outsideScope") : `${t("art9Item")} (${c.slice(5)})`}</option>)}
+        {CATEGORIES.map((c) => <option key={c} value={c}>{categoryLabel(t, c)}</option>)}
       </select></label>
       <label>{t("address")}<input value={f.address} onChange={set("address")} /></label>
       <label>{t("owner")}<input value={f.owner} onChange={set("owner")} /></label>
@@ -207,19 +217,21 @@ function SystemDetail({ id, me, onChange }: { id: string; me: Session; onChange:
 
       <h4>{t("registry")}</h4>
       <table className="cmp-table"><tbody>
-        {Object.entries(view.system).map(([k, v]) => <tr key={k}><th>{words(k)}</th><td>{typeof v === "string" ? v : JSON.stringify(v)}</td></tr>)}
+        {Object.entries(view.system).map(([k, v]) => <tr key={k}><th>{words(k)}</th><td>{k === "site_category" ? categoryLabel(t, String(v)) : shown(t, v)}</td></tr>)}
       </tbody></table>
       {["cameras", "products", "contractors", "testing_bodies", "documents", "persons"].map((c) => (
         <div key={c} className="cmp-collection" data-testid={`cmp-${c}`}>
           <b>{t(`col_${c}` as "col_cameras")}</b> ({entries(c).length})
           <ul>{entries(c).map((e) => (
-            <li key={e.id}>{Object.entries(e.doc).filter(([, v]) => v !== null && v !== false && !(Array.isArray(v) && v.length === 0)).map(([k, v]) => `${words(k)}: ${typeof v === "string" ? v : JSON.stringify(v)}`).join(" · ")}
+            <li key={e.id}>{Object.entries(e.doc).filter(([, v]) => v !== null && v !== false && !(Array.isArray(v) && v.length === 0)).map(([k, v]) => `${words(k)}: ${shown(t, v)}`).join(" · ")}
               {c === "documents" && typeof e.doc.sha256 === "string" &&
                 <a className="link" href={documentFileUrl(id, e.id)} data-testid={`doc-file-${e.id}`}>{t("downloadFile")}</a>}
               {c === "documents" && manager &&
                 <label className="upload">{t("attachFile")}<input type="file" data-testid={`doc-upload-${e.id}`}
                   onChange={(ev) => { const f = ev.target.files?.[0]; if (f) act(uploadDocumentFile(id, e.id, f)); }} /></label>}
-              {manager && <button className="link" onClick={() => act(deleteEntry(id, c, e.id))}>{t("remove")}</button>}</li>
+              {manager && <button className="link" data-testid="remove-entry" onClick={() => {
+                if (window.confirm(t("confirmRemoveEntry"))) act(deleteEntry(id, c, e.id));
+              }}>{t("remove")}</button>}</li>
           ))}</ul>
         </div>
       ))}

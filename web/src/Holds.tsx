@@ -24,7 +24,7 @@ export function Holds() {
               <tr key={h.id} data-hold={h.id}>
                 <td>{name(h.camera_id)}</td><td>{tm.dateTimeZone(Date.parse(h.from) / 1000)}</td><td>{tm.dateTimeZone(Date.parse(h.to) / 1000)}</td>
                 <td>{h.reason}</td><td>{h.created_by}</td>
-                <td><button onClick={() => releaseHold(h.id).then(reload)}>{t("release")}</button></td>
+                <td><button onClick={() => { if (window.confirm(t("confirmRelease"))) releaseHold(h.id).then(reload); }}>{t("release")}</button></td>
               </tr>
             ))}
           </tbody>
