@@ -249,6 +249,17 @@ try {
   assert.equal(Number(shownClock.slice(11, 13)), (utcHour + 8) % 24, shownClock);
   assert.equal(await ada.textContent("[data-testid=zone]"), "UTC+08:00");
 
+  step("a snapshot of the frame on screen is a registered copy");
+  ada.once("dialog", (d) => void d.accept("e2e court"));
+  const [still] = await Promise.all([ada.waitForEvent("download"), ada.click("[data-testid=snapshot]")]);
+  const stillPath = join(artifacts, "snapshot.jpg");
+  await still.saveAs(stillPath);
+  assert.match(still.suggestedFilename(), /^snapshot-front-\d+\.jpg$/);
+  const { readFileSync } = await import("node:fs");
+  const bytes = readFileSync(stillPath);
+  assert.equal(bytes[0], 0xff); assert.equal(bytes[1], 0xd8);
+  console.log(`SNAPSHOT ${stillPath}`);
+
   step("the speed shown is the speed played, after a camera switch too");
   await ada.click(".transport button:has-text('2×')");
   await ada.selectOption("[data-testid=camera-select]", { label: "dead" });

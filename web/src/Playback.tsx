@@ -3,7 +3,7 @@
 // 1x/2x/4x, frame stepping, keyboard shortcuts, and the export dialog.
 import { useEffect, useMemo, useRef, useState } from "react";
 import type { Grant } from "./api";
-import { ApiError, cameras as fetchCameras, exportUrl, grantsFor, makeBundle, myGrants, placeHold, playbackUrl, timeline as fetchTimeline, viewUrl, type Camera, type Timeline } from "./api";
+import { ApiError, cameras as fetchCameras, exportUrl, grantsFor, makeBundle, myGrants, placeHold, playbackUrl, snapshotUrl, timeline as fetchTimeline, viewUrl, type Camera, type Timeline } from "./api";
 import { playSocket } from "./mse";
 import { useLocation, useSearch } from "wouter";
 import { useT } from "./i18n";
@@ -309,6 +309,21 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
           <button title={t("stepBack")} onClick={() => { const v = video.current; if (v) { v.pause(); v.currentTime = Math.max(0, v.currentTime - FRAME); } }}>◀|</button>
           <button title={t("playPause")} onClick={() => { const v = video.current; if (v) { if (v.paused) void v.play(); else v.pause(); } }}>▶‖</button>
           <button title={t("stepForward")} onClick={() => { const v = video.current; if (v) { v.pause(); v.currentTime += FRAME; } }}>|▶</button>
+          {!viewOnly && copyGrant !== undefined && (
+            <button data-testid="snapshot" title={t("snapshotTitle")} onClick={() => {
+              if (cameraId === null || now === null) return;
+              // A still is a copy: registered with who receives it.
+              const who = recipient.trim() || window.prompt(t("snapshotRecipient"))?.trim() || "";
+              if (!who) return;
+              setRecipient(who);
+              const a = document.createElement("a");
+              a.href = snapshotUrl(cameraId, now, who, destination, copyGrant);
+              a.download = "";
+              document.body.appendChild(a);
+              a.click();
+              a.remove();
+            }}>📷</button>
+          )}
           <span>{t("speed")}</span>
           {[1, 2, 4].map((s) => <button key={s} className={s === speed ? "on" : ""} onClick={() => setSpeed(s)}>{s}×</button>)}
           <span className="now" data-testid="current-time" data-sec={now?.toFixed(3) ?? ""} data-pieces={pieces.length}>{now !== null ? tm.dateTimeZone(now) : ""}</span>

@@ -130,6 +130,10 @@ export const playbackUrl = (id: number, fromSec: number, toSec: number, grant?: 
 export const exportUrl = (id: number, fromSec: number, toSec: number, recipient: string, destination: string, grant?: number) =>
   `/api/cameras/${id}/export.mp4?from=${fromSec.toFixed(3)}&to=${toSec.toFixed(3)}` +
   `&recipient=${encodeURIComponent(recipient)}&destination=${encodeURIComponent(destination)}${grantParam(grant)}`;
+/** A still of one instant: a reproduction (registered, with its recipient). */
+export const snapshotUrl = (id: number, sec: number, recipient: string, destination: string, grant?: number) =>
+  `/api/cameras/${id}/snapshot.jpg?t=${sec.toFixed(3)}&recipient=${encodeURIComponent(recipient)}` +
+  `&destination=${encodeURIComponent(destination)}${grantParam(grant)}`;
 /** View-only playback: a watermarked stream over a WebSocket, never a file (Art. 35). */
 export const viewUrl = (id: number, fromSec: number, toSec: number, grant?: number) =>
   `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/cameras/${id}/view` +

@@ -14,6 +14,7 @@
 //! - [`avc`]: `avcC`, the `avc1` sample entry and the codec string of our output, for
 //!   the fMP4 muxer in `vidimus-media`.
 //! - [`transcode`]: [`Transcoder`], decode → watermark → encode for a whole stream.
+//! - [`still`]: the frame at an instant (`frame_at`) as a JPEG (`jpeg`), for snapshots.
 //!
 //! Recording never transcodes (invariant 6): this crate only serves views.
 
@@ -25,6 +26,7 @@ mod error;
 pub mod ffmpeg;
 pub mod frame;
 pub mod h264;
+pub mod still;
 pub mod transcode;
 pub mod watermark;
 

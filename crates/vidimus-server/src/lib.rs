@@ -38,6 +38,7 @@ pub mod handout;
 pub mod live;
 pub mod refusals;
 pub mod requests;
+pub mod snapshot;
 pub mod status;
 pub mod tls;
 pub mod view;
@@ -160,6 +161,7 @@ impl AppState {
         status::status,
         status::districts,
         status::acknowledge,
+        snapshot::snapshot,
         custody::set_retention,
         custody::holds,
         custody::add_hold,
@@ -239,6 +241,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/cameras/{id}/playback.mp4", get(api::playback))
         .route("/api/cameras/{id}/live", get(live::live))
         .route("/api/cameras/{id}/view", get(view::view))
+        .route("/api/cameras/{id}/snapshot.jpg", get(snapshot::snapshot))
         .route("/api/status", get(status::status))
         .route("/api/districts", get(status::districts))
         .route("/api/alarms/{id}/ack", post(status::acknowledge))

@@ -103,6 +103,15 @@ fn the_operator_console_in_chromium() {
     assert!(reg.status.success());
     let reg: serde_json::Value = serde_json::from_slice(&reg.stdout).unwrap();
     assert_eq!(reg, serde_json::json!([]), "registered while idle on Live");
+    // The snapshot taken in the browser is registered as a reproduction by ada.
+    let reg = site.vidimus(&["register", "--json", "--user", "ada"]);
+    let reg: serde_json::Value = serde_json::from_slice(&reg.stdout).unwrap();
+    assert!(
+        reg.as_array().unwrap().iter().any(|e| e["action"] == "reproduce"
+            && e["served"]["snapshot"] == "image/jpeg"
+            && e["whereabouts"]["recipient"] == "e2e court"),
+        "the snapshot is registered: {reg:#}"
+    );
     // Playing near the grant's end asked only within it: nothing refused.
     let reg = site.vidimus(&["register", "--json", "--user", "bo"]);
     let reg: serde_json::Value = serde_json::from_slice(&reg.stdout).unwrap();
