@@ -3,7 +3,7 @@
 // 1x/2x/4x, frame stepping, keyboard shortcuts, and the export dialog.
 import { useEffect, useMemo, useRef, useState } from "react";
 import type { Grant } from "./api";
-import { ApiError, cameras as fetchCameras, exportUrl, grantsFor, makeBundle, myGrants, placeHold, playbackUrl, snapshotUrl, timeline as fetchTimeline, viewUrl, type Camera, type Timeline } from "./api";
+import { addBookmark, ApiError, bookmarks as fetchBookmarks, cameras as fetchCameras, exportUrl, grantsFor, makeBundle, myGrants, placeHold, playbackUrl, snapshotUrl, timeline as fetchTimeline, viewUrl, type Bookmark, type Camera, type Timeline } from "./api";
 import { playSocket } from "./mse";
 import { useLocation, useSearch } from "wouter";
 import { useT } from "./i18n";
@@ -117,11 +117,19 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
   // The moment in the link, once: center the timeline there and play it.
   const linkT = Number(new URLSearchParams(search).get("t"));
   const [linked, setLinked] = useState(false);
+  const ownT = useRef<number | null>(null);
 
+  // Bookmarks (notes on moments, in the system log) of the window.
+  const [marks, setMarks] = useState<Bookmark[]>([]);
+  const [markMsg, setMarkMsg] = useState("");
+  const loadMarks = () => { if (cameraId !== null) fetchBookmarks(cameraId, from, to).then(setMarks).catch(() => {}); };
   useEffect(() => {
     if (cameraId === null) return;
     let alive = true;
-    const load = () => fetchTimeline(cameraId, from, to).then((x) => alive && setTl(x)).catch(() => {});
+    const load = () => {
+      fetchTimeline(cameraId, from, to).then((x) => alive && setTl(x)).catch(() => {});
+      fetchBookmarks(cameraId, from, to).then((m) => alive && setMarks(m)).catch(() => {});
+    };
     load();
     const timer = window.setInterval(load, 5000);
     return () => { alive = false; window.clearInterval(timer); };
@@ -181,12 +189,17 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
     setPieces([]);
     setPlayFrom(at);
     setNow(at);
-    if (record && camName) navigate(`/playback/${encodeURIComponent(camName)}?t=${Math.floor(at)}`);
+    if (record && camName) {
+      // Our own step in the history: the URL follows what plays, it does not replay it.
+      ownT.current = Math.floor(at);
+      navigate(`/playback/${encodeURIComponent(camName)}?t=${Math.floor(at)}`);
+    }
   };
   // The moment in the URL plays — a link opened, or back/forward to another moment.
   useEffect(() => {
     if (!linkT || cameraId === null || !tl || grants.length === 0) return;
     if (cameraName && camName !== cameraName) return;
+    if (linkT === ownT.current) return;
     if (linked && playFrom !== null && Math.abs(linkT - playFrom) < 1.5) return;
     setLinked(true);
     setFollow(false);
@@ -284,6 +297,10 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
           <div key={g.start_90k} className="gap" data-testid="gap" title={`${t("gap")}: ${g.cause}`}
             style={{ left: pos(g.start_90k / 90000), width: width(g.start_90k / 90000, (g.end_90k ?? Date.now() * 90) / 90000) }} />
         ))}
+        {marks.map((m) => (
+          <div key={m.leaf} className="bookmark" data-testid="bookmark" title={`${m.note} — ${m.by}`}
+            style={{ left: pos(m.t_90k / 90000) }} onClick={(e) => { e.stopPropagation(); play(m.t_90k / 90000); }} />
+        ))}
         {now !== null && <div className="cursor" style={{ left: pos(now) }} />}
         {ticks.map((x, i) => <span key={x} className={`tick ${i === 0 ? "first" : i === ticks.length - 1 ? "last" : ""}`} style={{ left: pos(x) }}>{hms(x)}</span>)}
       </div>
@@ -305,6 +322,23 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
         )}
         {viewOnly && streamMsg && <div className="hint" data-testid="view-message">{streamMsg}</div>}
         {notice && <div className="notice" data-testid="playback-notice">{notice}</div>}
+        {marks.length > 0 && (
+          <ul className="bookmarks" data-testid="bookmarks">
+            {marks.map((m) => (
+              <li key={m.leaf} data-testid="bookmark-row">
+                <button className="link" onClick={() => play(m.t_90k / 90000)}>{tm.dateTime(m.t_90k / 90000)}</button>
+                {" "}{m.note} <small>— {m.by}</small>
+                {admin && cameraId !== null && (
+                  <button className="link" data-testid="bookmark-hold" onClick={() =>
+                    placeHold(cameraId, m.t_90k / 90000 - 60, m.t_90k / 90000 + 60, m.note)
+                      .then(() => setMarkMsg(t("holdPlaced")))
+                      .catch((e) => setMarkMsg(e instanceof ApiError ? e.message : String(e)))}>{t("bookmarkToHold")}</button>
+                )}
+              </li>
+            ))}
+          </ul>
+        )}
+        {markMsg && <div className="bundle-status" data-testid="bookmark-msg">{markMsg}</div>}
         <div className="transport">
           <button title={t("stepBack")} onClick={() => { const v = video.current; if (v) { v.pause(); v.currentTime = Math.max(0, v.currentTime - FRAME); } }}>◀|</button>
           <button title={t("playPause")} onClick={() => { const v = video.current; if (v) { if (v.paused) void v.play(); else v.pause(); } }}>▶‖</button>
@@ -324,9 +358,18 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
               a.remove();
             }}>📷</button>
           )}
+          {cameraId !== null && now !== null && !viewOnly && (
+            <button data-testid="bookmark-add" title={t("bookmarkTitle")} onClick={() => {
+              const note = window.prompt(t("bookmarkNote"))?.trim();
+              if (!note || cameraId === null || now === null) return;
+              addBookmark(cameraId, now, note).then(() => { setMarkMsg(""); loadMarks(); })
+                .catch((e) => setMarkMsg(e instanceof ApiError ? e.message : String(e)));
+            }}>🔖</button>
+          )}
           <span>{t("speed")}</span>
           {[1, 2, 4].map((s) => <button key={s} className={s === speed ? "on" : ""} onClick={() => setSpeed(s)}>{s}×</button>)}
-          <span className="now" data-testid="current-time" data-sec={now?.toFixed(3) ?? ""} data-pieces={pieces.length}>{now !== null ? tm.dateTimeZone(now) : ""}</span>
+          <span className="now" data-testid="current-time" data-sec={now?.toFixed(3) ?? ""} data-pieces={pieces.length}
+            data-map={JSON.stringify({ playFrom, pieces })}>{now !== null ? tm.dateTimeZone(now) : ""}</span>
           <small>{t("shortcuts")}</small>
         </div>
       </div>

@@ -130,6 +130,11 @@ export const playbackUrl = (id: number, fromSec: number, toSec: number, grant?: 
 export const exportUrl = (id: number, fromSec: number, toSec: number, recipient: string, destination: string, grant?: number) =>
   `/api/cameras/${id}/export.mp4?from=${fromSec.toFixed(3)}&to=${toSec.toFixed(3)}` +
   `&recipient=${encodeURIComponent(recipient)}&destination=${encodeURIComponent(destination)}${grantParam(grant)}`;
+export interface Bookmark { leaf: number; t: string; t_90k: number; note: string; by: string }
+export const bookmarks = (id: number, fromSec: number, toSec: number) =>
+  call<Bookmark[]>("GET", `/api/cameras/${id}/bookmarks?from=${fromSec.toFixed(3)}&to=${toSec.toFixed(3)}`);
+export const addBookmark = (id: number, sec: number, note: string) =>
+  call<Bookmark>("POST", `/api/cameras/${id}/bookmarks`, { t: sec.toFixed(3), note });
 /** A still of one instant: a reproduction (registered, with its recipient). */
 export const snapshotUrl = (id: number, sec: number, recipient: string, destination: string, grant?: number) =>
   `/api/cameras/${id}/snapshot.jpg?t=${sec.toFixed(3)}&recipient=${encodeURIComponent(recipient)}` +

@@ -268,26 +268,7 @@ pub async fn timeline(
                     format!("no camera {id}"),
                 ));
             }
-            // Only the recorded range the user's grants cover (the system manager's
-            // administrators run the system and see all of it).
-            let (from, to) = if view.manager_admin {
-                (from, to)
-            } else {
-                let covered: Vec<(i64, i64)> = ix
-                    .active_grants_for(user.user_id, now)?
-                    .into_iter()
-                    .filter(|r| r.cameras.is_empty() || r.cameras.contains(&id))
-                    .filter(|r| {
-                        r.actions
-                            .iter()
-                            .any(|a| a == "view_recorded" || a == "reproduce")
-                    })
-                    .map(|r| (r.from_90k, r.to_90k))
-                    .collect();
-                let lo = covered.iter().map(|c| c.0).min().unwrap_or(i64::MAX);
-                let hi = covered.iter().map(|c| c.1).max().unwrap_or(i64::MIN);
-                (Wall90k(from.0.max(lo)), Wall90k(to.0.min(hi)))
-            };
+            let (from, to) = visible_range(ix, &view, user.user_id, id, from, to, now)?;
             if to <= from {
                 return Ok((Vec::new(), Vec::new()));
             }
@@ -312,6 +293,162 @@ fn gap_info(g: vidimus_store::index::GapRow) -> GapInfo {
 }
 
 /// Merges segments that touch (within one 25 fps frame) into spans.
+/// The part of `[from, to)` of camera `id` the user's grants let them see recorded
+/// (the system manager's administrators run the system and see all of it).
+fn visible_range(
+    ix: &vidimus_store::SqliteIndex,
+    view: &CameraView,
+    user_id: i64,
+    id: i64,
+    from: Wall90k,
+    to: Wall90k,
+    now: Wall90k,
+) -> Result<(Wall90k, Wall90k), ApiError> {
+    if view.manager_admin {
+        return Ok((from, to));
+    }
+    let covered: Vec<(i64, i64)> = ix
+        .active_grants_for(user_id, now)?
+        .into_iter()
+        .filter(|r| r.cameras.is_empty() || r.cameras.contains(&id))
+        .filter(|r| {
+            r.actions
+                .iter()
+                .any(|a| a == "view_recorded" || a == "reproduce")
+        })
+        .map(|r| (r.from_90k, r.to_90k))
+        .collect();
+    let lo = covered.iter().map(|c| c.0).min().unwrap_or(i64::MAX);
+    let hi = covered.iter().map(|c| c.1).max().unwrap_or(i64::MIN);
+    Ok((Wall90k(from.0.max(lo)), Wall90k(to.0.min(hi))))
+}
+
+/// A bookmark: an instant of a camera with a note, as a system-log event.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Bookmark {
+    /// Its leaf in the log (0-based).
+    pub leaf: i64,
+    pub t: String,
+    pub t_90k: i64,
+    pub note: String,
+    /// Who made it.
+    pub by: String,
+}
+
+/// A new bookmark.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct NewBookmark {
+    /// The instant (RFC 3339 with an offset, or Unix seconds).
+    pub t: String,
+    /// What happened then (1-500 characters).
+    pub note: String,
+}
+
+fn seen_camera(
+    ix: &vidimus_store::SqliteIndex,
+    user_id: i64,
+    id: i64,
+    now: Wall90k,
+) -> Result<CameraView, ApiError> {
+    let view = CameraView::of(ix, user_id, now)?;
+    if !view.sees(id) || !ix.cameras(true)?.iter().any(|c| c.id == id) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "camera_not_found",
+            format!("no camera {id}"),
+        ));
+    }
+    Ok(view)
+}
+
+/// Bookmarks a moment of a camera the user may see recorded (a system-log event, so
+/// it is tamper-evident; one click in the console turns it into a legal hold).
+#[utoipa::path(post, path = "/api/cameras/{id}/bookmarks", params(("id" = i64, Path,)), request_body = NewBookmark,
+    responses((status = 201, body = Bookmark), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn add_bookmark(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    Json(b): Json<NewBookmark>,
+) -> Result<(StatusCode, Json<Bookmark>), ApiError> {
+    let id = camera_id(&id)?;
+    let t = Wall90k::parse(&b.t)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_time", e.to_string()))?;
+    let note = b.note.trim().to_owned();
+    if note.is_empty() || note.chars().count() > 500 {
+        return Err(ApiError::bad_request(
+            "a bookmark's note is 1-500 characters",
+        ));
+    }
+    let now = state.clocks.realtime();
+    let by = user.username.clone();
+    let out = state
+        .db
+        .run(move |ix| {
+            let view = seen_camera(ix, user.user_id, id, now)?;
+            let (lo, hi) = visible_range(ix, &view, user.user_id, id, t, Wall90k(t.0 + 1), now)?;
+            if hi <= lo {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "no_grant",
+                    "no grant of yours covers recorded video of this camera at that instant",
+                ));
+            }
+            let leaf = ix.log_event_at(
+                now,
+                "bookmark",
+                &by,
+                Some(id),
+                serde_json::json!({"t": t.to_string(), "t_90k": t.0, "note": note}),
+            )?;
+            Ok(Bookmark {
+                leaf,
+                t: t.to_string(),
+                t_90k: t.0,
+                note,
+                by,
+            })
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// The bookmarks of a camera in a range, within what the user's grants let them see.
+#[utoipa::path(get, path = "/api/cameras/{id}/bookmarks", params(("id" = i64, Path,), RangeQuery),
+    responses((status = 200, body = [Bookmark]), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn bookmarks(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    Query(q): Query<RangeQuery>,
+) -> Result<Json<Vec<Bookmark>>, ApiError> {
+    let id = camera_id(&id)?;
+    let (from, to) = q.parse(MAX_TIMELINE)?;
+    let now = state.clocks.realtime();
+    let out = state
+        .db
+        .run(move |ix| {
+            let view = seen_camera(ix, user.user_id, id, now)?;
+            let (from, to) = visible_range(ix, &view, user.user_id, id, from, to, now)?;
+            if to <= from {
+                return Ok(Vec::new());
+            }
+            Ok(ix
+                .bookmarks(id, from, to)?
+                .into_iter()
+                .map(|(leaf, e)| Bookmark {
+                    leaf,
+                    t: e["detail"]["t"].as_str().unwrap_or("").to_owned(),
+                    t_90k: e["detail"]["t_90k"].as_i64().unwrap_or(0),
+                    note: e["detail"]["note"].as_str().unwrap_or("").to_owned(),
+                    by: e["actor"].as_str().unwrap_or("").to_owned(),
+                })
+                .collect())
+        })
+        .await?;
+    Ok(Json(out))
+}
+
 fn merge_spans(segs: &[(i64, i64)]) -> Vec<Span> {
     let mut out: Vec<(i64, i64)> = Vec::new();
     for &(s, e) in segs {

@@ -162,6 +162,8 @@ impl AppState {
         status::districts,
         status::acknowledge,
         snapshot::snapshot,
+        api::bookmarks,
+        api::add_bookmark,
         custody::set_retention,
         custody::holds,
         custody::add_hold,
@@ -242,6 +244,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/cameras/{id}/live", get(live::live))
         .route("/api/cameras/{id}/view", get(view::view))
         .route("/api/cameras/{id}/snapshot.jpg", get(snapshot::snapshot))
+        .route(
+            "/api/cameras/{id}/bookmarks",
+            get(api::bookmarks).post(api::add_bookmark),
+        )
         .route("/api/status", get(status::status))
         .route("/api/districts", get(status::districts))
         .route("/api/alarms/{id}/ack", post(status::acknowledge))

@@ -239,6 +239,19 @@ impl SqliteIndex {
         insert_event(self.conn(), at, event, actor, camera_id, &detail)
     }
 
+    /// [`SqliteIndex::log_event`], returning the event's leaf index (0-based).
+    pub fn log_event_at(
+        &self,
+        at: Wall90k,
+        event: &str,
+        actor: &str,
+        camera_id: Option<i64>,
+        detail: serde_json::Value,
+    ) -> Result<i64> {
+        insert_event(self.conn(), at, event, actor, camera_id, &detail)?;
+        Ok(self.conn().last_insert_rowid() - 1)
+    }
+
     /// Leaves of `kind` at or after `since`, oldest first: at most `limit`, the newest
     /// kept. (index, data) each.
     fn recent_leaves(
@@ -257,6 +270,34 @@ impl SqliteIndex {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
+    }
+
+    /// The bookmarks of a camera whose instant lies in `[from, to)`: (leaf index, the
+    /// event as logged), by instant. Bookmarks are system-log events (`bookmark`), so
+    /// they are tamper-evident and kept with the log.
+    pub fn bookmarks(
+        &self,
+        camera_id: i64,
+        from: Wall90k,
+        to: Wall90k,
+    ) -> Result<Vec<(i64, serde_json::Value)>> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT idx, data FROM log_leaf WHERE kind = 'event' \
+             AND json_extract(CAST(data AS TEXT), '$.event') = 'bookmark' \
+             AND json_extract(CAST(data AS TEXT), '$.camera_id') = ?1 \
+             AND json_extract(CAST(data AS TEXT), '$.detail.t_90k') >= ?2 \
+             AND json_extract(CAST(data AS TEXT), '$.detail.t_90k') < ?3 \
+             ORDER BY json_extract(CAST(data AS TEXT), '$.detail.t_90k') LIMIT 1000",
+        )?;
+        let rows = st
+            .query_map(params![camera_id, from.0, to.0], |r| {
+                Ok((r.get::<_, i64>(0)?, any_bytes(r, 1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows
+            .into_iter()
+            .map(|(i, d)| (i - 1, serde_json::from_slice(&d).unwrap_or_default()))
+            .collect())
     }
 
     /// System-log events at or after `since`, oldest first (at most `limit`, newest kept).

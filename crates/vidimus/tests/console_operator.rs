@@ -107,10 +107,25 @@ fn the_operator_console_in_chromium() {
     let reg = site.vidimus(&["register", "--json", "--user", "ada"]);
     let reg: serde_json::Value = serde_json::from_slice(&reg.stdout).unwrap();
     assert!(
-        reg.as_array().unwrap().iter().any(|e| e["action"] == "reproduce"
-            && e["served"]["snapshot"] == "image/jpeg"
-            && e["whereabouts"]["recipient"] == "e2e court"),
+        reg.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "reproduce"
+                && e["served"]["snapshot"] == "image/jpeg"
+                && e["whereabouts"]["recipient"] == "e2e court"),
         "the snapshot is registered: {reg:#}"
+    );
+    // The bookmark and the hold made from it are in the system log.
+    let ev: serde_json::Value =
+        serde_json::from_slice(&site.vidimus(&["events", "--json"]).stdout).unwrap();
+    let ev = ev.as_array().unwrap();
+    assert!(ev.iter().any(|e| e["event"] == "bookmark"
+        && e["actor"] == "ada"
+        && e["detail"]["note"] == "suspicious van at the gate"));
+    assert!(
+        ev.iter()
+            .any(|e| e["event"] == "hold" && e["actor"] == "manager"),
+        "{ev:#?}"
     );
     // Playing near the grant's end asked only within it: nothing refused.
     let reg = site.vidimus(&["register", "--json", "--user", "bo"]);
