@@ -4,7 +4,7 @@
 // duties) and the PSB's inspections with the Art. 36 checklist pre-filled. The
 // server decides what each organisation may see and record; this page offers what
 // fits the user's organisation.
-import { useContext, useEffect, useState } from "react";
+import { useContext, useEffect, useRef, useState } from "react";
 import {
   addEntry, ApiError, changeSystem, complianceOverview, complianceReport, deleteEntry, districts, inspectionChecklist, printableUrl,
   documentFileUrl, recordEvent, registerSystem, registrySystem, uploadDocumentFile,
@@ -79,9 +79,15 @@ export function Compliance({ me }: { me: Session }) {
   const [open, setOpen] = useState<string | null>(null);
   const manager = me.org_kind === "system_manager" && me.role === "admin";
   const districtName = useDistrictName();
-  const reload = () => complianceOverview(district || undefined)
-    .then((s) => { setSystems(s); setError(""); })
-    .catch((e) => setError(message(e)));
+  // Only the newest answer counts: an older one (another district) arriving late must
+  // not overwrite it.
+  const asked = useRef(0);
+  const reload = () => {
+    const n = ++asked.current;
+    return complianceOverview(district || undefined)
+      .then((s) => { if (n === asked.current) { setSystems(s); setError(""); } })
+      .catch((e) => { if (n === asked.current) setError(message(e)); });
+  };
   useEffect(() => { reload(); }, [district]); // eslint-disable-line react-hooks/exhaustive-deps
 
   return (
