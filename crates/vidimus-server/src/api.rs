@@ -233,7 +233,45 @@ pub struct Timeline {
     pub gaps: Vec<GapInfo>,
 }
 
-fn camera_id(id: &str) -> Result<i64, ApiError> {
+/// The recorded video of camera `id` over `[from, to)` as an export plan, no sample
+/// outside `within` (the grant's range) — for the hand-outs that decode it (view-only
+/// streams, snapshots).
+pub(crate) async fn prepare_granted(
+    state: &AppState,
+    id: i64,
+    from: Wall90k,
+    to: Wall90k,
+    within: (Wall90k, Wall90k),
+) -> Result<vidimus_store::export::PreparedExport, ApiError> {
+    let files = state.files.clone();
+    state
+        .db
+        .run(move |ix| {
+            let cam = ix.camera_by_id(id)?.ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "camera_not_found",
+                    format!("no camera {id}"),
+                )
+            })?;
+            Ok(vidimus_store::export::prepare_with(
+                ix,
+                &files,
+                id,
+                &cam.name,
+                from,
+                to,
+                vidimus_store::export::ExportOptions {
+                    whole_fragments: false,
+                    trace: None,
+                    within: Some(within),
+                },
+            )?)
+        })
+        .await
+}
+
+pub(crate) fn camera_id(id: &str) -> Result<i64, ApiError> {
     id.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,

@@ -38,13 +38,7 @@ pub async fn snapshot(
     Path(id): Path<String>,
     Query(q): Query<SnapshotQuery>,
 ) -> Result<Response, ApiError> {
-    let id: i64 = id.parse().ok().filter(|v| *v > 0).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "camera_not_found",
-            format!("no camera {id:?}"),
-        )
-    })?;
+    let id = crate::api::camera_id(&id)?;
     let at = Wall90k::parse(&q.t)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_time", e.to_string()))?;
     if q.recipient.trim().is_empty() {
@@ -74,32 +68,7 @@ pub async fn snapshot(
         },
     )
     .await?;
-    let (files, within) = (state.files.clone(), granted.within);
-    let prepared = state
-        .db
-        .run(move |ix| {
-            let cam = ix.camera_by_id(id)?.ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "camera_not_found",
-                    format!("no camera {id}"),
-                )
-            })?;
-            Ok(vidimus_store::export::prepare_with(
-                ix,
-                &files,
-                id,
-                &cam.name,
-                at,
-                to,
-                vidimus_store::export::ExportOptions {
-                    whole_fragments: false,
-                    trace: None,
-                    within: Some(within),
-                },
-            )?)
-        })
-        .await;
+    let prepared = crate::api::prepare_granted(&state, id, at, to, granted.within).await;
     let prepared = match prepared {
         Ok(p) => p,
         Err(e) => {

@@ -90,32 +90,7 @@ pub async fn view(
         },
     )
     .await?;
-    let (files, within) = (state.files.clone(), granted.within);
-    let prepared = state
-        .db
-        .run(move |ix| {
-            let cam = ix.camera_by_id(id)?.ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "camera_not_found",
-                    format!("no camera {id}"),
-                )
-            })?;
-            Ok(vidimus_store::export::prepare_with(
-                ix,
-                &files,
-                id,
-                &cam.name,
-                from,
-                to,
-                vidimus_store::export::ExportOptions {
-                    whole_fragments: false,
-                    trace: None,
-                    within: Some(within),
-                },
-            )?)
-        })
-        .await;
+    let prepared = crate::api::prepare_granted(&state, id, from, to, granted.within).await;
     let prepared = match prepared {
         Ok(p) => p,
         Err(e) => {
