@@ -1,7 +1,7 @@
 // The console shell: login, then the views (live, playback, requests, holds, register,
 // compliance); English / 简体中文.
 import { useEffect, useState } from "react";
-import { ApiError, login, logout, requests as fetchRequests, session, siteStatus, type Session } from "./api";
+import { ApiError, chooseLanguage, login, logout, requests as fetchRequests, session, setApiLang, siteStatus, type Session } from "./api";
 import { setSiteZone } from "./time";
 import { useLocation } from "wouter";
 import { LangContext, translate, type Lang } from "./i18n";
@@ -14,7 +14,11 @@ import { Requests, waitingForMe } from "./Requests";
 import { Compliance } from "./Compliance";
 
 export function App() {
-  const [lang, setLang] = useState<Lang>(() => (localStorage.getItem("lang") as Lang) || "en");
+  const [lang, setLangState] = useState<Lang>(() => {
+    const l = (localStorage.getItem("lang") as Lang) || "en";
+    setApiLang(l);
+    return l;
+  });
   const [me, setMe] = useState<Session | null | undefined>(undefined);
   // Every view has a URL (/live, /playback/gate-1?t=…, /requests, …): a moment can be
   // sent as a link, and back and forward work.
@@ -29,6 +33,16 @@ export function App() {
   // Every time is shown in the site's zone: known before any view renders.
   const [zoneKnown, setZoneKnown] = useState(false);
   useEffect(() => { session().then(setMe).catch(() => setMe(null)); }, []);
+  // The language is kept with the session, so what the server writes (alarms,
+  // findings, errors, printable reports) follows it.
+  const setLang = (l: Lang) => {
+    setApiLang(l);
+    setLangState(l);
+    if (me) chooseLanguage(l).catch(() => {});
+  };
+  useEffect(() => {
+    if (me && me.lang !== lang) chooseLanguage(lang).catch(() => {});
+  }, [me]); // eslint-disable-line react-hooks/exhaustive-deps
   useEffect(() => {
     if (!me) return;
     siteStatus().then((s) => setSiteZone(s.time_zone)).catch(() => {}).finally(() => setZoneKnown(true));
@@ -79,10 +93,10 @@ export function App() {
             <span className="user">{me.username}</span>
             <button onClick={() => logout().finally(() => setMe(null))}>{t("logout")}</button>
           </header>
-          <Alarms />
+          <Alarms key={lang} />
           <main>{!zoneKnown ? null : view === "live" ? <Live onFileRequest={() => setView("requests")} /> : view === "playback" ? <Playback admin={me.role === "admin"} username={me.username} cameraName={decodeURIComponent(location.split("/")[2] ?? "")} />
-            : view === "requests" ? <Requests me={me} onChange={countWaiting} /> : view === "register" ? <Register />
-            : view === "compliance" ? <Compliance me={me} /> : <Holds />}</main>
+            : view === "requests" ? <Requests key={lang} me={me} onChange={countWaiting} /> : view === "register" ? <Register key={lang} />
+            : view === "compliance" ? <Compliance key={lang} me={me} /> : <Holds key={lang} />}</main>
         </div>
       )}
     </LangContext.Provider>

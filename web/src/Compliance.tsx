@@ -10,7 +10,7 @@ import {
   documentFileUrl, recordEvent, registerSystem, registrySystem, uploadDocumentFile,
   type ChecklistItem, type District, type Fine, type Report, type RegistryView, type Session, type SystemSummary,
 } from "./api";
-import { LangContext, useT } from "./i18n";
+import { LangContext, term, useT, useTerm, type Lang } from "./i18n";
 
 const CATEGORIES = ["item_1", "item_2", "item_3", "item_4", "item_5", "item_6", "item_7", "item_8", "outside_scope"];
 const MATERIALS = [
@@ -20,16 +20,15 @@ const MATERIALS = [
 const DOCUMENT_KINDS = [...MATERIALS.filter((m) => m !== "testing_report"), "testing_report", "system_diagrams", "emergency_plan", "other"];
 const DUTY_KINDS = ["completion_acceptance", "performance_assessment", "security_assessment", "training", "emergency_plan", "incident"];
 
-const words = (s: string) => s.replace(/_/g, " ");
 /** A site category in words, with its article (Art. 9 ¶1). */
 export const categoryLabel = (t: ReturnType<typeof useT>, c: string) =>
-  t(`cat_${c}` as "cat_item_1") ?? words(c);
+  t(`cat_${c}` as "cat_item_1") ?? c;
 /** A value as a reader would write it: no `null`, no JSON. */
-const shown = (t: ReturnType<typeof useT>, v: unknown): string =>
+const shown = (t: ReturnType<typeof useT>, v: unknown, words: (id: string) => string): string =>
   v === null || v === undefined || v === "" ? "—"
     : typeof v === "boolean" ? (v ? t("yes") : t("no"))
-    : Array.isArray(v) ? v.map((x) => shown(t, x)).join(", ")
-    : typeof v === "object" ? Object.entries(v as Record<string, unknown>).map(([k, x]) => `${words(k)}: ${shown(t, x)}`).join(" · ")
+    : Array.isArray(v) ? v.map((x) => shown(t, x, words)).join(", ")
+    : typeof v === "object" ? Object.entries(v as Record<string, unknown>).map(([k, x]) => `${words(k)}: ${shown(t, x, words)}`).join(" · ")
     : String(v);
 const TIERS = ["first_instance", "correction_refused", "serious_consequences"];
 const rank = (tier: string | null) => (tier ? TIERS.indexOf(tier) : -1);
@@ -42,7 +41,10 @@ const today = () => {
   return d.toISOString().slice(0, 10);
 };
 const money = (n: number) => n.toLocaleString("en-US");
-export const fineText = (f: Fine) => `${words(f.party)} ${money(f.min)}–${money(f.max)} RMB (${f.modality})`;
+/** A fine range: "unit 10,000–30,000 RMB (shall)", 单位 10,000–30,000 元（应当）. */
+export const fineText = (lang: Lang) => (f: Fine) => lang === "zh-CN"
+  ? `${term(lang, f.party)} ${money(f.min)}–${money(f.max)} 元（${term(lang, f.modality)}）`
+  : `${term(lang, f.party)} ${money(f.min)}–${money(f.max)} RMB (${f.modality})`;
 
 function message(e: unknown) {
   return e instanceof ApiError ? e.message : String((e as Error)?.message ?? e);
@@ -73,6 +75,7 @@ function useDistrictName() {
 
 export function Compliance({ me }: { me: Session }) {
   const t = useT();
+  const lang = useContext(LangContext);
   const [district, setDistrict] = useState("");
   const [systems, setSystems] = useState<SystemSummary[] | null>(null);
   const [error, setError] = useState("");
@@ -110,12 +113,12 @@ export function Compliance({ me }: { me: Session }) {
                 <td>
                   {s.findings.map((f, i) => (
                     <div key={i} className="cmp-finding" data-rule={f.rule_id}>
-                      <b>{f.article}</b> → {f.penalty_article ?? t("noPenalty")} · {f.subject}
-                      {f.fines.length > 0 && <div className="fines">{f.fines_tier && f.fines_tier !== f.tier ? `${t("ifNotCorrected")}: ` : ""}{f.fines.map(fineText).join("; ")}</div>}
+                      <b>{f.cite}</b> → {f.penalty_cite ?? t("noPenalty")} · {f.summary}
+                      {f.fines.length > 0 && <div className="fines">{f.fines_tier && f.fines_tier !== f.tier ? `${t("ifNotCorrected")}: ` : ""}{f.fines.map(fineText(lang)).join("; ")}</div>}
                     </div>
                   ))}
                 </td>
-                <td>{s.upcoming[0] ? `${s.upcoming[0].due} · ${s.upcoming[0].article}` : ""}</td>
+                <td>{s.upcoming[0] ? `${s.upcoming[0].due} · ${s.upcoming[0].due_what}` : ""}</td>
               </tr>
             ))}
           </tbody>
@@ -173,6 +176,9 @@ function RegisterSystem({ onDone, initial }: { onDone: (id: string) => void; ini
 
 function SystemDetail({ id, me, onChange }: { id: string; me: Session; onChange: () => void }) {
   const t = useT();
+  const words = useTerm();
+  const districtName = useDistrictName();
+  const lang = useContext(LangContext);
   const [view, setView] = useState<RegistryView | null>(null);
   const [report, setReport] = useState<Report | null>(null);
   const [error, setError] = useState("");
@@ -205,11 +211,11 @@ function SystemDetail({ id, me, onChange }: { id: string; me: Session; onChange:
       <ul className="cmp-findings" data-testid="cmp-findings">
         {report.findings.map((f, i) => (
           <li key={i} data-rule={f.rule_id}>
-            <b>{f.article}</b> → {f.penalty_article ?? t("noPenalty")} · {f.tier ? words(f.tier) : ""} {f.deadline && <>· {t("deadline")} {f.deadline}</>}
+            <b>{f.cite}</b> → {f.penalty_cite ?? t("noPenalty")} · {f.tier ? words(f.tier) : ""} {f.deadline && <>· {t("deadline")} {f.deadline}</>}
             {f.correction_deadline && <> · {t("correctBy")} {f.correction_deadline}</>}
-            {f.fines.length > 0 && <div className="fines">{f.fines.map(fineText).join("; ")}</div>}
+            {f.fines.length > 0 && <div className="fines">{f.fines.map(fineText(lang)).join("; ")}</div>}
             {f.escalation.filter((e) => e.fines.length > 0 && rank(e.tier) > rank(f.tier)).map((e) => (
-              <div key={e.tier} className="fines">{t("ifTier")} {words(e.tier)}: {e.fines.map(fineText).join("; ")}</div>
+              <div key={e.tier} className="fines">{t("ifTier")} {words(e.tier)}: {e.fines.map(fineText(lang)).join("; ")}</div>
             ))}
             <div className="explanation">{f.explanation}</div>
           </li>
@@ -217,19 +223,19 @@ function SystemDetail({ id, me, onChange }: { id: string; me: Session; onChange:
       </ul>
       {report.upcoming.length > 0 && (<>
         <h4>{t("upcoming")}</h4>
-        <ul data-testid="cmp-upcoming">{report.upcoming.map((u, i) => <li key={i} data-rule={u.rule_id}>{u.due} ({u.days_left} {t("days")}) · {u.article} · {u.subject.label}</li>)}</ul>
+        <ul data-testid="cmp-upcoming">{report.upcoming.map((u, i) => <li key={i} data-rule={u.rule_id}>{u.due} ({u.days_left} {t("days")}) · {u.subject.label} · {u.due_what}</li>)}</ul>
       </>)}
-      {report.not_evaluated.map((n, i) => <p key={i} className="muted">{t("notEvaluated")}: {n.article} — {n.subject ? `${n.subject.label}: ` : ""}{n.reason}</p>)}
+      {report.not_evaluated.map((n, i) => <p key={i} className="muted">{t("notEvaluated")}: {n.cite} — {n.subject ? `${n.subject.label}: ` : ""}{n.reason}</p>)}
 
       <h4>{t("registry")}</h4>
       <table className="cmp-table"><tbody>
-        {Object.entries(view.system).map(([k, v]) => <tr key={k}><th>{words(k)}</th><td>{k === "site_category" ? categoryLabel(t, String(v)) : shown(t, v)}</td></tr>)}
+        {Object.entries(view.system).map(([k, v]) => <tr key={k}><th>{words(k)}</th><td>{k === "site_category" ? categoryLabel(t, String(v)) : k === "district" ? districtName(String(v)) : shown(t, v, words)}</td></tr>)}
       </tbody></table>
       {["cameras", "products", "contractors", "testing_bodies", "documents", "persons"].map((c) => (
         <div key={c} className="cmp-collection" data-testid={`cmp-${c}`}>
           <b>{t(`col_${c}` as "col_cameras")}</b> ({entries(c).length})
           <ul>{entries(c).map((e) => (
-            <li key={e.id}>{Object.entries(e.doc).filter(([, v]) => v !== null && v !== false && !(Array.isArray(v) && v.length === 0)).map(([k, v]) => `${words(k)}: ${shown(t, v)}`).join(" · ")}
+            <li key={e.id}>{Object.entries(e.doc).filter(([, v]) => v !== null && v !== false && !(Array.isArray(v) && v.length === 0)).map(([k, v]) => `${words(k)}: ${shown(t, v, words)}`).join(" · ")}
               {c === "documents" && typeof e.doc.sha256 === "string" &&
                 <a className="link" href={documentFileUrl(id, e.id)} data-testid={`doc-file-${e.id}`}>{t("downloadFile")}</a>}
               {c === "documents" && manager &&
@@ -269,6 +275,7 @@ type Act = (p: Promise<unknown>) => void;
 
 function AddEntries({ id, recorder, act }: { id: string; recorder: string[]; act: Act }) {
   const t = useT();
+  const words = useTerm();
   const [cam, setCam] = useState({ id: "", location_type: "", recorder_camera: "", purpose: "", public_area: true, signage: true, network_interface: true, collects: false, planning_approval: "", key: false, retention: "30" });
   const [doc, setDoc] = useState({ kind: "design_plan", title: "" });
   const [person, setPerson] = useState({ name: "", role: "responsible" });
@@ -346,6 +353,7 @@ function AddEntries({ id, recorder, act }: { id: string; recorder: string[]; act
 
 function Filing({ id, view, act }: { id: string; view: RegistryView; act: Act }) {
   const t = useT();
+  const words = useTerm();
   const kept = new Set(view.entries.filter((e) => e.collection === "documents").map((e) => String(e.doc.kind)));
   const [date, setDate] = useState(today());
   const [materials, setMaterials] = useState<string[]>(MATERIALS.filter((m) => kept.has(m)));
@@ -366,6 +374,7 @@ function Filing({ id, view, act }: { id: string; view: RegistryView; act: Act })
 
 function DutyEvent({ id, act }: { id: string; act: Act }) {
   const t = useT();
+  const words = useTerm();
   const [kind, setKind] = useState("completion_acceptance");
   const [date, setDate] = useState(today());
   const [reported, setReported] = useState("");
@@ -441,7 +450,7 @@ function Inspection({ id, report, act }: { id: string; report: Report; act: Act 
       <h5>{t("inspection")}</h5>
       <button type="button" data-testid="cmp-checklist" onClick={() => inspectionChecklist(id).then((r) => setItems(r.checklist))}>{t("loadChecklist")}</button>
       {items && <table className="cmp-table" data-testid="cmp-checklist-table"><tbody>{items.map((i) => (
-        <tr key={i.article}><th>{i.article} {i.matter}</th><td>{i.facts.map((f, k) => <div key={k}>{f}</div>)}</td><td className={`status-${i.status === "ok" ? "compliant" : "findings"}`}>{i.findings.join(", ") || t("noFinding")}</td></tr>
+        <tr key={i.article}><th>{i.cite} {i.matter}</th><td>{i.facts.map((f, k) => <div key={k}>{f}</div>)}</td><td className={`status-${i.status === "ok" ? "compliant" : "findings"}`}>{i.findings.length ? i.findings.map((f, k) => <div key={k}>{f}</div>) : t("noFinding")}</td></tr>
       ))}</tbody></table>}
       <label>{t("day")}<input type="date" value={date} onChange={(e) => setDate(e.target.value)} /></label>
       <label>{t("inspector")}<input value={inspector} onChange={(e) => setInspector(e.target.value)} /></label>

@@ -1,7 +1,7 @@
 // The Vidimus HTTP API (see docs/api.md). The session cookie is HttpOnly; the CSRF
 // token from login/session is sent on every state-changing request.
 
-export interface Session { username: string; role: string; csrf_token: string; org_kind: string; request_kinds: string[] }
+export interface Session { username: string; role: string; csrf_token: string; org_kind: string; request_kinds: string[]; lang: string }
 export interface Camera { id: number; name: string; url: string; status: string; frames_received: number; last_error: string | null }
 export interface Span { start_90k: number; end_90k: number; start: string; end: string }
 export interface Gap { start_90k: number; end_90k: number | null; start: string; end: string | null; cause: string }
@@ -21,9 +21,14 @@ export class ApiError extends Error {
 }
 
 let csrf = "";
+// The language chosen in the console: sent with every request (the server answers in
+// it: alarms, findings, errors) and kept with the session for pages opened by link.
+let lang = "en";
+export function setApiLang(l: string) { lang = l; }
+export const chooseLanguage = (l: string) => call<void>("PUT", "/api/session/language", { lang: l });
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { "accept-language": lang };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (method !== "GET") headers["x-csrf-token"] = csrf;
   const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
@@ -39,7 +44,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
 }
 
 export async function login(username: string, password: string, totp?: string): Promise<Session> {
-  const s = await call<Session>("POST", "/api/login", { username, password, totp: totp || undefined });
+  const s = await call<Session>("POST", "/api/login", { username, password, totp: totp || undefined, lang });
   csrf = s.csrf_token;
   return s;
 }
@@ -156,20 +161,21 @@ export interface Fine { party: string; min: number; max: number; modality: strin
 export interface Measure { measure: string; modality: string }
 export interface Subject { kind: string; index?: number; label: string }
 export interface Finding {
-  rule_id: string; article: string; penalty_article: string | null; subject: Subject; tier: string | null;
+  rule_id: string; article: string; cite: string; penalty_article: string | null; penalty_cite: string | null; summary: string;
+  subject: Subject; tier: string | null;
   measures: Measure[]; fines: Fine[]; referrals: string[];
   escalation: { tier: string; measures: Measure[]; fines: Fine[]; referrals: string[] }[];
   deadline: string | null; correction_deadline: string | null; explanation: string; text: string;
 }
-export interface Upcoming { rule_id: string; article: string; subject: Subject; due: string; days_left: number; explanation: string }
+export interface Upcoming { rule_id: string; article: string; cite: string; due_what: string; subject: Subject; due: string; days_left: number; explanation: string }
 export interface Report {
   system: string; system_name: string; as_of: string; status: string; rulebook_version: string;
   responsible_entity: { name: string; basis: string } | null;
-  findings: Finding[]; upcoming: Upcoming[]; not_evaluated: { rule_id: string; article: string; subject?: { kind: string; label: string }; missing: string | null; reason: string }[];
+  findings: Finding[]; upcoming: Upcoming[]; not_evaluated: { rule_id: string; article: string; cite: string; subject?: { kind: string; label: string }; missing: string | null; reason: string }[];
 }
 export interface SystemSummary {
   id: string; name: string; district: string | null; site_category: string; status: string;
-  findings: { rule_id: string; article: string; penalty_article: string | null; tier: string | null; subject: string;
+  findings: { rule_id: string; article: string; cite: string; penalty_article: string | null; penalty_cite: string | null; summary: string; tier: string | null; subject: string;
     deadline: string | null; fines_tier: string | null; fines: Fine[]; explanation: string }[];
   upcoming: Upcoming[];
 }
@@ -179,7 +185,7 @@ export interface RegistryView {
   events: { id: number; kind: string; date: string; recorded_by: string; recorded_at: string; doc: Record<string, unknown> }[];
   recorder_cameras: string[];
 }
-export interface ChecklistItem { article: string; matter: string; facts: string[]; findings: string[]; status: string }
+export interface ChecklistItem { article: string; cite: string; matter: string; facts: string[]; findings: string[]; rule_ids: string[]; status: string }
 export const complianceOverview = (district?: string) =>
   call<SystemSummary[]>("GET", `/api/compliance/systems${district ? `?district=${encodeURIComponent(district)}` : ""}`);
 export const complianceReport = (id: string) => call<Report>("GET", `/api/compliance/systems/${encodeURIComponent(id)}`);

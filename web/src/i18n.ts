@@ -571,3 +571,50 @@ export function useT() {
   const lang = useContext(LangContext);
   return (key: Key, vars?: Record<string, string>) => translate(lang, key, vars);
 }
+
+// The rulebook's and the registry's ids (fields, kinds, tiers, parties) in words. In
+// English an id reads as its words (`completion_acceptance` → "completion acceptance");
+// in Chinese it has its own name. An id not listed here reads as itself.
+const TERMS_ZH: Record<string, string> = {
+  // tiers, parties, modalities, measures
+  first_instance: "初次违法", correction_refused: "逾期拒不改正", serious_consequences: "造成严重后果",
+  unit: "单位", individual: "个人", directly_responsible: "直接责任人员", shall: "应当", may: "可以",
+  warning: "警告", order_correction: "责令改正", order_correction_within_set_period: "责令限期改正", order_stop_operations: "责令停止使用",
+  // events
+  completion_acceptance: "竣工验收", filing: "备案", testing_report: "检测报告", move_or_removal: "迁移或拆除",
+  performance_assessment: "系统性能评估", security_assessment: "安全风险评估", training: "培训", emergency_plan: "应急预案",
+  incident: "事件", inspection: "检查", correction_notice: "责令整改通知", publication: "公开", change: "变更", access: "调取",
+  // documents
+  filing_declaration_form: "备案申报表", design_plan: "系统设计方案", compliance_demonstration_report: "合规论证报告",
+  completion_acceptance_report: "竣工验收报告", product_certification: "产品认证", contractor_business_licence: "承包单位营业执照",
+  system_diagrams: "系统图纸", other: "其他",
+  // persons
+  responsible: "系统负责人", maintenance: "看护和维护人员",
+  // sensitive collection
+  faces: "人像", figures: "体貌", plates: "车牌",
+  // fields
+  id: "编号", name: "名称", address: "地址", district: "所在区", site_category: "场所类别", installed: "已安装", owner: "所有权人",
+  user: "使用权人", manager: "管理单位", state_owned: "国家所有", responsible_entity_agreed: "约定的建设责任主体",
+  existed_before_regulation: "本条例施行前已建成", internet_transmission: "互联网传输", internet_protection: "互联网传输保护",
+  personal_security_purpose: "自身安全防范需要", log_retention_days: "系统日志保存天数", location_type: "安装场所",
+  public_area: "公共区域", signage: "提示标识", purpose: "用途", scope: "范围", collects: "采集敏感信息", planning_approval: "统一规划批准",
+  network_interface: "联网接口", retention_days: "保存天数", recorder_camera: "录像摄像机", counter_terrorism_key_target: "反恐重点目标",
+  model: "型号", certification: "认证证书", quality_documents: "质量文件", in_certification_catalog: "列入认证目录",
+  business_licence: "营业执照", licence_scope: "经营范围", work: "承担工作", qualified: "具备检测能力", role: "职责", title: "标题",
+  date: "日期", kind: "类别", materials: "材料", passed: "合格", testing_body: "检测机构", copy_to_psb: "抄送公安机关",
+  rule: "规则", deadline: "期限", inspector: "检查人员", note: "备注", reported_to_psb: "已报告公安机关", sha256: "SHA-256",
+  file: "文件", sensitive: "敏感信息", anonymised: "已脱敏", authorised: "已批准", party: "单位", reproduced: "复制",
+  staff: "人员", work_ids: "工作证号", registered: "已登记", psb_approval: "公安机关批准", transition_plan: "过渡方案",
+  reconstruction_plan: "改造方案", removal: "拆除", corrected: "已整改", periodic: "定期", record_date: "记录日期", path: "路径",
+};
+
+/** An id in words, in `lang`. */
+export function term(lang: Lang, id: string): string {
+  if (lang === "zh-CN" && TERMS_ZH[id]) return TERMS_ZH[id];
+  return id.replace(/_/g, " ");
+}
+
+export function useTerm() {
+  const lang = useContext(LangContext);
+  return (id: string) => term(lang, id);
+}

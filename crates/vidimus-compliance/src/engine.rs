@@ -13,10 +13,11 @@ use serde_json::{Map, Value};
 
 use crate::date::Date;
 use crate::facts::{Facts, FactsError, location_problem};
+use crate::rules::Bound;
 use crate::rules::{
-    Bound, Collection, ComplianceBook, Condition, Fine, Measure, Modality, Op, Party, Rule,
-    Subject, TierId,
+    Collection, ComplianceBook, Condition, Fine, Measure, Op, Rule, Subject, TierId, measure_words,
 };
+use vidimus_core::lang::{Lang, article as cite_in};
 
 /// The evaluation of one system on one day.
 #[derive(Clone, Debug, Serialize)]
@@ -60,8 +61,13 @@ pub struct FindingSubject {
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
     pub rule_id: String,
+    /// The article breached, as the rulebook cites it (`Art. 9 ¶1(4)`): stable.
     pub article: String,
+    /// The same cited in the reader's language (第九条第一款第（四）项).
+    pub cite: String,
     pub penalty_article: Option<String>,
+    /// The penalty article cited in the reader's language.
+    pub penalty_cite: Option<String>,
     pub subject: FindingSubject,
     pub tier: Option<TierId>,
     pub measures: Vec<Measure>,
@@ -73,6 +79,8 @@ pub struct Finding {
     pub deadline: Option<Date>,
     /// The set period of an order to correct.
     pub correction_deadline: Option<Date>,
+    /// The finding in one line: "camera gate-1: a camera is installed in ...".
+    pub summary: String,
     /// The finding in words: what, why, which article says so.
     pub explanation: String,
     /// The article's words.
@@ -92,6 +100,10 @@ pub struct TierSummary {
 pub struct Upcoming {
     pub rule_id: String,
     pub article: String,
+    /// The article cited in the reader's language.
+    pub cite: String,
+    /// What is due, in words.
+    pub due_what: String,
     pub subject: FindingSubject,
     pub due: Date,
     pub days_left: i64,
@@ -103,6 +115,8 @@ pub struct Upcoming {
 pub struct NotEvaluated {
     pub rule_id: String,
     pub article: String,
+    /// The article cited in the reader's language.
+    pub cite: String,
     /// The item it could not be evaluated for; absent for the system as a whole.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<FindingSubject>,
@@ -114,7 +128,12 @@ pub struct NotEvaluated {
 
 /// Evaluates every rule.
 pub fn evaluate(book: &ComplianceBook, facts: &Facts, as_of: Date) -> Report {
-    evaluate_rules(book, facts, as_of, |_| true)
+    evaluate_in(book, facts, as_of, Lang::En)
+}
+
+/// Evaluates every rule, explaining in `lang`.
+pub fn evaluate_in(book: &ComplianceBook, facts: &Facts, as_of: Date, lang: Lang) -> Report {
+    evaluate_rules(book, facts, as_of, lang, |_| true)
 }
 
 /// Checks facts that already hold a new entry before it is registered: values the
@@ -126,16 +145,28 @@ pub fn check_registration(
     facts: &Facts,
     as_of: Date,
 ) -> Result<Vec<Finding>, FactsError> {
+    check_registration_in(book, facts, as_of, Lang::En)
+}
+
+/// [`check_registration`], explaining in `lang`.
+pub fn check_registration_in(
+    book: &ComplianceBook,
+    facts: &Facts,
+    as_of: Date,
+    lang: Lang,
+) -> Result<Vec<Finding>, FactsError> {
     facts.check(book)?;
-    Ok(evaluate_rules(book, facts, as_of, |r| r.at_registration).findings)
+    Ok(evaluate_rules(book, facts, as_of, lang, |r| r.at_registration).findings)
 }
 
 fn evaluate_rules(
     book: &ComplianceBook,
     facts: &Facts,
     as_of: Date,
+    lang: Lang,
     select: impl Fn(&Rule) -> bool,
 ) -> Report {
+    let zh = lang == Lang::Zh;
     let root = Root::new(facts, as_of);
     let effective = facts.regulation.effective_date;
     let mut findings = Vec::new();
@@ -146,6 +177,7 @@ fn evaluate_rules(
             |subject: Option<FindingSubject>, missing: Option<&str>, reason: String| NotEvaluated {
                 rule_id: rule.id.clone(),
                 article: rule.article.clone(),
+                cite: cite_in(&rule.article, lang),
                 subject,
                 missing: missing.map(str::to_owned),
                 reason,
@@ -161,7 +193,7 @@ fn evaluate_rules(
         };
         // Named only when there is something to say about it.
         let subject_of = |i: usize, item: Option<&Value>| match (&rule.for_each, item) {
-            (Some(c), Some(v)) => item_subject(c, i, v),
+            (Some(c), Some(v)) => item_subject(c, i, v, lang),
             _ => FindingSubject {
                 kind: "system".into(),
                 index: None,
@@ -175,7 +207,7 @@ fn evaluate_rules(
                 && let Some(reason) = item
                     .and_then(|c| c.get("location_type"))
                     .and_then(Value::as_str)
-                    .and_then(|l| location_problem(book, l))
+                    .and_then(|l| location_problem(book, l, lang))
             {
                 not_evaluated.push(not_evaluated_because(
                     Some(subject_of(index, item)),
@@ -201,6 +233,7 @@ fn evaluate_rules(
                 item,
                 as_of,
                 words: false,
+                lang,
             };
             if let Some(a) = &rule.applies
                 && !ctx.eval(a).0
@@ -212,10 +245,17 @@ fn evaluate_rules(
                 not_evaluated.push(not_evaluated_because(
                     rule.for_each.as_ref().map(|_| subject_of(index, item)),
                     Some(p),
-                    if p.starts_with("event.") && p.ends_with(".date") {
-                        format!("{}: {} applies from it", no_date(p), rule.article)
-                    } else {
-                        format!("{p} is not set")
+                    match (p.starts_with("event.") && p.ends_with(".date"), zh) {
+                        (true, false) => {
+                            format!("{}: {} applies from it", no_date(p, lang), rule.article)
+                        }
+                        (true, true) => format!(
+                            "{}：{}自该日起适用",
+                            no_date(p, lang),
+                            cite_in(&rule.article, lang)
+                        ),
+                        (false, false) => format!("{p} is not set"),
+                        (false, true) => format!("{p} 未设置"),
                     },
                 ));
                 continue;
@@ -232,51 +272,84 @@ fn evaluate_rules(
                     None => not_evaluated.push(not_evaluated_because(
                         rule.for_each.as_ref().map(|_| subject_of(index, item)),
                         d.from.last().map(String::as_str),
-                        format!(
-                            "{}: the deadline of {} runs from it",
-                            no_date(d.from.last().map(String::as_str).unwrap_or("")),
-                            rule.article
-                        ),
+                        {
+                            let nd = no_date(d.from.last().map(String::as_str).unwrap_or(""), lang);
+                            if zh {
+                                format!(
+                                    "{nd}：{}规定的期限自该日起计算",
+                                    cite_in(&rule.article, lang)
+                                )
+                            } else {
+                                format!("{nd}: the deadline of {} runs from it", rule.article)
+                            }
+                        },
                     )),
                     Some((path, date)) => {
-                        let start = Start::new(path, date, effective);
+                        let start = Start::new(path, date, effective, lang);
                         let last = start.date.add_days(if book.inclusive_bounds {
                             d.days
                         } else {
                             d.days - 1
                         });
                         let elapsed = as_of.days_since(start.date);
-                        let words = format!(
-                            "{}; {} days later{}",
-                            start.words,
-                            elapsed,
-                            d.met_by
-                                .as_ref()
-                                .map(|m| format!(" {m} is not recorded"))
-                                .unwrap_or_default()
-                        );
+                        let words = if zh {
+                            format!(
+                                "{}；{} 日后{}",
+                                start.words,
+                                elapsed,
+                                d.met_by
+                                    .as_ref()
+                                    .map(|m| format!("，{m} 仍未记录"))
+                                    .unwrap_or_default()
+                            )
+                        } else {
+                            format!(
+                                "{}; {} days later{}",
+                                start.words,
+                                elapsed,
+                                d.met_by
+                                    .as_ref()
+                                    .map(|m| format!(" {m} is not recorded"))
+                                    .unwrap_or_default()
+                            )
+                        };
                         if Bound::Within.holds(elapsed, d.days, book.inclusive_bounds) {
+                            let due_what = rule.due_in(lang);
                             upcoming.push(Upcoming {
                                 rule_id: rule.id.clone(),
                                 article: rule.article.clone(),
+                                cite: cite_in(&rule.article, lang),
                                 subject: subject_of(index, item),
                                 due: last,
                                 days_left: last.days_since(as_of),
-                                explanation: format!(
-                                    "{}: due by {last} ({} days after {}); {}",
-                                    rule.finding_due(),
-                                    d.days,
-                                    start.of,
-                                    words
-                                ),
+                                explanation: if zh {
+                                    format!(
+                                        "{due_what}：应于 {last} 前完成（{}后 {} 日内）；{}",
+                                        start.of, d.days, words
+                                    )
+                                } else {
+                                    format!(
+                                        "{due_what}: due by {last} ({} days after {}); {}",
+                                        d.days, start.of, words
+                                    )
+                                },
+                                due_what,
                             });
                         } else {
                             breach = true;
                             deadline = Some(last);
-                            evidence.push(format!(
-                                "{words}, beyond the {} days allowed (last day {last}; {})",
-                                d.days, book.inclusive_article
-                            ));
+                            evidence.push(if zh {
+                                format!(
+                                    "{words}，超过允许的 {} 日（最后一日为 {last}；{}）",
+                                    d.days,
+                                    cite_in(&book.inclusive_article, lang)
+                                )
+                            } else {
+                                format!(
+                                    "{words}, beyond the {} days allowed (last day {last}; {})",
+                                    d.days, book.inclusive_article
+                                )
+                            });
                         }
                     }
                 }
@@ -299,7 +372,9 @@ fn evaluate_rules(
             }
             if breach {
                 let subject = subject_of(index, item);
-                findings.push(finding(book, rule, &root, subject, deadline, evidence));
+                findings.push(finding(
+                    book, rule, &root, subject, deadline, evidence, lang,
+                ));
             }
         }
     }
@@ -317,9 +392,14 @@ fn evaluate_rules(
             .map(|r| NotEvaluated {
                 rule_id: r.id.clone(),
                 article: r.article.clone(),
+                cite: cite_in(&r.article, lang),
                 subject: None,
                 missing: None,
-                reason: format!("not yet in force: the regulation takes effect on {e} (Art. 48)"),
+                reason: if zh {
+                    format!("尚未施行：本条例自 {e} 起施行（第四十八条）")
+                } else {
+                    format!("not yet in force: the regulation takes effect on {e} (Art. 48)")
+                },
             })
             .collect();
     }
@@ -342,7 +422,7 @@ fn evaluate_rules(
             .responsible_entity()
             .map(|(name, basis)| ResponsibleEntity {
                 name,
-                basis: basis.into(),
+                basis: basis.get(lang).to_owned(),
             }),
         findings,
         upcoming,
@@ -354,7 +434,10 @@ fn evaluate_rules(
 const PLACE: &str = "item.location_type";
 
 /// "no completion acceptance date (event.completion_acceptance.date)".
-fn no_date(path: &str) -> String {
+fn no_date(path: &str, lang: Lang) -> String {
+    if lang == Lang::Zh {
+        return format!("未记录日期（{path}）");
+    }
     match path
         .strip_prefix("event.")
         .and_then(|p| p.strip_suffix(".date"))
@@ -376,27 +459,53 @@ struct Start {
 }
 
 impl Start {
-    fn new(path: &str, date: Date, effective: Option<Date>) -> Start {
-        match effective {
-            Some(e) if e > date => Start {
+    fn new(path: &str, date: Date, effective: Option<Date>, lang: Lang) -> Start {
+        match (effective, lang) {
+            (Some(e), Lang::En) if e > date => Start {
                 date: e,
                 of: "the regulation took effect".into(),
                 words: format!(
                     "{path} was {date}, before the regulation took effect on {e} (Art. 48), so the days run from {e}"
                 ),
             },
-            _ => Start {
+            (Some(e), Lang::Zh) if e > date => Start {
+                date: e,
+                of: "本条例施行".into(),
+                words: format!(
+                    "{path} 为 {date}，早于本条例施行日 {e}（第四十八条），因此自 {e} 起计算"
+                ),
+            },
+            (_, Lang::En) => Start {
                 date,
                 of: path.to_owned(),
                 words: format!("{path} was {date}"),
+            },
+            (_, Lang::Zh) => Start {
+                date,
+                of: path.to_owned(),
+                words: format!("{path} 为 {date}"),
             },
         }
     }
 }
 
 impl Rule {
-    fn finding_due(&self) -> String {
-        format!("{} ({})", self.id, self.article)
+    /// What a dated duty asks, in words: the finding it becomes if missed, said as a
+    /// duty ("file the system within 30 days of its completion acceptance"), with
+    /// the article.
+    fn due_in(&self, lang: Lang) -> String {
+        match lang {
+            Lang::En => format!(
+                "{} ({}) — otherwise: {}",
+                self.id, self.article, self.finding
+            ),
+            Lang::Zh => format!(
+                "{}（{}）——逾期即：{}",
+                self.id,
+                cite_in(&self.article, lang),
+                self.finding_zh
+            ),
+        }
     }
 }
 
@@ -407,7 +516,9 @@ fn finding(
     subject: FindingSubject,
     deadline: Option<Date>,
     evidence: Vec<String>,
+    lang: Lang,
 ) -> Finding {
+    let zh = lang == Lang::Zh;
     // The tier the facts call for.
     let notices: Vec<&Value> = root
         .events_of("correction_notice")
@@ -454,59 +565,112 @@ fn finding(
         Some(n) => format!("{}({n})", rule.article),
         None => rule.article.clone(),
     };
-    let mut words = format!("{}: {}", subject.label, rule.finding);
+    let cite = cite_in(&article, lang);
+    // One sentence after another: ". " in English, 。 in Chinese.
+    let stop = if zh { "。" } else { ". " };
+    let summary = format!(
+        "{}{}{}",
+        subject.label,
+        if zh { "：" } else { ": " },
+        rule.finding_in(lang)
+    );
+    let mut words = summary.clone();
     if !evidence.is_empty() {
-        words.push_str(". Found: ");
-        words.push_str(&evidence.join("; "));
+        words.push_str(stop);
+        words.push_str(if zh { "查明：" } else { "Found: " });
+        words.push_str(&evidence.join(if zh { "；" } else { "; " }));
     }
-    words.push_str(&format!(
-        ". {} says: \"{}\"",
-        article,
-        rule.text.trim_end_matches('.')
-    ));
+    words.push_str(stop);
+    if zh {
+        words.push_str(&format!(
+            "{cite}规定：“{}”",
+            rule.text_zh.trim_end_matches('。')
+        ));
+    } else {
+        words.push_str(&format!(
+            "{cite} says: \"{}\"",
+            rule.text.trim_end_matches('.')
+        ));
+    }
     match (penalty, tier) {
         (Some(p), Some(t)) => {
-            words.push_str(&format!(
-                ". Penalty: {} ({}), tier: {}",
-                rule.penalty_article.as_deref().unwrap_or(&p.article),
-                p.title,
-                t.tier.words()
-            ));
+            let pa = cite_in(rule.penalty_article.as_deref().unwrap_or(&p.article), lang);
+            words.push_str(stop);
+            words.push_str(&if zh {
+                format!(
+                    "罚则：{pa}（{}），处罚档次：{}",
+                    p.title_in(lang),
+                    t.tier.words_in(lang)
+                )
+            } else {
+                format!("Penalty: {pa} ({}), tier: {}", p.title, t.tier.words())
+            });
             if t.tier < wanted && !p.tier.iter().any(|x| x.tier == wanted) {
-                words.push_str(&format!(
-                    " ({} writes no separate tier for {})",
-                    p.article,
-                    wanted.words()
-                ));
+                words.push_str(&if zh {
+                    format!(
+                        "（{}未就{}另设处罚档次）",
+                        cite_in(&p.article, lang),
+                        wanted.words_in(lang)
+                    )
+                } else {
+                    format!(
+                        " ({} writes no separate tier for {})",
+                        p.article,
+                        wanted.words()
+                    )
+                });
             }
-            let m = describe_measures(&t.measures, &t.fines);
+            let m = describe_measures_in(&t.measures, &t.fines, lang);
             if !m.is_empty() {
-                words.push_str(": ");
+                words.push_str(if zh { "：" } else { ": " });
                 words.push_str(&m);
             }
         }
-        (Some(p), None) => words.push_str(&format!(
-            ". Penalty: {} ({}) applies only where its conditions are established",
-            rule.penalty_article.as_deref().unwrap_or(&p.article),
-            p.title
-        )),
-        _ => words.push_str(". Chapter IV names no penalty for this article"),
-    }
-    if let Some(d) = correction_deadline {
-        if refused {
-            words.push_str(&format!(
-                ". An order to correct by {d} was not complied with (correction refused)"
-            ));
-        } else {
-            words.push_str(&format!(". Correction ordered by {d}"));
+        (Some(p), None) => {
+            let pa = cite_in(rule.penalty_article.as_deref().unwrap_or(&p.article), lang);
+            words.push_str(stop);
+            words.push_str(&if zh {
+                format!("罚则：{pa}（{}）仅在其条件成立时适用", p.title_in(lang))
+            } else {
+                format!(
+                    "Penalty: {pa} ({}) applies only where its conditions are established",
+                    p.title
+                )
+            });
+        }
+        _ => {
+            words.push_str(stop);
+            words.push_str(if zh {
+                "第四章未就本条规定罚则"
+            } else {
+                "Chapter IV names no penalty for this article"
+            });
         }
     }
+    if let Some(d) = correction_deadline {
+        words.push_str(stop);
+        words.push_str(&match (refused, zh) {
+            (true, false) => {
+                format!("An order to correct by {d} was not complied with (correction refused)")
+            }
+            (true, true) => format!("责令于 {d} 前改正，逾期未改正（拒不改正）"),
+            (false, false) => format!("Correction ordered by {d}"),
+            (false, true) => format!("已责令于 {d} 前改正"),
+        });
+    }
     if serious {
-        words.push_str(". Serious consequences were found");
+        words.push_str(stop);
+        words.push_str(if zh {
+            "已认定造成严重后果"
+        } else {
+            "Serious consequences were found"
+        });
     }
     Finding {
         rule_id: rule.id.clone(),
         article,
+        cite,
+        penalty_cite: rule.penalty_article.as_deref().map(|p| cite_in(p, lang)),
         penalty_article: rule.penalty_article.clone(),
         subject,
         tier: tier.map(|t| t.tier),
@@ -529,44 +693,60 @@ fn finding(
             .unwrap_or_default(),
         deadline,
         correction_deadline,
+        summary,
         explanation: words,
-        text: rule.text.clone(),
+        text: rule.text_in(lang).to_owned(),
     }
 }
 
 /// "warning (shall); unit 10,000–30,000 RMB (shall); ..."
 pub fn describe_measures(measures: &[Measure], fines: &[Fine]) -> String {
+    describe_measures_in(measures, fines, Lang::En)
+}
+
+/// [`describe_measures`] in `lang`: 警告（应当）；对单位处10,000元以上30,000元以下罚款（应当）.
+pub fn describe_measures_in(measures: &[Measure], fines: &[Fine], lang: Lang) -> String {
     let mut parts: Vec<String> = measures
         .iter()
-        .map(|m| format!("{} ({})", m.measure.replace('_', " "), modality(m.modality)))
+        .map(|m| match lang {
+            Lang::En => format!(
+                "{} ({})",
+                measure_words(&m.measure, lang),
+                m.modality.words_in(lang)
+            ),
+            Lang::Zh => format!(
+                "{}（{}）",
+                measure_words(&m.measure, lang),
+                m.modality.words_in(lang)
+            ),
+        })
         .collect();
-    parts.extend(fines.iter().map(describe_fine));
-    parts.join("; ")
+    parts.extend(fines.iter().map(|f| describe_fine_in(f, lang)));
+    parts.join(lang.pick("; ", "；"))
 }
 
-/// "unit: 10,000–30,000 RMB (shall)".
+/// "unit fined 10,000–30,000 RMB (shall)".
 pub fn describe_fine(f: &Fine) -> String {
-    format!(
-        "{} fined {}–{} RMB ({})",
-        party(f.party),
-        thousands(f.min),
-        thousands(f.max),
-        modality(f.modality)
-    )
+    describe_fine_in(f, Lang::En)
 }
 
-fn party(p: Party) -> &'static str {
-    match p {
-        Party::Unit => "unit",
-        Party::Individual => "individual",
-        Party::DirectlyResponsible => "directly responsible persons",
-    }
-}
-
-fn modality(m: Modality) -> &'static str {
-    match m {
-        Modality::Shall => "shall",
-        Modality::May => "may",
+/// [`describe_fine`] in `lang`.
+pub fn describe_fine_in(f: &Fine, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!(
+            "{} fined {}–{} RMB ({})",
+            f.party.words_in(lang),
+            thousands(f.min),
+            thousands(f.max),
+            f.modality.words_in(lang)
+        ),
+        Lang::Zh => format!(
+            "对{}处{}元以上{}元以下罚款（{}）",
+            f.party.words_in(lang),
+            thousands(f.min),
+            thousands(f.max),
+            f.modality.words_in(lang)
+        ),
     }
 }
 
@@ -582,8 +762,40 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn item_subject(c: &Collection, i: usize, v: &Value) -> FindingSubject {
+fn item_subject(c: &Collection, i: usize, v: &Value, lang: Lang) -> FindingSubject {
     let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    if lang == Lang::Zh {
+        let (kind, label) = match c {
+            Collection::Cameras => (
+                "camera",
+                match (s("id"), s("name")) {
+                    (Some(id), Some(n)) => format!("摄像机 {id}（{n}）"),
+                    (Some(id), None) => format!("摄像机 {id}"),
+                    _ => format!("第 {} 台摄像机", i + 1),
+                },
+            ),
+            Collection::Products => ("product", format!("产品 {}", s("name").unwrap_or_default())),
+            Collection::Contractors => (
+                "contractor",
+                format!("承包单位 {}", s("name").unwrap_or_default()),
+            ),
+            Collection::TestingBodies => (
+                "testing_body",
+                format!("检测机构 {}", s("name").unwrap_or_default()),
+            ),
+            Collection::Persons => ("person", s("name").unwrap_or_default()),
+            Collection::Documents => ("document", s("title").unwrap_or_default()),
+            Collection::Events(kind) => (
+                "event",
+                format!("{} 的 {kind} 事件", s("date").unwrap_or_default()),
+            ),
+        };
+        return FindingSubject {
+            kind: kind.into(),
+            index: Some(i),
+            label,
+        };
+    }
     let (kind, label) = match c {
         Collection::Cameras => (
             "camera",
@@ -741,6 +953,8 @@ struct Ctx<'a> {
     /// Whether to say in words what decided each condition (only breaches need it:
     /// rules are evaluated without, and a breach again with).
     words: bool,
+    /// The language of those words.
+    lang: Lang,
 }
 
 impl<'a> Ctx<'a> {
@@ -785,10 +999,11 @@ impl<'a> Ctx<'a> {
                 if !self.words {
                     return (holds, Vec::new());
                 }
-                let words = if is {
-                    format!("{p} is {}", show(v))
-                } else {
-                    format!("{p} is not recorded")
+                let words = match (is, self.lang) {
+                    (true, Lang::En) => format!("{p} is {}", show(v, self.lang)),
+                    (true, Lang::Zh) => format!("{p} 为 {}", show(v, self.lang)),
+                    (false, Lang::En) => format!("{p} is not recorded"),
+                    (false, Lang::Zh) => format!("{p} 未记录"),
                 };
                 (holds, vec![words])
             }
@@ -809,11 +1024,18 @@ impl<'a> Ctx<'a> {
                     }
                 }
                 if !found && self.words {
-                    words.push(format!(
-                        "none of {} ({} recorded) qualifies",
-                        collection_name(coll),
-                        items.len()
-                    ));
+                    words.push(match self.lang {
+                        Lang::En => format!(
+                            "none of {} ({} recorded) qualifies",
+                            collection_name(coll, self.lang),
+                            items.len()
+                        ),
+                        Lang::Zh => format!(
+                            "{}（已记录 {} 项）均不符合",
+                            collection_name(coll, self.lang),
+                            items.len()
+                        ),
+                    });
                 }
                 (found, words)
             }
@@ -845,20 +1067,33 @@ impl<'a> Ctx<'a> {
     fn compare(&self, s: &Subject, op: &Op) -> (bool, Vec<String>) {
         use std::borrow::Cow;
         let w = self.words;
+        let zh = self.lang == Lang::Zh;
         let name = |f: &dyn Fn() -> String| if w { f() } else { String::new() };
         let (value, name): (Option<Cow<'_, Value>>, String) = match s {
             Subject::Fact(p) => (self.lookup(p).map(Cow::Borrowed), name(&|| p.clone())),
             Subject::DaysSince(p) => match self.date(p) {
                 Some(d) => (
                     Some(Cow::Owned(Value::from(self.as_of.days_since(d)))),
-                    name(&|| format!("days since {p} ({d})")),
+                    name(&|| {
+                        if zh {
+                            format!("自 {p}（{d}）起的天数")
+                        } else {
+                            format!("days since {p} ({d})")
+                        }
+                    }),
                 ),
                 None => (None, name(&|| p.clone())),
             },
             Subject::DaysBetween(a, b) => match (self.date(a), self.date(b)) {
                 (Some(x), Some(y)) => (
                     Some(Cow::Owned(Value::from(y.days_since(x)))),
-                    name(&|| format!("days from {a} ({x}) to {b} ({y})")),
+                    name(&|| {
+                        if zh {
+                            format!("{a}（{x}）至 {b}（{y}）的天数")
+                        } else {
+                            format!("days from {a} ({x}) to {b} ({y})")
+                        }
+                    }),
                 ),
                 (None, _) => (None, name(&|| a.clone())),
                 (_, None) => (None, name(&|| b.clone())),
@@ -868,7 +1103,11 @@ impl<'a> Ctx<'a> {
             return (
                 false,
                 if w {
-                    vec![format!("{name} is not recorded")]
+                    vec![if zh {
+                        format!("{name} 未记录")
+                    } else {
+                        format!("{name} is not recorded")
+                    }]
                 } else {
                     Vec::new()
                 },
@@ -878,45 +1117,92 @@ impl<'a> Ctx<'a> {
         if !w {
             return (self.holds(v, op), Vec::new());
         }
+        let lang = self.lang;
+        let show = |v: Option<&Value>| show(v, lang);
         let mut shown = show(Some(v));
         if let Some(place) = v
             .as_str()
             .filter(|_| name.ends_with("location_type"))
             .and_then(|l| self.book.place(l))
         {
-            shown.push_str(&format!(" ({})", place.label()));
+            if zh {
+                shown.push_str(&format!("（{}）", place.zh));
+            } else {
+                shown.push_str(&format!(" ({})", place.label()));
+            }
         }
         let ok = self.holds(v, op);
+        // "(expected true)" / （应为 true）.
+        let paren = |en: String, zh_: String| {
+            if zh {
+                format!("（{zh_}）")
+            } else {
+                format!("({en})")
+            }
+        };
         let how = match op {
-            Op::Eq(x) => format!("(expected {})", show(Some(x))),
-            Op::Ne(x) => format!("(not to be {})", show(Some(x))),
+            Op::Eq(x) => paren(
+                format!("expected {}", show(Some(x))),
+                format!("应为 {}", show(Some(x))),
+            ),
+            Op::Ne(x) => paren(
+                format!("not to be {}", show(Some(x))),
+                format!("不应为 {}", show(Some(x))),
+            ),
             Op::In(_, list) | Op::NotIn(_, list) => {
                 let member = ok == matches!(op, Op::In(..));
-                let of = list
-                    .as_ref()
-                    .map(|l| format!("the {}", l.replace('_', " ")))
-                    .unwrap_or_else(|| "those listed".to_owned());
-                if member {
-                    format!("(one of {of})")
-                } else {
-                    format!("(none of {of})")
+                let of = match (list.as_deref(), zh) {
+                    (Some(crate::vocabulary::PROHIBITED_PLACES), true) => {
+                        "禁止安装的场所".to_owned()
+                    }
+                    (Some(l), true) => l.to_owned(),
+                    (None, true) => "所列各项".to_owned(),
+                    (Some(l), false) => format!("the {}", l.replace('_', " ")),
+                    (None, false) => "those listed".to_owned(),
+                };
+                match (member, zh) {
+                    (true, false) => format!("(one of {of})"),
+                    (false, false) => format!("(none of {of})"),
+                    (true, true) => format!("（属于{of}）"),
+                    (false, true) => format!("（不属于{of}）"),
                 }
             }
-            Op::Contains(x) => format!("(to contain {})", show(Some(x))),
-            Op::SubsetOf(p) => format!("(to lie within {p} = {})", show(self.lookup(p))),
+            Op::Contains(x) => paren(
+                format!("to contain {}", show(Some(x))),
+                format!("应包含 {}", show(Some(x))),
+            ),
+            Op::SubsetOf(p) => paren(
+                format!("to lie within {p} = {}", show(self.lookup(p))),
+                format!("应在 {p} = {} 范围内", show(self.lookup(p))),
+            ),
             Op::Bound(b, n, label) => {
                 let of = label
                     .as_ref()
-                    .map(|l| format!(" ({l})"))
+                    .map(|l| {
+                        if zh {
+                            format!("（{l}）")
+                        } else {
+                            format!(" ({l})")
+                        }
+                    })
                     .unwrap_or_default();
-                if ok {
-                    format!("({} {n}{of})", b.words())
-                } else {
-                    format!("(required: {} {n}{of})", b.words())
+                let bound = b.words_in(*n, lang);
+                match (ok, zh) {
+                    (true, false) => format!("({bound}{of})"),
+                    (false, false) => format!("(required: {bound}{of})"),
+                    (true, true) => format!("（{bound}{of}）"),
+                    (false, true) => format!("（要求：{bound}{of}）"),
                 }
             }
         };
-        (ok, vec![format!("{name} is {shown} {how}")])
+        (
+            ok,
+            vec![if zh {
+                format!("{name} 为 {shown} {how}")
+            } else {
+                format!("{name} is {shown} {how}")
+            }],
+        )
     }
 }
 
@@ -930,7 +1216,18 @@ fn collect(
         .collect()
 }
 
-fn collection_name(c: &Collection) -> String {
+fn collection_name(c: &Collection, lang: Lang) -> String {
+    if lang == Lang::Zh {
+        return match c {
+            Collection::Cameras => "各摄像机".into(),
+            Collection::Products => "各产品".into(),
+            Collection::Contractors => "各承包单位".into(),
+            Collection::TestingBodies => "各检测机构".into(),
+            Collection::Persons => "各人员".into(),
+            Collection::Documents => "各文件".into(),
+            Collection::Events(k) => format!("各 {k} 事件"),
+        };
+    }
     match c {
         Collection::Cameras => "cameras".into(),
         Collection::Products => "products".into(),
@@ -942,15 +1239,21 @@ fn collection_name(c: &Collection) -> String {
     }
 }
 
-fn show(v: Option<&Value>) -> String {
+fn show(v: Option<&Value>, lang: Lang) -> String {
+    let zh = lang == Lang::Zh;
     match v {
-        None | Some(Value::Null) => "not recorded".into(),
+        None | Some(Value::Null) => lang.pick("not recorded", "未记录").into(),
         Some(Value::String(s)) => format!("{s:?}"),
         // An event or document: when, not its whole record.
-        Some(Value::Object(o)) if o.contains_key("date") => format!(
-            "recorded ({})",
-            o.get("date").and_then(Value::as_str).unwrap_or("")
-        ),
+        Some(Value::Object(o)) if o.contains_key("date") => {
+            let d = o.get("date").and_then(Value::as_str).unwrap_or("");
+            if zh {
+                format!("已记录（{d}）")
+            } else {
+                format!("recorded ({d})")
+            }
+        }
+        Some(Value::Bool(b)) if zh => (if *b { "是" } else { "否" }).into(),
         Some(v) => v.to_string(),
     }
 }

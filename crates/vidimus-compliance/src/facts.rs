@@ -20,6 +20,7 @@ use crate::date::Date;
 use crate::rules::ComplianceBook;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use vidimus_core::lang::{Lang, Text};
 
 /// Everything known about one system.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -146,6 +147,17 @@ pub enum Sensitive {
     Faces,
     Figures,
     Plates,
+}
+
+impl Sensitive {
+    /// In words: "people's images" / 人像.
+    pub fn words_in(self, lang: Lang) -> &'static str {
+        match self {
+            Sensitive::Faces => lang.pick("people's images", "人像"),
+            Sensitive::Figures => lang.pick("figures", "体貌"),
+            Sensitive::Plates => lang.pick("car plates", "车牌"),
+        }
+    }
 }
 
 /// A camera of the registry.
@@ -513,7 +525,7 @@ impl Facts {
     pub fn check(&self, book: &ComplianceBook) -> Result<(), FactsError> {
         let mut found = Vec::new();
         for (i, c) in self.cameras.iter().enumerate() {
-            if let Some(problem) = location_problem(book, &c.location_type) {
+            if let Some(problem) = location_problem(book, &c.location_type, Lang::En) {
                 found.push(FactsProblem {
                     path: format!("cameras[{i}].location_type"),
                     problem,
@@ -537,15 +549,22 @@ impl Facts {
 }
 
 /// Why a `location_type` is not one of the rulebook's place types, if it is not.
-pub fn location_problem(book: &ComplianceBook, location: &str) -> Option<String> {
+pub fn location_problem(book: &ComplianceBook, location: &str, lang: Lang) -> Option<String> {
     if book.place(location).is_some() {
         return None;
     }
-    Some(match book.nearest_place(location) {
-        Some(near) => format!("unknown location_type {location:?}: did you mean {near}?"),
-        None => format!(
+    Some(match (book.nearest_place(location), lang) {
+        (Some(near), Lang::En) => {
+            format!("unknown location_type {location:?}: did you mean {near}?")
+        }
+        (Some(near), Lang::Zh) => format!(
+            "未知的场所类型 {location:?}：是否应为 {near}（{}）？",
+            book.place(near).map(|p| p.zh.as_str()).unwrap_or("")
+        ),
+        (None, Lang::En) => format!(
             "unknown location_type {location:?}: not a place type of the rulebook ([[place]]; `vidimus compliance rules` lists them)"
         ),
+        (None, Lang::Zh) => format!("未知的场所类型 {location:?}：不是规则库所列的场所类型"),
     })
 }
 
@@ -599,21 +618,36 @@ pub fn event_problem(book: &ComplianceBook, e: &Event) -> Option<FactsProblem> {
 impl Facts {
     /// Art. 9 ¶2: the entity responsible for construction, and why: the one the owner
     /// and user agreed on; else the owner; but the user where the State is the owner.
-    pub fn responsible_entity(&self) -> Option<(String, &'static str)> {
+    pub fn responsible_entity(&self) -> Option<(String, Text)> {
         let s = &self.system;
         if let Some(a) = &s.responsible_entity_agreed {
-            return Some((a.clone(), "agreed by the owner and the user (Art. 9 ¶2)"));
+            return Some((
+                a.clone(),
+                Text::new(
+                    "agreed by the owner and the user (Art. 9 ¶2)",
+                    "由所有权人与使用权人约定（第九条第二款）",
+                ),
+            ));
         }
         if s.state_owned {
             return s.user.clone().map(|u| {
                 (
                     u,
-                    "the party with usage rights, the State being the owner (Art. 9 ¶2)",
+                    Text::new(
+                        "the party with usage rights, the State being the owner (Art. 9 ¶2)",
+                        "所有权属于国家，由使用权人负责（第九条第二款）",
+                    ),
                 )
             });
         }
-        s.owner
-            .clone()
-            .map(|o| (o, "the owner, there being no agreement (Art. 9 ¶2)"))
+        s.owner.clone().map(|o| {
+            (
+                o,
+                Text::new(
+                    "the owner, there being no agreement (Art. 9 ¶2)",
+                    "无约定，由所有权人负责（第九条第二款）",
+                ),
+            )
+        })
     }
 }

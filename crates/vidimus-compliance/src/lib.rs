@@ -5,7 +5,8 @@
 //! - [`rules`]: the `[[rule]]` and `[penalty.*]` sections of the rulebook file, parsed
 //!   and checked; the closed condition vocabulary; Art. 47's inclusive bounds.
 //! - [`engine`]: facts + rules + a date → findings (article, penalty article, tier,
-//!   fine ranges per party, deadline, explanation in words) and upcoming deadlines.
+//!   fine ranges per party, deadline, explanation in words — English or Chinese) and
+//!   upcoming deadlines.
 //! - [`inspection`]: the Art. 36 checklist, pre-filled from the facts and findings.
 //! - [`printable`]: printable HTML reports for a filing and for an inspection.
 //! - [`vocabulary`]: the rulebook's place types (the closed vocabulary of
@@ -24,6 +25,8 @@ pub mod rules;
 pub mod vocabulary;
 
 pub use date::Date;
-pub use engine::{Finding, Report, check_registration, evaluate};
+pub use engine::{
+    Finding, Report, check_registration, check_registration_in, evaluate, evaluate_in,
+};
 pub use facts::Facts;
 pub use rules::ComplianceBook;

@@ -4,9 +4,11 @@
 
 use std::fmt::Write;
 
-use crate::engine::{Report, describe_fine, describe_measures};
+use crate::engine::{Report, describe_fine_in, describe_measures_in};
 use crate::facts::{DocumentKind, EventKind, Facts, SiteCategory};
-use crate::inspection::checklist;
+use crate::inspection::{checklist_in, place_words, site_category_words};
+use crate::rules::ComplianceBook;
+use vidimus_core::lang::{Lang, article as cite_in};
 
 /// Escapes text for HTML.
 pub fn esc(s: &str) -> String {
@@ -31,89 +33,167 @@ th{background:#eee}.ok{color:#060}.bad{color:#a00;font-weight:600}.small{font-si
 .sign{display:flex;gap:3em;margin-top:3em}.sign div{flex:1;border-top:1px solid #000;padding-top:.3em}\
 @media print{body{margin:0}a{color:inherit}}";
 
-fn page(title: &str, body: &str, report: &Report) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title><style>{STYLE}</style></head><body>{body}\
-         <p class=\"small\">Prepared by Vidimus on {d} from the system's registry and recordings; rulebook {rb} {v}. \
-         Findings cite the Shenzhen SEZ Regulations on Public Safety Video Image Information Systems (draft).</p></body></html>",
-        t = esc(title),
-        d = report.as_of,
-        rb = esc(&report.rulebook),
-        v = esc(&report.rulebook_version),
-    )
+/// The fixed words of the reports, in English and Chinese.
+struct Words {
+    lang: Lang,
 }
 
-fn category(c: SiteCategory) -> String {
-    match serde_json::to_value(c)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-    {
-        Some(s) if s.starts_with("item_") => format!("Art. 9 ¶1 item ({})", &s[5..]),
-        _ => "outside the scope of Art. 9 ¶1 (Art. 11)".to_owned(),
+impl Words {
+    fn t<'a>(&self, en: &'a str, zh: &'a str) -> &'a str {
+        self.lang.pick(en, zh)
+    }
+    fn cite(&self, a: &str) -> String {
+        cite_in(a, self.lang)
+    }
+    fn zh(&self) -> bool {
+        self.lang == Lang::Zh
     }
 }
 
-fn particulars(facts: &Facts, report: &Report, out: &mut String) {
+fn page(w: &Words, title: &str, body: &str, report: &Report) -> String {
+    let foot = if w.zh() {
+        format!(
+            "本报告由 Vidimus 于 {} 根据本系统的登记信息和录像生成；规则库 {} {}。所引条文为《深圳经济特区公共安全视频图像信息系统管理条例（草案）》。",
+            report.as_of,
+            esc(&report.rulebook),
+            esc(&report.rulebook_version)
+        )
+    } else {
+        format!(
+            "Prepared by Vidimus on {} from the system's registry and recordings; rulebook {} {}. \
+             Findings cite the Shenzhen SEZ Regulations on Public Safety Video Image Information Systems (draft).",
+            report.as_of,
+            esc(&report.rulebook),
+            esc(&report.rulebook_version)
+        )
+    };
+    format!(
+        "<!doctype html><html lang=\"{l}\"><head><meta charset=\"utf-8\"><title>{t}</title><style>{STYLE}</style></head><body>{body}\
+         <p class=\"small\">{foot}</p></body></html>",
+        l = w.lang.tag(),
+        t = esc(title),
+    )
+}
+
+fn particulars(w: &Words, facts: &Facts, report: &Report, out: &mut String) {
     let s = &facts.system;
     let row = |k: &str, v: &str| format!("<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
+    let category = serde_json::to_value(s.site_category)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
     out.push_str("<table>");
-    out.push_str(&row("System", &format!("{} ({})", s.name, s.id)));
-    out.push_str(&row("Address", s.address.as_deref().unwrap_or("—")));
-    out.push_str(&row("District", s.district.as_deref().unwrap_or("—")));
-    out.push_str(&row("Site category", &category(s.site_category)));
     out.push_str(&row(
-        "Responsible entity (Art. 9 ¶2)",
+        w.t("System", "系统"),
+        &format!("{}{}{}{}", s.name, w.t(" (", "（"), s.id, w.t(")", "）")),
+    ));
+    out.push_str(&row(
+        w.t("Address", "地址"),
+        s.address.as_deref().unwrap_or("—"),
+    ));
+    out.push_str(&row(
+        w.t("District", "所在区"),
+        &s.district
+            .as_deref()
+            .map(|d| district_words(d, w.lang))
+            .unwrap_or_else(|| "—".into()),
+    ));
+    out.push_str(&row(
+        w.t("Site category", "场所类别"),
+        &site_category_words(&category, w.lang),
+    ));
+    out.push_str(&row(
+        &format!(
+            "{}{}",
+            w.t("Responsible entity ", "建设责任主体"),
+            w.t("(Art. 9 ¶2)", "（第九条第二款）")
+        ),
         &report
             .responsible_entity
             .as_ref()
             .map(|r| format!("{} — {}", r.name, r.basis))
-            .unwrap_or_else(|| "not determined: no owner recorded".into()),
+            .unwrap_or_else(|| {
+                w.t(
+                    "not determined: no owner recorded",
+                    "无法确定：未记录所有权人",
+                )
+                .into()
+            }),
     ));
     out.push_str(&row(
-        "Manager (Art. 9 ¶3)",
+        w.t("Manager (Art. 9 ¶3)", "系统管理单位（第九条第三款）"),
         s.manager.as_deref().unwrap_or("—"),
     ));
     out.push_str(&row(
-        "Owner / user",
+        w.t("Owner / user", "所有权人 / 使用权人"),
         &format!(
             "{} / {}{}",
             s.owner.as_deref().unwrap_or("—"),
             s.user.as_deref().unwrap_or("—"),
-            if s.state_owned { " (State-owned)" } else { "" }
+            if s.state_owned {
+                w.t(" (State-owned)", "（国有）")
+            } else {
+                ""
+            }
         ),
     ));
     out.push_str("</table>");
 }
 
-fn findings_table(report: &Report, out: &mut String) {
+/// A district id in the reader's language (`futian` → Futian / 福田区).
+fn district_words(d: &str, lang: Lang) -> String {
+    match vidimus_core::district::DISTRICTS.iter().find(|x| x.id == d) {
+        Some(x) => lang.pick(x.en, x.zh).to_owned(),
+        None => d.to_owned(),
+    }
+}
+
+fn findings_table(w: &Words, report: &Report, out: &mut String) {
     if report.findings.is_empty() {
-        out.push_str("<p class=\"ok\">No findings: the system meets every rule of the rulebook on this day.</p>");
+        let _ = write!(
+            out,
+            "<p class=\"ok\">{}</p>",
+            w.t(
+                "No findings: the system meets every rule of the rulebook on this day.",
+                "无问题：当日本系统符合规则库的全部规则。"
+            )
+        );
         return;
     }
-    out.push_str("<table><tr><th>Rule</th><th>Article breached</th><th>Penalty article</th><th>Tier and fines</th><th>Deadline</th></tr>");
+    let _ = write!(
+        out,
+        "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        w.t("Finding", "问题"),
+        w.t("Article breached", "违反条款"),
+        w.t("Penalty article", "罚则条款"),
+        w.t("Tier and fines", "处罚档次和罚款"),
+        w.t("Deadline", "期限"),
+    );
+    let sep = w.t(": ", "：");
     for f in &report.findings {
         let fines = match f.tier {
             Some(t) => {
-                let m = describe_measures(&f.measures, &f.fines);
+                let m = describe_measures_in(&f.measures, &f.fines, w.lang);
                 let next: Vec<String> = f
                     .escalation
                     .iter()
                     .filter(|e| Some(e.tier) > f.tier && !e.fines.is_empty())
                     .map(|e| {
                         format!(
-                            "if {}: {}",
-                            e.tier.words(),
+                            "{}{}{sep}{}",
+                            w.t("if ", "如"),
+                            e.tier.words_in(w.lang),
                             e.fines
                                 .iter()
-                                .map(describe_fine)
+                                .map(|f| describe_fine_in(f, w.lang))
                                 .collect::<Vec<_>>()
-                                .join("; ")
+                                .join(w.t("; ", "；"))
                         )
                     })
                     .collect();
                 format!(
-                    "{}: {}{}",
-                    t.words(),
+                    "{}{sep}{}{}",
+                    t.words_in(w.lang),
                     esc(&m),
                     if next.is_empty() {
                         String::new()
@@ -122,16 +202,16 @@ fn findings_table(report: &Report, out: &mut String) {
                     }
                 )
             }
-            None => "no penalty article".into(),
+            None => w.t("no penalty article", "无罚则条款").into(),
         };
         let _ = write!(
             out,
-            "<tr><td><b>{}</b><br>{}<br><span class=\"small\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&f.rule_id),
-            esc(&f.subject.label),
+            "<tr><td><b>{}</b><br><span class=\"small\">{}</span><br><span class=\"small\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&f.summary),
             esc(&f.explanation),
-            esc(&f.article),
-            esc(f.penalty_article.as_deref().unwrap_or("—")),
+            esc(&f.rule_id),
+            esc(&f.cite),
+            esc(f.penalty_cite.as_deref().unwrap_or("—")),
             fines,
             esc(&f
                 .correction_deadline
@@ -143,33 +223,78 @@ fn findings_table(report: &Report, out: &mut String) {
     out.push_str("</table>");
 }
 
-/// The filing declaration with its materials checklist (Art. 18).
-pub fn filing_report(facts: &Facts, report: &Report) -> String {
+/// The filing declaration with its materials checklist (Art. 18), in English.
+pub fn filing_report(book: &ComplianceBook, facts: &Facts, report: &Report) -> String {
+    filing_report_in(book, facts, report, Lang::En)
+}
+
+/// The filing declaration in `lang` (the report evaluated in the same language).
+pub fn filing_report_in(
+    book: &ComplianceBook,
+    facts: &Facts,
+    report: &Report,
+    lang: Lang,
+) -> String {
+    let w = Words { lang };
+    let zh = w.zh();
     let mut b = String::new();
-    let _ = write!(
-        b,
-        "<h1>Filing of a public safety video image information system</h1><p>To the public security organ of {} district (Art. 18).</p>",
-        esc(facts.system.district.as_deref().unwrap_or("the system's"))
-    );
-    particulars(facts, report, &mut b);
+    let district = facts
+        .system
+        .district
+        .as_deref()
+        .map(|d| district_words(d, lang));
+    if zh {
+        let _ = write!(
+            b,
+            "<h1>公共安全视频图像信息系统备案表</h1><p>致{}公安机关（第十八条）。</p>",
+            esc(district.as_deref().unwrap_or("系统所在地"))
+        );
+    } else {
+        let _ = write!(
+            b,
+            "<h1>Filing of a public safety video image information system</h1><p>To the public security organ of {} district (Art. 18).</p>",
+            esc(district.as_deref().unwrap_or("the system's"))
+        );
+    }
+    particulars(&w, facts, report, &mut b);
     let acceptance = facts
         .events
         .iter()
         .filter(|e| e.kind == EventKind::CompletionAcceptance)
         .map(|e| e.date)
         .max();
-    b.push_str("<h2>Completion acceptance and deadline</h2><p>");
-    match acceptance {
-        Some(d) => {
+    let _ = write!(
+        b,
+        "<h2>{}</h2><p>",
+        w.t("Completion acceptance and deadline", "竣工验收和备案期限")
+    );
+    match (acceptance, zh) {
+        (Some(d), false) => {
             let _ = write!(
                 b,
                 "Completion acceptance on {d}; filing due within 30 days, by {} (Art. 18 ¶1; Art. 47: the 30th day included).",
                 d.add_days(30)
             );
         }
-        None => b.push_str("Completion acceptance is not recorded."),
+        (Some(d), true) => {
+            let _ = write!(
+                b,
+                "{d} 竣工验收；应于30日内、即 {} 前备案（第十八条第一款；第四十七条：含第30日）。",
+                d.add_days(30)
+            );
+        }
+        (None, _) => b.push_str(w.t("Completion acceptance is not recorded.", "未记录竣工验收。")),
     }
-    b.push_str("</p><h2>Materials (Art. 18 ¶1, ¶2)</h2><table><tr><th></th><th>Material</th><th>In the registry</th></tr>");
+    let _ = write!(
+        b,
+        "</p><h2>{}</h2><table><tr><th></th><th>{}</th><th>{}</th></tr>",
+        w.t(
+            "Materials (Art. 18 ¶1, ¶2)",
+            "备案材料（第十八条第一款、第二款）"
+        ),
+        w.t("Material", "材料"),
+        w.t("In the registry", "登记情况"),
+    );
     let docs = |k: DocumentKind| -> Vec<String> {
         facts
             .documents
@@ -196,55 +321,67 @@ pub fn filing_report(facts: &Facts, report: &Report) -> String {
             | SiteCategory::Item4
             | SiteCategory::Item5
     );
-    let mut rows: Vec<(&str, &str, Vec<String>)> = vec![
+    let mut rows: Vec<(String, &str, Vec<String>)> = vec![
         (
-            "(1)",
-            "Filing declaration form",
+            w.cite("Art. 18 ¶1(1)"),
+            w.t("Filing declaration form", "备案申报表"),
             docs(DocumentKind::FilingDeclarationForm),
         ),
-        ("(2)", "System design plan", docs(DocumentKind::DesignPlan)),
         (
-            "(2)",
-            "Compliance demonstration report",
+            w.cite("Art. 18 ¶1(2)"),
+            w.t("System design plan", "系统设计方案"),
+            docs(DocumentKind::DesignPlan),
+        ),
+        (
+            w.cite("Art. 18 ¶1(2)"),
+            w.t("Compliance demonstration report", "合规论证报告"),
             docs(DocumentKind::ComplianceDemonstrationReport),
         ),
         (
-            "(2)",
-            "Completion acceptance report",
+            w.cite("Art. 18 ¶1(2)"),
+            w.t("Completion acceptance report", "竣工验收报告"),
             docs(DocumentKind::CompletionAcceptanceReport),
         ),
     ];
     let mut products: Vec<String> = docs(DocumentKind::ProductCertification);
     products.extend(facts.products.iter().map(|p| {
         format!(
-            "{}{}: {}",
+            "{}{}{}{}",
             p.name,
             p.model
                 .as_ref()
                 .map(|m| format!(" {m}"))
                 .unwrap_or_default(),
+            w.t(": ", "："),
             p.certification
                 .as_ref()
-                .map(|c| format!("certification {c}"))
+                .map(|c| format!("{}{c}", w.t("certification ", "认证证书 ")))
                 .or_else(|| p
                     .quality_documents
                     .as_ref()
-                    .map(|q| format!("quality documents {q}")))
-                .unwrap_or_else(|| "no documents recorded".into())
+                    .map(|q| format!("{}{q}", w.t("quality documents ", "质量文件 "))))
+                .unwrap_or_else(|| w.t("no documents recorded", "未记录文件").into())
         )
     }));
     rows.push((
-        "(3)",
-        "Mandatory product certification or quality control documents",
+        w.cite("Art. 18 ¶1(3)"),
+        w.t(
+            "Mandatory product certification or quality control documents",
+            "强制性产品认证或质量控制文件",
+        ),
         products,
     ));
     let mut licences = docs(DocumentKind::ContractorBusinessLicence);
     licences.extend(facts.contractors.iter().filter_map(|c| {
         c.business_licence
             .as_ref()
-            .map(|l| format!("{}: licence {l}", c.name))
+            .map(|l| format!("{}{}{l}", c.name, w.t(": licence ", "：营业执照 ")))
     }));
-    rows.push(("(4)", "The contractors' business licences", licences));
+    rows.push((
+        w.cite("Art. 18 ¶1(4)"),
+        w.t("The contractors' business licences", "承包单位营业执照"),
+        licences,
+    ));
     if testing_needed {
         let mut reports = docs(DocumentKind::TestingReport);
         reports.extend(
@@ -254,80 +391,166 @@ pub fn filing_report(facts: &Facts, report: &Report) -> String {
                 .filter(|e| e.kind == EventKind::TestingReport && e.passed == Some(true))
                 .map(|e| {
                     format!(
-                        "testing passed {}{}",
+                        "{}{}{}",
+                        w.t("testing passed ", "检测合格 "),
                         e.date,
                         e.testing_body
                             .as_ref()
-                            .map(|b| format!(" ({b})"))
+                            .map(|b| if zh {
+                                format!("（{b}）")
+                            } else {
+                                format!(" ({b})")
+                            })
                             .unwrap_or_default()
                     )
                 }),
         );
-        rows.push(("¶2", "Report on passing testing (Art. 14)", reports));
+        rows.push((
+            w.cite("Art. 18 ¶2"),
+            w.t(
+                "Report on passing testing (Art. 14)",
+                "检测合格报告（第十四条）",
+            ),
+            reports,
+        ));
     }
     for (item, what, have) in rows {
         let _ = write!(
             b,
             "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td></tr>",
-            esc(item),
+            esc(&item),
             esc(what),
             if have.is_empty() { "bad" } else { "ok" },
             if have.is_empty() {
-                "missing".to_owned()
+                w.t("missing", "缺少").to_owned()
             } else {
-                esc(&have.join("; "))
+                esc(&have.join(w.t("; ", "；")))
             }
         );
     }
-    b.push_str("</table><h2>Cameras</h2><table><tr><th>Camera</th><th>Location</th><th>Purpose and scope</th><th>Sensitive collection (Art. 8 ¶2)</th><th>Sign (Art. 20)</th><th>Network interface (Art. 21)</th><th>Retention</th></tr>");
+    let _ = write!(
+        b,
+        "</table><h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        w.t("Cameras", "摄像机"),
+        w.t("Camera", "摄像机"),
+        w.t("Location", "安装位置"),
+        w.t("Purpose and scope", "用途和范围"),
+        w.t(
+            "Sensitive collection (Art. 8 ¶2)",
+            "敏感信息采集（第八条第二款）"
+        ),
+        w.t("Sign (Art. 20)", "提示标识（第二十条）"),
+        w.t("Network interface (Art. 21)", "联网接口（第二十一条）"),
+        w.t("Retention", "保存期限"),
+    );
+    let yes_no = |b: bool| {
+        if b {
+            w.t("yes", "是")
+        } else {
+            w.t("no", "否")
+        }
+    };
     for c in &facts.cameras {
         let _ = write!(
             b,
             "<tr><td>{}</td><td>{}{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&c.id),
-            esc(&c.location_type.replace('_', " ")),
-            if c.public_area { " (public area)" } else { "" },
+            esc(&place_words(book, &c.location_type, lang)),
+            if c.public_area {
+                w.t(" (public area)", "（公共区域）")
+            } else {
+                ""
+            },
             esc(c.purpose.as_deref().unwrap_or("")),
             esc(c.scope.as_deref().unwrap_or("")),
             if c.collects.is_empty() {
-                "none".to_owned()
+                w.t("none", "无").to_owned()
             } else {
                 esc(&format!(
-                    "{:?}; planning {}",
-                    c.collects,
-                    c.planning_approval.as_deref().unwrap_or("not recorded")
+                    "{}{}{}",
+                    c.collects
+                        .iter()
+                        .map(|x| x.words_in(lang))
+                        .collect::<Vec<_>>()
+                        .join(w.t(", ", "、")),
+                    w.t("; planning ", "；统一规划："),
+                    c.planning_approval
+                        .as_deref()
+                        .unwrap_or(w.t("not recorded", "未记录"))
                 ))
             },
-            if c.signage { "yes" } else { "no" },
-            if c.network_interface { "yes" } else { "no" },
+            yes_no(c.signage),
+            yes_no(c.network_interface),
             c.retention_days
-                .map(|d| format!("{d} days"))
+                .map(|d| format!("{d} {}", w.t("days", "日")))
                 .unwrap_or_else(|| "—".into()),
         );
     }
-    b.push_str("</table><h2>Open findings</h2>");
-    findings_table(report, &mut b);
-    b.push_str("<div class=\"sign\"><div>For the construction unit (signature, seal, date)</div><div>Received by the public security organ (signature, date)</div></div>");
-    page(&format!("Filing — {}", facts.system.name), &b, report)
-}
-
-/// The inspection report (Art. 36): the checklist pre-filled from the system's own
-/// data, the findings with their penalty articles and fine ranges, and room for the
-/// correction period the inspectors set.
-pub fn inspection_report(facts: &Facts, report: &Report) -> String {
-    let mut b = String::new();
+    let _ = write!(b, "</table><h2>{}</h2>", w.t("Open findings", "未整改问题"));
+    findings_table(&w, report, &mut b);
     let _ = write!(
         b,
-        "<h1>Oversight inspection of a public safety video image information system</h1><p>Art. 36. Inspection day: {}.</p>",
-        report.as_of
+        "<div class=\"sign\"><div>{}</div><div>{}</div></div>",
+        w.t(
+            "For the construction unit (signature, seal, date)",
+            "建设单位（签名、盖章、日期）"
+        ),
+        w.t(
+            "Received by the public security organ (signature, date)",
+            "公安机关接收（签名、日期）"
+        ),
     );
-    particulars(facts, report, &mut b);
-    b.push_str("<h2>Checklist (Art. 36 ¶2)</h2><table><tr><th>Matter</th><th>What the system's records show</th><th>Result</th></tr>");
-    for item in checklist(facts, report) {
+    page(
+        &w,
+        &format!("{} — {}", w.t("Filing", "备案"), facts.system.name),
+        &b,
+        report,
+    )
+}
+
+/// The inspection report (Art. 36), in English.
+pub fn inspection_report(book: &ComplianceBook, facts: &Facts, report: &Report) -> String {
+    inspection_report_in(book, facts, report, Lang::En)
+}
+
+/// The inspection report (Art. 36) in `lang`: the checklist pre-filled from the
+/// system's own data, the findings with their penalty articles and fine ranges, and
+/// room for the correction period the inspectors set.
+pub fn inspection_report_in(
+    book: &ComplianceBook,
+    facts: &Facts,
+    report: &Report,
+    lang: Lang,
+) -> String {
+    let w = Words { lang };
+    let mut b = String::new();
+    if w.zh() {
+        let _ = write!(
+            b,
+            "<h1>公共安全视频图像信息系统监督检查报告</h1><p>第三十六条。检查日期：{}。</p>",
+            report.as_of
+        );
+    } else {
+        let _ = write!(
+            b,
+            "<h1>Oversight inspection of a public safety video image information system</h1><p>Art. 36. Inspection day: {}.</p>",
+            report.as_of
+        );
+    }
+    particulars(&w, facts, report, &mut b);
+    let _ = write!(
+        b,
+        "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+        w.t("Checklist (Art. 36 ¶2)", "检查事项（第三十六条第二款）"),
+        w.t("Matter", "事项"),
+        w.t("What the system's records show", "系统记录显示"),
+        w.t("Result", "结果"),
+    );
+    for item in checklist_in(book, facts, report, lang) {
         let _ = write!(
             b,
             "<tr><td>{} {}</td><td>{}</td><td class=\"{}\">{}</td></tr>",
-            esc(&item.article),
+            esc(&item.cite),
             esc(&item.matter),
             item.facts
                 .iter()
@@ -336,30 +559,63 @@ pub fn inspection_report(facts: &Facts, report: &Report) -> String {
                 .join("<br>"),
             if item.status == "ok" { "ok" } else { "bad" },
             if item.findings.is_empty() {
-                "no finding".to_owned()
+                w.t("no finding", "未发现问题").to_owned()
             } else {
-                esc(&item.findings.join(", "))
+                item.findings
+                    .iter()
+                    .map(|f| esc(f))
+                    .collect::<Vec<_>>()
+                    .join("<br>")
             }
         );
     }
-    b.push_str("</table><h2>Findings</h2>");
-    findings_table(report, &mut b);
+    let _ = write!(b, "</table><h2>{}</h2>", w.t("Findings", "发现的问题"));
+    findings_table(&w, report, &mut b);
     if !report.upcoming.is_empty() {
-        b.push_str("<h2>Upcoming deadlines</h2><ul>");
+        let _ = write!(
+            b,
+            "<h2>{}</h2><ul>",
+            w.t("Upcoming deadlines", "即将到期的义务")
+        );
         for u in &report.upcoming {
             let _ = write!(
                 b,
-                "<li>{}: {} ({})</li>",
+                "<li>{}{}{} — {}</li>",
                 u.due,
+                w.t(": ", "："),
                 esc(&u.subject.label),
-                esc(&u.article)
+                esc(&u.due_what)
             );
         }
         b.push_str("</ul>");
     }
-    b.push_str("<h2>Corrections ordered (Art. 36 ¶1)</h2><p>Period set for corrections: ____________________</p>\
-                <div class=\"sign\"><div>Inspector (name, work ID, signature)</div><div>Inspector (name, work ID, signature)</div><div>For the inspected unit (signature, seal)</div></div>");
-    page(&format!("Inspection — {}", facts.system.name), &b, report)
+    let _ = write!(
+        b,
+        "<h2>{}</h2><p>{}____________________</p><div class=\"sign\"><div>{}</div><div>{}</div><div>{}</div></div>",
+        w.t(
+            "Corrections ordered (Art. 36 ¶1)",
+            "责令整改（第三十六条第一款）"
+        ),
+        w.t("Period set for corrections: ", "整改期限："),
+        w.t(
+            "Inspector (name, work ID, signature)",
+            "检查人员（姓名、工作证号、签名）"
+        ),
+        w.t(
+            "Inspector (name, work ID, signature)",
+            "检查人员（姓名、工作证号、签名）"
+        ),
+        w.t(
+            "For the inspected unit (signature, seal)",
+            "被检查单位（签名、盖章）"
+        ),
+    );
+    page(
+        &w,
+        &format!("{} — {}", w.t("Inspection", "检查"), facts.system.name),
+        &b,
+        report,
+    )
 }
 
 #[cfg(test)]
@@ -377,8 +633,8 @@ mod tests {
         let book = crate::ComplianceBook::shenzhen_draft();
         let report = crate::evaluate(&book, &facts, crate::Date::parse("2027-01-01").unwrap());
         for page in [
-            filing_report(&facts, &report),
-            inspection_report(&facts, &report),
+            filing_report(&book, &facts, &report),
+            inspection_report(&book, &facts, &report),
         ] {
             assert!(
                 !page.contains("<script>") && !page.contains("<img"),

@@ -38,6 +38,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use vidimus_core::lang::Lang;
 use vidimus_core::rulebook::Rulebook;
 
 use crate::vocabulary::{PROHIBITED_PLACES, Place, nearest};
@@ -70,8 +71,12 @@ pub struct Rule {
     pub penalty: Option<String>,
     /// The regulation's words.
     pub text: String,
+    /// The same in Chinese (`text_zh`; the English where the rulebook has none).
+    pub text_zh: String,
     /// What a breach is, in words.
     pub finding: String,
+    /// The same in Chinese (`finding_zh`).
+    pub finding_zh: String,
     /// Checked when an entry is registered (Art. 10, 11), not only on evaluation.
     pub at_registration: bool,
     pub for_each: Option<Collection>,
@@ -200,6 +205,20 @@ impl Bound {
         }
     }
 
+    /// The bound in `lang` around its number: "not less than 30", 不少于30.
+    pub fn words_in(self, n: i64, lang: Lang) -> String {
+        match lang {
+            Lang::En => format!("{} {n}", self.words()),
+            Lang::Zh => match self {
+                Bound::Within => format!("{n}以内"),
+                Bound::Above => format!("{n}以上"),
+                Bound::Below => format!("{n}以下"),
+                Bound::NotLessThan => format!("不少于{n}"),
+                Bound::NotMoreThan => format!("不多于{n}"),
+            },
+        }
+    }
+
     pub fn words(self) -> &'static str {
         match self {
             Bound::Within => "within",
@@ -226,11 +245,63 @@ pub enum TierId {
 
 impl TierId {
     pub fn words(self) -> &'static str {
-        match self {
-            TierId::FirstInstance => "first instance",
-            TierId::CorrectionRefused => "correction refused",
-            TierId::SeriousConsequences => "serious consequences",
+        self.words_in(Lang::En)
+    }
+
+    pub fn words_in(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (TierId::FirstInstance, Lang::En) => "first instance",
+            (TierId::CorrectionRefused, Lang::En) => "correction refused",
+            (TierId::SeriousConsequences, Lang::En) => "serious consequences",
+            (TierId::FirstInstance, Lang::Zh) => "初次违法",
+            (TierId::CorrectionRefused, Lang::Zh) => "逾期拒不改正",
+            (TierId::SeriousConsequences, Lang::Zh) => "造成严重后果",
         }
+    }
+}
+
+impl Party {
+    pub fn words_in(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Party::Unit, Lang::En) => "unit",
+            (Party::Individual, Lang::En) => "individual",
+            (Party::DirectlyResponsible, Lang::En) => "directly responsible persons",
+            (Party::Unit, Lang::Zh) => "单位",
+            (Party::Individual, Lang::Zh) => "个人",
+            (Party::DirectlyResponsible, Lang::Zh) => "直接负责的主管人员和其他直接责任人员",
+        }
+    }
+}
+
+impl Modality {
+    pub fn words_in(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Modality::Shall, Lang::En) => "shall",
+            (Modality::May, Lang::En) => "may",
+            (Modality::Shall, Lang::Zh) => "应当",
+            (Modality::May, Lang::Zh) => "可以",
+        }
+    }
+}
+
+/// A measure (`warning`, `order_correction_within_set_period`, ...) or a referral
+/// (`justice_organs`, ...) in `lang`; an id the rulebook added later is shown as it is.
+pub fn measure_words(id: &str, lang: Lang) -> String {
+    let zh = match id {
+        "warning" => "警告",
+        "order_correction" => "责令改正",
+        "order_correction_within_set_period" => "责令限期改正",
+        "order_stop_operations" => "责令停止使用",
+        "sanctions_on_directly_responsible_persons" => {
+            "对直接负责的主管人员和其他直接责任人员依法给予处分"
+        }
+        "public_security_administration_punishment" => "违反治安管理的，依法给予治安管理处罚",
+        "justice_organs" => "涉嫌犯罪的，移送司法机关",
+        _ => return id.replace('_', " "),
+    };
+    match lang {
+        Lang::En => id.replace('_', " "),
+        Lang::Zh => zh.to_owned(),
     }
 }
 
@@ -293,8 +364,33 @@ pub struct Tier {
 pub struct Penalty {
     pub article: String,
     pub title: String,
+    #[serde(default)]
+    pub title_zh: Option<String>,
     pub authority: String,
+    #[serde(default)]
+    pub authority_zh: Option<String>,
     pub tier: Vec<Tier>,
+}
+
+impl Penalty {
+    /// The article's title in `lang` (the English where the rulebook has no Chinese).
+    pub fn title_in(&self, lang: Lang) -> &str {
+        match (lang, &self.title_zh) {
+            (Lang::Zh, Some(t)) => t,
+            _ => &self.title,
+        }
+    }
+}
+
+impl Rule {
+    /// The finding in `lang`.
+    pub fn finding_in(&self, lang: Lang) -> &str {
+        lang.pick(&self.finding, &self.finding_zh)
+    }
+    /// The article's words in `lang`.
+    pub fn text_in(&self, lang: Lang) -> &str {
+        lang.pick(&self.text, &self.text_zh)
+    }
 }
 
 /// A rulebook whose compliance sections cannot be used.
@@ -342,7 +438,11 @@ struct RuleDoc {
     #[serde(default)]
     penalty: Option<String>,
     text: String,
+    #[serde(default)]
+    text_zh: Option<String>,
     finding: String,
+    #[serde(default)]
+    finding_zh: Option<String>,
     #[serde(default)]
     at_registration: bool,
     #[serde(default)]
@@ -509,7 +609,9 @@ impl ComplianceBook {
                 article_item: r.article_item,
                 penalty_article: r.penalty_article,
                 penalty: r.penalty,
+                text_zh: r.text_zh.unwrap_or_else(|| r.text.clone()),
                 text: r.text,
+                finding_zh: r.finding_zh.unwrap_or_else(|| r.finding.clone()),
                 finding: r.finding,
                 at_registration: r.at_registration,
                 for_each,

@@ -779,8 +779,8 @@ fn the_inspection_checklist_files_each_finding_under_its_matter() {
     remove(&mut v, "persons.1");
     let facts: Facts = serde_json::from_value(v.clone()).unwrap();
     let r = run(&book(), &v, "2028-02-01");
-    let items = vidimus_compliance::inspection::checklist(&facts, &r);
-    let matter = |i: usize| (items[i].article.as_str(), items[i].findings.clone());
+    let items = vidimus_compliance::inspection::checklist(&book(), &facts, &r);
+    let matter = |i: usize| (items[i].article.as_str(), items[i].rule_ids.clone());
     assert_eq!(
         matter(0),
         ("Art. 36 ¶2(1)", vec!["art10.prohibited_place".to_owned()])

@@ -62,6 +62,8 @@ pub struct Forecast {
     pub status: CapacityStatus,
     /// A sentence for the operator.
     pub message: String,
+    /// The same in Chinese.
+    pub message_zh: String,
 }
 
 /// Forecasts capacity. `margin_days` is added to each camera's legal minimum.
@@ -88,6 +90,25 @@ pub fn forecast(streams: &[StreamRate], disk: &DiskUsage, margin_days: u32) -> F
     };
     let gib = |b: f64| b / (1u64 << 30) as f64;
     let days = days_storable.map_or("unlimited".to_owned(), |d| format!("{d:.1}"));
+    let days_zh = days_storable.map_or("无限".to_owned(), |d| format!("{d:.1}"));
+    let message_zh = match status {
+        CapacityStatus::Ok => format!(
+            "按实测的每日 {:.2} GiB 计算，存储可保存 {days_zh} 日；每台摄像机的保存期限均可满足",
+            gib(bytes_per_day)
+        ),
+        CapacityStatus::BelowLegalMinimum => format!(
+            "按实测的每日 {:.2} GiB 计算，存储只能保存 {days_zh} 日：保存每台摄像机的法定最短期限（第三十二条：最长 {longest_legal_days} 日）另加 {margin_days} 日余量需要 {:.1} GiB，现有 {:.1} GiB——请在磁盘写满前增加存储或降低码率",
+            gib(bytes_per_day),
+            gib(legal_bytes),
+            gib(cap)
+        ),
+        CapacityStatus::BelowConfiguredRetention => format!(
+            "按实测的每日 {:.2} GiB 计算，存储可保存 {days_zh} 日：足以满足法定最短期限，但不足以满足所有设定的保存期限（需要 {:.1} GiB，现有 {:.1} GiB）；磁盘写满时录像将暂停——不会提前删除任何录像",
+            gib(bytes_per_day),
+            gib(configured_bytes),
+            gib(cap)
+        ),
+    };
     let message = match status {
         CapacityStatus::Ok => format!(
             "the store holds {days} days at the measured {:.2} GiB/day; every camera's retention fits",
@@ -116,6 +137,7 @@ pub fn forecast(streams: &[StreamRate], disk: &DiskUsage, margin_days: u32) -> F
         margin_days,
         status,
         message,
+        message_zh,
     }
 }
 
@@ -141,6 +163,29 @@ mod tests {
             recorded_bytes: recorded_gib * GIB,
             reserve_bytes: GIB,
         }
+    }
+
+    #[test]
+    fn every_message_is_also_said_in_chinese() {
+        let cams = [cam(10.0, 30, 30), cam(10.0, 120, 90)];
+        for (free, status) in [
+            (10, CapacityStatus::BelowLegalMinimum),
+            (1341, CapacityStatus::BelowConfiguredRetention),
+            (5000, CapacityStatus::Ok),
+        ] {
+            let f = forecast(&cams, &disk(free, 0), 7);
+            assert_eq!(f.status, status);
+            let letters: String = f
+                .message_zh
+                .replace("GiB", "")
+                .chars()
+                .filter(char::is_ascii_alphabetic)
+                .collect();
+            assert!(letters.is_empty(), "{}", f.message_zh);
+            assert!(f.message_zh.contains("日"), "{}", f.message_zh);
+        }
+        let f = forecast(&cams, &disk(10, 0), 7);
+        assert!(f.message_zh.contains("第三十二条"), "{}", f.message_zh);
     }
 
     #[test]

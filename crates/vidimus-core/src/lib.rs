@@ -9,11 +9,13 @@
 //! - [`capacity`]: how many days the store holds at measured bitrates, against the law.
 //! - [`camera`]: camera identity and source URLs whose credentials never leak.
 //! - [`district`]: Shenzhen's districts, the one list regions and districts come from.
+//! - [`lang`]: the languages (English, 简体中文) and citing articles in each (第二十条).
 
 pub mod camera;
 pub mod capacity;
 pub mod clock;
 pub mod district;
+pub mod lang;
 pub mod retention;
 pub mod rulebook;
 pub mod steer;

@@ -35,6 +35,9 @@ pub struct Meta {
     pub id: String,
     pub version: String,
     pub title: String,
+    /// The title in Chinese.
+    #[serde(default)]
+    pub title_zh: Option<String>,
     pub source: String,
 }
 
@@ -73,6 +76,9 @@ pub struct RetentionRule {
     pub article: String,
     pub penalty_article: Option<String>,
     pub text: String,
+    /// The article's words in Chinese.
+    #[serde(default)]
+    pub text_zh: Option<String>,
 }
 
 /// A rulebook that cannot be used.

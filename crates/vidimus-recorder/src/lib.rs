@@ -552,7 +552,12 @@ async fn capacity_periodically(
                         status::Severity::Warning
                     };
                     status2
-                        .raise("capacity", sev, f.message.clone(), now)
+                        .raise(
+                            "capacity",
+                            sev,
+                            vidimus_core::lang::Text::new(f.message.clone(), f.message_zh.clone()),
+                            now,
+                        )
                         .then_some("alarm_raised")
                 }
             };

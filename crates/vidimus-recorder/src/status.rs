@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use vidimus_core::capacity::Forecast;
+use vidimus_core::lang::Text;
 use vidimus_core::time::Wall90k;
 
 /// How bad an alarm is.
@@ -29,6 +30,8 @@ pub struct Alarm {
     pub id: String,
     pub severity: Severity,
     pub message: String,
+    /// The same in Chinese.
+    pub message_zh: String,
     /// When it was raised (RFC 3339).
     pub since: String,
 }
@@ -48,11 +51,16 @@ pub struct SiteStatus(Arc<Inner>);
 
 impl SiteStatus {
     /// Raises (or updates the message of) an alarm; true if it was not active.
-    pub fn raise(&self, id: &str, severity: Severity, message: String, now: Wall90k) -> bool {
+    pub fn raise(&self, id: &str, severity: Severity, message: Text, now: Wall90k) -> bool {
         let mut a = self.0.alarms.lock().expect("alarms lock");
+        let Text {
+            en: message,
+            zh: message_zh,
+        } = message;
         match a.get_mut(id) {
             Some(x) => {
                 x.message = message;
+                x.message_zh = message_zh;
                 x.severity = severity;
                 false
             }
@@ -63,6 +71,7 @@ impl SiteStatus {
                         id: id.to_owned(),
                         severity,
                         message,
+                        message_zh,
                         since: now.to_string(),
                     },
                 );
@@ -129,8 +138,18 @@ mod tests {
     #[test]
     fn transitions_are_reported_once() {
         let s = SiteStatus::default();
-        assert!(s.raise("disk_full", Severity::Critical, "a".into(), Wall90k(0)));
-        assert!(!s.raise("disk_full", Severity::Critical, "b".into(), Wall90k(9)));
+        assert!(s.raise(
+            "disk_full",
+            Severity::Critical,
+            Text::new("a", "甲"),
+            Wall90k(0)
+        ));
+        assert!(!s.raise(
+            "disk_full",
+            Severity::Critical,
+            Text::new("b", "乙"),
+            Wall90k(9)
+        ));
         assert_eq!(s.alarms()[0].message, "b");
         assert_eq!(s.alarms()[0].since, Wall90k(0).to_string());
         assert!(s.clear("disk_full"));

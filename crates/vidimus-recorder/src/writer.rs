@@ -440,10 +440,17 @@ impl Writer {
             self.cfg.reserve_bytes >> 20
         );
         tracing::error!("{msg}");
-        if self
-            .status
-            .raise("disk_full", Severity::Critical, msg.clone(), now)
-        {
+        let zh = format!(
+            "磁盘已满：剩余 {} MiB，低于预留的 {} MiB；录像已暂停（每段录像均已完整关闭，没有提前删除任何录像），腾出空间后自动恢复",
+            free >> 20,
+            self.cfg.reserve_bytes >> 20
+        );
+        if self.status.raise(
+            "disk_full",
+            Severity::Critical,
+            vidimus_core::lang::Text::new(msg.clone(), zh),
+            now,
+        ) {
             self.ops
                 .push(alarm_leaf(now, "alarm_raised", "disk_full", &msg));
         }

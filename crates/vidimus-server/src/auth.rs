@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 use std::time::Instant;
 use vidimus_access::{password, token};
+use vidimus_core::lang::Lang;
 use vidimus_core::time::Duration90k;
 use vidimus_store::users::AccessStore;
 
@@ -30,6 +31,8 @@ pub struct AuthUser {
     pub username: String,
     pub role: String,
     pub csrf_token: String,
+    /// The language to answer in: the session's, else the request's Accept-Language.
+    pub lang: Lang,
     token_hash: Vec<u8>,
 }
 
@@ -73,11 +76,18 @@ impl FromRequestParts<AppState> for AuthUser {
                 ));
             }
         }
+        let lang = s
+            .lang
+            .as_deref()
+            .and_then(Lang::parse)
+            .or_else(|| crate::language::accept_language(&parts.headers))
+            .unwrap_or_default();
         Ok(AuthUser {
             user_id: s.user_id,
             username: s.username,
             role: s.role,
             csrf_token: s.csrf_token,
+            lang,
             token_hash: hash,
         })
     }
@@ -90,6 +100,9 @@ pub struct LoginRequest {
     /// The 6-digit code, for users with the TOTP second factor on.
     #[serde(default)]
     pub totp: Option<String>,
+    /// The language chosen in the console (`en`, `zh-CN`), kept with the session.
+    #[serde(default)]
+    pub lang: Option<String>,
 }
 
 /// The current session.
@@ -104,6 +117,8 @@ pub struct SessionInfo {
     pub org_kind: String,
     /// The kinds of access request the organisation may file (Art. 33-35, 24).
     pub request_kinds: Vec<String>,
+    /// The language the server answers this session in (`en`, `zh-CN`).
+    pub lang: String,
 }
 
 /// The request kinds an organisation of `kind` may file.
@@ -135,6 +150,7 @@ fn org_kind(ix: &vidimus_store::SqliteIndex, org_id: i64) -> Result<String, ApiE
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Json(req): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let keys = [
@@ -149,7 +165,11 @@ pub async fn login(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
                 format!("too many failed logins; try again in {} s", wait.as_secs()),
-            );
+            )
+            .zh(format!(
+                "登录失败次数过多，请在 {} 秒后再试。",
+                wait.as_secs()
+            ));
             e.retry_after = Some(wait.as_secs());
             return Err(e);
         }
@@ -245,10 +265,20 @@ pub async fn login(
         user.id,
         peer.ip().to_string(),
     );
+    let chosen = req.lang.as_deref().and_then(Lang::parse);
     state
         .db
-        .run(move |ix| Ok(ix.create_session(&h, uid, &c, now, expires, Some(&p))?))
+        .run(move |ix| {
+            ix.create_session(&h, uid, &c, now, expires, Some(&p))?;
+            if let Some(l) = chosen {
+                ix.set_session_lang(&h, l.tag())?;
+            }
+            Ok(())
+        })
         .await?;
+    let lang = chosen
+        .or_else(|| crate::language::accept_language(&headers))
+        .unwrap_or_default();
     tracing::info!(username = %user.username, %peer, "login");
     let (name, ip) = (user.username.clone(), peer.ip().to_string());
     let org = user.org_id;
@@ -270,12 +300,19 @@ pub async fn login(
         csrf_token: csrf,
         request_kinds: request_kinds(&kind),
         org_kind: kind,
+        lang: lang.tag().into(),
     })
     .into_response();
     r.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&cookie).map_err(ApiError::internal)?,
     );
+    if let Some(l) = chosen {
+        r.headers_mut().append(
+            header::SET_COOKIE,
+            crate::language::set_cookie(l, state.secure_cookies),
+        );
+    }
     Ok(r)
 }
 
@@ -321,7 +358,46 @@ pub async fn session(
         csrf_token: user.csrf_token,
         request_kinds: request_kinds(&kind),
         org_kind: kind,
+        lang: user.lang.tag().into(),
     }))
+}
+
+/// The language to keep with the session.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct LanguageChoice {
+    /// `en` or `zh-CN`.
+    pub lang: String,
+}
+
+/// Chooses the language the server answers this session in (alarms, findings, errors,
+/// printable reports); the console calls it when the user switches language.
+#[utoipa::path(put, path = "/api/session/language", request_body = LanguageChoice,
+    responses((status = 204, description = "Kept with the session"),
+        (status = 400, body = crate::error::ErrorBody)),
+    params(("X-CSRF-Token" = String, Header, description = "From login")))]
+pub async fn set_language(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(req): Json<LanguageChoice>,
+) -> Result<Response, ApiError> {
+    let lang = Lang::parse(&req.lang).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "unknown language {:?}: choose en or zh-CN",
+            req.lang
+        ))
+        .zh(format!("不支持的语言 {:?}：请选择 en 或 zh-CN。", req.lang))
+    })?;
+    let h = user.token_hash.clone();
+    state
+        .db
+        .run(move |ix| Ok(ix.set_session_lang(&h, lang.tag())?))
+        .await?;
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        crate::language::set_cookie(lang, state.secure_cookies),
+    );
+    Ok(r)
 }
 
 /// Checks a logged-in user's own password, entered again to confirm an act (e.g. an

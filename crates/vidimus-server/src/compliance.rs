@@ -25,7 +25,8 @@ use vidimus_compliance::facts::{
     Camera, Contractor, Document, Event, EventKind, Facts, Measured, Person, Product, System,
     TestingBody,
 };
-use vidimus_compliance::{Date, Report, check_registration, evaluate};
+use vidimus_compliance::{Date, Report, check_registration_in, evaluate_in};
+use vidimus_core::lang::Lang;
 use vidimus_core::time::{TIME_UNITS_PER_SEC, Wall90k};
 use vidimus_store::SqliteIndex;
 use vidimus_store::registry::NewRegistrySystem;
@@ -118,23 +119,32 @@ fn invalid(what: &str, e: impl std::fmt::Display) -> ApiError {
     )
 }
 
-fn refused(findings: &[vidimus_compliance::Finding]) -> ApiError {
-    ApiError::new(
+/// A registration the rulebook refuses, with its findings (evaluated in `lang`).
+fn refused(findings: &[vidimus_compliance::Finding], lang: Lang) -> ApiError {
+    let text = findings
+        .iter()
+        .map(|f| match lang {
+            Lang::En => format!(
+                "refused ({}; penalty {}): {}",
+                f.article,
+                f.penalty_article.as_deref().unwrap_or("none"),
+                f.explanation
+            ),
+            Lang::Zh => format!(
+                "不予登记（{}；罚则：{}）：{}",
+                f.cite,
+                f.penalty_cite.as_deref().unwrap_or("无"),
+                f.explanation
+            ),
+        })
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let e = ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "refused_by_rulebook",
-        findings
-            .iter()
-            .map(|f| {
-                format!(
-                    "refused ({}; penalty {}): {}",
-                    f.article,
-                    f.penalty_article.as_deref().unwrap_or("none"),
-                    f.explanation
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" | "),
-    )
+        text.clone(),
+    );
+    if lang == Lang::Zh { e.zh(text) } else { e }
 }
 
 /// Today in Shenzhen, by the server's clock.
@@ -367,7 +377,7 @@ fn evaluated(
 ) -> Result<(Facts, Report), ApiError> {
     readable(ix, user, id)?;
     let facts = facts_of(ix, state, id)?;
-    let report = evaluate(&state.compliance, &facts, day);
+    let report = evaluate_in(&state.compliance, &facts, day, user.lang);
     Ok((facts, report))
 }
 
@@ -412,7 +422,10 @@ fn summary(row: &vidimus_store::registry::RegistrySystemRow, r: &Report) -> Syst
                 serde_json::json!({
                     "rule_id": f.rule_id,
                     "article": f.article,
+                    "cite": f.cite,
                     "penalty_article": f.penalty_article,
+                    "penalty_cite": f.penalty_cite,
+                    "summary": f.summary,
                     "tier": f.tier,
                     "subject": f.subject.label,
                     "deadline": f.correction_deadline.or(f.deadline),
@@ -471,7 +484,7 @@ pub async fn overview(
                     continue;
                 }
                 let facts = facts_with(ix, &st, &row.id, &register)?;
-                let r = evaluate(&st.compliance, &facts, day);
+                let r = evaluate_in(&st.compliance, &facts, day, user.lang);
                 out.push(summary(&row, &r));
             }
             Ok(out)
@@ -534,7 +547,7 @@ pub async fn inspection(
         .run(move |ix| {
             let (facts, r) = evaluated(ix, &st, &user, &id, day)?;
             Ok(serde_json::json!({
-                "checklist": vidimus_compliance::inspection::checklist(&facts, &r),
+                "checklist": vidimus_compliance::inspection::checklist_in(&st.compliance, &facts, &r, user.lang),
                 "report": r,
             }))
         })
@@ -573,10 +586,11 @@ pub async fn printable(
         .db
         .run(move |ix| {
             let (facts, r) = evaluated(ix, &st, &user, &id, day)?;
+            let (book, lang) = (&st.compliance, user.lang);
             Ok(if q.kind == "filing" {
-                vidimus_compliance::printable::filing_report(&facts, &r)
+                vidimus_compliance::printable::filing_report_in(book, &facts, &r, lang)
             } else {
-                vidimus_compliance::printable::inspection_report(&facts, &r)
+                vidimus_compliance::printable::inspection_report_in(book, &facts, &r, lang)
             })
         })
         .await?;
@@ -728,13 +742,13 @@ async fn put(
                 Facts::default()
             };
             facts.system = system.clone();
-            let found: Vec<_> = check_registration(&st.compliance, &facts, day)
+            let found: Vec<_> = check_registration_in(&st.compliance, &facts, day, user.lang)
                 .map_err(|e| invalid("the system", e))?
                 .into_iter()
                 .filter(|f| f.subject.kind == "system")
                 .collect();
             if !found.is_empty() {
-                return Err(refused(&found));
+                return Err(refused(&found, user.lang));
             }
             let doc = serde_json::to_string(&system).expect("serializes");
             let category = serde_json::to_value(system.site_category)
@@ -773,6 +787,7 @@ fn check_entry(
     collection: &str,
     doc: &Value,
     replacing: Option<i64>,
+    lang: Lang,
 ) -> Result<String, ApiError> {
     let what = format!("the {} entry", collection.trim_end_matches('s'));
     let text = match collection {
@@ -799,13 +814,13 @@ fn check_entry(
             }
             facts.cameras.push(cam.clone());
             let idx = facts.cameras.len() - 1;
-            let found: Vec<_> = check_registration(&st.compliance, &facts, today(st))
+            let found: Vec<_> = check_registration_in(&st.compliance, &facts, today(st), lang)
                 .map_err(|e| invalid(&what, e))?
                 .into_iter()
                 .filter(|f| f.subject.kind == "camera" && f.subject.index == Some(idx))
                 .collect();
             if !found.is_empty() {
-                return Err(refused(&found));
+                return Err(refused(&found, lang));
             }
             serde_json::to_string(&cam)
         }
@@ -854,7 +869,7 @@ pub async fn add_entry(
         .run(move |ix| {
             let (role, _) = readable(ix, &user, &id)?;
             require_admin(&role)?;
-            let text = check_entry(&st, ix, &id, &collection, &doc, None)?;
+            let text = check_entry(&st, ix, &id, &collection, &doc, None, user.lang)?;
             Ok(ix.add_registry_entry(&id, &collection, &text, &user.username, now)?)
         })
         .await?;
@@ -880,7 +895,7 @@ pub async fn change_entry(
         .run(move |ix| {
             let (role, _) = readable(ix, &user, &id)?;
             require_admin(&role)?;
-            let text = check_entry(&st, ix, &id, &collection, &doc, Some(entry))?;
+            let text = check_entry(&st, ix, &id, &collection, &doc, Some(entry), user.lang)?;
             Ok(ix.update_registry_entry(&id, entry, &text, &user.username, now)?)
         })
         .await?;

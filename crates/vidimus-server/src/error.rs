@@ -13,7 +13,18 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// The message in Chinese, where the handler words one (else a sentence for the
+    /// code, [`crate::language::error_zh`]).
+    pub zh: Option<String>,
     pub retry_after: Option<u64>,
+}
+
+/// The text of an error, kept on its response so [`crate::language::speak`] can
+/// answer in the reader's language.
+#[derive(Clone, Debug)]
+pub struct ErrorText {
+    pub code: &'static str,
+    pub zh: Option<String>,
 }
 
 /// The JSON body of an error.
@@ -36,8 +47,14 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            zh: None,
             retry_after: None,
         }
+    }
+    /// The message in Chinese.
+    pub fn zh(mut self, zh: impl Into<String>) -> Self {
+        self.zh = Some(zh.into());
+        self
     }
     pub fn unauthenticated() -> Self {
         Self::new(
@@ -68,6 +85,10 @@ impl IntoResponse for ApiError {
             },
         };
         let mut r = (self.status, Json(body)).into_response();
+        r.extensions_mut().insert(ErrorText {
+            code: self.code,
+            zh: self.zh,
+        });
         if let Some(s) = self.retry_after {
             r.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, s.into());
@@ -131,7 +152,8 @@ impl From<vidimus_store::StoreError> for ApiError {
                 StatusCode::NOT_FOUND,
                 "camera_not_found",
                 format!("camera {n:?} not found"),
-            ),
+            )
+            .zh(format!("找不到摄像机 {n:?}。")),
             E::Invalid(m) if m.contains("no recording") => {
                 Self::new(StatusCode::NOT_FOUND, "no_recording", m)
             }
@@ -144,7 +166,11 @@ impl From<vidimus_store::StoreError> for ApiError {
                 if let E::StillRecording { ready_by, .. } = e {
                     let now =
                         vidimus_core::time::Wall90k::from_system(std::time::SystemTime::now());
-                    r.retry_after = Some(((ready_by.0 - now.0).max(90_000) / 90_000) as u64);
+                    let secs = ((ready_by.0 - now.0).max(90_000) / 90_000) as u64;
+                    r.retry_after = Some(secs);
+                    r = r.zh(format!(
+                        "所选时段的最后一段录像仍在录制中，约 {secs} 秒后可以导出；也可以选择更早结束的时段。"
+                    ));
                 }
                 r
             }

@@ -14,6 +14,8 @@
 //! - [`compliance`]: the registry, its workflows, the compliance engine on live
 //!   systems, inspection checklists and printable reports.
 //! - [`error`]: JSON errors with stable codes.
+//! - [`language`]: the language of each answer (session, `Accept-Language`) and the
+//!   errors' Chinese.
 //! - [`db`]: index connections for handlers.
 //! - [`status`]: alarms, disk and capacity (`/api/status`, metrics).
 //! - [`view`]: view-only playback: recorded video watermarked in the pixels and
@@ -35,6 +37,7 @@ pub mod db;
 pub mod error;
 pub mod grants;
 pub mod handout;
+pub mod language;
 pub mod live;
 pub mod refusals;
 pub mod requests;
@@ -151,6 +154,7 @@ impl AppState {
         auth::login,
         auth::logout,
         auth::session,
+        auth::set_language,
         api::cameras,
         api::catalogue,
         api::timeline,
@@ -199,6 +203,7 @@ impl AppState {
         error::ErrorBody,
         error::ErrorDetail,
         auth::LoginRequest,
+        auth::LanguageChoice,
         auth::SessionInfo,
         api::CameraInfo,
         api::CatalogueEntry,
@@ -236,6 +241,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/login", post(auth::login))
         .route("/api/logout", post(auth::logout))
         .route("/api/session", get(auth::session))
+        .route("/api/session/language", put(auth::set_language))
         .route("/api/cameras", get(api::cameras))
         .route("/api/cameras/catalogue", get(api::catalogue))
         .route("/api/cameras/{id}/timeline", get(api::timeline))
@@ -351,7 +357,8 @@ async fn request_id(req: Request, next: Next) -> Response {
         .map(str::to_owned)
         .unwrap_or_else(|| vidimus_access::token::new_token()[..16].to_owned());
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
-    let mut resp = error::json_errors(next.run(req).await).await;
+    let lang = language::request_lang(req.headers());
+    let mut resp = language::speak(error::json_errors(next.run(req).await).await, lang);
     tracing::debug!(request_id = %id, %method, %path, status = resp.status().as_u16(), "request");
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);

@@ -88,10 +88,13 @@ pub async fn status(
                 severity: snake(&a.severity),
                 acknowledged: acks.contains(&(user.user_id, a.id.clone(), a.since.clone())),
                 note: (state.demo && a.id == "capacity").then(|| {
-                    "this is the demo: its simulated cameras record onto whatever disk it runs on, and a small disk cannot hold four cameras for the legal 30 days — expected here; on a real site add storage or lower bitrates".to_owned()
+                    user.lang.pick(
+                        "this is the demo: its simulated cameras record onto whatever disk it runs on, and a small disk cannot hold four cameras for the legal 30 days — expected here; on a real site add storage or lower bitrates",
+                        "这是演示：模拟摄像机录制到运行它的磁盘上，小磁盘无法保存四台摄像机法定的30日录像——在此属于预期情况；实际场所请增加存储或降低码率",
+                    ).to_owned()
                 }),
                 id: a.id,
-                message: a.message,
+                message: user.lang.pick(&a.message, &a.message_zh).to_owned(),
                 since: a.since,
             })
             .collect(),
@@ -105,7 +108,7 @@ pub async fn status(
             capacity_bytes: f.capacity_bytes,
             longest_legal_days: f.longest_legal_days,
             margin_days: f.margin_days,
-            message: f.message,
+            message: user.lang.pick(&f.message, &f.message_zh).to_owned(),
         }),
         tls_fingerprint: state.tls.as_ref().map(|t| t.fingerprint.clone()),
         tls_self_signed: state.tls.as_ref().is_some_and(|t| t.self_signed),

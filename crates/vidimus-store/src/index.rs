@@ -25,6 +25,7 @@ const UPGRADES: &[&str] = &[
     include_str!("upgrade/v12.sql"),
     include_str!("upgrade/v13.sql"),
     include_str!("upgrade/v14.sql"),
+    include_str!("upgrade/v15.sql"),
 ];
 const SCHEMA_VERSION: i32 = 1 + UPGRADES.len() as i32;
 

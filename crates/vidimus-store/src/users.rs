@@ -39,6 +39,8 @@ pub struct SessionRow {
     pub role: String,
     pub csrf_token: String,
     pub expires_90k: i64,
+    /// The language chosen for the session (`en`, `zh-CN`), if one was.
+    pub lang: Option<String>,
 }
 
 /// Users and sessions; the PostgreSQL store will implement it too.
@@ -66,6 +68,8 @@ pub trait AccessStore {
     /// not disabled.
     fn session(&self, token_hash: &[u8], now: Wall90k) -> Result<Option<SessionRow>>;
     fn delete_session(&mut self, token_hash: &[u8]) -> Result<()>;
+    /// Keeps the language the user chose with the session.
+    fn set_session_lang(&mut self, token_hash: &[u8], lang: &str) -> Result<()>;
 }
 
 fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
@@ -182,7 +186,7 @@ impl AccessStore for SqliteIndex {
         Ok(self
             .conn()
             .query_row(
-                "SELECT s.user_id, u.username, u.role, s.csrf_token, s.expires_90k \
+                "SELECT s.user_id, u.username, u.role, s.csrf_token, s.expires_90k, s.lang \
                  FROM login_session s JOIN user_account u ON u.id = s.user_id \
                  WHERE s.token_hash = ?1 AND s.expires_90k > ?2 AND u.disabled_90k IS NULL",
                 params![token_hash, now.0],
@@ -193,6 +197,7 @@ impl AccessStore for SqliteIndex {
                         role: r.get(2)?,
                         csrf_token: r.get(3)?,
                         expires_90k: r.get(4)?,
+                        lang: r.get(5)?,
                     })
                 },
             )
@@ -203,6 +208,14 @@ impl AccessStore for SqliteIndex {
         self.conn().execute(
             "DELETE FROM login_session WHERE token_hash = ?1",
             [token_hash],
+        )?;
+        Ok(())
+    }
+
+    fn set_session_lang(&mut self, token_hash: &[u8], lang: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE login_session SET lang = ?2 WHERE token_hash = ?1",
+            params![token_hash, lang],
         )?;
         Ok(())
     }

@@ -1,0 +1,67 @@
+//! Every screen of the console in a real browser (Debian's Chromium through
+//! Playwright), in English and 简体中文, at 1440×900, 1280×720 and 390×844, as an
+//! administrator and as a PSB officer: a screenshot of each under
+//! `web/e2e/artifacts/walk/`, and in Chinese no visible English word outside the
+//! allow list (names, ids, units) — including what the server writes (findings,
+//! alarms, errors, the printable reports). See web/e2e/walk.mjs.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use support::*;
+
+#[test]
+fn every_screen_in_both_languages_at_three_sizes() {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web");
+    assert!(
+        web.join("node_modules/playwright-core").exists()
+            && Path::new("/usr/bin/chromium").exists(),
+        "run ./scripts/test.sh: it installs Chromium and the console's npm packages"
+    );
+    let (_cam, url) = simcam("none");
+    let site = Site::new(
+        &[("lobby", &format!("{url}/lobby"))],
+        "sync_interval = \"1s\"",
+    );
+    add_user(&site, "root", "the administrator's password", "admin");
+    let out = site.vidimus(&[
+        "org",
+        "add",
+        "--name",
+        "Futian PSB",
+        "--kind",
+        "public_security",
+        "--region",
+        "futian",
+    ]);
+    assert!(out.status.success());
+    add_member(
+        &site,
+        "li",
+        "li's long password",
+        "operator",
+        Some("Futian PSB"),
+        Some("PSB-0001"),
+    );
+    let mut rec = site.serve();
+    let out = Command::new("node")
+        .arg(web.join("e2e/walk.mjs"))
+        .current_dir(&web)
+        .env("BASE_URL", format!("http://127.0.0.1:{}", site.http))
+        .env("ADMIN", "root")
+        .env("ADMIN_PASSWORD", "the administrator's password")
+        .env("PSB", "li")
+        .env("PSB_PASSWORD", "li's long password")
+        .env("ARTIFACTS", web.join("e2e/artifacts"))
+        .output()
+        .expect("node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "walk e2e failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("walk e2e ok"));
+    assert!(rec.terminate());
+}
