@@ -111,7 +111,7 @@ try {
   await page.waitForTimeout(500);
   const after = await page.evaluate(() => document.querySelector("[data-testid=playback-video]").currentTime);
   assert.ok(Math.abs(after - before - 0.04) < 0.02, `frame step moved ${after - before} s (${before} -> ${after})`);
-  await page.click(".transport button:has-text('2×')");
+  await page.click(".transport button[data-speed='2']");
   assert.equal(await page.evaluate(() => document.querySelector("[data-testid=playback-video]").playbackRate), 2);
   await page.screenshot({ path: join(artifacts, "playback.png") });
 

@@ -283,7 +283,7 @@ try {
   await mgr.close();
 
   step("the speed shown is the speed played, after a camera switch too");
-  await ada.click(".transport button:has-text('2×')");
+  await ada.click(".transport button[data-speed='2']");
   await ada.selectOption("[data-testid=camera-select]", { label: "dead" });
   await ada.selectOption("[data-testid=camera-select]", { label: "front" });
   await ada.waitForSelector("[data-testid=span]");
@@ -291,6 +291,31 @@ try {
   await playing(ada, 0.2);
   assert.equal(await ada.evaluate(() => document.querySelector("[data-testid=playback-video]").playbackRate), 2);
   assert.equal(await ada.locator(".transport button.on").textContent(), "2×");
+
+  step("speeds from 1/8× to 16×: the rate played is the rate chosen, and time runs at it");
+  const rate = () => ada.evaluate(() => document.querySelector("[data-testid=playback-video]").playbackRate);
+  const advance = (ms) => ada.evaluate((ms) => new Promise((done) => {
+    const v = document.querySelector("[data-testid=playback-video]");
+    const t0 = v.currentTime, ahead = v.buffered.length ? v.buffered.end(v.buffered.length - 1) - t0 : 0;
+    setTimeout(() => done({ moved: v.currentTime - t0, ahead }), ms);
+  }), ms);
+  await ada.mouse.click(...(await xOf(ada, gap.start - 3)));
+  await playing(ada, 0.2);
+  await ada.click(".transport button[data-speed='16']");
+  assert.equal(await rate(), 16);
+  assert.equal(await ada.locator(".transport button.on").textContent(), "16×");
+  const fast = await advance(1000);
+  // Sixteen seconds of video a second (some lost to the browser's timers), unless the
+  // recording ends sooner.
+  assert.ok(fast.moved >= Math.min(6, fast.ahead - 1), JSON.stringify(fast));
+  await ada.click(".transport button[data-speed='0.125']");
+  assert.equal(await rate(), 0.125);
+  assert.equal(await ada.locator(".transport button.on").textContent(), "1/8×");
+  const slow = await advance(1000);
+  assert.ok(slow.moved < 0.4, JSON.stringify(slow));
+  await ada.keyboard.press("]");
+  assert.equal(await rate(), 0.25);
+  await ada.click(".transport button[data-speed='1']");
 
   step("a bundle of video still being recorded says so in words, and when it will be possible");
   // The console reads date-time inputs as the site's wall time (Asia/Shanghai, the

@@ -10,6 +10,10 @@ import { useT } from "./i18n";
 import { formatTime as hms, fromInput, toInput, useTime } from "./time";
 
 const ZOOMS = [24 * 3600, 6 * 3600, 3600, 600, 120];
+// Speeds from 1/8× (a frame at a time, almost) to 16× (an hour in four minutes): the
+// range Chromium plays; audio is muted by the browser beyond 4×.
+const SPEEDS = [0.125, 0.25, 0.5, 1, 2, 4, 8, 16];
+const speedLabel = (s: number) => (s < 1 ? `1/${1 / s}×` : `${s}×`);
 const FRAME = 1 / 25;
 /** How much video one playback request loads. */
 const CHUNK = 600;
@@ -147,7 +151,8 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
       if (e.key === " ") { e.preventDefault(); if (v.paused) void v.play(); else v.pause(); }
       else if (e.key === "ArrowRight") { v.pause(); v.currentTime += FRAME; }
       else if (e.key === "ArrowLeft") { v.pause(); v.currentTime = Math.max(0, v.currentTime - FRAME); }
-      else if (["1", "2", "4"].includes(e.key)) setSpeed(Number(e.key));
+      else if (["1", "2", "4", "8"].includes(e.key)) setSpeed(Number(e.key));
+      else if (e.key === "[" || e.key === "]") setSpeed((s) => SPEEDS[Math.min(SPEEDS.length - 1, Math.max(0, SPEEDS.indexOf(s) + (e.key === "]" ? 1 : -1)))]);
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
@@ -367,7 +372,9 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
             }}>🔖</button>
           )}
           <span>{t("speed")}</span>
-          {[1, 2, 4].map((s) => <button key={s} className={s === speed ? "on" : ""} onClick={() => setSpeed(s)}>{s}×</button>)}
+          <span className="speeds" role="group" aria-label={t("speed")}>
+            {SPEEDS.map((s) => <button key={s} className={s === speed ? "on" : ""} data-speed={s} onClick={() => setSpeed(s)}>{speedLabel(s)}</button>)}
+          </span>
           <span className="now" data-testid="current-time" data-sec={now?.toFixed(3) ?? ""} data-pieces={pieces.length}
             data-map={JSON.stringify({ playFrom, pieces })}>{now !== null ? tm.dateTimeZone(now) : ""}</span>
           <small>{t("shortcuts")}</small>

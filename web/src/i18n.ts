@@ -1,5 +1,8 @@
-// UI strings in English and Simplified Chinese. Every visible string goes through t().
+// UI strings in English and Simplified Chinese. Every visible string goes through t(),
+// which i18next resolves (interpolation, and plurals by the language's rules: "1
+// acknowledged alarm", "2 acknowledged alarms", 2 条已确认告警).
 import { createContext, useContext } from "react";
+import i18next from "i18next";
 
 export type Lang = "en" | "zh-CN";
 
@@ -50,7 +53,7 @@ const en = {
   confirmRemoveEntry: "Remove this entry from the registry? The removal is kept in the system log.",
   confirmRelease: "Release this legal hold? The video then expires with its normal retention.",
   acknowledge: "Acknowledge",
-  acknowledgedAlarms: "{n} acknowledged alarm(s)",
+  acknowledgedAlarms: "{n} acknowledged alarms",
   severity_critical: "Critical",
   severity_warning: "Warning",
   searchCameras: "Search cameras",
@@ -168,7 +171,7 @@ const en = {
   bundling: "Making the bundle…",
   bundleReady: "Bundle ready, signed by the key with fingerprint",
   clickToPlay: "Click on the timeline to play from that time",
-  shortcuts: "Space: play/pause · ← →: frame step · 1 2 4: speed",
+  shortcuts: "Space: play/pause · ← →: frame step · 1 2 4 8: speed · [ ]: slower, faster",
   language: "Language",
   compliance: "Compliance",
   psbView: "Systems of my district",
@@ -446,7 +449,7 @@ const zh: Record<Key, string> = {
   bundling: "正在生成证据包…",
   bundleReady: "证据包已生成，签名密钥指纹",
   clickToPlay: "点击时间轴，从该时刻开始播放",
-  shortcuts: "空格：播放/暂停 · ← →：逐帧 · 1 2 4：速度",
+  shortcuts: "空格：播放/暂停 · ← →：逐帧 · 1 2 4 8：速度 · [ ]：减速、加速",
   language: "语言",
   compliance: "合规",
   psbView: "辖区系统",
@@ -557,12 +560,32 @@ const zh: Record<Key, string> = {
   attachFile: "上传文件",
 };
 
-const tables: Record<Lang, Record<Key, string>> = { en, "zh-CN": zh };
+// The singular of the strings counted by {n} (English has one and other; Chinese has
+// one form, which the tables above give).
+const ONE_EN: Partial<Record<Key, string>> = {
+  acknowledgedAlarms: "{n} acknowledged alarm",
+  attemptsCounted: "{n} further attempt, counted",
+};
+
+const i18n = i18next.createInstance();
+void i18n.init({
+  resources: {
+    en: { translation: { ...en, ...Object.fromEntries(Object.entries(ONE_EN).map(([k, v]) => [`${k}_one`, v])) } },
+    "zh-CN": { translation: zh },
+  },
+  lng: "en",
+  fallbackLng: false,
+  initAsync: false,
+  showSupportNotice: false,
+  keySeparator: false,
+  nsSeparator: false,
+  interpolation: { prefix: "{", suffix: "}", escapeValue: false },
+});
 
 export function translate(lang: Lang, key: Key, vars: Record<string, string> = {}): string {
-  let s = tables[lang][key];
-  for (const [k, v] of Object.entries(vars)) s = s.replace(`{${k}}`, v);
-  return s;
+  // `n` is the count the plural form follows.
+  const count = vars.n !== undefined && vars.n !== "" && !Number.isNaN(Number(vars.n)) ? { count: Number(vars.n) } : {};
+  return i18n.t(key, { lng: lang, ...vars, ...count });
 }
 
 export const LangContext = createContext<Lang>("en");

@@ -26,7 +26,8 @@ fn english_words(text: &str) -> Vec<String> {
     let text = text.as_str();
     const ALLOWED: &[&str] = &[
         "SHA", "RMB", "GiB", "Vidimus", "PSB", // units and names
-        "Example", "Bank", "Shenzhen", "Branch", "Futian", "Holdings", "Guard", "Ltd", "Co", // the example's names
+        "Example", "Bank", "Shenzhen", "Branch", "Futian", "Holdings", "Guard", "Ltd",
+        "Co", // the example's names
         "lobby", "Lobby", "vault", "Vault", "entrance", "Entrance",
     ];
     // A quoted value ("restroom") is an id as recorded, not a word.
@@ -39,9 +40,14 @@ fn english_words(text: &str) -> Vec<String> {
             unquoted.push(c);
         }
     }
-    unquoted.split(|c: char| c.is_whitespace() || "，。：；、（）()“”\"'‘’[]<>|·—–→,;!?？！".contains(c))
+    unquoted
+        .split(|c: char| {
+            c.is_whitespace() || "，。：；、（）()“”\"'‘’[]<>|·—–→,;!?？！".contains(c)
+        })
         .filter(|t| t.chars().any(|c| c.is_ascii_alphabetic()))
-        .filter(|t| !t.contains(['_', '.', '/', ':', '=', '-']) && !t.chars().any(|c| c.is_ascii_digit()))
+        .filter(|t| {
+            !t.contains(['_', '.', '/', ':', '=', '-']) && !t.chars().any(|c| c.is_ascii_digit())
+        })
         .flat_map(|t| {
             t.split(|c: char| !c.is_ascii_alphabetic())
                 .filter(|w| w.len() >= 2)
@@ -80,7 +86,10 @@ fn every_rule_and_penalty_has_its_own_chinese() {
         }
     }
     for (k, p) in &book.penalties {
-        let t = p.title_zh.as_deref().unwrap_or_else(|| panic!("{k}: no title_zh"));
+        let t = p
+            .title_zh
+            .as_deref()
+            .unwrap_or_else(|| panic!("{k}: no title_zh"));
         assert!(english_words(t).is_empty(), "{k}: {t}");
         assert!(p.authority_zh.is_some(), "{k}: no authority_zh");
     }
@@ -103,8 +112,14 @@ fn a_chinese_evaluation_cites_the_chinese_way_and_says_it_in_chinese() {
     let zh = vidimus_compliance::evaluate_in(&book, &facts, as_of, Lang::Zh);
     // The same findings, the same stable ids and citations; only the words differ.
     assert_eq!(
-        en.findings.iter().map(|f| (&f.rule_id, &f.article)).collect::<Vec<_>>(),
-        zh.findings.iter().map(|f| (&f.rule_id, &f.article)).collect::<Vec<_>>()
+        en.findings
+            .iter()
+            .map(|f| (&f.rule_id, &f.article))
+            .collect::<Vec<_>>(),
+        zh.findings
+            .iter()
+            .map(|f| (&f.rule_id, &f.article))
+            .collect::<Vec<_>>()
     );
     assert!(!zh.findings.is_empty());
     let art10 = zh
@@ -114,7 +129,11 @@ fn a_chinese_evaluation_cites_the_chinese_way_and_says_it_in_chinese() {
         .expect("the restroom camera");
     assert_eq!(art10.cite, "第十条");
     assert_eq!(art10.penalty_cite.as_deref(), Some("第三十九条第（一）项"));
-    assert!(art10.explanation.contains("卫生间"), "{}", art10.explanation);
+    assert!(
+        art10.explanation.contains("卫生间"),
+        "{}",
+        art10.explanation
+    );
     assert!(art10.explanation.contains("罚则"), "{}", art10.explanation);
     let filing = zh
         .findings
@@ -124,18 +143,32 @@ fn a_chinese_evaluation_cites_the_chinese_way_and_says_it_in_chinese() {
     assert_eq!(filing.cite, "第十八条第一款");
     for f in &zh.findings {
         let words = english_words(&f.explanation);
-        assert!(words.is_empty(), "{}: {words:?} in {}", f.rule_id, f.explanation);
+        assert!(
+            words.is_empty(),
+            "{}: {words:?} in {}",
+            f.rule_id,
+            f.explanation
+        );
         assert!(english_words(&f.summary).is_empty(), "{}", f.summary);
     }
     for u in &zh.upcoming {
-        assert!(english_words(&u.explanation).is_empty(), "{}", u.explanation);
+        assert!(
+            english_words(&u.explanation).is_empty(),
+            "{}",
+            u.explanation
+        );
     }
     for n in &zh.not_evaluated {
         assert!(english_words(&n.reason).is_empty(), "{}", n.reason);
     }
     for item in checklist_in(&book, &facts, &zh, Lang::Zh) {
         assert!(item.cite.starts_with("第三十六条第二款"), "{}", item.cite);
-        for line in item.facts.iter().chain(&item.findings).chain([&item.matter]) {
+        for line in item
+            .facts
+            .iter()
+            .chain(&item.findings)
+            .chain([&item.matter])
+        {
             assert!(english_words(line).is_empty(), "{line}");
         }
     }
