@@ -39,6 +39,9 @@ async function logIn(context, user, password) {
   return page;
 }
 
+// A system's page is in tabs.
+const tab = (page, name) => page.click(`[data-testid=cmp-tabs] [data-testid=tab-${name}]`);
+
 try {
   const admin = await logIn(await browser.newContext({ viewport: { width: 1400, height: 900 } }), process.env.ADMIN, process.env.ADMIN_PASSWORD);
 
@@ -51,6 +54,7 @@ try {
   await admin.waitForSelector("[data-testid=cmp-detail] h3:has-text('Example Bank, Shennan Road')");
 
   step("a camera in a hotel guest room is refused, citing Art. 10 and Art. 39(1)");
+  await tab(admin, "cameras");
   await admin.fill("[data-testid=cam-id]", "room-301");
   await admin.fill("[data-testid=cam-location]", "hotel_guest_room");
   await admin.click("[data-testid=cmp-add-camera]");
@@ -66,7 +70,22 @@ try {
   await admin.click("[data-testid=cmp-add-camera]");
   await admin.waitForSelector("[data-testid=cmp-cameras] li:has-text('lobby')");
 
+  step("a camera is changed in place: no sign means a finding (Art. 20), putting one up clears it");
+  await admin.click("[data-testid=cmp-cameras] li:has-text('lobby') [data-testid=edit-entry]");
+  await admin.locator("[data-testid=entry-editor] label[data-field=signage] input").uncheck();
+  await admin.click("[data-testid=entry-save]");
+  await admin.waitForSelector("[data-testid=cmp-cameras] li:has-text('lobby') [data-testid=edit-entry]");
+  await tab(admin, "findings");
+  await admin.waitForSelector("[data-testid=cmp-findings] li[data-rule='art20.signage']");
+  await tab(admin, "cameras");
+  await admin.click("[data-testid=cmp-cameras] li:has-text('lobby') [data-testid=edit-entry]");
+  await admin.locator("[data-testid=entry-editor] label[data-field=signage] input").check();
+  await admin.click("[data-testid=entry-save]");
+  await admin.waitForFunction(() => !document.querySelector("[data-testid=cmp-findings] li[data-rule='art20.signage']"));
+  assert.equal(await admin.locator("[data-testid=cmp-cameras] li").count(), 1, "changed, not removed and added again");
+
   step("a design plan with its file: the registry keeps it and its SHA-256");
+  await tab(admin, "documents");
   await admin.selectOption("[data-testid=doc-kind]", "design_plan");
   await admin.fill("[data-testid=doc-title]", "Design plan v3");
   await admin.click("[data-testid=cmp-add-document]");
@@ -78,9 +97,11 @@ try {
   assert.equal(await file.text(), "%PDF-1.4 design plan");
 
   step("completion acceptance 31 days ago: the Art. 18 finding with Art. 41(1) and its fines");
+  await tab(admin, "workflows");
   await admin.selectOption("[data-testid=duty-kind]", "completion_acceptance");
   await admin.fill("[data-testid=duty-date]", day(-31));
   await admin.click("[data-testid=cmp-record]");
+  await tab(admin, "findings");
   const finding = await admin.waitForSelector("[data-testid=cmp-findings] li[data-rule='art18.filing_deadline']");
   const ftext = await finding.textContent();
   assert.ok(ftext.includes("Art. 18 ¶1") && ftext.includes("Art. 41(1)"), ftext);
@@ -92,9 +113,11 @@ try {
   await admin.screenshot({ path: join(artifacts, "compliance-finding.png") });
 
   step("filing with the materials checklist clears the finding");
+  await tab(admin, "workflows");
   for (const m of await admin.locator("[data-testid=cmp-filing] input[data-material]").all()) await m.check();
   await admin.fill("[data-testid=filing-date]", day(0));
   await admin.click("[data-testid=cmp-file]");
+  await tab(admin, "history");
   await admin.waitForSelector("[data-testid=cmp-events] tr[data-kind=filing]");
   await admin.waitForFunction(() => !document.querySelector("[data-testid=cmp-findings] li[data-rule='art18.filing_deadline']"));
   await admin.waitForFunction(() => !document.querySelector("[data-testid=cmp-systems] .cmp-finding[data-rule='art18.filing_deadline']"));
@@ -102,6 +125,7 @@ try {
   await admin.screenshot({ path: join(artifacts, "compliance-filed.png") });
 
   step("changing the particulars: the responsible entity follows Art. 9 ¶2");
+  await tab(admin, "particulars");
   const form = admin.locator("[data-testid=cmp-change-form]");
   await form.getByRole("textbox", { name: "Owner", exact: true }).fill("Shenzhen Property Co.");
   await form.getByRole("textbox", { name: "User (right to use)", exact: true }).fill("Example Bank Shenzhen Branch");
@@ -138,10 +162,13 @@ try {
   await psb.waitForSelector("[data-testid=cmp-checklist-table] th:has-text('Art. 36 ¶2(4)')");
   await psb.fill("[data-order='art24.responsible_persons']", day(15));
   await psb.click("[data-testid=cmp-inspect]");
+  await tab(psb, "history");
   await psb.waitForSelector("[data-testid=cmp-events] tr[data-kind=correction_notice]");
+  await tab(psb, "findings");
   const corrected = await psb.waitForSelector("[data-testid=cmp-findings] li[data-rule='art24.responsible_persons']:has-text('correct by')");
   assert.ok((await corrected.textContent()).includes(day(15)));
   assert.equal(await psb.locator("[data-testid=cmp-add-camera]").count(), 0, "the PSB does not keep the registry");
+  await tab(psb, "inspections");
   await psb.locator("[data-testid=cmp-checklist-table]").scrollIntoViewIfNeeded();
   await psb.screenshot({ path: join(artifacts, "compliance-psb.png") });
   console.log("compliance e2e ok");

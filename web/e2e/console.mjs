@@ -171,11 +171,11 @@ try {
   await admin.waitForSelector("[data-testid=holds] td:has-text('e2e hold: case 7')");
   await admin.screenshot({ path: join(artifacts, "holds.png") });
   // Releasing asks first.
-  let asked = "";
-  admin.once("dialog", (d) => { asked = d.message(); void d.accept(); });
   await admin.click("[data-testid=holds] button:has-text('Release')");
+  await admin.waitForSelector("dialog[data-testid=ask][open]");
+  assert.match(await admin.textContent("#ask-message"), /Release this legal hold\?/);
+  await admin.click("[data-testid=ask-ok]");
   await admin.waitForSelector("[data-testid=holds] p");
-  assert.match(asked, /Release this legal hold\?/);
 
   step("an interested party views under a view-only grant: overlay, no export control");
   const viewer = await (await browser.newContext({ viewport: { width: 1400, height: 850 } })).newPage();

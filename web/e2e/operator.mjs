@@ -256,8 +256,16 @@ try {
   assert.equal(await ada.textContent("[data-testid=zone]"), "UTC+08:00");
 
   step("a snapshot of the frame on screen is a registered copy");
-  ada.once("dialog", (d) => void d.accept("e2e court"));
-  const [still] = await Promise.all([ada.waitForEvent("download"), ada.click("[data-testid=snapshot]")]);
+  // The console asks in its own modal dialog (focus inside it; Esc cancels).
+  await ada.click("[data-testid=snapshot]");
+  await ada.waitForSelector("dialog[data-testid=ask][open]");
+  assert.equal(await ada.evaluate(() => document.activeElement?.dataset.testid), "ask-input", "focus is in the dialog");
+  assert.match(await ada.textContent("#ask-message"), /Who receives this snapshot/);
+  await ada.keyboard.press("Escape");
+  await ada.waitForSelector("dialog[data-testid=ask]", { state: "detached" });
+  await ada.click("[data-testid=snapshot]");
+  await ada.fill("[data-testid=ask-input]", "e2e court");
+  const [still] = await Promise.all([ada.waitForEvent("download"), ada.click("[data-testid=ask-ok]")]);
   const stillPath = join(artifacts, "snapshot.jpg");
   await still.saveAs(stillPath);
   assert.match(still.suggestedFilename(), /^snapshot-front-\d+\.jpg$/);
@@ -267,8 +275,9 @@ try {
   console.log(`SNAPSHOT ${stillPath}`);
 
   step("a bookmark with a note marks the timeline; an administrator turns it into a legal hold in one click");
-  ada.once("dialog", (d) => void d.accept("suspicious van at the gate"));
   await ada.click("[data-testid=bookmark-add]");
+  await ada.fill("[data-testid=ask-input]", "suspicious van at the gate");
+  await ada.keyboard.press("Enter");
   await ada.waitForSelector("[data-testid=bookmark-row]:has-text('suspicious van at the gate')");
   assert.ok(await ada.locator("[data-testid=bookmark]").count() >= 1, "a marker on the timeline");
   assert.equal(await ada.locator("[data-testid=bookmark-hold]").count(), 0, "an operator places no holds");
@@ -316,6 +325,32 @@ try {
   await ada.keyboard.press("]");
   assert.equal(await rate(), 0.25);
   await ada.click(".transport button[data-speed='1']");
+
+  step("timeline thumbnails: asked for when turned on, key frames of the window, registered, a click plays");
+  {
+    await ada.click("[data-testid=thumbs-toggle]");
+    const strip = await ada.waitForSelector("[data-testid=thumbs-strip]", { timeout: 20000 });
+    await ada.waitForFunction(() => {
+      const i = document.querySelector("[data-testid=thumbs-strip]");
+      return i && i.complete && i.naturalWidth > 0;
+    });
+    const times = JSON.parse(await strip.getAttribute("data-times"));
+    const from = Number(await ada.getAttribute("[data-testid=timeline]", "data-from"));
+    const to = Number(await ada.getAttribute("[data-testid=timeline]", "data-to"));
+    assert.ok(times.length >= 1 && times.some((x) => x !== null), JSON.stringify(times));
+    for (const x of times.filter((x) => x !== null)) assert.ok(x >= from - 10 && x <= to, `${x} in ${from}..${to}`);
+    const box = await strip.boundingBox();
+    const natural = await ada.evaluate(() => document.querySelector("[data-testid=thumbs-strip]").naturalWidth);
+    assert.ok(natural / times.length <= 160, `thumbnails of at most 160 px: ${natural} / ${times.length}`);
+    // A click on the last recorded picture plays from its key frame.
+    const last = times.map((x, i) => [x, i]).filter(([x]) => x !== null).pop();
+    await ada.mouse.click(box.x + ((last[1] + 0.5) / times.length) * box.width, box.y + box.height / 2);
+    await playing(ada, 0.1);
+    const playFrom = JSON.parse(await ada.getAttribute("[data-testid=current-time]", "data-map")).playFrom;
+    assert.ok(Math.abs(playFrom - last[0]) < 1, `plays from the key frame: ${playFrom} vs ${last[0]}`);
+    // (Its register entry, with the key frames, is checked in tests/snapshot.rs.)
+    await ada.click("[data-testid=thumbs-toggle]");
+  }
 
   step("a bundle of video still being recorded says so in words, and when it will be possible");
   // The console reads date-time inputs as the site's wall time (Asia/Shanghai, the

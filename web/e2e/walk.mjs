@@ -27,7 +27,7 @@ const ALLOWED = new Set([
   "HTTPS", "TLS", "ID", "PSB", "CSRF", "MSE", "JPEG", "MP4", "GB/T", "RTSP", "H", "AAC", "HEVC", "kbps", "Mbps", "s", "ms",
   "Asia", "Shanghai", "Ed25519", "x", "px",
   // This test's names.
-  "lobby", "gate", "root", "li", "wang", "Bank", "Example", "Shennan", "Road", "Lobby", "Gate", "incident", "safety",
+  "lobby", "gate", "root", "li", "wang", "manager", "Bank", "Example", "Shennan", "Road", "Lobby", "Gate", "incident", "safety",
   // The rulebook's id.
   "shenzhen-sez-public-safety-video",
 ]);
@@ -107,23 +107,35 @@ function screens(admin) {
   const nav = (name) => async (page) => {
     const menu = page.locator("[data-testid=menu-toggle]");
     if (await menu.isVisible()) await menu.click();
-    await page.locator(`header nav button:nth-child(${name})`).click();
+    await page.locator(`header nav button[data-view=${name}]`).click();
   };
   const list = [
-    ["live", nav(1), "[data-testid=live], .live, main"],
-    ["playback", nav(2), "main"],
-    ["requests", nav(3), "main"],
+    ["live", nav("live"), "main"],
+    ["playback", nav("playback"), "main"],
+    ["sync", nav("sync"), "[data-testid=sync]"],
   ];
+  // (Only cameras one has a grant for are listed: the officer has none here.)
   if (admin) {
-    list.push(["holds", nav(4), "main"], ["register", nav(5), "main"], ["compliance", nav(6), "[data-testid=compliance]"]);
-  } else {
-    list.push(["compliance", nav(4), "[data-testid=compliance]"]);
+    list.push(["sync-two", async (page) => {
+      await page.click("[data-testid=sync-pick-lobby]");
+      await page.click("[data-testid=sync-pick-gate]");
+    }, "[data-testid=sync-tile-gate]"]);
   }
+  list.push(["requests", nav("requests"), "main"]);
+  if (admin) {
+    list.push(["holds", nav("holds"), "main"], ["register", nav("register"), "main"]);
+  }
+  list.push(["compliance", nav("compliance"), "[data-testid=compliance]"]);
   list.push(["compliance-system", async (page) => {
     await page.click("[data-testid=cmp-open-bank-7]");
   }, "[data-testid=cmp-detail]"]);
+  // Each tab of the system's page.
+  for (const tab of ["findings", "particulars", "cameras", "documents", "workflows", ...(admin ? [] : ["inspections"]), "history"]) {
+    list.push([`compliance-${tab}`, async (page) => { await page.click(`[data-testid=tab-${tab}]`); }, "[data-testid=cmp-detail]"]);
+  }
   if (!admin) {
-    list.push(["checklist", async (page) => { await page.click("[data-testid=cmp-checklist]"); }, "[data-testid=cmp-checklist-table]"]);
+    list.push(["checklist", async (page) => { await page.click("[data-testid=tab-inspections]"); }, "[data-testid=cmp-checklist]"]);
+    list.push(["checklist-loaded", async (page) => { await page.click("[data-testid=cmp-checklist]"); }, "[data-testid=cmp-checklist-table]"]);
   }
   return list;
 }
@@ -132,6 +144,55 @@ const problems = [];
 try {
   step("seed: a registered bank branch with a finding, a legal hold");
   await seed();
+  step("synchronized playback: two cameras at one wall time, one pause, one speed, each playback registered");
+  {
+    const page = await logIn(process.env.ADMIN, process.env.ADMIN_PASSWORD, "en", SIZES[0]);
+    const since = Date.now() / 1000 - 1;
+    // Both cameras have recorded the last 25 s.
+    for (let i = 0; ; i++) {
+      const ready = await page.evaluate(async () => {
+        const cams = await (await fetch("/api/cameras")).json();
+        const now = Date.now() / 1000;
+        const tls = await Promise.all(cams.map((c) => fetch(`/api/cameras/${c.id}/timeline?from=${now - 40}&to=${now}`).then((r) => r.json())));
+        return tls.length === 2 && tls.every((t) => t.spans.some((s) => s.start_90k / 90000 < now - 25));
+      });
+      if (ready) break;
+      assert.ok(i < 90, "two cameras recording for 25 s");
+      await page.waitForTimeout(1000);
+    }
+    await page.click("header nav button[data-view=sync]");
+    await page.click("[data-testid=sync-pick-lobby]");
+    await page.click("[data-testid=sync-pick-gate]");
+    await page.waitForSelector("[data-testid=sync-tile-gate]");
+    // Twenty seconds ago, on the shared timeline.
+    const tl = await page.locator("[data-testid=sync-timeline]").boundingBox();
+    const from = Number(await page.getAttribute("[data-testid=sync-timeline]", "data-from"));
+    const to = Number(await page.getAttribute("[data-testid=sync-timeline]", "data-to"));
+    const at = Date.now() / 1000 - 20;
+    await page.mouse.click(tl.x + ((at - from) / (to - from)) * tl.width, tl.y + 10);
+    const walls = () => page.evaluate(() => ["lobby", "gate"].map((n) => {
+      const v = document.querySelector(`[data-testid=sync-video-${n}]`);
+      return v ? { wall: Number(v.dataset.wall || NaN), t: v.currentTime, paused: v.paused, rate: v.playbackRate } : null;
+    }));
+    await page.waitForFunction(() => ["lobby", "gate"].every((n) => {
+      const v = document.querySelector(`[data-testid=sync-video-${n}]`);
+      return v && v.currentTime > 1 && v.dataset.wall;
+    }), null, { timeout: 20000 });
+    await page.waitForTimeout(1500);
+    const [a, b] = await walls();
+    assert.ok(Math.abs(a.wall - b.wall) < 0.6, `in step: ${JSON.stringify([a, b])}`);
+    assert.ok(Math.abs(a.wall - at) < 10, `at the clicked time: ${JSON.stringify(a)} vs ${at}`);
+    await page.click(".sync .speeds button[data-speed='4']");
+    await page.waitForTimeout(300);
+    assert.deepEqual((await walls()).map((w) => w.rate), [4, 4]);
+    await page.click("[data-testid=sync-pause]");
+    await page.waitForTimeout(500);
+    assert.deepEqual((await walls()).map((w) => w.paused), [true, true]);
+    const register = await page.evaluate(() => fetch("/api/register?limit=50").then((r) => r.json()));
+    const played = register.filter((e) => e.action === "view_recorded" && e.allowed && Date.parse(e.at) / 1000 >= since).map((e) => e.camera);
+    assert.ok(played.includes("lobby") && played.includes("gate"), `each camera's playback registered: ${JSON.stringify(played)}`);
+    await page.context().close();
+  }
   for (const lang of ["en", "zh-CN"]) {
     for (const size of SIZES) {
       for (const [who, user, password] of [["admin", process.env.ADMIN, process.env.ADMIN_PASSWORD], ["psb", process.env.PSB, process.env.PSB_PASSWORD]]) {
@@ -153,6 +214,7 @@ try {
         if (lang === "zh-CN" && who === "admin" && size === SIZES[0]) {
           // What the server refuses, it says in the reader's language: a camera in a
           // hotel guest room (Art. 10, Art. 39(1)).
+          await page.click("[data-testid=tab-cameras]");
           await page.fill("[data-testid=cam-id]", "room-301");
           await page.fill("[data-testid=cam-location]", "hotel_guest_room");
           await page.click("[data-testid=cmp-add-camera]");

@@ -7,6 +7,8 @@ import { useLocation } from "wouter";
 import { LangContext, translate, type Lang } from "./i18n";
 import { Live } from "./Live";
 import { Playback } from "./Playback";
+import { Sync } from "./Sync";
+import { AskProvider } from "./Ask";
 import { Alarms } from "./Alarms";
 import { Holds } from "./Holds";
 import { Register } from "./Register";
@@ -23,7 +25,7 @@ export function App() {
   // Every view has a URL (/live, /playback/gate-1?t=…, /requests, …): a moment can be
   // sent as a link, and back and forward work.
   const [location, navigate] = useLocation();
-  const VIEWS = ["live", "playback", "holds", "requests", "register", "compliance"] as const;
+  const VIEWS = ["live", "playback", "sync", "holds", "requests", "register", "compliance"] as const;
   type View = (typeof VIEWS)[number];
   const first = location.split("/")[1] ?? "";
   const view: View = (VIEWS as readonly string[]).includes(first) ? (first as View) : "live";
@@ -70,6 +72,7 @@ export function App() {
 
   return (
     <LangContext.Provider value={lang}>
+      <AskProvider>
       {me === undefined ? null : me === null ? (
         <Login onLogin={setMe} langSwitch={langSwitch} />
       ) : (
@@ -79,14 +82,15 @@ export function App() {
             <button className="menu-toggle" aria-label={t("menu")} aria-expanded={menu} data-testid="menu-toggle"
               onClick={() => setMenu(!menu)}>☰</button>
             <nav onClick={() => setMenu(false)}>
-              <button className={view === "live" ? "on" : ""} onClick={() => setView("live")}>{t("live")}</button>
-              <button className={view === "playback" ? "on" : ""} onClick={() => setView("playback")}>{t("playback")}</button>
-              <button className={view === "requests" ? "on" : ""} onClick={() => setView("requests")}>{t("requests")}
+              <button data-view="live" className={view === "live" ? "on" : ""} onClick={() => setView("live")}>{t("live")}</button>
+              <button data-view="playback" className={view === "playback" ? "on" : ""} onClick={() => setView("playback")}>{t("playback")}</button>
+              <button data-view="sync" className={view === "sync" ? "on" : ""} data-testid="nav-sync" onClick={() => setView("sync")}>{t("sync")}</button>
+              <button data-view="requests" className={view === "requests" ? "on" : ""} onClick={() => setView("requests")}>{t("requests")}
                 {waiting > 0 && <span className="badge" data-testid="nav-waiting" title={t("waitsForYou")}>{waiting} {t("toConfirm")}</span>}</button>
-              {me.role === "admin" && <button className={view === "holds" ? "on" : ""} onClick={() => setView("holds")}>{t("holds")}</button>}
-              {me.role === "admin" && <button className={view === "register" ? "on" : ""} onClick={() => setView("register")}>{t("register")}</button>}
+              {me.role === "admin" && <button data-view="holds" className={view === "holds" ? "on" : ""} onClick={() => setView("holds")}>{t("holds")}</button>}
+              {me.role === "admin" && <button data-view="register" className={view === "register" ? "on" : ""} onClick={() => setView("register")}>{t("register")}</button>}
               {["system_manager", "public_security", "testing_body"].includes(me.org_kind) &&
-                <button className={view === "compliance" ? "on" : ""} data-testid="nav-compliance" onClick={() => setView("compliance")}>{t("compliance")}</button>}
+                <button data-view="compliance" className={view === "compliance" ? "on" : ""} data-testid="nav-compliance" onClick={() => setView("compliance")}>{t("compliance")}</button>}
             </nav>
             <span className="spacer" />
             {langSwitch}
@@ -95,10 +99,12 @@ export function App() {
           </header>
           <Alarms key={lang} />
           <main>{!zoneKnown ? null : view === "live" ? <Live onFileRequest={() => setView("requests")} /> : view === "playback" ? <Playback admin={me.role === "admin"} username={me.username} cameraName={decodeURIComponent(location.split("/")[2] ?? "")} />
+            : view === "sync" ? <Sync />
             : view === "requests" ? <Requests key={lang} me={me} onChange={countWaiting} /> : view === "register" ? <Register key={lang} />
             : view === "compliance" ? <Compliance key={lang} me={me} /> : <Holds key={lang} />}</main>
         </div>
       )}
+      </AskProvider>
     </LangContext.Provider>
   );
 }

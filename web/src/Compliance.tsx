@@ -6,11 +6,12 @@
 // fits the user's organisation.
 import { useContext, useEffect, useRef, useState } from "react";
 import {
-  addEntry, ApiError, changeSystem, complianceOverview, complianceReport, deleteEntry, districts, inspectionChecklist, printableUrl,
+  addEntry, ApiError, changeEntry, changeSystem, complianceOverview, complianceReport, deleteEntry, districts, inspectionChecklist, printableUrl,
   documentFileUrl, recordEvent, registerSystem, registrySystem, uploadDocumentFile,
   type ChecklistItem, type District, type Fine, type Report, type RegistryView, type Session, type SystemSummary,
 } from "./api";
 import { LangContext, term, useT, useTerm, type Lang } from "./i18n";
+import { useAsk } from "./Ask";
 
 const CATEGORIES = ["item_1", "item_2", "item_3", "item_4", "item_5", "item_6", "item_7", "item_8", "outside_scope"];
 const MATERIALS = [
@@ -176,11 +177,15 @@ function RegisterSystem({ onDone, initial }: { onDone: (id: string) => void; ini
 
 function SystemDetail({ id, me, onChange }: { id: string; me: Session; onChange: () => void }) {
   const t = useT();
+  const ask = useAsk();
   const words = useTerm();
   const districtName = useDistrictName();
   const lang = useContext(LangContext);
   const [view, setView] = useState<RegistryView | null>(null);
   const [report, setReport] = useState<Report | null>(null);
+  // One page per system, in tabs; a PSB officer starts at the inspection.
+  const [tab, setTab] = useState<string>(me.org_kind === "public_security" ? "inspections" : "findings");
+  const [editing, setEditing] = useState<number | null>(null);
   const [error, setError] = useState("");
   const manager = me.org_kind === "system_manager" && me.role === "admin";
   const psb = me.org_kind === "public_security";
@@ -207,7 +212,14 @@ function SystemDetail({ id, me, onChange }: { id: string; me: Session; onChange:
       </p>
       {error && <div className="error" role="alert" data-testid="cmp-error">{error}</div>}
 
-      <h4>{t("openFindings")} ({report.findings.length})</h4>
+      <div className="tabs" role="tablist" data-testid="cmp-tabs">
+        {TABS.filter((k) => k !== "inspections" || psb).map((k) => (
+          <button key={k} role="tab" aria-selected={tab === k} className={tab === k ? "on" : ""} data-testid={`tab-${k}`} onClick={() => setTab(k)}>
+            {k === "findings" ? `${t("openFindings")} (${report.findings.length})` : COLLECTIONS.includes(k) ? `${t(`col_${k}` as "col_cameras")} (${entries(k).length})` : t(`tab_${k}` as "tab_particulars")}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" hidden={tab !== "findings"} data-testid="panel-findings">
       <ul className="cmp-findings" data-testid="cmp-findings">
         {report.findings.map((f, i) => (
           <li key={i} data-rule={f.rule_id}>
@@ -227,53 +239,88 @@ function SystemDetail({ id, me, onChange }: { id: string; me: Session; onChange:
       </>)}
       {report.not_evaluated.map((n, i) => <p key={i} className="muted">{t("notEvaluated")}: {n.cite} — {n.subject ? `${n.subject.label}: ` : ""}{n.reason}</p>)}
 
-      <h4>{t("registry")}</h4>
+      </div>
+      <div role="tabpanel" hidden={tab !== "particulars"} data-testid="panel-particulars">
       <table className="cmp-table"><tbody>
         {Object.entries(view.system).map(([k, v]) => <tr key={k}><th>{words(k)}</th><td>{k === "site_category" ? categoryLabel(t, String(v)) : k === "district" ? districtName(String(v)) : shown(t, v, words)}</td></tr>)}
       </tbody></table>
-      {["cameras", "products", "contractors", "testing_bodies", "documents", "persons"].map((c) => (
-        <div key={c} className="cmp-collection" data-testid={`cmp-${c}`}>
+      {manager && <div className="cmp-forms">
+        <RegisterSystem key={JSON.stringify(view.system)} initial={view.system} onDone={() => { setError(""); reload(); onChange(); }} />
+      </div>}
+      </div>
+      {COLLECTIONS.map((c) => (
+        <div key={c} className="cmp-collection" data-testid={`cmp-${c}`} role="tabpanel" hidden={tab !== c}>
           <b>{t(`col_${c}` as "col_cameras")}</b> ({entries(c).length})
           <ul>{entries(c).map((e) => (
-            <li key={e.id}>{Object.entries(e.doc).filter(([, v]) => v !== null && v !== false && !(Array.isArray(v) && v.length === 0)).map(([k, v]) => `${words(k)}: ${shown(t, v, words)}`).join(" · ")}
+            <li key={e.id}>{editing === e.id ? <EntryEditor doc={e.doc} onCancel={() => setEditing(null)}
+                onSave={(doc) => act(changeEntry(id, c, e.id, doc).then(() => setEditing(null)))} /> : Object.entries(e.doc).filter(([, v]) => v !== null && v !== false && !(Array.isArray(v) && v.length === 0)).map(([k, v]) => `${words(k)}: ${shown(t, v, words)}`).join(" · ")}
+              {manager && editing !== e.id && <button className="link" data-testid="edit-entry" onClick={() => setEditing(e.id)}>{t("edit")}</button>}
               {c === "documents" && typeof e.doc.sha256 === "string" &&
                 <a className="link" href={documentFileUrl(id, e.id)} data-testid={`doc-file-${e.id}`}>{t("downloadFile")}</a>}
               {c === "documents" && manager &&
                 <label className="upload">{t("attachFile")}<input type="file" data-testid={`doc-upload-${e.id}`}
                   onChange={(ev) => { const f = ev.target.files?.[0]; if (f) act(uploadDocumentFile(id, e.id, f)); }} /></label>}
               {manager && <button className="link" data-testid="remove-entry" onClick={() => {
-                if (window.confirm(t("confirmRemoveEntry"))) act(deleteEntry(id, c, e.id));
+                void ask.confirm(t("confirmRemoveEntry")).then((yes) => { if (yes) act(deleteEntry(id, c, e.id)); });
               }}>{t("remove")}</button>}</li>
           ))}</ul>
+          {manager && <AddEntries id={id} recorder={view.recorder_cameras} act={act} only={c} />}
         </div>
       ))}
-      {manager && <div className="cmp-forms">
-        <RegisterSystem key={JSON.stringify(view.system)} initial={view.system} onDone={() => { setError(""); reload(); onChange(); }} />
-      </div>}
-      {manager && <AddEntries id={id} recorder={view.recorder_cameras} act={act} />}
-
-      <h4>{t("workflows")}</h4>
+      <div role="tabpanel" hidden={tab !== "workflows"} data-testid="panel-workflows">
       <div className="cmp-forms">
         {manager && <Filing id={id} view={view} act={act} />}
         {manager && <DutyEvent id={id} act={act} />}
         {manager && <MoveOrRemoval id={id} act={act} />}
         {(manager || tester) && <TestingReport id={id} act={act} />}
       </div>
-      {psb && <Inspection id={id} report={report} act={act} />}
 
-      <h4>{t("history")}</h4>
+      </div>
+      <div role="tabpanel" hidden={tab !== "inspections"} data-testid="panel-inspections">
+        {psb && <Inspection id={id} report={report} act={act} />}
+      </div>
+      <div role="tabpanel" hidden={tab !== "history"} data-testid="panel-history">
       <table className="cmp-table" data-testid="cmp-events"><tbody>
         {[...view.events].reverse().map((e) => (
           <tr key={e.id} data-kind={e.kind}><td>{e.date}</td><td>{words(e.kind)}</td><td>{Object.entries(e.doc).filter(([k]) => k !== "kind" && k !== "date").map(([k, v]) => `${words(k)}: ${Array.isArray(v) ? v.map((x) => words(String(x))).join(", ") : String(v)}`).join(" · ")}</td><td><small>{e.recorded_by}</small></td></tr>
         ))}
       </tbody></table>
+      </div>
     </section>
   );
 }
 
 type Act = (p: Promise<unknown>) => void;
 
-function AddEntries({ id, recorder, act }: { id: string; recorder: string[]; act: Act }) {
+const COLLECTIONS = ["cameras", "products", "contractors", "testing_bodies", "documents", "persons"];
+const TABS = ["findings", "particulars", ...COLLECTIONS, "workflows", "inspections", "history"];
+
+/** An entry changed in place: each field as what it is (a box for yes/no, a list as
+ * words separated by commas, a number, a text); saved with PUT, checked by the
+ * rulebook like a new entry. */
+function EntryEditor({ doc, onSave, onCancel }: { doc: Record<string, unknown>; onSave: (doc: Record<string, unknown>) => void; onCancel: () => void }) {
+  const t = useT();
+  const words = useTerm();
+  const [d, setD] = useState<Record<string, unknown>>(doc);
+  const fields = Object.entries(d).filter(([k, v]) => k !== "sha256" && k !== "file" && (v === null || typeof v !== "object" || Array.isArray(v)));
+  return (
+    <form className="cmp-form cmp-edit" data-testid="entry-editor" onSubmit={(e) => { e.preventDefault(); onSave(d); }}>
+      {fields.map(([k, v]) => (
+        <label key={k} data-field={k}>
+          {typeof v === "boolean"
+            ? <><input type="checkbox" checked={v} onChange={(e) => setD({ ...d, [k]: e.target.checked })} />{words(k)}</>
+            : <>{words(k)}<input value={Array.isArray(v) ? v.join(", ") : v === null ? "" : String(v)} type={typeof v === "number" ? "number" : "text"}
+                onChange={(e) => setD({ ...d, [k]: Array.isArray(v) ? e.target.value.split(",").map((x) => x.trim()).filter(Boolean)
+                  : typeof v === "number" ? Number(e.target.value) : e.target.value })} /></>}
+        </label>
+      ))}
+      <button type="submit" data-testid="entry-save">{t("save")}</button>
+      <button type="button" onClick={onCancel}>{t("cancel")}</button>
+    </form>
+  );
+}
+
+function AddEntries({ id, recorder, act, only }: { id: string; recorder: string[]; act: Act; only: string }) {
   const t = useT();
   const words = useTerm();
   const [cam, setCam] = useState({ id: "", location_type: "", recorder_camera: "", purpose: "", public_area: true, signage: true, network_interface: true, collects: false, planning_approval: "", key: false, retention: "30" });
@@ -286,6 +333,7 @@ function AddEntries({ id, recorder, act }: { id: string; recorder: string[]; act
   const opt = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== ""));
   return (
     <div className="cmp-forms">
+      {only === "cameras" && (
       <form className="cmp-form" onSubmit={(e) => {
         e.preventDefault();
         act(addEntry(id, "cameras", opt({
@@ -312,12 +360,16 @@ function AddEntries({ id, recorder, act }: { id: string; recorder: string[]; act
         <label>{t("planningApproval")}<input value={cam.planning_approval} onChange={(e) => setCam({ ...cam, planning_approval: e.target.value })} /></label>
         <button type="submit" data-testid="cmp-add-camera">{t("add")}</button>
       </form>
+      )}
+      {only === "documents" && (
       <form className="cmp-form" onSubmit={(e) => { e.preventDefault(); act(addEntry(id, "documents", { kind: doc.kind, title: doc.title })); }}>
         <h5>{t("addDocument")}</h5>
         <label>{t("kind")}<select data-testid="doc-kind" value={doc.kind} onChange={(e) => setDoc({ ...doc, kind: e.target.value })}>{DOCUMENT_KINDS.map((k) => <option key={k} value={k}>{words(k)}</option>)}</select></label>
         <label>{t("title")}<input data-testid="doc-title" value={doc.title} onChange={(e) => setDoc({ ...doc, title: e.target.value })} required /></label>
         <button type="submit" data-testid="cmp-add-document">{t("add")}</button>
       </form>
+      )}
+      {only === "persons" && (
       <form className="cmp-form" onSubmit={(e) => { e.preventDefault(); act(addEntry(id, "persons", person)); }}>
         <h5>{t("addPerson")}</h5>
         <label>{t("name")}<input data-testid="person-name" value={person.name} onChange={(e) => setPerson({ ...person, name: e.target.value })} required /></label>
@@ -325,6 +377,8 @@ function AddEntries({ id, recorder, act }: { id: string; recorder: string[]; act
           <option value="responsible">{t("roleResponsible")}</option><option value="maintenance">{t("roleMaintenance")}</option></select></label>
         <button type="submit" data-testid="cmp-add-person">{t("add")}</button>
       </form>
+      )}
+      {only === "products" && (
       <form className="cmp-form" onSubmit={(e) => { e.preventDefault(); act(addEntry(id, "products", opt(product))); }}>
         <h5>{t("addProduct")}</h5>
         <label>{t("name")}<input value={product.name} onChange={(e) => setProduct({ ...product, name: e.target.value })} required /></label>
@@ -333,12 +387,16 @@ function AddEntries({ id, recorder, act }: { id: string; recorder: string[]; act
         <label>{t("qualityDocuments")}<input value={product.quality_documents} onChange={(e) => setProduct({ ...product, quality_documents: e.target.value })} /></label>
         <button type="submit">{t("add")}</button>
       </form>
+      )}
+      {only === "testing_bodies" && (
       <form className="cmp-form" onSubmit={(e) => { e.preventDefault(); act(addEntry(id, "testing_bodies", tbody)); }}>
         <h5>{t("addTestingBody")}</h5>
         <label>{t("name")}<input value={tbody.name} onChange={(e) => setTbody({ ...tbody, name: e.target.value })} required /></label>
         <label><input type="checkbox" checked={tbody.qualified} onChange={(e) => setTbody({ ...tbody, qualified: e.target.checked })} />{t("qualified")}</label>
         <button type="submit">{t("add")}</button>
       </form>
+      )}
+      {only === "contractors" && (
       <form className="cmp-form" onSubmit={(e) => { e.preventDefault(); act(addEntry(id, "contractors", opt({ name: contractor.name, business_licence: contractor.business_licence, licence_scope: list(contractor.licence_scope), work: list(contractor.work) }))); }}>
         <h5>{t("addContractor")}</h5>
         <label>{t("name")}<input value={contractor.name} onChange={(e) => setContractor({ ...contractor, name: e.target.value })} required /></label>
@@ -347,6 +405,7 @@ function AddEntries({ id, recorder, act }: { id: string; recorder: string[]; act
         <label>{t("work")}<input value={contractor.work} onChange={(e) => setContractor({ ...contractor, work: e.target.value })} /></label>
         <button type="submit">{t("add")}</button>
       </form>
+      )}
     </div>
   );
 }

@@ -3,10 +3,12 @@
 import { useEffect, useState } from "react";
 import { cameras as fetchCameras, holds as fetchHolds, releaseHold, type Camera, type Hold } from "./api";
 import { useT } from "./i18n";
+import { useAsk } from "./Ask";
 import { useTime } from "./time";
 
 export function Holds() {
   const t = useT();
+  const ask = useAsk();
   const tm = useTime();
   const [list, setList] = useState<Hold[]>([]);
   const [cams, setCams] = useState<Camera[]>([]);
@@ -24,7 +26,7 @@ export function Holds() {
               <tr key={h.id} data-hold={h.id}>
                 <td>{name(h.camera_id)}</td><td>{tm.dateTimeZone(Date.parse(h.from) / 1000)}</td><td>{tm.dateTimeZone(Date.parse(h.to) / 1000)}</td>
                 <td>{h.reason}</td><td>{h.created_by}</td>
-                <td><button onClick={() => { if (window.confirm(t("confirmRelease"))) releaseHold(h.id).then(reload); }}>{t("release")}</button></td>
+                <td><button onClick={() => { void ask.confirm(t("confirmRelease")).then((yes) => { if (yes) void releaseHold(h.id).then(reload); }); }}>{t("release")}</button></td>
               </tr>
             ))}
           </tbody>

@@ -5,6 +5,8 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import type { Grant } from "./api";
 import { addBookmark, ApiError, bookmarks as fetchBookmarks, cameras as fetchCameras, exportUrl, grantsFor, makeBundle, myGrants, placeHold, playbackUrl, snapshotUrl, timeline as fetchTimeline, viewUrl, type Bookmark, type Camera, type Timeline } from "./api";
 import { playSocket } from "./mse";
+import { Thumbnails } from "./Thumbnails";
+import { useAsk } from "./Ask";
 import { useLocation, useSearch } from "wouter";
 import { useT } from "./i18n";
 import { formatTime as hms, fromInput, toInput, useTime } from "./time";
@@ -48,6 +50,7 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
   const [, navigate] = useLocation();
   const search = useSearch();
   const t = useT();
+  const ask = useAsk();
   const tm = useTime();
   const fmt = tm.dateTime;
   const [cams, setCams] = useState<Camera[]>([]);
@@ -58,6 +61,9 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
   const [playFrom, setPlayFrom] = useState<number | null>(null);
   const [now, setNow] = useState<number | null>(null);
   const [speed, setSpeed] = useState(1);
+  // Thumbnails are video: asked for only when the user turns them on (each strip is
+  // registered).
+  const [thumbsOn, setThumbsOn] = useState(false);
   const [exporting, setExporting] = useState<{ from: string; to: string } | null>(null);
   const [purpose, setPurpose] = useState("");
   const [grants, setGrants] = useState<Grant[]>([]);
@@ -287,11 +293,17 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
         <button onClick={() => { setFollow(false); setCenter(center - span / 3); }}>◀</button>
         <button onClick={() => { setFollow(false); setCenter(center + span / 3); }}>▶</button>
         <button className={follow ? "on" : ""} data-testid="follow-now" onClick={() => { if (follow) { setFollow(false); return; } setFollow(true); setCenter(Date.now() / 1000 - span / 2 + span * 0.02); }}>{t("nowButton")}</button>
+        {!viewOnly && chosen && <button data-testid="thumbs-toggle" className={thumbsOn ? "on" : ""} title={t("thumbnailsTitle")}
+          onClick={() => setThumbsOn(!thumbsOn)}>🖼 {t("thumbnails")}</button>}
         {(!viewOnly) && <button data-testid="export-open" onClick={() => {
           const a = playFrom ?? from;
           setExporting({ from: toLocalInput(a), to: toLocalInput(a + 60) });
         }}>{t("export")}</button>}
       </div>
+      {thumbsOn && !viewOnly && cameraId !== null && chosen && (
+        <Thumbnails cameraId={cameraId} grant={grant} from={from} to={to} grantFrom={grantFrom} grantTo={grantTo} pos={pos}
+          onPick={(sec) => { setFollow(false); play(sec); }} />
+      )}
       <div className="timeline" data-testid="timeline" onClick={onTimelineClick}
         data-from={from.toFixed(3)} data-to={to.toFixed(3)}>
         {tl?.spans.map((s) => (
@@ -352,23 +364,28 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
             <button data-testid="snapshot" title={t("snapshotTitle")} onClick={() => {
               if (cameraId === null || now === null) return;
               // A still is a copy: registered with who receives it.
-              const who = recipient.trim() || window.prompt(t("snapshotRecipient"))?.trim() || "";
-              if (!who) return;
-              setRecipient(who);
-              const a = document.createElement("a");
-              a.href = snapshotUrl(cameraId, now, who, destination, copyGrant);
-              a.download = "";
-              document.body.appendChild(a);
-              a.click();
-              a.remove();
+              const at = now;
+              const id = cameraId;
+              void (recipient.trim() ? Promise.resolve(recipient.trim()) : ask.prompt(t("snapshotRecipient"))).then((who) => {
+                if (!who) return;
+                setRecipient(who);
+                const a = document.createElement("a");
+                a.href = snapshotUrl(id, at, who, destination, copyGrant);
+                a.download = "";
+                document.body.appendChild(a);
+                a.click();
+                a.remove();
+              });
             }}>📷</button>
           )}
           {cameraId !== null && now !== null && !viewOnly && (
             <button data-testid="bookmark-add" title={t("bookmarkTitle")} onClick={() => {
-              const note = window.prompt(t("bookmarkNote"))?.trim();
-              if (!note || cameraId === null || now === null) return;
-              addBookmark(cameraId, now, note).then(() => { setMarkMsg(""); loadMarks(); })
-                .catch((e) => setMarkMsg(e instanceof ApiError ? e.message : String(e)));
+              const id = cameraId, at = now;
+              void ask.prompt(t("bookmarkNote")).then((note) => {
+                if (!note) return;
+                addBookmark(id, at, note).then(() => { setMarkMsg(""); loadMarks(); })
+                  .catch((e) => setMarkMsg(e instanceof ApiError ? e.message : String(e)));
+              });
             }}>🔖</button>
           )}
           <span>{t("speed")}</span>

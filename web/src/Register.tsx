@@ -44,7 +44,12 @@ export function Register() {
     const w = v as { recipient?: string; medium?: string; destination?: string } | null;
     return w ? [w.recipient, w.medium, w.destination].filter(Boolean).join(" · ") : "";
   };
-  const action = (e: Entry) => e.kind === "access_end" ? `${t("ended")}: ${str(e.ended ?? e.reason)}`
+  // The site's own organisation keeps the placeholder name the index gave it
+  // ("system manager", organisation 1): shown as "this site" in the reader's language.
+  const orgName = (e: Entry) => e.org_id === 1 && e.org === "system manager" ? t("thisSite") : str(e.org);
+  // Why a hand-out ended, as registered (a closed set), in words.
+  const endWords = (r: string) => t(`end_${r.replace(/ /g, "_")}` as "end_completed") ?? r;
+  const action = (e: Entry) => e.kind === "access_end" ? `${t("ended")}: ${endWords(str(e.ended ?? e.reason))}`
     : e.attempts ? t("attemptsCounted", { n: str(e.attempts) })
     : t(`action_${str(e.action)}` as "action_view_live") ?? str(e.action);
   const pages = Math.max(1, Math.ceil(total / PAGE));
@@ -72,7 +77,7 @@ export function Register() {
             <tr key={str(e.leaf_index)} data-testid="reg-row">
               <td>{e.at ? tm.dateTime(Date.parse(str(e.at)) / 1000) : ""}</td>
               <td>{str(e.user)}{e.work_id ? ` (${str(e.work_id)})` : ""}</td>
-              <td>{str(e.org)}</td>
+              <td>{orgName(e)}</td>
               <td>{str(e.camera)}</td>
               <td>{action(e)}{e.request_kind ? <><br /><small>{kindLabel(t, str(e.request_kind))}</small></> : null}</td>
               <td>{e.allowed ? "✓" : "✗"}</td>

@@ -12,6 +12,7 @@ import {
   requests as fetchRequests, revokeGrant, type CatalogueEntry, type RequestOut, type Session,
 } from "./api";
 import { useT } from "./i18n";
+import { useAsk } from "./Ask";
 import { formatDateTime, fromInput, toInput, zoneLabel } from "./time";
 
 const ACTIONS = ["view_live", "view_recorded", "reproduce"] as const;
@@ -30,6 +31,7 @@ export const waitingForMe = (list: RequestOut[]) => list.filter((r) => r.may.con
 
 export function Requests({ me, onChange }: { me: Session; onChange?: () => void }) {
   const t = useT();
+  const ask = useAsk();
   const kinds = me.request_kinds;
   const [list, setList] = useState<RequestOut[]>([]);
   const [cams, setCams] = useState<CatalogueEntry[]>([]);
@@ -135,7 +137,7 @@ export function Requests({ me, onChange }: { me: Session; onChange?: () => void 
                 )}
                 {may.revoke && r.grant && (
                   <button data-testid="revoke" onClick={() => {
-                    if (window.confirm(t("confirmRevoke", { id: String(r.grant!.id) }))) revokeGrant(r.grant!.id).then(done()).catch(fail);
+                    void ask.confirm(t("confirmRevoke", { id: String(r.grant!.id) })).then((yes) => { if (yes) revokeGrant(r.grant!.id).then(done()).catch(fail); });
                   }}>{t("revoke")}</button>
                 )}
               </td>

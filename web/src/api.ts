@@ -135,6 +135,18 @@ export const playbackUrl = (id: number, fromSec: number, toSec: number, grant?: 
 export const exportUrl = (id: number, fromSec: number, toSec: number, recipient: string, destination: string, grant?: number) =>
   `/api/cameras/${id}/export.mp4?from=${fromSec.toFixed(3)}&to=${toSec.toFixed(3)}` +
   `&recipient=${encodeURIComponent(recipient)}&destination=${encodeURIComponent(destination)}${grantParam(grant)}`;
+/** Timeline thumbnails: one registered strip of key frames, with each one's time. */
+export async function thumbnailsStrip(id: number, fromSec: number, toSec: number, n: number, grant?: number) {
+  const r = await fetch(`/api/cameras/${id}/thumbnails.jpg?from=${fromSec.toFixed(3)}&to=${toSec.toFixed(3)}&n=${n}${grantParam(grant)}`,
+    { credentials: "same-origin", headers: { "accept-language": lang } });
+  if (!r.ok) {
+    let message = r.statusText;
+    try { message = (await r.json()).error.message; } catch { /* not JSON */ }
+    throw new ApiError(r.status, "thumbnails", message);
+  }
+  const times = JSON.parse(r.headers.get("x-vidimus-thumbnails") ?? "[]") as (number | null)[];
+  return { url: URL.createObjectURL(await r.blob()), times };
+}
 export interface Bookmark { leaf: number; t: string; t_90k: number; note: string; by: string }
 export const bookmarks = (id: number, fromSec: number, toSec: number) =>
   call<Bookmark[]>("GET", `/api/cameras/${id}/bookmarks?from=${fromSec.toFixed(3)}&to=${toSec.toFixed(3)}`);
@@ -199,6 +211,8 @@ export const changeSystem = (id: string, doc: Record<string, unknown>) =>
   call<{ created: boolean }>("PUT", `/api/registry/systems/${encodeURIComponent(id)}`, doc);
 export const addEntry = (id: string, collection: string, doc: Record<string, unknown>) =>
   call<{ id: number }>("POST", `/api/registry/systems/${encodeURIComponent(id)}/${collection}`, doc);
+export const changeEntry = (id: string, collection: string, entry: number, doc: Record<string, unknown>) =>
+  call<{ id: number }>("PUT", `/api/registry/systems/${encodeURIComponent(id)}/${collection}/${entry}`, doc);
 export const deleteEntry = (id: string, collection: string, entry: number) =>
   call<void>("DELETE", `/api/registry/systems/${encodeURIComponent(id)}/${collection}/${entry}`);
 export const recordEvent = (id: string, doc: Record<string, unknown>) =>

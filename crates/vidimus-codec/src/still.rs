@@ -1,5 +1,6 @@
 //! Stills: the frame at an instant of a recording, decoded, as a JPEG (snapshots, a
-//! reproduction like any export, and later thumbnails).
+//! reproduction like any export), and timeline thumbnails: key frames shrunk
+//! ([`shrink`]) and laid side by side in one strip ([`strip`]).
 //!
 //! [`frame_at`] decodes access units from a key frame and keeps the last picture at or
 //! before the instant asked for; [`jpeg`] encodes an I420 [`Frame`] as a baseline JFIF
@@ -95,9 +96,97 @@ pub fn jpeg(frame: &Frame, quality: u8, mark: &str) -> Result<Vec<u8>, CodecErro
     Ok(out)
 }
 
+/// `frame` shrunk by the whole factor that brings its width to `max_width` or below,
+/// each output sample the mean of the block it covers (a box filter: no aliasing
+/// shimmer from skipping pixels). The size stays even (I420).
+pub fn shrink(frame: &Frame, max_width: usize) -> Frame {
+    let k = frame.width().div_ceil(max_width.max(2)).max(1);
+    let (w, h) = ((frame.width() / k) & !1, (frame.height() / k) & !1);
+    let (w, h) = (w.max(2), h.max(2));
+    let mut out = Frame::black(w, h, frame.pts);
+    let planes = [(Plane::Y, 1), (Plane::U, 2), (Plane::V, 2)];
+    for (plane, sub) in planes {
+        let (src_stride, dst_stride) = (frame.stride(plane), out.stride(plane));
+        let (dw, dh) = (w / sub, h / sub);
+        let (sw, sh) = (frame.width().div_ceil(sub), frame.height().div_ceil(sub));
+        let src = frame.plane(plane);
+        let dst = out.plane_mut(plane);
+        for y in 0..dh {
+            for x in 0..dw {
+                let (mut sum, mut n) = (0u32, 0u32);
+                for yy in y * k..((y + 1) * k).min(sh) {
+                    for xx in x * k..((x + 1) * k).min(sw) {
+                        sum += u32::from(src[yy * src_stride + xx]);
+                        n += 1;
+                    }
+                }
+                dst[y * dst_stride + x] = (sum / n.max(1)) as u8;
+            }
+        }
+    }
+    out
+}
+
+/// Frames of one height side by side, left to right (a thumbnail strip). Frames of
+/// another height are letterboxed into the first one's (black above and below).
+pub fn strip(frames: &[Frame]) -> Result<Frame, CodecError> {
+    let first = frames
+        .first()
+        .ok_or_else(|| CodecError::Frame("a strip of no frames".into()))?;
+    let h = first.height();
+    let w: usize = frames.iter().map(|f| f.width()).sum();
+    let mut out = Frame::black(w, h, first.pts);
+    let mut left = 0;
+    for f in frames {
+        let top = (h.saturating_sub(f.height()) / 2) & !1;
+        for (plane, sub) in [(Plane::Y, 1), (Plane::U, 2), (Plane::V, 2)] {
+            let (ss, ds) = (f.stride(plane), out.stride(plane));
+            let rows = (f.height().min(h) / sub).min(h / sub - top / sub);
+            let cols = f.width() / sub;
+            let src = f.plane(plane);
+            let dst = out.plane_mut(plane);
+            for y in 0..rows {
+                let d = (top / sub + y) * ds + left / sub;
+                dst[d..d + cols].copy_from_slice(&src[y * ss..y * ss + cols]);
+            }
+        }
+        left += f.width();
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thumbnails_shrink_by_the_mean_and_lie_side_by_side() {
+        // A 64x48 frame, left half white (235), right half black (16).
+        let mut f = Frame::black(64, 48, 7);
+        let s = f.stride(Plane::Y);
+        for y in 0..48 {
+            for x in 0..32 {
+                f.plane_mut(Plane::Y)[y * s + x] = 235;
+            }
+        }
+        let t = shrink(&f, 16);
+        assert_eq!((t.width(), t.height(), t.pts), (16, 12, 7));
+        assert_eq!((t.luma(0, 0), t.luma(15, 11)), (235, 16));
+        assert_eq!(t.luma(7, 5), 235, "the block left of the edge is all white");
+        // A block straddling an edge is the mean of what it covers.
+        let mut g = Frame::black(8, 8, 0);
+        g.plane_mut(Plane::Y)[0] = 116; // one of four samples: (116+16*3)/4 = 41
+        assert_eq!(shrink(&g, 4).luma(0, 0), 41);
+        // Already small enough: the same size.
+        assert_eq!(shrink(&g, 100).width(), 8);
+        let st = strip(&[t.clone(), shrink(&Frame::black(64, 48, 9), 16), t]).unwrap();
+        assert_eq!((st.width(), st.height()), (48, 12));
+        assert_eq!(
+            (st.luma(0, 0), st.luma(16, 0), st.luma(32, 0)),
+            (235, 16, 235)
+        );
+        assert!(strip(&[]).is_err());
+    }
 
     #[test]
     fn a_frame_becomes_a_jpeg_with_its_mark() {

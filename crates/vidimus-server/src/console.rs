@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 include!(concat!(env!("OUT_DIR"), "/console_files.rs"));
 
 /// Content-Security-Policy of the console: its own scripts and styles only; video from
-/// its own API (blob: for Media Source Extensions); WebSockets to itself.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+/// its own API (blob: for Media Source Extensions, and for thumbnail strips read with their times); WebSockets to itself.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
     media-src 'self' blob:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 pub async fn serve(method: Method, uri: Uri) -> Response {

@@ -18,6 +18,8 @@
 //!   errors' Chinese.
 //! - [`db`]: index connections for handlers.
 //! - [`status`]: alarms, disk and capacity (`/api/status`, metrics).
+//! - [`thumbnails`]: timeline thumbnails (key frames, shrunk, cached), viewing under
+//!   a grant, registered per strip.
 //! - [`view`]: view-only playback: recorded video watermarked in the pixels and
 //!   streamed over a WebSocket, never a file (Art. 35).
 //! - [`tls`]: HTTPS with rustls (configured or self-signed certificates).
@@ -43,6 +45,7 @@ pub mod refusals;
 pub mod requests;
 pub mod snapshot;
 pub mod status;
+pub mod thumbnails;
 pub mod tls;
 pub mod view;
 pub mod witness;
@@ -105,6 +108,8 @@ pub struct AppState {
     /// The log's signing key (for bundles), read once at start; None: where the data
     /// directory says it is.
     pub signing_key: Option<[u8; 32]>,
+    /// Decoded timeline thumbnails (key frames, shrunk).
+    pub thumbs: Arc<thumbnails::ThumbCache>,
 }
 
 impl AppState {
@@ -138,6 +143,7 @@ impl AppState {
             alarm_acks: Arc::default(),
             demo: false,
             password_checks: Arc::new(tokio::sync::Semaphore::new(2)),
+            thumbs: Arc::default(),
             signing_key: None,
         })
     }
@@ -166,6 +172,7 @@ impl AppState {
         status::districts,
         status::acknowledge,
         snapshot::snapshot,
+        thumbnails::thumbnails,
         api::bookmarks,
         api::add_bookmark,
         custody::set_retention,
@@ -250,6 +257,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/cameras/{id}/live", get(live::live))
         .route("/api/cameras/{id}/view", get(view::view))
         .route("/api/cameras/{id}/snapshot.jpg", get(snapshot::snapshot))
+        .route(
+            "/api/cameras/{id}/thumbnails.jpg",
+            get(thumbnails::thumbnails),
+        )
         .route(
             "/api/cameras/{id}/bookmarks",
             get(api::bookmarks).post(api::add_bookmark),

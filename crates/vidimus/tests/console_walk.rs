@@ -3,7 +3,9 @@
 //! administrator and as a PSB officer: a screenshot of each under
 //! `web/e2e/artifacts/walk/`, and in Chinese no visible English word outside the
 //! allow list (names, ids, units) — including what the server writes (findings,
-//! alarms, errors, the printable reports). See web/e2e/walk.mjs.
+//! alarms, errors, the printable reports). Synchronized playback of two cameras is
+//! walked first (one wall time, one pause, one speed, each playback registered). See
+//! web/e2e/walk.mjs.
 
 mod support;
 
@@ -21,10 +23,34 @@ fn every_screen_in_both_languages_at_three_sizes() {
     );
     let (_cam, url) = simcam("none");
     let site = Site::new(
-        &[("lobby", &format!("{url}/lobby"))],
+        &[
+            ("lobby", &format!("{url}/lobby")),
+            ("gate", &format!("{url}/gate")),
+        ],
         "sync_interval = \"1s\"",
     );
     add_user(&site, "root", "the administrator's password", "admin");
+    // The administrator's duty grant: playback of every camera (synchronized playback),
+    // its purpose in Chinese as a Chinese site would write it.
+    add_user(&site, "manager", "the manager's password", "admin");
+    let out = site.vidimus_stdin(
+        &[
+            "grant",
+            "duty",
+            "--user",
+            "root",
+            "--by",
+            "manager",
+            "--purpose",
+            "日常值守",
+        ],
+        "the manager's password\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = site.vidimus(&[
         "org",
         "add",
