@@ -158,6 +158,9 @@ try {
   await psb.waitForSelector("[data-testid=compliance] p:has-text('No systems')");
   await psb.selectOption("[data-testid=cmp-district]", "");
   await psb.click("[data-testid=cmp-open-bank-0042]");
+  // The PSB acknowledges receipt of the filing (Art. 18); the manager sees it.
+  await psb.click("[data-testid=cmp-acknowledge]");
+  await psb.waitForSelector(`[data-testid=cmp-acked]:has-text('acknowledged by the public security organ on ${day(0)}')`);
   await psb.click("[data-testid=cmp-checklist]");
   await psb.waitForSelector("[data-testid=cmp-checklist-table] th:has-text('Art. 36 ¶2(4)')");
   await psb.fill("[data-order='art24.responsible_persons']", day(15));
@@ -171,6 +174,13 @@ try {
   await tab(psb, "inspections");
   await psb.locator("[data-testid=cmp-checklist-table]").scrollIntoViewIfNeeded();
   await psb.screenshot({ path: join(artifacts, "compliance-psb.png") });
+  await admin.reload();
+  await admin.click("[data-testid=nav-compliance]");
+  await admin.click("[data-testid=cmp-open-bank-0042]");
+  await tab(admin, "workflows");
+  await admin.waitForSelector(`[data-testid=cmp-filing-state]:has-text('acknowledged by the public security organ on ${day(0)}')`);
+  const filingPage = await admin.request.get(new URL(href, base).href);
+  assert.ok((await filingPage.text()).includes(`data-acknowledged="${day(0)}"`), "the printable filing says it was acknowledged");
   console.log("compliance e2e ok");
 } finally {
   await browser.close();

@@ -277,6 +277,7 @@ function SystemDetail({ id, me, onChange }: { id: string; me: Session; onChange:
 
       </div>
       <div role="tabpanel" hidden={tab !== "inspections"} data-testid="panel-inspections">
+        {psb && <AcknowledgeFiling id={id} view={view} act={act} />}
         {psb && <Inspection id={id} report={report} act={act} />}
       </div>
       <div role="tabpanel" hidden={tab !== "history"} data-testid="panel-history">
@@ -420,6 +421,11 @@ function Filing({ id, view, act }: { id: string; view: RegistryView; act: Act })
   return (
     <form className="cmp-form" data-testid="cmp-filing" onSubmit={(e) => { e.preventDefault(); act(recordEvent(id, { kind: "filing", date, materials })); }}>
       <h5>{t("fileWithPsb")}</h5>
+      {(() => {
+        const { filed, acked } = filingState(view);
+        return filed && <p data-testid="cmp-filing-state" className={acked ? "status-compliant" : "muted"}>
+          {acked ? t("filingAcknowledgedOn", { filed, at: acked }) : t("filingAwaitsAck", { filed })}</p>;
+      })()}
       <label>{t("day")}<input type="date" data-testid="filing-date" value={date} onChange={(e) => setDate(e.target.value)} /></label>
       <fieldset><legend>{t("materials")}</legend>
         {MATERIALS.map((m) => (
@@ -490,6 +496,30 @@ function TestingReport({ id, act }: { id: string; act: Act }) {
   );
 }
 
+/** The latest filing, and the PSB's acknowledgement of it (on or after it), if any. */
+function filingState(view: RegistryView) {
+  const filings = view.events.filter((e) => e.kind === "filing").map((e) => e.date).sort();
+  const filed = filings[filings.length - 1];
+  const acked = filed ? view.events.filter((e) => e.kind === "filing_acknowledged" && e.date >= filed).map((e) => e.date).sort().pop() : undefined;
+  return { filed, acked };
+}
+
+/** The district's PSB acknowledges that it received the filing (Art. 18). */
+function AcknowledgeFiling({ id, view, act }: { id: string; view: RegistryView; act: Act }) {
+  const t = useT();
+  const { filed, acked } = filingState(view);
+  const [date, setDate] = useState(today());
+  if (!filed) return <p className="muted" data-testid="cmp-ack-none">{t("noFilingYet")}</p>;
+  if (acked) return <p className="status-compliant" data-testid="cmp-acked">{t("filingAcknowledgedOn", { filed, at: acked })}</p>;
+  return (
+    <form className="cmp-form" data-testid="cmp-ack" onSubmit={(e) => { e.preventDefault(); act(recordEvent(id, { kind: "filing_acknowledged", date })); }}>
+      <h5>{t("acknowledgeFilingOf", { filed })}</h5>
+      <label>{t("day")}<input type="date" value={date} min={filed} onChange={(e) => setDate(e.target.value)} /></label>
+      <button type="submit" data-testid="cmp-acknowledge">{t("acknowledge")}</button>
+    </form>
+  );
+}
+
 function Inspection({ id, report, act }: { id: string; report: Report; act: Act }) {
   const t = useT();
   const [items, setItems] = useState<ChecklistItem[] | null>(null);
@@ -514,7 +544,7 @@ function Inspection({ id, report, act }: { id: string; report: Report; act: Act 
       <label>{t("day")}<input type="date" value={date} onChange={(e) => setDate(e.target.value)} /></label>
       <label>{t("inspector")}<input value={inspector} onChange={(e) => setInspector(e.target.value)} /></label>
       {rules.length > 0 && <fieldset><legend>{t("orderCorrections")}</legend>{rules.map((r) => (
-        <label key={r}>{r} {t("correctBy")} <input type="date" data-order={r} value={orders[r] ?? ""} onChange={(e) => setOrders({ ...orders, [r]: e.target.value })} /></label>
+        <label key={r}>{report.findings.find((f) => f.rule_id === r)?.summary ?? r} — {t("correctBy")} <input type="date" data-order={r} value={orders[r] ?? ""} onChange={(e) => setOrders({ ...orders, [r]: e.target.value })} /></label>
       ))}</fieldset>}
       <button type="submit" data-testid="cmp-inspect">{t("recordInspection")}</button>
     </form>

@@ -75,7 +75,9 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
   const viewGrant = covering.find((g) => g.view_only);
   // The case an access is made under: registered with it. With several, the user picks.
   const [caseId, setCaseId] = useState<number | null>(null);
-  const viewing = grantsFor(grants, cameraId, "view_recorded");
+  // With a full grant beside a view-only one, the full one is used (the view-only
+  // grant would only be refused a file, and the refusal registered).
+  const viewing = grantsFor(grants, cameraId, "view_recorded").filter((g) => viewOnly || !g.view_only);
   const chosen = viewing.find((g) => g.id === caseId) ?? viewing[0];
   const grant = chosen?.id;
   const copyGrant = grantsFor(grants, cameraId, "reproduce").find((g) => g.id === caseId)?.id

@@ -137,7 +137,7 @@ export function Sync() {
       </div>
       {chosen.length === 0 ? <div className="hint">{t("syncPick")}</div> : (
         <div className={`grid sync-grid n${chosen.length}`}>
-          {chosen.map((c) => <SyncTile key={c.id} camera={c} grant={grantsFor(grants, c.id, "view_recorded")[0]} playFrom={playFrom}
+          {chosen.map((c) => <SyncTile key={c.id} camera={c} grant={grantsFor(grants, c.id, "view_recorded").filter((g) => !g.view_only)[0]} playFrom={playFrom}
             speed={speed} video={(v) => { videos.current[c.id] = v; }} onMap={(p) => { maps.current[c.id] = p; }} />)}
         </div>
       )}

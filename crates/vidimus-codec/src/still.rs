@@ -127,8 +127,9 @@ pub fn shrink(frame: &Frame, max_width: usize) -> Frame {
     out
 }
 
-/// Frames of one height side by side, left to right (a thumbnail strip). Frames of
-/// another height are letterboxed into the first one's (black above and below).
+/// Frames side by side, left to right (a thumbnail strip), in the first one's height:
+/// a shorter frame is letterboxed (black above and below), a taller one keeps its
+/// middle rows.
 pub fn strip(frames: &[Frame]) -> Result<Frame, CodecError> {
     let first = frames
         .first()
@@ -138,7 +139,9 @@ pub fn strip(frames: &[Frame]) -> Result<Frame, CodecError> {
     let mut out = Frame::black(w, h, first.pts);
     let mut left = 0;
     for f in frames {
+        // Rows of black above a shorter frame; rows skipped above a taller one's middle.
         let top = (h.saturating_sub(f.height()) / 2) & !1;
+        let skip = (f.height().saturating_sub(h) / 2) & !1;
         for (plane, sub) in [(Plane::Y, 1), (Plane::U, 2), (Plane::V, 2)] {
             let (ss, ds) = (f.stride(plane), out.stride(plane));
             let rows = (f.height().min(h) / sub).min(h / sub - top / sub);
@@ -147,7 +150,8 @@ pub fn strip(frames: &[Frame]) -> Result<Frame, CodecError> {
             let dst = out.plane_mut(plane);
             for y in 0..rows {
                 let d = (top / sub + y) * ds + left / sub;
-                dst[d..d + cols].copy_from_slice(&src[y * ss..y * ss + cols]);
+                let s = (skip / sub + y) * ss;
+                dst[d..d + cols].copy_from_slice(&src[s..s + cols]);
             }
         }
         left += f.width();
@@ -186,6 +190,32 @@ mod tests {
             (235, 16, 235)
         );
         assert!(strip(&[]).is_err());
+        // A taller frame keeps its middle: rows 4..16 of a 16x20 frame whose middle is white.
+        let mut tall = Frame::black(16, 20, 0);
+        let ts = tall.stride(Plane::Y);
+        for y in 4..16 {
+            for x in 0..16 {
+                tall.plane_mut(Plane::Y)[y * ts + x] = 235;
+            }
+        }
+        let st = strip(&[Frame::black(16, 12, 0), tall]).unwrap();
+        assert_eq!((st.width(), st.height()), (32, 12));
+        assert_eq!(
+            (st.luma(16, 0), st.luma(31, 11)),
+            (235, 235),
+            "the middle rows"
+        );
+        // A shorter one is letterboxed: black above and below.
+        let mut short = Frame::black(16, 8, 0);
+        let ss = short.stride(Plane::Y);
+        for v in short.plane_mut(Plane::Y)[..8 * ss].iter_mut() {
+            *v = 235;
+        }
+        let st = strip(&[Frame::black(16, 12, 0), short]).unwrap();
+        assert_eq!(
+            (st.luma(20, 0), st.luma(20, 2), st.luma(20, 11)),
+            (16, 235, 16)
+        );
     }
 
     #[test]

@@ -324,7 +324,7 @@ fn evaluate_rules(
                                 days_left: last.days_since(as_of),
                                 explanation: if zh {
                                     format!(
-                                        "{due_what}：应于 {last} 前完成（{}后 {} 日内）；{}",
+                                        "{due_what}：最迟应于 {last}（含当日）完成（{}后 {} 日内）；{}",
                                         start.of, d.days, words
                                     )
                                 } else {

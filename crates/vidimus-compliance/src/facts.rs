@@ -332,6 +332,9 @@ pub enum EventKind {
     CompletionAcceptance,
     /// Filing with the public security organ (Art. 18); `materials` lists what it held.
     Filing,
+    /// The public security organ's acknowledgement that it received the filing (the
+    /// latest filing on or before its date), recorded by the district's PSB.
+    FilingAcknowledged,
     /// A testing report (Art. 14, 27, 28).
     TestingReport,
     /// A move or removal (Art. 19).

@@ -187,11 +187,23 @@ pub fn checklist_in(
         Some(e) => format!("{}{}", t("completion acceptance: ", "竣工验收："), e.date),
         None => t("completion acceptance: not recorded", "竣工验收：未记录").into(),
     });
-    lines[1].push(match latest(facts, EventKind::Filing) {
-        Some(e) if zh => format!("已备案：{}（材料 {} 份）", e.date, e.materials.len()),
-        Some(e) => format!("filed: {} ({} materials)", e.date, e.materials.len()),
-        None => t("filed: not recorded", "备案：未记录").into(),
+    let filed = latest(facts, EventKind::Filing);
+    // The PSB's acknowledgement of that filing (on or after it).
+    let acknowledged = filed
+        .and_then(|f| latest(facts, EventKind::FilingAcknowledged).filter(|a| a.date >= f.date));
+    lines[1].push(match (filed, zh) {
+        (Some(e), true) => format!("已备案：{}（材料 {} 份）", e.date, e.materials.len()),
+        (Some(e), false) => format!("filed: {} ({} materials)", e.date, e.materials.len()),
+        (None, _) => t("filed: not recorded", "备案：未记录").into(),
     });
+    if filed.is_some() {
+        lines[1].push(match (acknowledged, zh) {
+            (Some(a), true) => format!("公安机关已于 {} 确认收到备案", a.date),
+            (Some(a), false) => format!("filing acknowledged by the PSB on {}", a.date),
+            (None, true) => "公安机关尚未确认收到备案".into(),
+            (None, false) => "filing not yet acknowledged by the PSB".into(),
+        });
+    }
     for e in facts
         .events
         .iter()

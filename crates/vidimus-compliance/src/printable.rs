@@ -279,7 +279,7 @@ pub fn filing_report_in(
         (Some(d), true) => {
             let _ = write!(
                 b,
-                "{d} 竣工验收；应于30日内、即 {} 前备案（第十八条第一款；第四十七条：含第30日）。",
+                "{d} 竣工验收；应于30日内、最迟于 {}（含当日）备案（第十八条第一款；第四十七条：含第30日）。",
                 d.add_days(30)
             );
         }
@@ -488,6 +488,46 @@ pub fn filing_report_in(
     }
     let _ = write!(b, "</table><h2>{}</h2>", w.t("Open findings", "未整改问题"));
     findings_table(&w, report, &mut b);
+    // The PSB's acknowledgement of the latest filing, where it has given one.
+    let filed = facts
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::Filing)
+        .map(|e| e.date)
+        .max();
+    let acknowledged = facts
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::FilingAcknowledged && filed.is_some_and(|f| e.date >= f))
+        .map(|e| e.date)
+        .max();
+    match (filed, acknowledged) {
+        (Some(f), Some(a)) => {
+            let _ = write!(
+                b,
+                "<p class=\"ok\" data-acknowledged=\"{a}\">{}</p>",
+                esc(&if zh {
+                    format!("{f} 的备案已由公安机关于 {a} 确认收到。")
+                } else {
+                    format!(
+                        "The filing of {f} was acknowledged by the public security organ on {a}."
+                    )
+                })
+            );
+        }
+        (Some(f), None) => {
+            let _ = write!(
+                b,
+                "<p>{}</p>",
+                esc(&if zh {
+                    format!("{f} 的备案尚待公安机关确认。")
+                } else {
+                    format!("The filing of {f} awaits the public security organ's acknowledgement.")
+                })
+            );
+        }
+        _ => {}
+    }
     let _ = write!(
         b,
         "<div class=\"sign\"><div>{}</div><div>{}</div></div>",

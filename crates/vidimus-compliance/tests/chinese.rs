@@ -20,8 +20,21 @@ fn english_words(text: &str) -> Vec<String> {
     // are shown as they are recorded.
     let names = names();
     let mut text = text.to_owned();
-    for n in &names {
-        text = text.replace(n.as_str(), " ");
+    // A name only where it stands alone (`filing` inside `event.filing` is a path).
+    let part =
+        |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_');
+    for n in names.iter().filter(|n| !n.is_empty()) {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(n.as_str()) {
+            let before = rest[..at].chars().next_back();
+            let after = rest[at + n.len()..].chars().next();
+            out.push_str(&rest[..at]);
+            out.push_str(if part(before) || part(after) { n } else { " " });
+            rest = &rest[at + n.len()..];
+        }
+        out.push_str(rest);
+        text = out;
     }
     let text = text.as_str();
     const ALLOWED: &[&str] = &[
@@ -44,6 +57,9 @@ fn english_words(text: &str) -> Vec<String> {
         .split(|c: char| {
             c.is_whitespace() || "，。：；、（）()“”\"'‘’[]<>|·—–→,;!?？！".contains(c)
         })
+        // Without the punctuation around it ("Penalty:" is the word "Penalty"); with
+        // _ . / : = - or digits inside, an id, a path or a time, not a word.
+        .map(|t| t.trim_matches(|c| c == '.' || c == ':'))
         .filter(|t| t.chars().any(|c| c.is_ascii_alphabetic()))
         .filter(|t| {
             !t.contains(['_', '.', '/', ':', '=', '-']) && !t.chars().any(|c| c.is_ascii_digit())

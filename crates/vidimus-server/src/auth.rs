@@ -76,12 +76,11 @@ impl FromRequestParts<AppState> for AuthUser {
                 ));
             }
         }
-        let lang = s
-            .lang
-            .as_deref()
-            .and_then(Lang::parse)
-            .or_else(|| crate::language::accept_language(&parts.headers))
-            .unwrap_or_default();
+        let lang = crate::language::session_lang(s.lang.as_deref(), &parts.headers);
+        // What the error middleware rewrites follows the same choice.
+        if let Some(d) = parts.extensions.get::<crate::language::Decided>() {
+            *d.0.lock().expect("language slot") = Some(lang);
+        }
         Ok(AuthUser {
             user_id: s.user_id,
             username: s.username,

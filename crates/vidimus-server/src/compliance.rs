@@ -956,6 +956,7 @@ pub async fn add_event(
             let (role, _) = readable(ix, &user, &id2)?;
             let allowed = match event.kind {
                 EventKind::Inspection
+                | EventKind::FilingAcknowledged
                 | EventKind::CorrectionNotice
                 | EventKind::SeriousConsequences => matches!(role, Role::Psb { .. }),
                 EventKind::TestingReport => {
@@ -963,6 +964,20 @@ pub async fn add_event(
                 }
                 _ => matches!(role, Role::Manager { admin: true }),
             };
+            // An acknowledgement is of a filing: there must be one on or before it.
+            if allowed && event.kind == EventKind::FilingAcknowledged {
+                let filed = ix.registry_events(&id2)?.into_iter().any(|e| {
+                    e.kind == "filing"
+                        && vidimus_compliance::Date::parse(&e.date).is_ok_and(|d| d <= event.date)
+                });
+                if !filed {
+                    return Err(ApiError::bad_request(format!(
+                        "no filing on or before {} to acknowledge",
+                        event.date
+                    ))
+                    .zh(format!("{} 及之前没有可确认的备案。", event.date)));
+                }
+            }
             if !allowed {
                 return Err(forbidden(&format!(
                     "a {} is not recorded by your organisation",

@@ -24,6 +24,8 @@ pub struct ApiError {
 #[derive(Clone, Debug)]
 pub struct ErrorText {
     pub code: &'static str,
+    /// The English message (kept as `detail` when only the code's sentence is Chinese).
+    pub en: String,
     pub zh: Option<String>,
 }
 
@@ -39,6 +41,9 @@ pub struct ErrorDetail {
     /// `bad_time`, `range_too_large`, `camera_not_found`, `no_recording`, `internal`.
     pub code: String,
     pub message: String,
+    /// The English details, in a Chinese answer whose message is the code's sentence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl ApiError {
@@ -78,17 +83,20 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let text = ErrorText {
+            code: self.code,
+            en: self.message.clone(),
+            zh: self.zh,
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code.to_owned(),
                 message: self.message,
+                detail: None,
             },
         };
         let mut r = (self.status, Json(body)).into_response();
-        r.extensions_mut().insert(ErrorText {
-            code: self.code,
-            zh: self.zh,
-        });
+        r.extensions_mut().insert(text);
         if let Some(s) = self.retry_after {
             r.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, s.into());

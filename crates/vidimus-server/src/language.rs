@@ -19,7 +19,8 @@ use crate::error::ErrorText;
 /// The cookie holding the chosen language (not a secret: HttpOnly is not needed).
 pub const COOKIE: &str = "vidimus_lang";
 
-fn cookie_lang(headers: &HeaderMap) -> Option<Lang> {
+/// The language chosen in the `vidimus_lang` cookie, if any.
+pub fn cookie_lang(headers: &HeaderMap) -> Option<Lang> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -30,12 +31,32 @@ fn cookie_lang(headers: &HeaderMap) -> Option<Lang> {
         .and_then(|(_, v)| Lang::parse(v))
 }
 
-/// The first language of an `Accept-Language` header that we speak.
+/// The most wanted language of an `Accept-Language` header that we speak: tags with
+/// `q=0` (not wanted) or an unreadable weight are left out, and only the first 16 tags
+/// are read (a header is not a way to make the server sort thousands).
 pub fn accept_language(headers: &HeaderMap) -> Option<Lang> {
     let raw = headers.get(header::ACCEPT_LANGUAGE)?.to_str().ok()?;
-    accept_language::parse(raw)
-        .iter()
-        .find_map(|tag| Lang::parse(tag))
+    let first: Vec<&str> = raw.split(',').take(16).collect();
+    accept_language::parse_with_quality(&first.join(","))
+        .into_iter()
+        .filter(|(_, q)| q.is_finite() && *q > 0.0)
+        .find_map(|(tag, _)| Lang::parse(&tag))
+}
+
+/// The language a request is answered in, once its session is read: the one
+/// the session keeps, else the cookie's, else `Accept-Language`'s, else English.
+/// The extractor of the logged-in user decides it and leaves it here (a slot in the
+/// request's extensions) so that what [`speak`] rewrites follows the same choice.
+#[derive(Clone, Default)]
+pub struct Decided(pub std::sync::Arc<std::sync::Mutex<Option<Lang>>>);
+
+/// The language of a request whose session is known (`session`: the session's own).
+pub fn session_lang(session: Option<&str>, headers: &HeaderMap) -> Lang {
+    session
+        .and_then(Lang::parse)
+        .or_else(|| cookie_lang(headers))
+        .or_else(|| accept_language(headers))
+        .unwrap_or_default()
 }
 
 /// The language of a request before its session is known: the cookie, else
@@ -66,8 +87,14 @@ pub fn speak(mut resp: Response, lang: Lang) -> Response {
     if lang == Lang::Zh
         && let Some(text) = resp.extensions_mut().remove::<ErrorText>()
     {
-        let message = text.zh.unwrap_or_else(|| error_zh(text.code).to_owned());
-        let body = serde_json::json!({"error": {"code": text.code, "message": message}});
+        // The handler's own Chinese; else a sentence for the code, the English
+        // details kept beside it (which field, which value).
+        let body = match text.zh {
+            Some(zh) => serde_json::json!({"error": {"code": text.code, "message": zh}}),
+            None => {
+                serde_json::json!({"error": {"code": text.code, "message": error_zh(text.code), "detail": text.en}})
+            }
+        };
         let len = body.to_string();
         *resp.body_mut() = axum::body::Body::from(len.clone());
         resp.headers_mut()
@@ -137,6 +164,40 @@ mod tests {
             );
         }
         h
+    }
+
+    #[test]
+    fn unwanted_and_excess_tags_are_not_taken() {
+        // q=0 means "not this one".
+        assert_eq!(
+            request_lang(&headers(&[("accept-language", "zh-CN;q=0, en;q=0.5")])),
+            Lang::En
+        );
+        assert_eq!(
+            request_lang(&headers(&[("accept-language", "zh-CN;q=0")])),
+            Lang::En
+        );
+        // Garbage weights are skipped, not sorted.
+        assert_eq!(
+            request_lang(&headers(&[("accept-language", "fr;q=NaN, zh;q=0.3")])),
+            Lang::Zh
+        );
+        // Only the first 16 tags are read.
+        let many = format!("{}, zh", vec!["fr"; 40].join(", "));
+        assert_eq!(
+            request_lang(&headers(&[("accept-language", many.as_str())])),
+            Lang::En
+        );
+    }
+
+    #[test]
+    fn the_session_wins_over_the_cookie_and_the_header() {
+        let h = headers(&[("accept-language", "en"), ("cookie", "vidimus_lang=en")]);
+        assert_eq!(session_lang(Some("zh-CN"), &h), Lang::Zh);
+        assert_eq!(session_lang(None, &h), Lang::En);
+        let h = headers(&[("accept-language", "en"), ("cookie", "vidimus_lang=zh-CN")]);
+        assert_eq!(session_lang(None, &h), Lang::Zh);
+        assert_eq!(session_lang(Some("xx"), &h), Lang::Zh);
     }
 
     #[test]

@@ -355,7 +355,7 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
 }
 
 /// Tags each request with an id (kept from `x-request-id` if sane) and logs it.
-async fn request_id(req: Request, next: Next) -> Response {
+async fn request_id(mut req: Request, next: Next) -> Response {
     let id = req
         .headers()
         .get("x-request-id")
@@ -368,8 +368,13 @@ async fn request_id(req: Request, next: Next) -> Response {
         .map(str::to_owned)
         .unwrap_or_else(|| vidimus_access::token::new_token()[..16].to_owned());
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
-    let lang = language::request_lang(req.headers());
-    let mut resp = language::speak(error::json_errors(next.run(req).await).await, lang);
+    // The language before the session is read; the session's, once it is.
+    let early = language::request_lang(req.headers());
+    let decided = language::Decided::default();
+    req.extensions_mut().insert(decided.clone());
+    let resp = error::json_errors(next.run(req).await).await;
+    let lang = decided.0.lock().expect("language slot").unwrap_or(early);
+    let mut resp = language::speak(resp, lang);
     tracing::debug!(request_id = %id, %method, %path, status = resp.status().as_u16(), "request");
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);

@@ -33,9 +33,19 @@ const CACHE_ENTRIES: usize = 1024;
 type KeyFrame = (i64, i64);
 
 /// Decoded, shrunk key frames, and the order they came in (the oldest leaves first).
-#[derive(Default)]
 pub struct ThumbCache {
     inner: Mutex<Kept>,
+    /// Strips decoded at once (the rest wait): thumbnails cannot take the machine.
+    decoding: tokio::sync::Semaphore,
+}
+
+impl Default for ThumbCache {
+    fn default() -> Self {
+        ThumbCache {
+            inner: Mutex::default(),
+            decoding: tokio::sync::Semaphore::new(2),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -106,6 +116,13 @@ pub async fn thumbnails(
             "`to` must be after `from`",
         ));
     }
+    if to - from > crate::api::MAX_TIMELINE {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "range_too_large",
+            "thumbnails cover at most 31 days",
+        ));
+    }
     let n = q.n.unwrap_or(8).clamp(1, MAX_THUMBS);
     let mut granted = crate::grants::authorize(
         &state,
@@ -135,19 +152,32 @@ pub async fn thumbnails(
     let step = (to.0 - from.0) / n as i64;
     let mut pictures: Vec<Option<Arc<Frame>>> = Vec::with_capacity(n);
     let mut shown: Vec<Option<i64>> = Vec::with_capacity(n);
+    let permit = state
+        .thumbs
+        .decoding
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
     for i in 0..n as i64 {
         let at = Wall90k(from.0 + step * i + step / 2);
         match key_frame(&state, id, at, granted.within).await {
-            Some((wall, f)) => {
+            Ok(Some((wall, f))) => {
                 shown.push(Some(wall));
                 pictures.push(Some(f));
             }
-            None => {
+            Ok(None) => {
                 shown.push(None);
                 pictures.push(None);
             }
+            // Recorded, but not decodable here (no decoder, a broken key frame): an
+            // allowed access that failed, registered as such.
+            Err(e) => {
+                granted.register_failed(&state, &e).await;
+                return Err(ApiError::internal(e));
+            }
         }
     }
+    drop(permit);
     let size = pictures
         .iter()
         .flatten()
@@ -162,7 +192,7 @@ pub async fn thumbnails(
         "Vidimus thumbnails: camera {}, {from}–{to}, for {} under request #{}",
         granted.camera, user.username, granted.request_id
     );
-    let jpeg = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+    let made = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
         let frames: Vec<Frame> = pictures
             .into_iter()
             .map(|p| {
@@ -174,8 +204,15 @@ pub async fn thumbnails(
         vidimus_codec::still::jpeg(&strip, 75, &mark).map_err(|e| e.to_string())
     })
     .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
+    .map_err(|e| e.to_string())
+    .and_then(|r| r);
+    let jpeg = match made {
+        Ok(j) => j,
+        Err(e) => {
+            granted.register_failed(&state, &e).await;
+            return Err(ApiError::internal(e));
+        }
+    };
     let times: Vec<Option<f64>> = shown
         .iter()
         .map(|w| w.map(|w| w as f64 / 90_000.0))
@@ -207,23 +244,26 @@ pub async fn thumbnails(
 }
 
 /// The key frame at or before `at` (inside the grant's range), decoded and shrunk:
-/// from the cache, else from the store.
+/// from the cache, else from the store. `Ok(None)`: nothing recorded there (or the
+/// segment is still being written); `Err`: recorded but not decodable.
 async fn key_frame(
     state: &AppState,
     id: i64,
     at: Wall90k,
     within: (Wall90k, Wall90k),
-) -> Option<(i64, Arc<Frame>)> {
+) -> Result<Option<(i64, Arc<Frame>)>, String> {
     // One frame's worth of range starts at the key frame before `at`.
-    let prepared = crate::api::prepare_granted(state, id, at, Wall90k(at.0 + 3600), within)
-        .await
-        .ok()?;
+    let Ok(prepared) =
+        crate::api::prepare_granted(state, id, at, Wall90k(at.0 + 3600), within).await
+    else {
+        return Ok(None);
+    };
     let wall = prepared.samples.start_90k;
     if let Some(f) = state.thumbs.get((id, wall)) {
-        return Some((wall, f));
+        return Ok(Some((wall, f)));
     }
     let files = state.files.clone();
-    let frame = tokio::task::spawn_blocking(move || -> Option<Frame> {
+    let frame = tokio::task::spawn_blocking(move || -> Result<Option<Frame>, String> {
         let mut first: Option<(usize, i64, Vec<u8>)> = None;
         vidimus_store::export::read_samples(&prepared, &files, |s| {
             first = Some((
@@ -233,20 +273,25 @@ async fn key_frame(
             ));
             Ok(false)
         })
-        .ok()?;
-        let (entry, pts, data) = first?;
+        .map_err(|e| e.to_string())?;
+        let Some((entry, pts, data)) = first else {
+            return Ok(None);
+        };
         let f = vidimus_codec::still::frame_at(
             &prepared.samples.entries[entry],
             [(pts, data.as_slice())],
             pts,
             &vidimus_codec::Ffmpeg::find(),
         )
-        .ok()?;
-        Some(vidimus_codec::still::shrink(&f, THUMB_WIDTH))
+        .map_err(|e| format!("key frame at {}: {e}", Wall90k(wall)))?;
+        Ok(Some(vidimus_codec::still::shrink(&f, THUMB_WIDTH)))
     })
     .await
-    .ok()??;
+    .map_err(|e| e.to_string())??;
+    let Some(frame) = frame else {
+        return Ok(None);
+    };
     let f = Arc::new(frame);
     state.thumbs.put((id, wall), f.clone());
-    Some((wall, f))
+    Ok(Some((wall, f)))
 }

@@ -32,7 +32,7 @@ fn every_screen_in_both_languages_at_three_sizes() {
     add_user(&site, "root", "the administrator's password", "admin");
     // The administrator's duty grant: playback of every camera (synchronized playback),
     // its purpose in Chinese as a Chinese site would write it.
-    add_user(&site, "manager", "the manager's password", "admin");
+    add_user(&site, "zhao", "zhao's long password", "admin");
     let out = site.vidimus_stdin(
         &[
             "grant",
@@ -40,11 +40,11 @@ fn every_screen_in_both_languages_at_three_sizes() {
             "--user",
             "root",
             "--by",
-            "manager",
+            "zhao",
             "--purpose",
             "日常值守",
         ],
-        "the manager's password\n",
+        "zhao's long password\n",
     );
     assert!(
         out.status.success(),

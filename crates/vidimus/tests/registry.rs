@@ -428,6 +428,18 @@ fn registry_workflows_and_findings_through_the_api() {
     let offline: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rule_ids(&offline), rule_ids(&report));
 
+    // Nothing filed yet: nothing for the PSB to acknowledge.
+    let r = li.call(
+        "POST",
+        events,
+        Some(json!({"kind": "filing_acknowledged", "date": day(0)})),
+    );
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "bad_request"),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
     // Filing clears the finding.
     let r = boss.call(
         "POST",
@@ -442,6 +454,24 @@ fn registry_workflows_and_findings_through_the_api() {
         .call("GET", "/api/compliance/systems/bank-0042", None)
         .json();
     assert_eq!(rule_ids(&report), ["art21.network_interface"]);
+
+    // The PSB acknowledges the filing (the manager cannot acknowledge its own); the
+    // checklist says so.
+    let ack = json!({"kind": "filing_acknowledged", "date": day(0)});
+    assert_eq!(
+        boss.call("POST", events, Some(ack.clone())).status,
+        403,
+        "the system manager does not acknowledge its own filing"
+    );
+    assert_eq!(li.call("POST", events, Some(ack)).status, 201);
+    let checklist = li
+        .call("GET", "/api/compliance/systems/bank-0042/inspection", None)
+        .json();
+    let lines = checklist["checklist"][1]["facts"].to_string();
+    assert!(
+        lines.contains(&format!("filing acknowledged by the PSB on {}", day(0))),
+        "{lines}"
+    );
 
     // The PSB orders a correction within 10 days; after the period the tier is refusal.
     let r = li.call(
@@ -504,7 +534,12 @@ fn registry_workflows_and_findings_through_the_api() {
         .json();
     let items = insp["checklist"].as_array().unwrap();
     assert_eq!(items.len(), 5);
-    assert_eq!(items[0]["findings"], json!(["art21.network_interface"]));
+    assert_eq!(items[0]["rule_ids"], json!(["art21.network_interface"]));
+    // The checklist names its findings in words, not rule ids.
+    assert_eq!(
+        items[0]["findings"],
+        json!(["camera door: no network interface is left for shared networking"])
+    );
     assert!(
         items[3]["facts"]
             .to_string()

@@ -180,7 +180,7 @@ fn thumbnails_are_a_registered_view_of_key_frames() {
     let (w, h) = dims.split_once(',').unwrap();
     let (w, h): (usize, usize) = (w.parse().unwrap(), h.parse().unwrap());
     assert!(w % 3 == 0 && w / 3 <= 160 && w / 3 >= 100, "{dims}");
-    assert!((w / 3) * 9 / 16 - h <= 2, "{dims}");
+    assert!((((w / 3) * 9 / 16) as i64 - h as i64).abs() <= 2, "{dims}");
     let leaf: i64 = r
         .header("x-vidimus-register-entry")
         .unwrap()
@@ -198,9 +198,26 @@ fn thumbnails_are_a_registered_view_of_key_frames() {
     assert_eq!(e["allowed"], true);
     assert_eq!(e["served"]["thumbnails"], 3);
     assert_eq!(e["served"]["key_frames"].as_array().unwrap().len(), 3);
-    // The same strip again comes from the cache: the same pictures.
+    // The same strip again: the same pictures (decoded once, kept), and a view of its
+    // own in the register.
     let again = ada.call("GET", &path, None);
     assert_eq!(again.body, r.body);
+    let again_leaf: i64 = again
+        .header("x-vidimus-register-entry")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(again_leaf > leaf, "{again_leaf} after {leaf}");
+    // Eve's refusal is in the register too.
+    let out = site.vidimus(&["register", "--json", "--user", "eve"]);
+    let reg: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        reg.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["allowed"] == false && e["action"] == "view_recorded"),
+        "{reg:#}"
+    );
 
     // A view-only grant (an interested party, Art. 35): no thumbnails.
     let mgr = Client::login(site.http, "manager", "the manager's password");
@@ -224,5 +241,15 @@ fn thumbnails_are_a_registered_view_of_key_frames() {
     assert_eq!(r.json()["request"]["status"], "granted", "{}", r.json());
     let r = zhang.call("GET", &path, None);
     assert_eq!((r.status, r.code().as_str()), (403, "view_only"));
+    let out = site.vidimus(&["register", "--json", "--user", "zhang"]);
+    let reg: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        reg.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["allowed"] == false
+                && e["reason"].as_str().unwrap_or("").contains("view only")),
+        "the view-only refusal is registered: {reg:#}"
+    );
     assert!(rec.terminate());
 }
