@@ -8,7 +8,7 @@
 // Run by crates/vidimus/tests/console_compliance.rs.
 //
 // Env: BASE_URL, ADMIN, ADMIN_PASSWORD, PSB, PSB_PASSWORD, ARTIFACTS.
-import { chromium } from "playwright-core";
+import { launch, logIn as logInAs, step } from "./support.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -18,22 +18,10 @@ const artifacts = process.env.ARTIFACTS;
 mkdirSync(artifacts, { recursive: true });
 const day = (offset) => new Date(Date.now() + 8 * 3600e3 + offset * 86400e3).toISOString().slice(0, 10);
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync"],
-});
-const step = (s) => console.log(`step: ${s}`);
+const browser = await launch();
 
 async function logIn(context, user, password) {
-  const page = await context.newPage();
-  page.on("pageerror", (e) => console.log(`page error: ${e}`));
-  await page.goto(base);
-  await page.fill("input[name=username]", user);
-  await page.fill("input[name=password]", password);
-  await page.click("button[type=submit]");
-  await page.waitForSelector("header");
+  const page = await logInAs(context, base, user, password);
   await page.click("[data-testid=nav-compliance]");
   await page.waitForSelector("[data-testid=compliance]");
   return page;

@@ -5,7 +5,7 @@
 // Env: BASE_URL, VIDIMUS_USER, VIDIMUS_PASSWORD (an operator), VIDIMUS_ADMIN,
 // VIDIMUS_ADMIN_PASSWORD, GAP_CAMERA (a camera whose recording has a gap), ARTIFACTS
 // (directory for screenshots and the exported MP4 and bundle).
-import { chromium } from "playwright-core";
+import { launch, step } from "./support.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -14,13 +14,7 @@ const base = process.env.BASE_URL;
 const artifacts = process.env.ARTIFACTS;
 mkdirSync(artifacts, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
-});
-const step = (s) => console.log(`step: ${s}`);
+const browser = await launch();
 try {
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 850 } });
   const page = await context.newPage();

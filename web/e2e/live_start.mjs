@@ -2,12 +2,9 @@
 // switches the tile between cameras "one" and "two" SWITCHES times, measuring from the
 // click to the new camera's first presented frame (requestVideoFrameCallback). Prints
 // the times (ms) as a JSON array on its last line.
-import { chromium } from "playwright-core";
+import { launch } from "./support.mjs";
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium", headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"],
-});
+const browser = await launch();
 try {
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 720 } })).newPage();
   await page.goto(process.env.BASE_URL);

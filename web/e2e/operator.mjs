@@ -5,7 +5,7 @@
 // Env: BASE_URL, ARTIFACTS, PASSWORD (every user's), and the users: OPERATOR (a duty
 // grant for every camera), NOGRANT (no grant at all), SHORT_GRANT (a grant of camera
 // "front" ending at GRANT_END, Unix seconds).
-import { chromium } from "playwright-core";
+import { launch, step } from "./support.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -13,13 +13,7 @@ import { join } from "node:path";
 const base = process.env.BASE_URL;
 const artifacts = process.env.ARTIFACTS;
 mkdirSync(artifacts, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required"],
-});
-const step = (s) => console.log(`step: ${s}`);
+const browser = await launch();
 const as = async (user, viewport = { width: 1280, height: 720 }) => {
   const page = await (await browser.newContext({ viewport })).newPage();
   page.on("pageerror", (e) => console.log(`page error (${user}): ${e}`));

@@ -8,7 +8,7 @@
 // Run by crates/vidimus/tests/console_walk.rs.
 //
 // Env: BASE_URL, ADMIN, ADMIN_PASSWORD, PSB, PSB_PASSWORD, ARTIFACTS.
-import { chromium } from "playwright-core";
+import { launch, step } from "./support.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -16,7 +16,6 @@ import { join } from "node:path";
 const base = process.env.BASE_URL;
 const shots = join(process.env.ARTIFACTS, "walk");
 mkdirSync(shots, { recursive: true });
-const step = (s) => console.log(`step: ${s}`);
 const day = (offset) => new Date(Date.now() + 8 * 3600e3 + offset * 86400e3).toISOString().slice(0, 10);
 
 const SIZES = [[1440, 900], [1280, 720], [390, 844]];
@@ -62,12 +61,7 @@ async function englishWords(page) {
   return found;
 }
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 
 async function logIn(user, password, lang, [width, height]) {
   const context = await browser.newContext({ viewport: { width, height }, locale: lang === "zh-CN" ? "zh-CN" : "en-US" });
@@ -217,6 +211,8 @@ try {
           // What the server refuses, it says in the reader's language: a camera in a
           // hotel guest room (Art. 10, Art. 39(1)).
           await page.click("[data-testid=tab-cameras]");
+          // A camera's place is named, not shown by its id (bank_hall).
+          assert.ok((await page.textContent("[data-testid=cmp-cameras]")).includes("银行营业厅"), "the place type by its name");
           await page.fill("[data-testid=cam-id]", "room-301");
           await page.fill("[data-testid=cam-location]", "hotel_guest_room");
           await page.click("[data-testid=cmp-add-camera]");

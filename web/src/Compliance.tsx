@@ -6,12 +6,13 @@
 // fits the user's organisation.
 import { useContext, useEffect, useRef, useState } from "react";
 import {
-  addEntry, ApiError, changeEntry, changeSystem, complianceOverview, complianceReport, deleteEntry, districts, inspectionChecklist, printableUrl,
+  addEntry, ApiError, changeEntry, changeSystem, complianceOverview, complianceReport, deleteEntry, inspectionChecklist, printableUrl,
   documentFileUrl, recordEvent, registerSystem, registrySystem, uploadDocumentFile,
-  type ChecklistItem, type District, type Fine, type Report, type RegistryView, type Session, type SystemSummary,
+  type ChecklistItem, type Fine, type Report, type RegistryView, type Session, type SystemSummary,
 } from "./api";
 import { LangContext, term, useT, useTerm, type Lang } from "./i18n";
 import { useAsk } from "./Ask";
+import { useDistricts, usePlaceTypes } from "./data";
 
 const CATEGORIES = ["item_1", "item_2", "item_3", "item_4", "item_5", "item_6", "item_7", "item_8", "outside_scope"];
 const MATERIALS = [
@@ -54,8 +55,7 @@ function message(e: unknown) {
 /** A district, chosen from the list (never typed: "Futian" and "futian" are one). */
 function DistrictSelect({ value, onChange, testid, any }: { value: string; onChange: (v: string) => void; testid?: string; any: string }) {
   const lang = useContext(LangContext);
-  const [list, setList] = useState<District[]>([]);
-  useEffect(() => { districts().then(setList).catch(() => {}); }, []);
+  const list = useDistricts();
   return (
     <select data-testid={testid} value={value} onChange={(e) => onChange(e.target.value)}>
       <option value="">{any}</option>
@@ -64,10 +64,20 @@ function DistrictSelect({ value, onChange, testid, any }: { value: string; onCha
   );
 }
 
+/** The rulebook's place types, and a place type's name in the reader's language. */
+function usePlaces() {
+  const lang = useContext(LangContext);
+  const places = usePlaceTypes();
+  const placeName = (id: string) => {
+    const p = places.find((x) => x.id === id);
+    return p ? (lang === "zh-CN" ? p.zh : p.en) : id;
+  };
+  return { places, placeName };
+}
+
 function useDistrictName() {
   const lang = useContext(LangContext);
-  const [list, setList] = useState<District[]>([]);
-  useEffect(() => { districts().then(setList).catch(() => {}); }, []);
+  const list = useDistricts();
   return (id: string | null) => {
     const d = list.find((x) => x.id === id);
     return d ? (lang === "zh-CN" ? d.zh : d.en) : id ?? "";
@@ -180,6 +190,7 @@ function SystemDetail({ id, me, onChange }: { id: string; me: Session; onChange:
   const ask = useAsk();
   const words = useTerm();
   const districtName = useDistrictName();
+  const { placeName } = usePlaces();
   const lang = useContext(LangContext);
   const [view, setView] = useState<RegistryView | null>(null);
   const [report, setReport] = useState<Report | null>(null);
@@ -253,7 +264,7 @@ function SystemDetail({ id, me, onChange }: { id: string; me: Session; onChange:
           <b>{t(`col_${c}` as "col_cameras")}</b> ({entries(c).length})
           <ul>{entries(c).map((e) => (
             <li key={e.id}>{editing === e.id ? <EntryEditor doc={e.doc} onCancel={() => setEditing(null)}
-                onSave={(doc) => act(changeEntry(id, c, e.id, doc).then(() => setEditing(null)))} /> : Object.entries(e.doc).filter(([, v]) => v !== null && v !== false && !(Array.isArray(v) && v.length === 0)).map(([k, v]) => `${words(k)}: ${shown(t, v, words)}`).join(" · ")}
+                onSave={(doc) => act(changeEntry(id, c, e.id, doc).then(() => setEditing(null)))} /> : Object.entries(e.doc).filter(([, v]) => v !== null && v !== false && !(Array.isArray(v) && v.length === 0)).map(([k, v]) => `${words(k)}: ${k === "location_type" ? placeName(String(v)) : shown(t, v, words)}`).join(" · ")}
               {manager && editing !== e.id && <button className="link" data-testid="edit-entry" onClick={() => setEditing(e.id)}>{t("edit")}</button>}
               {c === "documents" && typeof e.doc.sha256 === "string" &&
                 <a className="link" href={documentFileUrl(id, e.id)} data-testid={`doc-file-${e.id}`}>{t("downloadFile")}</a>}
@@ -323,6 +334,7 @@ function EntryEditor({ doc, onSave, onCancel }: { doc: Record<string, unknown>; 
 
 function AddEntries({ id, recorder, act, only }: { id: string; recorder: string[]; act: Act; only: string }) {
   const t = useT();
+  const { places, placeName } = usePlaces();
   const words = useTerm();
   const [cam, setCam] = useState({ id: "", location_type: "", recorder_camera: "", purpose: "", public_area: true, signage: true, network_interface: true, collects: false, planning_approval: "", key: false, retention: "30" });
   const [doc, setDoc] = useState({ kind: "design_plan", title: "" });
@@ -348,7 +360,7 @@ function AddEntries({ id, recorder, act, only }: { id: string; recorder: string[
         <h5>{t("addCamera")}</h5>
         <label>{t("cameraId")}<input data-testid="cam-id" value={cam.id} onChange={(e) => setCam({ ...cam, id: e.target.value })} required /></label>
         <label>{t("locationType")}<input data-testid="cam-location" list="location-types" value={cam.location_type} onChange={(e) => setCam({ ...cam, location_type: e.target.value })} required /></label>
-        <datalist id="location-types">{["entrance", "lobby", "corridor", "bank_hall", "vault", "shop", "shopping_mall", "street", "metro_station_hall", "metro_platform", "parking", "hotel_lobby", "hotel_corridor", "hotel_guest_room", "restroom", "dressing_room"].map((l) => <option key={l} value={l} />)}</datalist>
+        <datalist id="location-types">{places.map((p) => <option key={p.id} value={p.id}>{placeName(p.id)}</option>)}</datalist>
         <label>{t("recordedAs")}<select data-testid="cam-recorder" value={cam.recorder_camera} onChange={(e) => setCam({ ...cam, recorder_camera: e.target.value })}>
           <option value="">—</option>{recorder.map((r) => <option key={r} value={r}>{r}</option>)}</select></label>
         {!cam.recorder_camera && <label>{t("retentionDays")}<input type="number" min="0" data-testid="cam-retention" value={cam.retention} onChange={(e) => setCam({ ...cam, retention: e.target.value })} /></label>}

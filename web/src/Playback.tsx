@@ -3,9 +3,11 @@
 // 1x/2x/4x, frame stepping, keyboard shortcuts, and the export dialog.
 import { useEffect, useMemo, useRef, useState } from "react";
 import type { Grant } from "./api";
-import { addBookmark, ApiError, bookmarks as fetchBookmarks, cameras as fetchCameras, exportUrl, grantsFor, makeBundle, myGrants, placeHold, playbackUrl, snapshotUrl, timeline as fetchTimeline, viewUrl, type Bookmark, type Camera, type Timeline } from "./api";
+import { addBookmark, ApiError, bookmarks as fetchBookmarks, cameras as fetchCameras, grantsFor, placeHold, playbackUrl, snapshotUrl, timeline as fetchTimeline, viewUrl, type Bookmark, type Camera, type Timeline } from "./api";
 import { playSocket } from "./mse";
 import { Thumbnails } from "./Thumbnails";
+import { useGrants } from "./data";
+import { ExportDialog } from "./ExportDialog";
 import { useAsk } from "./Ask";
 import { useLocation, useSearch } from "wouter";
 import { useT } from "./i18n";
@@ -65,9 +67,7 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
   // registered).
   const [thumbsOn, setThumbsOn] = useState(false);
   const [exporting, setExporting] = useState<{ from: string; to: string } | null>(null);
-  const [purpose, setPurpose] = useState("");
-  const [grants, setGrants] = useState<Grant[]>([]);
-  useEffect(() => { myGrants().then(setGrants).catch(() => {}); }, []);
+  const grants: Grant[] = useGrants().data ?? [];
   // An interested party's grants for the selected camera are view only (Art. 35): the
   // player shows who watches, the request and the time, and offers no export.
   const covering = grants.filter((g) => cameraId !== null && (g.cameras.length === 0 || g.cameras.includes(cameraId)));
@@ -94,7 +94,6 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
   useEffect(() => { const i = setInterval(() => setClock(Date.now()), 1000); return () => clearInterval(i); }, []);
   const [recipient, setRecipient] = useState("");
   const [destination, setDestination] = useState("");
-  const [bundleMsg, setBundleMsg] = useState("");
   const video = useRef<HTMLVideoElement>(null);
 
   // The timeline follows "now" until the user moves it (pan, date, zoom away from now);
@@ -400,46 +399,9 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
         </div>
       </div>
       {exporting && cameraId !== null && (
-        <div className="dialog" role="dialog" aria-label={t("exportTitle")}>
-          <h3>{t("exportTitle")}</h3>
-          <label>{t("from")} <input type="datetime-local" step={1} value={exporting.from} data-testid="export-from"
-            onChange={(e) => setExporting({ ...exporting, from: e.target.value })} /></label>
-          <label>{t("to")} <input type="datetime-local" step={1} value={exporting.to} data-testid="export-to"
-            onChange={(e) => setExporting({ ...exporting, to: e.target.value })} /></label>
-          <label>{t("recipient")} <input data-testid="export-recipient" value={recipient} onChange={(e) => setRecipient(e.target.value)} /></label>
-          <label>{t("destination")} <input data-testid="export-destination" value={destination} onChange={(e) => setDestination(e.target.value)} /></label>
-          <div className="buttons">
-            {recipient.trim() ? (
-              <a className="button" data-testid="export-download" download
-                href={exportUrl(cameraId, fromInput(exporting.from), fromInput(exporting.to), recipient, destination, copyGrant)}>{t("download")}</a>
-            ) : <button disabled>{t("download")}</button>}
-            <button onClick={() => { setExporting(null); setBundleMsg(""); }}>{t("cancel")}</button>
-          </div>
-          <label>{t("purpose")} <input data-testid="export-purpose" value={purpose} onChange={(e) => setPurpose(e.target.value)} /></label>
-          <div className="buttons">
-            <button data-testid="export-bundle" disabled={!purpose.trim() || !recipient.trim()} onClick={async () => {
-              setBundleMsg(t("bundling"));
-              try {
-                const b = await makeBundle(cameraId, fromInput(exporting.from), fromInput(exporting.to), purpose, recipient, destination, copyGrant);
-                // The whole fingerprint, as `vidimus log-key` and `vidimus verify` print it.
-                setBundleMsg(`${t("bundleReady")} ${b.key_fingerprint}`);
-                const a = document.createElement("a");
-                a.href = b.download;
-                a.download = `${b.export_id}.vbundle`;
-                document.body.appendChild(a);
-                a.click();
-                a.remove();
-              } catch (e) {
-                setBundleMsg(e instanceof ApiError ? e.message : String(e));
-              }
-            }}>{t("bundle")}</button>
-            {admin && <button data-testid="place-hold" disabled={!purpose.trim()} onClick={() =>
-              placeHold(cameraId, fromInput(exporting.from), fromInput(exporting.to), purpose)
-                .then(() => setBundleMsg(t("holdPlaced")))
-                .catch((e) => setBundleMsg(e instanceof ApiError ? e.message : String(e)))}>{t("placeHold")}</button>}
-          </div>
-          {bundleMsg && <div className="bundle-status" data-testid="bundle-status">{bundleMsg}</div>}
-        </div>
+        <ExportDialog cameraId={cameraId} initial={exporting} copyGrant={copyGrant} admin={admin}
+          recipient={recipient} setRecipient={setRecipient} destination={destination} setDestination={setDestination}
+          onClose={() => setExporting(null)} />
       )}
     </div>
   );

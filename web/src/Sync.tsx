@@ -6,7 +6,8 @@
 // The URL keeps the cameras and the moment: /sync?cams=front,back&t=1796137752.
 import { useEffect, useRef, useState } from "react";
 import { useLocation, useSearch } from "wouter";
-import { cameras as fetchCameras, grantsFor, myGrants, playbackUrl, timeline as fetchTimeline, type Camera, type Grant, type Timeline } from "./api";
+import { grantsFor, playbackUrl, timeline as fetchTimeline, type Camera, type Grant, type Timeline } from "./api";
+import { useCameras, useGrants } from "./data";
 import { useT } from "./i18n";
 import { wallAt } from "./Playback";
 import { formatTime as hms, useTime } from "./time";
@@ -38,8 +39,8 @@ export function Sync() {
   const tm = useTime();
   const [, navigate] = useLocation();
   const q = new URLSearchParams(useSearch());
-  const [cams, setCams] = useState<Camera[]>([]);
-  const [grants, setGrants] = useState<Grant[]>([]);
+  const cams = useCameras();
+  const grants = useGrants().data ?? [];
   const names = (q.get("cams") ?? "").split(",").filter(Boolean).slice(0, MAX);
   const [center, setCenter] = useState(() => Number(q.get("t")) || Date.now() / 1000 - SPAN / 2);
   const from = center - SPAN / 2, to = center + SPAN / 2;
@@ -48,7 +49,6 @@ export function Sync() {
   const [clock, setClock] = useState<number | null>(null);
   const [speed, setSpeed] = useState(1);
   const [paused, setPaused] = useState(false);
-  useEffect(() => { fetchCameras().then(setCams).catch(() => {}); myGrants().then(setGrants).catch(() => {}); }, []);
   const chosen = names.map((n) => cams.find((c) => c.name === n)).filter((c): c is Camera => !!c);
   const setNames = (n: string[], at = playFrom) =>
     navigate(`/sync?cams=${n.map(encodeURIComponent).join(",")}${at ? `&t=${Math.floor(at)}` : ""}`, { replace: true });

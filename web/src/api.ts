@@ -120,6 +120,9 @@ export const registerCsvUrl = (q: RegisterFilter) => `/api/register?format=csv&$
 /** Shenzhen's districts: the one list regions and systems' districts come from. */
 export interface District { id: string; en: string; zh: string }
 export const districts = () => call<District[]>("GET", "/api/districts");
+/** The rulebook's place types (a camera's `location_type`), with their names. */
+export interface PlaceType { id: string; en: string; zh: string; prohibited: boolean }
+export const placeTypes = () => call<PlaceType[]>("GET", "/api/places");
 export const siteStatus = () => call<SiteStatus>("GET", "/api/status");
 export const cameras = () => call<Camera[]>("GET", "/api/cameras");
 /** The cameras one may name in an access request (no address, status or video). */

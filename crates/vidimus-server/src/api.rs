@@ -271,6 +271,8 @@ pub(crate) async fn prepare_granted(
         .await
 }
 
+/// A camera id from a path: a positive number, else `404 camera_not_found` (every
+/// endpoint under `/api/cameras/{id}` reads it here).
 pub(crate) fn camera_id(id: &str) -> Result<i64, ApiError> {
     id.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(|| {
         ApiError::new(
@@ -278,6 +280,7 @@ pub(crate) fn camera_id(id: &str) -> Result<i64, ApiError> {
             "camera_not_found",
             format!("no camera {id:?}"),
         )
+        .zh(format!("找不到摄像机 {id:?}。"))
     })
 }
 

@@ -42,15 +42,7 @@ fn time(s: &str) -> Result<Wall90k, ApiError> {
     Wall90k::parse(s).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_time", e.to_string()))
 }
 
-fn camera_id(id: &str) -> Result<i64, ApiError> {
-    id.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "camera_not_found",
-            format!("camera {id:?} not found"),
-        )
-    })
-}
+use crate::api::camera_id;
 
 /// A camera's retention.
 #[derive(serde::Deserialize, serde::Serialize, utoipa::ToSchema)]

@@ -170,6 +170,7 @@ impl AppState {
         view::view,
         status::status,
         status::districts,
+        status::places,
         status::acknowledge,
         snapshot::snapshot,
         thumbnails::thumbnails,
@@ -267,6 +268,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/status", get(status::status))
         .route("/api/districts", get(status::districts))
+        .route("/api/places", get(status::places))
         .route("/api/alarms/{id}/ack", post(status::acknowledge))
         .route("/api/cameras/{id}/retention", put(custody::set_retention))
         .route("/api/holds", get(custody::holds).post(custody::add_hold))

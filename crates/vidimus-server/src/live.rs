@@ -44,13 +44,7 @@ pub async fn live(
     _origin: SameOrigin,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let id: i64 = id.parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "camera_not_found",
-            format!("no camera {id:?}"),
-        )
-    })?;
+    let id = crate::api::camera_id(&id)?;
     let exists = state
         .db
         .run(move |ix| Ok(ix.cameras(false)?.iter().any(|c| c.id == id)))

@@ -226,3 +226,32 @@ pub async fn districts(
 ) -> axum::Json<&'static [vidimus_core::district::District]> {
     axum::Json(vidimus_core::district::DISTRICTS)
 }
+
+/// One place type of the rulebook, for people.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct PlaceInfo {
+    pub id: String,
+    pub en: String,
+    pub zh: String,
+    /// Art. 10 (or a reading of its "such as") prohibits installing a system there.
+    pub prohibited: bool,
+}
+
+/// The place types a camera's `location_type` may take (the rulebook's closed
+/// vocabulary): what the console offers and how it names them.
+#[utoipa::path(get, path = "/api/places", responses((status = 200, body = Vec<PlaceInfo>)))]
+pub async fn places(State(state): State<AppState>, _user: AuthUser) -> Json<Vec<PlaceInfo>> {
+    Json(
+        state
+            .compliance
+            .places
+            .iter()
+            .map(|p| PlaceInfo {
+                id: p.id.clone(),
+                en: p.en.clone(),
+                zh: p.zh.clone(),
+                prohibited: p.prohibited,
+            })
+            .collect(),
+    )
+}

@@ -19,7 +19,6 @@ use crate::error::ApiError;
 use crate::handout::Stop;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -63,13 +62,7 @@ pub async fn view(
     _origin: crate::live::SameOrigin,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let id: i64 = id.parse().map_err(|_| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "camera_not_found",
-            format!("no camera {id:?}"),
-        )
-    })?;
+    let id = crate::api::camera_id(&id)?;
     let (from, to) = crate::api::RangeQuery {
         from: q.from,
         to: q.to,

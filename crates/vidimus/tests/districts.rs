@@ -70,6 +70,19 @@ fn districts_are_one_list_whatever_the_spelling() {
         list.iter()
             .any(|d| d["id"] == "futian" && d["zh"] == "福田区")
     );
+    // The rulebook's place types, named in both languages, Art. 10's marked.
+    let places = li.call("GET", "/api/places", None).json();
+    let places = places.as_array().unwrap();
+    assert!(
+        places
+            .iter()
+            .any(|p| p["id"] == "bank_hall" && p["zh"] == "银行营业厅" && p["prohibited"] == false)
+    );
+    assert_eq!(
+        places.iter().filter(|p| p["prohibited"] == true).count(),
+        8,
+        "the eight places Art. 10 names"
+    );
 
     // A system's district, however written, is stored by id; unknown ones are refused.
     let sys = |id: &str, district: &str| {
