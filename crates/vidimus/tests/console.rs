@@ -9,7 +9,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 use support::*;
@@ -18,12 +17,7 @@ const PW: &str = "correct horse battery";
 
 #[test]
 fn console_in_chromium() {
-    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web");
-    assert!(
-        web.join("node_modules/playwright-core").exists()
-            && Path::new("/usr/bin/chromium").exists(),
-        "run ./scripts/test.sh: it installs Chromium and the console's npm packages"
-    );
+    let artifacts = web_dir().join("e2e/artifacts");
     let (_a, url_a) = simcam("none");
     let bind_b = format!("127.0.0.1:{}", free_port());
     let (mut cam_b, url_b) = simcam_on(&bind_b, "none");
@@ -132,27 +126,20 @@ fn console_in_chromium() {
         add_member(&site, name, &pw, "operator", Some("Futian PSB"), Some(work));
     }
 
-    let artifacts = web.join("e2e/artifacts");
-    let out = Command::new("node")
-        .arg(web.join("e2e/console.mjs"))
-        .current_dir(&web)
-        .env("BASE_URL", format!("http://127.0.0.1:{}", site.http))
-        .env("VIDIMUS_USER", "ada")
-        .env("VIDIMUS_PASSWORD", PW)
-        .env("VIDIMUS_ADMIN", "root")
-        .env("VIDIMUS_ADMIN_PASSWORD", "the administrator's password")
-        .env("VIEWER", "zhang")
-        .env("VIEWER_PASSWORD", "zhang's long password")
-        .env("VIEW_REQUEST", view_request.to_string())
-        .env("GAP_CAMERA", "back")
-        .env("ARTIFACTS", &artifacts)
-        .output()
-        .expect("node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "console e2e failed:\n{stdout}\n{stderr}"
+    let view_request = view_request.to_string();
+    let stdout = console_test(
+        &site,
+        "console.mjs",
+        &[
+            ("VIDIMUS_USER", "ada"),
+            ("VIDIMUS_PASSWORD", PW),
+            ("VIDIMUS_ADMIN", "root"),
+            ("VIDIMUS_ADMIN_PASSWORD", "the administrator's password"),
+            ("VIEWER", "zhang"),
+            ("VIEWER_PASSWORD", "zhang's long password"),
+            ("VIEW_REQUEST", &view_request),
+            ("GAP_CAMERA", "back"),
+        ],
     );
     let export = stdout
         .lines()

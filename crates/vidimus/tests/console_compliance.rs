@@ -5,18 +5,11 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::Command;
 use support::*;
 
 #[test]
 fn filing_a_system_in_chromium_clears_the_finding() {
-    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web");
-    assert!(
-        web.join("node_modules/playwright-core").exists()
-            && Path::new("/usr/bin/chromium").exists(),
-        "run ./scripts/test.sh: it installs Chromium and the console's npm packages"
-    );
+    web_dir();
     let (_cam, url) = simcam("none");
     let site = Site::new(
         &[("lobby", &format!("{url}/lobby"))],
@@ -43,22 +36,15 @@ fn filing_a_system_in_chromium_clears_the_finding() {
         Some("PSB-0001"),
     );
     let mut rec = site.serve();
-    let out = Command::new("node")
-        .arg(web.join("e2e/compliance.mjs"))
-        .current_dir(&web)
-        .env("BASE_URL", format!("http://127.0.0.1:{}", site.http))
-        .env("ADMIN", "root")
-        .env("ADMIN_PASSWORD", "the administrator's password")
-        .env("PSB", "li")
-        .env("PSB_PASSWORD", "li's long password")
-        .env("ARTIFACTS", web.join("e2e/artifacts"))
-        .output()
-        .expect("node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "compliance e2e failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = console_test(
+        &site,
+        "compliance.mjs",
+        &[
+            ("ADMIN", "root"),
+            ("ADMIN_PASSWORD", "the administrator's password"),
+            ("PSB", "li"),
+            ("PSB_PASSWORD", "li's long password"),
+        ],
     );
     assert!(stdout.contains("compliance e2e ok"));
     assert!(rec.terminate());

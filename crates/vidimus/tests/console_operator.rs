@@ -8,8 +8,6 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 use support::*;
 
@@ -17,12 +15,7 @@ const PW: &str = "correct horse battery";
 
 #[test]
 fn the_operator_console_in_chromium() {
-    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web");
-    assert!(
-        web.join("node_modules/playwright-core").exists()
-            && Path::new("/usr/bin/chromium").exists(),
-        "run ./scripts/test.sh: it installs Chromium and the console's npm packages"
-    );
+    web_dir();
     let bind = format!("127.0.0.1:{}", free_port());
     let (mut cam, url) = simcam_on(&bind, "none");
     // "dead" points at a port nothing listens on: offline, with a reason.
@@ -78,24 +71,17 @@ fn the_operator_console_in_chromium() {
         String::from_utf8_lossy(&r.body)
     );
 
-    let artifacts = web.join("e2e/artifacts");
-    let out = Command::new("node")
-        .arg(web.join("e2e/operator.mjs"))
-        .current_dir(&web)
-        .env("BASE_URL", format!("http://127.0.0.1:{}", site.http))
-        .env("PASSWORD", PW)
-        .env("OPERATOR", "ada")
-        .env("NOGRANT", "eve")
-        .env("SHORT_GRANT", "bo")
-        .env("GRANT_END", (first + 8).to_string())
-        .env("ARTIFACTS", &artifacts)
-        .output()
-        .expect("node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "operator e2e failed:\n{stdout}\n{stderr}"
+    let grant_end = (first + 8).to_string();
+    let stdout = console_test(
+        &site,
+        "operator.mjs",
+        &[
+            ("PASSWORD", PW),
+            ("OPERATOR", "ada"),
+            ("NOGRANT", "eve"),
+            ("SHORT_GRANT", "bo"),
+            ("GRANT_END", &grant_end),
+        ],
     );
     assert!(stdout.contains("NOGRANT_IDLE_DONE"), "{stdout}");
     // Idle on Live without a grant: not one access attempt was registered.

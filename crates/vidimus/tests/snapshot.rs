@@ -9,6 +9,21 @@ use support::*;
 
 const PW: &str = "correct horse battery";
 
+/// `user`'s entries of the access register (`vidimus register --json`).
+fn register_of(site: &Site, user: &str) -> serde_json::Value {
+    let out = site.vidimus(&["register", "--json", "--user", user]);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The register entry at log leaf `leaf`.
+fn entry_at(reg: &serde_json::Value, leaf: i64) -> &serde_json::Value {
+    reg.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["leaf_index"] == leaf)
+        .unwrap_or_else(|| panic!("entry {leaf} in {reg:#}"))
+}
+
 #[test]
 fn a_snapshot_is_a_registered_reproduction() {
     let (_cam, url) = simcam("none");
@@ -75,14 +90,8 @@ fn a_snapshot_is_a_registered_reproduction() {
         "mjpeg,1280,720"
     );
     // Registered as a reproduction, with its recipient, the frame and the mark.
-    let out = site.vidimus(&["register", "--json", "--user", "ada"]);
-    let reg: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let e = reg
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["leaf_index"] == leaf)
-        .unwrap_or_else(|| panic!("entry {leaf} in {reg:#}"));
+    let reg = register_of(&site, "ada");
+    let e = entry_at(&reg, leaf);
     assert_eq!(e["action"], "reproduce");
     assert_eq!(e["allowed"], true);
     assert_eq!(e["whereabouts"]["recipient"], "Futian court");
@@ -186,14 +195,8 @@ fn thumbnails_are_a_registered_view_of_key_frames() {
         .unwrap()
         .parse()
         .unwrap();
-    let out = site.vidimus(&["register", "--json", "--user", "ada"]);
-    let reg: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let e = reg
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["leaf_index"] == leaf)
-        .unwrap_or_else(|| panic!("entry {leaf} in {reg:#}"));
+    let reg = register_of(&site, "ada");
+    let e = entry_at(&reg, leaf);
     assert_eq!(e["action"], "view_recorded");
     assert_eq!(e["allowed"], true);
     assert_eq!(e["served"]["thumbnails"], 3);
@@ -209,8 +212,7 @@ fn thumbnails_are_a_registered_view_of_key_frames() {
         .unwrap();
     assert!(again_leaf > leaf, "{again_leaf} after {leaf}");
     // Eve's refusal is in the register too.
-    let out = site.vidimus(&["register", "--json", "--user", "eve"]);
-    let reg: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reg = register_of(&site, "eve");
     assert!(
         reg.as_array()
             .unwrap()
@@ -241,8 +243,7 @@ fn thumbnails_are_a_registered_view_of_key_frames() {
     assert_eq!(r.json()["request"]["status"], "granted", "{}", r.json());
     let r = zhang.call("GET", &path, None);
     assert_eq!((r.status, r.code().as_str()), (403, "view_only"));
-    let out = site.vidimus(&["register", "--json", "--user", "zhang"]);
-    let reg: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reg = register_of(&site, "zhang");
     assert!(
         reg.as_array()
             .unwrap()

@@ -13,6 +13,39 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_vidimus")
 }
 
+/// The console's directory (`web/`), once Chromium and the console's npm packages are
+/// there (`./scripts/test.sh` installs both).
+pub fn web_dir() -> PathBuf {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web");
+    assert!(
+        web.join("node_modules/playwright-core").exists()
+            && Path::new("/usr/bin/chromium").exists(),
+        "run ./scripts/test.sh: it installs Chromium and the console's npm packages"
+    );
+    web
+}
+
+/// Runs the console test `web/e2e/{script}` in Chromium against `site` (BASE_URL and
+/// ARTIFACTS set, `env` besides); fails with its output unless it succeeds. Its stdout.
+pub fn console_test(site: &Site, script: &str, env: &[(&str, &str)]) -> String {
+    let web = web_dir();
+    let out = Command::new("node")
+        .arg(web.join("e2e").join(script))
+        .current_dir(&web)
+        .env("BASE_URL", format!("http://127.0.0.1:{}", site.http))
+        .env("ARTIFACTS", web.join("e2e/artifacts"))
+        .envs(env.iter().copied())
+        .output()
+        .expect("node");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 /// `../shared` beside the project root.
 pub fn shared() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
