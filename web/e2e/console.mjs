@@ -202,6 +202,15 @@ try {
   assert.deepEqual(file, [403, "view_only"]);
   const src = await viewer.evaluate(() => document.querySelector("[data-testid=playback-video]").src);
   assert.ok(src.startsWith("blob:"), `the player is fed by the stream, not a file: ${src}`);
+  // Synchronized playback plays files, which a view-only grant never gets: the tile
+  // says why and leads to Playback at the same moment.
+  const cam = process.env.GAP_CAMERA;
+  await viewer.goto(`${base}/sync?cams=${encodeURIComponent(cam)}&t=${Math.floor(exFrom)}`);
+  await viewer.waitForSelector(`[data-testid=sync-view-only-${cam}]`);
+  assert.match(await viewer.textContent(`[data-testid=sync-view-only-${cam}]`), /view only \(Art\. 35\)/);
+  await viewer.click(`[data-testid=sync-view-only-${cam}] a`);
+  await viewer.waitForSelector("[data-testid=timeline]");
+  assert.ok(viewer.url().endsWith(`/playback/${encodeURIComponent(cam)}?t=${Math.floor(exFrom)}`), viewer.url());
 
   step("two PSB officers: one files a request, the other confirms with his own password, then video plays");
   const officer = async (name) => {
@@ -263,6 +272,32 @@ try {
   assert.match(await admin.textContent("[data-testid=reg-pager]"), /Page 1 of \d+ \(\d+ entries\)/);
   assert.match(await admin.getAttribute("[data-testid=reg-csv]", "href"), /kind=law_enforcement/);
   await admin.screenshot({ path: join(artifacts, "register.png") });
+
+  step("the date-time field: typed in the console's one format or picked from a calendar; a wrong date says so");
+  await admin.fill("[data-testid=reg-since]", "2026-02-30 10:00:00");
+  await admin.waitForSelector("[data-testid=reg-since-error]");
+  assert.equal(await admin.getAttribute("[data-testid=reg-since]", "aria-invalid"), "true");
+  await admin.fill("[data-testid=reg-since]", "");
+  await admin.waitForSelector("[data-testid=reg-since-error]", { state: "detached" });
+  // A typed end in the past leaves no entries; cleared, they are back.
+  await admin.fill("[data-testid=reg-until]", "2001-01-01T00:00:00");
+  await admin.waitForSelector("[data-testid=reg-row]", { state: "detached" });
+  await admin.fill("[data-testid=reg-until]", "");
+  await admin.waitForSelector("[data-testid=reg-row]");
+  // The calendar: today, then the hour; the field shows 24-hour time and the zone.
+  await admin.click("[data-testid=reg-since-pick]");
+  await admin.waitForSelector("[data-testid=reg-since-calendar] .rdp-today button");
+  await admin.click("[data-testid=reg-since-calendar] .rdp-today button");
+  await admin.selectOption("[data-testid=reg-since-clock-0]", "13");
+  await admin.selectOption("[data-testid=reg-since-clock-1]", "05");
+  const picked = await admin.inputValue("[data-testid=reg-since]");
+  const today = new Date();
+  const ymd = `${today.getFullYear()}-${String(today.getMonth() + 1).padStart(2, "0")}-${String(today.getDate()).padStart(2, "0")}`;
+  assert.equal(picked, `${ymd} 13:05:00`);
+  assert.equal(await admin.textContent("[data-testid=reg-since-zone]"), "UTC+08:00");
+  await admin.screenshot({ path: join(artifacts, "register-calendar.png") });
+  await admin.keyboard.press("Escape");
+  await admin.waitForSelector("[data-testid=reg-since-calendar]", { state: "detached" });
   console.log("console e2e: all steps passed");
 } catch (e) {
   console.error(`console e2e FAILED: ${e.stack || e}`);

@@ -247,7 +247,7 @@ try {
   const sec = Number(await ada.getAttribute("[data-testid=current-time]", "data-sec"));
   const utcHour = new Date(sec * 1000).getUTCHours();
   assert.equal(Number(shownClock.slice(11, 13)), (utcHour + 8) % 24, shownClock);
-  assert.equal(await ada.textContent("[data-testid=zone]"), "UTC+08:00");
+  assert.equal(await ada.textContent("[data-testid=date-zone]"), "UTC+08:00");
 
   step("a snapshot of the frame on screen is a registered copy");
   // The console asks in its own modal dialog (focus inside it; Esc cancels).

@@ -5,6 +5,7 @@ import { useState } from "react";
 import { ApiError, exportUrl, makeBundle, placeHold } from "./api";
 import { useT } from "./i18n";
 import { fromInput } from "./time";
+import { DateTimeField } from "./DateTimeField";
 
 export function ExportDialog({ cameraId, initial, copyGrant, admin, recipient, setRecipient, destination, setDestination, onClose }: {
   cameraId: number; initial: { from: string; to: string }; copyGrant: number | undefined; admin: boolean;
@@ -20,10 +21,10 @@ export function ExportDialog({ cameraId, initial, copyGrant, admin, recipient, s
   return (
     <div className="dialog" role="dialog" aria-label={t("exportTitle")}>
       <h3>{t("exportTitle")}</h3>
-      <label>{t("from")} <input type="datetime-local" step={1} value={range.from} data-testid="export-from"
-        onChange={(e) => setRange({ ...range, from: e.target.value })} /></label>
-      <label>{t("to")} <input type="datetime-local" step={1} value={range.to} data-testid="export-to"
-        onChange={(e) => setRange({ ...range, to: e.target.value })} /></label>
+      <label>{t("from")} <DateTimeField value={range.from} testid="export-from"
+        onChange={(v) => setRange({ ...range, from: v })} /></label>
+      <label>{t("to")} <DateTimeField value={range.to} testid="export-to"
+        onChange={(v) => setRange({ ...range, to: v })} /></label>
       <label>{t("recipient")} <input data-testid="export-recipient" value={recipient} onChange={(e) => setRecipient(e.target.value)} /></label>
       <label>{t("destination")} <input data-testid="export-destination" value={destination} onChange={(e) => setDestination(e.target.value)} /></label>
       <div className="buttons">

@@ -2,7 +2,8 @@
 // layouts saved by name (in this browser), drag a camera onto a tile, fullscreen
 // (double-click a tile, or `f` for the selected one; Esc leaves it).
 import { useEffect, useState } from "react";
-import { cameras as fetchCameras, grantsFor, myGrants, type Camera, type Grant } from "./api";
+import { grantsFor } from "./api";
+import { useCameras, useGrants } from "./data";
 import { LiveTile } from "./LiveTile";
 import { useT } from "./i18n";
 
@@ -10,7 +11,7 @@ const LAYOUTS = [1, 4, 9, 16];
 
 export function Live({ onFileRequest }: { onFileRequest?: () => void }) {
   const t = useT();
-  const [cams, setCams] = useState<Camera[]>([]);
+  const cams = useCameras(3000);
   const [layout, setLayout] = useState(4);
   const [tiles, setTiles] = useState<(number | null)[]>([]);
   const [query, setQuery] = useState("");
@@ -24,23 +25,15 @@ export function Live({ onFileRequest }: { onFileRequest?: () => void }) {
   useEffect(() => { localStorage.setItem("vidimus.layouts", JSON.stringify(saved)); }, [saved]);
   const [selected, setSelected] = useState(0);
   // The case each view is made under (registered with it); with several, the user picks.
-  const [grants, setGrants] = useState<Grant[]>([]);
+  const asked = useGrants();
+  const grants = asked.data ?? [];
+  const grantsKnown = asked.data !== undefined || asked.error !== undefined;
   const [caseId, setCaseId] = useState<number | null>(null);
-  const [grantsKnown, setGrantsKnown] = useState(false);
-  useEffect(() => { myGrants().then((g) => { setGrants(g); setGrantsKnown(true); }).catch(() => setGrantsKnown(true)); }, []);
   const live = grants.filter((g) => g.actions.includes("view_live") && g.live);
   const grantOf = (id: number) => {
     const g = grantsFor(grants, id, "view_live");
     return (g.find((x) => x.id === caseId) ?? g[0])?.id;
   };
-
-  useEffect(() => {
-    let alive = true;
-    const load = () => fetchCameras().then((c) => alive && setCams(c)).catch(() => {});
-    load();
-    const timer = window.setInterval(load, 3000);
-    return () => { alive = false; window.clearInterval(timer); };
-  }, []);
 
   // Only cameras a live grant covers are offered: a tile the server would refuse is
   // never opened (each refusal is registered).

@@ -12,6 +12,7 @@ import { useAsk } from "./Ask";
 import { useLocation, useSearch } from "wouter";
 import { useT } from "./i18n";
 import { formatTime as hms, fromInput, toInput, useTime } from "./time";
+import { DateTimeField } from "./DateTimeField";
 
 const ZOOMS = [24 * 3600, 6 * 3600, 3600, 600, 120];
 // Speeds from 1/8× (a frame at a time, almost) to 16× (an hour in four minutes): the
@@ -285,9 +286,8 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
           </label>
         )}
         <label>{t("date")}{" "}
-          <input type="datetime-local" step={1} value={toLocalInput(center)} data-testid="date"
-            onChange={(e) => { const s = fromInput(e.target.value); if (!isNaN(s)) { setFollow(false); setCenter(s); } }} />
-          <small className="zone" data-testid="zone">{tm.zone()}</small>
+          <DateTimeField value={toLocalInput(center)} testid="date"
+            onChange={(v) => { const s = fromInput(v); if (!isNaN(s)) { setFollow(false); setCenter(s); } }} />
         </label>
         <button data-testid="zoom-in" onClick={() => zoomTo(zoom + 1)}>{t("zoomIn")}</button>
         <button data-testid="zoom-out" onClick={() => zoomTo(zoom - 1)}>{t("zoomOut")}</button>

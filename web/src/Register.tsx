@@ -7,6 +7,7 @@ import { registerCsvUrl, registerPage, type RegisterFilter } from "./api";
 import { useT } from "./i18n";
 import { kindLabel } from "./Requests";
 import { fromInput, useTime } from "./time";
+import { DateTimeField } from "./DateTimeField";
 
 const PAGE = 50;
 const KINDS = ["law_enforcement", "public_emergency", "administrative_in_jurisdiction", "administrative_outside_jurisdiction",
@@ -57,8 +58,8 @@ export function Register() {
     <div className="holds register" data-testid="register">
       <h3>{t("register")}</h3>
       <div className="filters">
-        <label>{t("from")} <input type="datetime-local" step={1} data-testid="reg-since" value={f.since} onChange={set("since")} /></label>
-        <label>{t("to")} <input type="datetime-local" step={1} data-testid="reg-until" value={f.until} onChange={set("until")} /> <small>{tm.zone()}</small></label>
+        <label>{t("from")} <DateTimeField testid="reg-since" value={f.since} onChange={(v) => { setPage(0); setF({ ...f, since: v }); }} /></label>
+        <label>{t("to")} <DateTimeField testid="reg-until" value={f.until} onChange={(v) => { setPage(0); setF({ ...f, until: v }); }} /></label>
         <label>{t("camera")} <input data-testid="reg-camera" value={f.camera} onChange={set("camera")} /></label>
         <label>{t("person")} <input data-testid="reg-user" value={f.user} onChange={set("user")} /></label>
         <label>{t("organisation")} <input data-testid="reg-org" value={f.org} onChange={set("org")} /></label>

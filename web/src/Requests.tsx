@@ -13,7 +13,8 @@ import {
 } from "./api";
 import { useT } from "./i18n";
 import { useAsk } from "./Ask";
-import { formatDateTime, fromInput, toInput, zoneLabel } from "./time";
+import { formatDateTime, fromInput, toInput } from "./time";
+import { DateTimeField } from "./DateTimeField";
 
 const ACTIONS = ["view_live", "view_recorded", "reproduce"] as const;
 type T = ReturnType<typeof useT>;
@@ -73,8 +74,8 @@ export function Requests({ me, onChange }: { me: Session; onChange?: () => void 
           <fieldset><legend>{t("cameras")}</legend>
             {cams.map((c) => <label key={c.id}><input type="checkbox" data-testid={`req-cam-${c.name}`} checked={cameraIds.includes(c.id)}
               onChange={() => setCameraIds(toggle(cameraIds, c.id))} /> {c.name}</label>)}</fieldset>
-          <label>{t("from")} <input type="datetime-local" step={1} data-testid="req-from" value={from} onChange={(e) => setFrom(e.target.value)} /></label>
-          <label>{t("to")} <input type="datetime-local" step={1} data-testid="req-to" value={to} onChange={(e) => setTo(e.target.value)} /> <small>{zoneLabel()}</small></label>
+          <label>{t("from")} <DateTimeField testid="req-from" value={from} onChange={setFrom} /></label>
+          <label>{t("to")} <DateTimeField testid="req-to" value={to} onChange={setTo} /></label>
           <fieldset><legend>{t("actions")}</legend>
             {ACTIONS.map((a) => <label key={a}><input type="checkbox" data-testid={`req-action-${a}`} checked={actions.includes(a)}
               onChange={() => setActions(toggle(actions, a))} /> {actionLabel(t, a)}</label>)}</fieldset>

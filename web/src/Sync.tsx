@@ -5,7 +5,7 @@
 // "no recording" where they have a gap and resuming after it. One speed, one pause.
 // The URL keeps the cameras and the moment: /sync?cams=front,back&t=1796137752.
 import { useEffect, useRef, useState } from "react";
-import { useLocation, useSearch } from "wouter";
+import { Link, useLocation, useSearch } from "wouter";
 import { grantsFor, playbackUrl, timeline as fetchTimeline, type Camera, type Grant, type Timeline } from "./api";
 import { useCameras, useGrants } from "./data";
 import { useT } from "./i18n";
@@ -137,7 +137,8 @@ export function Sync() {
       </div>
       {chosen.length === 0 ? <div className="hint">{t("syncPick")}</div> : (
         <div className={`grid sync-grid n${chosen.length}`}>
-          {chosen.map((c) => <SyncTile key={c.id} camera={c} grant={grantsFor(grants, c.id, "view_recorded").filter((g) => !g.view_only)[0]} playFrom={playFrom}
+          {chosen.map((c) => <SyncTile key={c.id} camera={c} grant={grantsFor(grants, c.id, "view_recorded").filter((g) => !g.view_only)[0]}
+            viewOnly={grantsFor(grants, c.id, "view_recorded").some((g) => g.view_only)} playFrom={playFrom}
             speed={speed} video={(v) => { videos.current[c.id] = v; }} onMap={(p) => { maps.current[c.id] = p; }} />)}
         </div>
       )}
@@ -145,8 +146,8 @@ export function Sync() {
   );
 }
 
-function SyncTile({ camera, grant, playFrom, speed, video, onMap }: {
-  camera: Camera; grant: Grant | undefined; playFrom: number | null; speed: number;
+function SyncTile({ camera, grant, viewOnly, playFrom, speed, video, onMap }: {
+  camera: Camera; grant: Grant | undefined; viewOnly: boolean; playFrom: number | null; speed: number;
   video: (v: HTMLVideoElement | null) => void; onMap: (p: Piece[]) => void;
 }) {
   const t = useT();
@@ -167,7 +168,8 @@ function SyncTile({ camera, grant, playFrom, speed, video, onMap }: {
   return (
     <div className="slot sync-tile" data-testid={`sync-tile-${camera.name}`}>
       <div className="tile-name">{camera.name}</div>
-      {!grant ? <div className="hint">{t("noPlaybackGrant")}</div>
+      {!grant && viewOnly ? <div className="hint" data-testid={`sync-view-only-${camera.name}`}>{t("syncViewOnly")} <Link href={`/playback/${encodeURIComponent(camera.name)}${playFrom === null ? "" : `?t=${Math.floor(playFrom)}`}`}>{t("openPlayback")}</Link></div>
+        : !grant ? <div className="hint">{t("noPlaybackGrant")}</div>
         : playFrom === null ? <div className="hint">{t("clickToPlay")}</div>
         : !inside ? <div className="hint">{t("outsideGrantShort")}</div>
         : <video ref={video} src={playbackUrl(camera.id, playFrom, playTo!, grant.id)} autoPlay muted data-testid={`sync-video-${camera.name}`}

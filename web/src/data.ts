@@ -13,5 +13,7 @@ export const useDistricts = () => useSWR("districts", districts, once).data ?? [
 export const usePlaceTypes = () => useSWR("places", placeTypes, once).data ?? [];
 /** The user's grants (asked again every 30 s, and when the page regains focus). */
 export const useGrants = () => useSWR("grants", myGrants, { refreshInterval: 30_000 });
-/** The cameras the user may see (status changes: every 10 s). */
-export const useCameras = () => useSWR("cameras", cameras, { refreshInterval: 10_000 }).data ?? [];
+/** The cameras the user may see, asked again every `refreshMs` (status changes; the
+ *  live wall asks more often than the pickers). */
+export const useCameras = (refreshMs = 10_000) =>
+  useSWR("cameras", cameras, { refreshInterval: refreshMs }).data ?? [];

@@ -10,6 +10,15 @@ use crate::inspection::{checklist_in, place_words, site_category_words};
 use crate::rules::ComplianceBook;
 use vidimus_core::lang::{Lang, article as cite_in};
 
+/// Opens a table with one header row of `heads` (escaped).
+fn table_head(out: &mut String, heads: &[&str]) {
+    out.push_str("<table><tr>");
+    for h in heads {
+        let _ = write!(out, "<th>{}</th>", esc(h));
+    }
+    out.push_str("</tr>");
+}
+
 /// Escapes text for HTML.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -160,14 +169,15 @@ fn findings_table(w: &Words, report: &Report, out: &mut String) {
         );
         return;
     }
-    let _ = write!(
+    table_head(
         out,
-        "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        w.t("Finding", "问题"),
-        w.t("Article breached", "违反条款"),
-        w.t("Penalty article", "罚则条款"),
-        w.t("Tier and fines", "处罚档次和罚款"),
-        w.t("Deadline", "期限"),
+        &[
+            w.t("Finding", "问题"),
+            w.t("Article breached", "违反条款"),
+            w.t("Penalty article", "罚则条款"),
+            w.t("Tier and fines", "处罚档次和罚款"),
+            w.t("Deadline", "期限"),
+        ],
     );
     let sep = w.t(": ", "：");
     for f in &report.findings {
@@ -287,13 +297,19 @@ pub fn filing_report_in(
     }
     let _ = write!(
         b,
-        "</p><h2>{}</h2><table><tr><th></th><th>{}</th><th>{}</th></tr>",
+        "</p><h2>{}</h2>",
         w.t(
             "Materials (Art. 18 ¶1, ¶2)",
             "备案材料（第十八条第一款、第二款）"
         ),
-        w.t("Material", "材料"),
-        w.t("In the registry", "登记情况"),
+    );
+    table_head(
+        &mut b,
+        &[
+            "",
+            w.t("Material", "材料"),
+            w.t("In the registry", "登记情况"),
+        ],
     );
     let docs = |k: DocumentKind| -> Vec<String> {
         facts
@@ -428,20 +444,21 @@ pub fn filing_report_in(
             }
         );
     }
-    let _ = write!(
-        b,
-        "</table><h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        w.t("Cameras", "摄像机"),
-        w.t("Camera", "摄像机"),
-        w.t("Location", "安装位置"),
-        w.t("Purpose and scope", "用途和范围"),
-        w.t(
-            "Sensitive collection (Art. 8 ¶2)",
-            "敏感信息采集（第八条第二款）"
-        ),
-        w.t("Sign (Art. 20)", "提示标识（第二十条）"),
-        w.t("Network interface (Art. 21)", "联网接口（第二十一条）"),
-        w.t("Retention", "保存期限"),
+    let _ = write!(b, "</table><h2>{}</h2>", w.t("Cameras", "摄像机"));
+    table_head(
+        &mut b,
+        &[
+            w.t("Camera", "摄像机"),
+            w.t("Location", "安装位置"),
+            w.t("Purpose and scope", "用途和范围"),
+            w.t(
+                "Sensitive collection (Art. 8 ¶2)",
+                "敏感信息采集（第八条第二款）",
+            ),
+            w.t("Sign (Art. 20)", "提示标识（第二十条）"),
+            w.t("Network interface (Art. 21)", "联网接口（第二十一条）"),
+            w.t("Retention", "保存期限"),
+        ],
     );
     let yes_no = |b: bool| {
         if b {
@@ -580,11 +597,16 @@ pub fn inspection_report_in(
     particulars(&w, facts, report, &mut b);
     let _ = write!(
         b,
-        "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+        "<h2>{}</h2>",
         w.t("Checklist (Art. 36 ¶2)", "检查事项（第三十六条第二款）"),
-        w.t("Matter", "事项"),
-        w.t("What the system's records show", "系统记录显示"),
-        w.t("Result", "结果"),
+    );
+    table_head(
+        &mut b,
+        &[
+            w.t("Matter", "事项"),
+            w.t("What the system's records show", "系统记录显示"),
+            w.t("Result", "结果"),
+        ],
     );
     for item in checklist_in(book, facts, report, lang) {
         let _ = write!(

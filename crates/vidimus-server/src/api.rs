@@ -635,17 +635,9 @@ async fn serve_mp4(
             export_id: None,
         },
     )
+    .await?
+    .not_view_only(&state, crate::grants::NotViewOnly::File)
     .await?;
-    if granted.view_only {
-        // Art. 35: watching, never a copy. The stream is at /view (watermarked).
-        return Err(granted
-            .refuse(
-                &state,
-                "view_only",
-                "this grant is view only: recorded video is shown as a watermarked stream (GET /api/cameras/{id}/view), never served as a file (Art. 35)",
-            )
-            .await);
-    }
     let export_id = export_id(granted.grant_id);
     granted.entry["export_id"] = serde_json::json!(export_id);
     let files = state.files.clone();

@@ -41,6 +41,24 @@ pub struct Ask<'a> {
     pub export_id: Option<String>,
 }
 
+/// Whether a request's grant is view only (Art. 35): an interested party's emergency
+/// request that does not also allow reproduction. Watched, watermarked, never copied.
+pub fn view_only(kind: &str, actions: &[String]) -> bool {
+    kind == RequestKind::InterestedPartyEmergency.as_str()
+        && !actions.iter().any(|a| a == "reproduce")
+}
+
+/// What an endpoint hands out that a view-only grant must not give.
+#[derive(Clone, Copy, Debug)]
+pub enum NotViewOnly {
+    /// Recorded video as a file (playback, export).
+    File,
+    /// The live stream: the camera's own bytes.
+    Live,
+    /// Timeline thumbnails: pictures to keep.
+    Thumbnails,
+}
+
 /// An allowed access.
 #[derive(Clone, Debug)]
 pub struct Authorized {
@@ -357,8 +375,7 @@ pub fn decide(
                     .map(|p| json!({"user": p.username, "work_id": p.work_id}))
                     .collect::<Vec<_>>()
             );
-            let view_only = r.kind == RequestKind::InterestedPartyEmergency.as_str()
-                && !r.actions.iter().any(|a| a == "reproduce");
+            let view_only = view_only(&r.kind, &r.actions);
             Ok(Authorized {
                 grant_id: g.id,
                 request_id: r.id,
@@ -469,6 +486,30 @@ impl Authorized {
         if let Err(e) = r {
             tracing::error!(error = ?e.message, "could not register a failed access");
         }
+    }
+
+    /// The grant itself, unless it is view only (Art. 35): then what `what` hands out
+    /// (a copy, or the camera's own bytes) is refused and the refusal registered.
+    pub async fn not_view_only(
+        self,
+        state: &AppState,
+        what: NotViewOnly,
+    ) -> Result<Self, ApiError> {
+        if !self.view_only {
+            return Ok(self);
+        }
+        let reason = match what {
+            NotViewOnly::File => {
+                "this grant is view only: recorded video is shown as a watermarked stream (GET /api/cameras/{id}/view), never served as a file (Art. 35)"
+            }
+            NotViewOnly::Live => {
+                "this grant is view only: live video is not offered under it, only recorded video as a watermarked stream (Art. 35)"
+            }
+            NotViewOnly::Thumbnails => {
+                "this grant is view only: recorded video is shown only as a watermarked stream, without thumbnails (Art. 35)"
+            }
+        };
+        Err(self.refuse(state, "view_only", reason).await)
     }
 
     /// Refuses what the grant would allow but the endpoint must not hand out under it

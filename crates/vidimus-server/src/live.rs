@@ -70,19 +70,9 @@ pub async fn live(
             export_id: None,
         },
     )
+    .await?
+    .not_view_only(&state, crate::grants::NotViewOnly::Live)
     .await?;
-    let granted = granted;
-    if granted.view_only {
-        // The live stream is the camera's own bytes: a file by another name. View-only
-        // grants watch recorded video, watermarked (/view).
-        return Err(granted
-            .refuse(
-                &state,
-                "view_only",
-                "this grant is view only: live video is not offered under it, only recorded video as a watermarked stream (Art. 35)",
-            )
-            .await);
-    }
     let (mut granted, handout) = granted.watch(&state, false).await?;
     granted
         .register(&state, serde_json::json!({"outcome": "served"}))

@@ -789,8 +789,7 @@ pub async fn my_grants(
                 .into_iter()
                 .filter_map(|r| {
                     let g = r.grant.clone()?;
-                    let view_only = r.kind == RequestKind::InterestedPartyEmergency.as_str()
-                        && !r.actions.iter().any(|a| a == "reproduce");
+                    let view_only = crate::grants::view_only(&r.kind, &r.actions);
                     Some(GrantInfo {
                         id: g.id,
                         request_id: r.id,

@@ -137,17 +137,9 @@ pub async fn thumbnails(
             export_id: None,
         },
     )
+    .await?
+    .not_view_only(&state, crate::grants::NotViewOnly::Thumbnails)
     .await?;
-    if granted.view_only {
-        // Art. 35: watching, never a copy; thumbnails are pictures to keep.
-        return Err(granted
-            .refuse(
-                &state,
-                "view_only",
-                "this grant is view only: recorded video is shown only as a watermarked stream, without thumbnails (Art. 35)",
-            )
-            .await);
-    }
     // The instants: the middle of each of n equal parts.
     let step = (to.0 - from.0) / n as i64;
     let mut pictures: Vec<Option<Arc<Frame>>> = Vec::with_capacity(n);
@@ -159,8 +151,16 @@ pub async fn thumbnails(
         .await
         .map_err(ApiError::internal)?;
     for i in 0..n as i64 {
-        let at = Wall90k(from.0 + step * i + step / 2);
-        match key_frame(&state, id, at, granted.within).await {
+        // The key frame before the part's middle, else (the middle unrecorded, or
+        // newer than the index of a segment still being written) the part's first.
+        let start = Wall90k(from.0 + step * i);
+        let end = Wall90k(start.0 + step);
+        let at = Wall90k(start.0 + step / 2);
+        let found = match key_frame(&state, id, at, Wall90k(at.0 + 3600), granted.within).await {
+            Ok(None) => key_frame(&state, id, start, end, granted.within).await,
+            other => other,
+        };
+        match found {
             Ok(Some((wall, f))) => {
                 shown.push(Some(wall));
                 pictures.push(Some(f));
@@ -243,19 +243,17 @@ pub async fn thumbnails(
     Ok(r)
 }
 
-/// The key frame at or before `at` (inside the grant's range), decoded and shrunk:
-/// from the cache, else from the store. `Ok(None)`: nothing recorded there (or the
-/// segment is still being written); `Err`: recorded but not decodable.
+/// The first key frame of `[from, to)` — the one at or before `from` if `from` is
+/// recorded — inside the grant's range, decoded and shrunk: from the cache, else from
+/// the store. `Ok(None)`: nothing indexed there; `Err`: recorded but not decodable.
 async fn key_frame(
     state: &AppState,
     id: i64,
-    at: Wall90k,
+    from: Wall90k,
+    to: Wall90k,
     within: (Wall90k, Wall90k),
 ) -> Result<Option<(i64, Arc<Frame>)>, String> {
-    // One frame's worth of range starts at the key frame before `at`.
-    let Ok(prepared) =
-        crate::api::prepare_granted(state, id, at, Wall90k(at.0 + 3600), within).await
-    else {
+    let Ok(prepared) = crate::api::prepare_granted(state, id, from, to, within).await else {
         return Ok(None);
     };
     let wall = prepared.samples.start_90k;

@@ -148,13 +148,129 @@ pub fn router(s: WitnessService) -> Router {
         .with_state(s)
 }
 
-/// Serves the witness on `listener` until `shutdown` resolves.
+/// Serves the witness on `listener` until `shutdown` resolves: at most
+/// [`MAX_CONNECTIONS`] at once, each closed after [`IDLE`] without a byte.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     s: WitnessService,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let listener = Bounded {
+        inner: listener,
+        open: Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS)),
+    };
     axum::serve(listener, router(s))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// The most connections the witness holds open at once; more wait in the kernel's
+/// backlog until one ends.
+pub const MAX_CONNECTIONS: usize = 64;
+/// A connection that sends nothing for this long is closed: a witness request is a
+/// few kilobytes, so a peer that trickles (or idles on a kept-alive connection) does
+/// not hold one of the [`MAX_CONNECTIONS`] for long.
+pub const IDLE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A listener that holds at most `MAX_CONNECTIONS` open and closes idle ones.
+struct Bounded {
+    inner: tokio::net::TcpListener,
+    open: Arc<tokio::sync::Semaphore>,
+}
+
+/// A connection of a [`Bounded`] listener: its permit is returned when it drops.
+struct BoundedIo {
+    io: tokio::net::TcpStream,
+    idle: std::pin::Pin<Box<tokio::time::Sleep>>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl axum::serve::Listener for Bounded {
+    type Io = BoundedIo;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let permit = self
+            .open
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        loop {
+            match self.inner.accept().await {
+                Ok((io, addr)) => {
+                    let idle = Box::pin(tokio::time::sleep(IDLE));
+                    return (
+                        BoundedIo {
+                            io,
+                            idle,
+                            _permit: permit,
+                        },
+                        addr,
+                    );
+                }
+                // Out of descriptors and the like: wait a little, as axum does.
+                Err(e) => {
+                    tracing::warn!(error = %e, "witness: accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+impl tokio::io::AsyncRead for BoundedIo {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::future::Future;
+        use std::task::Poll;
+        let before = buf.filled().len();
+        match std::pin::Pin::new(&mut self.io).poll_read(cx, buf) {
+            Poll::Ready(r) => {
+                if buf.filled().len() > before {
+                    let at = tokio::time::Instant::now() + IDLE;
+                    self.idle.as_mut().reset(at);
+                }
+                Poll::Ready(r)
+            }
+            Poll::Pending => match self.idle.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "witness: the peer sent nothing for 10 s",
+                ))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for BoundedIo {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
+    }
 }

@@ -211,6 +211,29 @@ fn thumbnails_are_a_registered_view_of_key_frames() {
         .parse()
         .unwrap();
     assert!(again_leaf > leaf, "{again_leaf} after {leaf}");
+    // A strip that ends now: its last part's middle is newer than anything indexed of
+    // the segment being written, yet the part has recorded key frames: it shows one.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let r = ada.call(
+        "GET",
+        &format!(
+            "/api/cameras/{id}/thumbnails.jpg?from={:.3}&to={:.3}&n=2",
+            now - 9.0,
+            now + 3.0
+        ),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let times: Vec<Option<f64>> =
+        serde_json::from_str(r.header("x-vidimus-thumbnails").unwrap()).unwrap();
+    assert!(
+        times.iter().all(|t| t.is_some()),
+        "the newest part has a picture: {times:?} (now {now})"
+    );
+    assert!(times[1].unwrap() > times[0].unwrap(), "{times:?}");
     // Eve's refusal is in the register too.
     let reg = register_of(&site, "eve");
     assert!(

@@ -305,3 +305,70 @@ fn witnesses_catch_rollbacks_rewrites_and_key_swaps() {
     witness.terminate();
     cam.terminate();
 }
+
+/// The witness is a door open to other organisations: a peer that opens connections
+/// and sends nothing holds none of them for long, and more connections than it keeps
+/// open wait rather than exhaust it — an honest request still gets its answer.
+#[test]
+fn witness_closes_idle_connections_and_bounds_them() {
+    use std::io::{Read, Write};
+    let wdir = tempfile::tempdir().unwrap();
+    let wkey_file = wdir.path().join("witness.key");
+    let out = Command::new(bin())
+        .args(["witness", "keygen", "--name", "w.example", "--out"])
+        .arg(&wkey_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // The log it witnesses (a site's; nothing is cosigned here).
+    let site = Site::new(&[], "");
+    let mut rec = site.serve();
+    assert!(rec.terminate());
+    let out = site.vidimus(&["witness", "site-key"]);
+    assert!(out.status.success());
+    let site_log = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let wport = free_port();
+    let witness = Command::new(bin())
+        .args(["witness", "serve", "--key"])
+        .arg(&wkey_file)
+        .arg("--state")
+        .arg(wdir.path().join("state.json"))
+        .args(["--bind", &format!("127.0.0.1:{wport}"), "--log", &site_log])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut witness = Proc {
+        child: witness,
+        name: "witness".into(),
+        stdout: None,
+    };
+    assert!(wait_until(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", wport)).is_ok()
+    }));
+    // More idle connections than the witness keeps open.
+    let idle: Vec<std::net::TcpStream> = (0..80)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", wport)).unwrap())
+        .collect();
+    // An honest request behind them is answered once the idle ones are closed.
+    let mut honest = std::net::TcpStream::connect(("127.0.0.1", wport)).unwrap();
+    honest
+        .set_read_timeout(Some(Duration::from_secs(40)))
+        .unwrap();
+    honest
+        .write_all(b"GET /checkpoint/0000 HTTP/1.1\r\nHost: w\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    let _ = honest.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 "), "no answer: {answer:?}");
+    // The idle connections were closed by the witness (end of stream, or reset).
+    for mut c in idle.into_iter().take(3) {
+        c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut b = [0u8; 16];
+        match c.read(&mut b) {
+            Ok(0) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            other => panic!("an idle connection stayed open: {other:?}"),
+        }
+    }
+    witness.terminate();
+}
