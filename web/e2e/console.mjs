@@ -130,6 +130,12 @@ try {
   await page.fill("[data-testid=export-to]", local(exFrom + 4));
   await page.fill("[data-testid=export-recipient]", "e2e court");
   await page.fill("[data-testid=export-destination]", "case file 42");
+  // A time that is not one (24:00:00) hands nothing out: no download link while the
+  // field says so.
+  await page.fill("[data-testid=export-to]", local(exFrom + 4).slice(0, 10) + " 24:00:00");
+  await page.waitForSelector("[data-testid=export-to-error]");
+  assert.equal(await page.locator("[data-testid=export-download]").count(), 0, "no download of a range the user does not see");
+  await page.fill("[data-testid=export-to]", local(exFrom + 4));
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=export-download]")]);
   const out = join(artifacts, "export.mp4");
   await download.saveAs(out);
@@ -291,8 +297,8 @@ try {
   await admin.selectOption("[data-testid=reg-since-clock-0]", "13");
   await admin.selectOption("[data-testid=reg-since-clock-1]", "05");
   const picked = await admin.inputValue("[data-testid=reg-since]");
-  const today = new Date();
-  const ymd = `${today.getFullYear()}-${String(today.getMonth() + 1).padStart(2, "0")}-${String(today.getDate()).padStart(2, "0")}`;
+  // The site's today (Asia/Shanghai), not the browser's (UTC here).
+  const ymd = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
   assert.equal(picked, `${ymd} 13:05:00`);
   assert.equal(await admin.textContent("[data-testid=reg-since-zone]"), "UTC+08:00");
   await admin.screenshot({ path: join(artifacts, "register-calendar.png") });

@@ -7,11 +7,12 @@ import { zhCN } from "react-day-picker/locale/zh-CN";
 import "react-day-picker/style.css";
 import type { Lang } from "./i18n";
 
-export default function Calendar({ day, lang, onSelect }: {
-  day: Date | undefined; lang: Lang; onSelect: (d: Date | undefined) => void;
+export default function Calendar({ day, today, lang, onSelect }: {
+  day: Date | undefined; today: Date; lang: Lang; onSelect: (d: Date | undefined) => void;
 }) {
+  // `today` is the site's (its zone may not be the browser's).
   return (
-    <DayPicker mode="single" required selected={day} defaultMonth={day} onSelect={onSelect}
+    <DayPicker mode="single" required selected={day} defaultMonth={day ?? today} today={today} onSelect={onSelect}
       locale={lang === "zh-CN" ? zhCN : enUS} weekStartsOn={1} captionLayout="dropdown"
       startMonth={new Date(2000, 0)} endMonth={new Date(new Date().getFullYear() + 1, 11)} />
   );

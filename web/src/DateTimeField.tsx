@@ -5,10 +5,12 @@
 // instead (12-hour in an English Chromium), and could not show the site's zone.
 //
 // The value is the site's wall time as `YYYY-MM-DDTHH:mm:ss` (see time.ts: toInput,
-// fromInput); typing "T" or a space between date and time are both understood.
+// fromInput); typing "T" or a space between date and time are both understood. While
+// the text is not a real time the value is "" (no time: forms refuse it, filters drop
+// it) and the input is invalid to the browser too, so a form will not submit.
 import { lazy, Suspense, useContext, useEffect, useRef, useState } from "react";
 import { LangContext, useT } from "./i18n";
-import { zoneLabel } from "./time";
+import { fromInput, toInput, zoneLabel } from "./time";
 
 const Calendar = lazy(() => import("./Calendar"));
 
@@ -48,27 +50,34 @@ export function DateTimeField({ value, onChange, testid, label }: {
     document.addEventListener("keydown", esc);
     return () => { document.removeEventListener("mousedown", away); document.removeEventListener("keydown", esc); };
   }, [open]);
+  const input = useRef<HTMLInputElement>(null);
+  useEffect(() => { input.current?.setCustomValidity(bad ? t("dateTimeForm") : ""); }, [bad, t]);
+  // The site's today (the calendar marks it; an empty field's clock picks on it).
+  const now = FORM.exec(toInput(Date.now() / 1000))!;
+  const today = new Date(+now[1], +now[2] - 1, +now[3]);
   const m = FORM.exec(value);
   const day = m ? new Date(+m[1], +m[2] - 1, +m[3]) : undefined;
   const clock = m ? `${m[4]}:${m[5]}:${m[6] ?? "00"}` : "00:00:00";
   const setDay = (d: Date | undefined) => {
     if (!d) return;
     const p = (n: number) => String(n).padStart(2, "0");
+    setDraft(null);
     onChange(`${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${clock}`);
   };
   const setClock = (c: string) => {
-    const v = m && readDateTime(`${m[1]}-${m[2]}-${m[3]} ${c}`);
-    if (v) onChange(v);
+    const d = m ?? now;
+    const v = readDateTime(`${d[1]}-${d[2]}-${d[3]} ${c}`);
+    if (v) { setDraft(null); onChange(v); }
   };
+  const at = fromInput(value);
   return (
     <span className="datetime" ref={box}>
-      <input type="text" inputMode="numeric" spellCheck={false} data-testid={testid} aria-label={label}
+      <input ref={input} type="text" inputMode="numeric" spellCheck={false} data-testid={testid} aria-label={label}
         className={bad ? "invalid" : ""} aria-invalid={bad} placeholder={t("dateTimePlaceholder")} size={19}
         value={draft ?? shown(value)} title={bad ? t("dateTimeForm") : undefined}
         onChange={(e) => {
           setDraft(e.target.value);
-          const v = e.target.value.trim() === "" ? "" : readDateTime(e.target.value);
-          if (v !== null) onChange(v);
+          onChange(e.target.value.trim() === "" ? "" : readDateTime(e.target.value) ?? "");
         }}
         onBlur={() => { if (!bad) setDraft(null); }} />
       <button type="button" className="pick" aria-label={t("pickDate")} aria-expanded={open}
@@ -77,12 +86,12 @@ export function DateTimeField({ value, onChange, testid, label }: {
           <rect x="1.5" y="3" width="13" height="11.5" rx="1.5" /><path d="M1.5 6.5h13M5 1.5v3M11 1.5v3" />
         </svg>
       </button>
-      <small className="zone" data-testid={`${testid}-zone`}>{zoneLabel()}</small>
-      {bad && <small className="error" role="alert" data-testid={`${testid}-error`}>{t("dateTimeForm")}</small>}
+      <small className="zone" data-testid={`${testid}-zone`}>{zoneLabel(Number.isFinite(at) ? at : undefined)}</small>
+      {bad && <small className="error" aria-live="polite" data-testid={`${testid}-error`}>{t("dateTimeForm")}</small>}
       {open && (
         <div className="calendar" role="dialog" aria-label={t("pickDate")} data-testid={`${testid}-calendar`}>
           <Suspense fallback={<div className="hint">…</div>}>
-            <Calendar day={day} lang={lang} onSelect={setDay} />
+            <Calendar day={day} today={today} lang={lang} onSelect={setDay} />
           </Suspense>
           <span className="clock" role="group" aria-label={t("timeOfDay")}>{t("timeOfDay")}{" "}
             {[24, 60, 60].map((n, i) => (

@@ -17,6 +17,8 @@ export function ExportDialog({ cameraId, initial, copyGrant, admin, recipient, s
   const [purpose, setPurpose] = useState("");
   const [msg, setMsg] = useState("");
   const from = fromInput(range.from), to = fromInput(range.to);
+  // A range only when both ends are real times, in order: nothing is handed out else.
+  const ranged = Number.isFinite(from) && Number.isFinite(to) && to > from;
   const fail = (e: unknown) => setMsg(e instanceof ApiError ? e.message : String(e));
   return (
     <div className="dialog" role="dialog" aria-label={t("exportTitle")}>
@@ -28,7 +30,7 @@ export function ExportDialog({ cameraId, initial, copyGrant, admin, recipient, s
       <label>{t("recipient")} <input data-testid="export-recipient" value={recipient} onChange={(e) => setRecipient(e.target.value)} /></label>
       <label>{t("destination")} <input data-testid="export-destination" value={destination} onChange={(e) => setDestination(e.target.value)} /></label>
       <div className="buttons">
-        {recipient.trim() ? (
+        {recipient.trim() && ranged ? (
           <a className="button" data-testid="export-download" download
             href={exportUrl(cameraId, from, to, recipient, destination, copyGrant)}>{t("download")}</a>
         ) : <button disabled>{t("download")}</button>}
@@ -36,7 +38,7 @@ export function ExportDialog({ cameraId, initial, copyGrant, admin, recipient, s
       </div>
       <label>{t("purpose")} <input data-testid="export-purpose" value={purpose} onChange={(e) => setPurpose(e.target.value)} /></label>
       <div className="buttons">
-        <button data-testid="export-bundle" disabled={!purpose.trim() || !recipient.trim()} onClick={async () => {
+        <button data-testid="export-bundle" disabled={!purpose.trim() || !recipient.trim() || !ranged} onClick={async () => {
           setMsg(t("bundling"));
           try {
             const b = await makeBundle(cameraId, from, to, purpose, recipient, destination, copyGrant);
@@ -52,7 +54,7 @@ export function ExportDialog({ cameraId, initial, copyGrant, admin, recipient, s
             fail(e);
           }
         }}>{t("bundle")}</button>
-        {admin && <button data-testid="place-hold" disabled={!purpose.trim()} onClick={() =>
+        {admin && <button data-testid="place-hold" disabled={!purpose.trim() || !ranged} onClick={() =>
           placeHold(cameraId, from, to, purpose).then(() => setMsg(t("holdPlaced"))).catch(fail)}>{t("placeHold")}</button>}
       </div>
       {msg && <div className="bundle-status" data-testid="bundle-status">{msg}</div>}

@@ -528,6 +528,13 @@ impl Authorized {
         code: &'static str,
         reason: &str,
     ) -> ApiError {
+        // A refusal like the gate's: it counts towards the user's burst, so a loop of
+        // refused hand-outs is summed up in the register, not an entry each.
+        if let (Some(id), Some(name)) =
+            (self.entry["user_id"].as_i64(), self.entry["user"].as_str())
+        {
+            state.refusals.refused(id, name, std::time::Instant::now());
+        }
         let r = self
             .register(
                 state,

@@ -156,8 +156,11 @@ pub async fn thumbnails(
         let start = Wall90k(from.0 + step * i);
         let end = Wall90k(start.0 + step);
         let at = Wall90k(start.0 + step / 2);
-        let found = match key_frame(&state, id, at, Wall90k(at.0 + 3600), granted.within).await {
-            Ok(None) => key_frame(&state, id, start, end, granted.within).await,
+        let found = match key_frame(&state, id, at, end, granted.within).await {
+            Ok(None) => match first_recorded(&state, id, start, end).await {
+                Some(first) => key_frame(&state, id, first, end, granted.within).await,
+                None => Ok(None),
+            },
             other => other,
         };
         match found {
@@ -243,9 +246,31 @@ pub async fn thumbnails(
     Ok(r)
 }
 
-/// The first key frame of `[from, to)` — the one at or before `from` if `from` is
-/// recorded — inside the grant's range, decoded and shrunk: from the cache, else from
-/// the store. `Ok(None)`: nothing indexed there; `Err`: recorded but not decodable.
+/// How far into a part its first recording is looked for, and how much video is read
+/// to find one key frame: a picture costs an index query and a minute's samples at
+/// most, whatever the range.
+const SEARCH: i64 = 3600 * 90_000;
+const READ: i64 = 60 * 90_000;
+
+/// Where the first recording in `[from, to)` (at most [`SEARCH`] of it) starts, from
+/// the index alone.
+async fn first_recorded(state: &AppState, id: i64, from: Wall90k, to: Wall90k) -> Option<Wall90k> {
+    let to = Wall90k(to.0.min(from.0 + SEARCH));
+    let segs = state
+        .db
+        .run(move |ix| {
+            use vidimus_store::MetadataStore;
+            Ok(ix.segments(id, from, to)?)
+        })
+        .await
+        .ok()?;
+    segs.first().map(|s| Wall90k(s.start_90k.max(from.0)))
+}
+
+/// The first key frame of `[from, min(to, from + 1 min))` — the one at or before
+/// `from` if `from` is recorded — inside the grant's range, decoded and shrunk: from
+/// the cache, else from the store. `Ok(None)`: nothing indexed there; `Err`: recorded
+/// but not decodable.
 async fn key_frame(
     state: &AppState,
     id: i64,
@@ -253,6 +278,7 @@ async fn key_frame(
     to: Wall90k,
     within: (Wall90k, Wall90k),
 ) -> Result<Option<(i64, Arc<Frame>)>, String> {
+    let to = Wall90k(to.0.min(from.0 + READ));
     let Ok(prepared) = crate::api::prepare_granted(state, id, from, to, within).await else {
         return Ok(None);
     };

@@ -149,7 +149,8 @@ pub fn router(s: WitnessService) -> Router {
 }
 
 /// Serves the witness on `listener` until `shutdown` resolves: at most
-/// [`MAX_CONNECTIONS`] at once, each closed after [`IDLE`] without a byte.
+/// [`MAX_CONNECTIONS`] at once, each closed after [`IDLE`] without a byte or after
+/// [`LIFETIME`] in all.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     s: WitnessService,
@@ -159,10 +160,24 @@ pub async fn serve(
         inner: listener,
         open: Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS)),
     };
-    axum::serve(listener, router(s))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // After the signal, connections get a few seconds to finish, then are dropped: a
+    // peer in the middle of a request must not keep the witness from stopping.
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router(s)).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = stopping.send(());
+    });
+    tokio::select! {
+        r = std::future::IntoFuture::into_future(server) => r,
+        _ = async {
+            let _ = stopped.await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => Ok(()),
+    }
 }
+
+/// How long connections may take to finish after the witness is told to stop.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The most connections the witness holds open at once; more wait in the kernel's
 /// backlog until one ends.
@@ -171,6 +186,10 @@ pub const MAX_CONNECTIONS: usize = 64;
 /// few kilobytes, so a peer that trickles (or idles on a kept-alive connection) does
 /// not hold one of the [`MAX_CONNECTIONS`] for long.
 pub const IDLE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The longest a connection is kept, busy or not: a peer that trickles a byte now and
+/// then resets [`IDLE`] but not this, so it cannot hold a slot for long.
+pub const LIFETIME: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A listener that holds at most `MAX_CONNECTIONS` open and closes idle ones.
 struct Bounded {
@@ -182,6 +201,7 @@ struct Bounded {
 struct BoundedIo {
     io: tokio::net::TcpStream,
     idle: std::pin::Pin<Box<tokio::time::Sleep>>,
+    ends: std::pin::Pin<Box<tokio::time::Sleep>>,
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
@@ -200,10 +220,12 @@ impl axum::serve::Listener for Bounded {
             match self.inner.accept().await {
                 Ok((io, addr)) => {
                     let idle = Box::pin(tokio::time::sleep(IDLE));
+                    let ends = Box::pin(tokio::time::sleep(LIFETIME));
                     return (
                         BoundedIo {
                             io,
                             idle,
+                            ends,
                             _permit: permit,
                         },
                         addr,
@@ -231,6 +253,12 @@ impl tokio::io::AsyncRead for BoundedIo {
     ) -> std::task::Poll<std::io::Result<()>> {
         use std::future::Future;
         use std::task::Poll;
+        if self.ends.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "witness: the connection outlived its 30 s",
+            )));
+        }
         let before = buf.filled().len();
         match std::pin::Pin::new(&mut self.io).poll_read(cx, buf) {
             Poll::Ready(r) => {

@@ -237,6 +237,31 @@ fn a_view_only_grant_gets_a_watermarked_stream_and_no_file() {
     let clear = diff(&a, &b, (1000, 620, 1270, 710));
     assert!(marked > 20.0, "top right differs by only {marked:.1}");
     assert!(clear < 8.0, "bottom right differs by {clear:.1}");
+
+    // A loop of refused files under the view-only grant is a burst like any other:
+    // after 30 it is counted, not answered, and not registered one entry each.
+    let before = register_len(&site, "zhang");
+    let mut codes = Vec::new();
+    for _ in 0..40 {
+        let r = zhang.call(
+            "GET",
+            &format!("/api/cameras/{shop}/playback.mp4?from={from}&to={to}"),
+            None,
+        );
+        codes.push(r.code());
+    }
+    assert!(codes.iter().any(|c| c == "too_many_refusals"), "{codes:?}");
+    let added = register_len(&site, "zhang") - before;
+    assert!(
+        added <= 31,
+        "{added} register entries for 40 refused attempts"
+    );
     assert!(rec.terminate());
     cam.terminate();
+}
+
+fn register_len(site: &Site, user: &str) -> usize {
+    let out = site.vidimus(&["register", "--json", "--user", user]);
+    let reg: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    reg.as_array().unwrap().len()
 }

@@ -345,6 +345,28 @@ fn witness_closes_idle_connections_and_bounds_them() {
     assert!(wait_until(Duration::from_secs(10), || {
         std::net::TcpStream::connect(("127.0.0.1", wport)).is_ok()
     }));
+    // A peer that trickles a byte every 4 s: never idle, yet closed within its
+    // lifetime (30 s).
+    let trickler = std::thread::spawn(move || {
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", wport)).unwrap();
+        let start = std::time::Instant::now();
+        c.write_all(b"POST /add-checkpoint HTTP/1.1\r\n").unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(4))).unwrap();
+        let mut b = [0u8; 64];
+        while start.elapsed() < Duration::from_secs(60) {
+            if c.write_all(b"X").is_err() {
+                return start.elapsed();
+            }
+            match c.read(&mut b) {
+                Ok(_) => return start.elapsed(),
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(_) => return start.elapsed(),
+            }
+        }
+        start.elapsed()
+    });
     // More idle connections than the witness keeps open.
     let idle: Vec<std::net::TcpStream> = (0..80)
         .map(|_| std::net::TcpStream::connect(("127.0.0.1", wport)).unwrap())
@@ -370,5 +392,22 @@ fn witness_closes_idle_connections_and_bounds_them() {
             other => panic!("an idle connection stayed open: {other:?}"),
         }
     }
-    witness.terminate();
+    let held = trickler.join().unwrap();
+    assert!(
+        held < Duration::from_secs(45),
+        "a trickling peer held its connection {held:?}"
+    );
+    // Told to stop while a peer is in the middle of a request, it stops.
+    let mut midway = std::net::TcpStream::connect(("127.0.0.1", wport)).unwrap();
+    midway
+        .write_all(b"POST /add-checkpoint HTTP/1.1\r\nHost: w\r\nContent-Length: 100\r\n\r\nabc")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = Command::new("kill")
+        .args(["-INT", &witness.child.id().to_string()])
+        .status();
+    assert!(
+        wait_until(Duration::from_secs(15), || !witness.is_running()),
+        "the witness did not stop with a request in progress"
+    );
 }
