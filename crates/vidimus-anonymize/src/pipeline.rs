@@ -1,0 +1,326 @@
+//! The anonymizer: decoded frames in, masked frames out, with a report of what was
+//! masked where and what the re-check found.
+//!
+//! Frames are held until the next detection frame (every `detect_every`-th, and the
+//! last), so that the [`Tracker`] can put a box on each of them; the boxes are enlarged
+//! (faces 1.3×, plates 1.2×, as deface does for faces), merged, and their pixels
+//! destroyed ([`mask::destroy`]). Then the **re-check**: both detectors run again on the
+//! masked frame, at lower thresholds and at another scale than detection's; a find
+//! outside the masks is masked too and the frame checked again (up to
+//! [`RECHECK_ROUNDS`] times); what the last look still finds is a [`Finding`] that
+//! blocks release ([`Report::released`] is false).
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use vidimus_codec::Frame;
+
+use crate::AnonymizeError;
+use crate::detect::{FaceDetector, PlateDetector};
+use crate::geometry::{Detection, Rect, merge};
+use crate::mask;
+use crate::track::{Kind, Round, Tracker};
+
+/// How many times the re-check masks what it found and looks again.
+pub const RECHECK_ROUNDS: usize = 3;
+
+/// How the anonymizer works; [`Params::default`] is what publication uses.
+#[derive(Clone, Debug, Serialize)]
+pub struct Params {
+    /// Detect on every n-th frame (1: every frame); tracking covers the others.
+    pub detect_every: usize,
+    /// The scales frames are detected at (1.0: full size), per detector.
+    pub face_scale: f32,
+    pub plate_scale: f32,
+    pub face_threshold: f32,
+    pub plate_threshold: f32,
+    /// Masks are the detected boxes enlarged by these factors.
+    pub face_enlarge: f32,
+    pub plate_enlarge: f32,
+    /// Detection rounds a lost object stays masked.
+    pub hold: usize,
+    /// The re-check: thresholds (lower than detection's) and scales (a second, finer
+    /// look beside the detection's own).
+    pub recheck_face_threshold: f32,
+    pub recheck_plate_threshold: f32,
+    pub recheck_face_scales: Vec<f32>,
+    pub recheck_plate_scales: Vec<f32>,
+    /// Re-check every n-th frame (1: every frame).
+    pub recheck_every: usize,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            detect_every: 4,
+            face_scale: 0.5,
+            plate_scale: 0.75,
+            face_threshold: 0.2,
+            plate_threshold: 0.4,
+            face_enlarge: 1.3,
+            plate_enlarge: 1.4,
+            hold: 3,
+            recheck_face_threshold: 0.15,
+            recheck_plate_threshold: 0.3,
+            recheck_face_scales: vec![0.75],
+            recheck_plate_scales: vec![1.0],
+            recheck_every: 10,
+        }
+    }
+}
+
+/// A mask on one frame.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Masked {
+    pub kind: Kind,
+    pub track: u64,
+    pub rect: Rect,
+    pub detected: bool,
+}
+
+/// What the re-check found on a masked frame, outside every mask.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Finding {
+    pub frame: usize,
+    pub kind: Kind,
+    pub rect: Rect,
+    pub score: f32,
+    /// Masked and checked again (true), or still there (false: blocks release).
+    pub masked_after: bool,
+}
+
+/// Time spent in each stage.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Timings {
+    pub detect: Duration,
+    pub track: Duration,
+    pub mask: Duration,
+    pub recheck: Duration,
+}
+
+/// What was done to a stream.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    pub frames: usize,
+    /// Per frame, its masks (what was found or followed, enlarged).
+    pub masks: Vec<Vec<Masked>>,
+    /// Per frame, the regions destroyed (the masks merged, and what the re-check added).
+    pub regions: Vec<Vec<Rect>>,
+    /// Frames the re-check looked at.
+    pub rechecked: usize,
+    pub findings: Vec<Finding>,
+    pub timings: Timings,
+}
+
+impl Report {
+    /// Whether the output may be released: the re-check left nothing unmasked.
+    pub fn released(&self) -> bool {
+        self.findings.iter().all(|f| f.masked_after)
+    }
+}
+
+/// The detectors a run uses.
+pub struct Detectors {
+    pub faces: FaceDetector,
+    pub plates: PlateDetector,
+}
+
+/// Masks a stream, frame by frame in presentation order.
+pub struct Anonymizer<'d> {
+    det: &'d Detectors,
+    params: Params,
+    tracker: Tracker,
+    /// Frames waiting for the next detection frame.
+    held: VecDeque<Frame>,
+    /// Index of the first held frame.
+    first: usize,
+    report: Report,
+}
+
+impl<'d> Anonymizer<'d> {
+    pub fn new(det: &'d Detectors, params: Params) -> Self {
+        let hold = params.hold;
+        Anonymizer {
+            det,
+            params,
+            tracker: Tracker::new(hold),
+            held: VecDeque::new(),
+            first: 0,
+            report: Report::default(),
+        }
+    }
+
+    /// Takes the next frame; returns the frames whose masks are now known, masked.
+    pub fn push(&mut self, frame: Frame) -> Result<Vec<Frame>, AnonymizeError> {
+        let index = self.first + self.held.len();
+        self.held.push_back(frame);
+        if index.is_multiple_of(self.params.detect_every.max(1)) {
+            self.round(index)
+        } else {
+            Ok(Vec::new())
+        }
+    }
+
+    /// End of stream: the held frames, with the last one detected on.
+    pub fn finish(&mut self) -> Result<Vec<Frame>, AnonymizeError> {
+        if self.held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let last = self.first + self.held.len() - 1;
+        self.round(last)
+    }
+
+    /// The report so far (complete after [`Anonymizer::finish`]).
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    pub fn into_report(self) -> Report {
+        self.report
+    }
+
+    /// Both detectors on `frame`, each at its scales, side by side on two threads.
+    fn detect(
+        &self,
+        frame: &Frame,
+        (face_scales, faces): (&[f32], f32),
+        (plate_scales, plates): (&[f32], f32),
+    ) -> Result<Vec<(Kind, Detection)>, AnonymizeError> {
+        let det = self.det;
+        let (f, p) = std::thread::scope(|s| {
+            let f = s.spawn(|| -> Result<Vec<Detection>, AnonymizeError> {
+                let mut out = Vec::new();
+                for &sc in face_scales {
+                    out.extend(det.faces.detect(frame, sc, faces)?);
+                }
+                Ok(out)
+            });
+            let mut p: Result<Vec<Detection>, AnonymizeError> = Ok(Vec::new());
+            for &sc in plate_scales {
+                if let Ok(v) = &mut p {
+                    match det.plates.detect(frame, sc, plates) {
+                        Ok(d) => v.extend(d),
+                        Err(e) => p = Err(e),
+                    }
+                }
+            }
+            (f.join().expect("face detection thread"), p)
+        });
+        let mut out: Vec<(Kind, Detection)> = f?.into_iter().map(|d| (Kind::Face, d)).collect();
+        out.extend(p?.into_iter().map(|d| (Kind::Plate, d)));
+        Ok(out)
+    }
+
+    fn enlarge(&self, kind: Kind, r: &Rect) -> Rect {
+        match kind {
+            Kind::Face => r.enlarged(self.params.face_enlarge),
+            Kind::Plate => r.enlarged(self.params.plate_enlarge),
+            Kind::Motion => *r,
+        }
+    }
+
+    /// Detection on frame `at` (the last held), then masks for every held frame.
+    fn round(&mut self, at: usize) -> Result<Vec<Frame>, AnonymizeError> {
+        let t = Instant::now();
+        let frame = self.held.back().expect("a held frame");
+        let p = &self.params;
+        let dets = self.detect(
+            frame,
+            (&[p.face_scale], p.face_threshold),
+            (&[p.plate_scale], p.plate_threshold),
+        )?;
+        self.report.timings.detect += t.elapsed();
+        let t = Instant::now();
+        let round: Round = self.tracker.update(at, &dets);
+        self.report.timings.track += t.elapsed();
+        let mut out = Vec::with_capacity(self.held.len());
+        while let Some(mut f) = self.held.pop_front() {
+            let index = self.first;
+            self.first += 1;
+            let boxes = if round.frames().contains(&index) {
+                round.boxes_at(index)
+            } else {
+                Vec::new()
+            };
+            let (w, h) = (f.width() as f32, f.height() as f32);
+            let masks: Vec<Masked> = boxes
+                .iter()
+                .map(|b| Masked {
+                    kind: b.kind,
+                    track: b.track,
+                    rect: self.enlarge(b.kind, &b.rect).clamped(w, h),
+                    detected: b.detected,
+                })
+                .filter(|m| m.rect.area() > 0.0)
+                .collect();
+            let t = Instant::now();
+            let mut regions = merge(masks.iter().map(|m| m.rect).collect(), 2.0);
+            for r in &regions {
+                mask::destroy(&mut f, r);
+            }
+            self.report.timings.mask += t.elapsed();
+            let t = Instant::now();
+            if index.is_multiple_of(self.params.recheck_every.max(1)) {
+                self.recheck(index, &mut f, &mut regions)?;
+            }
+            self.report.timings.recheck += t.elapsed();
+            self.report.masks.push(masks);
+            self.report.regions.push(regions);
+            self.report.frames += 1;
+            out.push(f);
+        }
+        Ok(out)
+    }
+
+    /// Runs the detectors on a masked frame (lower thresholds, more scales); masks what
+    /// they find outside the masks and looks once more; records every find.
+    fn recheck(
+        &mut self,
+        index: usize,
+        f: &mut Frame,
+        regions: &mut Vec<Rect>,
+    ) -> Result<(), AnonymizeError> {
+        let p = self.params.clone();
+        let look = |me: &Self,
+                    f: &Frame,
+                    regions: &[Rect]|
+         -> Result<Vec<(Kind, Detection)>, AnonymizeError> {
+            Ok(me
+                .detect(
+                    f,
+                    (&p.recheck_face_scales, p.recheck_face_threshold),
+                    (&p.recheck_plate_scales, p.recheck_plate_threshold),
+                )?
+                .into_iter()
+                .filter(|(_, d)| regions.iter().map(|r| d.rect.covered_by(r)).sum::<f32>() < 0.5)
+                .collect())
+        };
+        self.report.rechecked += 1;
+        let (w, h) = (f.width() as f32, f.height() as f32);
+        // Look, mask what is found, look again — at most RECHECK_ROUNDS times; what
+        // the last look still finds blocks release.
+        for round in 0..=RECHECK_ROUNDS {
+            let found = look(self, f, regions)?;
+            if found.is_empty() {
+                break;
+            }
+            let last = round == RECHECK_ROUNDS;
+            for (kind, d) in found {
+                if !last {
+                    let r = self.enlarge(kind, &d.rect).clamped(w, h);
+                    mask::destroy(f, &r);
+                    regions.push(r);
+                }
+                self.report.findings.push(Finding {
+                    frame: index,
+                    kind,
+                    rect: d.rect,
+                    score: d.score,
+                    masked_after: !last,
+                });
+            }
+        }
+        Ok(())
+    }
+}
