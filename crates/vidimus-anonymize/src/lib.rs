@@ -18,6 +18,7 @@
 //!   (clp_det) on an I420 frame at a chosen scale, through `tract-onnx`.
 //! - [`track`]: boxes followed across frames so that sampled detection covers every frame.
 //! - [`mask`]: irreversible destruction of a region (coarse blocks plus noise).
+//! - [`motion`]: the figure mode's background model: whatever moves, masked whole.
 //! - [`pipeline`]: [`pipeline::Anonymizer`], the whole of it with its report.
 
 pub mod detect;
@@ -25,6 +26,7 @@ mod error;
 pub mod geometry;
 pub mod mask;
 pub mod models;
+pub mod motion;
 pub mod pipeline;
 pub mod track;
 

@@ -20,6 +20,7 @@ use crate::AnonymizeError;
 use crate::detect::{FaceDetector, PlateDetector};
 use crate::geometry::{Detection, Rect, merge};
 use crate::mask;
+use crate::motion::Motion;
 use crate::track::{Kind, Round, Tracker};
 
 /// How many times the re-check masks what it found and looks again.
@@ -40,6 +41,8 @@ pub struct Params {
     pub plate_enlarge: f32,
     /// Detection rounds a lost object stays masked.
     pub hold: usize,
+    /// The figure mode (Art. 31 体貌): also mask whatever moves, whole.
+    pub figures: bool,
     /// The re-check: thresholds (lower than detection's) and scales (a second, finer
     /// look beside the detection's own).
     pub recheck_face_threshold: f32,
@@ -61,6 +64,7 @@ impl Default for Params {
             face_enlarge: 1.3,
             plate_enlarge: 1.4,
             hold: 3,
+            figures: false,
             recheck_face_threshold: 0.15,
             recheck_plate_threshold: 0.3,
             recheck_face_scales: vec![0.75],
@@ -95,6 +99,7 @@ pub struct Finding {
 pub struct Timings {
     pub detect: Duration,
     pub track: Duration,
+    pub motion: Duration,
     pub mask: Duration,
     pub recheck: Duration,
 }
@@ -131,8 +136,10 @@ pub struct Anonymizer<'d> {
     det: &'d Detectors,
     params: Params,
     tracker: Tracker,
-    /// Frames waiting for the next detection frame.
-    held: VecDeque<Frame>,
+    /// Frames waiting for the next detection frame, with their moving regions.
+    held: VecDeque<(Frame, Vec<Rect>)>,
+    /// The figure mode's background model.
+    motion: Option<Motion>,
     /// Index of the first held frame.
     first: usize,
     report: Report,
@@ -143,6 +150,7 @@ impl<'d> Anonymizer<'d> {
         let hold = params.hold;
         Anonymizer {
             det,
+            motion: params.figures.then(Motion::default),
             params,
             tracker: Tracker::new(hold),
             held: VecDeque::new(),
@@ -154,7 +162,13 @@ impl<'d> Anonymizer<'d> {
     /// Takes the next frame; returns the frames whose masks are now known, masked.
     pub fn push(&mut self, frame: Frame) -> Result<Vec<Frame>, AnonymizeError> {
         let index = self.first + self.held.len();
-        self.held.push_back(frame);
+        let t = Instant::now();
+        let moving = self
+            .motion
+            .as_mut()
+            .map_or_else(Vec::new, |m| m.regions(&frame));
+        self.report.timings.motion += t.elapsed();
+        self.held.push_back((frame, moving));
         if index.is_multiple_of(self.params.detect_every.max(1)) {
             self.round(index)
         } else {
@@ -223,7 +237,7 @@ impl<'d> Anonymizer<'d> {
     /// Detection on frame `at` (the last held), then masks for every held frame.
     fn round(&mut self, at: usize) -> Result<Vec<Frame>, AnonymizeError> {
         let t = Instant::now();
-        let frame = self.held.back().expect("a held frame");
+        let frame = &self.held.back().expect("a held frame").0;
         let p = &self.params;
         let dets = self.detect(
             frame,
@@ -235,7 +249,7 @@ impl<'d> Anonymizer<'d> {
         let round: Round = self.tracker.update(at, &dets);
         self.report.timings.track += t.elapsed();
         let mut out = Vec::with_capacity(self.held.len());
-        while let Some(mut f) = self.held.pop_front() {
+        while let Some((mut f, moving)) = self.held.pop_front() {
             let index = self.first;
             self.first += 1;
             let boxes = if round.frames().contains(&index) {
@@ -252,6 +266,12 @@ impl<'d> Anonymizer<'d> {
                     rect: self.enlarge(b.kind, &b.rect).clamped(w, h),
                     detected: b.detected,
                 })
+                .chain(moving.iter().map(|r| Masked {
+                    kind: Kind::Motion,
+                    track: 0,
+                    rect: *r,
+                    detected: true,
+                }))
                 .filter(|m| m.rect.area() > 0.0)
                 .collect();
             let t = Instant::now();

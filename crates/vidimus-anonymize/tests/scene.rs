@@ -252,3 +252,45 @@ fn every_face_and_the_plate_are_masked_wherever_visible_and_nothing_comes_back()
     back += dec.finish().unwrap().len();
     assert_eq!(back, out.len());
 }
+
+/// The figure mode (Art. 31 体貌): whatever moves is masked whole — here the car that
+/// carries the plate, which the face and plate detectors alone leave visible.
+#[test]
+fn the_figure_mode_masks_the_moving_car_whole() {
+    let clip = clip::load("scene-faces-plate-720p25.mp4");
+    let mut dec = open_decoder(clip.codec, &clip.params, &Ffmpeg::find()).unwrap();
+    let mut frames = Vec::new();
+    for au in clip.access_units().take(100) {
+        frames.extend(dec.decode(&au).unwrap());
+    }
+    frames.extend(dec.finish().unwrap());
+    let det = detectors();
+    let mut anon = Anonymizer::new(
+        &det,
+        Params {
+            figures: true,
+            ..Params::default()
+        },
+    );
+    let mut out = Vec::new();
+    for f in frames.iter().cloned() {
+        out.extend(anon.push(f).unwrap());
+    }
+    out.extend(anon.finish().unwrap());
+    let report = anon.into_report();
+    // Frames 50..100 (t = 2..4 s): the car's photo (518×331 at x = 1280 − 90 t, y = 380)
+    // is in view from x(t) to the frame's right edge.
+    for i in 50..frames.len() {
+        let x = 1280.0 - 90.0 * i as f32 / 25.0;
+        let car = Rect::new(x + 8.0, 388.0, 1272.0, 700.0);
+        let c = covered(&car, &report.regions[i]);
+        assert!(
+            c >= 0.9,
+            "frame {i}: the car {car:?} is covered {c:.2} by {:?}",
+            report.regions[i]
+        );
+    }
+    // And the still parts of the scene are not: the sky above the car stays.
+    let sky = Rect::new(700.0, 250.0, 900.0, 330.0);
+    assert_eq!(luma(&frames[80], &sky), luma(&out[80], &sky));
+}

@@ -5,6 +5,8 @@
 //! - [`scan`]: reading a segment back: validating its structure, finding the last
 //!   complete fragment (crash recovery), and recovering its metadata (re-indexing).
 //! - [`export`]: progressive MP4 (moov + mdat, edit list) for exports.
+//! - [`mp4file`]: the video track of an ordinary MP4 file (ours or anyone's) read back:
+//!   sample entry and samples (for anonymizing a file).
 //! - [`h264`]: H.264 Annex B parsing: NAL units, access units, parameter sets.
 //! - [`rtp`]: RTP packetization of H.264 (RFC 6184), used by the simulated camera.
 //!
@@ -14,6 +16,7 @@
 pub mod export;
 pub mod fmp4;
 pub mod h264;
+pub mod mp4file;
 pub mod rtp;
 pub mod scan;
 

