@@ -1,8 +1,8 @@
 //! Destroying a region's pixels so that nothing of it can be restored (Art. 31
 //! "unrestorable"). The region is not blurred (a blur is a linear filter, largely
 //! invertible) nor encrypted (a key restores it): every pixel is replaced by the
-//! region's mean colour plus coarse blocks of noise. What is left of the original is
-//! one colour per region, which identifies no one; the noise comes from a generator
+//! region's mean colour, coarsely quantised, plus coarse blocks of noise. What is left
+//! of the original is a few bits of one colour per region, which identifies no one; the noise comes from a generator
 //! seeded by the frame's time and the region's place, not by its pixels, so the
 //! output is reproducible (the same input and parameters give the same bytes, which
 //! lets a publication's provenance be re-derived) and independent of what was hidden.
@@ -71,10 +71,13 @@ pub fn destroy(frame: &mut Frame, r: &Rect) {
     let mut noise = Noise::new(seed);
     let ys = frame.stride(Plane::Y);
     let cs = frame.stride(Plane::U);
-    let my = mean(frame.plane(Plane::Y), ys, x1, y1, x2, y2);
+    // The means, coarsely quantised: the noise is reproducible from public values, so
+    // what an attacker could recover is this (3 bits of luma, 2 of each chroma).
+    let q = |v: i32, step: i32| (v / step) * step + step / 2;
+    let my = q(mean(frame.plane(Plane::Y), ys, x1, y1, x2, y2), 32);
     let (cx1, cy1, cx2, cy2) = (x1 / 2, y1 / 2, x2.div_ceil(2), y2.div_ceil(2));
-    let mu = mean(frame.plane(Plane::U), cs, cx1, cy1, cx2, cy2);
-    let mv = mean(frame.plane(Plane::V), cs, cx1, cy1, cx2, cy2);
+    let mu = q(mean(frame.plane(Plane::U), cs, cx1, cy1, cx2, cy2), 64);
+    let mv = q(mean(frame.plane(Plane::V), cs, cx1, cy1, cx2, cy2), 64);
     let mut by = y1;
     while by < y2 {
         let ey = (by + block).min(y2);

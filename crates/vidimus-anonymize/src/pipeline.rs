@@ -234,7 +234,8 @@ impl<'d> Anonymizer<'d> {
         }
     }
 
-    /// Detection on frame `at` (the last held), then masks for every held frame.
+    /// Detection on frame `at` (the last held), then masks for every held frame, then
+    /// the re-check of the round.
     fn round(&mut self, at: usize) -> Result<Vec<Frame>, AnonymizeError> {
         let t = Instant::now();
         let frame = &self.held.back().expect("a held frame").0;
@@ -248,7 +249,7 @@ impl<'d> Anonymizer<'d> {
         let t = Instant::now();
         let round: Round = self.tracker.update(at, &dets);
         self.report.timings.track += t.elapsed();
-        let mut out = Vec::with_capacity(self.held.len());
+        let mut done: Vec<(usize, Frame, Vec<Rect>)> = Vec::with_capacity(self.held.len());
         while let Some((mut f, moving)) = self.held.pop_front() {
             let index = self.first;
             self.first += 1;
@@ -275,17 +276,19 @@ impl<'d> Anonymizer<'d> {
                 .filter(|m| m.rect.area() > 0.0)
                 .collect();
             let t = Instant::now();
-            let mut regions = merge(masks.iter().map(|m| m.rect).collect(), 2.0);
+            let regions = merge(masks.iter().map(|m| m.rect).collect(), 2.0);
             for r in &regions {
                 mask::destroy(&mut f, r);
             }
             self.report.timings.mask += t.elapsed();
-            let t = Instant::now();
-            if index.is_multiple_of(self.params.recheck_every.max(1)) {
-                self.recheck(index, &mut f, &mut regions)?;
-            }
-            self.report.timings.recheck += t.elapsed();
             self.report.masks.push(masks);
+            done.push((index, f, regions));
+        }
+        let t = Instant::now();
+        self.recheck(at, &mut done)?;
+        self.report.timings.recheck += t.elapsed();
+        let mut out = Vec::with_capacity(done.len());
+        for (_, f, regions) in done {
             self.report.regions.push(regions);
             self.report.frames += 1;
             out.push(f);
@@ -293,54 +296,101 @@ impl<'d> Anonymizer<'d> {
         Ok(out)
     }
 
-    /// Runs the detectors on a masked frame (lower thresholds, more scales); masks what
-    /// they find outside the masks and looks once more; records every find.
+    /// What the detectors find on a masked frame (lower thresholds, another scale) that
+    /// is more than a fifth outside the masks.
+    fn look(&self, f: &Frame, regions: &[Rect]) -> Result<Vec<(Kind, Detection)>, AnonymizeError> {
+        let p = &self.params;
+        Ok(self
+            .detect(
+                f,
+                (&p.recheck_face_scales, p.recheck_face_threshold),
+                (&p.recheck_plate_scales, p.recheck_plate_threshold),
+            )?
+            .into_iter()
+            .filter(|(_, d)| uncovered(&d.rect, regions) > 0.2)
+            .collect())
+    }
+
+    /// The re-check of a round: the due frames are looked at; if anything is found,
+    /// it is masked on every frame of the round (it was there before and after too),
+    /// followed by the tracker from here on, and every frame of the round is looked at
+    /// again, up to [`RECHECK_ROUNDS`] times. What the last look finds blocks release.
     fn recheck(
         &mut self,
-        index: usize,
-        f: &mut Frame,
-        regions: &mut Vec<Rect>,
+        at: usize,
+        done: &mut [(usize, Frame, Vec<Rect>)],
     ) -> Result<(), AnonymizeError> {
-        let p = self.params.clone();
-        let look = |me: &Self,
-                    f: &Frame,
-                    regions: &[Rect]|
-         -> Result<Vec<(Kind, Detection)>, AnonymizeError> {
-            Ok(me
-                .detect(
-                    f,
-                    (&p.recheck_face_scales, p.recheck_face_threshold),
-                    (&p.recheck_plate_scales, p.recheck_plate_threshold),
-                )?
-                .into_iter()
-                .filter(|(_, d)| regions.iter().map(|r| d.rect.covered_by(r)).sum::<f32>() < 0.5)
-                .collect())
-        };
-        self.report.rechecked += 1;
-        let (w, h) = (f.width() as f32, f.height() as f32);
-        // Look, mask what is found, look again — at most RECHECK_ROUNDS times; what
-        // the last look still finds blocks release.
-        for round in 0..=RECHECK_ROUNDS {
-            let found = look(self, f, regions)?;
-            if found.is_empty() {
-                break;
+        let every = self.params.recheck_every.max(1);
+        let mut found: Vec<(usize, Kind, Detection)> = Vec::new();
+        for (index, f, regions) in done.iter() {
+            if index.is_multiple_of(every) {
+                self.report.rechecked += 1;
+                found.extend(
+                    self.look(f, regions)?
+                        .into_iter()
+                        .map(|(k, d)| (*index, k, d)),
+                );
             }
-            let last = round == RECHECK_ROUNDS;
-            for (kind, d) in found {
-                if !last {
-                    let r = self.enlarge(kind, &d.rect).clamped(w, h);
-                    mask::destroy(f, &r);
-                    regions.push(r);
-                }
+        }
+        for look in 1..=RECHECK_ROUNDS + 1 {
+            if found.is_empty() {
+                return Ok(());
+            }
+            let last = look > RECHECK_ROUNDS;
+            for (frame, kind, d) in &found {
                 self.report.findings.push(Finding {
-                    frame: index,
-                    kind,
+                    frame: *frame,
+                    kind: *kind,
                     rect: d.rect,
                     score: d.score,
                     masked_after: !last,
                 });
             }
+            if last {
+                return Ok(());
+            }
+            let t = Instant::now();
+            let n = done.len() as f32;
+            for (_, kind, d) in &found {
+                let r = self.enlarge(*kind, &d.rect);
+                let r = r.grown(0.1 * r.width().max(r.height()) * n);
+                for (_, f, regions) in done.iter_mut() {
+                    let r = r.clamped(f.width() as f32, f.height() as f32);
+                    mask::destroy(f, &r);
+                    regions.push(r);
+                }
+            }
+            self.report.timings.mask += t.elapsed();
+            let adopted: Vec<(Kind, Detection)> = found.iter().map(|(_, k, d)| (*k, *d)).collect();
+            self.tracker.adopt(at, &adopted);
+            found.clear();
+            for (index, f, regions) in done.iter() {
+                self.report.rechecked += 1;
+                found.extend(
+                    self.look(f, regions)?
+                        .into_iter()
+                        .map(|(k, d)| (*index, k, d)),
+                );
+            }
         }
         Ok(())
     }
+}
+
+/// The share of `r` outside every region (sampled on a 10×10 grid of points).
+fn uncovered(r: &Rect, regions: &[Rect]) -> f32 {
+    let mut out = 0;
+    for i in 0..10 {
+        for j in 0..10 {
+            let x = r.x1 + r.width() * (i as f32 + 0.5) / 10.0;
+            let y = r.y1 + r.height() * (j as f32 + 0.5) / 10.0;
+            if !regions
+                .iter()
+                .any(|g| x >= g.x1 && x < g.x2 && y >= g.y1 && y < g.y2)
+            {
+                out += 1;
+            }
+        }
+    }
+    out as f32 / 100.0
 }

@@ -98,6 +98,13 @@ enum Plan {
     },
 }
 
+/// How far an object of box `r` may move in `frames` frames without being seen: a
+/// tenth of its size per frame (a walking person's face, a car's plate at town speed),
+/// at least a pixel.
+fn reach(r: &Rect, frames: usize) -> f32 {
+    (0.1 * r.width().max(r.height())).max(1.0) * frames as f32
+}
+
 impl Round {
     /// The boxes of frame `t` (`after < t <= to`).
     pub fn boxes_at(&self, t: usize) -> Vec<TrackBox> {
@@ -121,7 +128,9 @@ impl Round {
                 } => TrackBox {
                     track,
                     kind,
-                    rect,
+                    // Before it was found it may have been elsewhere: grown by how far
+                    // it could have moved.
+                    rect: rect.grown(reach(&rect, at.saturating_sub(t))),
                     detected: t == at,
                 },
                 Plan::Predicted {
@@ -134,7 +143,10 @@ impl Round {
                     TrackBox {
                         track,
                         kind,
-                        rect: from.1.shifted(v.0 * dt, v.1 * dt),
+                        rect: from
+                            .1
+                            .shifted(v.0 * dt, v.1 * dt)
+                            .grown(reach(&from.1, t.saturating_sub(from.0))),
                         detected: false,
                     }
                 }
@@ -165,6 +177,23 @@ impl Tracker {
             next: 1,
             last_at: None,
             hold,
+        }
+    }
+
+    /// Follows `dets` (found by the re-check on frame `at`, the last detection frame)
+    /// from now on as tracks of their own: masked where they are, held like any track.
+    pub fn adopt(&mut self, at: usize, dets: &[(Kind, Detection)]) {
+        for (kind, d) in dets {
+            let id = self.next;
+            self.next += 1;
+            self.tracks.push(Track {
+                id,
+                kind: *kind,
+                last: (at, d.rect),
+                before: None,
+                misses: 0,
+                detections: 1,
+            });
         }
     }
 
@@ -294,11 +323,15 @@ mod tests {
         assert_eq!(b.len(), 1);
         assert!((b[0].rect.x1 - 90.0).abs() < 1e-4, "{b:?}");
         assert_eq!(b[0].track, r0.boxes_at(0)[0].track, "one track");
-        // Missed at frame 8: predicted on (5 px/frame to the left), still masked.
+        // Missed at frame 8: predicted on (5 px/frame to the left), still masked, and
+        // grown by how far it could have strayed (a tenth of its size per frame: 2 px
+        // a side per frame since it was last seen, at frame 4).
         let r2 = t.update(8, &[]);
         let b = r2.boxes_at(6);
         assert_eq!(b.len(), 1);
-        assert!((b[0].rect.x1 - 70.0).abs() < 1e-4, "{b:?}");
+        assert!((b[0].rect.x1 - 66.0).abs() < 1e-4, "{b:?}");
+        assert!((b[0].rect.x2 - 94.0).abs() < 1e-4, "{b:?}");
+        assert!((b[0].rect.y1 - 46.0).abs() < 1e-4, "{b:?}");
         assert!(!b[0].detected);
         // Found again where the motion says: the same track.
         let r3 = t.update(12, &[(Kind::Plate, det(60.0, 50.0, 20.0))]);

@@ -77,6 +77,18 @@ fn luma(f: &Frame, r: &Rect) -> Vec<f64> {
     out
 }
 
+/// The U plane under `r` (half resolution).
+fn chroma(f: &Frame, r: &Rect) -> Vec<f64> {
+    let s = f.stride(Plane::U);
+    let mut out = Vec::new();
+    for y in r.y1 as usize / 2..r.y2 as usize / 2 {
+        for x in r.x1 as usize / 2..r.x2 as usize / 2 {
+            out.push(f.plane(Plane::U)[y * s + x] as f64);
+        }
+    }
+    out
+}
+
 fn pearson(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len() as f64;
     let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
@@ -227,6 +239,10 @@ fn every_face_and_the_plate_are_masked_wherever_visible_and_nothing_comes_back()
             r0.abs() < 0.3 && r1.abs() < 0.3,
             "frame {i}: {r0:.3} {r1:.3}"
         );
+        // The colour too: the chroma planes of the face are as destroyed as its luma.
+        let (ou, mu) = (chroma(&frames[i], &face), chroma(&out[i], &face));
+        let rc = pearson(&ou, &mu);
+        assert!(rc.abs() < 0.3, "frame {i}: chroma correlates {rc:.3}");
     }
     // Outside the masks the picture is the original's.
     let sky = Rect::new(700.0, 300.0, 900.0, 400.0);

@@ -260,12 +260,17 @@ pub struct BundleReport {
     pub checks: Vec<Check>,
 }
 
-struct Run {
-    checks: Vec<Check>,
+pub(crate) struct Run {
+    pub(crate) checks: Vec<Check>,
 }
 
 impl Run {
-    fn check(&mut self, piece: impl Into<String>, ok: bool, detail: impl Into<String>) -> bool {
+    pub(crate) fn check(
+        &mut self,
+        piece: impl Into<String>,
+        ok: bool,
+        detail: impl Into<String>,
+    ) -> bool {
         self.checks.push(Check {
             piece: piece.into(),
             ok,
@@ -350,7 +355,193 @@ fn check_witnessed(
     )
 }
 
-fn hash_from_hex(s: &str) -> Option<Hash> {
+/// What a bundle's signature rests on.
+pub(crate) struct Signed<'a> {
+    pub public_key: &'a str,
+    pub checkpoint: &'a CheckpointJson,
+    pub witnessed: &'a [Witnessed],
+    /// The key fingerprint the manifest names.
+    pub manifest_fingerprint: &'a str,
+}
+
+/// Checks the key (against `trusted_key` if given, and the manifest's fingerprint),
+/// the signed checkpoint, and that the log extends every checkpoint witnesses
+/// cosigned. Returns the key and the checkpoint, or `None` after a failed check.
+pub(crate) fn check_signature(
+    run: &mut Run,
+    s: &Signed<'_>,
+    trusted_key: Option<&[u8; 32]>,
+    witnesses: &[crate::note::VerifierKey],
+    key_trusted: &mut bool,
+    key_fingerprint: &mut Option<String>,
+) -> Option<([u8; 32], Checkpoint)> {
+    let Some(key) = hex::decode(s.public_key)
+        .ok()
+        .and_then(|k| <[u8; 32]>::try_from(k).ok())
+    else {
+        run.check(
+            "key",
+            false,
+            "proof.json's public key is not 32 bytes of hex",
+        );
+        return None;
+    };
+    let fp = fingerprint(&key);
+    *key_fingerprint = Some(fp.clone());
+    if let Some(t) = trusted_key
+        && *t != key
+    {
+        run.check(
+            "key",
+            false,
+            format!(
+                "the bundle is signed with key {} (fingerprint {fp}), not the trusted key {}",
+                s.public_key,
+                hex::encode(t)
+            ),
+        );
+        return None;
+    }
+    *key_trusted = trusted_key.is_some();
+    if !run.check(
+        "key",
+        fp == s.manifest_fingerprint,
+        if fp == s.manifest_fingerprint {
+            format!(
+                "fingerprint {fp}{}",
+                if trusted_key.is_some() {
+                    ", the trusted key"
+                } else {
+                    " (not checked against a trusted key: pass --key)"
+                }
+            )
+        } else {
+            format!(
+                "the manifest names key fingerprint {} but the proof carries {fp}",
+                s.manifest_fingerprint
+            )
+        },
+    ) {
+        return None;
+    }
+    let cp = s.checkpoint;
+    let parsed = (|| {
+        Some(Checkpoint {
+            size: cp.size,
+            root: hash_from_hex(&cp.root)?,
+            time_90k: cp.time_90k,
+            signature: hex::decode(&cp.signature).ok()?.try_into().ok()?,
+        })
+    })();
+    let Some(checkpoint) = parsed else {
+        run.check("checkpoint", false, "malformed root or signature");
+        return None;
+    };
+    if !run.check(
+        "checkpoint",
+        checkpoint::verify(&key, &checkpoint).is_ok(),
+        match checkpoint::verify(&key, &checkpoint) {
+            Ok(()) => format!("log of {} leaves, signed", checkpoint.size),
+            Err(e) => format!("{e}"),
+        },
+    ) {
+        return None;
+    }
+    for w in s.witnessed {
+        let (ok, detail) = check_witnessed(w, &key, &checkpoint, witnesses);
+        if !run.check("witness", ok, detail) {
+            return None;
+        }
+    }
+    Some((key, checkpoint))
+}
+
+/// Whether a leaf is in the checkpoint's tree.
+pub(crate) fn included(l: &LeafProof, checkpoint: &Checkpoint) -> Result<(), String> {
+    let p = proof_from_hex(&l.inclusion_proof).ok_or("malformed inclusion proof")?;
+    verify_inclusion(
+        &leaf_hash(l.data.as_bytes()),
+        l.leaf_index,
+        checkpoint.size,
+        &p,
+        &checkpoint.root,
+    )
+    .map_err(|e| {
+        format!(
+            "leaf {} is not in the signed log of {} leaves: {e}",
+            l.leaf_index, checkpoint.size
+        )
+    })
+}
+
+/// A segment's proof: its leaf is in the log, is a segment of `camera_id` at `path`,
+/// and names the content root of the carried hashes. Returns the hashes (init, then
+/// each fragment), or `None` after a failed check.
+pub(crate) fn check_segment(
+    run: &mut Run,
+    s: &SegmentProof,
+    camera_id: i64,
+    checkpoint: &Checkpoint,
+) -> Option<Vec<Hash>> {
+    let piece = format!("segment {}", s.path);
+    if let Err(e) = included(&s.leaf, checkpoint) {
+        run.check(piece, false, e);
+        return None;
+    }
+    let leaf: serde_json::Value = serde_json::from_str(&s.leaf.data).unwrap_or_default();
+    let Some(hashes) = s
+        .hashes
+        .iter()
+        .map(|h| hash_from_hex(h))
+        .collect::<Option<Vec<Hash>>>()
+    else {
+        run.check(piece, false, "malformed fragment hash");
+        return None;
+    };
+    let mut t = MerkleLog::new();
+    // Each recorded hash is one leaf's data (as `vidimus-store` computes it).
+    hashes.iter().for_each(|h| {
+        t.append(h);
+    });
+    let root = hex::encode(t.root());
+    if leaf["kind"] != "segment"
+        || leaf["path"] != s.path.as_str()
+        || leaf["camera_id"] != camera_id
+    {
+        run.check(
+            piece,
+            false,
+            format!(
+                "log leaf {} is not a segment of camera {camera_id}",
+                s.leaf.leaf_index
+            ),
+        );
+        return None;
+    }
+    if leaf["content_root"] != root.as_str() {
+        run.check(
+            piece,
+            false,
+            format!(
+                "its fragment hashes in proof.json do not match the logged content root (log leaf {})",
+                s.leaf.leaf_index
+            ),
+        );
+        return None;
+    }
+    run.check(
+        piece,
+        true,
+        format!(
+            "log leaf {}, {} fragment hashes",
+            s.leaf.leaf_index,
+            hashes.len().saturating_sub(1)
+        ),
+    );
+    Some(hashes)
+}
+
+pub(crate) fn hash_from_hex(s: &str) -> Option<Hash> {
     hex::decode(s).ok()?.try_into().ok()
 }
 
@@ -358,7 +549,7 @@ fn proof_from_hex(p: &[String]) -> Option<Vec<Hash>> {
     p.iter().map(|h| hash_from_hex(h)).collect()
 }
 
-fn read_member(src: &dyn Source, m: &tar::Member) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_member(src: &dyn Source, m: &tar::Member) -> std::io::Result<Vec<u8>> {
     let mut v = vec![0; usize::try_from(m.size).map_err(std::io::Error::other)?];
     src.read_at(m.offset, &mut v)?;
     Ok(v)
@@ -488,104 +679,23 @@ fn verify_into(
         format!("{MP4} ({} bytes), {MANIFEST}, {PROOF}", mp4.size),
     );
 
-    // 2. The key.
-    let Some(key) = hex::decode(&proof.public_key)
-        .ok()
-        .and_then(|k| <[u8; 32]>::try_from(k).ok())
-    else {
-        run.check(
-            "key",
-            false,
-            "proof.json's public key is not 32 bytes of hex",
-        );
-        return;
-    };
-    let fp = fingerprint(&key);
-    report.key_fingerprint = Some(fp.clone());
-    if let Some(t) = trusted_key
-        && *t != key
-    {
-        run.check(
-            "key",
-            false,
-            format!(
-                "the bundle is signed with key {} (fingerprint {fp}), not the trusted key {}",
-                proof.public_key,
-                hex::encode(t)
-            ),
-        );
-        return;
-    }
-    report.key_trusted = trusted_key.is_some();
-    if !run.check(
-        "key",
-        fp == manifest.key_fingerprint,
-        if fp == manifest.key_fingerprint {
-            format!(
-                "fingerprint {fp}{}",
-                if trusted_key.is_some() {
-                    ", the trusted key"
-                } else {
-                    " (not checked against a trusted key: pass --key)"
-                }
-            )
-        } else {
-            format!(
-                "the manifest names key fingerprint {} but the proof carries {fp}",
-                manifest.key_fingerprint
-            )
+    // 2–3b. The key, the checkpoint, what witnesses cosigned.
+    let Some((_, checkpoint)) = check_signature(
+        run,
+        &Signed {
+            public_key: &proof.public_key,
+            checkpoint: &proof.checkpoint,
+            witnessed: &proof.witnessed,
+            manifest_fingerprint: &manifest.key_fingerprint,
         },
-    ) {
-        return;
-    }
-
-    // 3. The checkpoint.
-    let cp = &proof.checkpoint;
-    let parsed = (|| {
-        Some(Checkpoint {
-            size: cp.size,
-            root: hash_from_hex(&cp.root)?,
-            time_90k: cp.time_90k,
-            signature: hex::decode(&cp.signature).ok()?.try_into().ok()?,
-        })
-    })();
-    let Some(checkpoint) = parsed else {
-        run.check("checkpoint", false, "malformed root or signature");
+        trusted_key,
+        witnesses,
+        &mut report.key_trusted,
+        &mut report.key_fingerprint,
+    ) else {
         return;
     };
-    if !run.check(
-        "checkpoint",
-        checkpoint::verify(&key, &checkpoint).is_ok(),
-        match checkpoint::verify(&key, &checkpoint) {
-            Ok(()) => format!("log of {} leaves, signed", checkpoint.size),
-            Err(e) => format!("{e}"),
-        },
-    ) {
-        return;
-    }
-    // 3b. What witnesses cosigned: the bundle's log must extend it.
-    for w in &proof.witnessed {
-        let (ok, detail) = check_witnessed(w, &key, &checkpoint, witnesses);
-        if !run.check("witness", ok, detail) {
-            return;
-        }
-    }
-    let included = |l: &LeafProof| -> Result<(), String> {
-        let p = proof_from_hex(&l.inclusion_proof).ok_or("malformed inclusion proof")?;
-        verify_inclusion(
-            &leaf_hash(l.data.as_bytes()),
-            l.leaf_index,
-            checkpoint.size,
-            &p,
-            &checkpoint.root,
-        )
-        .map_err(|e| {
-            format!(
-                "leaf {} is not in the signed log of {} leaves: {e}",
-                l.leaf_index, checkpoint.size
-            )
-        })
-    };
+    let included = |l: &LeafProof| included(l, &checkpoint);
 
     // 4. The export's own record.
     let record: serde_json::Value = match included(&proof.export_record) {
@@ -626,61 +736,9 @@ fn verify_into(
     // 6. Segments: leaves in the log, content roots over the recorded hashes.
     let mut frags: Vec<(String, Hash, &FragmentProof)> = Vec::new();
     for s in &proof.segments {
-        let piece = format!("segment {}", s.path);
-        if let Err(e) = included(&s.leaf) {
-            run.check(piece, false, e);
-            continue;
-        }
-        let leaf: serde_json::Value = serde_json::from_str(&s.leaf.data).unwrap_or_default();
-        let Some(hashes) = s
-            .hashes
-            .iter()
-            .map(|h| hash_from_hex(h))
-            .collect::<Option<Vec<Hash>>>()
-        else {
-            run.check(piece, false, "malformed fragment hash");
+        let Some(hashes) = check_segment(run, s, manifest.camera_id, &checkpoint) else {
             continue;
         };
-        let mut t = MerkleLog::new();
-        // Each recorded hash is one leaf's data (as `vidimus-store` computes it).
-        hashes.iter().for_each(|h| {
-            t.append(h);
-        });
-        let root = hex::encode(t.root());
-        if leaf["kind"] != "segment"
-            || leaf["path"] != s.path.as_str()
-            || leaf["camera_id"] != manifest.camera_id
-        {
-            run.check(
-                piece,
-                false,
-                format!(
-                    "log leaf {} is not a segment of camera {}",
-                    s.leaf.leaf_index, manifest.camera_id
-                ),
-            );
-            continue;
-        }
-        if leaf["content_root"] != root.as_str() {
-            run.check(
-                piece,
-                false,
-                format!(
-                    "its fragment hashes in proof.json do not match the logged content root (log leaf {})",
-                    s.leaf.leaf_index
-                ),
-            );
-            continue;
-        }
-        run.check(
-            piece,
-            true,
-            format!(
-                "log leaf {}, {} fragment hashes",
-                s.leaf.leaf_index,
-                hashes.len() - 1
-            ),
-        );
         for f in &s.fragments {
             match hashes.get(f.hash_index).filter(|_| f.hash_index > 0) {
                 Some(h) => frags.push((s.path.clone(), *h, f)),

@@ -26,6 +26,7 @@ pub mod checkpoint;
 pub mod cosignature;
 pub mod merkle;
 pub mod note;
+pub mod publication;
 pub mod tar;
 pub mod tlog_checkpoint;
 pub mod witness;

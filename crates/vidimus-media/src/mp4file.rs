@@ -8,6 +8,10 @@
 
 use mp4_atom::{Codec, Decode, Encode, FourCC, Header, Moov, StszSamples};
 
+/// The most samples a track may have (about 4.6 days at 25 frames per second): a
+/// table claiming more is refused before anything is allocated for it.
+pub const MAX_SAMPLES: usize = 10_000_000;
+
 /// What cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum Mp4FileError {
@@ -89,6 +93,15 @@ pub fn video_track(moov: &[u8]) -> Result<VideoTrack, Mp4FileError> {
         codec
             .encode(&mut sample_entry)
             .map_err(|e| Mp4FileError::Atom(e.to_string()))?;
+        let count = match &stbl.stsz.samples {
+            StszSamples::Identical { count, .. } => *count as usize,
+            StszSamples::Different { sizes } => sizes.len(),
+        };
+        if count > MAX_SAMPLES {
+            return Err(table(format!(
+                "{count} samples; at most {MAX_SAMPLES} are read"
+            )));
+        }
         let sizes: Vec<u32> = match &stbl.stsz.samples {
             StszSamples::Identical { count, size } => vec![*size; *count as usize],
             StszSamples::Different { sizes } => sizes.clone(),
@@ -102,12 +115,22 @@ pub fn video_track(moov: &[u8]) -> Result<VideoTrack, Mp4FileError> {
         // Offsets: chunk by chunk, the samples of each one after another.
         let mut offsets = Vec::with_capacity(n);
         let runs = &stbl.stsc.entries;
+        if runs
+            .windows(2)
+            .any(|w| w[1].first_chunk <= w[0].first_chunk)
+        {
+            return Err(table("stsc runs are not in chunk order".into()));
+        }
+        let mut run = 0usize;
         for (ci, &start) in chunks.iter().enumerate() {
             let chunk = ci as u32 + 1;
+            // The run this chunk is in: runs are walked once, in order.
+            while run + 1 < runs.len() && runs[run + 1].first_chunk <= chunk {
+                run += 1;
+            }
             let per = runs
-                .iter()
-                .rev()
-                .find(|r| r.first_chunk <= chunk)
+                .get(run)
+                .filter(|r| r.first_chunk <= chunk)
                 .map(|r| r.samples_per_chunk)
                 .ok_or_else(|| table(format!("chunk {chunk} is in no stsc run")))?;
             let mut at = start;
@@ -119,7 +142,9 @@ pub fn video_track(moov: &[u8]) -> Result<VideoTrack, Mp4FileError> {
                     )));
                 };
                 offsets.push(at);
-                at += size as u64;
+                at = at
+                    .checked_add(size as u64)
+                    .ok_or_else(|| table(format!("sample {} lies past the largest file", i + 1)))?;
             }
         }
         if offsets.len() != n {
@@ -150,11 +175,11 @@ pub fn video_track(moov: &[u8]) -> Result<VideoTrack, Mp4FileError> {
         if let Some(ctts) = &stbl.ctts {
             let mut i = 0;
             for e in &ctts.entries {
-                for _ in 0..e.sample_count {
-                    if i < n {
-                        shift[i] = e.sample_offset;
-                        i += 1;
-                    }
+                let k = (e.sample_count as usize).min(n - i);
+                shift[i..i + k].fill(e.sample_offset);
+                i += k;
+                if i == n {
+                    break;
                 }
             }
         }
@@ -271,6 +296,85 @@ mod tests {
             off += s.size as u64;
         }
         assert!(t.sample_entry.windows(4).any(|w| w == b"avcC"));
+    }
+
+    /// `our_own_export…`'s file with one box of its moov rewritten.
+    fn rewritten(patch: impl Fn(&mut Moov)) -> Vec<u8> {
+        let entry = avc1();
+        let samples: Vec<Sample> = (0..3)
+            .map(|i| Sample {
+                duration: 3600,
+                size: 10,
+                is_key: i == 0,
+            })
+            .collect();
+        let p = plan(
+            &ExportParams {
+                sample_entries: std::slice::from_ref(&entry),
+                width: 1280,
+                height: 720,
+                trim: 0,
+                trim_end: 0,
+                metadata: b"",
+            },
+            &[ChunkIn {
+                source: 0,
+                offset: 0,
+                len: 30,
+                samples,
+                sample_entry: 0,
+            }],
+        )
+        .unwrap();
+        let mut at = 0usize;
+        loop {
+            let h = box_header(&p.header[at..]).unwrap().unwrap();
+            let size = h.size.unwrap() as usize;
+            if &h.kind == b"moov" {
+                let mut moov = Moov::decode(&mut &p.header[at..at + size]).unwrap();
+                patch(&mut moov);
+                let mut out = Vec::new();
+                moov.encode(&mut out).unwrap();
+                return out;
+            }
+            at += size;
+        }
+    }
+
+    /// Each of these would allocate gigabytes, loop for hours or wrap an offset if the
+    /// tables were believed; each is refused or bounded (a hang fails the test run).
+    #[test]
+    fn hostile_sample_tables_are_refused_or_bounded() {
+        // Four billion samples of one size: refused before allocating.
+        let huge = rewritten(|m| {
+            m.trak[0].mdia.minf.stbl.stsz.samples = StszSamples::Identical {
+                count: u32::MAX,
+                size: 1,
+            };
+        });
+        assert!(matches!(video_track(&huge), Err(Mp4FileError::Table(_))));
+        // A thousand ctts runs of four billion samples: bounded by the samples there are.
+        let ctts = rewritten(|m| {
+            m.trak[0].mdia.minf.stbl.ctts = Some(mp4_atom::Ctts {
+                entries: vec![
+                    mp4_atom::CttsEntry {
+                        sample_count: u32::MAX,
+                        sample_offset: 0
+                    };
+                    1000
+                ],
+            });
+        });
+        assert_eq!(video_track(&ctts).unwrap().samples.len(), 3);
+        // A chunk offset at the end of the address space: refused, not wrapped.
+        let far = rewritten(|m| {
+            let stbl = &mut m.trak[0].mdia.minf.stbl;
+            stbl.co64 = Some(mp4_atom::Co64 {
+                entries: vec![u64::MAX - 5],
+            });
+            stbl.stco = None;
+        });
+        assert!(matches!(video_track(&far), Err(Mp4FileError::Table(_))));
     }
 
     #[test]

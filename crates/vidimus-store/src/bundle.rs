@@ -216,37 +216,8 @@ pub fn write_bundle(
         };
         let manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
         let leaf = bundle::export_leaf(&manifest, &manifest_bytes);
-        let idx = ix.apply(&[IndexOp::AppendLeaf {
-            at_90k: req.now.0,
-            kind: "export".into(),
-            data: leaf.clone(),
-        }])?[0]
-            .ok_or_else(|| StoreError::Invalid("the export leaf was not logged".into()))?;
-        let leaf_index = idx as u64 - 1;
-        let cp = match ix.checkpoint(seed, req.now)? {
-            Some(c) => c,
-            None => ix
-                .latest_checkpoint()?
-                .ok_or_else(|| StoreError::Invalid("no checkpoint after logging".into()))?,
-        };
-        let tree = ix.leaf_hashes(cp.size)?;
-        if tree.root() != cp.root {
-            return Err(StoreError::Invalid(
-                "the log does not match its own checkpoint; run `vidimus verify`".into(),
-            ));
-        }
-        let leaf_proof = |index: u64, data: Vec<u8>| -> Result<LeafProof> {
-            Ok(LeafProof {
-                leaf_index: index,
-                data: String::from_utf8(data)
-                    .map_err(|_| StoreError::Invalid("a log leaf is not UTF-8".into()))?,
-                inclusion_proof: bundle::proof_hex(
-                    &tree
-                        .inclusion_proof(index, cp.size)
-                        .map_err(|e| StoreError::Invalid(e.to_string()))?,
-                ),
-            })
-        };
+        let (leaf_index, cp, tree) = log_and_sign(ix, seed, req.now, "export", leaf.clone())?;
+        let leaf_proof = |index: u64, data: Vec<u8>| leaf_proof(&tree, &cp, index, data);
         let proof = Proof {
             format: bundle::PROOF_FORMAT.into(),
             public_key: hex::encode(checkpoint::public_key(seed)),
@@ -267,26 +238,7 @@ pub fn write_bundle(
                     })
                 })
                 .collect::<Result<_>>()?,
-            // What witnesses cosigned up to now, and that this log extends it.
-            witnessed: ix
-                .cosigned_notes()?
-                .into_iter()
-                .filter(|(_, size, _)| *size <= cp.size && *size > 0)
-                .map(|(_, size, note)| {
-                    Ok(bundle::Witnessed {
-                        note,
-                        consistency_proof: if size == cp.size {
-                            Vec::new()
-                        } else {
-                            bundle::proof_hex(
-                                &tree
-                                    .consistency_proof(size, cp.size)
-                                    .map_err(|e| StoreError::Invalid(e.to_string()))?,
-                            )
-                        },
-                    })
-                })
-                .collect::<Result<_>>()?,
+            witnessed: witnessed(ix, &tree, &cp)?,
         };
         let proof_bytes = serde_json::to_vec_pretty(&proof).expect("proof serializes");
         put(&mut w, bundle::MANIFEST, &manifest_bytes)?;
@@ -316,17 +268,93 @@ pub fn write_bundle(
     }
 }
 
-struct SegmentEvidence {
-    path: String,
-    leaf_index: u64,
+/// Appends `leaf` (of `kind`) to the log and signs a checkpoint covering it: the
+/// leaf's 0-based index, the checkpoint, and the tree it signs (checked against it).
+pub(crate) fn log_and_sign(
+    ix: &mut SqliteIndex,
+    seed: &[u8; 32],
+    now: Wall90k,
+    kind: &str,
     leaf: Vec<u8>,
-    hashes: Vec<String>,
-    fragments: Vec<FragmentProof>,
+) -> Result<(u64, checkpoint::Checkpoint, MerkleLog)> {
+    let idx = ix.apply(&[IndexOp::AppendLeaf {
+        at_90k: now.0,
+        kind: kind.into(),
+        data: leaf,
+    }])?[0]
+        .ok_or_else(|| StoreError::Invalid(format!("the {kind} leaf was not logged")))?;
+    let cp = match ix.checkpoint(seed, now)? {
+        Some(c) => c,
+        None => ix
+            .latest_checkpoint()?
+            .ok_or_else(|| StoreError::Invalid("no checkpoint after logging".into()))?,
+    };
+    let tree = ix.leaf_hashes(cp.size)?;
+    if tree.root() != cp.root {
+        return Err(StoreError::Invalid(
+            "the log does not match its own checkpoint; run `vidimus verify`".into(),
+        ));
+    }
+    Ok((idx as u64 - 1, cp, tree))
+}
+
+/// A leaf with its inclusion proof in the checkpoint's tree.
+pub(crate) fn leaf_proof(
+    tree: &MerkleLog,
+    cp: &checkpoint::Checkpoint,
+    index: u64,
+    data: Vec<u8>,
+) -> Result<LeafProof> {
+    Ok(LeafProof {
+        leaf_index: index,
+        data: String::from_utf8(data)
+            .map_err(|_| StoreError::Invalid("a log leaf is not UTF-8".into()))?,
+        inclusion_proof: bundle::proof_hex(
+            &tree
+                .inclusion_proof(index, cp.size)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?,
+        ),
+    })
+}
+
+/// What witnesses cosigned up to the checkpoint, each with the proof that this log
+/// extends it.
+pub(crate) fn witnessed(
+    ix: &SqliteIndex,
+    tree: &MerkleLog,
+    cp: &checkpoint::Checkpoint,
+) -> Result<Vec<bundle::Witnessed>> {
+    ix.cosigned_notes()?
+        .into_iter()
+        .filter(|(_, size, _)| *size <= cp.size && *size > 0)
+        .map(|(_, size, note)| {
+            Ok(bundle::Witnessed {
+                note,
+                consistency_proof: if size == cp.size {
+                    Vec::new()
+                } else {
+                    bundle::proof_hex(
+                        &tree
+                            .consistency_proof(size, cp.size)
+                            .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                    )
+                },
+            })
+        })
+        .collect()
+}
+
+pub(crate) struct SegmentEvidence {
+    pub(crate) path: String,
+    pub(crate) leaf_index: u64,
+    pub(crate) leaf: Vec<u8>,
+    pub(crate) hashes: Vec<String>,
+    pub(crate) fragments: Vec<FragmentProof>,
 }
 
 /// For each segment the export uses: its log leaf, its recorded hashes, and where each
 /// exported fragment's samples land in the MP4.
-fn segment_evidence(
+pub(crate) fn segment_evidence(
     ix: &SqliteIndex,
     files: &SegmentFiles,
     prepared: &PreparedExport,

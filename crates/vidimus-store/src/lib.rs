@@ -24,6 +24,7 @@ pub mod files;
 pub mod fragment_index;
 pub mod index;
 pub mod log;
+pub mod publication;
 pub mod reconcile;
 pub mod registry;
 pub mod retention;

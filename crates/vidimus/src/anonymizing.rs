@@ -49,7 +49,7 @@ fn read_moov(file: &mut std::fs::File, path: &Path) -> anyhow::Result<Vec<u8>> {
             break;
         };
         let (kind, size) = (h.kind, h.size.unwrap_or(len - at));
-        if size < 8 || at + size > len {
+        if size < 8 || size > len - at {
             bail!(
                 "{}: a box at byte {at} claims {size} bytes, past the end of the file ({len} bytes)",
                 path.display()
@@ -78,7 +78,7 @@ fn read_moov(file: &mut std::fs::File, path: &Path) -> anyhow::Result<Vec<u8>> {
 /// What the report says (JSON).
 #[derive(serde::Serialize)]
 struct FileReport<'a> {
-    anonymizer: &'static str,
+    anonymizer: String,
     input: String,
     output: Option<String>,
     output_sha256: Option<String>,
@@ -94,6 +94,311 @@ struct FileReport<'a> {
     masks: &'a [Vec<vidimus_anonymize::pipeline::Masked>],
     /// Per frame, the regions whose pixels were destroyed.
     regions: &'a [Vec<vidimus_anonymize::Rect>],
+}
+
+/// The weights checked and the detectors compiled: what every run needs.
+pub(crate) struct Engine {
+    checked: Vec<models::Checked>,
+    det: Detectors,
+}
+
+impl Engine {
+    /// Loads and checks both models from `dir` (a clear error says how to get them).
+    pub fn load(dir: &Path) -> anyhow::Result<Engine> {
+        let mut checked = Vec::new();
+        for m in models::ALL {
+            checked.push(models::load(dir, m)?);
+        }
+        let det = Detectors {
+            faces: FaceDetector::new(&checked[0])?,
+            plates: PlateDetector::new(&checked[1])?,
+        };
+        Ok(Engine { checked, det })
+    }
+
+    /// The models by file, package and digest (for reports and provenance).
+    pub fn models(&self) -> Vec<vidimus_integrity::publication::Model> {
+        self.checked
+            .iter()
+            .map(|c| vidimus_integrity::publication::Model {
+                file: c.model.file.into(),
+                package: c.model.package.into(),
+                sha256: c.model.sha256.into(),
+            })
+            .collect()
+    }
+}
+
+/// What the anonymizer is, by name and version (for provenance).
+pub(crate) fn anonymizer_version() -> String {
+    format!("vidimus-anonymize {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// One clip through the anonymizer: recorded samples in (each with its sample
+/// entry), masked, re-checked and re-encoded pictures out, then a new MP4.
+pub(crate) struct Pass<'e> {
+    anon: Anonymizer<'e>,
+    params: Params,
+    ffmpeg: Ffmpeg,
+    /// The decoder, and the sample entry it was opened for.
+    dec: Option<(Vec<u8>, NalFraming, Box<dyn vidimus_codec::Decoder>)>,
+    enc: H264Encoder,
+    encoded: Vec<EncodedFrame>,
+    started: Instant,
+    decoding: Duration,
+    encoding: Duration,
+    /// Only pictures presented in [from, to) (90 kHz) are kept; the others are decoded
+    /// (a range starts after its key frame) and dropped.
+    window: Option<(i64, i64)>,
+}
+
+/// A pass finished.
+pub(crate) struct Outcome {
+    pub report: vidimus_anonymize::pipeline::Report,
+    pub params: Params,
+    /// The new MP4 (header and sample data), when the re-check left nothing.
+    pub mp4: Option<Vec<u8>>,
+    pub seconds: f64,
+    pub decoding: Duration,
+    pub encoding: Duration,
+    /// Presentation time of the last frame and just after it (90 kHz, from the first).
+    pub duration_90k: i64,
+}
+
+impl<'e> Pass<'e> {
+    pub fn new(engine: &'e Engine, figures: bool) -> anyhow::Result<Pass<'e>> {
+        let params = Params {
+            figures,
+            ..Params::default()
+        };
+        Ok(Pass {
+            anon: Anonymizer::new(&engine.det, params.clone()),
+            params,
+            ffmpeg: Ffmpeg::find(),
+            dec: None,
+            enc: H264Encoder::new(EncoderSettings::default())?,
+            encoded: Vec::new(),
+            started: Instant::now(),
+            decoding: Duration::ZERO,
+            encoding: Duration::ZERO,
+            window: None,
+        })
+    }
+
+    /// Keeps only pictures presented in [from, to) (90 kHz).
+    pub fn keep(&mut self, from: i64, to: i64) {
+        self.window = Some((from, to));
+    }
+
+    fn pictures(&mut self, frames: Vec<vidimus_codec::Frame>) -> anyhow::Result<()> {
+        for f in frames {
+            if self.window.is_some_and(|(a, b)| f.pts < a || f.pts >= b) {
+                continue;
+            }
+            let masked = self.anon.push(f)?;
+            self.encode(masked)?;
+        }
+        Ok(())
+    }
+
+    fn encode(&mut self, frames: Vec<vidimus_codec::Frame>) -> anyhow::Result<()> {
+        let t = Instant::now();
+        for f in frames {
+            self.encoded.extend(self.enc.encode(&f)?);
+        }
+        self.encoding += t.elapsed();
+        Ok(())
+    }
+
+    /// Drains the decoder (at the end, or before a new sample entry).
+    fn drain(&mut self) -> anyhow::Result<()> {
+        if let Some((_, _, mut d)) = self.dec.take() {
+            let t = Instant::now();
+            let rest = d.finish()?;
+            self.decoding += t.elapsed();
+            self.pictures(rest)?;
+        }
+        Ok(())
+    }
+
+    /// One sample: its sample entry (`avc1`/`hvc1` box), its bytes as recorded, its
+    /// presentation time (90 kHz).
+    pub fn sample(&mut self, entry: &[u8], data: &[u8], pts: i64) -> anyhow::Result<()> {
+        if self.dec.as_ref().is_none_or(|(e, _, _)| e != entry) {
+            self.drain()?;
+            let (codec, params) =
+                ParameterSets::from_sample_entry(entry).context("the video's sample entry")?;
+            let framing = NalFraming::LengthPrefixed(params.nal_length_size);
+            let d = open_decoder(codec, &params, &self.ffmpeg)?;
+            self.dec = Some((entry.to_vec(), framing, d));
+        }
+        let (_, framing, d) = self.dec.as_mut().expect("opened above");
+        let t = Instant::now();
+        let frames = d.decode(&AccessUnit {
+            data,
+            framing: *framing,
+            pts,
+        })?;
+        self.decoding += t.elapsed();
+        self.pictures(frames)
+    }
+
+    /// Ends the pass: the last pictures, the report, and the MP4 if released.
+    pub fn finish(mut self, width: u16, height: u16) -> anyhow::Result<Outcome> {
+        self.drain()?;
+        let last = self.anon.finish()?;
+        self.encode(last)?;
+        let ps = self.enc.parameter_sets().cloned();
+        let report = self.anon.into_report();
+        let seconds = self.started.elapsed().as_secs_f64();
+        let encoded = self.encoded;
+        let duration_90k = match (encoded.first(), encoded.last()) {
+            (Some(a), Some(b)) if encoded.len() > 1 => {
+                (b.pts - a.pts) * encoded.len() as i64 / (encoded.len() as i64 - 1)
+            }
+            (Some(_), _) => 3600,
+            _ => 0,
+        };
+        let mp4 = if report.released() {
+            let ps = ps.context("no frame was decoded from the input")?;
+            Some(write_mp4(&ps, &encoded, width, height)?)
+        } else {
+            None
+        };
+        Ok(Outcome {
+            report,
+            params: self.params,
+            mp4,
+            seconds,
+            decoding: self.decoding,
+            encoding: self.encoding,
+            duration_90k,
+        })
+    }
+}
+
+/// A new MP4 of the encoded pictures: our parameter sets, our sample tables, nothing
+/// else.
+fn write_mp4(
+    ps: &vidimus_codec::H264ParameterSets,
+    encoded: &[EncodedFrame],
+    width: u16,
+    height: u16,
+) -> anyhow::Result<Vec<u8>> {
+    let entry = ps.avc1_sample_entry(width, height);
+    let mut data = Vec::new();
+    let mut samples = Vec::with_capacity(encoded.len());
+    for (i, e) in encoded.iter().enumerate() {
+        let bytes = e.mp4_sample();
+        let next = encoded.get(i + 1).map(|n| n.pts);
+        let prev = i.checked_sub(1).map(|j| e.pts - encoded[j].pts);
+        let duration = next
+            .map(|n| n - e.pts)
+            .or(prev)
+            .unwrap_or(3600)
+            .clamp(1, u32::MAX as i64) as u32;
+        samples.push(Sample {
+            duration,
+            size: bytes.len() as u32,
+            is_key: e.is_key,
+        });
+        data.extend_from_slice(&bytes);
+    }
+    let plan = plan(
+        &ExportParams {
+            sample_entries: std::slice::from_ref(&entry),
+            width,
+            height,
+            trim: 0,
+            trim_end: 0,
+            metadata: b"",
+        },
+        &[ChunkIn {
+            source: 0,
+            offset: 0,
+            len: data.len() as u64,
+            samples,
+            sample_entry: 0,
+        }],
+    )?;
+    let mut mp4 = plan.header;
+    mp4.extend_from_slice(&data);
+    Ok(mp4)
+}
+
+impl Outcome {
+    /// The report as JSON: `input` names what was anonymized.
+    pub fn report_json(
+        &self,
+        engine: &Engine,
+        input: &str,
+        output: Option<String>,
+        output_sha256: Option<String>,
+    ) -> anyhow::Result<Vec<u8>> {
+        let secs = |d: Duration| d.as_secs_f64();
+        let r = &self.report;
+        let doc = FileReport {
+            anonymizer: anonymizer_version(),
+            input: input.to_owned(),
+            output,
+            output_sha256,
+            released: r.released(),
+            models: engine
+                .models()
+                .iter()
+                .map(|m| serde_json::json!({"file": m.file, "package": m.package, "sha256": m.sha256}))
+                .collect(),
+            params: &self.params,
+            frames: r.frames,
+            frames_with_masks: self.frames_with_masks(),
+            seconds: self.seconds,
+            frames_per_second: r.frames as f64 / self.seconds.max(1e-9),
+            timings_s: serde_json::json!({
+                "decode": secs(self.decoding),
+                "detect": secs(r.timings.detect),
+                "track": secs(r.timings.track),
+                "motion": secs(r.timings.motion),
+                "mask": secs(r.timings.mask),
+                "recheck": secs(r.timings.recheck),
+                "encode": secs(self.encoding),
+            }),
+            findings: &r.findings,
+            masks: &r.masks,
+            regions: &r.regions,
+        };
+        Ok(serde_json::to_vec_pretty(&doc)?)
+    }
+
+    pub fn frames_with_masks(&self) -> usize {
+        self.report.regions.iter().filter(|r| !r.is_empty()).count()
+    }
+
+    /// What the re-check found and left.
+    pub fn recheck(&self) -> vidimus_integrity::publication::Recheck {
+        let r = &self.report;
+        vidimus_integrity::publication::Recheck {
+            frames: r.rechecked as u64,
+            found: r.findings.len() as u64,
+            left: r.findings.iter().filter(|f| !f.masked_after).count() as u64,
+        }
+    }
+
+    /// The refusal when the re-check left something unmasked.
+    pub fn blocked(&self, what: &str, report: Option<&Path>) -> anyhow::Error {
+        let r = &self.report;
+        anyhow::anyhow!(
+            "not released: the re-check still finds {} face(s) or plate(s) outside the masks (first in frame {}); {what} was not written{}",
+            self.recheck().left,
+            r.findings
+                .iter()
+                .find(|f| !f.masked_after)
+                .map_or(0, |f| f.frame),
+            report.map_or(String::new(), |p| format!(
+                "; the report is {}",
+                p.display()
+            ))
+        )
+    }
 }
 
 /// What to anonymize and how.
@@ -119,14 +424,7 @@ pub fn run(job: Job<'_>) -> anyhow::Result<()> {
     if out.exists() && !force {
         bail!("{} exists (add --force to replace it)", out.display());
     }
-    let mut checked = Vec::new();
-    for m in models::ALL {
-        checked.push(models::load(models_dir, m)?);
-    }
-    let det = Detectors {
-        faces: FaceDetector::new(&checked[0])?,
-        plates: PlateDetector::new(&checked[1])?,
-    };
+    let engine = Engine::load(models_dir)?;
     let mut file =
         std::fs::File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
     let moov = read_moov(&mut file, input)?;
@@ -134,30 +432,9 @@ pub fn run(job: Job<'_>) -> anyhow::Result<()> {
     if track.samples.is_empty() {
         bail!("{}: its video track has no samples", input.display());
     }
-    let (codec, params) = ParameterSets::from_sample_entry(&track.sample_entry)
-        .with_context(|| format!("{}: the video track's sample entry", input.display()))?;
-    let framing = NalFraming::LengthPrefixed(params.nal_length_size);
-    let mut dec = open_decoder(codec, &params, &Ffmpeg::find())?;
-    let p = Params {
-        figures,
-        ..Params::default()
-    };
-    let mut anon = Anonymizer::new(&det, p.clone());
-    let mut enc = H264Encoder::new(EncoderSettings::default())?;
-    let mut encoded: Vec<EncodedFrame> = Vec::new();
+    let mut pass = Pass::new(&engine, figures)?;
     let ts = track.timescale.max(1) as i64;
-    let started = Instant::now();
-    let (mut decoding, mut encoding) = (Duration::ZERO, Duration::ZERO);
     let mut buf = Vec::new();
-    let mut encode =
-        |frames: Vec<vidimus_codec::Frame>, encoding: &mut Duration| -> anyhow::Result<()> {
-            let t = Instant::now();
-            for f in frames {
-                encoded.extend(enc.encode(&f)?);
-            }
-            *encoding += t.elapsed();
-            Ok(())
-        };
     for s in &track.samples {
         if s.size > MAX_SAMPLE {
             bail!(
@@ -177,140 +454,50 @@ pub fn run(job: Job<'_>) -> anyhow::Result<()> {
                 s.size
             )
         })?;
-        let t = Instant::now();
-        let frames = dec.decode(&AccessUnit {
-            data: &buf,
-            framing,
-            pts: s.pts * 90_000 / ts,
+        let pts = i64::try_from(s.pts as i128 * 90_000 / ts as i128).map_err(|_| {
+            anyhow::anyhow!(
+                "{}: a sample's time ({} at timescale {ts}) is out of range",
+                input.display(),
+                s.pts
+            )
         })?;
-        decoding += t.elapsed();
-        for f in frames {
-            let masked = anon.push(f)?;
-            encode(masked, &mut encoding)?;
-        }
+        pass.sample(&track.sample_entry, &buf, pts)
+            .with_context(|| format!("{}", input.display()))?;
     }
-    let t = Instant::now();
-    let rest = dec.finish()?;
-    decoding += t.elapsed();
-    for f in rest {
-        let masked = anon.push(f)?;
-        encode(masked, &mut encoding)?;
-    }
-    let last = anon.finish()?;
-    encode(last, &mut encoding)?;
-    let ps = enc.parameter_sets().cloned();
-    let report = anon.into_report();
-    let seconds = started.elapsed().as_secs_f64();
-    let released = report.released();
+    let outcome = pass.finish(track.width, track.height)?;
 
     let mut output_sha256 = None;
-    if released {
-        let ps = ps.context("no frame was decoded from the input")?;
-        let entry = ps.avc1_sample_entry(track.width, track.height);
-        let mut data = Vec::new();
-        let mut samples = Vec::with_capacity(encoded.len());
-        for (i, e) in encoded.iter().enumerate() {
-            let bytes = e.mp4_sample();
-            let next = encoded.get(i + 1).map(|n| n.pts);
-            let prev = i.checked_sub(1).map(|j| e.pts - encoded[j].pts);
-            let duration = next
-                .map(|n| n - e.pts)
-                .or(prev)
-                .unwrap_or(3600)
-                .clamp(1, u32::MAX as i64) as u32;
-            samples.push(Sample {
-                duration,
-                size: bytes.len() as u32,
-                is_key: e.is_key,
-            });
-            data.extend_from_slice(&bytes);
-        }
-        let plan = plan(
-            &ExportParams {
-                sample_entries: std::slice::from_ref(&entry),
-                width: track.width,
-                height: track.height,
-                trim: 0,
-                trim_end: 0,
-                metadata: b"",
-            },
-            &[ChunkIn {
-                source: 0,
-                offset: 0,
-                len: data.len() as u64,
-                samples,
-                sample_entry: 0,
-            }],
-        )?;
+    if let Some(mp4) = &outcome.mp4 {
         let tmp = out.with_extension("mp4.partial");
         let mut f = std::fs::File::create(&tmp)
             .with_context(|| format!("cannot create {}", tmp.display()))?;
-        f.write_all(&plan.header)?;
-        f.write_all(&data)?;
+        f.write_all(mp4)?;
         f.sync_all()?;
         drop(f);
         std::fs::rename(&tmp, out)?;
-        let mut h = sha2::Sha256::new();
-        h.update(&plan.header);
-        h.update(&data);
-        output_sha256 = Some(hex::encode(h.finalize()));
+        output_sha256 = Some(hex::encode(sha2::Sha256::digest(mp4)));
     }
-    let secs = |d: Duration| d.as_secs_f64();
-    let doc = FileReport {
-        anonymizer: env!("CARGO_PKG_VERSION"),
-        input: input.display().to_string(),
-        output: released.then(|| out.display().to_string()),
-        output_sha256: output_sha256.clone(),
-        released,
-        models: checked
-            .iter()
-            .map(|c| serde_json::json!({"file": c.model.file, "package": c.model.package, "sha256": c.model.sha256}))
-            .collect(),
-        params: &p,
-        frames: report.frames,
-        frames_with_masks: report.regions.iter().filter(|r| !r.is_empty()).count(),
-        seconds,
-        frames_per_second: report.frames as f64 / seconds.max(1e-9),
-        timings_s: serde_json::json!({
-            "decode": secs(decoding),
-            "detect": secs(report.timings.detect),
-            "track": secs(report.timings.track),
-            "motion": secs(report.timings.motion),
-            "mask": secs(report.timings.mask),
-            "recheck": secs(report.timings.recheck),
-            "encode": secs(encoding),
-        }),
-        findings: &report.findings,
-        masks: &report.masks,
-        regions: &report.regions,
-    };
     if let Some(r) = report_path {
-        std::fs::write(r, serde_json::to_vec_pretty(&doc)?)
-            .with_context(|| format!("cannot write {}", r.display()))?;
+        let doc = outcome.report_json(
+            &engine,
+            &input.display().to_string(),
+            outcome.mp4.is_some().then(|| out.display().to_string()),
+            output_sha256.clone(),
+        )?;
+        std::fs::write(r, doc).with_context(|| format!("cannot write {}", r.display()))?;
     }
-    let blocked = report.findings.iter().filter(|f| !f.masked_after).count();
-    if !released {
-        bail!(
-            "not released: the re-check still finds {blocked} face(s) or plate(s) outside the masks (first in frame {}); nothing was written to {}{}",
-            report
-                .findings
-                .iter()
-                .find(|f| !f.masked_after)
-                .map_or(0, |f| f.frame),
-            out.display(),
-            report_path.map_or(String::new(), |r| format!(
-                "; the report is {}",
-                r.display()
-            ))
-        );
+    if outcome.mp4.is_none() {
+        return Err(outcome.blocked(&out.display().to_string(), report_path));
     }
+    let r = &outcome.report;
     println!(
-        "anonymized {} frames ({} with masks) in {seconds:.1} s ({:.1} frames/s); re-checked {} frames, {} more masked; wrote {} (sha256 {})",
-        report.frames,
-        doc.frames_with_masks,
-        doc.frames_per_second,
-        report.rechecked,
-        report.findings.len(),
+        "anonymized {} frames ({} with masks) in {:.1} s ({:.1} frames/s); re-checked {} frames, {} more masked; wrote {} (sha256 {})",
+        r.frames,
+        outcome.frames_with_masks(),
+        outcome.seconds,
+        r.frames as f64 / outcome.seconds.max(1e-9),
+        r.rechecked,
+        r.findings.len(),
         out.display(),
         output_sha256.unwrap_or_default()
     );

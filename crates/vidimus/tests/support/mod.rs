@@ -3,6 +3,8 @@
 //! and ffmpeg to check what was recorded.
 #![allow(dead_code)]
 
+pub mod bundles;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
