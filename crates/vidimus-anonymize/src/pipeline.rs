@@ -285,7 +285,7 @@ impl<'d> Anonymizer<'d> {
             done.push((index, f, regions));
         }
         let t = Instant::now();
-        self.recheck(at, &mut done)?;
+        self.recheck(&mut done)?;
         self.report.timings.recheck += t.elapsed();
         let mut out = Vec::with_capacity(done.len());
         for (_, f, regions) in done {
@@ -315,15 +315,14 @@ impl<'d> Anonymizer<'d> {
     /// it is masked on every frame of the round (it was there before and after too),
     /// followed by the tracker from here on, and every frame of the round is looked at
     /// again, up to [`RECHECK_ROUNDS`] times. What the last look finds blocks release.
-    fn recheck(
-        &mut self,
-        at: usize,
-        done: &mut [(usize, Frame, Vec<Rect>)],
-    ) -> Result<(), AnonymizeError> {
+    fn recheck(&mut self, done: &mut [(usize, Frame, Vec<Rect>)]) -> Result<(), AnonymizeError> {
         let every = self.params.recheck_every.max(1);
         let mut found: Vec<(usize, Kind, Detection)> = Vec::new();
-        for (index, f, regions) in done.iter() {
+        // `rechecked` counts frames, each once however often it is looked at.
+        let mut looked = vec![false; done.len()];
+        for (k, (index, f, regions)) in done.iter().enumerate() {
             if index.is_multiple_of(every) {
+                looked[k] = true;
                 self.report.rechecked += 1;
                 found.extend(
                     self.look(f, regions)?
@@ -361,11 +360,16 @@ impl<'d> Anonymizer<'d> {
                 }
             }
             self.report.timings.mask += t.elapsed();
-            let adopted: Vec<(Kind, Detection)> = found.iter().map(|(_, k, d)| (*k, *d)).collect();
-            self.tracker.adopt(at, &adopted);
+            // Followed from the frame each was found on.
+            for (frame, kind, d) in &found {
+                self.tracker.adopt(*frame, &[(*kind, *d)]);
+            }
             found.clear();
-            for (index, f, regions) in done.iter() {
-                self.report.rechecked += 1;
+            for (k, (index, f, regions)) in done.iter().enumerate() {
+                if !looked[k] {
+                    looked[k] = true;
+                    self.report.rechecked += 1;
+                }
                 found.extend(
                     self.look(f, regions)?
                         .into_iter()

@@ -180,8 +180,9 @@ impl Tracker {
         }
     }
 
-    /// Follows `dets` (found by the re-check on frame `at`, the last detection frame)
-    /// from now on as tracks of their own: masked where they are, held like any track.
+    /// Follows `dets` (found by the re-check on frame `at` of the round just planned)
+    /// from now on as tracks of their own: masked where they are, predicted and held
+    /// like any track.
     pub fn adopt(&mut self, at: usize, dets: &[(Kind, Detection)]) {
         for (kind, d) in dets {
             let id = self.next;

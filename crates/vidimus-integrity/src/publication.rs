@@ -232,6 +232,42 @@ pub fn verify(
     report
 }
 
+/// The archive is in the form we write: canonical headers, zero padding after each
+/// member, and the end-of-archive marker ending the file.
+fn canonical(src: &dyn Source, members: &[tar::Member], end: u64) -> Result<(), String> {
+    for m in members {
+        let mut h = [0u8; 512];
+        src.read_at(m.offset - 512, &mut h)
+            .map_err(|e| e.to_string())?;
+        if !tar::is_canonical(&h) {
+            return Err(format!(
+                "the header of {} carries more than its name, size and time",
+                m.name
+            ));
+        }
+        let pad = tar::padding(m.size);
+        let mut p = vec![0u8; pad];
+        src.read_at(m.offset + m.size, &mut p)
+            .map_err(|e| e.to_string())?;
+        if p.iter().any(|&b| b != 0) {
+            return Err(format!("bytes are hidden in the padding after {}", m.name));
+        }
+    }
+    if src.len() != end + tar::END.len() as u64 {
+        return Err(format!(
+            "the file is {} bytes but the archive ends at byte {}: something follows it",
+            src.len(),
+            end + tar::END.len() as u64
+        ));
+    }
+    let mut e = [0u8; 1024];
+    src.read_at(end, &mut e).map_err(|e| e.to_string())?;
+    if e != tar::END {
+        return Err("the end-of-archive marker is not two zero blocks".into());
+    }
+    Ok(())
+}
+
 fn sha256_of(src: &dyn Source, m: &tar::Member) -> std::io::Result<String> {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
@@ -253,9 +289,10 @@ fn verify_into(
     run: &mut Run,
     report: &mut PublicationReport,
 ) {
-    // 1. The archive: exactly its five members, nothing else (the original video
-    //    must not travel with it).
-    let members = match tar::members(src.len(), |o| {
+    // 1. The archive: exactly its five members, once each, in their order, in the
+    //    form we write (canonical headers, zero padding, the end marker at the end of
+    //    the file) — nothing else can travel with it, least of all the original video.
+    let (members, end) = match tar::scan(src.len(), |o| {
         let mut b = [0u8; 512];
         src.read_at(o, &mut b).map(|()| b)
     }) {
@@ -266,49 +303,58 @@ fn verify_into(
         }
     };
     let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
-    let known = [MP4, MANIFEST, REPORT, PROOF, README];
-    if let Some(other) = names.iter().find(|n| !known.contains(n)) {
+    let order = [MP4, MANIFEST, REPORT, PROOF, README];
+    if names != order {
         run.check(
             "archive",
             false,
-            format!("holds {other:?}, which a publication bundle never does: {names:?}"),
+            format!("a publication bundle holds exactly {order:?}, in that order; this one holds {names:?}"),
         );
         return;
     }
-    let find = |name: &str| members.iter().find(|m| m.name == name);
-    let (Some(mp4), Some(man), Some(rep), Some(prf)) =
-        (find(MP4), find(MANIFEST), find(REPORT), find(PROOF))
-    else {
-        run.check(
-            "archive",
-            false,
-            format!(
-                "a publication bundle holds {MP4}, {MANIFEST}, {REPORT} and {PROOF}; this one holds {names:?}"
-            ),
-        );
-        return;
-    };
-    if names.len()
-        != members
-            .iter()
-            .map(|m| &m.name)
-            .collect::<std::collections::HashSet<_>>()
-            .len()
-    {
-        run.check(
-            "archive",
-            false,
-            format!("a member appears twice: {names:?}"),
-        );
+    if let Err(why) = canonical(src, &members, end) {
+        run.check("archive", false, why);
         return;
     }
-    let (manifest_bytes, proof_bytes) = match (read_member(src, man), read_member(src, prf)) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => {
+    let (mp4, man, rep, prf, readme) = (
+        &members[0],
+        &members[1],
+        &members[2],
+        &members[3],
+        &members[4],
+    );
+    for (m, cap) in [(man, 16u64 << 20), (prf, 64 << 20), (readme, 64 << 10)] {
+        if m.size > cap {
+            run.check(
+                "archive",
+                false,
+                format!(
+                    "{} is {} bytes; it is never more than {cap}",
+                    m.name, m.size
+                ),
+            );
+            return;
+        }
+    }
+    let (manifest_bytes, proof_bytes, readme_bytes) = match (
+        read_member(src, man),
+        read_member(src, prf),
+        read_member(src, readme),
+    ) {
+        (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
             run.check("archive", false, format!("cannot read: {e}"));
             return;
         }
     };
+    if readme_bytes != README_TEXT.as_bytes() {
+        run.check(
+            "archive",
+            false,
+            format!("{README} is not the text a publication bundle carries"),
+        );
+        return;
+    }
     let manifest: Manifest = match serde_json::from_slice(&manifest_bytes) {
         Ok(m) => m,
         Err(e) => {
@@ -324,12 +370,26 @@ fn verify_into(
             return;
         }
     };
+    // proof.json is not hashed by the log: it must be exactly what we write, so that
+    // nothing rides along in fields a verifier ignores.
+    if serde_json::to_vec_pretty(&proof).ok().as_deref() != Some(proof_bytes.as_slice())
+        || proof.segments.iter().any(|s| !s.fragments.is_empty())
+    {
+        run.check(
+            PROOF,
+            false,
+            "carries more than the proofs (unknown fields, fragment data, or another layout)",
+        );
+        return;
+    }
     if !run.check(
         "archive",
-        manifest.format == FORMAT && proof.format == PROOF_FORMAT,
+        manifest.format == FORMAT
+            && proof.format == PROOF_FORMAT
+            && manifest.whereabouts == WHEREABOUTS,
         format!(
-            "{MP4} ({} bytes), {MANIFEST} ({}), {REPORT}, {PROOF} ({})",
-            mp4.size, manifest.format, proof.format
+            "{MP4} ({} bytes), {MANIFEST} ({}, for {:?}), {REPORT}, {PROOF} ({})",
+            mp4.size, manifest.format, manifest.whereabouts, proof.format
         ),
     ) {
         return;
@@ -382,19 +442,52 @@ fn verify_into(
         return;
     }
 
-    // 4. The re-check: only a clean one is published.
+    // 4. The re-check: only a clean one is published, and the report agrees.
+    if rep.size > 256 << 20 {
+        run.check(
+            REPORT,
+            false,
+            format!("{} bytes; a report is never that large", rep.size),
+        );
+        return;
+    }
+    let report_doc: serde_json::Value = read_member(src, rep)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let findings = report_doc["findings"].as_array();
+    let agrees = report_doc["released"] == true
+        && report_doc["frames"] == manifest.frames
+        && findings.is_some_and(|f| {
+            f.len() as u64 == manifest.recheck.found && f.iter().all(|x| x["masked_after"] == true)
+        });
+    if !agrees {
+        run.check(
+            "re-check",
+            false,
+            format!(
+                "{REPORT} does not agree with the manifest's re-check (released, frames, findings)"
+            ),
+        );
+        return;
+    }
     if !run.check(
         "re-check",
-        manifest.recheck.left == 0,
+        manifest.recheck.left == 0 && manifest.recheck.frames <= manifest.frames,
         if manifest.recheck.left == 0 {
             format!(
-                "{} frames re-checked; {} found and masked, none left",
-                manifest.recheck.frames, manifest.recheck.found
+                "{} of {} frames re-checked; {} found and masked, none left",
+                manifest.recheck.frames, manifest.frames, manifest.recheck.found
             )
-        } else {
+        } else if manifest.recheck.left > 0 {
             format!(
                 "{} faces or plates were left unmasked: this clip must not be published",
                 manifest.recheck.left
+            )
+        } else {
+            format!(
+                "claims {} frames re-checked of {}",
+                manifest.recheck.frames, manifest.frames
             )
         },
     ) {

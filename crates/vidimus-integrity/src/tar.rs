@@ -81,6 +81,20 @@ pub fn header(name: &str, size: u64, mtime: u64) -> Result<[u8; 512], TarError> 
     Ok(h)
 }
 
+/// Whether a header block is exactly the one [`header`] writes for its name, size and
+/// modification time (nothing carried in the other fields).
+pub fn is_canonical(h: &[u8; 512]) -> bool {
+    let name_end = h[..100].iter().position(|&b| b == 0).unwrap_or(100);
+    let (Ok(name), Some(size), Some(mtime)) = (
+        std::str::from_utf8(&h[..name_end]),
+        parse_octal(&h[124..136]),
+        parse_octal(&h[136..148]),
+    ) else {
+        return false;
+    };
+    header(name, size, mtime).is_ok_and(|c| c == *h)
+}
+
 /// Zero bytes to write after `size` bytes of data to reach a block boundary.
 pub fn padding(size: u64) -> usize {
     ((BLOCK - size % BLOCK) % BLOCK) as usize
@@ -107,14 +121,23 @@ fn parse_octal(f: &[u8]) -> Option<u64> {
 /// `read_block(offset)`.
 pub fn members(
     len: u64,
-    mut read_block: impl FnMut(u64) -> std::io::Result<[u8; 512]>,
+    read_block: impl FnMut(u64) -> std::io::Result<[u8; 512]>,
 ) -> Result<Vec<Member>, TarError> {
+    scan(len, read_block).map(|(m, _)| m)
+}
+
+/// Like [`members`], also returning where the end-of-archive marker (the first zero
+/// block) begins.
+pub fn scan(
+    len: u64,
+    mut read_block: impl FnMut(u64) -> std::io::Result<[u8; 512]>,
+) -> Result<(Vec<Member>, u64), TarError> {
     let mut out = Vec::new();
     let mut pos = 0u64;
-    while pos + BLOCK <= len {
+    while pos.checked_add(BLOCK).is_some_and(|e| e <= len) {
         let h = read_block(pos).map_err(|_| TarError::NotUstar(pos))?;
         if h.iter().all(|&b| b == 0) {
-            return Ok(out);
+            return Ok((out, pos));
         }
         if &h[257..262] != b"ustar" {
             return Err(TarError::NotUstar(pos));
@@ -133,7 +156,8 @@ pub fn members(
             return Err(TarError::NotAFile(name));
         }
         let offset = pos + BLOCK;
-        if offset + size > len {
+        // (A base-256 size can be near 2^64: compared without adding.)
+        if size > len - offset {
             return Err(TarError::Truncated { name, offset });
         }
         out.push(Member { name, offset, size });
@@ -196,6 +220,26 @@ mod tests {
             header(&"x".repeat(101), 0, 0),
             Err(TarError::NameTooLong(_))
         ));
+    }
+
+    #[test]
+    fn a_hostile_size_is_refused_not_looped_on() {
+        // A base-256 size near 2^64: once added to the offset it would wrap.
+        let mut h = header("x", 0, 0).unwrap();
+        h[124] = 0x80;
+        h[125..128].fill(0);
+        h[128..136].fill(0xff); // 2^64 - 1
+        h[148..156].fill(b' ');
+        let sum = checksum(&h);
+        h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+        let mut v = h.to_vec();
+        v.extend_from_slice(&END);
+        assert!(matches!(list(&v), Err(TarError::Truncated { .. })));
+        // What we write is canonical; a header with anything else in it is not.
+        let mut h = header("manifest.json", 10, 5).unwrap();
+        assert!(is_canonical(&h));
+        h[265] = b'a'; // uname
+        assert!(!is_canonical(&h));
     }
 
     #[test]

@@ -251,7 +251,9 @@ fn transcode(
             }
         }
         let (_, t) = tr.as_mut().expect("made above");
-        let pts = s.wall_90k - start;
+        // The joined timeline: the stream must not jump over gaps (the console maps
+        // it to wall time with the timeline's pieces).
+        let pts = s.media_90k - start;
         durations.insert(pts, s.duration);
         let au = AccessUnit {
             data: &s.data,

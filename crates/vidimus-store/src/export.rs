@@ -314,6 +314,7 @@ pub fn prepare_with(
             entries,
             chunks,
             start_90k: picked[0].wall,
+            walls: picked.iter().map(|p| p.wall).collect(),
             trim,
             width,
             height,
@@ -329,6 +330,9 @@ pub struct Samples {
     pub chunks: Vec<ChunkIn>,
     /// Wall-clock time of the first sample (90 kHz).
     pub start_90k: i64,
+    /// Wall-clock time of every sample, in the order of the chunks' samples (gaps in
+    /// the recording are jumps here, not in the MP4's joined timeline).
+    pub walls: Vec<i64>,
     /// How much of the start the edit list hides (90 kHz).
     pub trim: u64,
     pub width: u16,
@@ -340,8 +344,13 @@ pub struct Samples {
 pub struct SampleData {
     /// Its bytes as recorded (length-prefixed NAL units).
     pub data: Vec<u8>,
-    /// Wall-clock time it was recorded (90 kHz).
+    /// Wall-clock time it was recorded (90 kHz): after a gap in the recording, later
+    /// than `media_90k` says.
     pub wall_90k: i64,
+    /// Its time on the joined timeline an MP4 of these samples plays (the first
+    /// sample's wall time plus the durations before it: gaps joined over), for streams
+    /// that must not jump.
+    pub media_90k: i64,
     pub duration: u32,
     pub is_key: bool,
     /// Index into [`Samples::entries`].
@@ -355,7 +364,8 @@ pub fn read_samples(
     mut sink: impl FnMut(SampleData) -> Result<bool>,
 ) -> Result<()> {
     let s = &prepared.samples;
-    let mut wall = s.start_90k;
+    let mut media = s.start_90k;
+    let mut walls = s.walls.iter();
     let mut readers: Vec<Option<crate::files::SegmentReader>> =
         prepared.sources.iter().map(|_| None).collect();
     for c in &s.chunks {
@@ -372,14 +382,16 @@ pub fn read_samples(
                     prepared.sources[c.source]
                 )))?;
             offset += u64::from(sample.size);
+            let wall = walls.next().copied().unwrap_or(media);
             let go = sink(SampleData {
                 data,
                 wall_90k: wall,
+                media_90k: media,
                 duration: sample.duration,
                 is_key: sample.is_key,
                 sample_entry: c.sample_entry,
             })?;
-            wall += i64::from(sample.duration);
+            media += i64::from(sample.duration);
             if !go {
                 return Ok(());
             }

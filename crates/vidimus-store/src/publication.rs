@@ -69,6 +69,13 @@ pub struct Derived {
     pub duration_secs: f64,
 }
 
+/// Where the bundle goes.
+pub struct Destination<'a> {
+    pub out: &'a Path,
+    /// Replace a file already there (otherwise it is kept and the publication fails).
+    pub replace: bool,
+}
+
 /// A publication bundle written.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct PublicationSummary {
@@ -146,16 +153,23 @@ pub fn new_id() -> Result<String> {
 }
 
 /// Logs the publication of `derived` (made from `source`) and writes its bundle to
-/// `out` (via `<out>.partial`), signing a checkpoint with `seed`.
+/// `dest`, signing a checkpoint with `seed`. In this order: the clip, manifest and
+/// report are written to `<out>.partial` and synced; `register` is called (the
+/// caller's register entry: a bundle never exists without one); the publication leaf
+/// is logged and a checkpoint signed; the proofs are written and synced; the file is
+/// put in place — replacing an existing `out` only if `replace`. A failure before the
+/// leaf is logged leaves nothing but, at most, the register entry.
 pub fn write_publication(
     ix: &mut SqliteIndex,
     seed: &[u8; 32],
     req: &PublicationRequest<'_>,
     source: PublicationSource,
     derived: &Derived,
-    out: &Path,
+    dest: Destination<'_>,
+    register: impl FnOnce(&mut SqliteIndex, &Manifest) -> Result<()>,
 ) -> Result<PublicationSummary> {
     check_request(req)?;
+    let Destination { out, replace } = dest;
     if derived.recheck.left > 0 {
         return Err(StoreError::Invalid(format!(
             "not published: the re-check left {} face(s) or plate(s) unmasked",
@@ -243,19 +257,22 @@ pub fn write_publication(
         let f = std::fs::File::create(&partial).map_err(err)?;
         let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
         let mtime = (req.now.0 / 90_000).max(0) as u64;
-        let mut put = |name: &str, data: &[u8]| -> Result<()> {
-            let h = tar::header(name, data.len() as u64, mtime)
-                .map_err(|e| StoreError::Invalid(e.to_string()))?;
-            w.write_all(&h).map_err(err)?;
-            w.write_all(data).map_err(err)?;
-            w.write_all(&vec![0; tar::padding(data.len() as u64)])
-                .map_err(err)
-        };
-        put(publication::MP4, &derived.mp4)?;
-        put(publication::MANIFEST, &manifest_bytes)?;
-        put(publication::REPORT, &derived.report)?;
-        // Logged only once the clip is on disk beside its manifest: a failure before
-        // this logs nothing.
+        let put =
+            |w: &mut std::io::BufWriter<std::fs::File>, name: &str, data: &[u8]| -> Result<()> {
+                let h = tar::header(name, data.len() as u64, mtime)
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
+                w.write_all(&h).map_err(err)?;
+                w.write_all(data).map_err(err)?;
+                w.write_all(&vec![0; tar::padding(data.len() as u64)])
+                    .map_err(err)
+            };
+        put(&mut w, publication::MP4, &derived.mp4)?;
+        put(&mut w, publication::MANIFEST, &manifest_bytes)?;
+        put(&mut w, publication::REPORT, &derived.report)?;
+        // On disk before anything is registered or logged.
+        w.flush().map_err(err)?;
+        w.get_ref().sync_data().map_err(err)?;
+        register(ix, &manifest)?;
         let (leaf_index, cp, tree) = log_and_sign(ix, seed, req.now, "publication", leaf.clone())?;
         let proof = Proof {
             format: publication::PROOF_FORMAT.into(),
@@ -277,8 +294,12 @@ pub fn write_publication(
             witnessed: witnessed(ix, &tree, &cp)?,
         };
         let proof_bytes = serde_json::to_vec_pretty(&proof).expect("proof serializes");
-        put(publication::PROOF, &proof_bytes)?;
-        put(publication::README, publication::README_TEXT.as_bytes())?;
+        put(&mut w, publication::PROOF, &proof_bytes)?;
+        put(
+            &mut w,
+            publication::README,
+            publication::README_TEXT.as_bytes(),
+        )?;
         w.write_all(&tar::END).map_err(err)?;
         let f = w.into_inner().map_err(|e| err(e.into_error()))?;
         f.sync_all().map_err(err)?;
@@ -292,8 +313,24 @@ pub fn write_publication(
     })();
     match result {
         Ok(s) => {
-            std::fs::rename(&partial, out)
-                .map_err(StoreError::io(format!("renaming to {}", out.display())))?;
+            let placed = if replace {
+                std::fs::rename(&partial, out)
+            } else {
+                // A hard link never replaces: an `out` made meanwhile is kept.
+                std::fs::hard_link(&partial, out).and_then(|()| std::fs::remove_file(&partial))
+            };
+            if let Err(e) = placed {
+                let _ = std::fs::remove_file(&partial);
+                return Err(StoreError::Invalid(format!(
+                    "publication {} was logged (leaf {}) but its bundle could not be put at {}: {e}",
+                    s.manifest.publication_id,
+                    s.leaf_index,
+                    out.display()
+                )));
+            }
+            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+                crate::files::sync_dir(dir)?;
+            }
             Ok(s)
         }
         Err(e) => {

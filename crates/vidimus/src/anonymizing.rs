@@ -150,6 +150,8 @@ pub(crate) struct Pass<'e> {
     /// Only pictures presented in [from, to) (90 kHz) are kept; the others are decoded
     /// (a range starts after its key frame) and dropped.
     window: Option<(i64, i64)>,
+    /// The picture size, from the first picture kept: one clip has one.
+    dims: Option<(usize, usize)>,
 }
 
 /// A pass finished.
@@ -182,6 +184,7 @@ impl<'e> Pass<'e> {
             decoding: Duration::ZERO,
             encoding: Duration::ZERO,
             window: None,
+            dims: None,
         })
     }
 
@@ -194,6 +197,19 @@ impl<'e> Pass<'e> {
         for f in frames {
             if self.window.is_some_and(|(a, b)| f.pts < a || f.pts >= b) {
                 continue;
+            }
+            let d = (f.width(), f.height());
+            match self.dims {
+                None => self.dims = Some(d),
+                Some(first) if first != d => bail!(
+                    "the picture size changes from {}x{} to {}x{} at {:.2} s (the camera was reconfigured): anonymize the parts before and after it separately",
+                    first.0,
+                    first.1,
+                    d.0,
+                    d.1,
+                    f.pts as f64 / 90_000.0
+                ),
+                Some(_) => {}
             }
             let masked = self.anon.push(f)?;
             self.encode(masked)?;
@@ -244,7 +260,7 @@ impl<'e> Pass<'e> {
     }
 
     /// Ends the pass: the last pictures, the report, and the MP4 if released.
-    pub fn finish(mut self, width: u16, height: u16) -> anyhow::Result<Outcome> {
+    pub fn finish(mut self) -> anyhow::Result<Outcome> {
         self.drain()?;
         let last = self.anon.finish()?;
         self.encode(last)?;
@@ -261,7 +277,11 @@ impl<'e> Pass<'e> {
         };
         let mp4 = if report.released() {
             let ps = ps.context("no frame was decoded from the input")?;
-            Some(write_mp4(&ps, &encoded, width, height)?)
+            let (w, h) = self.dims.context("no picture was decoded")?;
+            let (Ok(w), Ok(h)) = (u16::try_from(w), u16::try_from(h)) else {
+                bail!("a {w}x{h} picture is too large for an MP4 track header");
+            };
+            Some(write_mp4(&ps, &encoded, w, h)?)
         } else {
             None
         };
@@ -464,7 +484,7 @@ pub fn run(job: Job<'_>) -> anyhow::Result<()> {
         pass.sample(&track.sample_entry, &buf, pts)
             .with_context(|| format!("{}", input.display()))?;
     }
-    let outcome = pass.finish(track.width, track.height)?;
+    let outcome = pass.finish()?;
 
     let mut output_sha256 = None;
     if let Some(mp4) = &outcome.mp4 {

@@ -190,7 +190,7 @@ pub(crate) fn verify_bundle(
         println!("{}", serde_json::to_string_pretty(&rep)?);
     } else {
         for c in rep.checks.iter().filter(|c| !c.ok) {
-            println!("FAILED {}: {}", c.piece, c.detail);
+            println!("FAILED {}: {}", shown(&c.piece), shown(&c.detail));
         }
         // Passing checks worth a reader's attention: segments adopted by recovery.
         for c in rep
@@ -198,12 +198,18 @@ pub(crate) fn verify_bundle(
             .iter()
             .filter(|c| c.ok && c.detail.starts_with("ADOPTED"))
         {
-            println!("NOTE {}: {}", c.piece, c.detail);
+            println!("NOTE {}: {}", shown(&c.piece), shown(&c.detail));
         }
         if let Some(m) = &rep.manifest {
             println!(
                 "bundle: camera {} from {} to {} ({} frames), exported by {} on {} for: {}",
-                m.camera, m.start, m.end, m.frames, m.exporter, m.created, m.purpose
+                shown(&m.camera),
+                shown(&m.start),
+                shown(&m.end),
+                m.frames,
+                shown(&m.exporter),
+                shown(&m.created),
+                shown(&m.purpose)
             );
         }
         let passed = rep.checks.iter().filter(|c| c.ok).count();
@@ -221,8 +227,8 @@ pub(crate) fn verify_bundle(
             Some(c) => println!(
                 "{}: NOT VERIFIED — first failing piece: {}: {}",
                 path.display(),
-                c.piece,
-                c.detail
+                shown(&c.piece),
+                shown(&c.detail)
             ),
         }
     }
@@ -230,6 +236,20 @@ pub(crate) fn verify_bundle(
         std::process::exit(1);
     }
     Ok(())
+}
+
+/// Text from a bundle, as printed: control characters escaped, so that a hostile
+/// manifest cannot move the cursor, clear the line or print a verdict of its own.
+fn shown(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// `vidimus verify` of a publication bundle.
@@ -245,27 +265,31 @@ fn verify_publication(
         println!("{}", serde_json::to_string_pretty(&rep)?);
     } else {
         for c in rep.checks.iter().filter(|c| !c.ok) {
-            println!("FAILED {}: {}", c.piece, c.detail);
+            println!("FAILED {}: {}", shown(&c.piece), shown(&c.detail));
         }
         if let Some(m) = &rep.manifest {
             println!(
                 "publication: camera {} from {} to {} ({} frames), published by {} on {} for {}: {}",
-                m.camera,
-                m.start,
-                m.end,
+                shown(&m.camera),
+                shown(&m.start),
+                shown(&m.end),
                 m.frames,
-                m.publisher,
-                m.created,
-                m.whereabouts,
-                m.purpose
+                shown(&m.publisher),
+                shown(&m.created),
+                shown(&m.whereabouts),
+                shown(&m.purpose)
             );
             println!(
                 "made by {} with {} from {} recorded fragments of {} segments (not included)",
-                m.process.anonymizer,
+                shown(&m.process.anonymizer),
                 m.process
                     .models
                     .iter()
-                    .map(|x| format!("{} {}", x.file, &x.sha256[..x.sha256.len().min(16)]))
+                    .map(|x| format!(
+                        "{} {}",
+                        shown(&x.file),
+                        shown(x.sha256.get(..16).unwrap_or(&x.sha256))
+                    ))
                     .collect::<Vec<_>>()
                     .join(", "),
                 m.source.len(),
@@ -287,8 +311,8 @@ fn verify_publication(
             Some(c) => println!(
                 "{}: NOT VERIFIED — first failing piece: {}: {}",
                 path.display(),
-                c.piece,
-                c.detail
+                shown(&c.piece),
+                shown(&c.detail)
             ),
         }
     }

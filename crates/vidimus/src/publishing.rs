@@ -16,7 +16,7 @@ use vidimus_integrity::publication::Process;
 use vidimus_store::SegmentFiles;
 use vidimus_store::index::{IndexOp, MetadataStore};
 use vidimus_store::publication::{
-    Derived, PublicationRequest, new_id, prepare_publication, write_publication,
+    Derived, Destination, PublicationRequest, new_id, prepare_publication, write_publication,
 };
 
 pub(crate) struct PublishArgs<'a> {
@@ -96,7 +96,7 @@ pub(crate) fn publish(target: &crate::Target, a: &PublishArgs<'_>) -> anyhow::Re
             cam.name, a.from, a.to
         )));
     }
-    let outcome = pass.finish(samples.width, samples.height)?;
+    let outcome = pass.finish()?;
     let what = format!("camera {} from {} to {}", cam.name, from, to);
     let output_sha = outcome
         .mp4
@@ -141,24 +141,41 @@ pub(crate) fn publish(target: &crate::Target, a: &PublishArgs<'_>) -> anyhow::Re
         recheck: outcome.recheck(),
     };
 
-    // Registered before the bundle exists: a copy without its entry cannot exist.
-    let entry = serde_json::json!({
-        "v": 1, "kind": "access", "at": now.to_string(), "user": crate::cli_actor(),
-        "via": "command line (direct access to the data directory)",
-        "action": "reproduce", "camera_id": cam.id, "camera": cam.name,
-        "from": from.to_string(), "to": to.to_string(), "allowed": true,
-        "purpose": a.purpose, "publisher": publisher, "anonymized": true,
-        "publication_id": req.publication_id,
-        "whereabouts": {"medium": vidimus_integrity::publication::WHEREABOUTS,
-                        "destination": a.out.display().to_string()},
-        "bytes": derived.mp4.len(),
-    });
-    ix.apply(&[IndexOp::AppendLeaf {
-        at_90k: now.0,
-        kind: "access".into(),
-        data: serde_json::to_vec(&entry)?,
-    }])?;
-    let s = write_publication(&mut ix, &seed, &req, source, &derived, a.out)?;
+    // Registered once the clip is on disk and before it is logged or put in place:
+    // a bundle without its register entry cannot exist.
+    let out_display = a.out.display().to_string();
+    let register = |ix: &mut vidimus_store::SqliteIndex,
+                    m: &vidimus_integrity::publication::Manifest|
+     -> vidimus_store::Result<()> {
+        let entry = serde_json::json!({
+            "v": 1, "kind": "access", "at": now.to_string(), "user": crate::cli_actor(),
+            "via": "command line (direct access to the data directory)",
+            "action": "reproduce", "camera_id": cam.id, "camera": cam.name,
+            "from": from.to_string(), "to": to.to_string(), "allowed": true,
+            "purpose": m.purpose, "publisher": m.publisher, "anonymized": true,
+            "publication_id": m.publication_id,
+            "whereabouts": {"medium": m.whereabouts, "destination": out_display},
+            "bytes": m.mp4.bytes,
+        });
+        ix.apply(&[IndexOp::AppendLeaf {
+            at_90k: now.0,
+            kind: "access".into(),
+            data: serde_json::to_vec(&entry).expect("entry serializes"),
+        }])?;
+        Ok(())
+    };
+    let s = write_publication(
+        &mut ix,
+        &seed,
+        &req,
+        source,
+        &derived,
+        Destination {
+            out: a.out,
+            replace: a.force,
+        },
+        register,
+    )?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&s)?);
     } else {

@@ -24,6 +24,13 @@ fn register(site: &Site) -> Vec<Value> {
     v.as_array().cloned().unwrap_or_default()
 }
 
+fn segments(site: &Site) -> Vec<Value> {
+    site.recordings("street")["segments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
 #[test]
 fn a_recorded_range_is_published_anonymized_registered_and_proven() {
     let (_gst, url) = gst_server("scene-faces-plate-720p25.mp4", "h264", false, free_port());
@@ -33,6 +40,16 @@ fn a_recorded_range_is_published_anonymized_registered_and_proven() {
     );
     let mut rec = site.serve();
     std::thread::sleep(Duration::from_secs(11));
+    assert!(rec.terminate());
+    // A gap: the recorder is down for a few seconds, then records again.
+    let first_end = segments(&site)
+        .iter()
+        .map(|s| s["end_90k"].as_i64().unwrap())
+        .max()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    let mut rec = site.serve();
+    std::thread::sleep(Duration::from_secs(7));
     assert!(rec.terminate());
     let t0 = site.first_start_90k("street");
     let f = |t: i64| format!("{:.4}", t as f64 / 90_000.0);
@@ -203,22 +220,23 @@ fn a_recorded_range_is_published_anonymized_registered_and_proven() {
     };
     assert!(regions.iter().all(covers_face), "{:?}", regions.first());
 
-    // Nothing of the recording: no 64-byte run of a recorded segment's sample data is
-    // anywhere in the bundle.
-    let recs = site.recordings("street");
-    let seg0 = recs["segments"][1]["path"].as_str().unwrap();
-    let raw = std::fs::read(site.segment_path(seg0)).unwrap();
-    let mdat = raw.windows(4).position(|w| w == b"mdat").unwrap() + 4;
-    for k in 0..8 {
-        let at = mdat + 200 + k * 4096;
-        if at + 64 > raw.len() {
-            break;
+    // Nothing of the recording: no 64-byte run of any source segment's sample data
+    // (the key frames before --from included) is anywhere in the bundle.
+    for seg in m["segments"].as_array().unwrap() {
+        let path = seg["path"].as_str().unwrap();
+        let raw = std::fs::read(site.segment_path(path)).unwrap();
+        let mdat = raw.windows(4).position(|w| w == b"mdat").unwrap() + 4;
+        for k in 0..6 {
+            let at = mdat + 100 + k * 8192;
+            if at + 64 > raw.len() {
+                break;
+            }
+            let probe = &raw[at..at + 64];
+            assert!(
+                !bytes.windows(64).any(|w| w == probe),
+                "recorded bytes at {at} of {path} are in the bundle"
+            );
         }
-        let probe = &raw[at..at + 64];
-        assert!(
-            !bytes.windows(64).any(|w| w == probe),
-            "recorded bytes at {at} of {seg0} are in the bundle"
-        );
     }
 
     // Registered as a reproduction for public broadcast, naming the publication.
@@ -262,10 +280,24 @@ fn a_recorded_range_is_published_anonymized_registered_and_proven() {
     });
     let (piece, _) = try_bundle(&b, &["--key", &key]);
     assert_eq!(piece, "publication record");
-    // A report that hides a finding.
+    // A report that disagrees with the re-check (a finding left unmasked), and one
+    // changed where it still agrees.
     let b = retar(&bytes, "report.json", |old| {
         let mut v: Value = serde_json::from_slice(old).unwrap();
-        v["findings"] = Value::Array(vec![]);
+        v["findings"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "frame": 3, "kind": "face", "masked_after": false,
+                "rect": {"x1": 1.0, "y1": 1.0, "x2": 9.0, "y2": 9.0}, "score": 0.5
+            }));
+        serde_json::to_vec_pretty(&v).unwrap()
+    });
+    let (piece, _) = try_bundle(&b, &[]);
+    assert_eq!(piece, "re-check");
+    let b = retar(&bytes, "report.json", |old| {
+        let mut v: Value = serde_json::from_slice(old).unwrap();
+        v["seconds"] = 0.1.into();
         serde_json::to_vec_pretty(&v).unwrap()
     });
     let (piece, _) = try_bundle(&b, &[]);
@@ -282,7 +314,50 @@ fn a_recorded_range_is_published_anonymized_registered_and_proven() {
     });
     let (piece, detail) = try_bundle(&b, &[]);
     assert!(piece.starts_with("segment "), "{piece}: {detail}");
-    // The original smuggled in beside it.
+    // Bytes smuggled in where a verifier might not look: proof.json's unknown fields
+    // and fragment data, the README, a header's spare fields, the padding, after the
+    // end of the archive.
+    let b = edit_json(&bytes, "proof.json", |p| {
+        p["original"] = "AAAA".into();
+    });
+    assert_eq!(try_bundle(&b, &[]).0, "proof.json");
+    let b = edit_json(&bytes, "proof.json", |p| {
+        p["segments"][0]["fragments"] = serde_json::json!([
+            {"hash_index": 1, "header": "00ff", "mp4_offset": 0, "mp4_len": 2}
+        ]);
+    });
+    assert_eq!(try_bundle(&b, &[]).0, "proof.json");
+    let b = retar(&bytes, "README.txt", |old| {
+        let mut v = old.to_vec();
+        v.extend_from_slice(b"mdat....");
+        v
+    });
+    assert_eq!(try_bundle(&b, &[]).0, "archive");
+    let mut b = bytes.clone();
+    let hdr = members(&bytes)[1].offset as usize - 512;
+    b[hdr + 265] = b'x'; // uname, with the checksum made right again
+    b[hdr + 148..hdr + 156].fill(b' ');
+    let sum: u32 = b[hdr..hdr + 512].iter().map(|&x| u32::from(x)).sum();
+    b[hdr + 148..hdr + 156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    let (piece, detail) = try_bundle(&b, &[]);
+    assert_eq!(piece, "archive", "{detail}");
+    let mp4m = &members(&bytes)[0];
+    let pad_at = (mp4m.offset + mp4m.size) as usize;
+    if !pad_at.is_multiple_of(512) {
+        let mut b = bytes.clone();
+        b[pad_at] = 0x55;
+        let (piece, detail) = try_bundle(&b, &[]);
+        assert_eq!(piece, "archive", "{detail}");
+        assert!(detail.contains("padding"), "{detail}");
+    }
+    let mut b = bytes.clone();
+    b.extend_from_slice(&vidimus_integrity::tar::header("export.mp4", 4, 0).unwrap());
+    b.extend_from_slice(b"mdat");
+    b.extend(std::iter::repeat_n(0, vidimus_integrity::tar::padding(4)));
+    b.extend_from_slice(&vidimus_integrity::tar::END);
+    let (piece, detail) = try_bundle(&b, &[]);
+    assert_eq!(piece, "archive", "{detail}");
+    // The original smuggled in as a sixth member.
     let mut b = bytes[..bytes.len() - 1024].to_vec();
     b.extend_from_slice(&vidimus_integrity::tar::header("export.mp4", 4, 0).unwrap());
     b.extend_from_slice(b"mdat");
@@ -294,7 +369,66 @@ fn a_recorded_range_is_published_anonymized_registered_and_proven() {
     let (piece, _) = try_bundle(&bytes, &["--key", &"ab".repeat(32)]);
     assert_eq!(piece, "key");
 
-    // A range with no recording: a clear error, nothing written.
+    // A range across the gap: 1.5 s before the recorder stopped and 1.5 s after it
+    // started again are published — the pictures of those wall times, not 3 s of the
+    // joined timeline (which would run past --to into the second run).
+    let second_start = segments(&site)
+        .iter()
+        .map(|s| s["start_90k"].as_i64().unwrap())
+        .filter(|&s| s > first_end)
+        .min()
+        .expect("a segment after the gap");
+    assert!(second_start - first_end > 2 * 90_000, "no gap was recorded");
+    let across = site.dir.path().join("across.vpub");
+    let out = site.vidimus(&[
+        "publish",
+        "--camera",
+        "street",
+        "--from",
+        &f(first_end - 90_000 * 3 / 2),
+        "--to",
+        &f(second_start + 90_000 * 3 / 2),
+        "--purpose",
+        "appeal",
+        "--out",
+        across.to_str().unwrap(),
+        "--models",
+        models.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let n = s["manifest"]["frames"].as_u64().unwrap();
+    assert!((70..=80).contains(&n), "{n} frames across the gap");
+    let (ok, rep) = verify_offline(&across, &["--key", &key]);
+    assert!(ok, "{rep}");
+    // --force is needed to replace it, and the old file stays without it.
+    let before = std::fs::read(&across).unwrap();
+    let out = site.vidimus(&[
+        "publish",
+        "--camera",
+        "street",
+        "--from",
+        &f(first_end - 90_000 * 3 / 2),
+        "--to",
+        &f(first_end - 90_000 / 2),
+        "--purpose",
+        "appeal",
+        "--out",
+        across.to_str().unwrap(),
+        "--models",
+        models.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
+    assert_eq!(std::fs::read(&across).unwrap(), before);
+
+    // A range with no recording: a clear error, nothing written or registered.
+    let entries = register(&site).len();
     let out = site.vidimus(&[
         "publish",
         "--camera",
@@ -312,6 +446,12 @@ fn a_recorded_range_is_published_anonymized_registered_and_proven() {
     ]);
     assert!(!out.status.success());
     assert!(!site.dir.path().join("none.vpub").exists());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no recording") || err.contains("nothing recorded"),
+        "{err}"
+    );
+    assert_eq!(register(&site).len(), entries);
     // A range longer than an hour is refused before anything is read.
     let out = site.vidimus(&[
         "publish",
