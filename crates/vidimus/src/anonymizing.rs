@@ -87,6 +87,8 @@ struct FileReport<'a> {
     params: &'a Params,
     frames: usize,
     frames_with_masks: usize,
+    /// Frames the re-check looked at (each counted once).
+    rechecked: usize,
     seconds: f64,
     frames_per_second: f64,
     timings_s: serde_json::Value,
@@ -371,6 +373,7 @@ impl Outcome {
             params: &self.params,
             frames: r.frames,
             frames_with_masks: self.frames_with_masks(),
+            rechecked: r.rechecked,
             seconds: self.seconds,
             frames_per_second: r.frames as f64 / self.seconds.max(1e-9),
             timings_s: serde_json::json!({
