@@ -14,6 +14,8 @@ import { Holds } from "./Holds";
 import { Register } from "./Register";
 import { Requests, waitingForMe } from "./Requests";
 import { Compliance } from "./Compliance";
+import { Publish } from "./Publish";
+import { useGrants } from "./data";
 
 export function App() {
   const [lang, setLangState] = useState<Lang>(() => {
@@ -25,7 +27,7 @@ export function App() {
   // Every view has a URL (/live, /playback/gate-1?t=…, /requests, …): a moment can be
   // sent as a link, and back and forward work.
   const [location, navigate] = useLocation();
-  const VIEWS = ["live", "playback", "sync", "holds", "requests", "register", "compliance"] as const;
+  const VIEWS = ["live", "playback", "sync", "publish", "holds", "requests", "register", "compliance"] as const;
   type View = (typeof VIEWS)[number];
   const first = location.split("/")[1] ?? "";
   const view: View = (VIEWS as readonly string[]).includes(first) ? (first as View) : "live";
@@ -85,6 +87,7 @@ export function App() {
               <button data-view="live" className={view === "live" ? "on" : ""} onClick={() => setView("live")}>{t("live")}</button>
               <button data-view="playback" className={view === "playback" ? "on" : ""} onClick={() => setView("playback")}>{t("playback")}</button>
               <button data-view="sync" className={view === "sync" ? "on" : ""} data-testid="nav-sync" onClick={() => setView("sync")}>{t("sync")}</button>
+              <PublishNav on={view === "publish"} onClick={() => setView("publish")} label={t("publish")} />
               <button data-view="requests" className={view === "requests" ? "on" : ""} onClick={() => setView("requests")}>{t("requests")}
                 {waiting > 0 && <span className="badge" data-testid="nav-waiting" title={t("waitsForYou")}>{waiting} {t("toConfirm")}</span>}</button>
               {me.role === "admin" && <button data-view="holds" className={view === "holds" ? "on" : ""} onClick={() => setView("holds")}>{t("holds")}</button>}
@@ -100,6 +103,7 @@ export function App() {
           <Alarms key={lang} />
           <main>{!zoneKnown ? null : view === "live" ? <Live onFileRequest={() => setView("requests")} /> : view === "playback" ? <Playback admin={me.role === "admin"} username={me.username} cameraName={decodeURIComponent(location.split("/")[2] ?? "")} />
             : view === "sync" ? <Sync />
+            : view === "publish" ? <Publish key={lang} />
             : view === "requests" ? <Requests key={lang} me={me} onChange={countWaiting} /> : view === "register" ? <Register key={lang} />
             : view === "compliance" ? <Compliance key={lang} me={me} /> : <Holds key={lang} />}</main>
         </div>
@@ -133,4 +137,11 @@ function Login({ onLogin, langSwitch }: { onLogin: (s: Session) => void; langSwi
       {langSwitch}
     </form>
   );
+}
+
+/** The way to publication, shown to holders of a grant for it (Art. 31). */
+function PublishNav({ on, onClick, label }: { on: boolean; onClick: () => void; label: string }) {
+  const grants = useGrants().data ?? [];
+  if (!on && !grants.some((g) => g.actions.includes("publish"))) return null;
+  return <button data-view="publish" data-testid="nav-publish" className={on ? "on" : ""} onClick={onClick}>{label}</button>;
 }

@@ -11,7 +11,7 @@ import { DateTimeField } from "./DateTimeField";
 
 const PAGE = 50;
 const KINDS = ["law_enforcement", "public_emergency", "administrative_in_jurisdiction", "administrative_outside_jurisdiction",
-  "interested_party_emergency", "system_operation"];
+  "interested_party_emergency", "system_operation", "open_sharing"];
 
 type Entry = Record<string, unknown>;
 const str = (v: unknown) => (typeof v === "string" ? v : v === null || v === undefined ? "" : String(v));

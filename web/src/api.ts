@@ -64,6 +64,22 @@ export const logout = () => call<void>("POST", "/api/logout");
 export interface BundleInfo { export_id: string; bytes: number; download: string; key_fingerprint: string; start: string; end: string; frames: number }
 export const makeBundle = (id: number, fromSec: number, toSec: number, purpose: string, recipient: string, destination: string, grant?: number) =>
   call<BundleInfo>("POST", `/api/cameras/${id}/bundles`, { from: fromSec.toFixed(3), to: toSec.toFixed(3), purpose, recipient, destination, grant: grant ?? null });
+/** A publication (Art. 31): anonymized, re-checked, registered; made as a job. */
+export interface Finding { frame: number; kind: string; rect: { x1: number; y1: number; x2: number; y2: number }; score: number }
+export type PublicationState =
+  | { state: "running"; done: number; total: number }
+  | { state: "published"; frames: number; duration_secs: number; sha256: string; mp4_bytes: number; bundle_bytes: number;
+      leaf_index: number; register_entry: number; rechecked_frames: number; recheck_found: number }
+  | { state: "blocked"; left: number; findings: Finding[]; register_entry: number }
+  | { state: "failed"; error: string };
+export type Publication = { publication_id: string; grant_id: number; camera_id: number; camera: string; from: string; to: string;
+  purpose: string; recipient: string; figures: boolean; strict: boolean } & PublicationState;
+export const startPublication = (id: number, fromSec: number, toSec: number, purpose: string, recipient: string,
+  figures: boolean, strict: boolean, grant?: number) =>
+  call<Publication>("POST", `/api/cameras/${id}/publications`,
+    { from: fromSec.toFixed(3), to: toSec.toFixed(3), purpose, recipient, figures, strict, grant: grant ?? null });
+export const publication = (id: string) => call<Publication>("GET", `/api/publications/${id}`);
+export const publicationUrl = (id: string, file: "publication.mp4" | "publication.vpub") => `/api/publications/${id}/${file}`;
 export interface Hold { id: number; camera_id: number; from: string; to: string; reason: string; created_by: string; created: string; released_by: string | null; released: string | null }
 export const holds = (all = false) => call<Hold[]>("GET", `/api/holds${all ? "?all=true" : ""}`);
 export const placeHold = (camera_id: number, fromSec: number, toSec: number, reason: string) =>

@@ -25,16 +25,20 @@ pub enum RequestKind {
     AdministrativeOutsideJurisdiction,
     /// An interested party's emergency access (Art. 35).
     InterestedPartyEmergency,
+    /// Open sharing with a data department or another state organ (Art. 22): only
+    /// video with its sensitive information removed (Art. 23 ¶2), i.e. publication.
+    OpenSharing,
 }
 
 impl RequestKind {
-    pub const ALL: [RequestKind; 6] = [
+    pub const ALL: [RequestKind; 7] = [
         RequestKind::SystemOperation,
         RequestKind::LawEnforcement,
         RequestKind::PublicEmergency,
         RequestKind::AdministrativeInJurisdiction,
         RequestKind::AdministrativeOutsideJurisdiction,
         RequestKind::InterestedPartyEmergency,
+        RequestKind::OpenSharing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +49,7 @@ impl RequestKind {
             RequestKind::AdministrativeInJurisdiction => "administrative_in_jurisdiction",
             RequestKind::AdministrativeOutsideJurisdiction => "administrative_outside_jurisdiction",
             RequestKind::InterestedPartyEmergency => "interested_party_emergency",
+            RequestKind::OpenSharing => "open_sharing",
         }
     }
 
@@ -61,6 +66,7 @@ impl RequestKind {
             RequestKind::AdministrativeInJurisdiction
             | RequestKind::AdministrativeOutsideJurisdiction => "Art. 33 ¶3",
             RequestKind::InterestedPartyEmergency => "Art. 35",
+            RequestKind::OpenSharing => "Art. 22",
         }
     }
 
@@ -84,16 +90,26 @@ pub enum Action {
     ViewRecorded,
     /// Export, copy, snapshot: any copy leaving the system.
     Reproduce,
+    /// An anonymized copy for public broadcast (Art. 31): faces and plates made
+    /// unidentifiable and re-checked. A grant that allows only this never yields the
+    /// recorded pixels.
+    Publish,
 }
 
 impl Action {
-    pub const ALL: [Action; 3] = [Action::ViewLive, Action::ViewRecorded, Action::Reproduce];
+    pub const ALL: [Action; 4] = [
+        Action::ViewLive,
+        Action::ViewRecorded,
+        Action::Reproduce,
+        Action::Publish,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Action::ViewLive => "view_live",
             Action::ViewRecorded => "view_recorded",
             Action::Reproduce => "reproduce",
+            Action::Publish => "publish",
         }
     }
 
@@ -179,6 +195,7 @@ pub fn may_file(kind: RequestKind, org: OrgKind) -> Result<(), Unmet> {
             matches!(org, O::StateOrgan | O::DataDepartment)
         }
         K::InterestedPartyEmergency => org == O::InterestedParty,
+        K::OpenSharing => matches!(org, O::DataDepartment | O::StateOrgan),
     };
     if ok {
         Ok(())
@@ -308,12 +325,35 @@ pub fn missing(f: &RequestFacts<'_>) -> Vec<Unmet> {
                 "outside its jurisdiction an organ needs the system manager's consent or the PSB's permission",
             ))
         }
+        K::OpenSharing => {
+            if f.actions.iter().any(|a| *a != Action::Publish) {
+                out.push(unmet(
+                    "anonymized_only",
+                    "Art. 23 ¶2",
+                    "openly shared video has its sensitive information removed: an open-sharing request asks only for anonymized publication (`publish`)",
+                ));
+            }
+            if !has(ApprovalKind::ManagerConsent) {
+                out.push(unmet(
+                    "manager_consent",
+                    "Art. 22",
+                    "the system manager must consent to share its video",
+                ));
+            }
+        }
         K::InterestedPartyEmergency => {
             if !has(ApprovalKind::ManagerApproval) {
                 out.push(unmet(
                     "manager_approval",
                     "Art. 35 ¶1",
                     "an interested party may view only upon the system manager's approval",
+                ));
+            }
+            if f.actions.contains(&Action::Publish) {
+                out.push(unmet(
+                    "no_publication",
+                    "Art. 35 ¶1",
+                    "an interested party may not reproduce video for publication: only the PSB may approve a reproduction, and only as evidence",
                 ));
             }
             if f.actions.contains(&Action::Reproduce)
@@ -413,6 +453,7 @@ pub fn useful_approvals(kind: RequestKind, actions: &[Action]) -> Vec<ApprovalKi
         RequestKind::AdministrativeOutsideJurisdiction => {
             vec![ApprovalKind::ManagerConsent, ApprovalKind::PsbPermission]
         }
+        RequestKind::OpenSharing => vec![ApprovalKind::ManagerConsent],
         RequestKind::InterestedPartyEmergency => {
             let mut v = vec![ApprovalKind::ManagerApproval];
             if actions.contains(&Action::Reproduce) {
@@ -724,6 +765,18 @@ mod tests {
             )
             .is_empty()
         );
+        // Never for publication, whatever the PSB approved.
+        assert_eq!(
+            ids(
+                K::InterestedPartyEmergency,
+                O::InterestedParty,
+                &[ViewRecorded, Publish],
+                &p,
+                &[A::ManagerApproval, A::PsbReproductionApproval],
+                false
+            ),
+            ["no_publication"]
+        );
         // Identification is registered (Art. 35 ¶2).
         assert_eq!(
             ids(
@@ -739,6 +792,49 @@ mod tests {
         assert_eq!(
             useful_approvals(K::InterestedPartyEmergency, &[ViewRecorded, Reproduce]),
             [A::ManagerApproval, A::PsbReproductionApproval]
+        );
+    }
+
+    #[test]
+    fn open_sharing_is_anonymized_only_and_needs_the_managers_consent() {
+        let p = [officer(5, None, true)];
+        assert!(may_file(K::OpenSharing, O::DataDepartment).is_ok());
+        assert!(may_file(K::OpenSharing, O::StateOrgan).is_ok());
+        assert!(may_file(K::OpenSharing, O::InterestedParty).is_err());
+        assert!(may_file(K::OpenSharing, O::SystemManager).is_err());
+        let d = O::DataDepartment;
+        assert_eq!(
+            ids(K::OpenSharing, d, &[Publish], &p, &[], false),
+            ["manager_consent"]
+        );
+        assert!(
+            ids(
+                K::OpenSharing,
+                d,
+                &[Publish],
+                &p,
+                &[A::ManagerConsent],
+                false
+            )
+            .is_empty()
+        );
+        for raw in [ViewLive, ViewRecorded, Reproduce] {
+            assert_eq!(
+                ids(
+                    K::OpenSharing,
+                    d,
+                    &[Publish, raw],
+                    &p,
+                    &[A::ManagerConsent],
+                    false
+                ),
+                ["anonymized_only"],
+                "{raw:?}"
+            );
+        }
+        assert_eq!(
+            useful_approvals(K::OpenSharing, &[Publish]),
+            [A::ManagerConsent]
         );
     }
 

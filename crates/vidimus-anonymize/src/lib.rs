@@ -17,7 +17,7 @@
 //! - [`detect`]: [`detect::FaceDetector`] (CenterFace) and [`detect::PlateDetector`]
 //!   (clp_det) on an I420 frame at a chosen scale, through `tract-onnx`.
 //! - [`track`]: boxes followed across frames so that sampled detection covers every frame.
-//! - [`mask`]: irreversible destruction of a region (coarse blocks plus noise).
+//! - [`mask`]: irreversible destruction of a region (a solid fill of its quantised mean).
 //! - [`motion`]: the figure mode's background model: whatever moves, masked whole.
 //! - [`pipeline`]: [`pipeline::Anonymizer`], the whole of it with its report.
 

@@ -7,8 +7,9 @@
 //! destroyed ([`mask::destroy`]). Then the **re-check**: both detectors run again on the
 //! masked frame, at lower thresholds and at another scale than detection's; a find
 //! outside the masks is masked too and the frame checked again (up to
-//! [`RECHECK_ROUNDS`] times); what the last look still finds is a [`Finding`] that
-//! blocks release ([`Report::released`] is false).
+//! [`Params::recheck_rounds`] times, [`RECHECK_ROUNDS`] by default; 0, the strict
+//! mode, masks nothing the re-check finds); what the last look still finds is a
+//! [`Finding`] that blocks release ([`Report::released`] is false).
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -23,7 +24,7 @@ use crate::mask;
 use crate::motion::Motion;
 use crate::track::{Kind, Round, Tracker};
 
-/// How many times the re-check masks what it found and looks again.
+/// How many times the re-check masks what it found and looks again, by default.
 pub const RECHECK_ROUNDS: usize = 3;
 
 /// How the anonymizer works; [`Params::default`] is what publication uses.
@@ -51,6 +52,9 @@ pub struct Params {
     pub recheck_plate_scales: Vec<f32>,
     /// Re-check every n-th frame (1: every frame).
     pub recheck_every: usize,
+    /// How many times what the re-check finds is masked and looked at again; 0 (the
+    /// strict mode): anything it finds blocks release, for a person to look at.
+    pub recheck_rounds: usize,
 }
 
 impl Default for Params {
@@ -70,6 +74,7 @@ impl Default for Params {
             recheck_face_scales: vec![0.75],
             recheck_plate_scales: vec![1.0],
             recheck_every: 10,
+            recheck_rounds: RECHECK_ROUNDS,
         }
     }
 }
@@ -314,7 +319,8 @@ impl<'d> Anonymizer<'d> {
     /// The re-check of a round: the due frames are looked at; if anything is found,
     /// it is masked on every frame of the round (it was there before and after too),
     /// followed by the tracker from here on, and every frame of the round is looked at
-    /// again, up to [`RECHECK_ROUNDS`] times. What the last look finds blocks release.
+    /// again, up to [`Params::recheck_rounds`] times. What the last look finds blocks
+    /// release.
     fn recheck(&mut self, done: &mut [(usize, Frame, Vec<Rect>)]) -> Result<(), AnonymizeError> {
         let every = self.params.recheck_every.max(1);
         let mut found: Vec<(usize, Kind, Detection)> = Vec::new();
@@ -331,11 +337,12 @@ impl<'d> Anonymizer<'d> {
                 );
             }
         }
-        for look in 1..=RECHECK_ROUNDS + 1 {
+        let rounds = self.params.recheck_rounds;
+        for look in 1..=rounds + 1 {
             if found.is_empty() {
                 return Ok(());
             }
-            let last = look > RECHECK_ROUNDS;
+            let last = look > rounds;
             for (frame, kind, d) in &found {
                 self.report.findings.push(Finding {
                     frame: *frame,
@@ -354,9 +361,16 @@ impl<'d> Anonymizer<'d> {
                 let r = self.enlarge(*kind, &d.rect);
                 let r = r.grown(0.1 * r.width().max(r.height()) * n);
                 for (_, f, regions) in done.iter_mut() {
-                    let r = r.clamped(f.width() as f32, f.height() as f32);
-                    mask::destroy(f, &r);
-                    regions.push(r);
+                    regions.push(r.clamped(f.width() as f32, f.height() as f32));
+                }
+            }
+            // Merged with the masks already there and filled again, each merged region
+            // with one colour: two fills meeting inside a face would draw an edge
+            // across it.
+            for (_, f, regions) in done.iter_mut() {
+                *regions = merge(std::mem::take(regions), 2.0);
+                for r in regions.iter() {
+                    mask::destroy(f, r);
                 }
             }
             self.report.timings.mask += t.elapsed();

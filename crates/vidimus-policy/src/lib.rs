@@ -127,7 +127,7 @@ struct Names {
     org: EntityTypeName,
     camera: EntityTypeName,
     grant: EntityTypeName,
-    actions: [EntityUid; 3],
+    actions: [EntityUid; 4],
 }
 
 impl Names {
@@ -525,6 +525,61 @@ mod tests {
         assert!(ask(&p, &u, ViewRecorded, &cam(7, "nanshan"), Some(&consented)).allowed);
     }
 
+    /// A grant for publication (Art. 31) allows that and nothing that serves the
+    /// recorded pixels; a grant for anything else does not allow publication; and no
+    /// interested party publishes, whatever the PSB approved.
+    #[test]
+    fn a_publication_grant_publishes_and_yields_no_raw_video() {
+        let p = AccessPolicy::builtin();
+        let u = user(1, OrgKind::SystemManager, None);
+        let g = grant(K::SystemOperation, &[1], &[Publish], &[A::ManagerApproval]);
+        assert!(ask(&p, &u, Publish, &cam(7, "x"), Some(&g)).allowed);
+        for a in [ViewLive, ViewRecorded, Reproduce] {
+            assert!(!ask(&p, &u, a, &cam(7, "x"), Some(&g)).allowed, "{a:?}");
+        }
+        let copy = grant(
+            K::SystemOperation,
+            &[1],
+            &[ViewRecorded, Reproduce],
+            &[A::ManagerApproval],
+        );
+        assert!(!ask(&p, &u, Publish, &cam(7, "x"), Some(&copy)).allowed);
+        let party = user(2, OrgKind::InterestedParty, Some("ID-4403"));
+        let theirs = grant(
+            K::InterestedPartyEmergency,
+            &[2],
+            &[ViewRecorded, Publish],
+            &[A::ManagerApproval, A::PsbReproductionApproval],
+        );
+        let d = ask(&p, &party, Publish, &cam(7, "x"), Some(&theirs));
+        assert!(!d.allowed);
+        assert_eq!(d.policies, ["art35.no-publication"]);
+    }
+
+    /// Open sharing (Art. 22, 23 ¶2): a data department's grant publishes, anonymized,
+    /// with the manager's consent, and never yields raw video, even if it names more.
+    #[test]
+    fn open_sharing_publishes_anonymized_only() {
+        let p = AccessPolicy::builtin();
+        let u = user(3, OrgKind::DataDepartment, None);
+        let g = grant(
+            K::OpenSharing,
+            &[3],
+            &[Publish, ViewLive, ViewRecorded, Reproduce],
+            &[A::ManagerConsent],
+        );
+        assert!(ask(&p, &u, Publish, &cam(7, "x"), Some(&g)).allowed);
+        for a in [ViewLive, ViewRecorded, Reproduce] {
+            let d = ask(&p, &u, a, &cam(7, "x"), Some(&g));
+            assert!(!d.allowed, "{a:?}");
+            assert_eq!(d.policies, ["art23.open-sharing-anonymized-only"], "{a:?}");
+        }
+        let unconsented = grant(K::OpenSharing, &[3], &[Publish], &[]);
+        assert!(!ask(&p, &u, Publish, &cam(7, "x"), Some(&unconsented)).allowed);
+        let party = user(3, OrgKind::InterestedParty, Some("ID-1"));
+        assert!(!ask(&p, &party, Publish, &cam(7, "x"), Some(&g)).allowed);
+    }
+
     #[test]
     fn interested_parties_view_but_reproduce_only_with_psb_approval() {
         let p = AccessPolicy::builtin();
@@ -563,9 +618,11 @@ mod tests {
             &[ViewLive, ViewRecorded, Reproduce],
             &[A::ManagerApproval],
         );
-        for a in Action::ALL {
+        for a in [ViewLive, ViewRecorded, Reproduce] {
             assert!(ask(&p, &u, a, &cam(7, "x"), Some(&g)).allowed, "{a:?}");
         }
+        // Publication is a right of its own, not part of duty.
+        assert!(!ask(&p, &u, Publish, &cam(7, "x"), Some(&g)).allowed);
         let every = GrantFacts {
             all_cameras: true,
             cameras: vec![],

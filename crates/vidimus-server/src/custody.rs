@@ -502,17 +502,32 @@ pub async fn download_bundle(
             return Err(not_found());
         }
     };
+    serve_file(
+        &state,
+        granted,
+        f,
+        "application/x-tar",
+        &name,
+        serde_json::json!({"outcome": "served"}),
+    )
+    .await
+}
+
+/// Serves the whole of `f` as an attachment named `filename`: registered (with
+/// `handed` and the bytes served) before the first byte, and watched, so a revoked or
+/// expired grant stops it.
+pub(crate) async fn serve_file(
+    state: &AppState,
+    granted: crate::grants::Authorized,
+    f: tokio::fs::File,
+    content_type: &'static str,
+    filename: &str,
+    mut handed: serde_json::Value,
+) -> Result<Response, ApiError> {
     let len = f.metadata().await.map_err(ApiError::internal)?.len();
-    let (mut granted, handout) = granted.watch(&state, false).await?;
-    granted
-        .register(
-            &state,
-            serde_json::json!({
-                "outcome": "served",
-                "served": {"start": 0, "end": len.saturating_sub(1), "total": len},
-            }),
-        )
-        .await?;
+    let (mut granted, handout) = granted.watch(state, false).await?;
+    handed["served"] = serde_json::json!({"start": 0, "end": len.saturating_sub(1), "total": len});
+    granted.register(state, handed).await?;
     let leaf = granted.leaf_index;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
     tokio::spawn(async move {
@@ -534,19 +549,17 @@ pub async fn download_bundle(
             }
         }
     });
-    let ending = crate::grants::HandoutEnd::new(&state, granted, len);
+    let ending = crate::grants::HandoutEnd::new(state, granted, len);
     let chunks = crate::grants::guarded_body(rx, handout, ending);
     let mut r = Response::new(Body::from_stream(chunks));
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-tar"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CONTENT_LENGTH, len.into());
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert("x-vidimus-register-entry", HeaderValue::from(leaf));
     h.insert(
         header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
             .map_err(ApiError::internal)?,
     );
     Ok(r.into_response())

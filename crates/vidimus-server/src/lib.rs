@@ -41,6 +41,7 @@ pub mod grants;
 pub mod handout;
 pub mod language;
 pub mod live;
+pub mod publication;
 pub mod refusals;
 pub mod requests;
 pub mod snapshot;
@@ -110,6 +111,11 @@ pub struct AppState {
     pub signing_key: Option<[u8; 32]>,
     /// Decoded timeline thumbnails (key frames, shrunk).
     pub thumbs: Arc<thumbnails::ThumbCache>,
+    /// The anonymizer publications are made with (the binary's); None: publication
+    /// is not offered.
+    pub publisher: Option<Arc<dyn publication::PublicationEngine>>,
+    /// Publications being made and made in this run.
+    pub publications: publication::Jobs,
 }
 
 impl AppState {
@@ -144,6 +150,8 @@ impl AppState {
             demo: false,
             password_checks: Arc::new(tokio::sync::Semaphore::new(2)),
             thumbs: Arc::default(),
+            publisher: None,
+            publications: publication::Jobs::new(),
             signing_key: None,
         })
     }
@@ -182,6 +190,9 @@ impl AppState {
         custody::release_hold,
         custody::make_bundle,
         custody::download_bundle,
+        publication::start,
+        publication::get,
+        publication::download,
         requests::file,
         requests::list,
         requests::get,
@@ -227,6 +238,10 @@ impl AppState {
         custody::Created,
         custody::NewBundle,
         custody::BundleInfo,
+        publication::NewPublication,
+        publication::PublicationMode,
+        publication::Job,
+        publication::JobState,
         requests::NewRequestIn,
         requests::PersonIn,
         requests::RequestOut,
@@ -275,6 +290,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/holds/{id}/release", post(custody::release_hold))
         .route("/api/cameras/{id}/bundles", post(custody::make_bundle))
         .route("/api/exports/{name}", get(custody::download_bundle))
+        .route("/api/cameras/{id}/publications", post(publication::start))
+        .route("/api/publications/{id}", get(publication::get))
+        .route("/api/publications/{id}/{file}", get(publication::download))
         .route("/api/requests", get(requests::list).post(requests::file))
         .route("/api/requests/{id}", get(requests::get))
         .route("/api/requests/{id}/confirm", post(requests::confirm))

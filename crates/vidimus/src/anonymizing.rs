@@ -169,12 +169,25 @@ pub(crate) struct Outcome {
     pub duration_90k: i64,
 }
 
+/// What a user chooses about a pass.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Mode {
+    /// Also mask whatever moves, whole (figures, Art. 31 体貌).
+    pub figures: bool,
+    /// Anything the re-check finds blocks release (for a person to look at), instead
+    /// of being masked and looked at again.
+    pub strict: bool,
+}
+
 impl<'e> Pass<'e> {
-    pub fn new(engine: &'e Engine, figures: bool) -> anyhow::Result<Pass<'e>> {
-        let params = Params {
-            figures,
+    pub fn new(engine: &'e Engine, mode: Mode) -> anyhow::Result<Pass<'e>> {
+        let mut params = Params {
+            figures: mode.figures,
             ..Params::default()
         };
+        if mode.strict {
+            params.recheck_rounds = 0;
+        }
         Ok(Pass {
             anon: Anonymizer::new(&engine.det, params.clone()),
             params,
@@ -408,20 +421,31 @@ impl Outcome {
 
     /// The refusal when the re-check left something unmasked.
     pub fn blocked(&self, what: &str, report: Option<&Path>) -> anyhow::Error {
-        let r = &self.report;
-        anyhow::anyhow!(
-            "not released: the re-check still finds {} face(s) or plate(s) outside the masks (first in frame {}); {what} was not written{}",
-            self.recheck().left,
-            r.findings
-                .iter()
-                .find(|f| !f.masked_after)
-                .map_or(0, |f| f.frame),
-            report.map_or(String::new(), |p| format!(
-                "; the report is {}",
-                p.display()
-            ))
-        )
+        let first = self
+            .report
+            .findings
+            .iter()
+            .find(|f| !f.masked_after)
+            .map_or(0, |f| f.frame);
+        blocked_error(self.recheck().left, first, what, report)
     }
+}
+
+/// The refusal of a clip whose re-check left `left` finds unmasked, the first in
+/// frame `first`: `what` was not written.
+pub(crate) fn blocked_error(
+    left: u64,
+    first: usize,
+    what: &str,
+    report: Option<&Path>,
+) -> anyhow::Error {
+    anyhow::anyhow!(
+        "not released: the re-check still finds {left} face(s) or plate(s) outside the masks (first in frame {first}); {what} was not written{}",
+        report.map_or(String::new(), |p| format!(
+            "; the report is {}",
+            p.display()
+        ))
+    )
 }
 
 /// What to anonymize and how.
@@ -431,8 +455,7 @@ pub struct Job<'a> {
     pub models: &'a Path,
     pub report: Option<&'a Path>,
     pub force: bool,
-    /// Mask whatever moves too (the figure mode, Art. 31 体貌).
-    pub figures: bool,
+    pub mode: Mode,
 }
 
 pub fn run(job: Job<'_>) -> anyhow::Result<()> {
@@ -442,7 +465,7 @@ pub fn run(job: Job<'_>) -> anyhow::Result<()> {
         models: models_dir,
         report: report_path,
         force,
-        figures,
+        mode,
     } = job;
     if out.exists() && !force {
         bail!("{} exists (add --force to replace it)", out.display());
@@ -455,7 +478,7 @@ pub fn run(job: Job<'_>) -> anyhow::Result<()> {
     if track.samples.is_empty() {
         bail!("{}: its video track has no samples", input.display());
     }
-    let mut pass = Pass::new(&engine, figures)?;
+    let mut pass = Pass::new(&engine, mode)?;
     let ts = track.timescale.max(1) as i64;
     let mut buf = Vec::new();
     for s in &track.samples {

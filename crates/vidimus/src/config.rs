@@ -38,8 +38,20 @@ pub struct Config {
     /// `[site]`: the site's time zone.
     #[serde(default)]
     pub site: SiteSection,
+    /// `[publication]`: the anonymizer's weights (Art. 31).
+    #[serde(default)]
+    pub publication: PublicationSection,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<CameraSection>,
+}
+
+/// `[publication]`: how publications are made from the console (Art. 31).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicationSection {
+    /// Where the detector weights are; default: where `vidimus models fetch` puts
+    /// them (`$VIDIMUS_MODELS`, else `~/.local/share/vidimus/models`).
+    pub models: Option<PathBuf>,
 }
 
 /// `[access]`: the Cedar policy deciding every access to video.

@@ -60,7 +60,8 @@ pub(crate) enum GrantCommand {
         /// Cameras by name (repeatable; default: every camera, present and future).
         #[arg(long)]
         camera: Vec<String>,
-        /// view_live, view_recorded, reproduce (repeatable; default: all three).
+        /// view_live, view_recorded, reproduce, publish (repeatable; default: the first
+        /// three — publication, Art. 31, is asked for by name).
         #[arg(long, value_parser = Action::ALL.map(|a| a.as_str()))]
         action: Vec<String>,
         /// Days until it expires (at most 366, as for every grant).
@@ -192,7 +193,10 @@ pub(crate) fn duty_grant(
             .collect::<anyhow::Result<_>>()?
     };
     let actions: Vec<String> = if actions.is_empty() {
-        Action::ALL.iter().map(|a| a.as_str().to_owned()).collect()
+        [Action::ViewLive, Action::ViewRecorded, Action::Reproduce]
+            .iter()
+            .map(|a| a.as_str().to_owned())
+            .collect()
     } else {
         actions.to_vec()
     };

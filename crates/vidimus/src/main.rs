@@ -221,6 +221,10 @@ enum Command {
         /// Also mask whatever moves, whole (figures, Art. 31 体貌).
         #[arg(long)]
         figures: bool,
+        /// Anything the re-check finds blocks release (for a person to look at)
+        /// instead of being masked and checked again.
+        #[arg(long)]
+        strict: bool,
     },
     /// Publish a recorded range (Art. 31): anonymized (faces and plates, and with
     /// --figures whatever moves), re-checked, re-encoded, registered as a reproduction
@@ -257,6 +261,10 @@ enum Command {
         /// Also mask whatever moves, whole (figures, Art. 31 体貌).
         #[arg(long)]
         figures: bool,
+        /// Anything the re-check finds blocks release (for a person to look at)
+        /// instead of being masked and checked again.
+        #[arg(long)]
+        strict: bool,
         /// Replace `out` if it exists.
         #[arg(long)]
         force: bool,
@@ -664,13 +672,14 @@ fn run() -> anyhow::Result<()> {
             report,
             force,
             figures,
+            strict,
         } => anonymizing::run(anonymizing::Job {
             input: &input,
             out: &out,
             models: &models,
             report: report.as_deref(),
             force,
-            figures,
+            mode: anonymizing::Mode { figures, strict },
         }),
         Command::Publish {
             target,
@@ -683,6 +692,7 @@ fn run() -> anyhow::Result<()> {
             models,
             report,
             figures,
+            strict,
             force,
             json,
         } => publishing::publish(
@@ -696,7 +706,7 @@ fn run() -> anyhow::Result<()> {
                 purpose: &purpose,
                 publisher: publisher.as_deref(),
                 report: report.as_deref(),
-                figures,
+                mode: anonymizing::Mode { figures, strict },
                 force,
                 json,
             },
@@ -1001,15 +1011,23 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
     state.demo = banner_is_demo;
     state.policy = Arc::new(cfg.access_policy()?);
     state.signing_key = Some(seed);
+    state.publisher = Some(Arc::new(publishing::ServedEngine::new(
+        cfg.publication
+            .models
+            .clone()
+            .unwrap_or_else(anonymizing::default_models_dir),
+    )));
     let stop = async {
         let _ = rx.await;
     };
+    let publications = state.publications.clone();
     let http = match tls {
         Some(t) => tokio::spawn(vidimus_server::serve_tls(listener, t, state, stop)),
         None => tokio::spawn(vidimus_server::serve(listener, state, stop)),
     };
     shutdown_signal().await;
     tracing::info!("shutting down: writing what was received");
+    publications.stop();
     // Logged before the recorder's last checkpoint, which then covers it.
     system_event(&cfg.data_dir, "recorder_stopped", serde_json::json!({}));
     let _ = tx.send(());
@@ -1060,6 +1078,7 @@ async fn demo(
         },
         tls: Default::default(),
         site: Default::default(),
+        publication: Default::default(),
         cameras: (1..=cameras)
             .map(|i| config::CameraSection {
                 name: format!("demo-cam-{i}"),

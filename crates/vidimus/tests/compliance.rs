@@ -10,7 +10,11 @@ use std::process::Command;
 use serde_json::Value;
 
 fn examples() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/compliance/examples")
+    std::path::Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()),
+    )
+    .join("../../docs/compliance/examples")
 }
 
 fn evaluate(args: &[&str]) -> (bool, String, String) {

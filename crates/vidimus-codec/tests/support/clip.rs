@@ -26,7 +26,11 @@ impl Clip {
 }
 
 pub fn clip_path(name: &str) -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()),
+    )
+    .join("../..");
     root.join("../shared/testdata/clips").join(name)
 }
 

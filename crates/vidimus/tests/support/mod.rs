@@ -18,7 +18,11 @@ pub fn bin() -> &'static str {
 /// The console's directory (`web/`), once Chromium and the console's npm packages are
 /// there (`./scripts/test.sh` installs both).
 pub fn web_dir() -> PathBuf {
-    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web");
+    let web = Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()),
+    )
+    .join("../../web");
     assert!(
         web.join("node_modules/playwright-core").exists()
             && Path::new("/usr/bin/chromium").exists(),
@@ -50,7 +54,11 @@ pub fn console_test(site: &Site, script: &str, env: &[(&str, &str)]) -> String {
 
 /// `../shared` beside the project root.
 pub fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()),
+    )
+    .join("../../../shared")
 }
 
 pub fn free_port() -> u16 {
@@ -144,7 +152,11 @@ pub fn simcam_on(bind: &str, fault: &str) -> (Proc, String) {
 
 /// Starts GStreamer's RTSP server on `port` serving a shared test clip.
 pub fn gst_server(clip: &str, codec: &str, audio: bool, port: u16) -> (Proc, String) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/gst_rtsp_server.py");
+    let script = Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned()),
+    )
+    .join("tests/support/gst_rtsp_server.py");
     let file = shared().join("testdata/clips").join(clip);
     assert!(file.exists(), "missing test clip {}", file.display());
     let mut args = vec![
