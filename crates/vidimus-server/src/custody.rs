@@ -255,6 +255,11 @@ pub const BUNDLE_KEPT: std::time::Duration = std::time::Duration::from_secs(24 *
 /// Removes bundles (and their owner records, and abandoned pending files) older than
 /// [`BUNDLE_KEPT`].
 fn forget_old_bundles(dir: &std::path::Path) {
+    forget_older_than(dir, BUNDLE_KEPT);
+}
+
+/// Removes every file in `dir` last changed more than `kept` ago.
+pub(crate) fn forget_older_than(dir: &std::path::Path, kept: std::time::Duration) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -264,7 +269,7 @@ fn forget_old_bundles(dir: &std::path::Path) {
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > BUNDLE_KEPT);
+            .is_some_and(|age| age > kept);
         if old {
             let _ = std::fs::remove_file(e.path());
         }

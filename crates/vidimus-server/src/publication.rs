@@ -388,7 +388,8 @@ pub async fn start(
                 "anonymized": true, "figures": req.mode.figures, "strict": req.mode.strict}),
         )
         .await?;
-    forget_old(&dir(&state));
+    // Publications (files, records, abandoned partial files) older than KEPT.
+    crate::custody::forget_older_than(&dir(&state), KEPT);
     remember(&state, &job).await;
     state.publications.set(job.clone());
     let answer = job.clone();
@@ -424,24 +425,6 @@ pub async fn start(
 fn open_sharing(granted: &mut crate::grants::Authorized) {
     if granted.entry["request_kind"] == "open_sharing" {
         granted.entry["whereabouts"]["medium"] = serde_json::json!("open sharing");
-    }
-}
-
-/// Removes publications (files, records, abandoned partial files) older than [`KEPT`].
-fn forget_old(dir: &std::path::Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let old = e
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > KEPT);
-        if old {
-            let _ = std::fs::remove_file(e.path());
-        }
     }
 }
 
@@ -800,38 +783,22 @@ pub async fn download(
     .await?;
     granted.entry["publication_id"] = serde_json::json!(job.publication_id);
     granted.entry["anonymized"] = serde_json::json!(true);
-    match &job.state {
-        JobState::Published { .. } => {}
-        JobState::Blocked { .. } => {
-            return Err(granted
-                .refuse_with(
-                    &state,
-                    StatusCode::CONFLICT,
-                    "not_released",
-                    "the re-check found faces or plates outside the masks: this publication was not released and has nothing to download (Art. 31)",
-                )
-                .await);
-        }
-        JobState::Running { .. } => {
-            return Err(granted
-                .refuse_with(
-                    &state,
-                    StatusCode::CONFLICT,
-                    "not_ready",
-                    "the publication is still being made",
-                )
-                .await);
-        }
-        JobState::Failed { .. } => {
-            return Err(granted
-                .refuse_with(
-                    &state,
-                    StatusCode::CONFLICT,
-                    "failed",
-                    "the publication failed: there is nothing to download",
-                )
-                .await);
-        }
+    let refused = match &job.state {
+        JobState::Published { .. } => None,
+        JobState::Blocked { .. } => Some((
+            "not_released",
+            "the re-check found faces or plates outside the masks: this publication was not released and has nothing to download (Art. 31)",
+        )),
+        JobState::Running { .. } => Some(("not_ready", "the publication is still being made")),
+        JobState::Failed { .. } => Some((
+            "failed",
+            "the publication failed: there is nothing to download",
+        )),
+    };
+    if let Some((code, reason)) = refused {
+        return Err(granted
+            .refuse_with(&state, StatusCode::CONFLICT, code, reason)
+            .await);
     }
     let path = dir(&state).join(format!("{}.{ext}", job.publication_id));
     let f = match tokio::fs::File::open(&path).await {
