@@ -119,7 +119,8 @@ function screens(admin) {
   }
   list.push(["requests", nav("requests"), "main"]);
   if (admin) {
-    list.push(["holds", nav("holds"), "main"], ["register", nav("register"), "main"]);
+    list.push(["holds", nav("holds"), "main"], ["masks", nav("masks"), "[data-testid=mask-editor]"],
+      ["register", nav("register"), "main"]);
   }
   list.push(["compliance", nav("compliance"), "[data-testid=compliance]"]);
   list.push(["compliance-system", async (page) => {

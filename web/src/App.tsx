@@ -1,4 +1,4 @@
-// The console shell: login, then the views (live, playback, requests, holds, register,
+// The console shell: login, then the views (live, playback, requests, holds, masks, register,
 // compliance); English / 简体中文.
 import { useEffect, useState } from "react";
 import { ApiError, chooseLanguage, login, logout, requests as fetchRequests, session, setApiLang, siteStatus, type Session } from "./api";
@@ -11,6 +11,7 @@ import { Sync } from "./Sync";
 import { AskProvider } from "./Ask";
 import { Alarms } from "./Alarms";
 import { Holds } from "./Holds";
+import { Masks } from "./Masks";
 import { Register } from "./Register";
 import { Requests, waitingForMe } from "./Requests";
 import { Compliance } from "./Compliance";
@@ -27,7 +28,7 @@ export function App() {
   // Every view has a URL (/live, /playback/gate-1?t=…, /requests, …): a moment can be
   // sent as a link, and back and forward work.
   const [location, navigate] = useLocation();
-  const VIEWS = ["live", "playback", "sync", "publish", "holds", "requests", "register", "compliance"] as const;
+  const VIEWS = ["live", "playback", "sync", "publish", "holds", "masks", "requests", "register", "compliance"] as const;
   type View = (typeof VIEWS)[number];
   const first = location.split("/")[1] ?? "";
   const view: View = (VIEWS as readonly string[]).includes(first) ? (first as View) : "live";
@@ -91,6 +92,7 @@ export function App() {
               <button data-view="requests" className={view === "requests" ? "on" : ""} onClick={() => setView("requests")}>{t("requests")}
                 {waiting > 0 && <span className="badge" data-testid="nav-waiting" title={t("waitsForYou")}>{waiting} {t("toConfirm")}</span>}</button>
               {me.role === "admin" && <button data-view="holds" className={view === "holds" ? "on" : ""} onClick={() => setView("holds")}>{t("holds")}</button>}
+              {me.role === "admin" && me.org_kind === "system_manager" && <button data-view="masks" className={view === "masks" ? "on" : ""} data-testid="nav-masks" onClick={() => setView("masks")}>{t("masks")}</button>}
               {me.role === "admin" && <button data-view="register" className={view === "register" ? "on" : ""} onClick={() => setView("register")}>{t("register")}</button>}
               {["system_manager", "public_security", "testing_body"].includes(me.org_kind) &&
                 <button data-view="compliance" className={view === "compliance" ? "on" : ""} data-testid="nav-compliance" onClick={() => setView("compliance")}>{t("compliance")}</button>}
@@ -105,7 +107,8 @@ export function App() {
             : view === "sync" ? <Sync />
             : view === "publish" ? <Publish key={lang} />
             : view === "requests" ? <Requests key={lang} me={me} onChange={countWaiting} /> : view === "register" ? <Register key={lang} />
-            : view === "compliance" ? <Compliance key={lang} me={me} /> : <Holds key={lang} />}</main>
+            : view === "compliance" ? <Compliance key={lang} me={me} />
+            : view === "masks" ? <Masks key={lang} /> : <Holds key={lang} />}</main>
         </div>
       )}
       </AskProvider>

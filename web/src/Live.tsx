@@ -157,7 +157,8 @@ export function Live({ onFileRequest }: { onFileRequest?: () => void }) {
                 onClick={() => setSelected(i)} onDoubleClick={() => setFull(full === null ? i : null)}
                 onDragOver={(e) => e.preventDefault()}
                 onDrop={(e) => { const id = Number(e.dataTransfer.getData("text/x-vidimus-camera")); if (id) dropOn(i, id); }}>
-                {cam ? <LiveTile cameraId={cam.id} name={cam.name} grant={grantOf(cam.id)} status={cam.status} reason={cam.last_error} />
+                {cam ? <LiveTile cameraId={cam.id} name={cam.name} grant={grantOf(cam.id)} status={cam.status} reason={cam.last_error}
+                  masked={cam.privacy_masked && !grants.some((g) => g.id === grantOf(cam.id) && g.actions.includes("unmask"))} />
                   : <div className="tile empty">{t("noCamera")}</div>}
               </div>
             );

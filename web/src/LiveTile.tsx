@@ -10,8 +10,8 @@ import { playSocket } from "./mse";
 import { useT } from "./i18n";
 import { useLocation } from "wouter";
 
-export function LiveTile({ cameraId, name, grant, status, reason }:
-  { cameraId: number; name: string; grant?: number; status?: string; reason?: string | null }) {
+export function LiveTile({ cameraId, name, grant, status, reason, masked }:
+  { cameraId: number; name: string; grant?: number; status?: string; reason?: string | null; masked?: boolean }) {
   const t = useT();
   const [, navigate] = useLocation();
   const video = useRef<HTMLVideoElement>(null);
@@ -66,6 +66,7 @@ export function LiveTile({ cameraId, name, grant, status, reason }:
     <div className="tile" data-camera={cameraId} data-testid={`tile-${name}`}>
       <video ref={video} muted playsInline autoPlay />
       <div className="tile-label">{name}{status && status !== "recording" ? ` · ${t(status as "offline" | "starting")}` : ""}
+        {masked && <span className="tile-masked" data-testid="tile-masked" title={t("maskedTitle")}>{t("maskedBadge")}</span>}
         {" "}<button className="link" data-testid="tile-playback" title={t("toPlayback")}
           onClick={(e) => { e.stopPropagation(); navigate(`/playback/${encodeURIComponent(name)}?t=${Math.floor(Date.now() / 1000 - 30)}`); }}>⏪</button></div>
       {shown && (

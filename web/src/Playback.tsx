@@ -83,6 +83,10 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
   const grant = chosen?.id;
   const copyGrant = grantsFor(grants, cameraId, "reproduce").find((g) => g.id === caseId)?.id
     ?? grantsFor(grants, cameraId, "reproduce")[0]?.id;
+  // A masked camera (Art. 10, 30) whose grant does not lift the mask is played as the
+  // server's masked stream, like a view-only one: its recorded file would be refused.
+  const masked = !!cams.find((c) => c.id === cameraId)?.privacy_masked && !chosen?.actions.includes("unmask");
+  const streamed = viewOnly || masked;
   // Playback is asked for only inside the chosen grant's range (the server refuses
   // anything past it, and registers the refusal).
   const grantFrom = chosen ? Date.parse(chosen.from) / 1000 : -Infinity;
@@ -255,7 +259,7 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
   const [streamMsg, setStreamMsg] = useState("");
   useEffect(() => {
     const v = video.current;
-    if (!viewOnly || !v || cameraId === null || playFrom === null) return;
+    if (!streamed || !v || cameraId === null || playFrom === null) return;
     return playSocket(v, viewUrl(cameraId, playFrom, playTo ?? playFrom + CHUNK, grant), {
       liveEdge: false,
       onMessage: setStreamMsg,
@@ -263,7 +267,7 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
       onEnd: (reason) => reason !== "completed" && setStreamMsg(t("viewEnded", { reason })),
     });
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [viewOnly, cameraId, playFrom, grant]);
+  }, [streamed, cameraId, playFrom, grant]);
 
   return (
     <div className="playback">
@@ -330,7 +334,7 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
           </div>
         )}
         {src ? (
-          <video ref={video} src={viewOnly ? undefined : src} autoPlay muted controls={false} data-testid="playback-video"
+          <video ref={video} src={streamed ? undefined : src} autoPlay muted controls={false} data-testid="playback-video"
             onContextMenu={(e) => viewOnly && e.preventDefault()}
             onLoadedMetadata={(e) => { e.currentTarget.playbackRate = speed; }}
             onTimeUpdate={(e) => onTime(e.currentTarget.currentTime)}
@@ -338,7 +342,8 @@ export function Playback({ admin, username, cameraName }: { admin: boolean; user
         ) : (
           <div className="hint">{t("clickToPlay")}</div>
         )}
-        {viewOnly && streamMsg && <div className="hint" data-testid="view-message">{streamMsg}</div>}
+        {streamed && streamMsg && <div className="hint" data-testid="view-message">{streamMsg}</div>}
+        {masked && src && <div className="hint" data-testid="playback-masked">{t("maskedTitle")}</div>}
         {notice && <div className="notice" data-testid="playback-notice">{notice}</div>}
         {marks.length > 0 && (
           <ul className="bookmarks" data-testid="bookmarks">

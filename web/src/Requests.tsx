@@ -16,7 +16,7 @@ import { useAsk } from "./Ask";
 import { formatDateTime, fromInput, toInput } from "./time";
 import { DateTimeField } from "./DateTimeField";
 
-const ACTIONS = ["view_live", "view_recorded", "reproduce", "publish"] as const;
+const ACTIONS = ["view_live", "view_recorded", "reproduce", "publish", "unmask"] as const;
 type T = ReturnType<typeof useT>;
 const when = (t90k: number) => formatDateTime(t90k / 90000);
 const NO_END = 2 ** 62;

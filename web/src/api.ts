@@ -2,7 +2,7 @@
 // token from login/session is sent on every state-changing request.
 
 export interface Session { username: string; role: string; csrf_token: string; org_kind: string; request_kinds: string[]; lang: string }
-export interface Camera { id: number; name: string; url: string; status: string; frames_received: number; last_error: string | null }
+export interface Camera { id: number; name: string; url: string; status: string; frames_received: number; last_error: string | null; privacy_masked: boolean }
 export interface Span { start_90k: number; end_90k: number; start: string; end: string }
 export interface Gap { start_90k: number; end_90k: number | null; start: string; end: string | null; cause: string }
 export interface Timeline { camera_id: number; spans: Span[]; gaps: Gap[] }
@@ -141,6 +141,13 @@ export interface PlaceType { id: string; en: string; zh: string; prohibited: boo
 export const placeTypes = () => call<PlaceType[]>("GET", "/api/places");
 export const siteStatus = () => call<SiteStatus>("GET", "/api/status");
 export const cameras = () => call<Camera[]>("GET", "/api/cameras");
+/** A camera's static privacy mask: polygons of [x, y] corners in fractions of the
+ *  picture. The server burns it into what it serves; it is never drawn over video here. */
+export type Polygon = [number, number][];
+export interface PrivacyMask { camera_id: number; polygons: Polygon[]; set_at: string | null; set_by: string | null }
+export const privacyMask = (id: number) => call<PrivacyMask>("GET", `/api/cameras/${id}/privacy-mask`);
+export const setPrivacyMask = (id: number, polygons: Polygon[]) =>
+  call<PrivacyMask>("PUT", `/api/cameras/${id}/privacy-mask`, { polygons });
 /** The cameras one may name in an access request (no address, status or video). */
 export interface CatalogueEntry { id: number; name: string; system: string | null; region: string | null; industry: string | null }
 export const catalogue = () => call<CatalogueEntry[]>("GET", "/api/cameras/catalogue");

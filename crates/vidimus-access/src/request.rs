@@ -94,14 +94,19 @@ pub enum Action {
     /// unidentifiable and re-checked. A grant that allows only this never yields the
     /// recorded pixels.
     Publish,
+    /// The camera's static privacy masks lifted (Art. 10, 30) for what else the grant
+    /// allows: never a hand-out of its own. Without it, masked cameras are served with
+    /// their masks burned in.
+    Unmask,
 }
 
 impl Action {
-    pub const ALL: [Action; 4] = [
+    pub const ALL: [Action; 5] = [
         Action::ViewLive,
         Action::ViewRecorded,
         Action::Reproduce,
         Action::Publish,
+        Action::Unmask,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -110,6 +115,7 @@ impl Action {
             Action::ViewRecorded => "view_recorded",
             Action::Reproduce => "reproduce",
             Action::Publish => "publish",
+            Action::Unmask => "unmask",
         }
     }
 
@@ -252,6 +258,17 @@ pub fn missing(f: &RequestFacts<'_>) -> Vec<Unmet> {
     }
     if f.actions.is_empty() {
         out.push(unmet("actions", f.kind.article(), "no action asked for"));
+    } else if f
+        .actions
+        .iter()
+        .all(|a| matches!(a, Action::Unmask | Action::Publish))
+        && f.actions.contains(&Action::Unmask)
+    {
+        out.push(unmet(
+            "unmask_alone",
+            "Art. 30",
+            "`unmask` lifts a camera's privacy masks for viewing or reproducing; ask for those too (a publication always keeps the masks)",
+        ));
     }
     if f.persons.is_empty() {
         out.push(unmet(
@@ -354,6 +371,13 @@ pub fn missing(f: &RequestFacts<'_>) -> Vec<Unmet> {
                     "no_publication",
                     "Art. 35 ¶1",
                     "an interested party may not reproduce video for publication: only the PSB may approve a reproduction, and only as evidence",
+                ));
+            }
+            if f.actions.contains(&Action::Unmask) {
+                out.push(unmet(
+                    "no_unmask",
+                    "Art. 30",
+                    "a camera's privacy masks protect third parties' privacy; they are not lifted for an interested party",
                 ));
             }
             if f.actions.contains(&Action::Reproduce)
@@ -793,6 +817,37 @@ mod tests {
             useful_approvals(K::InterestedPartyEmergency, &[ViewRecorded, Reproduce]),
             [A::ManagerApproval, A::PsbReproductionApproval]
         );
+    }
+
+    #[test]
+    fn unmask_is_asked_beside_a_view_and_never_by_an_interested_party() {
+        let p = [officer(5, None, true)];
+        let staff = |actions: &[Action]| {
+            ids(
+                K::SystemOperation,
+                O::SystemManager,
+                actions,
+                &p,
+                &[A::ManagerApproval],
+                false,
+            )
+        };
+        assert!(staff(&[ViewLive, Unmask]).is_empty());
+        assert!(staff(&[ViewRecorded, Reproduce, Unmask]).is_empty());
+        assert_eq!(staff(&[Unmask]), ["unmask_alone"]);
+        assert_eq!(staff(&[Publish, Unmask]), ["unmask_alone"]);
+        assert!(
+            ids(
+                K::InterestedPartyEmergency,
+                O::InterestedParty,
+                &[ViewRecorded, Unmask],
+                &p,
+                &[A::ManagerApproval],
+                false
+            )
+            .contains(&"no_unmask")
+        );
+        assert_eq!(Action::parse("unmask"), Some(Unmask));
     }
 
     #[test]

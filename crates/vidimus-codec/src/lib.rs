@@ -11,6 +11,7 @@
 //! - [`h264`]: H.264 decoding and encoding in-process with OpenH264 (bundled source).
 //! - [`ffmpeg`]: H.265 decoding through Debian's `ffmpeg` subprocess.
 //! - [`watermark`]: burning text lines into a frame (`burn`).
+//! - [`privacy`]: a camera's static privacy mask burned into frames (`MaskBurner`).
 //! - [`avc`]: `avcC`, the `avc1` sample entry and the codec string of our output, for
 //!   the fMP4 muxer in `vidimus-media`.
 //! - [`transcode`]: [`Transcoder`], decode → watermark → encode for a whole stream.
@@ -26,6 +27,7 @@ mod error;
 pub mod ffmpeg;
 pub mod frame;
 pub mod h264;
+pub mod privacy;
 pub mod still;
 pub mod transcode;
 pub mod watermark;
@@ -38,6 +40,7 @@ pub use error::CodecError;
 pub use ffmpeg::{Ffmpeg, FfmpegDecoder};
 pub use frame::{Frame, Plane};
 pub use h264::{Effort, EncoderSettings, H264Decoder, H264Encoder};
+pub use privacy::MaskBurner;
 pub use transcode::{Transcoder, WatermarkText};
 pub use vidimus_media::VideoCodec;
 pub use watermark::{Placement, WatermarkStyle, burn};

@@ -2,11 +2,12 @@
 //! units out with the watermark burned into every frame, timestamps preserved.
 //!
 //! ```text
-//! AccessUnit --Decoder--> Frame --burn(text(frame))--> Frame --H264Encoder--> EncodedFrame
+//! AccessUnit --Decoder--> Frame --mask, burn(text(frame))--> Frame --H264Encoder--> EncodedFrame
 //! ```
 //!
+//! A camera's privacy mask, if given ([`Transcoder::with_mask`]), is burned in first.
 //! The watermark text is asked for per frame (a closure given the frame, so it can show
-//! the wall-clock time of that frame). Output: one [`EncodedFrame`] per decoded frame,
+//! the wall-clock time of that frame; no lines, no watermark). Output: one [`EncodedFrame`] per decoded frame,
 //! in presentation order with the input's pts; the first is a key frame carrying SPS and
 //! PPS, after which [`Transcoder::parameter_sets`] gives what the init segment needs
 //! ([`H264ParameterSets::avc1_sample_entry`], [`H264ParameterSets::codec_string`]).
@@ -18,6 +19,7 @@ use crate::decode::{Decoder, open_decoder};
 use crate::encode::{EncodedFrame, Encoder};
 use crate::ffmpeg::Ffmpeg;
 use crate::h264::{EncoderSettings, H264Encoder};
+use crate::privacy::MaskBurner;
 use crate::watermark::{WatermarkStyle, burn};
 use crate::{AccessUnit, CodecError, Frame, ParameterSets};
 
@@ -30,6 +32,7 @@ pub struct Transcoder {
     encoder: H264Encoder,
     style: Option<WatermarkStyle>,
     text: WatermarkText,
+    mask: Option<MaskBurner>,
 }
 
 impl Transcoder {
@@ -75,7 +78,14 @@ impl Transcoder {
             encoder,
             style,
             text,
+            mask: None,
         }
+    }
+
+    /// Burns a privacy mask into every frame, before the watermark.
+    pub fn with_mask(mut self, mask: MaskBurner) -> Self {
+        self.mask = Some(mask);
+        self
     }
 
     /// Takes one access unit (decode order); returns the encoded frames that became
@@ -104,7 +114,14 @@ impl Transcoder {
     fn mark_and_encode(&mut self, frames: Vec<Frame>) -> Result<Vec<EncodedFrame>, CodecError> {
         let mut out = Vec::with_capacity(frames.len());
         for mut frame in frames {
+            if let Some(m) = &mut self.mask {
+                m.burn(&mut frame);
+            }
             let lines = (self.text)(&frame);
+            if lines.is_empty() {
+                out.extend(self.encoder.encode(&frame)?);
+                continue;
+            }
             let style = self
                 .style
                 .get_or_insert_with(|| WatermarkStyle::for_size(frame.width(), frame.height()));

@@ -9,6 +9,7 @@
 //! - [`capacity`]: how many days the store holds at measured bitrates, against the law.
 //! - [`camera`]: camera identity and source URLs whose credentials never leak.
 //! - [`district`]: Shenzhen's districts, the one list regions and districts come from.
+//! - [`privacy`]: static privacy masks (polygons per camera) and the pixels they cover.
 //! - [`lang`]: the languages (English, 简体中文) and citing articles in each (第二十条).
 
 pub mod camera;
@@ -16,6 +17,7 @@ pub mod capacity;
 pub mod clock;
 pub mod district;
 pub mod lang;
+pub mod privacy;
 pub mod retention;
 pub mod rulebook;
 pub mod steer;

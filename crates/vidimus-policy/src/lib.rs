@@ -127,7 +127,7 @@ struct Names {
     org: EntityTypeName,
     camera: EntityTypeName,
     grant: EntityTypeName,
-    actions: [EntityUid; 4],
+    actions: [EntityUid; Action::ALL.len()],
 }
 
 impl Names {
@@ -578,6 +578,48 @@ mod tests {
         assert!(!ask(&p, &u, Publish, &cam(7, "x"), Some(&unconsented)).allowed);
         let party = user(3, OrgKind::InterestedParty, Some("ID-1"));
         assert!(!ask(&p, &party, Publish, &cam(7, "x"), Some(&g)).allowed);
+    }
+
+    /// Unmasking (Art. 10, 30) is allowed only by a grant that names it, never on its
+    /// own range, never for an interested party or under open sharing.
+    #[test]
+    fn unmasking_needs_a_grant_that_names_it() {
+        let p = AccessPolicy::builtin();
+        let u = user(1, OrgKind::SystemManager, None);
+        let plain = grant(K::SystemOperation, &[1], &[ViewLive], &[A::ManagerApproval]);
+        let d = ask(&p, &u, Unmask, &cam(7, "x"), Some(&plain));
+        assert!(!d.allowed);
+        let lifted = grant(
+            K::SystemOperation,
+            &[1],
+            &[ViewLive, Unmask],
+            &[A::ManagerApproval],
+        );
+        let d = ask(&p, &u, Unmask, &cam(7, "x"), Some(&lifted));
+        assert!(d.allowed);
+        assert_eq!(d.policies, ["grant.unmask"]);
+        // Someone else on no grant: nothing.
+        let other = user(9, OrgKind::SystemManager, None);
+        assert!(!ask(&p, &other, Unmask, &cam(7, "x"), Some(&lifted)).allowed);
+        assert!(!ask(&p, &u, Unmask, &cam(7, "x"), None).allowed);
+        let party = user(2, OrgKind::InterestedParty, Some("ID-4403"));
+        let theirs = grant(
+            K::InterestedPartyEmergency,
+            &[2],
+            &[ViewRecorded, Unmask],
+            &[A::ManagerApproval],
+        );
+        let d = ask(&p, &party, Unmask, &cam(7, "x"), Some(&theirs));
+        assert!(!d.allowed);
+        assert_eq!(d.policies, ["art30.no-unmask-for-interested-parties"]);
+        let data = user(3, OrgKind::DataDepartment, None);
+        let shared = grant(
+            K::OpenSharing,
+            &[3],
+            &[Publish, Unmask],
+            &[A::ManagerConsent],
+        );
+        assert!(!ask(&p, &data, Unmask, &cam(7, "x"), Some(&shared)).allowed);
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct CameraInfo {
     pub status: String,
     pub frames_received: u64,
     pub last_error: Option<String>,
+    /// The camera has static privacy masks (`GET /api/cameras/{id}/privacy-mask`):
+    /// served with them burned in unless a grant lifts them (`unmask`).
+    pub privacy_masked: bool,
 }
 
 /// What a user may see of the cameras (least privilege): administrators of the system
@@ -80,9 +83,15 @@ pub async fn cameras(
 ) -> Result<Json<Vec<CameraInfo>>, ApiError> {
     let now = state.clocks.realtime();
     let uid = user.user_id;
-    let (cams, view) = state
+    let (cams, view, masked) = state
         .db
-        .run(move |ix| Ok((ix.cameras(false)?, CameraView::of(ix, uid, now)?)))
+        .run(move |ix| {
+            Ok((
+                ix.cameras(false)?,
+                CameraView::of(ix, uid, now)?,
+                ix.masked_cameras()?,
+            ))
+        })
         .await?;
     let stats = state.stats.all();
     Ok(Json(
@@ -118,6 +127,7 @@ pub async fn cameras(
                     status: status.to_owned(),
                     frames_received: frames,
                     last_error,
+                    privacy_masked: masked.contains(&c.id),
                 }
             })
             .collect(),
@@ -637,6 +647,8 @@ async fn serve_mp4(
     )
     .await?
     .not_view_only(&state, crate::grants::NotViewOnly::File)
+    .await?
+    .not_masked(&state, "a recorded file")
     .await?;
     let export_id = export_id(granted.grant_id);
     granted.entry["export_id"] = serde_json::json!(export_id);

@@ -17,7 +17,11 @@ use vidimus_store::MetadataStore;
 /// Only an administrator of the system manager (the unit running the system) changes
 /// retention or places and releases holds — not an administrator of a PSB or of any
 /// other organisation.
-async fn admin_only(state: &AppState, user: &AuthUser, what: &str) -> Result<(), ApiError> {
+pub(crate) async fn admin_only(
+    state: &AppState,
+    user: &AuthUser,
+    what: &str,
+) -> Result<(), ApiError> {
     let uid = user.user_id;
     let manager = state
         .db
@@ -346,6 +350,8 @@ pub async fn make_bundle(
             export_id: None,
         },
     )
+    .await?
+    .not_masked(&state, "an export bundle")
     .await?;
     let now = state.clocks.realtime();
     let (files, dir, key) = (
@@ -498,6 +504,8 @@ pub async fn download_bundle(
             export_id: Some(id.to_owned()),
         },
     )
+    .await?
+    .not_masked(&state, "an export bundle")
     .await?;
     let path = state.data_dir.join("exports").join(&name);
     let f = match tokio::fs::File::open(&path).await {

@@ -73,6 +73,10 @@ pub struct Authorized {
     pub expires_90k: i64,
     /// The recorded range the grant covers: no sample outside it is served.
     pub within: (Wall90k, Wall90k),
+    /// The camera's privacy mask, to be burned into whatever is handed out; `None`
+    /// when the camera has none or the grant lifts it (`unmask`). A publication always
+    /// keeps it.
+    pub mask: Option<vidimus_core::privacy::PrivacyMask>,
     /// The register entry (its log leaf, 0-based), once registered.
     pub leaf_index: i64,
     /// Everything the register needs to add the end of a session.
@@ -365,6 +369,35 @@ pub fn decide(
             let g = r.grant.as_ref().expect("active grants have a grant");
             entry["allowed"] = json!(true);
             entry["policies"] = json!(d.policies);
+            // A masked camera (Art. 10, 30): the mask is lifted only when the same
+            // grant allows `unmask` too; the register says which it was.
+            let mut mask = ix.privacy_mask(cam.id)?.map(|m| m.mask);
+            if mask.is_some() {
+                let lifted = action != Action::Publish
+                    && match grant_facts(r) {
+                        Some(gf) => {
+                            let d = state_policy_decide(
+                                policy,
+                                &facts,
+                                Action::Unmask,
+                                &camera,
+                                qfrom,
+                                qto,
+                                now,
+                                Some(&gf),
+                            )?;
+                            if d.allowed {
+                                entry["unmask_policies"] = json!(d.policies);
+                            }
+                            d.allowed
+                        }
+                        None => false,
+                    };
+                entry["privacy_mask"] = json!(if lifted { "lifted" } else { "burned" });
+                if lifted {
+                    mask = None;
+                }
+            }
             entry["grant_id"] = json!(g.id);
             entry["request_id"] = json!(r.id);
             entry["request_kind"] = json!(r.kind);
@@ -382,6 +415,7 @@ pub fn decide(
                 purpose: r.purpose.clone(),
                 camera: cam.name.clone(),
                 view_only,
+                mask,
                 expires_90k: g.expires_90k,
                 within: (Wall90k(r.from_90k), Wall90k(r.to_90k)),
                 leaf_index: -1,
@@ -510,6 +544,24 @@ impl Authorized {
             }
         };
         Err(self.refuse(state, "view_only", reason).await)
+    }
+
+    /// The grant itself, unless the camera has a privacy mask the grant does not lift:
+    /// the recorded bytes `what` hands out as they are (a file, a bundle of them) would
+    /// show what the mask hides, so it is refused (409 `privacy_masked`) and the
+    /// refusal registered. Masked cameras are watched through the server's masked
+    /// streams (live, `/view`), which burn the mask in.
+    pub async fn not_masked(self, state: &AppState, what: &str) -> Result<Self, ApiError> {
+        if self.mask.is_none() {
+            return Ok(self);
+        }
+        let reason = format!(
+            "camera {:?} has privacy masks and grant {} does not lift them (`unmask`): {what} would show the recorded pixels under the masks, so it is not served; watch it through the masked stream (GET /api/cameras/{{id}}/view), or ask for a grant that includes unmask (Art. 10, 30)",
+            self.camera, self.grant_id
+        );
+        Err(self
+            .refuse_with(state, StatusCode::CONFLICT, "privacy_masked", &reason)
+            .await)
     }
 
     /// Refuses what the grant would allow but the endpoint must not hand out under it

@@ -41,6 +41,8 @@ pub mod grants;
 pub mod handout;
 pub mod language;
 pub mod live;
+pub mod masked;
+pub mod privacy;
 pub mod publication;
 pub mod refusals;
 pub mod requests;
@@ -185,6 +187,8 @@ impl AppState {
         api::bookmarks,
         api::add_bookmark,
         custody::set_retention,
+        privacy::get,
+        privacy::set,
         custody::holds,
         custody::add_hold,
         custody::release_hold,
@@ -233,6 +237,8 @@ impl AppState {
         status::AlarmInfo,
         status::CapacityInfo,
         custody::Retention,
+        privacy::MaskInfo,
+        privacy::SetMask,
         custody::HoldInfo,
         custody::NewHold,
         custody::Created,
@@ -286,6 +292,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/places", get(status::places))
         .route("/api/alarms/{id}/ack", post(status::acknowledge))
         .route("/api/cameras/{id}/retention", put(custody::set_retention))
+        .route(
+            "/api/cameras/{id}/privacy-mask",
+            get(privacy::get).put(privacy::set),
+        )
         .route("/api/holds", get(custody::holds).post(custody::add_hold))
         .route("/api/holds/{id}/release", post(custody::release_hold))
         .route("/api/cameras/{id}/bundles", post(custody::make_bundle))

@@ -73,15 +73,23 @@ pub async fn live(
     .await?
     .not_view_only(&state, crate::grants::NotViewOnly::Live)
     .await?;
-    let (mut granted, handout) = granted.watch(&state, false).await?;
-    granted
-        .register(&state, serde_json::json!({"outcome": "served"}))
-        .await?;
+    // A masked camera's view is decoded, masked and encoded again by the server
+    // (only while watched): it counts against the transcoding capacity.
+    let mask = granted.mask.clone();
+    let (mut granted, handout) = granted.watch(&state, mask.is_some()).await?;
+    let served = match mask {
+        Some(_) => serde_json::json!({"outcome": "served", "served": {"stream": "masked"}}),
+        None => serde_json::json!({"outcome": "served"}),
+    };
+    granted.register(&state, served).await?;
     let sub = state.live.subscribe(id);
-    tracing::info!(user = %user.username, camera_id = id, grant = granted.grant_id, "live view opened");
+    tracing::info!(user = %user.username, camera_id = id, grant = granted.grant_id, masked = mask.is_some(), "live view opened");
     Ok(ws.on_upgrade(move |socket| async move {
         let started = std::time::Instant::now();
-        let (bytes, ended) = stream(socket, sub, id, user.username, handout).await;
+        let (bytes, ended) = match mask {
+            Some(m) => crate::masked::live(socket, sub, id, user.username, handout, m).await,
+            None => stream(socket, sub, id, user.username, handout).await,
+        };
         crate::grants::register_end(&state, &granted, started, bytes, ended).await;
     }))
 }
@@ -201,7 +209,7 @@ impl Viewer {
 
 /// Tells the viewer why the view ends and closes it (policy violation); at most a
 /// second is spent on a viewer that does not read.
-async fn end_view(mut socket: WebSocket, why: crate::handout::Stop) -> &'static str {
+pub(crate) async fn end_view(mut socket: WebSocket, why: crate::handout::Stop) -> &'static str {
     let reason = why.as_str();
     let bye = async {
         let msg = format!(r#"{{"type":"end","reason":"{reason}"}}"#);

@@ -65,7 +65,8 @@ pub trait PublicationEngine: Send + Sync {
     /// pictures presented in `range`; `what` names the source in the report and
     /// `destination` the clip; `progress(done, total)` is told of each sample, and
     /// when it returns false (the server is stopping) the derivation stops with an
-    /// error.
+    /// error. The camera's privacy mask, if any, is burned into every picture first
+    /// (a publication never lifts it) and named in the process's parameters.
     #[allow(clippy::too_many_arguments)]
     fn derive(
         &self,
@@ -73,6 +74,7 @@ pub trait PublicationEngine: Send + Sync {
         files: &SegmentFiles,
         range: (Wall90k, Wall90k),
         mode: PublicationMode,
+        mask: Option<&vidimus_core::privacy::PrivacyMask>,
         what: &str,
         destination: &str,
         progress: &(dyn Fn(usize, usize) -> bool + Sync),
@@ -451,6 +453,7 @@ async fn run(
         state.files.clone(),
         job.mode,
     );
+    let mask = granted.mask.clone();
     let derived = tokio::task::spawn_blocking(move || {
         let progress = |done: usize, total: usize| {
             if done.is_multiple_of(25) || done == total {
@@ -463,6 +466,7 @@ async fn run(
             &files,
             (from, to),
             mode,
+            mask.as_ref(),
             &what,
             &destination,
             &progress,

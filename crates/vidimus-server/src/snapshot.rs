@@ -81,6 +81,7 @@ pub async fn snapshot(
         granted.camera, user.username, granted.request_id
     );
     let files = state.files.clone();
+    let mask = granted.mask.clone();
     let made = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, i64), String> {
         let start = prepared.samples.start_90k;
         let mut units: Vec<(i64, Vec<u8>)> = Vec::new();
@@ -97,13 +98,17 @@ pub async fn snapshot(
         .map_err(|e| e.to_string())?;
         let entry = entry.ok_or("no recording at that instant")?;
         let target = at.0 - start;
-        let frame = vidimus_codec::still::frame_at(
+        let mut frame = vidimus_codec::still::frame_at(
             &prepared.samples.entries[entry],
             units.iter().map(|(p, d)| (*p, d.as_slice())),
             target.max(0),
             &vidimus_codec::Ffmpeg::find(),
         )
         .map_err(|e| e.to_string())?;
+        // A masked camera's snapshot has its mask burned in (unless the grant lifts it).
+        if let Some(m) = mask {
+            vidimus_codec::MaskBurner::new(m).burn(&mut frame);
+        }
         let jpeg = vidimus_codec::still::jpeg(&frame, 90, &mark).map_err(|e| e.to_string())?;
         Ok((jpeg, start + frame.pts))
     })

@@ -195,12 +195,20 @@ pub async fn thumbnails(
         "Vidimus thumbnails: camera {}, {from}–{to}, for {} under request #{}",
         granted.camera, user.username, granted.request_id
     );
+    // The cache keeps key frames as recorded; a masked camera's mask is burned into
+    // each tile of the strip (unless the grant lifts it).
+    let mut mask = granted.mask.clone().map(vidimus_codec::MaskBurner::new);
     let made = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
         let frames: Vec<Frame> = pictures
             .into_iter()
             .map(|p| {
-                p.map(|f| (*f).clone())
-                    .unwrap_or_else(|| Frame::black(w, h, 0))
+                let mut f = p
+                    .map(|f| (*f).clone())
+                    .unwrap_or_else(|| Frame::black(w, h, 0));
+                if let Some(m) = &mut mask {
+                    m.burn(&mut f);
+                }
+                f
             })
             .collect();
         let strip = vidimus_codec::still::strip(&frames).map_err(|e| e.to_string())?;

@@ -41,8 +41,8 @@ pub struct ViewQuery {
     pub grant: Option<i64>,
 }
 
-/// What the transcoding thread hands the socket.
-enum Out {
+/// What a transcoding thread hands the socket.
+pub(crate) enum Out {
     Text(String),
     Binary(Vec<u8>),
     End(&'static str),
@@ -92,21 +92,33 @@ pub async fn view(
         }
     };
     let (mut granted, handout) = granted.watch(&state, true).await?;
+    // View-only grants (Art. 35) get the watermark; a masked camera its mask (Art. 10,
+    // 30) whoever watches, unless the grant lifts it.
+    let stream_kind = match (granted.view_only, granted.mask.is_some()) {
+        (true, true) => "watermarked, masked",
+        (true, false) => "watermarked",
+        (false, true) => "masked",
+        (false, false) => "transcoded",
+    };
     granted
         .register(
             &state,
-            serde_json::json!({"outcome": "served", "served": {"stream": "watermarked", "frames": prepared.plan.samples}}),
+            serde_json::json!({"outcome": "served", "served": {"stream": stream_kind, "frames": prepared.plan.samples}}),
         )
         .await?;
     let org = granted.entry["org"].as_str().unwrap_or("").to_owned();
-    let mark = format!(
-        "VIEW ONLY - {} ({org}) - request #{}",
-        user.username, granted.request_id
-    );
+    let mark = granted.view_only.then(|| {
+        format!(
+            "VIEW ONLY - {} ({org}) - request #{}",
+            user.username, granted.request_id
+        )
+    });
+    let mask = granted.mask.clone();
     tracing::info!(user = %user.username, camera_id = id, grant = granted.grant_id, "view-only playback opened");
     Ok(ws.on_upgrade(move |socket| async move {
         let started = Instant::now();
-        let (bytes, ended) = stream(socket, state.files.clone(), prepared, mark, handout).await;
+        let (bytes, ended) =
+            stream(socket, state.files.clone(), prepared, mark, mask, handout).await;
         crate::grants::register_end(&state, &granted, started, bytes, &ended).await;
     }))
 }
@@ -117,13 +129,14 @@ async fn stream(
     mut socket: WebSocket,
     files: vidimus_store::SegmentFiles,
     prepared: vidimus_store::export::PreparedExport,
-    mark: String,
+    mark: Option<String>,
+    mask: Option<vidimus_core::privacy::PrivacyMask>,
     mut handout: crate::handout::Handout,
 ) -> (u64, String) {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Out>(8);
     let stop = handout.stop_signal();
     let worker =
-        tokio::task::spawn_blocking(move || transcode(&prepared, &files, mark, &tx, &stop));
+        tokio::task::spawn_blocking(move || transcode(&prepared, &files, mark, mask, &tx, &stop));
     let mut sent = 0u64;
     let ended = loop {
         let out = tokio::select! {
@@ -185,7 +198,8 @@ async fn stream(
 fn transcode(
     prepared: &vidimus_store::export::PreparedExport,
     files: &vidimus_store::SegmentFiles,
-    mark: String,
+    mark: Option<String>,
+    mask: Option<vidimus_core::privacy::PrivacyMask>,
     tx: &tokio::sync::mpsc::Sender<Out>,
     stop: &tokio::sync::watch::Receiver<Option<Stop>>,
 ) {
@@ -195,11 +209,7 @@ fn transcode(
     let began = Instant::now();
     let mut tr: Option<(usize, Transcoder)> = None;
     let mut durations: HashMap<i64, u32> = HashMap::new();
-    let mut muxer = Muxer {
-        width: prepared.samples.width,
-        height: prepared.samples.height,
-        ..Muxer::default()
-    };
+    let mut muxer = Muxer::new(prepared.samples.width, prepared.samples.height);
     let mut failure: Option<String> = None;
     let emit = |muxer: &mut Muxer,
                 tr: &Transcoder,
@@ -229,6 +239,9 @@ fn transcode(
         if tr.as_ref().is_none_or(|(e, _)| *e != s.sample_entry) {
             let mark = mark.clone();
             let text: WatermarkText = Box::new(move |f: &vidimus_codec::Frame| {
+                let Some(mark) = &mark else {
+                    return Vec::new();
+                };
                 let now = Wall90k::from_system(std::time::SystemTime::now());
                 vec![
                     mark.clone(),
@@ -243,7 +256,13 @@ fn transcode(
                 None,
                 text,
             ) {
-                Ok(t) => tr = Some((s.sample_entry, t)),
+                Ok(t) => {
+                    let t = match &mask {
+                        Some(m) => t.with_mask(vidimus_codec::MaskBurner::new(m.clone())),
+                        None => t,
+                    };
+                    tr = Some((s.sample_entry, t))
+                }
                 Err(e) => {
                     failure = Some(e.to_string());
                     return Ok(false);
@@ -297,7 +316,7 @@ fn transcode(
 /// fMP4 for MSE: the init segment when the output's parameters are first known, then
 /// one fragment per frame.
 #[derive(Default)]
-struct Muxer {
+pub(crate) struct Muxer {
     width: u16,
     height: u16,
     init: Option<Vec<u8>>,
@@ -306,7 +325,15 @@ struct Muxer {
 }
 
 impl Muxer {
-    fn frame(
+    pub(crate) fn new(width: u16, height: u16) -> Self {
+        Muxer {
+            width,
+            height,
+            ..Muxer::default()
+        }
+    }
+
+    pub(crate) fn frame(
         &mut self,
         tr: &Transcoder,
         f: &vidimus_codec::EncodedFrame,

@@ -10,6 +10,7 @@
 //! - [`access`]: organisations, access requests and grants (lawful access).
 //! - [`retention`]: legal holds, lifecycle events, the retention cleaner.
 //! - [`log`]: the integrity log's leaves, signed checkpoints, the site key, verification.
+//! - [`privacy`]: cameras' static privacy masks (tracked, replaced whole).
 //! - [`registry`]: the registry of systems, their entries and dated events (compliance).
 //! - [`reconcile`]: crash recovery at start-up, `fsck`, and rebuilding the index from
 //!   the files alone.
@@ -24,6 +25,7 @@ pub mod files;
 pub mod fragment_index;
 pub mod index;
 pub mod log;
+pub mod privacy;
 pub mod publication;
 pub mod reconcile;
 pub mod registry;

@@ -4,7 +4,7 @@
 //! The index's triggers do the logging, so no door can forget: each insert, update or
 //! delete of a row of a [`TRACKED`] table (grants, requests, their persons, approvals
 //! and history, legal holds, lifecycle events, gaps, users and roles, organisations,
-//! cameras, the registry) appends a `row` leaf in the same transaction — the table,
+//! cameras and their privacy masks, the registry) appends a `row` leaf in the same transaction — the table,
 //! the row's id and its image after the change (secrets left out: password hashes,
 //! TOTP secrets, camera passwords, and file contents, whose SHA-256 is kept). The
 //! leaf hash is computed by a function every Vidimus connection registers, so a tool
@@ -40,6 +40,7 @@ pub const TRACKED: &[(&str, &[&str])] = &[
     ("user_account", &["password_hash", "totp_secret"]),
     ("organisation", &[]),
     ("camera", &["password"]),
+    ("privacy_mask", &[]),
     ("registry_system", &[]),
     ("registry_entry", &[]),
     ("registry_event", &[]),
@@ -63,6 +64,7 @@ fn noun(table: &str) -> &str {
         "registry_entry" => "registry entry",
         "registry_event" => "registry event",
         "registry_file" => "registry file",
+        "privacy_mask" => "privacy mask",
         other => other,
     }
 }

@@ -154,12 +154,18 @@ pub(crate) struct Pass<'e> {
     window: Option<(i64, i64)>,
     /// The picture size, from the first picture kept: one clip has one.
     dims: Option<(usize, usize)>,
+    mask: Option<(
+        vidimus_core::privacy::PrivacyMask,
+        vidimus_codec::MaskBurner,
+    )>,
 }
 
 /// A pass finished.
 pub(crate) struct Outcome {
     pub report: vidimus_anonymize::pipeline::Report,
     pub params: Params,
+    /// The privacy mask burned in first, if any.
+    pub privacy_mask: Option<vidimus_core::privacy::PrivacyMask>,
     /// The new MP4 (header and sample data), when the re-check left nothing.
     pub mp4: Option<Vec<u8>>,
     pub seconds: f64,
@@ -169,14 +175,17 @@ pub(crate) struct Outcome {
     pub duration_90k: i64,
 }
 
-/// What a user chooses about a pass.
-#[derive(Clone, Copy, Debug, Default)]
+/// What a user chooses about a pass, and the camera's privacy mask.
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Mode {
     /// Also mask whatever moves, whole (figures, Art. 31 体貌).
     pub figures: bool,
     /// Anything the re-check finds blocks release (for a person to look at), instead
     /// of being masked and looked at again.
     pub strict: bool,
+    /// The camera's static privacy mask (Art. 10, 30), burned into every picture
+    /// before anything else; a publication never lifts it.
+    pub privacy_mask: Option<vidimus_core::privacy::PrivacyMask>,
 }
 
 impl<'e> Pass<'e> {
@@ -200,6 +209,9 @@ impl<'e> Pass<'e> {
             encoding: Duration::ZERO,
             window: None,
             dims: None,
+            mask: mode
+                .privacy_mask
+                .map(|m| (m.clone(), vidimus_codec::MaskBurner::new(m))),
         })
     }
 
@@ -225,6 +237,10 @@ impl<'e> Pass<'e> {
                     f.pts as f64 / 90_000.0
                 ),
                 Some(_) => {}
+            }
+            let mut f = f;
+            if let Some((_, m)) = &mut self.mask {
+                m.burn(&mut f);
             }
             let masked = self.anon.push(f)?;
             self.encode(masked)?;
@@ -303,6 +319,7 @@ impl<'e> Pass<'e> {
         Ok(Outcome {
             report,
             params: self.params,
+            privacy_mask: self.mask.map(|(m, _)| m),
             mp4,
             seconds,
             decoding: self.decoding,
@@ -362,6 +379,16 @@ fn write_mp4(
 }
 
 impl Outcome {
+    /// The process's parameters for provenance: the anonymizer's, and the privacy mask
+    /// burned in first, if any.
+    pub fn params_json(&self) -> anyhow::Result<serde_json::Value> {
+        let mut v = serde_json::to_value(&self.params)?;
+        if let Some(m) = &self.privacy_mask {
+            v["privacy_mask"] = serde_json::to_value(m)?;
+        }
+        Ok(v)
+    }
+
     /// The report as JSON: `input` names what was anonymized.
     pub fn report_json(
         &self,

@@ -60,8 +60,9 @@ pub(crate) enum GrantCommand {
         /// Cameras by name (repeatable; default: every camera, present and future).
         #[arg(long)]
         camera: Vec<String>,
-        /// view_live, view_recorded, reproduce, publish (repeatable; default: the first
-        /// three — publication, Art. 31, is asked for by name).
+        /// view_live, view_recorded, reproduce, publish, unmask (repeatable; default: the
+        /// first three — publication, Art. 31, and lifting privacy masks, Art. 10 and
+        /// 30, are asked for by name).
         #[arg(long, value_parser = Action::ALL.map(|a| a.as_str()))]
         action: Vec<String>,
         /// Days until it expires (at most 366, as for every grant).

@@ -679,7 +679,11 @@ fn run() -> anyhow::Result<()> {
             models: &models,
             report: report.as_deref(),
             force,
-            mode: anonymizing::Mode { figures, strict },
+            mode: anonymizing::Mode {
+                figures,
+                strict,
+                privacy_mask: None,
+            },
         }),
         Command::Publish {
             target,
@@ -706,7 +710,11 @@ fn run() -> anyhow::Result<()> {
                 purpose: &purpose,
                 publisher: publisher.as_deref(),
                 report: report.as_deref(),
-                mode: anonymizing::Mode { figures, strict },
+                mode: anonymizing::Mode {
+                    figures,
+                    strict,
+                    privacy_mask: None,
+                },
                 force,
                 json,
             },

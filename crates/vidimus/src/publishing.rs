@@ -76,12 +76,17 @@ pub(crate) fn publish(target: &crate::Target, a: &PublishArgs<'_>) -> anyhow::Re
         a.out.display(),
         vidimus_integrity::publication::MP4
     );
+    // The camera's privacy mask is burned in: a publication never lifts it.
+    let mode = Mode {
+        privacy_mask: ix.privacy_mask(cam.id)?.map(|m| m.mask),
+        ..a.mode.clone()
+    };
     let derived = derive(
         &engine,
         &source,
         &files,
         (from, to),
-        a.mode,
+        mode,
         &what,
         &destination,
         &|_, _| true,
@@ -284,7 +289,7 @@ pub(crate) fn derive(
             process: Process {
                 anonymizer: anonymizer_version(),
                 models: engine.models(),
-                params: serde_json::to_value(&outcome.params)?,
+                params: outcome.params_json()?,
             },
             recheck: outcome.recheck(),
         },
@@ -329,6 +334,7 @@ impl vidimus_server::publication::PublicationEngine for ServedEngine {
         files: &SegmentFiles,
         range: (Wall90k, Wall90k),
         mode: vidimus_server::publication::PublicationMode,
+        mask: Option<&vidimus_core::privacy::PrivacyMask>,
         what: &str,
         destination: &str,
         progress: &(dyn Fn(usize, usize) -> bool + Sync),
@@ -338,6 +344,7 @@ impl vidimus_server::publication::PublicationEngine for ServedEngine {
         let mode = Mode {
             figures: mode.figures,
             strict: mode.strict,
+            privacy_mask: mask.cloned(),
         };
         match derive(
             &engine,

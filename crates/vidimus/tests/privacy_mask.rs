@@ -1,0 +1,495 @@
+//! Static privacy masks (issue 13 item 8; Art. 10, 30): an administrator of the system
+//! manager sets a camera's mask through the API (limits checked, the change logged);
+//! from then on, whoever's grant does not include `unmask` gets the camera with the
+//! mask burned into the pixels by the server — the live view (decoded, masked,
+//! re-encoded while watched), recorded playback (the `/view` stream), snapshots and
+//! thumbnails — and no file of the recorded bytes (playback.mp4, export, bundles:
+//! `409 privacy_masked`, registered). A grant with `unmask` gets the camera as
+//! recorded, registered as lifted. Removing the mask restores files; `verify` is clean.
+
+mod support;
+
+use futures::StreamExt;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+use support::*;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+/// The mask: a rectangle on the left of the picture (fractions).
+const MASK: [[f64; 2]; 4] = [[0.1, 0.3], [0.4, 0.3], [0.4, 0.7], [0.1, 0.7]];
+/// Inside it and well clear of it, in pixels of 1280x720 (x0, y0, x1, y1).
+const INSIDE: (usize, usize, usize, usize) = (140, 230, 500, 490);
+const OUTSIDE: (usize, usize, usize, usize) = (700, 100, 1200, 600);
+
+/// The first picture of a file (MP4, JPEG) as 8-bit grey at 1280x720.
+fn grey(path: &Path) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-frames:v",
+            "1",
+            "-vf",
+            "scale=1280:720,format=gray",
+            "-f",
+            "rawvideo",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout.len(), 1280 * 720);
+    out.stdout
+}
+
+/// Mean and largest luma over a rectangle.
+fn stats(a: &[u8], (x0, y0, x1, y1): (usize, usize, usize, usize)) -> (f64, u8) {
+    let (mut sum, mut max) = (0u64, 0u8);
+    for y in y0..y1 {
+        for x in x0..x1 {
+            sum += u64::from(a[y * 1280 + x]);
+            max = max.max(a[y * 1280 + x]);
+        }
+    }
+    (sum as f64 / ((x1 - x0) * (y1 - y0)) as f64, max)
+}
+
+fn diff(a: &[u8], b: &[u8], (x0, y0, x1, y1): (usize, usize, usize, usize)) -> f64 {
+    let mut sum = 0u64;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            sum += u64::from(a[y * 1280 + x].abs_diff(b[y * 1280 + x]));
+        }
+    }
+    sum as f64 / ((x1 - x0) * (y1 - y0)) as f64
+}
+
+/// Masked: black (limited range, 16) inside the mask, whatever the recording shows.
+fn assert_masked(what: &str, picture: &[u8]) {
+    let (mean, max) = stats(picture, INSIDE);
+    assert!(
+        mean < 20.0 && max < 40,
+        "{what}: inside the mask mean {mean:.1}, max {max}"
+    );
+}
+
+/// Opens a WebSocket as `who`; `Err(status, body)` when the upgrade is refused.
+async fn ws(
+    port: u16,
+    who: &Client,
+    path: &str,
+) -> Result<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    (u16, String),
+> {
+    let mut req = format!("ws://127.0.0.1:{port}{path}")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("cookie", who.cookie.parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((s, _)) => Ok(s),
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err((
+            r.status().as_u16(),
+            String::from_utf8_lossy(r.body().as_deref().unwrap_or_default()).into_owned(),
+        )),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Reads a live view for `frames` fragments after its init: (codec, bytes as a file).
+async fn read_live(port: u16, who: &Client, camera: i64, frames: usize) -> (String, Vec<u8>) {
+    let mut s = ws(port, who, &format!("/api/cameras/{camera}/live"))
+        .await
+        .unwrap_or_else(|e| panic!("live view refused: {e:?}"));
+    let (mut codec, mut bytes, mut n) = (String::new(), Vec::new(), 0);
+    while n < frames + 1 {
+        let m = tokio::time::timeout(Duration::from_secs(30), s.next())
+            .await
+            .expect("live frames in time")
+            .expect("the view goes on")
+            .unwrap();
+        match m {
+            Message::Text(t) => {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                match v["type"].as_str() {
+                    Some("init") => codec = v["codec"].as_str().unwrap().to_owned(),
+                    Some("end") => panic!("the live view ended: {v}"),
+                    _ => {}
+                }
+            }
+            Message::Binary(b) => {
+                bytes.extend_from_slice(&b);
+                n += 1;
+            }
+            _ => {}
+        }
+    }
+    (codec, bytes)
+}
+
+/// Reads a `/view` stream to its end: the bytes as a file and how it ended.
+async fn read_view(port: u16, who: &Client, path: &str) -> (Vec<u8>, String) {
+    let mut s = ws(port, who, path)
+        .await
+        .unwrap_or_else(|e| panic!("view refused: {e:?}"));
+    let (mut bytes, mut end) = (Vec::new(), String::new());
+    while let Some(m) = tokio::time::timeout(Duration::from_secs(60), s.next())
+        .await
+        .expect("the stream goes on")
+    {
+        match m.unwrap() {
+            Message::Text(t) => {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["type"] == "end" {
+                    end = v["reason"].as_str().unwrap_or("").to_owned();
+                }
+            }
+            Message::Binary(b) => bytes.extend_from_slice(&b),
+            Message::Close(_) => break,
+            _ => {}
+        }
+    }
+    (bytes, end)
+}
+
+fn register(site: &Site, user: &str) -> Vec<Value> {
+    let out = site.vidimus(&["register", "--json", "--user", user]);
+    assert!(out.status.success());
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
+    let (mut cam, url) = simcam("none");
+    let site = Site::new(
+        &[("yard", &format!("{url}/yard"))],
+        "sync_interval = \"1s\"\nsegment_duration = \"4s\"",
+    );
+    add_user(&site, "op", "the operator's password", "operator");
+    add_user(&site, "lifter", "the lifter's password", "operator");
+    duty(&site, "op");
+    let out = site.vidimus_stdin(
+        &[
+            "grant",
+            "duty",
+            "--user",
+            "lifter",
+            "--by",
+            "manager",
+            "--action",
+            "view_live",
+            "--action",
+            "view_recorded",
+            "--action",
+            "reproduce",
+            "--action",
+            "unmask",
+        ],
+        "the manager's password\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rec = site.serve();
+    assert!(wait_until(Duration::from_secs(40), || site
+        .recordings("yard")["segments"]
+        .as_array()
+        .is_some_and(|s| s.len() >= 2)));
+    let mgr = Client::login(site.http, "manager", "the manager's password");
+    let op = Client::login(site.http, "op", "the operator's password");
+    let lifter = Client::login(site.http, "lifter", "the lifter's password");
+    let yard = mgr.camera_id("yard");
+    let s = site.first_start_90k("yard") as f64 / 90_000.0;
+    let (from, to) = (format!("{s:.6}"), format!("{:.6}", s + 3.0));
+    let dir = site.dir.path();
+
+    // The recording as it is (the CLI, with the data directory): the region the mask
+    // will cover shows something.
+    let recorded = dir.join("recorded.mp4");
+    site.cli(&[
+        "export",
+        "--camera",
+        "yard",
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--out",
+        recorded.to_str().unwrap(),
+    ]);
+    let original = grey(&recorded);
+    assert!(
+        stats(&original, INSIDE).0 > 30.0,
+        "the simulated camera's picture is dark where the mask goes"
+    );
+
+    // Setting it: administrators only, limits checked, unknown fields refused.
+    let path = format!("/api/cameras/{yard}/privacy-mask");
+    let r = op.call("PUT", &path, Some(json!({"polygons": [MASK]})));
+    assert_eq!((r.status, r.code().as_str()), (403, "forbidden"));
+    let r = mgr.call(
+        "PUT",
+        &path,
+        Some(json!({"polygons": [[[0.1, 0.1], [1.5, 0.1], [0.2, 0.4]]]})),
+    );
+    assert_eq!(r.status, 422, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.code(), "bad_mask");
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("outside the picture")
+    );
+    let r = mgr.call(
+        "PUT",
+        &path,
+        Some(json!({"polygons": [MASK], "feather": 3})),
+    );
+    assert!(r.status == 422 || r.status == 400, "{}", r.status);
+    let r = mgr.call(
+        "PUT",
+        "/api/cameras/999/privacy-mask",
+        Some(json!({"polygons": [MASK]})),
+    );
+    assert_eq!(r.status, 404);
+    let r = mgr.call("PUT", &path, Some(json!({"polygons": [MASK]})));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["set_by"], "manager");
+    // Everyone who sees the camera sees where it is masked.
+    let cams = op.call("GET", "/api/cameras", None).json();
+    assert_eq!(cams[0]["privacy_masked"], true, "{cams}");
+    assert_eq!(
+        op.call("GET", &path, None).json()["polygons"],
+        json!([MASK])
+    );
+
+    // No file of the recorded bytes without the right to lift it: registered refusals.
+    for p in [
+        format!("/api/cameras/{yard}/playback.mp4?from={from}&to={to}"),
+        format!("/api/cameras/{yard}/export.mp4?from={from}&to={to}&recipient=court"),
+    ] {
+        let r = op.call("GET", &p, None);
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (409, "privacy_masked"),
+            "{p}"
+        );
+    }
+    let r = op.call(
+        "POST",
+        &format!("/api/cameras/{yard}/bundles"),
+        Some(json!({"from": from, "to": to, "purpose": "case 7", "recipient": "court"})),
+    );
+    assert_eq!((r.status, r.code().as_str()), (409, "privacy_masked"));
+
+    // A snapshot has the mask burned in; the rest is the recording.
+    let r = op.call(
+        "GET",
+        &format!("/api/cameras/{yard}/snapshot.jpg?t={from}&recipient=court"),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let snap = dir.join("snap.jpg");
+    std::fs::write(&snap, &r.body).unwrap();
+    let g = grey(&snap);
+    assert_masked("snapshot", &g);
+    assert!(stats(&g, OUTSIDE).0 > 20.0);
+    // So do the timeline's thumbnails (the cache keeps the recorded key frames; the
+    // strip is masked per tile).
+    let r = op.call(
+        "GET",
+        &format!("/api/cameras/{yard}/thumbnails.jpg?from={from}&to={to}&n=1"),
+        None,
+    );
+    if r.status == 200 {
+        let t = dir.join("thumb.jpg");
+        std::fs::write(&t, &r.body).unwrap();
+        assert_masked("thumbnail", &grey(&t));
+    } else {
+        panic!(
+            "thumbnails: {} {}",
+            r.status,
+            String::from_utf8_lossy(&r.body)
+        );
+    }
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // Recorded playback: the masked stream; outside the mask it is the recording.
+    let (bytes, end) = rt.block_on(read_view(
+        site.http,
+        &op,
+        &format!("/api/cameras/{yard}/view?from={from}&to={to}"),
+    ));
+    assert_eq!(end, "completed");
+    let viewed = dir.join("viewed.mp4");
+    std::fs::write(&viewed, &bytes).unwrap();
+    decodes_cleanly(&viewed);
+    let g = grey(&viewed);
+    assert_masked("playback stream", &g);
+    let outside = diff(&g, &original, OUTSIDE);
+    assert!(outside < 8.0, "outside the mask differs by {outside:.1}");
+
+    // The live view: masked by the server, while watched.
+    let (codec, bytes) = rt.block_on(read_live(site.http, &op, yard, 30));
+    assert!(codec.starts_with("avc1."), "{codec}");
+    let live = dir.join("live.mp4");
+    std::fs::write(&live, &bytes).unwrap();
+    decodes_cleanly(&live);
+    assert_masked("live view", &grey(&live));
+
+    // With the right to lift it: as recorded, and a file again.
+    let (_, bytes) = rt.block_on(read_live(site.http, &lifter, yard, 5));
+    let lifted_live = dir.join("lifted-live.mp4");
+    std::fs::write(&lifted_live, &bytes).unwrap();
+    assert!(
+        stats(&grey(&lifted_live), INSIDE).0 > 30.0,
+        "a grant with unmask was served the mask"
+    );
+    let r = lifter.call(
+        "GET",
+        &format!("/api/cameras/{yard}/playback.mp4?from={from}&to={to}"),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+
+    // The register says which it was, for each.
+    let ops = register(&site, "op");
+    let served: Vec<&Value> = ops.iter().filter(|e| e["outcome"] == "served").collect();
+    assert!(served.len() >= 4, "{ops:#?}");
+    assert!(
+        served.iter().all(|e| e["privacy_mask"] == "burned"),
+        "{served:#?}"
+    );
+    let refused = ops
+        .iter()
+        .filter(|e| e["outcome"] == "refused" && e["privacy_mask"] == "burned")
+        .count();
+    assert_eq!(refused, 3, "{ops:#?}");
+    let lifted = register(&site, "lifter");
+    let served: Vec<&Value> = lifted
+        .iter()
+        .filter(|e| e["outcome"] == "served" || e["outcome"] == "started")
+        .collect();
+    assert!(!served.is_empty());
+    assert!(
+        served
+            .iter()
+            .all(|e| e["privacy_mask"] == "lifted"
+                && e["unmask_policies"] == json!(["grant.unmask"])),
+        "{served:#?}"
+    );
+
+    // Removed: files again, for everyone with the grant; the changes are events.
+    let r = mgr.call("PUT", &path, Some(json!({"polygons": []})));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["polygons"], json!([]));
+    let r = op.call(
+        "GET",
+        &format!("/api/cameras/{yard}/playback.mp4?from={from}&to={to}"),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let out = site.vidimus(&["events", "--json"]);
+    let events = String::from_utf8_lossy(&out.stdout);
+    assert!(events.contains("privacy_mask_set") && events.contains("privacy_mask_removed"));
+
+    assert!(rec.terminate());
+    cam.terminate();
+    // Every change of the mask is in the log and replays.
+    let out = site.vidimus(&["verify", "--json"]);
+    assert!(
+        out.status.success(),
+        "verify: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// The console (Chromium): an administrator draws a mask over a camera's live picture
+/// and saves it; an operator's live tile of that camera then shows black pixels there
+/// (the server's doing: nothing is drawn over the video), marked as masked.
+#[test]
+fn the_console_draws_a_mask_and_an_operators_live_tile_is_masked() {
+    let (mut cam, url) = simcam("none");
+    let site = Site::new(
+        &[("lobby", &format!("{url}/lobby"))],
+        "sync_interval = \"1s\"\nsegment_duration = \"4s\"",
+    );
+    add_user(&site, "op", "the operator's password", "operator");
+    duty(&site, "op");
+    // The administrator watches as recorded (a grant with unmask, approved by another
+    // administrator) while drawing.
+    add_user(&site, "chief", "the chief's password", "admin");
+    let out = site.vidimus_stdin(
+        &[
+            "grant",
+            "duty",
+            "--user",
+            "manager",
+            "--by",
+            "chief",
+            "--action",
+            "view_live",
+            "--action",
+            "unmask",
+        ],
+        "the chief's password\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rec = site.serve();
+    let stdout = console_test(
+        &site,
+        "privacy.mjs",
+        &[
+            ("ADMIN_USER", "manager"),
+            ("ADMIN_PASSWORD", "the manager's password"),
+            ("OP_USER", "op"),
+            ("OP_PASSWORD", "the operator's password"),
+            ("CAMERA", "lobby"),
+        ],
+    );
+    assert!(stdout.contains("masked live tile"), "{stdout}");
+    let mgr = Client::login(site.http, "manager", "the manager's password");
+    let lobby = mgr.camera_id("lobby");
+    let m = mgr
+        .call("GET", &format!("/api/cameras/{lobby}/privacy-mask"), None)
+        .json();
+    let poly = m["polygons"][0]
+        .as_array()
+        .expect("a polygon saved")
+        .clone();
+    assert_eq!(poly.len(), 4, "{m}");
+    for (got, want) in poly.iter().zip(MASK) {
+        for k in 0..2 {
+            let g = got[k].as_f64().unwrap();
+            assert!((g - want[k]).abs() < 0.01, "corner {got} for {want:?}");
+        }
+    }
+    // The operator's view was registered with the mask burned in.
+    let ops = register(&site, "op");
+    assert!(
+        ops.iter()
+            .any(|e| e["action"] == "view_live" && e["privacy_mask"] == "burned"),
+        "{ops:#?}"
+    );
+    assert!(rec.terminate());
+    cam.terminate();
+}
