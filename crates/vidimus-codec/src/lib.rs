@@ -12,6 +12,7 @@
 //! - [`ffmpeg`]: H.265 decoding through Debian's `ffmpeg` subprocess.
 //! - [`watermark`]: burning text lines into a frame (`burn`).
 //! - [`privacy`]: a camera's static privacy mask burned into frames (`MaskBurner`).
+//! - [`mp4`]: a new progressive MP4 of encoded pictures (derived copies).
 //! - [`avc`]: `avcC`, the `avc1` sample entry and the codec string of our output, for
 //!   the fMP4 muxer in `vidimus-media`.
 //! - [`transcode`]: [`Transcoder`], decode → watermark → encode for a whole stream.
@@ -27,6 +28,7 @@ mod error;
 pub mod ffmpeg;
 pub mod frame;
 pub mod h264;
+pub mod mp4;
 pub mod privacy;
 pub mod still;
 pub mod transcode;

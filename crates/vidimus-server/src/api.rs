@@ -647,10 +647,18 @@ async fn serve_mp4(
     )
     .await?
     .not_view_only(&state, crate::grants::NotViewOnly::File)
-    .await?
-    .not_masked(&state, "a recorded file")
     .await?;
     let export_id = export_id(granted.grant_id);
+    // A masked camera's export, for a grant that does not lift the mask, is a masked
+    // copy (decoded, masked, encoded again); its playback file is refused (the console
+    // plays the masked stream).
+    if reproduce && granted.mask.is_some() {
+        granted.entry["export_id"] = serde_json::json!(export_id);
+        return crate::masked::export(&state, &user, granted, id, from, to, export_id).await;
+    }
+    let mut granted = granted
+        .not_masked(&state, "a recorded file for playback")
+        .await?;
     granted.entry["export_id"] = serde_json::json!(export_id);
     let files = state.files.clone();
     let within = granted.within;

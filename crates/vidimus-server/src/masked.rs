@@ -202,3 +202,198 @@ fn transcode(mask: PrivacyMask, mut rx: mpsc::Receiver<Arc<LiveFrame>>, tx: mpsc
         }
     }
 }
+
+/// The longest masked copy made at once (it is decoded and encoded again, in memory).
+pub const MAX_COPY_SECS: i64 = 300;
+
+/// A masked copy (Art. 10, 30): the export of a masked camera for someone whose grant
+/// does not lift the mask. The recorded range is decoded, the mask burned into every
+/// picture and the pictures encoded again into a new MP4 that carries nothing of the
+/// recording but those pictures, and in its metadata whom it was made for, under which
+/// grant, and that it is masked. Registered (with the copy's SHA-256) before the first
+/// byte; the download is watched like any other.
+#[allow(clippy::too_many_arguments)]
+pub async fn export(
+    state: &crate::AppState,
+    user: &crate::auth::AuthUser,
+    mut granted: crate::grants::Authorized,
+    camera_id: i64,
+    from: vidimus_core::time::Wall90k,
+    to: vidimus_core::time::Wall90k,
+    export_id: String,
+) -> Result<axum::response::Response, crate::error::ApiError> {
+    use axum::http::{HeaderValue, StatusCode, header};
+    use sha2::Digest;
+    let mask = granted.mask.clone().expect("a masked camera");
+    if to.0 - from.0 > MAX_COPY_SECS * 90_000 {
+        let e = crate::error::ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "masked_copy_too_long",
+            format!(
+                "camera {:?} has privacy masks: its export is a masked copy, decoded and encoded again, of at most {MAX_COPY_SECS} s at once; ask for a shorter range",
+                granted.camera
+            ),
+        );
+        granted.register_failed(state, &e.message).await;
+        return Err(e);
+    }
+    let prepared =
+        match crate::api::prepare_granted(state, camera_id, from, to, granted.within).await {
+            Ok(p) => p,
+            Err(e) => {
+                granted.register_failed(state, &e.message).await;
+                return Err(e);
+            }
+        };
+    let (mut granted, handout) = granted.watch(state, true).await?;
+    let metadata = serde_json::json!({
+        "vidimus": "masked copy",
+        "camera": granted.camera,
+        "from": from.to_string(),
+        "to": to.to_string(),
+        "export_id": export_id,
+        "request_id": granted.request_id,
+        "grant_id": granted.grant_id,
+        "user": user.username,
+        "privacy_mask": mask,
+        "derived": "decoded, privacy masks burned in, encoded again; not the recorded bytes",
+    })
+    .to_string();
+    let files = state.files.clone();
+    let stop = handout.stop_signal();
+    let made = tokio::task::spawn_blocking(move || copy(&prepared, &files, mask, &metadata, &stop))
+        .await
+        .map_err(crate::error::ApiError::internal)?;
+    let (mp4, frames) = match made {
+        Ok(m) => m,
+        Err(e) => {
+            granted.register_failed(state, &e).await;
+            return Err(crate::error::ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "masked_copy_failed",
+                format!("the masked copy could not be made: {e}"),
+            ));
+        }
+    };
+    let sha: String = sha2::Sha256::digest(&mp4)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let len = mp4.len() as u64;
+    granted
+        .register(
+            state,
+            serde_json::json!({"outcome": "served", "served": {
+                "masked_copy": {"sha256": sha, "bytes": len, "frames": frames}}}),
+        )
+        .await?;
+    let leaf = granted.leaf_index;
+    tracing::info!(user = %user.username, camera_id, %from, %to, bytes = len, grant = granted.grant_id, "masked copy served");
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
+    let body = bytes::Bytes::from(mp4);
+    tokio::spawn(async move {
+        for chunk in body.chunks(1 << 20) {
+            if tx.send(Ok(body.slice_ref(chunk))).await.is_err() {
+                break;
+            }
+        }
+    });
+    let ending = crate::grants::HandoutEnd::new(state, granted, len);
+    let stream = crate::grants::guarded_body(rx, handout, ending);
+    let mut r = axum::response::Response::new(axum::body::Body::from_stream(stream));
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert("x-vidimus-register-entry", HeaderValue::from(leaf));
+    h.insert(
+        "x-vidimus-masked-copy-sha256",
+        HeaderValue::from_str(&sha).map_err(crate::error::ApiError::internal)?,
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&format!(
+            "attachment; filename=\"camera{camera_id}_{}_masked.mp4\"",
+            from.unix_millis()
+        ))
+        .map_err(crate::error::ApiError::internal)?,
+    );
+    Ok(r)
+}
+
+/// Decodes the planned samples, burns the mask in, encodes: the new MP4 and its frame
+/// count.
+fn copy(
+    prepared: &vidimus_store::export::PreparedExport,
+    files: &vidimus_store::SegmentFiles,
+    mask: PrivacyMask,
+    metadata: &str,
+    stop: &tokio::sync::watch::Receiver<Option<crate::handout::Stop>>,
+) -> Result<(Vec<u8>, usize), String> {
+    let ffmpeg = Ffmpeg::find();
+    let start = prepared.samples.start_90k;
+    let mut tr: Option<(usize, Transcoder)> = None;
+    let mut encoded = Vec::new();
+    let mut failure = None;
+    let mut stopped = false;
+    vidimus_store::export::read_samples(prepared, files, |s| {
+        if stop.borrow().is_some() {
+            stopped = true;
+            return Ok(false);
+        }
+        if tr.as_ref().is_none_or(|(e, _)| *e != s.sample_entry) {
+            if tr.is_some() {
+                failure = Some("the camera's stream parameters change inside the range: export the parts before and after separately".to_owned());
+                return Ok(false);
+            }
+            match Transcoder::for_sample_entry(
+                &prepared.samples.entries[s.sample_entry],
+                &ffmpeg,
+                EncoderSettings::default(),
+                None,
+                Box::new(|_| Vec::new()),
+            ) {
+                Ok(t) => tr = Some((s.sample_entry, t.with_mask(MaskBurner::new(mask.clone())))),
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    return Ok(false);
+                }
+            }
+        }
+        let (_, t) = tr.as_mut().expect("opened above");
+        let au = AccessUnit {
+            data: &s.data,
+            framing: NalFraming::LengthPrefixed(4),
+            pts: s.media_90k - start,
+        };
+        match t.push(&au) {
+            Ok(f) => {
+                encoded.extend(f);
+                Ok(true)
+            }
+            Err(e) => {
+                failure = Some(e.to_string());
+                Ok(false)
+            }
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if stopped {
+        return Err(
+            "the hand-out was stopped (grant revoked or expired, or the server stopping)".into(),
+        );
+    }
+    let (_, mut t) = tr.ok_or("no recorded picture in the range")?;
+    encoded.extend(t.finish().map_err(|e| e.to_string())?);
+    let ps = t
+        .parameter_sets()
+        .cloned()
+        .ok_or("no picture was encoded")?;
+    let (w, h) = (prepared.samples.width, prepared.samples.height);
+    let frames = encoded.len();
+    let mp4 = vidimus_codec::mp4::write(&ps, &encoded, w, h, metadata.as_bytes())
+        .map_err(|e| e.to_string())?;
+    Ok((mp4, frames))
+}

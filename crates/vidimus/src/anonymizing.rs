@@ -18,8 +18,6 @@ use vidimus_codec::{
     AccessUnit, EncodedFrame, Encoder, EncoderSettings, Ffmpeg, H264Encoder, NalFraming,
     ParameterSets, open_decoder,
 };
-use vidimus_media::export::{ChunkIn, ExportParams, plan};
-use vidimus_media::fmp4::Sample;
 use vidimus_media::mp4file;
 
 /// The largest sample read (a 4K key frame is a few MB): a file claiming more is
@@ -312,7 +310,7 @@ impl<'e> Pass<'e> {
             let (Ok(w), Ok(h)) = (u16::try_from(w), u16::try_from(h)) else {
                 bail!("a {w}x{h} picture is too large for an MP4 track header");
             };
-            Some(write_mp4(&ps, &encoded, w, h)?)
+            Some(vidimus_codec::mp4::write(&ps, &encoded, w, h, b"")?)
         } else {
             None
         };
@@ -327,55 +325,6 @@ impl<'e> Pass<'e> {
             duration_90k,
         })
     }
-}
-
-/// A new MP4 of the encoded pictures: our parameter sets, our sample tables, nothing
-/// else.
-fn write_mp4(
-    ps: &vidimus_codec::H264ParameterSets,
-    encoded: &[EncodedFrame],
-    width: u16,
-    height: u16,
-) -> anyhow::Result<Vec<u8>> {
-    let entry = ps.avc1_sample_entry(width, height);
-    let mut data = Vec::new();
-    let mut samples = Vec::with_capacity(encoded.len());
-    for (i, e) in encoded.iter().enumerate() {
-        let bytes = e.mp4_sample();
-        let next = encoded.get(i + 1).map(|n| n.pts);
-        let prev = i.checked_sub(1).map(|j| e.pts - encoded[j].pts);
-        let duration = next
-            .map(|n| n - e.pts)
-            .or(prev)
-            .unwrap_or(3600)
-            .clamp(1, u32::MAX as i64) as u32;
-        samples.push(Sample {
-            duration,
-            size: bytes.len() as u32,
-            is_key: e.is_key,
-        });
-        data.extend_from_slice(&bytes);
-    }
-    let plan = plan(
-        &ExportParams {
-            sample_entries: std::slice::from_ref(&entry),
-            width,
-            height,
-            trim: 0,
-            trim_end: 0,
-            metadata: b"",
-        },
-        &[ChunkIn {
-            source: 0,
-            offset: 0,
-            len: data.len() as u64,
-            samples,
-            sample_entry: 0,
-        }],
-    )?;
-    let mut mp4 = plan.header;
-    mp4.extend_from_slice(&data);
-    Ok(mp4)
 }
 
 impl Outcome {

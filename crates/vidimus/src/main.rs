@@ -437,6 +437,22 @@ enum CameraCommand {
         #[arg(long)]
         industry: Option<String>,
     },
+    /// Set a camera's static privacy mask (Art. 10, 30), replacing the one it has:
+    /// polygons of corners in fractions of the picture, burned into everything served
+    /// of the camera to anyone whose grant does not include `unmask`.
+    Mask {
+        #[command(flatten)]
+        target: Target,
+        /// The camera's name.
+        name: String,
+        /// A polygon: corners `x,y` separated by spaces, each a fraction from 0 to 1
+        /// (e.g. "0.1,0.3 0.4,0.3 0.4,0.7 0.1,0.7"); repeatable.
+        #[arg(long, required_unless_present = "clear")]
+        polygon: Vec<String>,
+        /// Remove the camera's mask.
+        #[arg(long, conflicts_with = "polygon")]
+        clear: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -1301,6 +1317,33 @@ fn camera(cmd: CameraCommand) -> anyhow::Result<()> {
                 }
             }
         }
+        CameraCommand::Mask {
+            target,
+            name,
+            polygon,
+            clear,
+        } => {
+            let polygons = if clear {
+                Vec::new()
+            } else {
+                polygon
+                    .iter()
+                    .map(|p| parse_polygon(p).with_context(|| format!("--polygon {p:?}")))
+                    .collect::<anyhow::Result<Vec<_>>>()?
+            };
+            let mask = vidimus_core::privacy::PrivacyMask { polygons };
+            let (_, mut ix) = target.index()?;
+            let cam = ix.camera_by_name(&name)?;
+            ix.set_privacy_mask(cam.id, &mask, &cli_actor(), now)?;
+            if mask.is_empty() {
+                println!("camera {name}: privacy mask removed");
+            } else {
+                println!(
+                    "camera {name}: privacy mask of {} polygons set",
+                    mask.polygons.len()
+                );
+            }
+        }
         CameraCommand::Place {
             target,
             name,
@@ -1808,4 +1851,23 @@ fn hold(cmd: HoldCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A polygon from `x,y x,y …` (fractions of the picture; checked by the store).
+fn parse_polygon(text: &str) -> anyhow::Result<Vec<[f64; 2]>> {
+    text.split_whitespace()
+        .map(|corner| {
+            let (x, y) = corner
+                .split_once(',')
+                .with_context(|| format!("corner {corner:?} is not x,y"))?;
+            Ok([
+                x.trim()
+                    .parse()
+                    .with_context(|| format!("x of {corner:?}"))?,
+                y.trim()
+                    .parse()
+                    .with_context(|| format!("y of {corner:?}"))?,
+            ])
+        })
+        .collect()
 }

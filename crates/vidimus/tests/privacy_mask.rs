@@ -2,9 +2,9 @@
 //! manager sets a camera's mask through the API (limits checked, the change logged);
 //! from then on, whoever's grant does not include `unmask` gets the camera with the
 //! mask burned into the pixels by the server — the live view (decoded, masked,
-//! re-encoded while watched), recorded playback (the `/view` stream), snapshots and
-//! thumbnails — and no file of the recorded bytes (playback.mp4, export, bundles:
-//! `409 privacy_masked`, registered). A grant with `unmask` gets the camera as
+//! re-encoded while watched), recorded playback (the `/view` stream), snapshots,
+//! thumbnails and exports (a masked copy, decoded and encoded again) — and no file of
+//! the recorded bytes (playback.mp4, bundles: `409 privacy_masked`, registered). A grant with `unmask` gets the camera as
 //! recorded, registered as lifted. Removing the mask restores files; `verify` is clean.
 
 mod support;
@@ -279,17 +279,52 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
     );
 
     // No file of the recorded bytes without the right to lift it: registered refusals.
-    for p in [
-        format!("/api/cameras/{yard}/playback.mp4?from={from}&to={to}"),
-        format!("/api/cameras/{yard}/export.mp4?from={from}&to={to}&recipient=court"),
-    ] {
-        let r = op.call("GET", &p, None);
-        assert_eq!(
-            (r.status, r.code().as_str()),
-            (409, "privacy_masked"),
-            "{p}"
-        );
+    let r = op.call(
+        "GET",
+        &format!("/api/cameras/{yard}/playback.mp4?from={from}&to={to}"),
+        None,
+    );
+    assert_eq!((r.status, r.code().as_str()), (409, "privacy_masked"));
+    // An export is a masked copy: decoded, masked, encoded again; the rest of the
+    // picture is the recording; its SHA-256 is registered and named in a header.
+    let r = op.call(
+        "GET",
+        &format!("/api/cameras/{yard}/export.mp4?from={from}&to={to}&recipient=court"),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let copy_sha = r.header("x-vidimus-masked-copy-sha256").unwrap().to_owned();
+    {
+        use sha2::Digest;
+        assert_eq!(hex::encode(sha2::Sha256::digest(&r.body)), copy_sha);
     }
+    assert!(
+        r.body.windows(11).any(|w| w == b"masked copy"),
+        "the copy's metadata says it is masked"
+    );
+    let copied = dir.join("masked-copy.mp4");
+    std::fs::write(&copied, &r.body).unwrap();
+    decodes_cleanly(&copied);
+    let (frames, codec, w, h) = ffprobe(&copied);
+    assert_eq!((codec.as_str(), w, h), ("h264", 1280, 720));
+    assert!(frames >= 70, "{frames} frames for 3 s");
+    let g = grey(&copied);
+    assert_masked("masked copy", &g);
+    let outside = diff(&g, &original, OUTSIDE);
+    assert!(
+        outside < 8.0,
+        "outside the mask the copy differs by {outside:.1}"
+    );
+    // Longer than a masked copy is made at once: a clear refusal.
+    let r = op.call(
+        "GET",
+        &format!(
+            "/api/cameras/{yard}/export.mp4?from={from}&to={:.6}&recipient=court",
+            s + 301.0
+        ),
+        None,
+    );
+    assert_eq!((r.status, r.code().as_str()), (422, "masked_copy_too_long"));
     let r = op.call(
         "POST",
         &format!("/api/cameras/{yard}/bundles"),
@@ -379,7 +414,12 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
         .iter()
         .filter(|e| e["outcome"] == "refused" && e["privacy_mask"] == "burned")
         .count();
-    assert_eq!(refused, 3, "{ops:#?}");
+    assert_eq!(refused, 2, "{ops:#?}");
+    assert!(
+        ops.iter()
+            .any(|e| e["served"]["masked_copy"]["sha256"] == copy_sha.as_str()),
+        "{ops:#?}"
+    );
     let lifted = register(&site, "lifter");
     let served: Vec<&Value> = lifted
         .iter()

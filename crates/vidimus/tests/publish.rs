@@ -439,6 +439,60 @@ fn a_recorded_range_is_published_anonymized_registered_and_proven() {
     assert!((70..=80).contains(&n), "{n} frames across the gap");
     let (ok, rep) = verify_offline(&across, &["--key", &key]);
     assert!(ok, "{rep}");
+    // A camera's privacy mask is burned into its publications (Art. 10, 30): the same
+    // second published without and with a mask (set from the command line), the
+    // masked region black in the second only, and the mask named in the process.
+    let second = |name: &str| {
+        let out_path = site.dir.path().join(name);
+        let out = site.vidimus(&[
+            "publish",
+            "--camera",
+            "street",
+            "--from",
+            &f(first_end - 90_000 * 3 / 2),
+            "--to",
+            &f(first_end - 90_000 / 2),
+            "--purpose",
+            "appeal",
+            "--out",
+            out_path.to_str().unwrap(),
+            "--models",
+            models.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let b = std::fs::read(&out_path).unwrap();
+        let clip = site.dir.path().join(format!("{name}.mp4"));
+        std::fs::write(&clip, member(&b, vidimus_integrity::publication::MP4)).unwrap();
+        let manifest: Value =
+            serde_json::from_slice(member(&b, vidimus_integrity::publication::MANIFEST)).unwrap();
+        (first_frame_luma(&clip), manifest)
+    };
+    let (plain, _) = second("plain.vpub");
+    site.cli(&[
+        "camera",
+        "mask",
+        "street",
+        "--polygon",
+        "0.55,0.1 0.95,0.1 0.95,0.6 0.55,0.6",
+    ]);
+    let (masked, manifest) = second("masked.vpub");
+    let region = (760, 90, 1190, 410);
+    let (p, m) = (mean(&plain, region), mean(&masked, region));
+    assert!(p > 30.0, "the street is dark where the mask goes ({p:.1})");
+    assert!(
+        m < 20.0,
+        "the masked region of the publication has luma {m:.1}"
+    );
+    assert!(
+        manifest.to_string().contains("privacy_mask"),
+        "the process names the mask: {manifest:#}"
+    );
+    site.cli(&["camera", "mask", "street", "--clear"]);
+
     // --force is needed to replace it, and the old file stays without it.
     let before = std::fs::read(&across).unwrap();
     let out = site.vidimus(&[
@@ -931,4 +985,40 @@ fn a_publication_under_a_grant_for_publication_never_yields_raw_video() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+/// The first picture of an MP4 as 8-bit grey, 1280x720.
+fn first_frame_luma(path: &std::path::Path) -> Vec<u8> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-frames:v",
+            "1",
+            "-vf",
+            "scale=1280:720,format=gray",
+            "-f",
+            "rawvideo",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout.len(), 1280 * 720);
+    out.stdout
+}
+
+/// Mean luma over a rectangle (x0, y0, x1, y1) of a 1280x720 grey picture.
+fn mean(a: &[u8], (x0, y0, x1, y1): (usize, usize, usize, usize)) -> f64 {
+    let mut sum = 0u64;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            sum += u64::from(a[y * 1280 + x]);
+        }
+    }
+    sum as f64 / ((x1 - x0) * (y1 - y0)) as f64
 }
