@@ -83,12 +83,13 @@ pub async fn live(
     };
     granted.register(&state, served).await?;
     let sub = state.live.subscribe(id);
+    let masks = state.masks.subscribe();
     tracing::info!(user = %user.username, camera_id = id, grant = granted.grant_id, masked = mask.is_some(), "live view opened");
     Ok(ws.on_upgrade(move |socket| async move {
         let started = std::time::Instant::now();
         let (bytes, ended) = match mask {
-            Some(m) => crate::masked::live(socket, sub, id, user.username, handout, m).await,
-            None => stream(socket, sub, id, user.username, handout).await,
+            Some(m) => crate::masked::live(socket, sub, id, user.username, handout, m, masks).await,
+            None => stream(socket, sub, id, user.username, handout, masks).await,
         };
         crate::grants::register_end(&state, &granted, started, bytes, ended).await;
     }))
@@ -225,6 +226,17 @@ pub(crate) async fn end_view(mut socket: WebSocket, why: crate::handout::Stop) -
     reason
 }
 
+/// Closes a view because a privacy mask changed: no `end` message, so the console
+/// reconnects (and the view is decided again under the new mask).
+pub(crate) async fn mask_changed(mut socket: WebSocket) -> &'static str {
+    let bye = socket.send(Message::Close(Some(axum::extract::ws::CloseFrame {
+        code: 1012,
+        reason: "privacy mask changed".into(),
+    })));
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), bye).await;
+    "privacy mask changed"
+}
+
 /// Streams until the viewer goes, the camera's channel closes or the hand-out must
 /// stop; returns the bytes sent and how it ended.
 async fn stream(
@@ -233,6 +245,7 @@ async fn stream(
     camera: i64,
     user: String,
     mut handout: crate::handout::Handout,
+    mut masks: tokio::sync::watch::Receiver<u64>,
 ) -> (u64, &'static str) {
     let vidimus_recorder::live::LiveSubscription { gop, mut rx } = sub;
     // The current GOP first (from its key frame): the view starts at once.
@@ -265,6 +278,10 @@ async fn stream(
             why = handout.wait() => {
                 tracing::info!(%user, camera_id = camera, reason = why.as_str(), "live view ended");
                 return (sent, end_view(socket, why).await);
+            }
+            _ = masks.changed() => {
+                tracing::info!(%user, camera_id = camera, "live view closed: a privacy mask changed");
+                return (sent, mask_changed(socket).await);
             }
             r = rx.recv() => r,
             m = socket.recv() => match m {

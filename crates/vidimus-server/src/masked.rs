@@ -35,6 +35,7 @@ pub async fn live(
     user: String,
     mut handout: Handout,
     mask: PrivacyMask,
+    mut masks: tokio::sync::watch::Receiver<u64>,
 ) -> (u64, &'static str) {
     let LiveSubscription { gop, mut rx } = sub;
     let mut gop = gop.into_iter();
@@ -63,6 +64,11 @@ pub async fn live(
                     let _ = worker.await;
                     tracing::info!(%user, camera_id = camera, reason = why.as_str(), "masked live view ended");
                     return (sent, crate::live::end_view(socket, why).await);
+                }
+                _ = masks.changed() => {
+                    drop(in_tx);
+                    let _ = worker.await;
+                    return (sent, crate::live::mask_changed(socket).await);
                 }
                 o = out_rx.recv() => {
                     let msg = match o {

@@ -113,6 +113,9 @@ pub async fn set(
             Ok(ix.set_privacy_mask(id, &m, &by, now)?)
         })
         .await?;
+    // Views opened before the change end; their viewers reconnect and are decided
+    // under the new mask.
+    state.masks.send_modify(|n| *n += 1);
     tracing::info!(user = %user.username, camera_id = id, polygons = mask.polygons.len(), "privacy mask set");
     Ok(Json(info(&state, id).await?))
 }

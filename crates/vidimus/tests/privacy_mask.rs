@@ -267,8 +267,50 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
         Some(json!({"polygons": [MASK]})),
     );
     assert_eq!(r.status, 404);
+    // A plain live view opened before the mask is set ends when it is set (its viewer
+    // reconnects and gets the masked one): it must not go on showing what is now hidden.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut before = rt.block_on(async {
+        let mut s = ws(site.http, &op, &format!("/api/cameras/{yard}/live"))
+            .await
+            .unwrap();
+        // Until video flows.
+        loop {
+            let m = tokio::time::timeout(Duration::from_secs(30), s.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            if matches!(m, Message::Binary(_)) {
+                break s;
+            }
+        }
+    });
     let r = mgr.call("PUT", &path, Some(json!({"polygons": [MASK]})));
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let closed = rt.block_on(async {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), before.next()).await {
+                Ok(Some(Ok(Message::Close(c)))) => break c.map(|c| u16::from(c.code)),
+                Ok(Some(Ok(_))) => continue,
+                other => panic!("the plain view went on after the mask was set: {other:?}"),
+            }
+        }
+    });
+    assert_eq!(closed, Some(1012));
+    // (Its end is registered once its socket is gone: waited for.)
+    assert!(
+        wait_until(Duration::from_secs(10), || register(&site, "op")
+            .iter()
+            .any(
+                |e| e["action"] == "view_live" && e["ended"] == "privacy mask changed"
+            )),
+        "the view's end is not registered as a mask change"
+    );
+    let first_masked = register(&site, "op")
+        .iter()
+        .filter_map(|e| e["leaf_index"].as_i64())
+        .max();
     assert_eq!(r.json()["set_by"], "manager");
     // Everyone who sees the camera sees where it is masked.
     let cams = op.call("GET", "/api/cameras", None).json();
@@ -363,7 +405,6 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
         );
     }
 
-    let rt = tokio::runtime::Runtime::new().unwrap();
     // Recorded playback: the masked stream; outside the mask it is the recording.
     let (bytes, end) = rt.block_on(read_view(
         site.http,
@@ -404,7 +445,11 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
 
     // The register says which it was, for each.
     let ops = register(&site, "op");
-    let served: Vec<&Value> = ops.iter().filter(|e| e["outcome"] == "served").collect();
+    // Everything served since the mask was set has it burned in.
+    let served: Vec<&Value> = ops
+        .iter()
+        .filter(|e| e["outcome"] == "served" && e["leaf_index"].as_i64() > first_masked)
+        .collect();
     assert!(served.len() >= 4, "{ops:#?}");
     assert!(
         served.iter().all(|e| e["privacy_mask"] == "burned"),
