@@ -2,7 +2,8 @@
 // administrator of the system manager draws a polygon over a camera's live picture and
 // saves it; an operator without the right to lift it then watches that camera on the
 // live wall, and the pixels the video element shows are black where the mask is (the
-// server burned it in; nothing is drawn over the video), with the tile saying so. Run
+// server burned it in; nothing is drawn over the video), with the tile saying so; and
+// its recorded playback is the server's masked stream. Run
 // by crates/vidimus/tests/privacy_mask.rs, which checks the saved mask and the register.
 //
 // Env: BASE_URL, ARTIFACTS, ADMIN_USER, ADMIN_PASSWORD, OP_USER, OP_PASSWORD, CAMERA.
@@ -75,6 +76,16 @@ try {
   // Nothing is laid over the video: the mask is in the pixels.
   assert.equal(await op.locator(`[data-testid="tile-${camera}"] svg, [data-testid="tile-${camera}"] canvas`).count(), 0);
   console.log(`masked live tile: inside ${inside.toFixed(1)}, outside ${outside.toFixed(1)}`);
+
+  step("recorded playback of that camera is the server's masked stream");
+  await op.goto(`${base}/playback/${encodeURIComponent(camera)}?t=${Math.floor(Date.now() / 1000 - 6)}`);
+  await op.waitForSelector("[data-testid=playback-masked]", { timeout: 30_000 });
+  await playing(op, "[data-testid=playback-video]");
+  const played = await meanLuma(op, "[data-testid=playback-video]", INSIDE);
+  await op.screenshot({ path: join(artifacts, "operator-playback.png") });
+  assert.ok(played < 24, `inside the mask the operator's playback shows luma ${played.toFixed(1)}`);
+  assert.ok(await meanLuma(op, "[data-testid=playback-video]", OUTSIDE) > 30, "the rest of the picture plays");
+  console.log(`masked playback: inside ${played.toFixed(1)}`);
 } finally {
   await browser.close();
 }

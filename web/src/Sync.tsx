@@ -154,6 +154,9 @@ function SyncTile({ camera, grant, viewOnly, playFrom, speed, video, onMap }: {
   const grantFrom = grant ? Date.parse(grant.from) / 1000 : -Infinity;
   const grantTo = grant?.to ? Date.parse(grant.to) / 1000 : Infinity;
   const inside = playFrom !== null && playFrom >= grantFrom && playFrom < grantTo;
+  // A masked camera (Art. 10, 30) without the right to lift the mask is played as the
+  // server's masked stream, one camera at a time: its recorded file would be refused.
+  const masked = camera.privacy_masked && !!grant && !grant.actions.includes("unmask");
   const playTo = playFrom === null ? null : Math.min(playFrom + CHUNK, grantTo);
   const [gap, setGap] = useState(false);
   useEffect(() => {
@@ -170,6 +173,7 @@ function SyncTile({ camera, grant, viewOnly, playFrom, speed, video, onMap }: {
       <div className="tile-name">{camera.name}</div>
       {!grant && viewOnly ? <div className="hint" data-testid={`sync-view-only-${camera.name}`}>{t("syncViewOnly")} <Link href={`/playback/${encodeURIComponent(camera.name)}${playFrom === null ? "" : `?t=${Math.floor(playFrom)}`}`}>{t("openPlayback")}</Link></div>
         : !grant ? <div className="hint">{t("noPlaybackGrant")}</div>
+        : masked ? <div className="hint" data-testid={`sync-masked-${camera.name}`}>{t("syncMasked")} <Link href={`/playback/${encodeURIComponent(camera.name)}${playFrom === null ? "" : `?t=${Math.floor(playFrom)}`}`}>{t("openPlayback")}</Link></div>
         : playFrom === null ? <div className="hint">{t("clickToPlay")}</div>
         : !inside ? <div className="hint">{t("outsideGrantShort")}</div>
         : <video ref={video} src={playbackUrl(camera.id, playFrom, playTo!, grant.id)} autoPlay muted data-testid={`sync-video-${camera.name}`}

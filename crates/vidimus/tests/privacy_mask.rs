@@ -551,7 +551,10 @@ fn the_console_draws_a_mask_and_an_operators_live_tile_is_masked() {
             ("CAMERA", "lobby"),
         ],
     );
-    assert!(stdout.contains("masked live tile"), "{stdout}");
+    assert!(
+        stdout.contains("masked live tile") && stdout.contains("masked playback"),
+        "{stdout}"
+    );
     let mgr = Client::login(site.http, "manager", "the manager's password");
     let lobby = mgr.camera_id("lobby");
     let m = mgr
