@@ -63,7 +63,7 @@ export function Masks() {
         <div className="mask-editor" data-testid="mask-editor">
           <LiveTile key={cam.id} cameraId={cam.id} name={cam.name} grant={liveGrant} status={cam.status} reason={cam.last_error} />
           <svg ref={board} className="mask-board" data-testid="mask-board" viewBox="0 0 1 1" preserveAspectRatio="none" onClick={place}>
-            {polygons.map((p, i) => <polygon key={i} points={points(p)} className="mask-poly" data-testid="mask-poly" />)}
+            {polygons.map((p, i) => <polygon key={i} points={points(p)} fillRule="nonzero" className="mask-poly" data-testid="mask-poly" />)}
             {drawing.length > 0 && <polyline points={points(drawing)} className="mask-drawing" />}
             {drawing.map(([x, y], i) => <circle key={i} cx={x} cy={y} r={0.006} className="mask-corner" />)}
           </svg>

@@ -12,6 +12,7 @@ use vidimus_core::privacy::{Coverage, PrivacyMask};
 pub struct MaskBurner {
     mask: PrivacyMask,
     coverage: Option<Coverage>,
+    margin: usize,
 }
 
 impl MaskBurner {
@@ -19,7 +20,17 @@ impl MaskBurner {
         MaskBurner {
             mask,
             coverage: None,
+            margin: 0,
         }
+    }
+
+    /// Covers `px` more pixels round the mask: for pictures that are not an exact
+    /// scale of the recorded frame (thumbnails are cut to a whole shrink factor, so
+    /// their fractions drift by up to a few pixels).
+    pub fn with_margin(mut self, px: usize) -> Self {
+        self.margin = px;
+        self.coverage = None;
+        self
     }
 
     /// Fills the mask's pixels of `frame`.
@@ -30,7 +41,15 @@ impl MaskBurner {
         let (w, h) = (frame.width(), frame.height());
         let c = match &self.coverage {
             Some(c) if c.width == w && c.height == h => c,
-            _ => self.coverage.insert(self.mask.coverage(w, h)),
+            _ => {
+                let c = self.mask.coverage(w, h);
+                let c = if self.margin > 0 {
+                    c.widened(self.margin)
+                } else {
+                    c
+                };
+                self.coverage.insert(c)
+            }
         };
         burn(frame, c);
     }

@@ -6,7 +6,8 @@
 //! client-side overlay.
 //!
 //! Pure: the model, its limits, and [`PrivacyMask::coverage`], the pixels a mask
-//! covers in a picture of a given size. Coverage is conservative: a pixel is covered
+//! covers in a picture of a given size (by the nonzero winding rule, as the console's
+//! editor fills a polygon). Coverage is conservative: a pixel is covered
 //! when any part of it lies inside a polygon (the polygon's edges widened by one
 //! pixel), so nothing at a mask's edge leaks at any resolution.
 
@@ -162,17 +163,35 @@ fn clip(a: (f64, f64), b: (f64, f64), top: f64, bottom: f64) -> Option<(f64, f64
     Some((xa.min(xb), xa.max(xb)))
 }
 
-/// The spans of a horizontal line inside a polygon (even-odd rule).
+/// The spans of a horizontal line inside a polygon, by the nonzero winding rule (what
+/// the console's editor fills: a part a self-crossing outline goes round twice is
+/// inside, not a hole).
 fn cuts(pts: &[(f64, f64)], y: f64) -> Vec<(f64, f64)> {
-    let mut xs: Vec<f64> = Vec::new();
+    let mut xs: Vec<(f64, i32)> = Vec::new();
     for k in 0..pts.len() {
         let (a, b) = (pts[k], pts[(k + 1) % pts.len()]);
-        if (a.1 <= y && b.1 > y) || (b.1 <= y && a.1 > y) {
-            xs.push(a.0 + (y - a.1) / (b.1 - a.1) * (b.0 - a.0));
+        let dir = if a.1 <= y && b.1 > y {
+            1
+        } else if b.1 <= y && a.1 > y {
+            -1
+        } else {
+            continue;
+        };
+        xs.push((a.0 + (y - a.1) / (b.1 - a.1) * (b.0 - a.0), dir));
+    }
+    xs.sort_by(|p, q| p.0.total_cmp(&q.0));
+    let mut out = Vec::new();
+    let (mut winding, mut from) = (0, 0.0);
+    for (x, d) in xs {
+        if winding == 0 {
+            from = x;
+        }
+        winding += d;
+        if winding == 0 {
+            out.push((from, x));
         }
     }
-    xs.sort_by(f64::total_cmp);
-    xs.chunks_exact(2).map(|c| (c[0], c[1])).collect()
+    out
 }
 
 fn merge(mut spans: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
@@ -202,6 +221,30 @@ impl Coverage {
         self.rows
             .get(y)
             .is_some_and(|r| r.iter().any(|&(a, b)| x >= a && x < b))
+    }
+
+    /// The coverage grown by `k` more pixels every way (for pictures that are not an
+    /// exact scale of the frame, such as thumbnails cut to a whole shrink factor).
+    pub fn widened(&self, k: usize) -> Coverage {
+        let h = self.height;
+        let rows = (0..h)
+            .map(|y| {
+                let mut r: Vec<(usize, usize)> = Vec::new();
+                for yy in y.saturating_sub(k)..=(y + k).min(h.saturating_sub(1)) {
+                    r.extend(
+                        self.rows[yy]
+                            .iter()
+                            .map(|&(a, b)| (a.saturating_sub(k), (b + k).min(self.width))),
+                    );
+                }
+                merge(r)
+            })
+            .collect();
+        Coverage {
+            width: self.width,
+            height: h,
+            rows,
+        }
     }
 
     /// Whether nothing is covered.
@@ -242,6 +285,8 @@ mod tests {
         }
         // About 25 × 25 plus the border.
         assert!((625..=29 * 29).contains(&c.pixels()), "{}", c.pixels());
+        let w = c.widened(3);
+        assert!(w.covers(21, 30) && w.covers(53, 30) && !w.covers(19, 30) && !w.covers(56, 30));
     }
 
     #[test]
@@ -299,6 +344,28 @@ mod tests {
             }
         }
         inside
+    }
+
+    #[test]
+    fn a_self_crossing_outline_is_filled_as_the_editor_draws_it() {
+        // A pentagram: its centre is gone round twice (nonzero: inside; even-odd
+        // would leave it a hole).
+        let star: Vec<[f64; 2]> = (0..5)
+            .map(|i| {
+                let a = std::f64::consts::PI * (0.5 + 0.8 * i as f64);
+                [0.5 + 0.4 * a.cos(), 0.5 - 0.4 * a.sin()]
+            })
+            .collect();
+        let m = PrivacyMask {
+            polygons: vec![star],
+        };
+        m.validate().unwrap();
+        let c = m.coverage(200, 200);
+        for (x, y) in [(100, 100), (95, 105), (105, 95)] {
+            assert!(c.covers(x, y), "({x}, {y}) in the star's centre");
+        }
+        // A point outside the star, between two of its tips.
+        assert!(!c.covers(100, 185));
     }
 
     #[test]

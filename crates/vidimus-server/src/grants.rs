@@ -77,6 +77,9 @@ pub struct Authorized {
     /// when the camera has none or the grant lifts it (`unmask`). A publication always
     /// keeps it.
     pub mask: Option<vidimus_core::privacy::PrivacyMask>,
+    /// The camera and the version of its privacy mask (when it was set; `None`: no
+    /// mask) this access was decided under: a hand-out stops when it changes.
+    pub mask_version: (i64, Option<i64>),
     /// The register entry (its log leaf, 0-based), once registered.
     pub leaf_index: i64,
     /// Everything the register needs to add the end of a session.
@@ -371,7 +374,12 @@ pub fn decide(
             entry["policies"] = json!(d.policies);
             // A masked camera (Art. 10, 30): the mask is lifted only when the same
             // grant allows `unmask` too; the register says which it was.
-            let mut mask = ix.privacy_mask(cam.id)?.map(|m| m.mask);
+            let row = ix.privacy_mask(cam.id)?;
+            let mask_version = (cam.id, row.as_ref().map(|m| m.set_90k));
+            if let Some(m) = &row {
+                entry["privacy_mask_set_at"] = json!(Wall90k(m.set_90k).to_string());
+            }
+            let mut mask = row.map(|m| m.mask);
             if mask.is_some() {
                 let lifted = action != Action::Publish
                     && match grant_facts(r) {
@@ -416,6 +424,7 @@ pub fn decide(
                 camera: cam.name.clone(),
                 view_only,
                 mask,
+                mask_version,
                 expires_90k: g.expires_90k,
                 within: (Wall90k(r.from_90k), Wall90k(r.to_90k)),
                 leaf_index: -1,
@@ -551,10 +560,12 @@ impl Authorized {
     /// show what the mask hides, so it is refused (409 `privacy_masked`) and the
     /// refusal registered. Masked cameras are watched through the server's masked
     /// streams (live, `/view`), which burn the mask in.
-    pub async fn not_masked(self, state: &AppState, what: &str) -> Result<Self, ApiError> {
+    pub async fn not_masked(mut self, state: &AppState, what: &str) -> Result<Self, ApiError> {
         if self.mask.is_none() {
             return Ok(self);
         }
+        // Nothing was served, so nothing was burned.
+        self.entry["privacy_mask"] = json!("refused");
         let reason = format!(
             "camera {:?} has privacy masks and grant {} does not lift them (`unmask`): {what} would show the recorded pixels under the masks, so it is not served; watch it through the masked stream (GET /api/cameras/{{id}}/view), or ask for a grant that includes unmask (Art. 10, 30)",
             self.camera, self.grant_id
@@ -608,10 +619,13 @@ impl Authorized {
         transcode: bool,
     ) -> Result<(Self, crate::handout::Handout), ApiError> {
         let user_id = self.entry["user_id"].as_i64().unwrap_or(-1);
-        match state
-            .handouts
-            .admit(user_id, self.grant_id, self.expires_90k, transcode)
-        {
+        match state.handouts.admit(
+            user_id,
+            self.grant_id,
+            self.expires_90k,
+            transcode,
+            Some(self.mask_version),
+        ) {
             Some(h) => Ok((self, h)),
             None => Err(self
                 .refuse_with(

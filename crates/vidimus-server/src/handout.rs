@@ -2,8 +2,10 @@
 //! the grant it is served under. A grant holds for the whole hand-out and no further:
 //! the watcher ([`Handouts::watch`]) ends every hand-out whose grant was revoked — by
 //! any door, the API or the command line, so it reads the index, not a notification —
-//! or expired, within [`CHECK_EVERY`]. The hand-out's register entry ends with the
-//! reason.
+//! or expired, within [`CHECK_EVERY`]; likewise every hand-out of a camera whose
+//! privacy mask changed since it was decided (set, changed or removed, by any door),
+//! so nothing goes on being served under a mask that is no longer the camera's. The
+//! hand-out's register entry ends with the reason.
 //!
 //! The watcher is its own thread with its own index connection: a busy blocking pool
 //! or a slow handler cannot delay it. Expiry is enforced from the clock alone, and if
@@ -35,6 +37,9 @@ pub enum Stop {
     Shutdown,
     /// The grant could not be checked (the index was unreadable).
     Unchecked,
+    /// The camera's privacy mask was set, changed or removed after the hand-out was
+    /// decided (by any door: the API or the command line).
+    MaskChanged,
 }
 
 impl Stop {
@@ -45,12 +50,16 @@ impl Stop {
             Stop::Expired => "grant expired",
             Stop::Shutdown => "server stopped",
             Stop::Unchecked => "grant could not be checked",
+            Stop::MaskChanged => "privacy mask changed",
         }
     }
 }
 
 struct Active {
     grant_id: i64,
+    /// The camera, and the version of its privacy mask the hand-out was decided
+    /// under (`None`: it had none); `None` for hand-outs of no one camera.
+    mask: Option<(i64, Option<i64>)>,
     user_id: i64,
     transcode: bool,
     expires_90k: i64,
@@ -115,19 +124,22 @@ impl Drop for Handout {
 impl Handouts {
     /// Starts watching a hand-out under `grant_id`, which expires at `expires_90k`.
     pub fn begin(&self, grant_id: i64, expires_90k: i64) -> Handout {
-        self.admit(0, grant_id, expires_90k, false)
+        self.admit(0, grant_id, expires_90k, false, None)
             .expect("no limit for user 0")
     }
 
     /// Like [`Handouts::begin`] for `user_id`, unless they already have
     /// [`MAX_PER_USER`] in progress, or (a `transcode`) [`MAX_TRANSCODES`] are running:
-    /// one user cannot tie up the server's threads and cores.
+    /// one user cannot tie up the server's threads and cores. `mask`: the camera and
+    /// the version of its privacy mask the hand-out was decided under; a change of it
+    /// stops the hand-out ([`Stop::MaskChanged`]).
     pub fn admit(
         &self,
         user_id: i64,
         grant_id: i64,
         expires_90k: i64,
         transcode: bool,
+        mask: Option<(i64, Option<i64>)>,
     ) -> Option<Handout> {
         let mut active = self.active.lock().expect("hand-outs lock");
         if user_id != 0 {
@@ -144,6 +156,7 @@ impl Handouts {
             id,
             Active {
                 grant_id,
+                mask,
                 user_id,
                 transcode,
                 expires_90k,
@@ -197,6 +210,22 @@ impl Handouts {
             };
             if let Some(w) = why {
                 a.stop.send_replace(Some(w));
+            }
+        }
+    }
+
+    /// Stops the hand-outs whose camera's privacy mask is no longer the one they were
+    /// decided under, given every mask's `(camera_id, version)` now.
+    pub fn apply_masks(&self, versions: &[(i64, i64)]) {
+        let now: HashMap<i64, i64> = versions.iter().copied().collect();
+        for a in self.active.lock().expect("hand-outs lock").values() {
+            if a.stop.borrow().is_some() {
+                continue;
+            }
+            if let Some((camera, decided)) = a.mask
+                && now.get(&camera).copied() != decided
+            {
+                a.stop.send_replace(Some(Stop::MaskChanged));
             }
         }
     }
@@ -261,9 +290,13 @@ impl Handouts {
                             .map_err(|e| tracing::error!(error = %e, "hand-out watcher cannot open the index"))
                             .ok();
                     }
-                    match ix.as_ref().map(|ix| ix.grant_ends(&ids)) {
-                        Some(Ok(ends)) => {
+                    let read = ix
+                        .as_ref()
+                        .map(|ix| Ok::<_, vidimus_store::StoreError>((ix.grant_ends(&ids)?, ix.mask_versions()?)));
+                    match read {
+                        Some(Ok((ends, masks))) => {
                             handouts.apply(&ends, now);
+                            handouts.apply_masks(&masks);
                             checked = std::time::Instant::now();
                         }
                         Some(Err(e)) => {
@@ -356,21 +389,48 @@ mod tests {
     fn one_user_cannot_take_every_thread() {
         let h = Handouts::default();
         let mine: Vec<Handout> = (0..MAX_PER_USER)
-            .map(|_| h.admit(7, 1, i64::MAX, false).unwrap())
+            .map(|_| h.admit(7, 1, i64::MAX, false, None).unwrap())
             .collect();
-        assert!(h.admit(7, 1, i64::MAX, false).is_none());
+        assert!(h.admit(7, 1, i64::MAX, false, None).is_none());
         assert!(
-            h.admit(8, 2, i64::MAX, false).is_some(),
+            h.admit(8, 2, i64::MAX, false, None).is_some(),
             "others still get theirs"
         );
         drop(mine);
-        assert!(h.admit(7, 1, i64::MAX, false).is_some());
+        assert!(h.admit(7, 1, i64::MAX, false, None).is_some());
         let views: Vec<Handout> = (0..MAX_TRANSCODES)
-            .map(|u| h.admit(100 + u as i64, 3, i64::MAX, true).unwrap())
+            .map(|u| h.admit(100 + u as i64, 3, i64::MAX, true, None).unwrap())
             .collect();
-        assert!(h.admit(200, 3, i64::MAX, true).is_none());
+        assert!(h.admit(200, 3, i64::MAX, true, None).is_none());
         drop(views);
-        assert!(h.admit(200, 3, i64::MAX, true).is_some());
+        assert!(h.admit(200, 3, i64::MAX, true, None).is_some());
+    }
+
+    #[test]
+    fn a_changed_mask_stops_the_hand_outs_of_its_camera_only() {
+        let h = Handouts::default();
+        let plain = h.admit(1, 1, i64::MAX, false, Some((7, None))).unwrap();
+        let masked = h.admit(1, 1, i64::MAX, true, Some((8, Some(100)))).unwrap();
+        let other = h.admit(1, 1, i64::MAX, false, Some((9, None))).unwrap();
+        let no_camera = h.begin(1, i64::MAX);
+        // Nothing changed: nothing stops.
+        h.apply_masks(&[(8, 100)]);
+        assert!(
+            [&plain, &masked, &other]
+                .iter()
+                .all(|x| x.stopped().is_none())
+        );
+        // Camera 7 masked, camera 8's mask replaced.
+        h.apply_masks(&[(7, 200), (8, 300)]);
+        assert_eq!(plain.stopped(), Some(Stop::MaskChanged));
+        assert_eq!(masked.stopped(), Some(Stop::MaskChanged));
+        assert_eq!(other.stopped(), None);
+        assert_eq!(no_camera.stopped(), None);
+        // A removed mask stops what was decided under it.
+        let under = h.admit(1, 1, i64::MAX, false, Some((9, Some(5)))).unwrap();
+        h.apply_masks(&[]);
+        assert_eq!(under.stopped(), Some(Stop::MaskChanged));
+        assert_eq!(other.stopped(), None);
     }
 
     #[test]

@@ -118,10 +118,6 @@ pub struct AppState {
     pub publisher: Option<Arc<dyn publication::PublicationEngine>>,
     /// Publications being made and made in this run.
     pub publications: publication::Jobs,
-    /// Bumped whenever a camera's privacy mask changes: live views and masked streams
-    /// opened before it close, so their viewers reconnect and are decided again (a
-    /// plain view of a camera just masked must not go on showing what it now hides).
-    pub masks: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl AppState {
@@ -159,7 +155,6 @@ impl AppState {
             publisher: None,
             publications: publication::Jobs::new(),
             signing_key: None,
-            masks: Arc::new(tokio::sync::watch::Sender::new(0)),
         })
     }
 }

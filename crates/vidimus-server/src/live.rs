@@ -83,13 +83,12 @@ pub async fn live(
     };
     granted.register(&state, served).await?;
     let sub = state.live.subscribe(id);
-    let masks = state.masks.subscribe();
     tracing::info!(user = %user.username, camera_id = id, grant = granted.grant_id, masked = mask.is_some(), "live view opened");
     Ok(ws.on_upgrade(move |socket| async move {
         let started = std::time::Instant::now();
         let (bytes, ended) = match mask {
-            Some(m) => crate::masked::live(socket, sub, id, user.username, handout, m, masks).await,
-            None => stream(socket, sub, id, user.username, handout, masks).await,
+            Some(m) => crate::masked::live(socket, sub, id, user.username, handout, m).await,
+            None => stream(socket, sub, id, user.username, handout).await,
         };
         crate::grants::register_end(&state, &granted, started, bytes, ended).await;
     }))
@@ -211,6 +210,9 @@ impl Viewer {
 /// Tells the viewer why the view ends and closes it (policy violation); at most a
 /// second is spent on a viewer that does not read.
 pub(crate) async fn end_view(mut socket: WebSocket, why: crate::handout::Stop) -> &'static str {
+    if why == crate::handout::Stop::MaskChanged {
+        return mask_changed(socket).await;
+    }
     let reason = why.as_str();
     let bye = async {
         let msg = format!(r#"{{"type":"end","reason":"{reason}"}}"#);
@@ -245,7 +247,6 @@ async fn stream(
     camera: i64,
     user: String,
     mut handout: crate::handout::Handout,
-    mut masks: tokio::sync::watch::Receiver<u64>,
 ) -> (u64, &'static str) {
     let vidimus_recorder::live::LiveSubscription { gop, mut rx } = sub;
     // The current GOP first (from its key frame): the view starts at once.
@@ -278,10 +279,6 @@ async fn stream(
             why = handout.wait() => {
                 tracing::info!(%user, camera_id = camera, reason = why.as_str(), "live view ended");
                 return (sent, end_view(socket, why).await);
-            }
-            _ = masks.changed() => {
-                tracing::info!(%user, camera_id = camera, "live view closed: a privacy mask changed");
-                return (sent, mask_changed(socket).await);
             }
             r = rx.recv() => r,
             m = socket.recv() => match m {

@@ -35,7 +35,6 @@ pub async fn live(
     user: String,
     mut handout: Handout,
     mask: PrivacyMask,
-    mut masks: tokio::sync::watch::Receiver<u64>,
 ) -> (u64, &'static str) {
     let LiveSubscription { gop, mut rx } = sub;
     let mut gop = gop.into_iter();
@@ -60,15 +59,12 @@ pub async fn live(
             tokio::select! {
                 biased;
                 why = handout.wait() => {
+                    // Both queues dropped first: the thread may be waiting on either.
                     drop(in_tx);
+                    drop(out_rx);
                     let _ = worker.await;
                     tracing::info!(%user, camera_id = camera, reason = why.as_str(), "masked live view ended");
                     return (sent, crate::live::end_view(socket, why).await);
-                }
-                _ = masks.changed() => {
-                    drop(in_tx);
-                    let _ = worker.await;
-                    return (sent, crate::live::mask_changed(socket).await);
                 }
                 o = out_rx.recv() => {
                     let msg = match o {
@@ -89,6 +85,7 @@ pub async fn live(
                         biased;
                         why = handout.wait() => {
                             drop(in_tx);
+                            drop(out_rx);
                             let _ = worker.await;
                             return (sent, crate::live::end_view(socket, why).await);
                         }

@@ -133,6 +133,11 @@ pub struct Job {
     pub recipient: String,
     #[serde(flatten)]
     pub mode: PublicationMode,
+    /// The version of the camera's privacy mask (when it was set) the publication was
+    /// made under, if it had one: a publication is released and downloaded only while
+    /// it is still the camera's mask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy_mask_set_90k: Option<i64>,
     #[serde(flatten)]
     pub state: JobState,
 }
@@ -376,6 +381,7 @@ pub async fn start(
         purpose: req.purpose.trim().to_owned(),
         recipient: req.recipient.trim().to_owned(),
         mode: req.mode,
+        privacy_mask_set_90k: granted.mask_version.1,
         state: JobState::Running {
             done: 0,
             total: source.prepared.samples.walls.len(),
@@ -539,6 +545,17 @@ async fn run(
     let granted = match again {
         Ok(mut g) => {
             open_sharing(&mut g);
+            // A mask set, changed or removed while the clip was made: not what the
+            // camera's mask is now, so not released.
+            if g.mask_version.1 != job.privacy_mask_set_90k {
+                return failed(
+                    state,
+                    job,
+                    g,
+                    "not published: the camera's privacy mask changed while the publication was made; publish it again".into(),
+                )
+                .await;
+            }
             g
         }
         Err(e) => {
@@ -799,6 +816,12 @@ pub async fn download(
             "the publication failed: there is nothing to download",
         )),
     };
+    let refused = refused.or_else(|| {
+        (granted.mask_version.1 != job.privacy_mask_set_90k).then_some((
+            "mask_changed",
+            "the camera's privacy mask changed since this publication was made: it is not handed out any more; publish the range again",
+        ))
+    });
     if let Some((code, reason)) = refused {
         return Err(granted
             .refuse_with(&state, StatusCode::CONFLICT, code, reason)

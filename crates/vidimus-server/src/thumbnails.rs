@@ -94,6 +94,10 @@ fn bad_time(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "bad_time", e.to_string())
 }
 
+/// Pixels of a thumbnail masked round a privacy mask: more than the shrink's rounding
+/// can shift a fraction of the picture by.
+const THUMB_MASK_MARGIN: usize = 3;
+
 /// The key frames of a range as one JPEG strip, left to right; `x-vidimus-thumbnails`
 /// gives each picture's key frame time (Unix seconds, JSON array; null where the
 /// instant has no recording, drawn black).
@@ -196,8 +200,12 @@ pub async fn thumbnails(
         granted.camera, user.username, granted.request_id
     );
     // The cache keeps key frames as recorded; a masked camera's mask is burned into
-    // each tile of the strip (unless the grant lifts it).
-    let mut mask = granted.mask.clone().map(vidimus_codec::MaskBurner::new);
+    // each tile of the strip (unless the grant lifts it), with a margin for the
+    // shrink's rounding (a tile is a whole factor of the frame, cut to an even width).
+    let mut mask = granted
+        .mask
+        .clone()
+        .map(|m| vidimus_codec::MaskBurner::new(m).with_margin(THUMB_MASK_MARGIN));
     let made = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
         let frames: Vec<Frame> = pictures
             .into_iter()

@@ -117,17 +117,8 @@ pub async fn view(
     tracing::info!(user = %user.username, camera_id = id, grant = granted.grant_id, "view-only playback opened");
     Ok(ws.on_upgrade(move |socket| async move {
         let started = Instant::now();
-        let masks = state.masks.subscribe();
-        let (bytes, ended) = stream(
-            socket,
-            state.files.clone(),
-            prepared,
-            mark,
-            mask,
-            handout,
-            masks,
-        )
-        .await;
+        let (bytes, ended) =
+            stream(socket, state.files.clone(), prepared, mark, mask, handout).await;
         crate::grants::register_end(&state, &granted, started, bytes, &ended).await;
     }))
 }
@@ -141,7 +132,6 @@ async fn stream(
     mark: Option<String>,
     mask: Option<vidimus_core::privacy::PrivacyMask>,
     mut handout: crate::handout::Handout,
-    mut masks: tokio::sync::watch::Receiver<u64>,
 ) -> (u64, String) {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Out>(8);
     let stop = handout.stop_signal();
@@ -163,7 +153,6 @@ async fn stream(
                 }).await;
                 break reason.to_owned();
             }
-            _ = masks.changed() => break crate::live::mask_changed(socket).await.to_owned(),
             m = socket.recv() => match m {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break "client closed".to_owned(),
                 Some(Ok(_)) => continue,

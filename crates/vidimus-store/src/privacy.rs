@@ -43,6 +43,18 @@ impl SqliteIndex {
         .transpose()
     }
 
+    /// Every mask's camera and version (when it was set): what hand-outs in progress
+    /// were decided under is compared with it.
+    pub fn mask_versions(&self) -> Result<Vec<(i64, i64)>> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT camera_id, set_90k FROM privacy_mask")?;
+        let v = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<(i64, i64)>>>()?;
+        Ok(v)
+    }
+
     /// The cameras that have a mask.
     pub fn masked_cameras(&self) -> Result<Vec<i64>> {
         let mut st = self

@@ -180,6 +180,7 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
     );
     add_user(&site, "op", "the operator's password", "operator");
     add_user(&site, "lifter", "the lifter's password", "operator");
+    add_user(&site, "nosy", "the nosy one's password", "operator");
     duty(&site, "op");
     let out = site.vidimus_stdin(
         &[
@@ -319,6 +320,10 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
         op.call("GET", &path, None).json()["polygons"],
         json!([MASK])
     );
+    // Someone who does not see the camera (no grant names it) is not told where its
+    // masks are.
+    let nosy = Client::login(site.http, "nosy", "the nosy one's password");
+    assert_eq!(nosy.call("GET", &path, None).status, 404);
 
     // No file of the recorded bytes without the right to lift it: registered refusals.
     let r = op.call(
@@ -457,7 +462,7 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
     );
     let refused = ops
         .iter()
-        .filter(|e| e["outcome"] == "refused" && e["privacy_mask"] == "burned")
+        .filter(|e| e["outcome"] == "refused" && e["privacy_mask"] == "refused")
         .count();
     assert_eq!(refused, 2, "{ops:#?}");
     assert!(
@@ -477,6 +482,50 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
             .all(|e| e["privacy_mask"] == "lifted"
                 && e["unmask_policies"] == json!(["grant.unmask"])),
         "{served:#?}"
+    );
+
+    // A change from the command line (another door, the same index) ends the views
+    // decided under the old mask too.
+    let mut open = rt.block_on(async {
+        let mut s = ws(site.http, &op, &format!("/api/cameras/{yard}/live"))
+            .await
+            .unwrap();
+        loop {
+            let m = tokio::time::timeout(Duration::from_secs(30), s.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            if matches!(m, Message::Binary(_)) {
+                break s;
+            }
+        }
+    });
+    site.cli(&[
+        "camera",
+        "mask",
+        "yard",
+        "--polygon",
+        "0.1,0.3 0.4,0.3 0.4,0.7 0.1,0.7",
+        "--polygon",
+        "0.6,0.6 0.9,0.6 0.75,0.9",
+    ]);
+    let closed = rt.block_on(async {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), open.next()).await {
+                Ok(Some(Ok(Message::Close(c)))) => break c.map(|c| u16::from(c.code)),
+                Ok(Some(Ok(_))) => continue,
+                other => panic!("the view went on after the mask changed: {other:?}"),
+            }
+        }
+    });
+    assert_eq!(closed, Some(1012));
+    assert_eq!(
+        op.call("GET", &path, None).json()["polygons"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
     );
 
     // Removed: files again, for everyone with the grant; the changes are events.

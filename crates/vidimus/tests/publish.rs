@@ -826,6 +826,41 @@ fn a_publication_under_a_grant_for_publication_never_yields_raw_video() {
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.body, clip_bytes);
 
+    // A privacy mask set while a publication is being made: the clip, made without
+    // it, is not released; the earlier publication (made without a mask) is not
+    // handed out any more; with the mask removed again it would be.
+    let masked_mid = start(&press);
+    let mask_path = format!("/api/cameras/{street}/privacy-mask");
+    let r = manager.call(
+        "PUT",
+        &mask_path,
+        Some(serde_json::json!({"polygons": [[[0.6, 0.1], [0.9, 0.1], [0.9, 0.5]]]})),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let mut job = Value::Null;
+    assert!(wait_until(Duration::from_secs(300), || {
+        job = press
+            .call("GET", &format!("/api/publications/{masked_mid}"), None)
+            .json();
+        job["state"] != "running"
+    }));
+    assert_eq!(job["state"], "failed", "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .unwrap()
+            .contains("privacy mask changed"),
+        "{job}"
+    );
+    let r = press.call(
+        "GET",
+        &format!("/api/publications/{pid}/publication.mp4"),
+        None,
+    );
+    assert_eq!((r.status, r.code().as_str()), (409, "mask_changed"));
+    let r = manager.call("PUT", &mask_path, Some(serde_json::json!({"polygons": []})));
+    assert_eq!(r.status, 200);
+
     // A grant revoked while its publication is being made: nothing is published, and
     // nothing made under it downloads any more.
     let grant = press.call("GET", "/api/grants", None).json()[0]["id"]
