@@ -1,6 +1,8 @@
 //! View-only playback cost on the 720p25 sample clip (500 frames): decode, watermark,
-//! encode and the whole transcode in frames per second on one core, then N transcodes
-//! at once (N = cores, one viewer each), and how many real-time 720p25 viewers that is.
+//! privacy mask, encode and the whole transcode in frames per second on one core, then
+//! N transcodes at once (N = cores, one viewer each), and how many real-time 720p25
+//! viewers that is. The masked transcode (a masked camera's live view or playback for
+//! a grant without `unmask`) is measured beside the watermarked one.
 //!
 //! Run: `bench/view-only` (or `cargo run --release -p vidimus-codec --example
 //! view_only_bench -- [--out FILE.h264]`; `--out` keeps the transcoded stream).
@@ -12,8 +14,40 @@ use std::time::Instant;
 
 use vidimus_codec::{
     Decoder, EncodedFrame, Encoder, EncoderSettings, Ffmpeg, Frame, H264Decoder, H264Encoder,
-    Transcoder, WatermarkStyle, burn,
+    MaskBurner, Transcoder, WatermarkStyle, burn,
 };
+use vidimus_core::privacy::PrivacyMask;
+
+/// Three polygons: two windows and a doorway, about a fifth of the picture.
+fn mask() -> PrivacyMask {
+    PrivacyMask {
+        polygons: vec![
+            vec![[0.1, 0.3], [0.4, 0.3], [0.4, 0.7], [0.1, 0.7]],
+            vec![[0.6, 0.05], [0.95, 0.05], [0.95, 0.3], [0.6, 0.3]],
+            vec![[0.5, 0.6], [0.7, 0.6], [0.6, 0.95]],
+        ],
+    }
+}
+
+/// The masked transcode: no watermark, the mask burned in.
+fn transcode_masked(clip: &clip::Clip) -> Vec<EncodedFrame> {
+    let mut t = Transcoder::new(
+        clip.codec,
+        &clip.params,
+        &Ffmpeg::find(),
+        EncoderSettings::default(),
+        None,
+        Box::new(|_| Vec::new()),
+    )
+    .expect("transcoder")
+    .with_mask(MaskBurner::new(mask()));
+    let mut out = Vec::new();
+    for au in clip.access_units() {
+        out.extend(t.push(&au).expect("transcode"));
+    }
+    out.extend(t.finish().expect("finish"));
+    out
+}
 
 const FPS: f64 = 25.0;
 
@@ -105,6 +139,17 @@ fn main() {
         t0.elapsed().as_secs_f64(),
     );
 
+    let mut burner = MaskBurner::new(mask());
+    let t0 = Instant::now();
+    for f in &mut frames {
+        burner.burn(f);
+    }
+    line(
+        "privacy mask (3 polygons, ~20 %)",
+        frames.len(),
+        t0.elapsed().as_secs_f64(),
+    );
+
     let t0 = Instant::now();
     let mut enc = H264Encoder::new(EncoderSettings::default()).unwrap();
     let mut bytes = 0;
@@ -132,6 +177,19 @@ fn main() {
         std::fs::write(&path, annex_b).expect("write --out");
         println!("  wrote {path}");
     }
+
+    let t0 = Instant::now();
+    let masked = transcode_masked(&clip).len();
+    let masked_fps = line(
+        "masked transcode, 1 viewer",
+        masked,
+        t0.elapsed().as_secs_f64(),
+    );
+    println!(
+        "{:<34} {:8.2}  (masked / view-only, same run)",
+        "  ratio",
+        masked_fps / one
+    );
 
     let t0 = Instant::now();
     let per_viewer: Vec<f64> = std::thread::scope(|s| {
