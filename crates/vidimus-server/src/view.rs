@@ -11,7 +11,10 @@
 //! one binary fragment per frame, and text `{"type":"end","reason":…}`. The stream is
 //! paced to at most [`AHEAD`] in front of real time, so a viewer costs about one
 //! real-time transcode. Anyone with `view_recorded` may use it; view-only grants may
-//! use nothing else.
+//! use nothing else. The watermark is drawn under view-only grants only; a camera's
+//! privacy mask is burned in (before the watermark) for every grant that does not
+//! lift it (`unmask`), which makes this stream the recorded playback of masked
+//! cameras too.
 
 use crate::AppState;
 use crate::auth::AuthUser;
