@@ -36,17 +36,23 @@ pub struct SetMask {
     pub polygons: Vec<Vec<[f64; 2]>>,
 }
 
+/// A camera that is there (not removed), or `404 camera_not_found`.
+fn live_camera(ix: &vidimus_store::SqliteIndex, id: i64) -> Result<(), ApiError> {
+    if ix.camera_by_id(id)?.is_none_or(|c| c.removed_90k.is_some()) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "camera_not_found",
+            format!("no camera {id}"),
+        ));
+    }
+    Ok(())
+}
+
 async fn info(state: &AppState, id: i64) -> Result<MaskInfo, ApiError> {
     state
         .db
         .run(move |ix| {
-            if ix.camera_by_id(id)?.is_none_or(|c| c.removed_90k.is_some()) {
-                return Err(ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "camera_not_found",
-                    format!("no camera {id}"),
-                ));
-            }
+            live_camera(ix, id)?;
             Ok(match ix.privacy_mask(id)? {
                 Some(m) => MaskInfo {
                     camera_id: id,
@@ -117,13 +123,7 @@ pub async fn set(
     state
         .db
         .run(move |ix| {
-            if ix.camera_by_id(id)?.is_none_or(|c| c.removed_90k.is_some()) {
-                return Err(ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "camera_not_found",
-                    format!("no camera {id}"),
-                ));
-            }
+            live_camera(ix, id)?;
             Ok(ix.set_privacy_mask(id, &m, &by, now)?)
         })
         .await?;

@@ -11,8 +11,6 @@ mod support;
 
 use futures::StreamExt;
 use serde_json::{Value, json};
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 use support::*;
 use tokio_tungstenite::tungstenite::Message;
@@ -23,32 +21,6 @@ const MASK: [[f64; 2]; 4] = [[0.1, 0.3], [0.4, 0.3], [0.4, 0.7], [0.1, 0.7]];
 /// Inside it and well clear of it, in pixels of 1280x720 (x0, y0, x1, y1).
 const INSIDE: (usize, usize, usize, usize) = (140, 230, 500, 490);
 const OUTSIDE: (usize, usize, usize, usize) = (700, 100, 1200, 600);
-
-/// The first picture of a file (MP4, JPEG) as 8-bit grey at 1280x720.
-fn grey(path: &Path) -> Vec<u8> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args([
-            "-frames:v",
-            "1",
-            "-vf",
-            "scale=1280:720,format=gray",
-            "-f",
-            "rawvideo",
-            "-",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.stdout.len(), 1280 * 720);
-    out.stdout
-}
 
 /// Mean and largest luma over a rectangle.
 fn stats(a: &[u8], (x0, y0, x1, y1): (usize, usize, usize, usize)) -> (f64, u8) {
@@ -233,7 +205,7 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
         "--out",
         recorded.to_str().unwrap(),
     ]);
-    let original = grey(&recorded);
+    let original = first_frame_grey(&recorded);
     assert!(
         stats(&original, INSIDE).0 > 30.0,
         "the simulated camera's picture is dark where the mask goes"
@@ -355,7 +327,7 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
     let (frames, codec, w, h) = ffprobe(&copied);
     assert_eq!((codec.as_str(), w, h), ("h264", 1280, 720));
     assert!(frames >= 70, "{frames} frames for 3 s");
-    let g = grey(&copied);
+    let g = first_frame_grey(&copied);
     assert_masked("masked copy", &g);
     let outside = diff(&g, &original, OUTSIDE);
     assert!(
@@ -388,7 +360,7 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let snap = dir.join("snap.jpg");
     std::fs::write(&snap, &r.body).unwrap();
-    let g = grey(&snap);
+    let g = first_frame_grey(&snap);
     assert_masked("snapshot", &g);
     assert!(stats(&g, OUTSIDE).0 > 20.0);
     // So do the timeline's thumbnails (the cache keeps the recorded key frames; the
@@ -401,7 +373,7 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
     if r.status == 200 {
         let t = dir.join("thumb.jpg");
         std::fs::write(&t, &r.body).unwrap();
-        assert_masked("thumbnail", &grey(&t));
+        assert_masked("thumbnail", &first_frame_grey(&t));
     } else {
         panic!(
             "thumbnails: {} {}",
@@ -420,7 +392,7 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
     let viewed = dir.join("viewed.mp4");
     std::fs::write(&viewed, &bytes).unwrap();
     decodes_cleanly(&viewed);
-    let g = grey(&viewed);
+    let g = first_frame_grey(&viewed);
     assert_masked("playback stream", &g);
     let outside = diff(&g, &original, OUTSIDE);
     assert!(outside < 8.0, "outside the mask differs by {outside:.1}");
@@ -431,14 +403,14 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
     let live = dir.join("live.mp4");
     std::fs::write(&live, &bytes).unwrap();
     decodes_cleanly(&live);
-    assert_masked("live view", &grey(&live));
+    assert_masked("live view", &first_frame_grey(&live));
 
     // With the right to lift it: as recorded, and a file again.
     let (_, bytes) = rt.block_on(read_live(site.http, &lifter, yard, 5));
     let lifted_live = dir.join("lifted-live.mp4");
     std::fs::write(&lifted_live, &bytes).unwrap();
     assert!(
-        stats(&grey(&lifted_live), INSIDE).0 > 30.0,
+        stats(&first_frame_grey(&lifted_live), INSIDE).0 > 30.0,
         "a grant with unmask was served the mask"
     );
     let r = lifter.call(

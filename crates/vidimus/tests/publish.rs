@@ -469,7 +469,7 @@ fn a_recorded_range_is_published_anonymized_registered_and_proven() {
         std::fs::write(&clip, member(&b, vidimus_integrity::publication::MP4)).unwrap();
         let manifest: Value =
             serde_json::from_slice(member(&b, vidimus_integrity::publication::MANIFEST)).unwrap();
-        (first_frame_luma(&clip), manifest)
+        (first_frame_grey(&clip), manifest)
     };
     let (plain, _) = second("plain.vpub");
     site.cli(&[
@@ -1020,31 +1020,6 @@ fn a_publication_under_a_grant_for_publication_never_yields_raw_video() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-}
-
-/// The first picture of an MP4 as 8-bit grey, 1280x720.
-fn first_frame_luma(path: &std::path::Path) -> Vec<u8> {
-    let out = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args([
-            "-frames:v",
-            "1",
-            "-vf",
-            "scale=1280:720,format=gray",
-            "-f",
-            "rawvideo",
-            "-",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.stdout.len(), 1280 * 720);
-    out.stdout
 }
 
 /// Mean luma over a rectangle (x0, y0, x1, y1) of a 1280x720 grey picture.

@@ -8,36 +8,10 @@ mod support;
 
 use futures::StreamExt;
 use serde_json::json;
-use std::process::Command;
 use std::time::Duration;
 use support::*;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-
-/// The first frame of an MP4 as 8-bit grey, 1280x720.
-fn first_frame_grey(path: &std::path::Path) -> Vec<u8> {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args([
-            "-frames:v",
-            "1",
-            "-vf",
-            "format=gray",
-            "-f",
-            "rawvideo",
-            "-",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.stdout.len(), 1280 * 720);
-    out.stdout
-}
 
 /// Mean absolute difference of two grey frames over a rectangle.
 fn diff(a: &[u8], b: &[u8], (x0, y0, x1, y1): (usize, usize, usize, usize)) -> f64 {

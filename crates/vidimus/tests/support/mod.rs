@@ -705,3 +705,30 @@ pub fn rule_ids(report: &Value) -> Vec<String> {
         .map(|f| f["rule_id"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// The first picture of a video or image file (MP4, JPEG) as 8-bit grey, scaled to
+/// 1280x720, by Debian's ffmpeg.
+pub fn first_frame_grey(path: &Path) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-frames:v",
+            "1",
+            "-vf",
+            "scale=1280:720,format=gray",
+            "-f",
+            "rawvideo",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout.len(), 1280 * 720);
+    out.stdout
+}
