@@ -854,13 +854,30 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term.recv() => {}
+/// SIGTERM and SIGINT, caught from the moment this is made. A long-running command
+/// makes it before anything outside can see it (a bound port, a printed address), so
+/// a signal that comes right after start-up is a graceful stop, never the default
+/// action's kill (`tokio::signal::ctrl_c` registers only when first polled).
+pub(crate) struct Shutdown {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Shutdown {
+    /// Registers both handlers now; needs the runtime.
+    pub(crate) fn catch() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            term: signal(SignalKind::terminate()).context("catching SIGTERM")?,
+            int: signal(SignalKind::interrupt()).context("catching SIGINT")?,
+        })
+    }
+    /// Resolves at the first of them.
+    pub(crate) async fn requested(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
     }
 }
 
@@ -939,6 +956,7 @@ fn sync_config_cameras(cfg: &Config) -> anyhow::Result<()> {
 
 /// Records and serves until a signal (or `until` resolves).
 async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
+    let shutdown = Shutdown::catch()?;
     // Only the demo prints a banner.
     let banner_is_demo = banner.is_some();
     // The signing key, outside the data directory (created on first start); the data
@@ -1049,7 +1067,7 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
         Some(t) => tokio::spawn(vidimus_server::serve_tls(listener, t, state, stop)),
         None => tokio::spawn(vidimus_server::serve(listener, state, stop)),
     };
-    shutdown_signal().await;
+    shutdown.requested().await;
     tracing::info!("shutting down: writing what was received");
     publications.stop();
     // Logged before the recorder's last checkpoint, which then covers it.
@@ -1193,6 +1211,7 @@ async fn simcam(
         }
         None => vidimus_simcam::Clip::builtin(),
     };
+    let shutdown = Shutdown::catch()?;
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;
@@ -1211,7 +1230,7 @@ async fn simcam(
     ));
     tokio::select! {
         r = &mut server => { r??; }
-        _ = shutdown_signal() => {
+        _ = shutdown.requested() => {
             // Let every session finish the frame it is sending, then close.
             let _ = stop.send(true);
             let _ = server.await;

@@ -276,11 +276,12 @@ pub(crate) fn run(cmd: WitnessCommand) -> anyhow::Result<()> {
             }
             let svc = vidimus_server::witness::WitnessService::new(w, state);
             crate::runtime()?.block_on(async move {
+                let shutdown = crate::Shutdown::catch()?;
                 let listener = tokio::net::TcpListener::bind(&bind)
                     .await
                     .with_context(|| format!("cannot listen on {bind}"))?;
                 eprintln!("witness serving on http://{}", listener.local_addr()?);
-                axum_serve(listener, svc).await
+                axum_serve(listener, svc, shutdown).await
             })?;
         }
         WitnessCommand::SiteKey { target } => {
@@ -297,11 +298,9 @@ pub(crate) fn run(cmd: WitnessCommand) -> anyhow::Result<()> {
 async fn axum_serve(
     listener: tokio::net::TcpListener,
     svc: vidimus_server::witness::WitnessService,
+    shutdown: crate::Shutdown,
 ) -> anyhow::Result<()> {
-    vidimus_server::witness::serve(listener, svc, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    vidimus_server::witness::serve(listener, svc, shutdown.requested()).await?;
     Ok(())
 }
 

@@ -140,3 +140,107 @@ fn the_access_entry_is_on_disk_before_the_video_is_sent() {
         "the thread that wrote the access entry (line {written}) did not sync the WAL before the first byte (line {reply})"
     );
 }
+
+/// Sends `signal` to `child` and waits for it to exit; its status.
+fn signal_and_wait(child: &mut std::process::Child, signal: &str) -> std::process::ExitStatus {
+    let _ = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(st)) = child.try_wait() {
+            return st;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    panic!("did not stop within 30 s of {signal}");
+}
+
+/// A stop signal that comes the moment a long-running command can be seen from
+/// outside (its port accepts, its address is printed) is a graceful stop, not the
+/// default action's kill: the handlers are in place before the door opens. (They
+/// were once installed after the server's set-up, and a SIGTERM in that window
+/// killed the recorder without its last checkpoint.)
+#[test]
+fn a_stop_signal_right_after_start_is_a_graceful_stop() {
+    use std::io::{BufRead, BufReader};
+    for signal in ["-TERM", "-INT"] {
+        // The recorder: signalled as soon as its port accepts.
+        let site = Site::new(&[], "");
+        let log = std::fs::File::create(site.log()).unwrap();
+        let mut rec = Command::new(bin())
+            .args(["serve", "--config", site.config().to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", site.http)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "recorder did not start"
+            );
+            assert!(rec.try_wait().unwrap().is_none(), "{}", site.log_text());
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let st = signal_and_wait(&mut rec, signal);
+        assert!(
+            st.success(),
+            "recorder {signal}: {st:?}\n{}",
+            site.log_text()
+        );
+        assert!(
+            site.log_text().contains("shutting down"),
+            "{}",
+            site.log_text()
+        );
+
+        let out = site.vidimus(&["witness", "site-key"]);
+        assert!(out.status.success());
+        let site_log = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+
+        // simcam: signalled as soon as it prints its address.
+        let mut cam = Command::new(bin())
+            .args(["simcam", "--bind", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read on (not dropped), so what it prints as it stops has somewhere to go.
+        let mut out = BufReader::new(cam.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        assert!(first.starts_with("rtsp://"), "{first}");
+        let st = signal_and_wait(&mut cam, signal);
+        assert!(st.success(), "simcam {signal}: {st:?}");
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+        assert!(rest.contains("simcam: sessions=0"), "{rest}");
+
+        // The witness: signalled as soon as it says where it serves.
+        let wdir = tempfile::tempdir().unwrap();
+        let key = wdir.path().join("w.key");
+        let out = Command::new(bin())
+            .args(["witness", "keygen", "--name", "w.example", "--out"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let mut w = Command::new(bin())
+            .args(["witness", "serve", "--key"])
+            .arg(&key)
+            .arg("--state")
+            .arg(wdir.path().join("state.json"))
+            .args(["--bind", "127.0.0.1:0", "--log", &site_log])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = BufReader::new(w.stderr.take().unwrap());
+        let mut first = String::new();
+        err.read_line(&mut first).unwrap();
+        assert!(first.contains("witness serving on"), "{first}");
+        let st = signal_and_wait(&mut w, signal);
+        assert!(st.success(), "witness {signal}: {st:?}");
+        drop(err);
+    }
+}
