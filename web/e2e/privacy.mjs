@@ -6,7 +6,11 @@
 // its recorded playback is the server's masked stream. Run
 // by crates/vidimus/tests/privacy_mask.rs, which checks the saved mask and the register.
 //
-// Env: BASE_URL, ARTIFACTS, ADMIN_USER, ADMIN_PASSWORD, OP_USER, OP_PASSWORD, CAMERA.
+// Then the administrator removes the mask: only proposed (the two-person rule), shown
+// dashed, not approvable by its proposer; a second administrator approves it.
+//
+// Env: BASE_URL, ARTIFACTS, ADMIN_USER, ADMIN_PASSWORD, OP_USER, OP_PASSWORD, CAMERA,
+// SECOND_ADMIN_USER, SECOND_ADMIN_PASSWORD.
 import { launch, logIn, step } from "./support.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -86,6 +90,34 @@ try {
   assert.ok(played < 24, `inside the mask the operator's playback shows luma ${played.toFixed(1)}`);
   assert.ok(await meanLuma(op, "[data-testid=playback-video]", OUTSIDE) > 30, "the rest of the picture plays");
   console.log(`masked playback: inside ${played.toFixed(1)}`);
+
+  step("the administrator removes the mask: it is only proposed, and the proposer cannot approve it");
+  const cameraId = await admin.$eval("[data-testid=mask-camera]", (s) => s.value);
+  const saved = await admin.evaluate(async (id) => (await (await fetch(`/api/cameras/${id}/privacy-mask`)).json()).polygons, cameraId);
+  console.log(`saved polygons ${JSON.stringify(saved)}`);
+  await admin.click("[data-testid=mask-clear]");
+  await admin.click("[data-testid=mask-save]");
+  await admin.waitForSelector("[data-testid=mask-pending]");
+  assert.ok((await admin.textContent("[data-testid=mask-state]")).startsWith("Saved: 1 polygon,"), "the mask stays while the removal waits");
+  assert.equal(await admin.locator("[data-testid=mask-poly]").count(), 1);
+  assert.match(await admin.textContent("[data-testid=mask-pending]"), new RegExp(`proposed by ${process.env.ADMIN_USER}`));
+  await admin.click("[data-testid=mask-approve]");
+  await admin.waitForSelector("[data-testid=mask-error]");
+  assert.match(await admin.textContent("[data-testid=mask-error]"), /second administrator/);
+  await admin.screenshot({ path: join(artifacts, "pending.png") });
+
+  step("a second administrator sees the proposed change and approves it: the mask is gone");
+  const second = await logIn(await browser.newContext({ viewport: { width: 1400, height: 900 } }), base,
+    process.env.SECOND_ADMIN_USER, process.env.SECOND_ADMIN_PASSWORD);
+  await second.click("[data-testid=nav-masks]");
+  await second.waitForSelector("[data-testid=mask-editor]");
+  // (Listed as masked now.)
+  await second.selectOption("[data-testid=mask-camera]", { value: cameraId });
+  await second.waitForSelector("[data-testid=mask-pending]");
+  await second.click("[data-testid=mask-approve]");
+  await second.waitForFunction(() => document.querySelector("[data-testid=mask-state]")?.textContent === "No masks");
+  assert.equal(await second.locator("[data-testid=mask-pending]").count(), 0);
+  console.log("mask removed by two administrators");
 } finally {
   await browser.close();
 }

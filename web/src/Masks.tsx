@@ -2,9 +2,11 @@
 // camera, draw polygons over its live picture, save. The drawing is only the editor:
 // what anyone watches is masked by the server, which burns the saved polygons into
 // the pixels (live, playback, snapshots, thumbnails, publications) for every grant
-// without `unmask`. Corners are kept as fractions of the picture.
+// without `unmask`. Corners are kept as fractions of the picture. Removing, shrinking
+// or moving a mask is only proposed (the two-person rule): the mask stays until
+// another administrator approves the change shown here, dashed, within a day.
 import { useEffect, useRef, useState } from "react";
-import { grantsFor, privacyMask, setPrivacyMask, type Polygon, type PrivacyMask } from "./api";
+import { decideMaskChange, grantsFor, privacyMask, setPrivacyMask, type Polygon, type PrivacyMask } from "./api";
 import { useCameras, useGrants } from "./data";
 import { LiveTile } from "./LiveTile";
 import { useT } from "./i18n";
@@ -29,9 +31,18 @@ export function Masks() {
     if (cameraId === null) return;
     setDrawing([]);
     setError("");
-    privacyMask(cameraId).then((m) => { setSaved(m); setPolygons(m.polygons); }).catch((e) => setError(String(e.message ?? e)));
+    reload(cameraId);
   }, [cameraId]);
 
+  function reload(id: number) {
+    privacyMask(id).then((m) => { setSaved(m); setPolygons(m.polygons); }).catch((e) => setError(String(e.message ?? e)));
+  }
+  const decide = (how: "approve" | "reject") => {
+    if (cameraId === null || !saved?.pending) return;
+    setError("");
+    decideMaskChange(cameraId, saved.pending.id, how).then(() => reload(cameraId))
+      .catch((e) => setError(String(e.message ?? e)));
+  };
   const cam = cams.find((c) => c.id === cameraId);
   const liveGrant = cameraId === null ? undefined : grantsFor(grants, cameraId, "view_live")[0]?.id;
   const place = (e: React.MouseEvent<SVGSVGElement>) => {
@@ -64,6 +75,7 @@ export function Masks() {
           <LiveTile key={cam.id} cameraId={cam.id} name={cam.name} grant={liveGrant} status={cam.status} reason={cam.last_error} />
           <svg ref={board} className="mask-board" data-testid="mask-board" viewBox="0 0 1 1" preserveAspectRatio="none" onClick={place}>
             {polygons.map((p, i) => <polygon key={i} points={points(p)} fillRule="nonzero" className="mask-poly" data-testid="mask-poly" />)}
+            {saved?.pending?.polygons.map((p, i) => <polygon key={`p${i}`} points={points(p)} fillRule="nonzero" className="mask-proposed" data-testid="mask-proposed" />)}
             {drawing.length > 0 && <polyline points={points(drawing)} className="mask-drawing" />}
             {drawing.map(([x, y], i) => <circle key={i} cx={x} cy={y} r={0.006} className="mask-corner" />)}
           </svg>
@@ -81,6 +93,17 @@ export function Masks() {
           ? `${t("maskSaved", { n: String(saved.polygons.length), by: saved.set_by })} · ${saved.set_at ? tm.dateTimeZone(Date.parse(saved.set_at) / 1000) : ""}`
           : t("maskNone")}
       </p>
+      {saved?.pending && (
+        <div className="mask-pending" data-testid="mask-pending">
+          <p>{t("maskPending", {
+            by: saved.pending.proposed_by,
+            at: tm.dateTimeZone(Date.parse(saved.pending.proposed_at) / 1000),
+            until: tm.dateTimeZone(Date.parse(saved.pending.expires_at) / 1000),
+          })}</p>
+          <button data-testid="mask-approve" onClick={() => decide("approve")}>{t("maskApprove")}</button>
+          <button data-testid="mask-reject" onClick={() => decide("reject")}>{t("maskReject")}</button>
+        </div>
+      )}
       {error && <p className="error" data-testid="mask-error">{error}</p>}
     </div>
   );

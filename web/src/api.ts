@@ -144,10 +144,14 @@ export const cameras = () => call<Camera[]>("GET", "/api/cameras");
 /** A camera's static privacy mask: polygons of [x, y] corners in fractions of the
  *  picture. The server burns it into what it serves; it is never drawn over video here. */
 export type Polygon = [number, number][];
-export interface PrivacyMask { camera_id: number; polygons: Polygon[]; set_at: string | null; set_by: string | null }
+/** A change that would expose part of a mask, held for a second administrator. */
+export interface MaskChange { id: number; polygons: Polygon[]; proposed_at: string; proposed_by: string; expires_at: string; state: string }
+export interface PrivacyMask { camera_id: number; polygons: Polygon[]; set_at: string | null; set_by: string | null; pending: MaskChange | null }
 export const privacyMask = (id: number) => call<PrivacyMask>("GET", `/api/cameras/${id}/privacy-mask`);
 export const setPrivacyMask = (id: number, polygons: Polygon[]) =>
   call<PrivacyMask>("PUT", `/api/cameras/${id}/privacy-mask`, { polygons });
+export const decideMaskChange = (id: number, change: number, how: "approve" | "reject") =>
+  call<MaskChange>("POST", `/api/cameras/${id}/privacy-mask/changes/${change}/${how}`);
 /** The cameras one may name in an access request (no address, status or video). */
 export interface CatalogueEntry { id: number; name: string; system: string | null; region: string | null; industry: string | null }
 export const catalogue = () => call<CatalogueEntry[]>("GET", "/api/cameras/catalogue");

@@ -18,6 +18,8 @@ pub const MAX_POLYGONS: usize = 32;
 /// Corners per polygon.
 pub const MIN_POINTS: usize = 3;
 pub const MAX_POINTS: usize = 64;
+/// The picture (4K UHD) in which [`PrivacyMask::exposes`] compares two masks.
+pub const EXPOSURE_GRID: (usize, usize) = (3840, 2160);
 
 /// A camera's mask: polygons, each a list of `[x, y]` corners in fractions of the
 /// picture's width and height. The empty mask masks nothing.
@@ -82,6 +84,24 @@ impl PrivacyMask {
     /// Whether it masks anything.
     pub fn is_empty(&self) -> bool {
         self.polygons.is_empty()
+    }
+
+    /// Whether this mask, put in place of `before`, leaves uncovered any pixel that
+    /// `before` covered, in a picture of [`EXPOSURE_GRID`] (the largest camera picture
+    /// we expect; a mask is in fractions, so what a finer picture could show is below
+    /// one of its pixels). Removing a mask, shrinking a polygon, moving one off what
+    /// it covered: all expose; growing, adding, or redrawing the same area does not.
+    /// Exposing is what the two-person rule of mask changes guards.
+    pub fn exposes(&self, before: &PrivacyMask) -> bool {
+        if before.is_empty() {
+            return false;
+        }
+        let (w, h) = EXPOSURE_GRID;
+        let (old, new) = (before.coverage(w, h), self.coverage(w, h));
+        old.rows
+            .iter()
+            .zip(&new.rows)
+            .any(|(o, n)| !spans_within(o, n))
     }
 
     /// The pixels covered in a `width` × `height` picture.
@@ -194,6 +214,18 @@ fn cuts(pts: &[(f64, f64)], y: f64) -> Vec<(f64, f64)> {
     out
 }
 
+/// Whether every span of `inner` lies inside one of `outer` (both sorted, disjoint and
+/// merged, as [`Coverage`] rows are).
+fn spans_within(inner: &[(usize, usize)], outer: &[(usize, usize)]) -> bool {
+    let mut j = 0;
+    inner.iter().all(|&(a, b)| {
+        while j < outer.len() && outer[j].1 <= a {
+            j += 1;
+        }
+        j < outer.len() && outer[j].0 <= a && b <= outer[j].1
+    })
+}
+
 fn merge(mut spans: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
     spans.sort_unstable();
     let mut out: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
@@ -267,6 +299,48 @@ mod tests {
 
     fn square(x0: f64, y0: f64, x1: f64, y1: f64) -> Vec<[f64; 2]> {
         vec![[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+    }
+
+    #[test]
+    fn exposing_is_removing_shrinking_or_moving_never_growing_or_redrawing() {
+        let m = |ps: Vec<Vec<[f64; 2]>>| PrivacyMask { polygons: ps };
+        let window = m(vec![square(0.2, 0.2, 0.5, 0.6)]);
+        // Removed, shrunk (by a few pixels of 4K on one side), moved: exposes.
+        assert!(PrivacyMask::default().exposes(&window));
+        assert!(m(vec![square(0.2, 0.2, 0.499, 0.6)]).exposes(&window));
+        assert!(m(vec![square(0.25, 0.2, 0.55, 0.6)]).exposes(&window));
+        // One of two polygons dropped: exposes.
+        let two = m(vec![square(0.2, 0.2, 0.5, 0.6), square(0.7, 0.1, 0.9, 0.3)]);
+        assert!(window.exposes(&two));
+        // Grown, another polygon added, the same area drawn as two halves, the same
+        // polygon with its corners in another order: does not.
+        assert!(!m(vec![square(0.1, 0.1, 0.6, 0.7)]).exposes(&window));
+        assert!(!two.exposes(&window));
+        let halves = m(vec![
+            square(0.2, 0.2, 0.35, 0.6),
+            square(0.35, 0.2, 0.5, 0.6),
+        ]);
+        assert!(!halves.exposes(&window));
+        let reversed = m(vec![vec![[0.2, 0.6], [0.5, 0.6], [0.5, 0.2], [0.2, 0.2]]]);
+        assert!(!reversed.exposes(&window));
+        // Nothing was masked: nothing can be exposed.
+        assert!(!PrivacyMask::default().exposes(&PrivacyMask::default()));
+        assert!(!window.exposes(&PrivacyMask::default()));
+        // A triangle cut from the square's corner exposes; the square over the
+        // triangle does not.
+        let tri = m(vec![vec![[0.2, 0.2], [0.5, 0.2], [0.5, 0.6]]]);
+        assert!(tri.exposes(&window));
+        assert!(!window.exposes(&tri));
+    }
+
+    #[test]
+    fn spans_within_follows_the_rows() {
+        assert!(spans_within(&[(2, 4), (6, 8)], &[(0, 10)]));
+        assert!(spans_within(&[], &[]));
+        assert!(!spans_within(&[(2, 4)], &[]));
+        assert!(!spans_within(&[(2, 6)], &[(0, 4), (5, 10)]));
+        assert!(spans_within(&[(1, 2), (5, 7)], &[(0, 3), (4, 8)]));
+        assert!(!spans_within(&[(1, 2), (8, 9)], &[(0, 3), (4, 8)]));
     }
 
     #[test]

@@ -189,6 +189,8 @@ impl AppState {
         custody::set_retention,
         privacy::get,
         privacy::set,
+        privacy::approve,
+        privacy::reject,
         custody::holds,
         custody::add_hold,
         custody::release_hold,
@@ -239,6 +241,7 @@ impl AppState {
         custody::Retention,
         privacy::MaskInfo,
         privacy::SetMask,
+        privacy::PendingChange,
         custody::HoldInfo,
         custody::NewHold,
         custody::Created,
@@ -295,6 +298,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/cameras/{id}/privacy-mask",
             get(privacy::get).put(privacy::set),
+        )
+        .route(
+            "/api/cameras/{id}/privacy-mask/changes/{change}/approve",
+            post(privacy::approve),
+        )
+        .route(
+            "/api/cameras/{id}/privacy-mask/changes/{change}/reject",
+            post(privacy::reject),
         )
         .route("/api/holds", get(custody::holds).post(custody::add_hold))
         .route("/api/holds/{id}/release", post(custody::release_hold))

@@ -27,6 +27,7 @@ const UPGRADES: &[&str] = &[
     include_str!("upgrade/v14.sql"),
     include_str!("upgrade/v15.sql"),
     include_str!("upgrade/v16.sql"),
+    include_str!("upgrade/v17.sql"),
 ];
 const SCHEMA_VERSION: i32 = 1 + UPGRADES.len() as i32;
 

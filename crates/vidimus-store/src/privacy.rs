@@ -1,6 +1,11 @@
 //! Cameras' static privacy masks (`privacy_mask`, schema v16): one mask per camera,
 //! replaced whole; an empty mask removes the row. Every change is a `row` leaf of the
 //! log (the table is tracked), so who masked or unmasked what, when, is history.
+//!
+//! The two-person rule (`privacy_mask_change`, schema v17): a change that would expose
+//! anything the mask covers is only proposed by one administrator and made when a
+//! second approves it, within a day and while the mask is still the one it was
+//! proposed against.
 
 use crate::{Result, SqliteIndex, StoreError};
 use rusqlite::{OptionalExtension, params};
@@ -66,30 +71,217 @@ impl SqliteIndex {
         Ok(ids)
     }
 
-    /// Sets (or, with an empty mask, removes) a camera's mask; checked first.
+    /// Sets (or, with an empty mask, removes) a camera's mask; checked first. A change
+    /// that would expose anything the current mask covers ([`PrivacyMask::exposes`]:
+    /// removing it, shrinking or moving a polygon) is not made: it is held as the
+    /// camera's pending change (replacing one pending before), for a second
+    /// administrator to approve with [`SqliteIndex::decide_mask_change`]. Growing a
+    /// mask takes effect at once (and ends any pending change, made against a mask
+    /// that is no longer there).
     pub fn set_privacy_mask(
         &mut self,
         camera_id: i64,
         mask: &PrivacyMask,
         by: &str,
         now: Wall90k,
-    ) -> Result<()> {
+    ) -> Result<MaskOutcome> {
         mask.validate()
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         if self.camera_by_id(camera_id)?.is_none() {
             return Err(StoreError::CameraNotFound(camera_id.to_string()));
         }
-        // The change (a row leaf, by the triggers) and its event, in one transaction.
         let tx = self.conn().unchecked_transaction()?;
+        let current = self.privacy_mask(camera_id)?;
+        let outcome = match &current {
+            Some(cur) if mask.exposes(&cur.mask) => {
+                let json =
+                    serde_json::to_string(mask).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                self.end_pending_change(camera_id, "superseded", by, now)?;
+                tx.execute(
+                    "INSERT INTO privacy_mask_change \
+                     (camera_id, polygons, base_90k, proposed_90k, proposed_by, state) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
+                    params![camera_id, json, cur.set_90k, now.0, by],
+                )?;
+                let id = tx.last_insert_rowid();
+                self.log_event(
+                    now,
+                    "privacy_mask_change_proposed",
+                    by,
+                    Some(camera_id),
+                    serde_json::json!({"change": id, "polygons": mask.polygons.len()}),
+                )?;
+                MaskOutcome::Pending(id)
+            }
+            _ => {
+                self.end_pending_change(camera_id, "superseded", by, now)?;
+                self.write_mask(camera_id, mask, by, None, now)?;
+                MaskOutcome::Set
+            }
+        };
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    /// The camera's pending mask change, if there is one (one past
+    /// [`MASK_CHANGE_TTL_90K`] is shown as expired and cannot be approved).
+    pub fn pending_mask_change(&self, camera_id: i64) -> Result<Option<MaskChange>> {
+        let id: Option<i64> = self
+            .conn()
+            .query_row(
+                "SELECT id FROM privacy_mask_change WHERE camera_id = ?1 AND state = 'pending'",
+                params![camera_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(match id {
+            Some(id) => self.mask_change(id)?,
+            None => None,
+        })
+    }
+
+    /// A mask change by its id.
+    pub fn mask_change(&self, id: i64) -> Result<Option<MaskChange>> {
+        let row = self
+            .conn()
+            .query_row(
+                "SELECT camera_id, polygons, base_90k, proposed_90k, proposed_by, state, \
+                 decided_90k, decided_by FROM privacy_mask_change WHERE id = ?1",
+                params![id],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, Option<i64>>(6)?,
+                        r.get::<_, Option<String>>(7)?,
+                    ))
+                },
+            )
+            .optional()?;
+        row.map(
+            |(
+                camera_id,
+                json,
+                base_90k,
+                proposed_90k,
+                proposed_by,
+                state,
+                decided_90k,
+                decided_by,
+            )| {
+                let mask: PrivacyMask = serde_json::from_str(&json).map_err(|e| {
+                    StoreError::Invalid(format!("privacy mask change {id} is not valid: {e}"))
+                })?;
+                Ok(MaskChange {
+                    id,
+                    camera_id,
+                    mask,
+                    base_90k,
+                    proposed_90k,
+                    proposed_by,
+                    state,
+                    decided_90k,
+                    decided_by,
+                })
+            },
+        )
+        .transpose()
+    }
+
+    /// A second administrator's decision on a pending mask change: `approve` applies
+    /// it (the mask set is logged naming who proposed and who approved), otherwise it
+    /// is rejected. Refused, and nothing changed, when the change is not pending, when
+    /// the one who proposed it approves it, when it has expired (it is then marked so),
+    /// or when the camera's mask is no longer the one it was proposed against. Who
+    /// `by` is (an administrator of the system manager) is the caller's to check.
+    pub fn decide_mask_change(
+        &mut self,
+        id: i64,
+        approve: bool,
+        by: &str,
+        now: Wall90k,
+    ) -> Result<std::result::Result<MaskChange, MaskChangeRefusal>> {
+        let Some(change) = self.mask_change(id)? else {
+            return Ok(Err(MaskChangeRefusal::NotFound));
+        };
+        if change.state != "pending" {
+            return Ok(Err(MaskChangeRefusal::NotPending(change.state)));
+        }
+        let tx = self.conn().unchecked_transaction()?;
+        if approve {
+            if change.proposed_by == by {
+                return Ok(Err(MaskChangeRefusal::OwnChange));
+            }
+            if now.0 - change.proposed_90k > MASK_CHANGE_TTL_90K {
+                self.end_pending_change(change.camera_id, "expired", by, now)?;
+                tx.commit()?;
+                return Ok(Err(MaskChangeRefusal::Expired));
+            }
+            let current = self.privacy_mask(change.camera_id)?.map(|m| m.set_90k);
+            if current != Some(change.base_90k) {
+                return Ok(Err(MaskChangeRefusal::MaskChanged));
+            }
+            self.end_pending_change(change.camera_id, "applied", by, now)?;
+            self.write_mask(
+                change.camera_id,
+                &change.mask,
+                &change.proposed_by,
+                Some((id, by)),
+                now,
+            )?;
+        } else {
+            self.end_pending_change(change.camera_id, "rejected", by, now)?;
+            self.log_event(
+                now,
+                "privacy_mask_change_rejected",
+                by,
+                Some(change.camera_id),
+                serde_json::json!({"change": id, "proposed_by": change.proposed_by}),
+            )?;
+        }
+        tx.commit()?;
+        Ok(Ok(self.mask_change(id)?.expect("just decided")))
+    }
+
+    /// Ends the camera's pending change (if any) in `state`.
+    fn end_pending_change(
+        &self,
+        camera_id: i64,
+        state: &str,
+        by: &str,
+        now: Wall90k,
+    ) -> Result<()> {
+        self.conn().execute(
+            "UPDATE privacy_mask_change SET state = ?2, decided_90k = ?3, decided_by = ?4 \
+             WHERE camera_id = ?1 AND state = 'pending'",
+            params![camera_id, state, now.0, by],
+        )?;
+        Ok(())
+    }
+
+    /// Writes the mask (a row leaf, by the triggers) and its event; `approved`: the
+    /// change and the second administrator who approved it.
+    fn write_mask(
+        &self,
+        camera_id: i64,
+        mask: &PrivacyMask,
+        by: &str,
+        approved: Option<(i64, &str)>,
+        now: Wall90k,
+    ) -> Result<()> {
         if mask.is_empty() {
-            tx.execute(
+            self.conn().execute(
                 "DELETE FROM privacy_mask WHERE camera_id = ?1",
                 params![camera_id],
             )?;
         } else {
             let json =
                 serde_json::to_string(mask).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            tx.execute(
+            self.conn().execute(
                 "INSERT INTO privacy_mask (camera_id, polygons, set_90k, set_by) VALUES (?1, ?2, ?3, ?4) \
                  ON CONFLICT (camera_id) DO UPDATE SET polygons = ?2, set_90k = ?3, set_by = ?4",
                 params![camera_id, json, now.0, by],
@@ -100,16 +292,61 @@ impl SqliteIndex {
         } else {
             ("privacy_mask_set", mask.polygons.len())
         };
-        self.log_event(
-            now,
-            event,
-            by,
-            Some(camera_id),
-            serde_json::json!({"polygons": n}),
-        )?;
-        tx.commit()?;
+        let mut detail = serde_json::json!({"polygons": n});
+        if let Some((change, approver)) = approved {
+            detail["change"] = change.into();
+            detail["approved_by"] = approver.into();
+        }
+        self.log_event(now, event, by, Some(camera_id), detail)?;
         Ok(())
     }
+}
+
+/// How long a pending mask change may wait for its second administrator: a day.
+pub const MASK_CHANGE_TTL_90K: i64 = 24 * 3600 * 90_000;
+
+/// What [`SqliteIndex::set_privacy_mask`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MaskOutcome {
+    /// The mask is in place.
+    Set,
+    /// The change would expose what the mask covers: held, this change's id, for a
+    /// second administrator.
+    Pending(i64),
+}
+
+/// A proposed change of a camera's mask and what became of it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct MaskChange {
+    pub id: i64,
+    pub camera_id: i64,
+    pub mask: PrivacyMask,
+    pub base_90k: i64,
+    pub proposed_90k: i64,
+    pub proposed_by: String,
+    /// pending, applied, rejected, superseded or expired.
+    pub state: String,
+    pub decided_90k: Option<i64>,
+    pub decided_by: Option<String>,
+}
+
+/// Why a decision on a mask change was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MaskChangeRefusal {
+    #[error("there is no such privacy mask change")]
+    NotFound,
+    #[error("the privacy mask change is {0}, not pending")]
+    NotPending(String),
+    #[error(
+        "a change that exposes what a privacy mask covers needs a second administrator: whoever proposed it cannot approve it"
+    )]
+    OwnChange,
+    #[error("the privacy mask change waited more than a day and has expired; propose it again")]
+    Expired,
+    #[error(
+        "the camera's privacy mask changed after this change was proposed; propose it again against the mask now in place"
+    )]
+    MaskChanged,
 }
 
 #[cfg(test)]
@@ -144,14 +381,17 @@ mod tests {
         let leaves = |ix: &SqliteIndex| -> i64 {
             ix.conn()
                 .query_row(
-                    "SELECT count(*) FROM log_leaf WHERE kind = 'row' AND data LIKE '%privacy_mask%'",
+                    "SELECT count(*) FROM log_leaf WHERE kind = 'row' AND (data LIKE '%privacy_mask%')",
                     [],
                     |r| r.get(0),
                 )
                 .unwrap()
         };
         let before = leaves(&ix);
-        ix.set_privacy_mask(cam, &m, "mgr", now).unwrap();
+        assert_eq!(
+            ix.set_privacy_mask(cam, &m, "mgr", now).unwrap(),
+            MaskOutcome::Set
+        );
         assert_eq!(ix.privacy_mask(cam).unwrap().unwrap().mask, m);
         let bad = PrivacyMask {
             polygons: vec![vec![[0.1, 0.1], [2.0, 0.1], [0.4, 0.3]]],
@@ -164,10 +404,99 @@ mod tests {
             ix.set_privacy_mask(cam + 99, &m, "mgr", now),
             Err(StoreError::CameraNotFound(_))
         ));
-        ix.set_privacy_mask(cam, &PrivacyMask::default(), "mgr", now)
+        // Grown: at once. Removed: only proposed; the mask stays until another
+        // administrator approves.
+        let bigger = PrivacyMask {
+            polygons: vec![vec![[0.05, 0.05], [0.5, 0.05], [0.5, 0.4], [0.05, 0.4]]],
+        };
+        let t1 = Wall90k(now.0 + 90_000);
+        assert_eq!(
+            ix.set_privacy_mask(cam, &bigger, "mgr", t1).unwrap(),
+            MaskOutcome::Set
+        );
+        let t2 = Wall90k(t1.0 + 90_000);
+        let MaskOutcome::Pending(id) = ix
+            .set_privacy_mask(cam, &PrivacyMask::default(), "mgr", t2)
+            .unwrap()
+        else {
+            panic!("a removal is held for a second administrator");
+        };
+        assert_eq!(ix.privacy_mask(cam).unwrap().unwrap().mask, bigger);
+        let p = ix.pending_mask_change(cam).unwrap().unwrap();
+        assert_eq!((p.id, p.base_90k, p.state.as_str()), (id, t1.0, "pending"));
+        // Not by who proposed it, not after a day.
+        assert_eq!(
+            ix.decide_mask_change(id, true, "mgr", t2).unwrap(),
+            Err(MaskChangeRefusal::OwnChange)
+        );
+        let late = Wall90k(t2.0 + MASK_CHANGE_TTL_90K + 1);
+        assert_eq!(
+            ix.decide_mask_change(id, true, "other", late).unwrap(),
+            Err(MaskChangeRefusal::Expired)
+        );
+        assert_eq!(ix.mask_change(id).unwrap().unwrap().state, "expired");
+        assert_eq!(
+            ix.decide_mask_change(id, true, "other", late).unwrap(),
+            Err(MaskChangeRefusal::NotPending("expired".into()))
+        );
+        assert_eq!(ix.pending_mask_change(cam).unwrap(), None);
+        // Proposed again, then the mask grown meanwhile: the proposal is superseded.
+        let MaskOutcome::Pending(id2) = ix.set_privacy_mask(cam, &m, "mgr", t2).unwrap() else {
+            panic!("a shrink is held");
+        };
+        let biggest = PrivacyMask {
+            polygons: vec![vec![[0.0, 0.0], [0.6, 0.0], [0.6, 0.5], [0.0, 0.5]]],
+        };
+        let t3 = Wall90k(t2.0 + 90_000);
+        ix.set_privacy_mask(cam, &biggest, "mgr", t3).unwrap();
+        assert_eq!(ix.mask_change(id2).unwrap().unwrap().state, "superseded");
+        // A removal approved by another: gone, and the event names both.
+        let t4 = Wall90k(t3.0 + 90_000);
+        let MaskOutcome::Pending(id3) = ix
+            .set_privacy_mask(cam, &PrivacyMask::default(), "mgr", t4)
+            .unwrap()
+        else {
+            panic!("held");
+        };
+        let done = ix
+            .decide_mask_change(id3, true, "other", t4)
+            .unwrap()
             .unwrap();
+        assert_eq!(
+            (done.state.as_str(), done.decided_by.as_deref()),
+            ("applied", Some("other"))
+        );
         assert_eq!(ix.privacy_mask(cam).unwrap(), None);
-        // Set and removed: two row leaves (the refused ones wrote nothing).
-        assert_eq!(leaves(&ix) - before, 2);
+        let detail: Vec<u8> = ix
+            .conn()
+            .query_row(
+                "SELECT data FROM log_leaf WHERE kind = 'event' AND data LIKE '%privacy_mask_removed%' ORDER BY rowid DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let detail = String::from_utf8_lossy(&detail);
+        assert!(detail.contains("\"approved_by\":\"other\""), "{detail}");
+        // Nothing masked: setting one again is at once; a rejected change leaves it.
+        ix.set_privacy_mask(cam, &m, "mgr", t4).unwrap();
+        let MaskOutcome::Pending(id4) = ix
+            .set_privacy_mask(cam, &PrivacyMask::default(), "mgr", t4)
+            .unwrap()
+        else {
+            panic!("held");
+        };
+        let r = ix
+            .decide_mask_change(id4, false, "mgr", t4)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.state, "rejected");
+        assert_eq!(ix.privacy_mask(cam).unwrap().unwrap().mask, m);
+        assert_eq!(
+            ix.decide_mask_change(id4 + 100, true, "other", t4).unwrap(),
+            Err(MaskChangeRefusal::NotFound)
+        );
+        // Every step a row leaf: set, grown, proposed (x2), marked expired, superseded
+        // (and the grow), proposed, applied (change and mask), set, proposed, rejected.
+        assert!(leaves(&ix) - before >= 12, "{}", leaves(&ix) - before);
     }
 }

@@ -4,7 +4,7 @@
 //! The index's triggers do the logging, so no door can forget: each insert, update or
 //! delete of a row of a [`TRACKED`] table (grants, requests, their persons, approvals
 //! and history, legal holds, lifecycle events, gaps, users and roles, organisations,
-//! cameras and their privacy masks, the registry) appends a `row` leaf in the same transaction — the table,
+//! cameras, their privacy masks and mask changes, the registry) appends a `row` leaf in the same transaction — the table,
 //! the row's id and its image after the change (secrets left out: password hashes,
 //! TOTP secrets, camera passwords, and file contents, whose SHA-256 is kept). The
 //! leaf hash is computed by a function every Vidimus connection registers, so a tool
@@ -41,6 +41,7 @@ pub const TRACKED: &[(&str, &[&str])] = &[
     ("organisation", &[]),
     ("camera", &["password"]),
     ("privacy_mask", &[]),
+    ("privacy_mask_change", &[]),
     ("registry_system", &[]),
     ("registry_entry", &[]),
     ("registry_event", &[]),
@@ -65,6 +66,7 @@ fn noun(table: &str) -> &str {
         "registry_event" => "registry event",
         "registry_file" => "registry file",
         "privacy_mask" => "privacy mask",
+        "privacy_mask_change" => "privacy mask change",
         other => other,
     }
 }

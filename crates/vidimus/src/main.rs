@@ -439,7 +439,10 @@ enum CameraCommand {
     },
     /// Set a camera's static privacy mask (Art. 10, 30), replacing the one it has:
     /// polygons of corners in fractions of the picture, burned into everything served
-    /// of the camera to anyone whose grant does not include `unmask`.
+    /// of the camera to anyone whose grant does not include `unmask`. A change that
+    /// would expose part of the mask (removing, shrinking, moving) is only proposed:
+    /// someone else approves it (`--approve`, here as another system user, or in the
+    /// console) within a day.
     Mask {
         #[command(flatten)]
         target: Target,
@@ -447,11 +450,18 @@ enum CameraCommand {
         name: String,
         /// A polygon: corners `x,y` separated by spaces, each a fraction from 0 to 1
         /// (e.g. "0.1,0.3 0.4,0.3 0.4,0.7 0.1,0.7"); repeatable.
-        #[arg(long, required_unless_present = "clear")]
+        #[arg(long, required_unless_present_any = ["clear", "approve", "reject"])]
         polygon: Vec<String>,
         /// Remove the camera's mask.
-        #[arg(long, conflicts_with = "polygon")]
+        #[arg(long, conflicts_with_all = ["polygon", "approve", "reject"])]
         clear: bool,
+        /// Approve the camera's pending mask change with this id (not by whoever
+        /// proposed it).
+        #[arg(long, value_name = "CHANGE", conflicts_with_all = ["polygon", "reject"])]
+        approve: Option<i64>,
+        /// Reject (or withdraw) the camera's pending mask change with this id.
+        #[arg(long, value_name = "CHANGE", conflicts_with = "polygon")]
+        reject: Option<i64>,
     },
 }
 
@@ -1341,7 +1351,24 @@ fn camera(cmd: CameraCommand) -> anyhow::Result<()> {
             name,
             polygon,
             clear,
+            approve,
+            reject,
         } => {
+            let (_, mut ix) = target.index()?;
+            let cam = ix.camera_by_name(&name)?;
+            if let Some((change, yes)) = approve.map(|c| (c, true)).or(reject.map(|c| (c, false))) {
+                if ix
+                    .mask_change(change)?
+                    .is_none_or(|c| c.camera_id != cam.id)
+                {
+                    bail!("camera {name} has no privacy mask change {change}");
+                }
+                let c = ix
+                    .decide_mask_change(change, yes, &cli_actor(), now)?
+                    .map_err(|r| anyhow::anyhow!("camera {name}, mask change {change}: {r}"))?;
+                println!("camera {name}: privacy mask change {change} {}", c.state);
+                return Ok(());
+            }
             let polygons = if clear {
                 Vec::new()
             } else {
@@ -1351,16 +1378,17 @@ fn camera(cmd: CameraCommand) -> anyhow::Result<()> {
                     .collect::<anyhow::Result<Vec<_>>>()?
             };
             let mask = vidimus_core::privacy::PrivacyMask { polygons };
-            let (_, mut ix) = target.index()?;
-            let cam = ix.camera_by_name(&name)?;
-            ix.set_privacy_mask(cam.id, &mask, &cli_actor(), now)?;
-            if mask.is_empty() {
-                println!("camera {name}: privacy mask removed");
-            } else {
-                println!(
+            match ix.set_privacy_mask(cam.id, &mask, &cli_actor(), now)? {
+                vidimus_store::privacy::MaskOutcome::Pending(change) => println!(
+                    "camera {name}: this change would expose part of the privacy mask; it is proposed as change {change}, and the mask stays until someone else approves it within a day (in the console's Privacy masks, or `vidimus camera mask {name} --approve {change}` as another system user)"
+                ),
+                vidimus_store::privacy::MaskOutcome::Set if mask.is_empty() => {
+                    println!("camera {name}: privacy mask removed")
+                }
+                vidimus_store::privacy::MaskOutcome::Set => println!(
                     "camera {name}: privacy mask of {} polygons set",
                     mask.polygons.len()
-                );
+                ),
             }
         }
         CameraCommand::Place {

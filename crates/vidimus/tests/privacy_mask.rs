@@ -143,6 +143,19 @@ fn register(site: &Site, user: &str) -> Vec<Value> {
         .clone()
 }
 
+/// Who approved each removal of a mask, from the events.
+fn removed_with_approval(site: &Site) -> Vec<String> {
+    let out = site.vidimus(&["events", "--json"]);
+    let events: Value = serde_json::from_slice(&out.stdout).unwrap();
+    events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "privacy_mask_removed")
+        .map(|e| e["detail"]["approved_by"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
 #[test]
 fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
     let (mut cam, url) = simcam("none");
@@ -154,6 +167,7 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
     add_user(&site, "lifter", "the lifter's password", "operator");
     add_user(&site, "nosy", "the nosy one's password", "operator");
     duty(&site, "op");
+    add_user(&site, "deputy", "the deputy's password", "admin");
     let out = site.vidimus_stdin(
         &[
             "grant",
@@ -186,6 +200,7 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
     let mgr = Client::login(site.http, "manager", "the manager's password");
     let op = Client::login(site.http, "op", "the operator's password");
     let lifter = Client::login(site.http, "lifter", "the lifter's password");
+    let deputy = Client::login(site.http, "deputy", "the deputy's password");
     let yard = mgr.camera_id("yard");
     let s = site.first_start_90k("yard") as f64 / 90_000.0;
     let (from, to) = (format!("{s:.6}"), format!("{:.6}", s + 3.0));
@@ -500,19 +515,98 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
         2
     );
 
-    // Removed: files again, for everyone with the grant; the changes are events.
-    let r = mgr.call("PUT", &path, Some(json!({"polygons": []})));
-    assert_eq!(r.status, 200);
-    assert_eq!(r.json()["polygons"], json!([]));
-    let r = op.call(
-        "GET",
-        &format!("/api/cameras/{yard}/playback.mp4?from={from}&to={to}"),
-        None,
+    // Removing or shrinking it takes two administrators (Art. 10): one proposes, the
+    // mask stays in place and keeps being burned in; the same one cannot approve.
+    let playback = format!("/api/cameras/{yard}/playback.mp4?from={from}&to={to}");
+    let r = mgr.call("PUT", &path, Some(json!({"polygons": [MASK]})));
+    assert_eq!(
+        r.status,
+        202,
+        "a shrink is held: {}",
+        String::from_utf8_lossy(&r.body)
     );
+    let shrink = r.json()["pending"]["id"].as_i64().unwrap();
+    assert_eq!(r.json()["polygons"].as_array().unwrap().len(), 2);
+    assert_eq!(r.json()["pending"]["polygons"], json!([MASK]));
+    assert_eq!(r.json()["pending"]["proposed_by"], "manager");
+    // Only administrators see a pending change.
+    assert!(op.call("GET", &path, None).json()["pending"].is_null());
+    let r = mgr.call("PUT", &path, Some(json!({"polygons": []})));
+    assert_eq!(r.status, 202);
+    let removal = r.json()["pending"]["id"].as_i64().unwrap();
+    assert_ne!(removal, shrink, "a new proposal replaces the pending one");
+    let decide = |who: &Client, id: i64, how: &str| {
+        who.call(
+            "POST",
+            &format!("/api/cameras/{yard}/privacy-mask/changes/{id}/{how}"),
+            None,
+        )
+    };
+    let r = decide(&deputy, shrink, "approve");
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (409, "not_pending"),
+        "the replaced proposal is superseded"
+    );
+    let r = decide(&mgr, removal, "approve");
+    assert_eq!((r.status, r.code().as_str()), (403, "own_change"));
+    let r = decide(&op, removal, "approve");
+    assert_eq!((r.status, r.code().as_str()), (403, "forbidden"));
+    let r = decide(&deputy, removal + 1000, "approve");
+    assert_eq!((r.status, r.code().as_str()), (404, "change_not_found"));
+    let r = op.call("GET", &playback, None);
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (409, "privacy_masked"),
+        "a proposed removal masks on"
+    );
+    // Rejected (the proposer withdrawing it): nothing left to approve.
+    assert_eq!(decide(&mgr, removal, "reject").json()["state"], "rejected");
+    assert_eq!(decide(&deputy, removal, "approve").code(), "not_pending");
+    // Proposed on the command line, approved by another administrator in the API:
+    // removed, files again, for everyone with the grant; the changes are events.
+    let out = site.vidimus(&["camera", "mask", "yard", "--clear"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("proposed as change"), "{said}");
+    let cli_change = mgr.call("GET", &path, None).json()["pending"]["id"]
+        .as_i64()
+        .unwrap();
+    // The command line's own approval of it is its own change: refused.
+    let out = site.vidimus(&[
+        "camera",
+        "mask",
+        "yard",
+        "--approve",
+        &cli_change.to_string(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("second administrator"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = decide(&deputy, cli_change, "approve");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["state"], "applied");
+    let r = mgr.call("GET", &path, None);
+    assert_eq!(r.json()["polygons"], json!([]));
+    assert!(r.json()["pending"].is_null());
+    let r = op.call("GET", &playback, None);
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let out = site.vidimus(&["events", "--json"]);
     let events = String::from_utf8_lossy(&out.stdout);
     assert!(events.contains("privacy_mask_set") && events.contains("privacy_mask_removed"));
+    assert!(
+        events.contains("privacy_mask_change_proposed")
+            && events.contains("privacy_mask_change_rejected"),
+        "{events}"
+    );
+    assert_eq!(removed_with_approval(&site), ["deputy"]);
 
     assert!(rec.terminate());
     cam.terminate();
@@ -570,21 +664,25 @@ fn the_console_draws_a_mask_and_an_operators_live_tile_is_masked() {
             ("OP_USER", "op"),
             ("OP_PASSWORD", "the operator's password"),
             ("CAMERA", "lobby"),
+            ("SECOND_ADMIN_USER", "chief"),
+            ("SECOND_ADMIN_PASSWORD", "the chief's password"),
         ],
     );
     assert!(
-        stdout.contains("masked live tile") && stdout.contains("masked playback"),
+        stdout.contains("masked live tile")
+            && stdout.contains("masked playback")
+            && stdout.contains("mask removed by two administrators"),
         "{stdout}"
     );
-    let mgr = Client::login(site.http, "manager", "the manager's password");
-    let lobby = mgr.camera_id("lobby");
-    let m = mgr
-        .call("GET", &format!("/api/cameras/{lobby}/privacy-mask"), None)
-        .json();
-    let poly = m["polygons"][0]
-        .as_array()
-        .expect("a polygon saved")
-        .clone();
+    // What was saved (as the console read it back before the removal).
+    let m: Value = serde_json::from_str(
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("saved polygons "))
+            .expect("the saved polygons printed"),
+    )
+    .unwrap();
+    let poly = m[0].as_array().expect("a polygon saved").clone();
     assert_eq!(poly.len(), 4, "{m}");
     for (got, want) in poly.iter().zip(MASK) {
         for k in 0..2 {
@@ -592,6 +690,13 @@ fn the_console_draws_a_mask_and_an_operators_live_tile_is_masked() {
             assert!((g - want[k]).abs() < 0.01, "corner {got} for {want:?}");
         }
     }
+    let mgr = Client::login(site.http, "manager", "the manager's password");
+    let lobby = mgr.camera_id("lobby");
+    let now = mgr
+        .call("GET", &format!("/api/cameras/{lobby}/privacy-mask"), None)
+        .json();
+    assert_eq!(now["polygons"], json!([]), "{now}");
+    assert_eq!(removed_with_approval(&site), ["chief"]);
     // The operator's view was registered with the mask burned in.
     let ops = register(&site, "op");
     assert!(

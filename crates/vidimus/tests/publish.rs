@@ -491,7 +491,20 @@ fn a_recorded_range_is_published_anonymized_registered_and_proven() {
         manifest.to_string().contains("privacy_mask"),
         "the process names the mask: {manifest:#}"
     );
-    site.cli(&["camera", "mask", "street", "--clear"]);
+    // Removing it is only proposed: the command line's user cannot also approve it.
+    let out = site.vidimus(&["camera", "mask", "street", "--clear"]);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    let change = said
+        .split("proposed as change ")
+        .nth(1)
+        .and_then(|t| t.split(',').next())
+        .unwrap_or_else(|| panic!("not proposed: {said}"));
+    let out = site.vidimus(&["camera", "mask", "street", "--approve", change]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("second administrator"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // --force is needed to replace it, and the old file stays without it.
     let before = std::fs::read(&across).unwrap();
@@ -588,6 +601,7 @@ fn a_publication_under_a_grant_for_publication_never_yields_raw_video() {
     add_user(&site, "press", PW, "operator");
     add_user(&site, "nosy", PW, "operator");
     add_user(&site, "manager", "the manager's password", "admin");
+    add_user(&site, "deputy", "the deputy's password", "admin");
     site.cli(&[
         "org",
         "add",
@@ -858,8 +872,16 @@ fn a_publication_under_a_grant_for_publication_never_yields_raw_video() {
         None,
     );
     assert_eq!((r.status, r.code().as_str()), (409, "mask_changed"));
+    // Removing it takes a second administrator.
     let r = manager.call("PUT", &mask_path, Some(serde_json::json!({"polygons": []})));
-    assert_eq!(r.status, 200);
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    let change = r.json()["pending"]["id"].as_i64().unwrap();
+    let r = Client::login(site.http, "deputy", "the deputy's password").call(
+        "POST",
+        &format!("{mask_path}/changes/{change}/approve"),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
 
     // A grant revoked while its publication is being made: nothing is published, and
     // nothing made under it downloads any more.
