@@ -54,14 +54,38 @@ fn assert_masked(what: &str, picture: &[u8]) {
 }
 
 /// Opens a WebSocket as `who`; `Err(status, body)` when the upgrade is refused.
-async fn ws(
-    port: u16,
-    who: &Client,
-    path: &str,
-) -> Result<
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-    (u16, String),
-> {
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A live view of the camera, once its video flows.
+async fn live_streaming(port: u16, who: &Client, camera: i64) -> Ws {
+    let mut s = ws(port, who, &format!("/api/cameras/{camera}/live"))
+        .await
+        .unwrap();
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(30), s.next())
+            .await
+            .expect("live video in time")
+            .unwrap()
+            .unwrap();
+        if matches!(m, Message::Binary(_)) {
+            return s;
+        }
+    }
+}
+
+/// Reads on until the server closes the view within 5 s; its close code.
+async fn close_code(s: &mut Ws) -> Option<u16> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), s.next()).await {
+            Ok(Some(Ok(Message::Close(c)))) => return c.map(|c| u16::from(c.code)),
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("the view went on after its mask changed: {other:?}"),
+        }
+    }
+}
+
+async fn ws(port: u16, who: &Client, path: &str) -> Result<Ws, (u16, String)> {
     let mut req = format!("ws://127.0.0.1:{port}{path}")
         .into_client_request()
         .unwrap();
@@ -258,33 +282,10 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
     // A plain live view opened before the mask is set ends when it is set (its viewer
     // reconnects and gets the masked one): it must not go on showing what is now hidden.
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut before = rt.block_on(async {
-        let mut s = ws(site.http, &op, &format!("/api/cameras/{yard}/live"))
-            .await
-            .unwrap();
-        // Until video flows.
-        loop {
-            let m = tokio::time::timeout(Duration::from_secs(30), s.next())
-                .await
-                .unwrap()
-                .unwrap()
-                .unwrap();
-            if matches!(m, Message::Binary(_)) {
-                break s;
-            }
-        }
-    });
+    let mut before = rt.block_on(live_streaming(site.http, &op, yard));
     let r = mgr.call("PUT", &path, Some(json!({"polygons": [MASK]})));
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let closed = rt.block_on(async {
-        loop {
-            match tokio::time::timeout(Duration::from_secs(5), before.next()).await {
-                Ok(Some(Ok(Message::Close(c)))) => break c.map(|c| u16::from(c.code)),
-                Ok(Some(Ok(_))) => continue,
-                other => panic!("the plain view went on after the mask was set: {other:?}"),
-            }
-        }
-    });
+    let closed = rt.block_on(close_code(&mut before));
     assert_eq!(closed, Some(1012));
     // (Its end is registered once its socket is gone: waited for.)
     assert!(
@@ -473,21 +474,7 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
 
     // A change from the command line (another door, the same index) ends the views
     // decided under the old mask too.
-    let mut open = rt.block_on(async {
-        let mut s = ws(site.http, &op, &format!("/api/cameras/{yard}/live"))
-            .await
-            .unwrap();
-        loop {
-            let m = tokio::time::timeout(Duration::from_secs(30), s.next())
-                .await
-                .unwrap()
-                .unwrap()
-                .unwrap();
-            if matches!(m, Message::Binary(_)) {
-                break s;
-            }
-        }
-    });
+    let mut open = rt.block_on(live_streaming(site.http, &op, yard));
     site.cli(&[
         "camera",
         "mask",
@@ -497,15 +484,7 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
         "--polygon",
         "0.6,0.6 0.9,0.6 0.75,0.9",
     ]);
-    let closed = rt.block_on(async {
-        loop {
-            match tokio::time::timeout(Duration::from_secs(5), open.next()).await {
-                Ok(Some(Ok(Message::Close(c)))) => break c.map(|c| u16::from(c.code)),
-                Ok(Some(Ok(_))) => continue,
-                other => panic!("the view went on after the mask changed: {other:?}"),
-            }
-        }
-    });
+    let closed = rt.block_on(close_code(&mut open));
     assert_eq!(closed, Some(1012));
     assert_eq!(
         op.call("GET", &path, None).json()["polygons"]
