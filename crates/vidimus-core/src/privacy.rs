@@ -92,16 +92,57 @@ impl PrivacyMask {
     /// one of its pixels). Removing a mask, shrinking a polygon, moving one off what
     /// it covered: all expose; growing, adding, or redrawing the same area does not.
     /// Exposing is what the two-person rule of mask changes guards.
+    ///
+    /// Compared by the pixels whose centres each mask contains
+    /// ([`PrivacyMask::centre_coverage`]), not by the widened [`coverage`] that is
+    /// burned: widening gives every edge a pixel more, so slivers thinner than a pixel
+    /// (a "comb" of them) would seem to cover rows they do not hold at all.
+    ///
+    /// [`coverage`]: PrivacyMask::coverage
     pub fn exposes(&self, before: &PrivacyMask) -> bool {
         if before.is_empty() {
             return false;
         }
         let (w, h) = EXPOSURE_GRID;
-        let (old, new) = (before.coverage(w, h), self.coverage(w, h));
+        let (old, new) = (before.centre_coverage(w, h), self.centre_coverage(w, h));
         old.rows
             .iter()
             .zip(&new.rows)
             .any(|(o, n)| !spans_within(o, n))
+    }
+
+    /// The pixels of a `width` × `height` picture whose centres lie inside the mask
+    /// (nonzero winding within a polygon, any polygon): the mask's own area, with
+    /// nothing added at its edges.
+    pub fn centre_coverage(&self, width: usize, height: usize) -> Coverage {
+        let (w, h) = (width as f64, height as f64);
+        let polys: Vec<Vec<(f64, f64)>> = self
+            .polygons
+            .iter()
+            .map(|p| p.iter().map(|&[x, y]| (x * w, y * h)).collect())
+            .collect();
+        let rows = (0..height)
+            .map(|y| {
+                let line = y as f64 + 0.5;
+                let mut r = Vec::new();
+                for pts in &polys {
+                    for (x0, x1) in cuts(pts, line) {
+                        // Pixels x with x0 <= x + 0.5 < x1.
+                        let lo = (x0 - 0.5).ceil().max(0.0) as usize;
+                        let hi = ((x1 - 0.5).ceil().max(0.0) as usize).min(width);
+                        if hi > lo {
+                            r.push((lo, hi));
+                        }
+                    }
+                }
+                merge(r)
+            })
+            .collect();
+        Coverage {
+            width,
+            height,
+            rows,
+        }
     }
 
     /// The pixels covered in a `width` × `height` picture.
@@ -331,6 +372,62 @@ mod tests {
         let tri = m(vec![vec![[0.2, 0.2], [0.5, 0.2], [0.5, 0.6]]]);
         assert!(tri.exposes(&window));
         assert!(!window.exposes(&tri));
+    }
+
+    #[test]
+    fn a_comb_of_slivers_does_not_pass_for_the_area_it_replaces() {
+        // 32 polygons of thin horizontal teeth, each far thinner than a pixel of the
+        // grid, one every 3 rows: widened, they would cover every row of the square.
+        let window = PrivacyMask {
+            polygons: vec![square(0.2, 0.2, 0.5, 0.6)],
+        };
+        let (_, h) = EXPOSURE_GRID;
+        let row = 1.0 / h as f64;
+        let mut polygons = Vec::new();
+        for p in 0..32 {
+            let mut top = Vec::new();
+            let mut bottom = Vec::new();
+            for t in 0..16 {
+                let y = 0.2 + (p * 16 + t) as f64 * 3.0 * row;
+                top.push([0.2, y]);
+                top.push([0.5, y]);
+                bottom.push([0.5, y + row * 0.01]);
+                bottom.push([0.2, y + row * 0.01]);
+            }
+            bottom.reverse();
+            top.extend(bottom);
+            top.truncate(64);
+            polygons.push(top);
+        }
+        let comb = PrivacyMask { polygons };
+        assert!(comb.exposes(&window));
+        // Moved by one pixel of the grid on one side: exposes too.
+        let (w, _) = EXPOSURE_GRID;
+        let shrunk = PrivacyMask {
+            polygons: vec![square(0.2 + 1.0 / w as f64, 0.2, 0.5, 0.6)],
+        };
+        assert!(shrunk.exposes(&window));
+        // At the picture's edges: the same full-frame mask, redrawn, does not.
+        let full = PrivacyMask {
+            polygons: vec![square(0.0, 0.0, 1.0, 1.0)],
+        };
+        assert!(!full.clone().exposes(&full));
+        assert!(
+            PrivacyMask {
+                polygons: vec![square(0.0, 0.0, 1.0, 0.999)]
+            }
+            .exposes(&full)
+        );
+    }
+
+    #[test]
+    fn centre_coverage_is_the_area_inside() {
+        let m = PrivacyMask {
+            polygons: vec![square(0.1, 0.2, 0.5, 0.6)],
+        };
+        let c = m.centre_coverage(10, 10);
+        assert_eq!(c.pixels(), 16);
+        assert!(c.covers(1, 2) && c.covers(4, 5) && !c.covers(5, 5) && !c.covers(1, 6));
     }
 
     #[test]

@@ -80,12 +80,13 @@ fn live_camera(ix: &vidimus_store::SqliteIndex, id: i64) -> Result<(), ApiError>
 }
 
 async fn info(state: &AppState, id: i64, admin: bool) -> Result<MaskInfo, ApiError> {
+    let now = state.clocks.realtime();
     state
         .db
         .run(move |ix| {
             live_camera(ix, id)?;
             let pending = if admin {
-                ix.pending_mask_change(id)?.map(PendingChange::of)
+                ix.pending_mask_change(id, now)?.map(PendingChange::of)
             } else {
                 None
             };

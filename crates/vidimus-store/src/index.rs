@@ -396,6 +396,35 @@ fn migrate(conn: &Connection, version: i32) -> Result<()> {
     Ok(())
 }
 
+impl SqliteIndex {
+    /// A privacy mask belongs to a camera row: another camera (a new name, a renamed
+    /// one in the configuration) on the address of a masked camera, present or
+    /// removed, would record what the mask hides without it, by one person's doing.
+    /// Refused: the mask is removed first (by two administrators) or the camera keeps
+    /// its name.
+    fn refuse_masked_address(&self, c: &NewCamera<'_>, except: Option<i64>) -> Result<()> {
+        let addresses: Vec<&str> = std::iter::once(c.url).chain(c.live_url).collect();
+        for a in addresses {
+            let masked: Option<String> = self
+                .conn
+                .query_row(
+                    "SELECT c.name FROM camera c JOIN privacy_mask m ON m.camera_id = c.id \
+                     WHERE (c.url = ?1 OR c.live_url = ?1) AND c.id IS NOT ?2 LIMIT 1",
+                    params![a, except],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(name) = masked {
+                return Err(StoreError::Invalid(format!(
+                    "camera {:?} would record the address of camera {name:?}, which has a privacy mask: a second camera there would record what the mask hides without it; keep the camera's name, or have the mask removed first (two administrators)",
+                    c.name
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl MetadataStore for SqliteIndex {
     fn add_camera(&mut self, c: &NewCamera<'_>, now: Wall90k) -> Result<CameraId> {
         let exists: Option<i64> = self
@@ -407,6 +436,7 @@ impl MetadataStore for SqliteIndex {
         if exists.is_some() {
             return Err(StoreError::CameraExists(c.name.to_owned()));
         }
+        self.refuse_masked_address(c, None)?;
         self.conn.execute(
             "INSERT INTO camera (name, url, username, password, source, created_90k, live_url, \
              retention_days, key_target) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -434,6 +464,7 @@ impl MetadataStore for SqliteIndex {
             .optional()?;
         match existing {
             Some(id) => {
+                self.refuse_masked_address(c, Some(id))?;
                 self.conn.execute(
                     "UPDATE camera SET url = ?2, username = ?3, password = ?4, source = 'config', \
                      removed_90k = NULL, live_url = ?5, retention_days = ?6, key_target = ?7 WHERE id = ?1",

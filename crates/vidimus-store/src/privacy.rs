@@ -97,11 +97,13 @@ impl SqliteIndex {
                 let json =
                     serde_json::to_string(mask).map_err(|e| StoreError::Invalid(e.to_string()))?;
                 self.end_pending_change(camera_id, "superseded", by, now)?;
+                let base = serde_json::to_string(&cur.mask)
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
                 tx.execute(
                     "INSERT INTO privacy_mask_change \
-                     (camera_id, polygons, base_90k, proposed_90k, proposed_by, state) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
-                    params![camera_id, json, cur.set_90k, now.0, by],
+                     (camera_id, polygons, base_polygons, base_90k, proposed_90k, proposed_by, state) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
+                    params![camera_id, json, base, cur.set_90k, now.0, by],
                 )?;
                 let id = tx.last_insert_rowid();
                 self.log_event(
@@ -123,9 +125,9 @@ impl SqliteIndex {
         Ok(outcome)
     }
 
-    /// The camera's pending mask change, if there is one (one past
-    /// [`MASK_CHANGE_TTL_90K`] is shown as expired and cannot be approved).
-    pub fn pending_mask_change(&self, camera_id: i64) -> Result<Option<MaskChange>> {
+    /// The camera's pending mask change that may still be approved at `now`, if there
+    /// is one (one past [`MASK_CHANGE_TTL_90K`] is not shown: it cannot be approved).
+    pub fn pending_mask_change(&self, camera_id: i64, now: Wall90k) -> Result<Option<MaskChange>> {
         let id: Option<i64> = self
             .conn()
             .query_row(
@@ -135,7 +137,9 @@ impl SqliteIndex {
             )
             .optional()?;
         Ok(match id {
-            Some(id) => self.mask_change(id)?,
+            Some(id) => self
+                .mask_change(id)?
+                .filter(|c| (0..=MASK_CHANGE_TTL_90K).contains(&(now.0 - c.proposed_90k))),
             None => None,
         })
     }
@@ -145,19 +149,20 @@ impl SqliteIndex {
         let row = self
             .conn()
             .query_row(
-                "SELECT camera_id, polygons, base_90k, proposed_90k, proposed_by, state, \
-                 decided_90k, decided_by FROM privacy_mask_change WHERE id = ?1",
+                "SELECT camera_id, polygons, base_polygons, base_90k, proposed_90k, proposed_by, \
+                 state, decided_90k, decided_by FROM privacy_mask_change WHERE id = ?1",
                 params![id],
                 |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
                         r.get::<_, String>(1)?,
-                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(2)?,
                         r.get::<_, i64>(3)?,
-                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(4)?,
                         r.get::<_, String>(5)?,
-                        r.get::<_, Option<i64>>(6)?,
-                        r.get::<_, Option<String>>(7)?,
+                        r.get::<_, String>(6)?,
+                        r.get::<_, Option<i64>>(7)?,
+                        r.get::<_, Option<String>>(8)?,
                     ))
                 },
             )
@@ -166,6 +171,7 @@ impl SqliteIndex {
             |(
                 camera_id,
                 json,
+                base,
                 base_90k,
                 proposed_90k,
                 proposed_by,
@@ -173,13 +179,17 @@ impl SqliteIndex {
                 decided_90k,
                 decided_by,
             )| {
-                let mask: PrivacyMask = serde_json::from_str(&json).map_err(|e| {
-                    StoreError::Invalid(format!("privacy mask change {id} is not valid: {e}"))
-                })?;
+                let parse = |j: &str| -> Result<PrivacyMask> {
+                    serde_json::from_str(j).map_err(|e| {
+                        StoreError::Invalid(format!("privacy mask change {id} is not valid: {e}"))
+                    })
+                };
+                let (mask, base) = (parse(&json)?, parse(&base)?);
                 Ok(MaskChange {
                     id,
                     camera_id,
                     mask,
+                    base,
                     base_90k,
                     proposed_90k,
                     proposed_by,
@@ -205,27 +215,35 @@ impl SqliteIndex {
         by: &str,
         now: Wall90k,
     ) -> Result<std::result::Result<MaskChange, MaskChangeRefusal>> {
+        // Read and decided in one (immediate) transaction: a proposal made meanwhile
+        // by another process cannot slip between reading this change and ending it.
+        let tx = self.conn().unchecked_transaction()?;
         let Some(change) = self.mask_change(id)? else {
             return Ok(Err(MaskChangeRefusal::NotFound));
         };
         if change.state != "pending" {
             return Ok(Err(MaskChangeRefusal::NotPending(change.state)));
         }
-        let tx = self.conn().unchecked_transaction()?;
         if approve {
             if change.proposed_by == by {
                 return Ok(Err(MaskChangeRefusal::OwnChange));
             }
-            if now.0 - change.proposed_90k > MASK_CHANGE_TTL_90K {
-                self.end_pending_change(change.camera_id, "expired", by, now)?;
+            // Past a day, or proposed "in the future" (the clock stepped back): expired.
+            let age = now.0 - change.proposed_90k;
+            if !(0..=MASK_CHANGE_TTL_90K).contains(&age) {
+                self.end_change(id, "expired", by, now)?;
                 tx.commit()?;
                 return Ok(Err(MaskChangeRefusal::Expired));
             }
-            let current = self.privacy_mask(change.camera_id)?.map(|m| m.set_90k);
-            if current != Some(change.base_90k) {
+            // The mask in place must be the one it was proposed against: its version
+            // and its polygons.
+            let current = self.privacy_mask(change.camera_id)?;
+            if current.as_ref().map(|m| (m.set_90k, &m.mask))
+                != Some((change.base_90k, &change.base))
+            {
                 return Ok(Err(MaskChangeRefusal::MaskChanged));
             }
-            self.end_pending_change(change.camera_id, "applied", by, now)?;
+            self.end_change(id, "applied", by, now)?;
             self.write_mask(
                 change.camera_id,
                 &change.mask,
@@ -234,7 +252,7 @@ impl SqliteIndex {
                 now,
             )?;
         } else {
-            self.end_pending_change(change.camera_id, "rejected", by, now)?;
+            self.end_change(id, "rejected", by, now)?;
             self.log_event(
                 now,
                 "privacy_mask_change_rejected",
@@ -245,6 +263,21 @@ impl SqliteIndex {
         }
         tx.commit()?;
         Ok(Ok(self.mask_change(id)?.expect("just decided")))
+    }
+
+    /// Ends pending change `id` in `state`; exactly it, or an error.
+    fn end_change(&self, id: i64, state: &str, by: &str, now: Wall90k) -> Result<()> {
+        let n = self.conn().execute(
+            "UPDATE privacy_mask_change SET state = ?2, decided_90k = ?3, decided_by = ?4 \
+             WHERE id = ?1 AND state = 'pending'",
+            params![id, state, now.0, by],
+        )?;
+        if n != 1 {
+            return Err(StoreError::Invalid(format!(
+                "privacy mask change {id} is no longer pending"
+            )));
+        }
+        Ok(())
     }
 
     /// Ends the camera's pending change (if any) in `state`.
@@ -321,6 +354,8 @@ pub struct MaskChange {
     pub id: i64,
     pub camera_id: i64,
     pub mask: PrivacyMask,
+    /// The mask it would replace, and that mask's version.
+    pub base: PrivacyMask,
     pub base_90k: i64,
     pub proposed_90k: i64,
     pub proposed_by: String,
@@ -353,6 +388,59 @@ pub enum MaskChangeRefusal {
 mod tests {
     use super::*;
     use crate::MetadataStore;
+
+    #[test]
+    fn no_second_camera_on_a_masked_cameras_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ix = SqliteIndex::open(&dir.path().join("index.db")).unwrap();
+        let now = Wall90k(1_000 * 90_000);
+        let cam = |name: &'static str, url: &'static str| crate::index::NewCamera {
+            name,
+            url,
+            username: None,
+            password: None,
+            source: crate::index::CameraSource::Config,
+            live_url: None,
+            retention_days: None,
+            key_target: false,
+        };
+        let gate = ix
+            .add_camera(&cam("gate", "rtsp://10.0.0.5/main"), now)
+            .unwrap();
+        let m = PrivacyMask {
+            polygons: vec![vec![[0.1, 0.1], [0.4, 0.1], [0.4, 0.3]]],
+        };
+        ix.set_privacy_mask(gate, &m, "mgr", now).unwrap();
+        // A new name on its address, whether added or renamed in the configuration.
+        for r in [
+            ix.add_camera(&cam("gate2", "rtsp://10.0.0.5/main"), now),
+            ix.upsert_config_camera(&cam("gate3", "rtsp://10.0.0.5/main"), now),
+        ] {
+            assert!(
+                matches!(&r, Err(StoreError::Invalid(e)) if e.contains("privacy mask")),
+                "{r:?}"
+            );
+        }
+        // Nor on its address as another camera's live stream, nor by moving another
+        // camera there.
+        let mut live = cam("yard", "rtsp://10.0.0.6/main");
+        live.live_url = Some("rtsp://10.0.0.5/main");
+        assert!(ix.add_camera(&live, now).is_err());
+        ix.add_camera(&cam("yard", "rtsp://10.0.0.6/main"), now)
+            .unwrap();
+        assert!(
+            ix.upsert_config_camera(&cam("yard", "rtsp://10.0.0.5/main"), now)
+                .is_err()
+        );
+        // The masked camera itself keeps its address; once removed it still bars it.
+        ix.upsert_config_camera(&cam("gate", "rtsp://10.0.0.5/main"), now)
+            .unwrap();
+        ix.remove_camera("gate", now).unwrap();
+        assert!(
+            ix.add_camera(&cam("gate4", "rtsp://10.0.0.5/main"), now)
+                .is_err()
+        );
+    }
 
     #[test]
     fn a_mask_is_set_replaced_removed_and_logged() {
@@ -422,7 +510,7 @@ mod tests {
             panic!("a removal is held for a second administrator");
         };
         assert_eq!(ix.privacy_mask(cam).unwrap().unwrap().mask, bigger);
-        let p = ix.pending_mask_change(cam).unwrap().unwrap();
+        let p = ix.pending_mask_change(cam, t2).unwrap().unwrap();
         assert_eq!((p.id, p.base_90k, p.state.as_str()), (id, t1.0, "pending"));
         // Not by who proposed it, not after a day.
         assert_eq!(
@@ -439,7 +527,32 @@ mod tests {
             ix.decide_mask_change(id, true, "other", late).unwrap(),
             Err(MaskChangeRefusal::NotPending("expired".into()))
         );
-        assert_eq!(ix.pending_mask_change(cam).unwrap(), None);
+        assert_eq!(ix.pending_mask_change(cam, late).unwrap(), None);
+        // A mask changed behind the store's back (another writer; the version kept):
+        // the change proposed against the old one is not applied.
+        let MaskOutcome::Pending(idx) = ix.set_privacy_mask(cam, &m, "mgr", t2).unwrap() else {
+            panic!("a shrink is held");
+        };
+        ix.conn()
+            .execute(
+                "UPDATE privacy_mask SET polygons = ?1 WHERE camera_id = ?2",
+                params![serde_json::to_string(&m).unwrap(), cam],
+            )
+            .unwrap();
+        assert_eq!(
+            ix.decide_mask_change(idx, true, "other", t2).unwrap(),
+            Err(MaskChangeRefusal::MaskChanged)
+        );
+        ix.conn()
+            .execute(
+                "UPDATE privacy_mask SET polygons = ?1 WHERE camera_id = ?2",
+                params![serde_json::to_string(&bigger).unwrap(), cam],
+            )
+            .unwrap();
+        // Proposed "in the future" (the clock stepped back since): expired, not
+        // approvable.
+        let before_it = Wall90k(t2.0 - 90_000);
+        assert_eq!(ix.pending_mask_change(cam, before_it).unwrap(), None);
         // Proposed again, then the mask grown meanwhile: the proposal is superseded.
         let MaskOutcome::Pending(id2) = ix.set_privacy_mask(cam, &m, "mgr", t2).unwrap() else {
             panic!("a shrink is held");

@@ -270,6 +270,55 @@ pub(crate) fn duty_grant(
     Ok((rid, gid))
 }
 
+/// A user named on the command line proves it is them, as at the API: their own
+/// password, one line on standard input (a failure is an event). Their row.
+pub(crate) fn confirm_user(
+    ix: &mut vidimus_store::SqliteIndex,
+    by: &str,
+    to: &str,
+    now: vidimus_core::time::Wall90k,
+) -> anyhow::Result<vidimus_store::users::UserRow> {
+    let user = ix
+        .user_by_name(by)?
+        .with_context(|| format!("no user {by:?}"))?;
+    if user.disabled_90k.is_some() {
+        bail!("{by:?} is disabled");
+    }
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .with_context(|| format!("reading the password of {by:?} from standard input"))?;
+    if !vidimus_access::password::verify(
+        password.trim_end_matches(['\r', '\n']),
+        &user.password_hash,
+    ) {
+        ix.log_event(
+            now,
+            "password_check_failed",
+            by,
+            None,
+            serde_json::json!({"to": to, "door": "command line"}),
+        )?;
+        bail!("the password of {by:?} does not match: they confirm with their own credentials");
+    }
+    Ok(user)
+}
+
+/// [`confirm_user`], and that they are an administrator of the system manager.
+pub(crate) fn confirm_manager_admin(
+    ix: &mut vidimus_store::SqliteIndex,
+    by: &str,
+    to: &str,
+    now: vidimus_core::time::Wall90k,
+) -> anyhow::Result<vidimus_store::users::UserRow> {
+    let user = confirm_user(ix, by, to, now)?;
+    let org = ix.org(user.org_id)?;
+    if user.role != "admin" || org.is_none_or(|o| o.kind != OrgKind::SystemManager.as_str()) {
+        bail!("{by:?} is not an administrator of the system manager: only they may {to}");
+    }
+    Ok(user)
+}
+
 pub(crate) fn grant(cmd: GrantCommand) -> anyhow::Result<()> {
     let now = RealClocks.realtime();
     match cmd {
@@ -283,32 +332,7 @@ pub(crate) fn grant(cmd: GrantCommand) -> anyhow::Result<()> {
             purpose,
         } => {
             let (_, mut ix) = target.index()?;
-            // The approver proves it is them, as at the API: their own password.
-            let approver = ix
-                .user_by_name(&by)?
-                .with_context(|| format!("no user {by:?}"))?;
-            if approver.disabled_90k.is_some() {
-                bail!("{by:?} is disabled");
-            }
-            let mut password = String::new();
-            std::io::stdin()
-                .read_line(&mut password)
-                .context("reading the approver's password from standard input")?;
-            if !vidimus_access::password::verify(
-                password.trim_end_matches(['\r', '\n']),
-                &approver.password_hash,
-            ) {
-                ix.log_event(
-                    now,
-                    "password_check_failed",
-                    &by,
-                    None,
-                    serde_json::json!({"to": "approve a duty grant", "door": "command line"}),
-                )?;
-                bail!(
-                    "the password of {by:?} does not match: the approver confirms with their own credentials"
-                );
-            }
+            confirm_user(&mut ix, &by, "approve a duty grant", now)?;
             let (rid, gid) = duty_grant(
                 &mut ix,
                 &Duty {

@@ -440,9 +440,10 @@ enum CameraCommand {
     /// Set a camera's static privacy mask (Art. 10, 30), replacing the one it has:
     /// polygons of corners in fractions of the picture, burned into everything served
     /// of the camera to anyone whose grant does not include `unmask`. A change that
-    /// would expose part of the mask (removing, shrinking, moving) is only proposed:
-    /// someone else approves it (`--approve`, here as another system user, or in the
-    /// console) within a day.
+    /// would expose part of the mask (removing, shrinking, moving) is only proposed,
+    /// by an administrator of the system manager (`--by`, their password on standard
+    /// input), and made when another approves it (`--approve --by`, or in the console)
+    /// within a day.
     Mask {
         #[command(flatten)]
         target: Target,
@@ -462,6 +463,11 @@ enum CameraCommand {
         /// Reject (or withdraw) the camera's pending mask change with this id.
         #[arg(long, value_name = "CHANGE", conflicts_with = "polygon")]
         reject: Option<i64>,
+        /// The administrator of the system manager who proposes, approves or rejects
+        /// (their password is read from standard input); needed for all but growing
+        /// a mask.
+        #[arg(long, value_name = "ADMIN")]
+        by: Option<String>,
     },
 }
 
@@ -1353,6 +1359,7 @@ fn camera(cmd: CameraCommand) -> anyhow::Result<()> {
             clear,
             approve,
             reject,
+            by,
         } => {
             let (_, mut ix) = target.index()?;
             let cam = ix.camera_by_name(&name)?;
@@ -1363,8 +1370,17 @@ fn camera(cmd: CameraCommand) -> anyhow::Result<()> {
                 {
                     bail!("camera {name} has no privacy mask change {change}");
                 }
+                let by = by.context(
+                    "--by ADMIN: an administrator of the system manager decides a mask change, with their own password",
+                )?;
+                let admin = lawful::confirm_manager_admin(
+                    &mut ix,
+                    &by,
+                    "decide privacy mask changes",
+                    now,
+                )?;
                 let c = ix
-                    .decide_mask_change(change, yes, &cli_actor(), now)?
+                    .decide_mask_change(change, yes, &admin.username, now)?
                     .map_err(|r| anyhow::anyhow!("camera {name}, mask change {change}: {r}"))?;
                 println!("camera {name}: privacy mask change {change} {}", c.state);
                 return Ok(());
@@ -1378,9 +1394,24 @@ fn camera(cmd: CameraCommand) -> anyhow::Result<()> {
                     .collect::<anyhow::Result<Vec<_>>>()?
             };
             let mask = vidimus_core::privacy::PrivacyMask { polygons };
-            match ix.set_privacy_mask(cam.id, &mask, &cli_actor(), now)? {
+            // Exposing needs an administrator who proves it is them: the same person
+            // as the API's (so they cannot approve their own proposal there either).
+            let exposes = ix
+                .privacy_mask(cam.id)?
+                .is_some_and(|m| mask.exposes(&m.mask));
+            let actor = match by {
+                Some(by) => {
+                    lawful::confirm_manager_admin(&mut ix, &by, "change privacy masks", now)?
+                        .username
+                }
+                None if exposes => bail!(
+                    "this change would expose part of camera {name}'s privacy mask: it is proposed by an administrator of the system manager, --by ADMIN (their password on standard input), and made when another approves it"
+                ),
+                None => cli_actor(),
+            };
+            match ix.set_privacy_mask(cam.id, &mask, &actor, now)? {
                 vidimus_store::privacy::MaskOutcome::Pending(change) => println!(
-                    "camera {name}: this change would expose part of the privacy mask; it is proposed as change {change}, and the mask stays until someone else approves it within a day (in the console's Privacy masks, or `vidimus camera mask {name} --approve {change}` as another system user)"
+                    "camera {name}: this change would expose part of the privacy mask; it is proposed as change {change}, and the mask stays until another administrator approves it within a day (in the console's Privacy masks, or `vidimus camera mask {name} --approve {change} --by ADMIN`)"
                 ),
                 vidimus_store::privacy::MaskOutcome::Set if mask.is_empty() => {
                     println!("camera {name}: privacy mask removed")

@@ -544,7 +544,24 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
     assert_eq!(decide(&deputy, removal, "approve").code(), "not_pending");
     // Proposed on the command line, approved by another administrator in the API:
     // removed, files again, for everyone with the grant; the changes are events.
+    // Not without an administrator who proves it is them; not by an operator.
     let out = site.vidimus(&["camera", "mask", "yard", "--clear"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--by ADMIN"));
+    let out = site.vidimus_stdin(
+        &["camera", "mask", "yard", "--clear", "--by", "op"],
+        "the operator's password\n",
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not an administrator"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = site.vidimus_stdin(
+        &["camera", "mask", "yard", "--clear", "--by", "manager"],
+        "the manager's password\n",
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -555,20 +572,39 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
     let cli_change = mgr.call("GET", &path, None).json()["pending"]["id"]
         .as_i64()
         .unwrap();
-    // The command line's own approval of it is its own change: refused.
-    let out = site.vidimus(&[
-        "camera",
-        "mask",
-        "yard",
-        "--approve",
-        &cli_change.to_string(),
-    ]);
+    // The same administrator approving it on the command line is still one person.
+    let out = site.vidimus_stdin(
+        &[
+            "camera",
+            "mask",
+            "yard",
+            "--approve",
+            &cli_change.to_string(),
+            "--by",
+            "manager",
+        ],
+        "the manager's password\n",
+    );
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("second administrator"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // A change of another camera is not this camera's to approve.
+    let out = site.vidimus_stdin(
+        &[
+            "camera",
+            "mask",
+            "yard",
+            "--approve",
+            "99999",
+            "--by",
+            "deputy",
+        ],
+        "the deputy's password\n",
+    );
+    assert!(!out.status.success());
     let r = decide(&deputy, cli_change, "approve");
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["state"], "applied");

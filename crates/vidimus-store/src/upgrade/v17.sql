@@ -8,8 +8,9 @@ CREATE TABLE privacy_mask_change (
   camera_id INTEGER NOT NULL REFERENCES camera (id),
   -- The mask proposed (JSON, as privacy_mask.polygons; {"polygons": []} removes it).
   polygons TEXT NOT NULL,
-  -- The version (privacy_mask.set_90k) of the mask it would replace: approved only
-  -- while that is still the camera's mask.
+  -- The mask it would replace (its polygons and version, privacy_mask.set_90k):
+  -- approved only while that is still the camera's mask.
+  base_polygons TEXT NOT NULL,
   base_90k INTEGER NOT NULL,
   proposed_90k INTEGER NOT NULL,
   proposed_by TEXT NOT NULL,
