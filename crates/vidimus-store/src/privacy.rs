@@ -389,6 +389,14 @@ mod tests {
     use super::*;
     use crate::MetadataStore;
 
+    /// Sets `mask` as "mgr", which must only propose it; the change's id.
+    fn proposed(ix: &mut SqliteIndex, cam: i64, mask: &PrivacyMask, at: Wall90k) -> i64 {
+        match ix.set_privacy_mask(cam, mask, "mgr", at).unwrap() {
+            MaskOutcome::Pending(id) => id,
+            MaskOutcome::Set => panic!("a change that exposes is held for a second administrator"),
+        }
+    }
+
     #[test]
     fn no_second_camera_on_a_masked_cameras_address() {
         let dir = tempfile::tempdir().unwrap();
@@ -503,12 +511,7 @@ mod tests {
             MaskOutcome::Set
         );
         let t2 = Wall90k(t1.0 + 90_000);
-        let MaskOutcome::Pending(id) = ix
-            .set_privacy_mask(cam, &PrivacyMask::default(), "mgr", t2)
-            .unwrap()
-        else {
-            panic!("a removal is held for a second administrator");
-        };
+        let id = proposed(&mut ix, cam, &PrivacyMask::default(), t2);
         assert_eq!(ix.privacy_mask(cam).unwrap().unwrap().mask, bigger);
         let p = ix.pending_mask_change(cam, t2).unwrap().unwrap();
         assert_eq!((p.id, p.base_90k, p.state.as_str()), (id, t1.0, "pending"));
@@ -530,9 +533,7 @@ mod tests {
         assert_eq!(ix.pending_mask_change(cam, late).unwrap(), None);
         // A mask changed behind the store's back (another writer; the version kept):
         // the change proposed against the old one is not applied.
-        let MaskOutcome::Pending(idx) = ix.set_privacy_mask(cam, &m, "mgr", t2).unwrap() else {
-            panic!("a shrink is held");
-        };
+        let idx = proposed(&mut ix, cam, &m, t2);
         ix.conn()
             .execute(
                 "UPDATE privacy_mask SET polygons = ?1 WHERE camera_id = ?2",
@@ -554,9 +555,7 @@ mod tests {
         let before_it = Wall90k(t2.0 - 90_000);
         assert_eq!(ix.pending_mask_change(cam, before_it).unwrap(), None);
         // Proposed again, then the mask grown meanwhile: the proposal is superseded.
-        let MaskOutcome::Pending(id2) = ix.set_privacy_mask(cam, &m, "mgr", t2).unwrap() else {
-            panic!("a shrink is held");
-        };
+        let id2 = proposed(&mut ix, cam, &m, t2);
         let biggest = PrivacyMask {
             polygons: vec![vec![[0.0, 0.0], [0.6, 0.0], [0.6, 0.5], [0.0, 0.5]]],
         };
@@ -565,12 +564,7 @@ mod tests {
         assert_eq!(ix.mask_change(id2).unwrap().unwrap().state, "superseded");
         // A removal approved by another: gone, and the event names both.
         let t4 = Wall90k(t3.0 + 90_000);
-        let MaskOutcome::Pending(id3) = ix
-            .set_privacy_mask(cam, &PrivacyMask::default(), "mgr", t4)
-            .unwrap()
-        else {
-            panic!("held");
-        };
+        let id3 = proposed(&mut ix, cam, &PrivacyMask::default(), t4);
         let done = ix
             .decide_mask_change(id3, true, "other", t4)
             .unwrap()
@@ -592,12 +586,7 @@ mod tests {
         assert!(detail.contains("\"approved_by\":\"other\""), "{detail}");
         // Nothing masked: setting one again is at once; a rejected change leaves it.
         ix.set_privacy_mask(cam, &m, "mgr", t4).unwrap();
-        let MaskOutcome::Pending(id4) = ix
-            .set_privacy_mask(cam, &PrivacyMask::default(), "mgr", t4)
-            .unwrap()
-        else {
-            panic!("held");
-        };
+        let id4 = proposed(&mut ix, cam, &PrivacyMask::default(), t4);
         let r = ix
             .decide_mask_change(id4, false, "mgr", t4)
             .unwrap()
