@@ -220,12 +220,7 @@ fn a_stop_signal_right_after_start_is_a_graceful_stop() {
         // The witness: signalled as soon as it says where it serves.
         let wdir = tempfile::tempdir().unwrap();
         let key = wdir.path().join("w.key");
-        let out = Command::new(bin())
-            .args(["witness", "keygen", "--name", "w.example", "--out"])
-            .arg(&key)
-            .output()
-            .unwrap();
-        assert!(out.status.success());
+        witness_keygen("w.example", &key);
         let mut w = Command::new(bin())
             .args(["witness", "serve", "--key"])
             .arg(&key)

@@ -89,13 +89,7 @@ fn witnesses_catch_rollbacks_rewrites_and_key_swaps() {
     // A witness (say, the district PSB's) with its own key, trusting the site's key.
     let wdir = tempfile::tempdir().unwrap();
     let wkey_file = wdir.path().join("witness.key");
-    let out = Command::new(bin())
-        .args(["witness", "keygen", "--name", "futian-psb.witness", "--out"])
-        .arg(&wkey_file)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let wkey = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let wkey = witness_keygen("futian-psb.witness", &wkey_file);
     assert!(wkey.starts_with("futian-psb.witness+"), "{wkey}");
     let wport = free_port();
     let wurl = format!("http://127.0.0.1:{wport}");
@@ -314,12 +308,7 @@ fn witness_closes_idle_connections_and_bounds_them() {
     use std::io::{Read, Write};
     let wdir = tempfile::tempdir().unwrap();
     let wkey_file = wdir.path().join("witness.key");
-    let out = Command::new(bin())
-        .args(["witness", "keygen", "--name", "w.example", "--out"])
-        .arg(&wkey_file)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    witness_keygen("w.example", &wkey_file);
     // The log it witnesses (a site's; nothing is cosigned here).
     let site = Site::new(&[], "");
     let mut rec = site.serve();

@@ -124,6 +124,21 @@ impl Drop for Proc {
     }
 }
 
+/// `vidimus witness keygen --name NAME --out PATH`: the witness's verifier key.
+pub fn witness_keygen(name: &str, path: &Path) -> String {
+    let out = Command::new(bin())
+        .args(["witness", "keygen", "--name", name, "--out"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 /// Starts `vidimus simcam` on a free port with a fault; returns it and its base URL.
 pub fn simcam(fault: &str) -> (Proc, String) {
     simcam_on(&format!("127.0.0.1:{}", free_port()), fault)
