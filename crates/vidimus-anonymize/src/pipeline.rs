@@ -10,6 +10,14 @@
 //! [`Params::recheck_rounds`] times, [`RECHECK_ROUNDS`] by default; 0, the strict
 //! mode, masks nothing the re-check finds); what the last look still finds is a
 //! [`Finding`] that blocks release ([`Report::released`] is false).
+//!
+//! A find is first looked up in the **source**: the same detector, at the re-check's
+//! scales and threshold, on the frame as decoded, around the find. If the source holds
+//! nothing there that the masks leave uncovered, what the detector saw was made by the
+//! masks themselves (a flat block against a neck or a collar reads as a weak face) and
+//! shows nothing of the source: it is an [`Artifact`], reported where it is, and does
+//! not block. Whatever the source holds uncovered there is a finding. The strict mode
+//! treats every find as a finding.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -55,12 +63,16 @@ pub struct Params {
     /// How many times what the re-check finds is masked and looked at again; 0 (the
     /// strict mode): anything it finds blocks release, for a person to look at.
     pub recheck_rounds: usize,
+    /// Whether a find is looked up in the source first: what the source does not hold
+    /// there, uncovered, is an [`Artifact`] of the masks, not a finding. Off in the
+    /// strict mode.
+    pub recheck_source: bool,
 }
 
 impl Default for Params {
     fn default() -> Self {
         Params {
-            detect_every: 4,
+            detect_every: 8,
             face_scale: 0.5,
             plate_scale: 0.75,
             face_threshold: 0.2,
@@ -73,8 +85,9 @@ impl Default for Params {
             recheck_plate_threshold: 0.3,
             recheck_face_scales: vec![0.75],
             recheck_plate_scales: vec![1.0],
-            recheck_every: 10,
+            recheck_every: 25,
             recheck_rounds: RECHECK_ROUNDS,
+            recheck_source: true,
         }
     }
 }
@@ -99,6 +112,16 @@ pub struct Finding {
     pub masked_after: bool,
 }
 
+/// What the re-check saw on a masked frame that the source does not hold there
+/// uncovered: made by the masks, showing nothing of the source; it does not block.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Artifact {
+    pub frame: usize,
+    pub kind: Kind,
+    pub rect: Rect,
+    pub score: f32,
+}
+
 /// Time spent in each stage.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct Timings {
@@ -120,6 +143,8 @@ pub struct Report {
     /// Frames the re-check looked at.
     pub rechecked: usize,
     pub findings: Vec<Finding>,
+    /// What the re-check saw that the masks made (see [`Artifact`]).
+    pub artifacts: Vec<Artifact>,
     pub timings: Timings,
 }
 
@@ -254,8 +279,9 @@ impl<'d> Anonymizer<'d> {
         let t = Instant::now();
         let round: Round = self.tracker.update(at, &dets);
         self.report.timings.track += t.elapsed();
-        let mut done: Vec<(usize, Frame, Vec<Rect>)> = Vec::with_capacity(self.held.len());
+        let mut done: Vec<Done> = Vec::with_capacity(self.held.len());
         while let Some((mut f, moving)) = self.held.pop_front() {
+            let source = self.params.recheck_source.then(|| f.clone());
             let index = self.first;
             self.first += 1;
             let boxes = if round.frames().contains(&index) {
@@ -287,33 +313,88 @@ impl<'d> Anonymizer<'d> {
             }
             self.report.timings.mask += t.elapsed();
             self.report.masks.push(masks);
-            done.push((index, f, regions));
+            done.push(Done {
+                index,
+                frame: f,
+                regions,
+                source,
+            });
         }
         let t = Instant::now();
         self.recheck(&mut done)?;
         self.report.timings.recheck += t.elapsed();
         let mut out = Vec::with_capacity(done.len());
-        for (_, f, regions) in done {
-            self.report.regions.push(regions);
+        for d in done {
+            self.report.regions.push(d.regions);
             self.report.frames += 1;
-            out.push(f);
+            out.push(d.frame);
         }
         Ok(out)
     }
 
     /// What the detectors find on a masked frame (lower thresholds, another scale) that
-    /// is more than a fifth outside the masks.
-    fn look(&self, f: &Frame, regions: &[Rect]) -> Result<Vec<(Kind, Detection)>, AnonymizeError> {
+    /// is more than a fifth outside the masks, on frame `index` of the round; artifacts
+    /// (see [`Artifact`]) go to the report, the rest is returned.
+    fn look(&mut self, d: &Done) -> Result<Vec<(usize, Kind, Detection)>, AnonymizeError> {
         let p = &self.params;
-        Ok(self
+        let finds: Vec<(Kind, Detection)> = self
             .detect(
-                f,
+                &d.frame,
                 (&p.recheck_face_scales, p.recheck_face_threshold),
                 (&p.recheck_plate_scales, p.recheck_plate_threshold),
             )?
             .into_iter()
-            .filter(|(_, d)| uncovered(&d.rect, regions) > 0.2)
-            .collect())
+            .filter(|(_, f)| uncovered(&f.rect, &d.regions) > 0.2)
+            .collect();
+        let mut out = Vec::new();
+        for (kind, f) in finds {
+            let held = match &d.source {
+                Some(source) => self.in_source(source, kind, &f.rect, &d.regions)?,
+                None => true,
+            };
+            if held {
+                out.push((d.index, kind, f));
+            } else {
+                self.report.artifacts.push(Artifact {
+                    frame: d.index,
+                    kind,
+                    rect: f.rect,
+                    score: f.score,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the source frame holds, around `r`, a `kind` the re-check's detector
+    /// finds (its scales and threshold) that meets `r` and is more than a fifth
+    /// outside the masks.
+    fn in_source(
+        &self,
+        source: &Frame,
+        kind: Kind,
+        r: &Rect,
+        regions: &[Rect],
+    ) -> Result<bool, AnonymizeError> {
+        let p = &self.params;
+        let (scales, threshold) = match kind {
+            Kind::Face => (&p.recheck_face_scales, p.recheck_face_threshold),
+            Kind::Plate => (&p.recheck_plate_scales, p.recheck_plate_threshold),
+            Kind::Motion => return Ok(true),
+        };
+        for &scale in scales {
+            let there = match kind {
+                Kind::Face => self.det.faces.detect_near(source, r, scale, threshold)?,
+                _ => self.det.plates.detect_near(source, r, scale, threshold)?,
+            };
+            if there
+                .iter()
+                .any(|s| s.rect.intersection(r).area() > 0.0 && uncovered(&s.rect, regions) > 0.2)
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The re-check of a round: the due frames are looked at; if anything is found,
@@ -321,20 +402,16 @@ impl<'d> Anonymizer<'d> {
     /// followed by the tracker from here on, and every frame of the round is looked at
     /// again, up to [`Params::recheck_rounds`] times. What the last look finds blocks
     /// release.
-    fn recheck(&mut self, done: &mut [(usize, Frame, Vec<Rect>)]) -> Result<(), AnonymizeError> {
+    fn recheck(&mut self, done: &mut [Done]) -> Result<(), AnonymizeError> {
         let every = self.params.recheck_every.max(1);
         let mut found: Vec<(usize, Kind, Detection)> = Vec::new();
         // `rechecked` counts frames, each once however often it is looked at.
         let mut looked = vec![false; done.len()];
-        for (k, (index, f, regions)) in done.iter().enumerate() {
-            if index.is_multiple_of(every) {
+        for (k, d) in done.iter().enumerate() {
+            if d.index.is_multiple_of(every) {
                 looked[k] = true;
                 self.report.rechecked += 1;
-                found.extend(
-                    self.look(f, regions)?
-                        .into_iter()
-                        .map(|(k, d)| (*index, k, d)),
-                );
+                found.extend(self.look(d)?);
             }
         }
         let rounds = self.params.recheck_rounds;
@@ -357,20 +434,21 @@ impl<'d> Anonymizer<'d> {
             }
             let t = Instant::now();
             let n = done.len() as f32;
-            for (_, kind, d) in &found {
-                let r = self.enlarge(*kind, &d.rect);
+            for (_, kind, det) in &found {
+                let r = self.enlarge(*kind, &det.rect);
                 let r = r.grown(0.1 * r.width().max(r.height()) * n);
-                for (_, f, regions) in done.iter_mut() {
-                    regions.push(r.clamped(f.width() as f32, f.height() as f32));
+                for d in done.iter_mut() {
+                    let (w, h) = (d.frame.width() as f32, d.frame.height() as f32);
+                    d.regions.push(r.clamped(w, h));
                 }
             }
             // Merged with the masks already there and filled again, each merged region
             // with one colour: two fills meeting inside a face would draw an edge
             // across it.
-            for (_, f, regions) in done.iter_mut() {
-                *regions = merge(std::mem::take(regions), 2.0);
-                for r in regions.iter() {
-                    mask::destroy(f, r);
+            for d in done.iter_mut() {
+                d.regions = merge(std::mem::take(&mut d.regions), 2.0);
+                for r in d.regions.iter() {
+                    mask::destroy(&mut d.frame, r);
                 }
             }
             self.report.timings.mask += t.elapsed();
@@ -379,20 +457,25 @@ impl<'d> Anonymizer<'d> {
                 self.tracker.adopt(*frame, &[(*kind, *d)]);
             }
             found.clear();
-            for (k, (index, f, regions)) in done.iter().enumerate() {
+            for (k, d) in done.iter().enumerate() {
                 if !looked[k] {
                     looked[k] = true;
                     self.report.rechecked += 1;
                 }
-                found.extend(
-                    self.look(f, regions)?
-                        .into_iter()
-                        .map(|(k, d)| (*index, k, d)),
-                );
+                found.extend(self.look(d)?);
             }
         }
         Ok(())
     }
+}
+
+/// A frame of a round, masked: its index, its masked regions, and (for the re-check's
+/// look at the source) the frame as it was before.
+struct Done {
+    index: usize,
+    frame: Frame,
+    regions: Vec<Rect>,
+    source: Option<Frame>,
 }
 
 /// The share of `r` outside every region (sampled on a 10×10 grid of points).

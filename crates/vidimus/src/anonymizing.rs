@@ -91,6 +91,8 @@ struct FileReport<'a> {
     frames_per_second: f64,
     timings_s: serde_json::Value,
     findings: &'a [vidimus_anonymize::pipeline::Finding],
+    /// What the re-check saw that the masks made, not the source (it does not block).
+    artifacts: &'a [vidimus_anonymize::pipeline::Artifact],
     masks: &'a [Vec<vidimus_anonymize::pipeline::Masked>],
     /// Per frame, the regions whose pixels were destroyed.
     regions: &'a [Vec<vidimus_anonymize::Rect>],
@@ -194,6 +196,7 @@ impl<'e> Pass<'e> {
         };
         if mode.strict {
             params.recheck_rounds = 0;
+            params.recheck_source = false;
         }
         Ok(Pass {
             anon: Anonymizer::new(&engine.det, params.clone()),
@@ -375,6 +378,7 @@ impl Outcome {
                 "encode": secs(self.encoding),
             }),
             findings: &r.findings,
+            artifacts: &r.artifacts,
             masks: &r.masks,
             regions: &r.regions,
         };
@@ -513,13 +517,14 @@ pub fn run(job: Job<'_>) -> anyhow::Result<()> {
     }
     let r = &outcome.report;
     println!(
-        "anonymized {} frames ({} with masks) in {:.1} s ({:.1} frames/s); re-checked {} frames, {} more masked; wrote {} (sha256 {})",
+        "anonymized {} frames ({} with masks) in {:.1} s ({:.1} frames/s); re-checked {} frames, {} more masked ({} made by the masks, not in the source); wrote {} (sha256 {})",
         r.frames,
         outcome.frames_with_masks(),
         outcome.seconds,
         r.frames as f64 / outcome.seconds.max(1e-9),
         r.rechecked,
         r.findings.len(),
+        r.artifacts.len(),
         out.display(),
         output_sha256.unwrap_or_default()
     );
