@@ -48,6 +48,10 @@ pub struct Params {
     /// Masks are the detected boxes enlarged by these factors.
     pub face_enlarge: f32,
     pub plate_enlarge: f32,
+    /// And by at least this many pixels on every side: the encoder predicts a block
+    /// from its neighbours, so a thin margin lets the unmasked picture around a small
+    /// face seep back into it as a faint gradient.
+    pub min_margin: f32,
     /// Detection rounds a lost object stays masked.
     pub hold: usize,
     /// The figure mode (Art. 31 体貌): also mask whatever moves, whole.
@@ -79,6 +83,7 @@ impl Default for Params {
             plate_threshold: 0.4,
             face_enlarge: 1.3,
             plate_enlarge: 1.4,
+            min_margin: 8.0,
             hold: 3,
             figures: false,
             recheck_face_threshold: 0.15,
@@ -258,8 +263,12 @@ impl<'d> Anonymizer<'d> {
 
     fn enlarge(&self, kind: Kind, r: &Rect) -> Rect {
         match kind {
-            Kind::Face => r.enlarged(self.params.face_enlarge),
-            Kind::Plate => r.enlarged(self.params.plate_enlarge),
+            Kind::Face => r
+                .enlarged(self.params.face_enlarge)
+                .union(&r.grown(self.params.min_margin)),
+            Kind::Plate => r
+                .enlarged(self.params.plate_enlarge)
+                .union(&r.grown(self.params.min_margin)),
             Kind::Motion => *r,
         }
     }
