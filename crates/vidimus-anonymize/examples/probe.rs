@@ -6,7 +6,7 @@ mod clip;
 
 use std::path::PathBuf;
 use std::time::Instant;
-use vidimus_anonymize::detect::{FaceDetector, PlateDetector};
+use vidimus_anonymize::detect::{Detector, FaceDetector, PlateDetector};
 use vidimus_anonymize::models;
 use vidimus_codec::{Ffmpeg, open_decoder};
 

@@ -198,8 +198,10 @@ fn tensor_of(
         .into()
 }
 
-/// Both detectors' common surface: what they find in a window of a frame.
-trait Look {
+/// Both detectors' common surface: what they find in a frame seen whole, or in a
+/// window around a box.
+pub trait Detector {
+    /// What is found in window `win` of `frame` resized to `tw`×`th`.
     fn look(
         &self,
         frame: &Frame,
@@ -209,8 +211,8 @@ trait Look {
         threshold: f32,
     ) -> Result<Vec<Detection>, AnonymizeError>;
 
-    /// What is found in `frame` seen whole at `scale`.
-    fn whole(
+    /// What is found in `frame` seen whole at `scale`, scored at least `threshold`.
+    fn detect(
         &self,
         frame: &Frame,
         scale: f32,
@@ -227,7 +229,7 @@ trait Look {
     }
 
     /// What is found around `r` (three times its size of context), seen at `scale`.
-    fn near(
+    fn detect_near(
         &self,
         frame: &Frame,
         r: &Rect,
@@ -236,7 +238,7 @@ trait Look {
     ) -> Result<Vec<Detection>, AnonymizeError> {
         match Window::around(frame, r, scale) {
             Some((win, tw, th)) => self.look(frame, win, tw, th, threshold),
-            None => self.whole(frame, scale, threshold),
+            None => self.detect(frame, scale, threshold),
         }
     }
 }
@@ -252,30 +254,9 @@ impl FaceDetector {
             net: Net::new("CenterFace", weights)?,
         })
     }
-
-    /// Faces in `frame` scored at least `threshold`, the frame seen at `scale`.
-    pub fn detect(
-        &self,
-        frame: &Frame,
-        scale: f32,
-        threshold: f32,
-    ) -> Result<Vec<Detection>, AnonymizeError> {
-        self.whole(frame, scale, threshold)
-    }
-
-    /// Faces around `r` (three times its size of context), seen at `scale`.
-    pub fn detect_near(
-        &self,
-        frame: &Frame,
-        r: &Rect,
-        scale: f32,
-        threshold: f32,
-    ) -> Result<Vec<Detection>, AnonymizeError> {
-        self.near(frame, r, scale, threshold)
-    }
 }
 
-impl Look for FaceDetector {
+impl Detector for FaceDetector {
     fn look(
         &self,
         frame: &Frame,
@@ -336,30 +317,9 @@ impl PlateDetector {
             net: Net::new("clp_det", weights)?,
         })
     }
-
-    /// Plates in `frame` scored at least `threshold`, the frame seen at `scale`.
-    pub fn detect(
-        &self,
-        frame: &Frame,
-        scale: f32,
-        threshold: f32,
-    ) -> Result<Vec<Detection>, AnonymizeError> {
-        self.whole(frame, scale, threshold)
-    }
-
-    /// Plates around `r` (three times its size of context), seen at `scale`.
-    pub fn detect_near(
-        &self,
-        frame: &Frame,
-        r: &Rect,
-        scale: f32,
-        threshold: f32,
-    ) -> Result<Vec<Detection>, AnonymizeError> {
-        self.near(frame, r, scale, threshold)
-    }
 }
 
-impl Look for PlateDetector {
+impl Detector for PlateDetector {
     fn look(
         &self,
         frame: &Frame,

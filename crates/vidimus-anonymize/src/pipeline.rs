@@ -26,7 +26,7 @@ use serde::Serialize;
 use vidimus_codec::Frame;
 
 use crate::AnonymizeError;
-use crate::detect::{FaceDetector, PlateDetector};
+use crate::detect::{Detector, FaceDetector, PlateDetector};
 use crate::geometry::{Detection, Rect, merge};
 use crate::mask;
 use crate::motion::Motion;

@@ -8,7 +8,7 @@ mod clip;
 
 use std::path::PathBuf;
 
-use vidimus_anonymize::detect::{FaceDetector, PlateDetector};
+use vidimus_anonymize::detect::{Detector, FaceDetector, PlateDetector};
 use vidimus_anonymize::pipeline::{Anonymizer, Detectors, Params};
 use vidimus_anonymize::track::Kind;
 use vidimus_anonymize::{Rect, models};
