@@ -28,10 +28,10 @@ fn main() {
         }
     }
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models");
-    let det = Detectors {
+    let det = std::sync::Arc::new(Detectors {
         faces: FaceDetector::new(&models::load(&dir, models::CENTERFACE).unwrap()).unwrap(),
         plates: PlateDetector::new(&models::load(&dir, models::CLP_DET).unwrap()).unwrap(),
-    };
+    });
     let clip = clip::load("scene-faces-plate-720p25.mp4");
     let mut dec = open_decoder(clip.codec, &clip.params, &Ffmpeg::find()).unwrap();
     let mut frames = Vec::new();
@@ -40,7 +40,7 @@ fn main() {
     }
     frames.extend(dec.finish().unwrap());
     let n = frames.len();
-    let mut anon = Anonymizer::new(&det, p.clone());
+    let mut anon = Anonymizer::new(det.clone(), p.clone());
     let t = Instant::now();
     for f in frames {
         anon.push(f).unwrap();

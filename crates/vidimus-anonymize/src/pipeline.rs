@@ -20,6 +20,7 @@
 //! treats every find as a finding.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -167,8 +168,8 @@ pub struct Detectors {
 }
 
 /// Masks a stream, frame by frame in presentation order.
-pub struct Anonymizer<'d> {
-    det: &'d Detectors,
+pub struct Anonymizer {
+    det: Arc<Detectors>,
     params: Params,
     tracker: Tracker,
     /// Frames waiting for the next detection frame, with their moving regions.
@@ -180,8 +181,8 @@ pub struct Anonymizer<'d> {
     report: Report,
 }
 
-impl<'d> Anonymizer<'d> {
-    pub fn new(det: &'d Detectors, params: Params) -> Self {
+impl Anonymizer {
+    pub fn new(det: Arc<Detectors>, params: Params) -> Self {
         let hold = params.hold;
         Anonymizer {
             det,
@@ -229,6 +230,17 @@ impl<'d> Anonymizer<'d> {
         self.report
     }
 
+    /// The report since the last call, emptied: a stream that never ends (a live
+    /// feed) keeps its memory bounded this way. Frame numbers go on counting.
+    pub fn take_report(&mut self) -> Report {
+        std::mem::take(&mut self.report)
+    }
+
+    /// The frames taken so far.
+    pub fn frames_in(&self) -> usize {
+        self.first + self.held.len()
+    }
+
     /// Both detectors on `frame`, each at its scales, side by side on two threads.
     fn detect(
         &self,
@@ -236,7 +248,7 @@ impl<'d> Anonymizer<'d> {
         (face_scales, faces): (&[f32], f32),
         (plate_scales, plates): (&[f32], f32),
     ) -> Result<Vec<(Kind, Detection)>, AnonymizeError> {
-        let det = self.det;
+        let det = &*self.det;
         let (f, p) = std::thread::scope(|s| {
             let f = s.spawn(|| -> Result<Vec<Detection>, AnonymizeError> {
                 let mut out = Vec::new();

@@ -25,12 +25,12 @@ fn models_dir() -> PathBuf {
     .join("../../../shared/models")
 }
 
-fn detectors() -> Detectors {
+fn detectors() -> std::sync::Arc<Detectors> {
     let dir = models_dir();
-    Detectors {
+    std::sync::Arc::new(Detectors {
         faces: FaceDetector::new(&models::load(&dir, models::CENTERFACE).unwrap()).unwrap(),
         plates: PlateDetector::new(&models::load(&dir, models::CLP_DET).unwrap()).unwrap(),
-    }
+    })
 }
 
 /// The ground truth of frame `i`: (name, box) of every object at least half in view.
@@ -187,7 +187,7 @@ fn every_face_and_the_plate_are_masked_wherever_visible_and_nothing_comes_back()
     assert_eq!(frames.len(), 500);
 
     let det = detectors();
-    let mut anon = Anonymizer::new(&det, Params::default());
+    let mut anon = Anonymizer::new(det.clone(), Params::default());
     let mut out = Vec::new();
     for f in frames.iter().cloned() {
         out.extend(anon.push(f).unwrap());
@@ -356,7 +356,7 @@ fn the_figure_mode_masks_the_moving_car_whole() {
     frames.extend(dec.finish().unwrap());
     let det = detectors();
     let mut anon = Anonymizer::new(
-        &det,
+        det.clone(),
         Params {
             figures: true,
             ..Params::default()
@@ -399,7 +399,7 @@ fn a_face_detection_missed_is_a_finding_not_an_artifact() {
     frames.extend(dec.finish().unwrap());
     let det = detectors();
     let mut anon = Anonymizer::new(
-        &det,
+        det.clone(),
         Params {
             face_threshold: 2.0,
             ..Params::default()

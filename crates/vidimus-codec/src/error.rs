@@ -24,4 +24,7 @@ pub enum CodecError {
     /// A frame whose size or planes do not fit together.
     #[error("frame: {0}")]
     Frame(String),
+    /// A [`crate::transcode::FrameStage`] (another crate's work on the pictures) failed.
+    #[error("{0}")]
+    Stage(String),
 }

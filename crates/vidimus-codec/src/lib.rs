@@ -43,6 +43,6 @@ pub use ffmpeg::{Ffmpeg, FfmpegDecoder};
 pub use frame::{Frame, Plane};
 pub use h264::{Effort, EncoderSettings, H264Decoder, H264Encoder};
 pub use privacy::MaskBurner;
-pub use transcode::{Transcoder, WatermarkText};
+pub use transcode::{FrameStage, Transcoder, WatermarkText};
 pub use vidimus_media::VideoCodec;
 pub use watermark::{Placement, WatermarkStyle, burn};

@@ -5,7 +5,10 @@
 //! AccessUnit --Decoder--> Frame --mask, burn(text(frame))--> Frame --H264Encoder--> EncodedFrame
 //! ```
 //!
-//! A camera's privacy mask, if given ([`Transcoder::with_mask`]), is burned in first.
+//! A camera's privacy mask, if given ([`Transcoder::with_mask`]), is burned in first;
+//! then a [`FrameStage`], if given ([`Transcoder::with_stage`]): work on the pictures
+//! that another crate does (the anonymizer of a live feed), which may hold frames back
+//! and hand them on later, in order.
 //! The watermark text is asked for per frame (a closure given the frame, so it can show
 //! the wall-clock time of that frame; no lines, no watermark). Output: one [`EncodedFrame`] per decoded frame,
 //! in presentation order with the input's pts; the first is a key frame carrying SPS and
@@ -26,6 +29,15 @@ use crate::{AccessUnit, CodecError, Frame, ParameterSets};
 /// The lines of the watermark for a frame.
 pub type WatermarkText = Box<dyn FnMut(&Frame) -> Vec<String> + Send>;
 
+/// Work on decoded pictures between the mask and the watermark: frames in, in
+/// presentation order; the frames it is done with out, in the same order, possibly
+/// later (it may hold some back) and possibly fewer (it may withhold some). What it
+/// holds at the end is handed on by [`FrameStage::finish`].
+pub trait FrameStage: Send {
+    fn push(&mut self, frame: Frame) -> Result<Vec<Frame>, CodecError>;
+    fn finish(&mut self) -> Result<Vec<Frame>, CodecError>;
+}
+
 /// Decode, watermark, re-encode.
 pub struct Transcoder {
     decoder: Box<dyn Decoder>,
@@ -33,6 +45,7 @@ pub struct Transcoder {
     style: Option<WatermarkStyle>,
     text: WatermarkText,
     mask: Option<MaskBurner>,
+    stage: Option<Box<dyn FrameStage>>,
 }
 
 impl Transcoder {
@@ -79,6 +92,7 @@ impl Transcoder {
             style,
             text,
             mask: None,
+            stage: None,
         }
     }
 
@@ -88,17 +102,45 @@ impl Transcoder {
         self
     }
 
+    /// Puts every frame, after the mask, through `stage`.
+    pub fn with_stage(mut self, stage: Box<dyn FrameStage>) -> Self {
+        self.stage = Some(stage);
+        self
+    }
+
     /// Takes one access unit (decode order); returns the encoded frames that became
     /// ready.
     pub fn push(&mut self, au: &AccessUnit<'_>) -> Result<Vec<EncodedFrame>, CodecError> {
         let frames = self.decoder.decode(au)?;
+        let frames = self.staged(frames, false)?;
         self.mark_and_encode(frames)
     }
 
-    /// End of stream: the frames the decoder still held.
+    /// End of stream: the frames the decoder (and the stage) still held.
     pub fn finish(&mut self) -> Result<Vec<EncodedFrame>, CodecError> {
         let frames = self.decoder.finish()?;
+        let frames = self.staged(frames, true)?;
         self.mark_and_encode(frames)
+    }
+
+    /// The mask burned into `frames`, then the stage's work on them.
+    fn staged(&mut self, mut frames: Vec<Frame>, last: bool) -> Result<Vec<Frame>, CodecError> {
+        if let Some(m) = &mut self.mask {
+            for f in frames.iter_mut() {
+                m.burn(f);
+            }
+        }
+        let Some(stage) = &mut self.stage else {
+            return Ok(frames);
+        };
+        let mut out = Vec::with_capacity(frames.len());
+        for f in frames {
+            out.extend(stage.push(f)?);
+        }
+        if last {
+            out.extend(stage.finish()?);
+        }
+        Ok(out)
     }
 
     /// The output's SPS and PPS, known after the first encoded frame.
@@ -114,9 +156,6 @@ impl Transcoder {
     fn mark_and_encode(&mut self, frames: Vec<Frame>) -> Result<Vec<EncodedFrame>, CodecError> {
         let mut out = Vec::with_capacity(frames.len());
         for mut frame in frames {
-            if let Some(m) = &mut self.mask {
-                m.burn(&mut frame);
-            }
             let lines = (self.text)(&frame);
             if lines.is_empty() {
                 out.extend(self.encoder.encode(&frame)?);

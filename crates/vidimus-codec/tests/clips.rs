@@ -388,3 +388,65 @@ fn the_watermark_survives_encoding() {
         );
     }
 }
+
+/// A stage that holds frames back in threes and withholds every tenth.
+struct Threes {
+    held: Vec<vidimus_codec::Frame>,
+    seen: usize,
+}
+
+impl vidimus_codec::FrameStage for Threes {
+    fn push(
+        &mut self,
+        frame: vidimus_codec::Frame,
+    ) -> Result<Vec<vidimus_codec::Frame>, vidimus_codec::CodecError> {
+        self.seen += 1;
+        if self.seen.is_multiple_of(10) {
+            return Ok(Vec::new());
+        }
+        self.held.push(frame);
+        if self.held.len() == 3 {
+            Ok(std::mem::take(&mut self.held))
+        } else {
+            Ok(Vec::new())
+        }
+    }
+
+    fn finish(&mut self) -> Result<Vec<vidimus_codec::Frame>, vidimus_codec::CodecError> {
+        Ok(std::mem::take(&mut self.held))
+    }
+}
+
+#[test]
+fn a_stage_may_hold_frames_back_and_withhold_some_and_order_is_kept() {
+    let clip = clip::load(H264_CLIP);
+    let mut t = Transcoder::new(
+        clip.codec,
+        &clip.params,
+        &Ffmpeg::find(),
+        EncoderSettings::default(),
+        None,
+        Box::new(|_| Vec::new()),
+    )
+    .unwrap()
+    .with_stage(Box::new(Threes {
+        held: Vec::new(),
+        seen: 0,
+    }));
+    let mut out = Vec::new();
+    for au in clip.access_units().take(62) {
+        out.extend(t.push(&au).unwrap());
+    }
+    out.extend(t.finish().unwrap());
+    // What the decoder gave, in presentation order, less every tenth; none lost at the end.
+    let mut want: Vec<i64> = clip.samples.iter().take(62).map(|s| s.1).collect();
+    want.sort();
+    let want: Vec<i64> = want
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !(i + 1).is_multiple_of(10))
+        .map(|(_, p)| p)
+        .collect();
+    assert_eq!(out.iter().map(|f| f.pts).collect::<Vec<_>>(), want);
+    assert!(out[0].is_key);
+}

@@ -6,6 +6,12 @@
 //! - [`custody`]: retention, legal holds, export bundles.
 //! - [`console`]: the embedded web console (React, built from `web/`).
 //! - [`live`]: live view, fMP4 fragments over a WebSocket for MSE.
+//! - [`background`]: heavy picture work on threads below the recorder's priority.
+//! - [`masked`]: live views decoded and encoded again by the server (privacy masks
+//!   burned in), and masked copies.
+//! - [`publication`]: anonymized publication of recorded ranges, as jobs (Art. 31).
+//! - [`anonymized`]: the live anonymized feed for open sharing and broadcast (Art. 22,
+//!   23, 31).
 //! - [`grants`]: the policy gate in front of every video endpoint, and the access
 //!   register.
 //! - [`handout`]: the hand-outs in progress, ended when their grant is revoked or
@@ -30,8 +36,10 @@
 //! `/metrics` (bind the server to a trusted address). Everything else needs a session.
 //! Every response carries an `x-request-id` (the client's, if it sent a sane one).
 
+pub mod anonymized;
 pub mod api;
 pub mod auth;
+pub mod background;
 pub mod compliance;
 pub mod console;
 pub mod custody;
@@ -177,6 +185,7 @@ impl AppState {
         api::export,
         api::playback,
         live::live,
+        anonymized::feed,
         view::view,
         status::status,
         status::districts,
@@ -280,6 +289,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/cameras/{id}/export.mp4", get(api::export))
         .route("/api/cameras/{id}/playback.mp4", get(api::playback))
         .route("/api/cameras/{id}/live", get(live::live))
+        .route("/api/cameras/{id}/live/anonymized", get(anonymized::feed))
         .route("/api/cameras/{id}/view", get(view::view))
         .route("/api/cameras/{id}/snapshot.jpg", get(snapshot::snapshot))
         .route(

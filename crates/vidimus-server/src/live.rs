@@ -87,7 +87,10 @@ pub async fn live(
     Ok(ws.on_upgrade(move |socket| async move {
         let started = std::time::Instant::now();
         let (bytes, ended) = match mask {
-            Some(m) => crate::masked::live(socket, sub, id, user.username, handout, m).await,
+            Some(m) => {
+                let re = crate::masked::Reencoding::masked(m);
+                crate::masked::live(socket, sub, id, user.username, handout, re).await
+            }
             None => stream(socket, sub, id, user.username, handout).await,
         };
         crate::grants::register_end(&state, &granted, started, bytes, ended).await;

@@ -7,6 +7,11 @@
 //!
 //! A viewer that cannot keep up, or a transcode that falls behind the camera, loses
 //! frames up to the next key frame (`{"type":"skip"}`), never the mask.
+//!
+//! The same machinery serves the live anonymized feed (`anonymized`): there the
+//! transcoder also runs the anonymizer as a stage, and a skip starts a new transcoder
+//! (and init segment) at the next key frame, so that the anonymizer detects afresh
+//! instead of following faces across the gap.
 
 use crate::handout::Handout;
 use crate::view::{Muxer, Out};
@@ -21,21 +26,63 @@ use vidimus_recorder::segmenter::StreamParams;
 
 /// Frames waiting for the transcoder (room for the current GOP a view starts with);
 /// more and the view skips to the next key frame.
-const IN_QUEUE: usize = 64;
+pub const IN_QUEUE: usize = 64;
 /// Messages waiting for the socket.
 const OUT_QUEUE: usize = 16;
+/// Receive times kept for frames inside the transcoder (a stage holds a few).
+const RECEIVED_KEPT: usize = 256;
 
-/// Streams a camera's live frames with the mask burned in until the viewer goes, the
-/// camera's channel closes or the hand-out must stop; returns the bytes sent and how
-/// it ended.
+/// Makes the transcoder a stream starts (or starts again) with.
+pub type MakeTranscoder =
+    Box<dyn FnMut(&StreamParams, &Ffmpeg) -> Result<Transcoder, String> + Send>;
+
+/// How a live view is decoded and encoded again.
+pub struct Reencoding {
+    pub make: MakeTranscoder,
+    /// A skip starts a new transcoder at the next key frame (else the one there is
+    /// goes on).
+    pub restart_after_skip: bool,
+    /// Frames that may wait for the transcoder before the view skips to the next key
+    /// frame: the most it lags behind the camera (at 25 frames/s, 64 are 2.6 s).
+    pub queue: usize,
+    /// What the view is, for the log.
+    pub what: &'static str,
+}
+
+impl Reencoding {
+    /// The camera's privacy mask burned in.
+    pub fn masked(mask: PrivacyMask) -> Self {
+        Reencoding {
+            make: Box::new(move |params, ffmpeg| {
+                Transcoder::for_sample_entry(
+                    &params.sample_entry,
+                    ffmpeg,
+                    EncoderSettings::default(),
+                    None,
+                    Box::new(|_| Vec::new()),
+                )
+                .map(|t| t.with_mask(MaskBurner::new(mask.clone())))
+                .map_err(|e| e.to_string())
+            }),
+            restart_after_skip: false,
+            queue: IN_QUEUE,
+            what: "masked live view",
+        }
+    }
+}
+
+/// Streams a camera's live frames, decoded and encoded again as `reencode` says,
+/// until the viewer goes, the camera's channel closes or the hand-out must stop;
+/// returns the bytes sent and how it ended.
 pub async fn live(
     mut socket: WebSocket,
     sub: LiveSubscription,
     camera: i64,
     user: String,
     mut handout: Handout,
-    mask: PrivacyMask,
+    reencode: Reencoding,
 ) -> (u64, &'static str) {
+    let what = reencode.what;
     let LiveSubscription { gop, mut rx } = sub;
     let mut gop = gop.into_iter();
     let mut sent = 0u64;
@@ -48,10 +95,14 @@ pub async fn live(
     {
         return (sent, "client closed");
     }
-    let (in_tx, in_rx) = mpsc::channel::<Arc<LiveFrame>>(IN_QUEUE);
+    let (in_tx, in_rx) = mpsc::channel::<(Arc<LiveFrame>, bool)>(reencode.queue.max(1));
     let (out_tx, mut out_rx) = mpsc::channel::<Out>(OUT_QUEUE);
-    let worker = tokio::task::spawn_blocking(move || transcode(mask, in_rx, out_tx));
+    let worker = crate::background::below_recording("live transcode", move || {
+        transcode(reencode, in_rx, out_tx)
+    });
     let mut waiting_for_key = true;
+    // Frames were lost since the last one sent to the transcoder.
+    let mut gap = false;
     let ended = loop {
         let frame = if let Some(f) = gop.next() {
             Some(Ok(f))
@@ -63,7 +114,7 @@ pub async fn live(
                     drop(in_tx);
                     drop(out_rx);
                     let _ = worker.await;
-                    tracing::info!(%user, camera_id = camera, reason = why.as_str(), "masked live view ended");
+                    tracing::info!(%user, camera_id = camera, reason = why.as_str(), what, "live view ended");
                     return (sent, crate::live::end_view(socket, why).await);
                 }
                 o = out_rx.recv() => {
@@ -74,7 +125,7 @@ pub async fn live(
                             Message::Binary(b.into())
                         }
                         Some(Out::Failed(e)) => {
-                            tracing::error!(error = %e, camera_id = camera, "masked live transcode failed");
+                            tracing::error!(error = %e, camera_id = camera, what, "live transcode failed");
                             let msg = serde_json::json!({"type": "end", "reason": "failed", "error": e}).to_string();
                             let _ = socket.send(Message::Text(msg.into())).await;
                             break "failed";
@@ -108,6 +159,7 @@ pub async fn live(
             Ok(f) => f,
             Err(RecvError::Lagged(n)) => {
                 waiting_for_key = true;
+                gap = true;
                 let msg = format!(r#"{{"type":"skip","frames":{n}}}"#);
                 if socket.send(Message::Text(msg.into())).await.is_err() {
                     break "client closed";
@@ -120,9 +172,10 @@ pub async fn live(
             continue;
         }
         waiting_for_key = false;
-        if in_tx.try_send(f).is_err() {
+        if in_tx.try_send((f, std::mem::take(&mut gap))).is_err() {
             // The transcoder is behind: drop to the next key frame.
             waiting_for_key = true;
+            gap = true;
             let msg = r#"{"type":"skip","frames":1}"#;
             if socket.send(Message::Text(msg.into())).await.is_err() {
                 break "client closed";
@@ -132,14 +185,19 @@ pub async fn live(
     drop(in_tx);
     drop(out_rx);
     let _ = worker.await;
-    tracing::info!(%user, camera_id = camera, "masked live view closed");
+    tracing::info!(%user, camera_id = camera, what, "live view closed");
     (sent, ended)
 }
 
-/// The transcoding thread: live frames in, masked H.264 fMP4 messages out. A new
-/// stream (the camera's parameters changed) starts a new decoder at its key frame,
-/// and the viewer gets a new init segment.
-fn transcode(mask: PrivacyMask, mut rx: mpsc::Receiver<Arc<LiveFrame>>, tx: mpsc::Sender<Out>) {
+/// The transcoding thread: live frames in (each with whether frames were lost just
+/// before it), fMP4 messages out. A new stream (the camera's parameters changed), or
+/// a skip when `restart_after_skip`, starts a new transcoder at its key frame, and the
+/// viewer gets a new init segment.
+fn transcode(
+    mut reencode: Reencoding,
+    mut rx: mpsc::Receiver<(Arc<LiveFrame>, bool)>,
+    tx: mpsc::Sender<Out>,
+) {
     let ffmpeg = Ffmpeg::find();
     struct Current {
         params: Arc<StreamParams>,
@@ -147,26 +205,26 @@ fn transcode(mask: PrivacyMask, mut rx: mpsc::Receiver<Arc<LiveFrame>>, tx: mpsc
         muxer: Muxer,
         base: i64,
         last_pts: Option<i64>,
+        /// When the recorder received each frame given to the transcoder and not yet
+        /// encoded, by pts (for the fragments' `prft`, as in the plain live view).
+        received: std::collections::VecDeque<(i64, vidimus_core::time::Wall90k)>,
     }
     let mut cur: Option<Current> = None;
-    while let Some(f) = rx.blocking_recv() {
-        let new = cur
-            .as_ref()
-            .is_none_or(|c| !Arc::ptr_eq(&c.params, &f.params) && *c.params != *f.params);
+    while let Some((f, after_gap)) = rx.blocking_recv() {
+        let new = (after_gap && reencode.restart_after_skip)
+            || cur
+                .as_ref()
+                .is_none_or(|c| !Arc::ptr_eq(&c.params, &f.params) && *c.params != *f.params);
         if new {
+            // What the old transcoder still holds is dropped, never sent.
+            cur = None;
             if !f.is_key {
                 continue;
             }
-            let tr = match Transcoder::for_sample_entry(
-                &f.params.sample_entry,
-                &ffmpeg,
-                EncoderSettings::default(),
-                None,
-                Box::new(|_| Vec::new()),
-            ) {
-                Ok(t) => t.with_mask(MaskBurner::new(mask.clone())),
+            let tr = match (reencode.make)(&f.params, &ffmpeg) {
+                Ok(t) => t,
                 Err(e) => {
-                    let _ = tx.blocking_send(Out::Failed(e.to_string()));
+                    let _ = tx.blocking_send(Out::Failed(e));
                     return;
                 }
             };
@@ -176,6 +234,7 @@ fn transcode(mask: PrivacyMask, mut rx: mpsc::Receiver<Arc<LiveFrame>>, tx: mpsc
                 muxer: Muxer::new(f.params.width, f.params.height),
                 base: f.ts,
                 last_pts: None,
+                received: Default::default(),
             });
         }
         let c = cur.as_mut().expect("set above");
@@ -184,6 +243,10 @@ fn transcode(mask: PrivacyMask, mut rx: mpsc::Receiver<Arc<LiveFrame>>, tx: mpsc
             framing: NalFraming::LengthPrefixed(4),
             pts: (f.ts - c.base).max(0),
         };
+        if c.received.len() >= RECEIVED_KEPT {
+            c.received.pop_front();
+        }
+        c.received.push_back((au.pts, f.received));
         let frames = match c.tr.push(&au) {
             Ok(frames) => frames,
             Err(e) => {
@@ -197,7 +260,14 @@ fn transcode(mask: PrivacyMask, mut rx: mpsc::Receiver<Arc<LiveFrame>>, tx: mpsc
                 .map(|p| u32::try_from(e.pts - p).unwrap_or(3600).max(1))
                 .unwrap_or(3600);
             c.last_pts = Some(e.pts);
-            for o in c.muxer.frame(&c.tr, &e, duration) {
+            let wall = match c.received.iter().position(|(p, _)| *p == e.pts) {
+                Some(i) => c.received[i].1,
+                None => vidimus_core::time::Wall90k::from_system(std::time::SystemTime::now()),
+            };
+            // This frame's and those presented before it (encoded, or withheld by a
+            // stage) are done with.
+            c.received.retain(|(p, _)| *p > e.pts);
+            for o in c.muxer.frame_at(&c.tr, &e, duration, wall) {
                 if tx.blocking_send(o).is_err() {
                     return;
                 }
@@ -264,9 +334,11 @@ pub async fn export(
     .to_string();
     let files = state.files.clone();
     let stop = handout.stop_signal();
-    let made = tokio::task::spawn_blocking(move || copy(&prepared, &files, mask, &metadata, &stop))
-        .await
-        .map_err(crate::error::ApiError::internal)?;
+    let made = crate::background::below_recording("masked copy", move || {
+        copy(&prepared, &files, mask, &metadata, &stop)
+    })
+    .await
+    .map_err(crate::error::ApiError::internal)?;
     let (mp4, frames) = match made {
         Ok(m) => m,
         Err(e) => {

@@ -79,6 +79,43 @@ pub trait PublicationEngine: Send + Sync {
         destination: &str,
         progress: &(dyn Fn(usize, usize) -> bool + Sync),
     ) -> Result<Derivation, String>;
+
+    /// The anonymizer as a stage of a live feed's transcoder (Art. 22, 23): decoded
+    /// pictures in, anonymized and re-checked ones out, a few frames later; a run of
+    /// frames whose re-check left anything unmasked is withheld, never handed on.
+    /// `counts` is told what it did.
+    fn live_stage(
+        &self,
+        mode: PublicationMode,
+        counts: Arc<LiveCounts>,
+    ) -> Result<Box<dyn vidimus_codec::FrameStage>, String>;
+}
+
+/// What a live anonymized feed's anonymizer has done, for the end of its register
+/// entry.
+#[derive(Debug, Default)]
+pub struct LiveCounts {
+    /// Pictures it was given.
+    pub frames_in: std::sync::atomic::AtomicU64,
+    /// Pictures it handed on, anonymized and re-checked.
+    pub released: std::sync::atomic::AtomicU64,
+    /// Pictures it withheld: their re-check still found a face or plate outside the
+    /// masks.
+    pub withheld: std::sync::atomic::AtomicU64,
+    /// Masks applied (one per face, plate or figure per picture).
+    pub masks: std::sync::atomic::AtomicU64,
+}
+
+impl LiveCounts {
+    pub fn add(n: &std::sync::atomic::AtomicU64, by: u64) {
+        n.fetch_add(by, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        let g = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
+        serde_json::json!({"frames_in": g(&self.frames_in), "released": g(&self.released),
+            "withheld": g(&self.withheld), "masks": g(&self.masks)})
+    }
 }
 
 /// How a publication stands.
@@ -147,7 +184,7 @@ pub struct Job {
 #[derive(Clone)]
 pub struct Jobs {
     jobs: Arc<Mutex<HashMap<String, Job>>>,
-    /// One publication at a time: it uses every core.
+    /// One publication (or anonymized live feed) at a time: it uses every core.
     running: Arc<tokio::sync::Semaphore>,
     /// Set when the server stops: a publication being made stops at its next sample.
     stopping: Arc<std::sync::atomic::AtomicBool>,
@@ -166,6 +203,12 @@ impl Jobs {
             running: Arc::new(tokio::sync::Semaphore::new(1)),
             stopping: Arc::default(),
         }
+    }
+
+    /// The one anonymizer this server runs at a time (a publication or a live
+    /// anonymized feed), if it is free.
+    pub(crate) fn try_run(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.running.clone().try_acquire_owned().ok()
     }
 
     /// The server is stopping: publications being made stop (their jobs then read as
@@ -295,34 +338,11 @@ pub async fn start(
     .await?;
     let mut granted = granted;
     open_sharing(&mut granted);
-    let Some(engine) = state.publisher.clone() else {
-        return Err(granted
-            .refuse_with(
-                &state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "anonymizer_unavailable",
-                "this server has no anonymizer: publication is not offered",
-            )
-            .await);
-    };
-    let e = engine.clone();
-    let ready = tokio::task::spawn_blocking(move || e.ready())
-        .await
-        .unwrap_or_else(|e| Err(format!("the anonymizer could not be loaded: {e}")));
-    if let Err(why) = ready {
-        return Err(granted
-            .refuse_with(
-                &state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "models_missing",
-                &why,
-            )
-            .await);
-    }
-    let Ok(permit) = state.publications.running.clone().try_acquire_owned() else {
+    let (engine, mut granted) = ready_engine(&state, granted).await?;
+    let Some(permit) = state.publications.try_run() else {
         // Allowed, but not made now: registered as such (not as a refusal, which
         // would count towards the user's refusal burst).
-        let why = "another publication is being made: try again when it is done";
+        let why = BUSY;
         granted.register_failed(&state, why).await;
         return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "busy", why));
     };
@@ -430,11 +450,47 @@ pub async fn start(
 
 /// A publication under an open-sharing grant (Art. 22) is shared openly rather than
 /// broadcast: registered as such.
-fn open_sharing(granted: &mut crate::grants::Authorized) {
+pub(crate) fn open_sharing(granted: &mut crate::grants::Authorized) {
     if granted.entry["request_kind"] == "open_sharing" {
         granted.entry["whereabouts"]["medium"] = serde_json::json!("open sharing");
     }
 }
+
+/// The server's anonymizer, its weights loaded and checked; else the refusal (503),
+/// registered.
+pub(crate) async fn ready_engine(
+    state: &AppState,
+    granted: crate::grants::Authorized,
+) -> Result<(Arc<dyn PublicationEngine>, crate::grants::Authorized), ApiError> {
+    let Some(engine) = state.publisher.clone() else {
+        return Err(granted
+            .refuse_with(
+                state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "anonymizer_unavailable",
+                "this server has no anonymizer: publication is not offered",
+            )
+            .await);
+    };
+    let e = engine.clone();
+    let ready = tokio::task::spawn_blocking(move || e.ready())
+        .await
+        .unwrap_or_else(|e| Err(format!("the anonymizer could not be loaded: {e}")));
+    if let Err(why) = ready {
+        return Err(granted
+            .refuse_with(
+                state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "models_missing",
+                &why,
+            )
+            .await);
+    }
+    Ok((engine, granted))
+}
+
+/// Why a publication or an anonymized feed is not made now.
+pub(crate) const BUSY: &str = "the anonymizer is busy with another publication or anonymized live feed: try again when it is done";
 
 /// Anonymizes, then (released) writes and registers the publication, or (blocked,
 /// failed) registers the attempt as what it was.
@@ -460,7 +516,7 @@ async fn run(
         job.mode,
     );
     let mask = granted.mask.clone();
-    let derived = tokio::task::spawn_blocking(move || {
+    let derived = crate::background::below_recording("publication", move || {
         let progress = |done: usize, total: usize| {
             if done.is_multiple_of(25) || done == total {
                 jobs.progress(&id, done, total);

@@ -138,8 +138,9 @@ async fn stream(
 ) -> (u64, String) {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Out>(8);
     let stop = handout.stop_signal();
-    let worker =
-        tokio::task::spawn_blocking(move || transcode(&prepared, &files, mark, mask, &tx, &stop));
+    let worker = crate::background::below_recording("view-only transcode", move || {
+        transcode(&prepared, &files, mark, mask, &tx, &stop)
+    });
     let mut sent = 0u64;
     let ended = loop {
         let out = tokio::select! {
@@ -342,6 +343,23 @@ impl Muxer {
         f: &vidimus_codec::EncodedFrame,
         duration: u32,
     ) -> Vec<Out> {
+        self.frame_at(
+            tr,
+            f,
+            duration,
+            Wall90k::from_system(std::time::SystemTime::now()),
+        )
+    }
+
+    /// As [`Muxer::frame`], the fragment's `prft` saying `wall` (a live view: when the
+    /// recorder received the frame).
+    pub(crate) fn frame_at(
+        &mut self,
+        tr: &Transcoder,
+        f: &vidimus_codec::EncodedFrame,
+        duration: u32,
+        wall: Wall90k,
+    ) -> Vec<Out> {
         let mut out = Vec::new();
         if self.init.is_none()
             && let Some(ps) = tr.parameter_sets()
@@ -374,7 +392,7 @@ impl Muxer {
         fragment_header(
             self.sequence,
             u64::try_from(f.pts).unwrap_or(0),
-            Wall90k::from_system(std::time::SystemTime::now()).0,
+            wall.0,
             &[sample],
             &mut self.header,
         );

@@ -6,7 +6,11 @@
 //! fragment, and (b) the part of that from the recorder receiving the frame (the
 //! fragment's `prft` box). Prints p50/p99/max in milliseconds.
 //!
-//! Usage: live_latency PORT COOKIE CAMERA_ID VIEWERS SECONDS
+//! `PATH` (default `live`) is the view under `/api/cameras/{id}/`: `bench/anonymize-live`
+//! opens `live/anonymized?recipient=…` with it. Also prints the fragments per second
+//! each viewer got.
+//!
+//! Usage: live_latency PORT COOKIE CAMERA_ID VIEWERS SECONDS [PATH]
 
 use futures::StreamExt;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -30,18 +34,20 @@ fn prft_90k(b: &[u8]) -> Option<i64> {
 #[tokio::main]
 async fn main() {
     let a: Vec<String> = std::env::args().collect();
-    if a.len() != 6 {
-        eprintln!("usage: live_latency PORT COOKIE CAMERA_ID VIEWERS SECONDS");
+    if a.len() != 6 && a.len() != 7 {
+        eprintln!("usage: live_latency PORT COOKIE CAMERA_ID VIEWERS SECONDS [PATH]");
         std::process::exit(2);
     }
+    let path = a.get(6).cloned().unwrap_or_else(|| "live".to_owned());
     let (port, cookie, camera) = (a[1].clone(), a[2].clone(), a[3].clone());
     let viewers: usize = a[4].parse().unwrap();
     let secs: f64 = a[5].parse().unwrap();
     let mut tasks = Vec::new();
     for _ in 0..viewers {
-        let (port, cookie, camera) = (port.clone(), cookie.clone(), camera.clone());
+        let (port, cookie, camera, path) =
+            (port.clone(), cookie.clone(), camera.clone(), path.clone());
         tasks.push(tokio::spawn(async move {
-            let mut req = format!("ws://127.0.0.1:{port}/api/cameras/{camera}/live")
+            let mut req = format!("ws://127.0.0.1:{port}/api/cameras/{camera}/{path}")
                 .into_client_request()
                 .unwrap();
             req.headers_mut().insert("cookie", cookie.parse().unwrap());
@@ -80,8 +86,9 @@ async fn main() {
         all_e2e.extend(e);
     }
     println!(
-        "viewers={viewers} fragments={} min_per_viewer={min_frames} skips={skips} camera->viewer: {} | recorder->viewer: {}",
+        "{path}: viewers={viewers} fragments={} min_per_viewer={min_frames} ({:.1}/s) skips={skips} camera->viewer: {} | recorder->viewer: {}",
         all.len(),
+        min_frames as f64 / secs,
         if all_e2e.is_empty() {
             "n/a (simcam without --stamp)".to_owned()
         } else {

@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use sha2::Digest;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vidimus_anonymize::detect::{FaceDetector, PlateDetector};
 use vidimus_anonymize::models;
@@ -101,7 +102,7 @@ struct FileReport<'a> {
 /// The weights checked and the detectors compiled: what every run needs.
 pub(crate) struct Engine {
     checked: Vec<models::Checked>,
-    det: Detectors,
+    det: Arc<Detectors>,
 }
 
 impl Engine {
@@ -115,7 +116,10 @@ impl Engine {
             faces: FaceDetector::new(&checked[0])?,
             plates: PlateDetector::new(&checked[1])?,
         };
-        Ok(Engine { checked, det })
+        Ok(Engine {
+            checked,
+            det: Arc::new(det),
+        })
     }
 
     /// The models by file, package and digest (for reports and provenance).
@@ -138,8 +142,8 @@ pub(crate) fn anonymizer_version() -> String {
 
 /// One clip through the anonymizer: recorded samples in (each with its sample
 /// entry), masked, re-checked and re-encoded pictures out, then a new MP4.
-pub(crate) struct Pass<'e> {
-    anon: Anonymizer<'e>,
+pub(crate) struct Pass {
+    anon: Anonymizer,
     params: Params,
     ffmpeg: Ffmpeg,
     /// The decoder, and the sample entry it was opened for.
@@ -188,18 +192,90 @@ pub(crate) struct Mode {
     pub privacy_mask: Option<vidimus_core::privacy::PrivacyMask>,
 }
 
-impl<'e> Pass<'e> {
-    pub fn new(engine: &'e Engine, mode: Mode) -> anyhow::Result<Pass<'e>> {
+impl Mode {
+    /// The anonymizer's parameters for this mode.
+    fn params(&self) -> Params {
         let mut params = Params {
-            figures: mode.figures,
+            figures: self.figures,
             ..Params::default()
         };
-        if mode.strict {
+        if self.strict {
             params.recheck_rounds = 0;
             params.recheck_source = false;
         }
+        params
+    }
+}
+
+/// The anonymizer as a stage of a live feed's transcoder (Art. 22, 23): it holds
+/// pictures until their detection frame, hands them on masked and re-checked, and
+/// withholds every picture of a round whose re-check left a face or plate unmasked
+/// (a live feed has no one to look at it before it goes out). Its report is taken
+/// after every round, so its memory stays bounded however long the feed runs.
+pub(crate) struct LiveStage {
+    anon: Anonymizer,
+    counts: Arc<vidimus_server::publication::LiveCounts>,
+}
+
+impl LiveStage {
+    /// `mode.privacy_mask` is not used here: the transcoder burns it in first.
+    pub fn new(
+        engine: &Engine,
+        mode: &Mode,
+        counts: Arc<vidimus_server::publication::LiveCounts>,
+    ) -> LiveStage {
+        LiveStage {
+            anon: Anonymizer::new(engine.det.clone(), mode.params()),
+            counts,
+        }
+    }
+
+    fn release(
+        &mut self,
+        frames: Vec<vidimus_codec::Frame>,
+    ) -> Result<Vec<vidimus_codec::Frame>, vidimus_codec::CodecError> {
+        use vidimus_server::publication::LiveCounts;
+        let report = self.anon.take_report();
+        let c = &self.counts;
+        let n = frames.len() as u64;
+        LiveCounts::add(&c.masks, report.masks.iter().map(|m| m.len() as u64).sum());
+        if report.released() {
+            LiveCounts::add(&c.released, n);
+            Ok(frames)
+        } else {
+            LiveCounts::add(&c.withheld, n);
+            Ok(Vec::new())
+        }
+    }
+}
+
+impl vidimus_codec::FrameStage for LiveStage {
+    fn push(
+        &mut self,
+        frame: vidimus_codec::Frame,
+    ) -> Result<Vec<vidimus_codec::Frame>, vidimus_codec::CodecError> {
+        vidimus_server::publication::LiveCounts::add(&self.counts.frames_in, 1);
+        let out = self
+            .anon
+            .push(frame)
+            .map_err(|e| vidimus_codec::CodecError::Stage(e.to_string()))?;
+        self.release(out)
+    }
+
+    fn finish(&mut self) -> Result<Vec<vidimus_codec::Frame>, vidimus_codec::CodecError> {
+        let out = self
+            .anon
+            .finish()
+            .map_err(|e| vidimus_codec::CodecError::Stage(e.to_string()))?;
+        self.release(out)
+    }
+}
+
+impl Pass {
+    pub fn new(engine: &Engine, mode: Mode) -> anyhow::Result<Pass> {
+        let params = mode.params();
         Ok(Pass {
-            anon: Anonymizer::new(&engine.det, params.clone()),
+            anon: Anonymizer::new(engine.det.clone(), params.clone()),
             params,
             ffmpeg: Ffmpeg::find(),
             dec: None,

@@ -364,4 +364,20 @@ impl vidimus_server::publication::PublicationEngine for ServedEngine {
             Err(e) => Err(format!("{e:#}")),
         }
     }
+
+    fn live_stage(
+        &self,
+        mode: vidimus_server::publication::PublicationMode,
+        counts: std::sync::Arc<vidimus_server::publication::LiveCounts>,
+    ) -> Result<Box<dyn vidimus_codec::FrameStage>, String> {
+        let engine = self.engine()?;
+        let mode = Mode {
+            figures: mode.figures,
+            strict: mode.strict,
+            privacy_mask: None,
+        };
+        Ok(Box::new(crate::anonymizing::LiveStage::new(
+            &engine, &mode, counts,
+        )))
+    }
 }
