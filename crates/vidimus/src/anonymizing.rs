@@ -224,8 +224,16 @@ impl LiveStage {
         mode: &Mode,
         counts: Arc<vidimus_server::publication::LiveCounts>,
     ) -> LiveStage {
+        Self::with_params(engine, mode.params(), counts)
+    }
+
+    fn with_params(
+        engine: &Engine,
+        params: Params,
+        counts: Arc<vidimus_server::publication::LiveCounts>,
+    ) -> LiveStage {
         LiveStage {
-            anon: Anonymizer::new(engine.det.clone(), mode.params()),
+            anon: Anonymizer::new(engine.det.clone(), params),
             counts,
         }
     }
@@ -605,4 +613,114 @@ pub fn run(job: Job<'_>) -> anyhow::Result<()> {
         output_sha256.unwrap_or_default()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering::Relaxed;
+    use vidimus_codec::{FrameStage, Plane};
+    use vidimus_server::publication::LiveCounts;
+
+    fn shared() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    }
+
+    /// The first `n` pictures of the scene clip (faces, a plate), decoded by ffmpeg.
+    fn scene(n: usize) -> Vec<vidimus_codec::Frame> {
+        let clip = shared().join("testdata/clips/scene-faces-plate-720p25.mp4");
+        let out = std::process::Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-i"])
+            .arg(&clip)
+            .args([
+                "-frames:v",
+                &n.to_string(),
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "yuv420p",
+                "-",
+            ])
+            .output()
+            .expect("ffmpeg");
+        let (w, h) = (1280, 720);
+        out.stdout
+            .chunks_exact(w * h * 3 / 2)
+            .enumerate()
+            .map(|(i, p)| {
+                let (y, uv) = p.split_at(w * h);
+                let (u, v) = uv.split_at(w * h / 4);
+                vidimus_codec::Frame::from_planes(
+                    w,
+                    h,
+                    i as i64 * 3600,
+                    (w, w / 2),
+                    [y.to_vec(), u.to_vec(), v.to_vec()],
+                )
+                .unwrap()
+            })
+            .collect()
+    }
+
+    fn run(stage: &mut LiveStage, frames: &[vidimus_codec::Frame]) -> Vec<vidimus_codec::Frame> {
+        let mut out = Vec::new();
+        for f in frames {
+            out.extend(stage.push(f.clone()).unwrap());
+        }
+        out.extend(stage.finish().unwrap());
+        out
+    }
+
+    fn count(c: &LiveCounts) -> (u64, u64, u64) {
+        (
+            c.frames_in.load(Relaxed),
+            c.released.load(Relaxed),
+            c.withheld.load(Relaxed),
+        )
+    }
+
+    /// The large face's luma (176..243 × 104..194) is flat: destroyed.
+    fn large_face_flat(f: &vidimus_codec::Frame) -> bool {
+        let (s, y) = (f.stride(Plane::Y), f.plane(Plane::Y));
+        let px = (104..194).flat_map(|r| (176..243).map(move |c| y[r * s + c]));
+        let (lo, hi) = px.fold((255, 0), |(lo, hi), v| (v.min(lo), v.max(hi)));
+        hi - lo <= 2
+    }
+
+    #[test]
+    fn a_live_stage_releases_masked_frames_and_withholds_each_round_its_recheck_did_not_clear() {
+        let engine = Engine::load(&shared().join("models")).unwrap();
+        let frames = scene(30);
+        assert_eq!(frames.len(), 30);
+
+        // As served: every frame released, the faces destroyed, in order.
+        let counts = Arc::new(LiveCounts::default());
+        let mut stage = LiveStage::new(&engine, &Mode::default(), counts.clone());
+        let out = run(&mut stage, &frames);
+        assert_eq!(count(&counts), (30, 30, 0));
+        assert!(counts.masks.load(Relaxed) >= 3 * 30);
+        assert_eq!(
+            out.iter().map(|f| f.pts).collect::<Vec<_>>(),
+            frames.iter().map(|f| f.pts).collect::<Vec<_>>()
+        );
+        assert!(out.iter().all(large_face_flat));
+
+        // A detector that finds nothing (no score reaches its threshold) and a strict
+        // re-check: the rounds the re-check looks at (frame 0; frames 25..29, the last
+        // round) are withheld whole; nothing it saw goes out.
+        let mut params = Mode {
+            strict: true,
+            ..Mode::default()
+        }
+        .params();
+        params.face_threshold = 1.01;
+        params.plate_threshold = 1.01;
+        let counts = Arc::new(LiveCounts::default());
+        let mut stage = LiveStage::with_params(&engine, params, counts.clone());
+        let out = run(&mut stage, &frames);
+        assert_eq!(count(&counts), (30, 24, 6));
+        let pts: Vec<i64> = out.iter().map(|f| f.pts / 3600).collect();
+        assert_eq!(pts, (1..25).collect::<Vec<i64>>());
+        assert!(!out.iter().any(|f| f.pts == 0 || f.pts >= 25 * 3600));
+    }
 }
