@@ -3,9 +3,12 @@
 // verifiable publication bundle, each download registered. Under a grant for
 // publication nothing of the recording itself is shown: the range is chosen by time,
 // and what comes back is the anonymized clip or, when the re-check still finds a face
-// or plate, why nothing was released.
-import { useEffect, useState } from "react";
-import { ApiError, publication, publicationUrl, startPublication, type Publication } from "./api";
+// or plate, why nothing was released. A grant that reaches past now also offers the
+// camera's live picture, anonymized by the server (open sharing and broadcast, Art. 22,
+// 23): registered like a publication, never the raw view.
+import { useEffect, useRef, useState } from "react";
+import { ApiError, anonymizedLiveUrl, publication, publicationUrl, startPublication, type Publication } from "./api";
+import { playSocket } from "./mse";
 import { useCameras, useGrants } from "./data";
 import { useT } from "./i18n";
 import { fromInput, toInput } from "./time";
@@ -82,6 +85,9 @@ export function Publish() {
         </div>
         {msg && <div className="error" role="alert" data-testid="publish-error">{msg}</div>}
       </div>
+      {(grant.to === null || Date.parse(grant.to) > Date.now()) && camera !== undefined && (
+        <AnonymizedLive camera={camera} recipient={recipient.trim()} figures={figures} strict={strict} grant={grant.id} />
+      )}
       {made.length > 0 && <h3>{t("publicationsMade")}</h3>}
       <ul className="publications">
         {made.map((p) => <li key={p.publication_id} data-testid="publication" data-state={p.state} data-id={p.publication_id}>
@@ -119,4 +125,40 @@ function JobState({ p }: { p: Publication }) {
     case "failed":
       return <span className="error" data-testid="publication-failed">{t("publishFailed")}: {p.error}</span>;
   }
+}
+
+/** The camera's live picture, anonymized by the server, for its recipient: opened on
+ * request (each opening is a registered reproduction), closed on request. */
+function AnonymizedLive({ camera, recipient, figures, strict, grant }:
+  { camera: number; recipient: string; figures: boolean; strict: boolean; grant: number }) {
+  const t = useT();
+  const video = useRef<HTMLVideoElement>(null);
+  const [on, setOn] = useState(false);
+  const [message, setMessage] = useState("");
+  useEffect(() => {
+    if (!on) return;
+    const stop = playSocket(video.current!, anonymizedLiveUrl(camera, recipient, figures, strict, grant), {
+      liveEdge: true,
+      onMessage: setMessage,
+      unsupported: (codec) => t("unsupportedCodec", { codec }),
+      onEnd: (reason) => { setMessage(t("viewEnded", { reason })); setOn(false); },
+      onLost: () => { setMessage(t("anonymizedLiveLost")); setOn(false); },
+    });
+    return stop;
+    // Reopened only by the button: a change of the form does not reopen it.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [on]);
+  return (
+    <div className="anonymized-live">
+      <h3>{t("anonymizedLiveTitle")}</h3>
+      <p className="hint">{t("anonymizedLiveHint")}</p>
+      <div className="buttons">
+        {on
+          ? <button data-testid="anonymized-live-stop" onClick={() => { setOn(false); setMessage(""); }}>{t("anonymizedLiveStop")}</button>
+          : <button data-testid="anonymized-live-start" disabled={!recipient} onClick={() => { setMessage(t("waiting")); setOn(true); }}>{t("anonymizedLiveStart")}</button>}
+      </div>
+      <video ref={video} data-testid="anonymized-live-video" muted playsInline autoPlay hidden={!on} />
+      {message && <div className="tile-message" data-testid="anonymized-live-message">{message}</div>}
+    </div>
+  );
 }

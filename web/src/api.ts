@@ -190,6 +190,11 @@ export const snapshotUrl = (id: number, sec: number, recipient: string, destinat
 export const viewUrl = (id: number, fromSec: number, toSec: number, grant?: number) =>
   `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/cameras/${id}/view` +
   `?from=${fromSec.toFixed(3)}&to=${toSec.toFixed(3)}${grantParam(grant)}`;
+/** The live picture anonymized by the server (open sharing, broadcast; Art. 22, 23, 31):
+ * decided as a publication now, registered with its recipient. */
+export const anonymizedLiveUrl = (id: number, recipient: string, figures: boolean, strict: boolean, grant?: number) =>
+  `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/cameras/${id}/live/anonymized` +
+  `?recipient=${encodeURIComponent(recipient)}${figures ? "&figures=true" : ""}${strict ? "&strict=true" : ""}${grantParam(grant)}`;
 export const liveUrl = (id: number, grant?: number) =>
   `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/cameras/${id}/live` +
   (grant === undefined ? "" : `?grant=${grant}`);

@@ -63,8 +63,12 @@ pub struct Params {
     pub recheck_plate_threshold: f32,
     pub recheck_face_scales: Vec<f32>,
     pub recheck_plate_scales: Vec<f32>,
-    /// Re-check every n-th frame (1: every frame).
+    /// Re-check every n-th frame (1: every frame)...
     pub recheck_every: usize,
+    /// ...those whose index less this is a multiple of `recheck_every` (a live feed
+    /// re-checks the middle of every detection round, where the masks are followed
+    /// rather than detected).
+    pub recheck_phase: usize,
     /// How many times what the re-check finds is masked and looked at again; 0 (the
     /// strict mode): anything it finds blocks release, for a person to look at.
     pub recheck_rounds: usize,
@@ -92,6 +96,7 @@ impl Default for Params {
             recheck_face_scales: vec![0.75],
             recheck_plate_scales: vec![1.0],
             recheck_every: 25,
+            recheck_phase: 0,
             recheck_rounds: RECHECK_ROUNDS,
             recheck_source: true,
         }
@@ -234,6 +239,11 @@ impl Anonymizer {
     /// feed) keeps its memory bounded this way. Frame numbers go on counting.
     pub fn take_report(&mut self) -> Report {
         std::mem::take(&mut self.report)
+    }
+
+    /// The parameters, to change between frames (the next round uses them).
+    pub fn params_mut(&mut self) -> &mut Params {
+        &mut self.params
     }
 
     /// The frames taken so far.
@@ -429,7 +439,9 @@ impl Anonymizer {
         // `rechecked` counts frames, each once however often it is looked at.
         let mut looked = vec![false; done.len()];
         for (k, d) in done.iter().enumerate() {
-            if d.index.is_multiple_of(every) {
+            if d.index >= self.params.recheck_phase
+                && (d.index - self.params.recheck_phase).is_multiple_of(every)
+            {
                 looked[k] = true;
                 self.report.rechecked += 1;
                 found.extend(self.look(d)?);

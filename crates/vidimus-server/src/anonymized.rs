@@ -143,6 +143,9 @@ pub async fn feed(
             ));
         }
     };
+    // The feed stops when the grant's range ends, as when it expires or is revoked:
+    // a grant to publish the pictures of a time publishes none after it.
+    granted.expires_90k = granted.expires_90k.min(granted.within.1.0);
     let (mut granted, handout) = granted.watch(&state, true).await?;
     granted
         .register(
@@ -180,12 +183,12 @@ pub async fn feed(
         queue: FEED_QUEUE,
         what: "live anonymized feed",
     };
+    let mut end = crate::grants::LiveEnd::new(&state, granted);
     Ok(ws.on_upgrade(move |socket| async move {
         let _permit = permit;
-        let started = std::time::Instant::now();
         let (bytes, ended) =
             crate::masked::live(socket, sub, id, user.username, handout, reencode).await;
-        granted.entry["anonymized_feed"] = counts.json();
-        crate::grants::register_end(&state, &granted, started, bytes, ended).await;
+        end.entry_mut()["anonymized_feed"] = counts.json();
+        end.finish(bytes, ended).await;
     }))
 }

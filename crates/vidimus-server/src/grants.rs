@@ -670,6 +670,49 @@ pub async fn register_end(
     }
 }
 
+/// The end of a live hand-out (a WebSocket view or feed), registered once: by
+/// [`LiveEnd::finish`] when the view ends, or — the upgrade never completed, or the
+/// task was dropped — when this is dropped, as `not opened`. Made before the upgrade,
+/// right after the hand-out's start is registered, so no start goes without an end.
+pub struct LiveEnd {
+    state: AppState,
+    granted: Option<Authorized>,
+    started: std::time::Instant,
+}
+
+impl LiveEnd {
+    pub fn new(state: &AppState, granted: Authorized) -> Self {
+        LiveEnd {
+            state: state.clone(),
+            granted: Some(granted),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// The access, to add to what its end says.
+    pub fn entry_mut(&mut self) -> &mut serde_json::Value {
+        &mut self.granted.as_mut().expect("not yet finished").entry
+    }
+
+    /// Registers the end now.
+    pub async fn finish(mut self, bytes: u64, ended: &str) {
+        if let Some(g) = self.granted.take() {
+            register_end(&self.state, &g, self.started, bytes, ended).await;
+        }
+    }
+}
+
+impl Drop for LiveEnd {
+    fn drop(&mut self) {
+        if let Some(g) = self.granted.take() {
+            let (state, started) = (self.state.clone(), self.started);
+            tokio::spawn(async move {
+                register_end(&state, &g, started, 0, "not opened").await;
+            });
+        }
+    }
+}
+
 /// The end of a file hand-out (a playback, a download, a bundle), registered once:
 /// when the body has given out everything, when the grant's end cuts it, or — the
 /// client gone — when the body is dropped. Counts the bytes the body gave out.

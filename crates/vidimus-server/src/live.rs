@@ -84,8 +84,8 @@ pub async fn live(
     granted.register(&state, served).await?;
     let sub = state.live.subscribe(id);
     tracing::info!(user = %user.username, camera_id = id, grant = granted.grant_id, masked = mask.is_some(), "live view opened");
+    let end = crate::grants::LiveEnd::new(&state, granted);
     Ok(ws.on_upgrade(move |socket| async move {
-        let started = std::time::Instant::now();
         let (bytes, ended) = match mask {
             Some(m) => {
                 let re = crate::masked::Reencoding::masked(m);
@@ -93,7 +93,7 @@ pub async fn live(
             }
             None => stream(socket, sub, id, user.username, handout).await,
         };
-        crate::grants::register_end(&state, &granted, started, bytes, ended).await;
+        end.finish(bytes, ended).await;
     }))
 }
 

@@ -13,7 +13,7 @@
 //! (and init segment) at the next key frame, so that the anonymizer detects afresh
 //! instead of following faces across the gap.
 
-use crate::handout::Handout;
+use crate::handout::{Handout, Stop};
 use crate::view::{Muxer, Out};
 use axum::extract::ws::{Message, WebSocket};
 use std::sync::Arc;
@@ -86,14 +86,11 @@ pub async fn live(
     let LiveSubscription { gop, mut rx } = sub;
     let mut gop = gop.into_iter();
     let mut sent = 0u64;
-    if socket
-        .send(Message::Text(
-            r#"{"type":"status","status":"waiting"}"#.into(),
-        ))
-        .await
-        .is_err()
-    {
-        return (sent, "client closed");
+    let waiting = Message::Text(r#"{"type":"status","status":"waiting"}"#.into());
+    match send(&mut socket, &mut handout, waiting).await {
+        Sent::Ok => {}
+        Sent::Gone(how) => return (sent, how),
+        Sent::Stop(why) => return (sent, crate::live::end_view(socket, why).await),
     }
     let (in_tx, in_rx) = mpsc::channel::<(Arc<LiveFrame>, bool)>(reencode.queue.max(1));
     let (out_tx, mut out_rx) = mpsc::channel::<Out>(OUT_QUEUE);
@@ -103,20 +100,14 @@ pub async fn live(
     let mut waiting_for_key = true;
     // Frames were lost since the last one sent to the transcoder.
     let mut gap = false;
-    let ended = loop {
+    // Ok(how it ended), or Err(why the hand-out must stop).
+    let ended: Result<&'static str, Stop> = loop {
         let frame = if let Some(f) = gop.next() {
             Some(Ok(f))
         } else {
             tokio::select! {
                 biased;
-                why = handout.wait() => {
-                    // Both queues dropped first: the thread may be waiting on either.
-                    drop(in_tx);
-                    drop(out_rx);
-                    let _ = worker.await;
-                    tracing::info!(%user, camera_id = camera, reason = why.as_str(), what, "live view ended");
-                    return (sent, crate::live::end_view(socket, why).await);
-                }
+                why = handout.wait() => break Err(why),
                 o = out_rx.recv() => {
                     let msg = match o {
                         Some(Out::Text(t)) => Message::Text(t.into()),
@@ -127,66 +118,91 @@ pub async fn live(
                         Some(Out::Failed(e)) => {
                             tracing::error!(error = %e, camera_id = camera, what, "live transcode failed");
                             let msg = serde_json::json!({"type": "end", "reason": "failed", "error": e}).to_string();
-                            let _ = socket.send(Message::Text(msg.into())).await;
-                            break "failed";
+                            let _ = send(&mut socket, &mut handout, Message::Text(msg.into())).await;
+                            break Ok("failed");
                         }
-                        Some(Out::End(_)) | None => break "failed",
+                        Some(Out::End(_)) | None => break Ok("failed"),
                     };
-                    let ok = tokio::select! {
-                        biased;
-                        why = handout.wait() => {
-                            drop(in_tx);
-                            drop(out_rx);
-                            let _ = worker.await;
-                            return (sent, crate::live::end_view(socket, why).await);
-                        }
-                        r = socket.send(msg) => r.is_ok(),
-                    };
-                    if !ok {
-                        break "client closed";
+                    match send(&mut socket, &mut handout, msg).await {
+                        Sent::Ok => {}
+                        Sent::Gone(why) => break Ok(why),
+                        Sent::Stop(why) => break Err(why),
                     }
                     None
                 }
                 r = rx.recv() => Some(r),
                 m = socket.recv() => match m {
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break "client closed",
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break Ok("client closed"),
                     Some(Ok(_)) => None,
                 },
             }
         };
         let Some(frame) = frame else { continue };
-        let f = match frame {
-            Ok(f) => f,
-            Err(RecvError::Lagged(n)) => {
-                waiting_for_key = true;
-                gap = true;
-                let msg = format!(r#"{{"type":"skip","frames":{n}}}"#);
-                if socket.send(Message::Text(msg.into())).await.is_err() {
-                    break "client closed";
+        let skipped = match frame {
+            Ok(f) => {
+                if waiting_for_key && !f.is_key {
+                    continue;
                 }
-                continue;
+                waiting_for_key = false;
+                if in_tx.try_send((f, std::mem::take(&mut gap))).is_ok() {
+                    continue;
+                }
+                // The transcoder is behind: drop to the next key frame.
+                1
             }
-            Err(RecvError::Closed) => break "client closed",
+            Err(RecvError::Lagged(n)) => n,
+            Err(RecvError::Closed) => break Ok("client closed"),
         };
-        if waiting_for_key && !f.is_key {
-            continue;
-        }
-        waiting_for_key = false;
-        if in_tx.try_send((f, std::mem::take(&mut gap))).is_err() {
-            // The transcoder is behind: drop to the next key frame.
-            waiting_for_key = true;
-            gap = true;
-            let msg = r#"{"type":"skip","frames":1}"#;
-            if socket.send(Message::Text(msg.into())).await.is_err() {
-                break "client closed";
-            }
+        waiting_for_key = true;
+        gap = true;
+        let msg = format!(r#"{{"type":"skip","frames":{skipped}}}"#);
+        match send(&mut socket, &mut handout, Message::Text(msg.into())).await {
+            Sent::Ok => {}
+            Sent::Gone(why) => break Ok(why),
+            Sent::Stop(why) => break Err(why),
         }
     };
+    // Both queues dropped first: the thread may be waiting on either.
     drop(in_tx);
     drop(out_rx);
     let _ = worker.await;
-    tracing::info!(%user, camera_id = camera, what, "live view closed");
-    (sent, ended)
+    match ended {
+        Ok(how) => {
+            tracing::info!(%user, camera_id = camera, what, how, "live view closed");
+            (sent, how)
+        }
+        Err(why) => {
+            tracing::info!(%user, camera_id = camera, reason = why.as_str(), what, "live view ended");
+            (sent, crate::live::end_view(socket, why).await)
+        }
+    }
+}
+
+/// How long a viewer may take to accept one message: a client that stops reading
+/// (or reads a byte a minute) is let go, rather than holding its transcoder — and,
+/// for an anonymized feed, the server's one anonymizer.
+const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How a send went.
+enum Sent {
+    Ok,
+    /// The client is gone, or too slow: how the view ended.
+    Gone(&'static str),
+    /// The hand-out must stop (before the message was sent).
+    Stop(Stop),
+}
+
+/// Sends `msg` unless the hand-out must stop first, within [`SEND_TIMEOUT`].
+async fn send(socket: &mut WebSocket, handout: &mut Handout, msg: Message) -> Sent {
+    tokio::select! {
+        biased;
+        why = handout.wait() => Sent::Stop(why),
+        r = tokio::time::timeout(SEND_TIMEOUT, socket.send(msg)) => match r {
+            Ok(Ok(())) => Sent::Ok,
+            Ok(Err(_)) => Sent::Gone("client closed"),
+            Err(_) => Sent::Gone("client too slow"),
+        },
+    }
 }
 
 /// The transcoding thread: live frames in (each with whether frames were lost just

@@ -118,11 +118,11 @@ pub async fn view(
     });
     let mask = granted.mask.clone();
     tracing::info!(user = %user.username, camera_id = id, grant = granted.grant_id, "view-only playback opened");
+    let end = crate::grants::LiveEnd::new(&state, granted);
+    let files = state.files.clone();
     Ok(ws.on_upgrade(move |socket| async move {
-        let started = Instant::now();
-        let (bytes, ended) =
-            stream(socket, state.files.clone(), prepared, mark, mask, handout).await;
-        crate::grants::register_end(&state, &granted, started, bytes, &ended).await;
+        let (bytes, ended) = stream(socket, files, prepared, mark, mask, handout).await;
+        end.finish(bytes, &ended).await;
     }))
 }
 

@@ -209,12 +209,17 @@ impl Mode {
 
 /// The anonymizer as a stage of a live feed's transcoder (Art. 22, 23): it holds
 /// pictures until their detection frame, hands them on masked and re-checked, and
-/// withholds every picture of a round whose re-check left a face or plate unmasked
-/// (a live feed has no one to look at it before it goes out). Its report is taken
-/// after every round, so its memory stays bounded however long the feed runs.
+/// withholds every picture of a round that was not re-checked (the first frame, a
+/// short last round) or whose re-check left a face or plate unmasked — and, after a
+/// withheld round, every round until one is re-checked and found clean (nothing
+/// found, masked or not): a live feed has no one to look at it before it goes out.
+/// Its report is taken after every round, so its memory stays bounded however long
+/// the feed runs.
 pub(crate) struct LiveStage {
     anon: Anonymizer,
     counts: Arc<vidimus_server::publication::LiveCounts>,
+    /// A round was withheld and no clean round has followed yet.
+    doubtful: bool,
 }
 
 impl LiveStage {
@@ -224,7 +229,12 @@ impl LiveStage {
         mode: &Mode,
         counts: Arc<vidimus_server::publication::LiveCounts>,
     ) -> LiveStage {
-        Self::with_params(engine, mode.params(), counts)
+        let mut params = mode.params();
+        // Every round is re-checked, in its middle (a clip's every 25th frame would
+        // leave two rounds in three unchecked, and a live round is released at once).
+        params.recheck_every = params.detect_every.max(1);
+        params.recheck_phase = params.recheck_every / 2;
+        Self::with_params(engine, params, counts)
     }
 
     fn with_params(
@@ -235,6 +245,7 @@ impl LiveStage {
         LiveStage {
             anon: Anonymizer::new(engine.det.clone(), params),
             counts,
+            doubtful: false,
         }
     }
 
@@ -247,13 +258,36 @@ impl LiveStage {
         let c = &self.counts;
         let n = frames.len() as u64;
         LiveCounts::add(&c.masks, report.masks.iter().map(|m| m.len() as u64).sum());
-        if report.released() {
+        if frames.is_empty() {
+            return Ok(frames);
+        }
+        let (release, doubtful) = live_release(
+            self.doubtful,
+            report.rechecked > 0,
+            report.released(),
+            report.findings.is_empty(),
+        );
+        self.doubtful = doubtful;
+        if release {
             LiveCounts::add(&c.released, n);
             Ok(frames)
         } else {
             LiveCounts::add(&c.withheld, n);
             Ok(Vec::new())
         }
+    }
+}
+
+/// Whether a live round goes out, and whether the feed is in doubt after it: a round
+/// not re-checked is withheld (the first frame, a short last round); one whose
+/// re-check left anything unmasked is withheld and puts the feed in doubt; in doubt,
+/// only a re-checked round with nothing found at all goes out (and ends the doubt).
+fn live_release(doubtful: bool, rechecked: bool, released: bool, clean: bool) -> (bool, bool) {
+    match (rechecked, released) {
+        (false, _) => (false, doubtful),
+        (true, false) => (false, true),
+        (true, true) if doubtful => (clean, !clean),
+        (true, true) => (true, false),
     }
 }
 
@@ -688,39 +722,72 @@ mod tests {
     }
 
     #[test]
+    fn a_live_round_goes_out_only_rechecked_and_clean_after_a_doubt() {
+        // (doubtful, rechecked, released, clean) -> (goes out, doubtful after)
+        assert_eq!(live_release(false, false, true, true), (false, false));
+        assert_eq!(live_release(true, false, true, true), (false, true));
+        assert_eq!(live_release(false, true, true, true), (true, false));
+        assert_eq!(live_release(false, true, true, false), (true, false));
+        assert_eq!(live_release(false, true, false, false), (false, true));
+        assert_eq!(live_release(true, true, true, false), (false, true));
+        assert_eq!(live_release(true, true, true, true), (true, false));
+        assert_eq!(live_release(true, true, false, false), (false, true));
+    }
+
+    #[test]
     fn a_live_stage_releases_masked_frames_and_withholds_each_round_its_recheck_did_not_clear() {
         let engine = Engine::load(&shared().join("models")).unwrap();
         let frames = scene(30);
         assert_eq!(frames.len(), 30);
 
-        // As served: every frame released, the faces destroyed, in order.
+        // As served: every round re-checked in its middle (frames 4, 12, 20, 28) and
+        // released, the faces destroyed, in order; frame 0, a round of its own that
+        // nothing re-checks, is withheld.
         let counts = Arc::new(LiveCounts::default());
         let mut stage = LiveStage::new(&engine, &Mode::default(), counts.clone());
         let out = run(&mut stage, &frames);
-        assert_eq!(count(&counts), (30, 30, 0));
-        assert!(counts.masks.load(Relaxed) >= 3 * 30);
+        assert_eq!(count(&counts), (30, 29, 1));
+        assert!(counts.masks.load(Relaxed) >= 3 * 29);
         assert_eq!(
             out.iter().map(|f| f.pts).collect::<Vec<_>>(),
-            frames.iter().map(|f| f.pts).collect::<Vec<_>>()
+            frames[1..].iter().map(|f| f.pts).collect::<Vec<_>>()
         );
         assert!(out.iter().all(large_face_flat));
 
-        // A detector that finds nothing (no score reaches its threshold) and a strict
-        // re-check: the rounds the re-check looks at (frame 0; frames 25..29, the last
-        // round) are withheld whole; nothing it saw goes out.
-        let mut params = Mode {
+        // A detector that finds nothing (no score reaches its threshold): the re-check
+        // finds the faces in every round; strict, nothing is masked after, so every
+        // round is withheld.
+        let strict = Mode {
             strict: true,
             ..Mode::default()
-        }
-        .params();
+        };
+        let broken = |mode: &Mode| {
+            let counts = Arc::new(LiveCounts::default());
+            let mut stage = LiveStage::new(&engine, mode, counts.clone());
+            stage.anon.params_mut().face_threshold = 1.01;
+            stage.anon.params_mut().plate_threshold = 1.01;
+            let out = run(&mut stage, &frames);
+            (count(&counts), out)
+        };
+        let (n, out) = broken(&strict);
+        assert_eq!(n, (30, 0, 30));
+        assert!(out.is_empty());
+
+        // Not strict: the re-check masks what it finds and looks again, so rounds go
+        // out masked — every face still destroyed.
+        let (n, out) = broken(&Mode::default());
+        assert_eq!(n.0, 30);
+        assert!(n.1 > 0, "{n:?}");
+        assert!(out.iter().all(large_face_flat));
+
+        // Re-checked as a clip is (every 25th frame), the rounds nothing re-checks
+        // would be released unmasked: the live stage withholds them.
+        let counts = Arc::new(LiveCounts::default());
+        let mut params = strict.params();
         params.face_threshold = 1.01;
         params.plate_threshold = 1.01;
-        let counts = Arc::new(LiveCounts::default());
         let mut stage = LiveStage::with_params(&engine, params, counts.clone());
-        let out = run(&mut stage, &frames);
-        assert_eq!(count(&counts), (30, 24, 6));
-        let pts: Vec<i64> = out.iter().map(|f| f.pts / 3600).collect();
-        assert_eq!(pts, (1..25).collect::<Vec<i64>>());
-        assert!(!out.iter().any(|f| f.pts == 0 || f.pts >= 25 * 3600));
+        assert!(run(&mut stage, &frames).is_empty());
+        assert_eq!(count(&counts), (30, 0, 30));
     }
 }

@@ -1194,6 +1194,47 @@ fn spread(f: &vidimus_codec::Frame, (x1, y1, x2, y2): PixelBox) -> u8 {
     hi - lo
 }
 
+/// Reads a feed on until the server closes it within `secs`: its end message's
+/// reason and the close code.
+async fn feed_end(s: &mut Ws, secs: u64) -> (Option<String>, Option<u16>) {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let mut reason = None;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(secs), s.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["type"] == "end" {
+                    reason = v["reason"].as_str().map(str::to_owned);
+                }
+            }
+            Ok(Some(Ok(Message::Close(c)))) => return (reason, c.map(|c| u16::from(c.code))),
+            Ok(Some(Ok(_))) => {}
+            other => panic!("the feed went on: {other:?}"),
+        }
+    }
+}
+
+/// Asks for the feed's upgrade over a bare socket and hangs up as soon as the answer's
+/// head arrives: the upgrade may never complete.
+fn abandoned_upgrade(port: u16, who: &Client, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        c,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nCookie: {}\r\n\r\n",
+        who.cookie
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && c.read(&mut b).unwrap() == 1 {
+        head.push(b[0]);
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
 /// Open sharing live (issue 13 item 9; Art. 22, 23, 31): a grant for publication (or
 /// open sharing) opens the camera's live anonymized feed and no raw one; every face is
 /// destroyed in every picture it carries (the raw live view, under a duty grant, shows
@@ -1203,6 +1244,7 @@ fn spread(f: &vidimus_codec::Frame, (x1, y1, x2, y2): PixelBox) -> u8 {
 /// anonymizer did.
 #[test]
 fn a_live_anonymized_feed_carries_no_face_and_opens_only_under_a_grant_for_publication() {
+    web_dir();
     let (_gst, url) = gst_server("scene-faces-plate-720p25.mp4", "h264", false, free_port());
     let site = Site::new(
         &[("street", &url)],
@@ -1305,9 +1347,26 @@ fn a_live_anonymized_feed_carries_no_face_and_opens_only_under_a_grant_for_publi
     assert_eq!(e.0, 400, "{e:?}");
     assert!(e.1.contains("whereabouts_required"), "{e:?}");
 
+    // In the console (web/e2e/publish_live.mjs): the feed plays, the large face flat.
+    let stdout = console_test(
+        &site,
+        "publish_live.mjs",
+        &[("VIDIMUS_USER", "press"), ("VIDIMUS_PASSWORD", PW)],
+    );
+    assert!(stdout.contains("SPREADS "), "{stdout}");
+
     // The feed: every picture decodes, and no face is left in any.
     let opened = std::time::Instant::now();
-    let mut s = rt.block_on(ws(site.http, &press, &feed)).unwrap();
+    // The console's feed gives the anonymizer back once its socket has closed.
+    let mut s = rt.block_on(async {
+        for _ in 0..50 {
+            match ws(site.http, &press, &feed).await {
+                Err((429, _)) => tokio::time::sleep(Duration::from_millis(200)).await,
+                r => return r.unwrap(),
+            }
+        }
+        panic!("the anonymizer was not given back within 10 s of the console's feed");
+    });
     let (files, kinds) = rt
         .block_on(read_fragments(&mut s, 60))
         .unwrap_or_else(|e| panic!("the feed: {e}; log:\n{}", site.log_text()));
@@ -1354,26 +1413,7 @@ fn a_live_anonymized_feed_carries_no_face_and_opens_only_under_a_grant_for_publi
     // Revoked: the feed ends, and says why.
     let r = manager.call("POST", &format!("/api/grants/{grant}/revoke"), None);
     assert_eq!(r.status, 204, "{}", String::from_utf8_lossy(&r.body));
-    let ended = rt.block_on(async {
-        use futures::StreamExt;
-        use tokio_tungstenite::tungstenite::Message;
-        let mut reason = None;
-        loop {
-            match tokio::time::timeout(Duration::from_secs(5), s.next()).await {
-                Ok(Some(Ok(Message::Text(t)))) => {
-                    let v: Value = serde_json::from_str(&t).unwrap();
-                    if v["type"] == "end" {
-                        reason = v["reason"].as_str().map(str::to_owned);
-                    }
-                }
-                Ok(Some(Ok(Message::Close(c)))) => {
-                    return (reason, c.map(|c| u16::from(c.code)));
-                }
-                Ok(Some(Ok(_))) => {}
-                other => panic!("the feed went on after its grant was revoked: {other:?}"),
-            }
-        }
-    });
+    let ended = rt.block_on(feed_end(&mut s, 5));
     assert_eq!(ended, (Some("grant revoked".into()), Some(1008)));
     // The anonymizer is free again (a publication is then refused by the revoked
     // grant, not by the busy anonymizer).
@@ -1389,24 +1429,90 @@ fn a_live_anonymized_feed_carries_no_face_and_opens_only_under_a_grant_for_publi
             == 403
     }));
 
+    // A grant whose range ends in a few seconds: the feed ends with it (a grant to
+    // publish the pictures of a time publishes none after it).
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let r = press.call(
+        "POST",
+        "/api/requests",
+        Some(serde_json::json!({"kind": "system_operation",
+            "purpose": "a short live appeal",
+            "cameras": [street], "from": secs(t0), "to": format!("{:.3}", now + 12.0),
+            "actions": ["publish"], "days": 1, "persons": [{"username": "press"}]})),
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let id = r.json()["request"]["id"].as_i64().unwrap();
+    let r = manager.call(
+        "POST",
+        &format!("/api/requests/{id}/approve"),
+        Some(serde_json::json!({"kind": "manager_approval"})),
+    );
+    assert_eq!(r.json()["request"]["status"], "granted");
+    // An upgrade asked for and abandoned: its start still gets an end.
+    let head = abandoned_upgrade(site.http, &press, &feed);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    let mut short = rt.block_on(async {
+        for _ in 0..50 {
+            match ws(site.http, &press, &feed).await {
+                Err((429, _)) => tokio::time::sleep(Duration::from_millis(200)).await,
+                r => return r.unwrap(),
+            }
+        }
+        panic!("the anonymizer was not given back after the abandoned upgrade");
+    });
+    let ended = rt.block_on(feed_end(&mut short, 30));
+    assert_eq!(ended, (Some("grant expired".into()), Some(1008)));
+
     assert!(rec.terminate());
     let reg = register(&site);
     let press_entries: Vec<&Value> = reg.iter().filter(|e| e["user"] == "press").collect();
+    // Every feed that started (the console's, this one, the abandoned upgrade, the
+    // short one) has exactly one end.
+    let starts: Vec<&&Value> = press_entries
+        .iter()
+        .filter(|e| e["kind"] == "access" && e["outcome"] == "served")
+        .collect();
+    assert_eq!(starts.len(), 4, "{press_entries:?}");
+    for st in &starts {
+        let ends = press_entries
+            .iter()
+            .filter(|e| e["kind"] == "access_end" && e["started_leaf"] == st["leaf_index"])
+            .count();
+        assert_eq!(ends, 1, "{st}: {press_entries:?}");
+    }
     let served: Vec<&&Value> = press_entries
         .iter()
         .filter(|e| e["kind"] == "access" && e["outcome"] == "served")
         .collect();
-    assert_eq!(served.len(), 1, "{press_entries:?}");
-    let entry = served[0];
+    assert!(
+        served.iter().all(|e| e["served"]["stream"] == "anonymized"
+            && e["whereabouts"]["recipient"] == "Shenzhen TV")
+    );
+    let entry = served[1];
     assert_eq!(entry["action"], "publish");
     assert_eq!(entry["served"]["stream"], "anonymized");
     assert_eq!(entry["whereabouts"]["medium"], "public broadcast");
     assert_eq!(entry["whereabouts"]["recipient"], "Shenzhen TV");
-    let end = press_entries
+    let ends: Vec<&&Value> = press_entries
         .iter()
-        .find(|e| e["kind"] == "access_end")
-        .unwrap_or_else(|| panic!("the feed's end: {press_entries:?}"));
+        .filter(|e| e["kind"] == "access_end")
+        .collect();
+    assert_eq!(ends.len(), 4, "{press_entries:?}");
+    assert_eq!(
+        ends[0]["ended"], "client closed",
+        "the console's feed, stopped"
+    );
+    let end = ends[1];
     assert_eq!(end["ended"], "grant revoked");
+    assert!(
+        ["not opened", "client closed"].contains(&ends[2]["ended"].as_str().unwrap()),
+        "the abandoned upgrade: {}",
+        ends[2]
+    );
+    assert_eq!(ends[3]["ended"], "grant expired");
     let counts = &end["anonymized_feed"];
     eprintln!("the feed's end: {end}");
     assert!(counts["released"].as_u64().unwrap() >= 60, "{counts}");
@@ -1419,7 +1525,8 @@ fn a_live_anonymized_feed_carries_no_face_and_opens_only_under_a_grant_for_publi
             e["outcome"] == "failed" && e["error"].as_str().is_some_and(|s| s.contains("busy"))
         })
         .count();
-    assert_eq!(busy, 2, "{press_entries:?}");
+    // (and any retry above while the console's feed was closing).
+    assert!(busy >= 2, "{press_entries:?}");
     // The refusals before the grant, of the feed and of the raw view.
     assert!(
         press_entries
