@@ -33,7 +33,6 @@ use axum::response::Response;
 use std::sync::Arc;
 use vidimus_access::request::Action;
 use vidimus_codec::{EncoderSettings, MaskBurner, Transcoder};
-use vidimus_store::MetadataStore;
 
 /// Frames that may wait for the anonymizer (0.64 s at 25 frames/s): a feed behind by
 /// more skips to the next key frame rather than falling further behind the camera
@@ -74,18 +73,7 @@ pub async fn feed(
     _origin: SameOrigin,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let id = crate::api::camera_id(&id)?;
-    let exists = state
-        .db
-        .run(move |ix| Ok(ix.cameras(false)?.iter().any(|c| c.id == id)))
-        .await?;
-    if !exists {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "camera_not_found",
-            format!("no camera {id}"),
-        ));
-    }
+    let id = crate::api::camera_in_service(&state, &id).await?;
     let recipient = q.recipient.trim();
     if recipient.is_empty() {
         return Err(ApiError::new(

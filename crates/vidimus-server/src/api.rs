@@ -294,6 +294,24 @@ pub(crate) fn camera_id(id: &str) -> Result<i64, ApiError> {
     })
 }
 
+/// A camera id from a path that names a camera in service (not retired), else `404
+/// camera_not_found`; whether the user may see it is the grant's to decide.
+pub(crate) async fn camera_in_service(state: &AppState, id: &str) -> Result<i64, ApiError> {
+    let id = camera_id(id)?;
+    let exists = state
+        .db
+        .run(move |ix| Ok(ix.cameras(false)?.iter().any(|c| c.id == id)))
+        .await?;
+    if !exists {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "camera_not_found",
+            format!("no camera {id}"),
+        ));
+    }
+    Ok(id)
+}
+
 /// Recorded spans and gaps of a camera in a range (at most 31 days).
 #[utoipa::path(get, path = "/api/cameras/{id}/timeline", params(("id" = i64, Path,), RangeQuery),
     responses((status = 200, body = Timeline), (status = 400, body = crate::error::ErrorBody),

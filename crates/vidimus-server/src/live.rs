@@ -30,7 +30,6 @@ use tokio::sync::broadcast::error::RecvError;
 use vidimus_media::fmp4::{InitParams, Sample, fragment_header, init_segment};
 use vidimus_recorder::live::LiveFrame;
 use vidimus_recorder::segmenter::StreamParams;
-use vidimus_store::MetadataStore;
 
 /// Opens the live view of a camera (WebSocket).
 #[utoipa::path(get, path = "/api/cameras/{id}/live", params(("id" = i64, Path,)),
@@ -44,18 +43,7 @@ pub async fn live(
     _origin: SameOrigin,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let id = crate::api::camera_id(&id)?;
-    let exists = state
-        .db
-        .run(move |ix| Ok(ix.cameras(false)?.iter().any(|c| c.id == id)))
-        .await?;
-    if !exists {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "camera_not_found",
-            format!("no camera {id}"),
-        ));
-    }
+    let id = crate::api::camera_in_service(&state, &id).await?;
     let now = state.clocks.realtime();
     let granted = crate::grants::authorize(
         &state,
