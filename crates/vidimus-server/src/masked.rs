@@ -351,7 +351,9 @@ pub async fn export(
     let files = state.files.clone();
     let stop = handout.stop_signal();
     let made = crate::background::below_recording("masked copy", move || {
-        copy(&prepared, &files, mask, &metadata, &stop)
+        copy(&prepared, &files, mask, &metadata, &|| {
+            stop.borrow().is_some()
+        })
     })
     .await
     .map_err(crate::error::ApiError::internal)?;
@@ -411,24 +413,26 @@ pub async fn export(
     Ok(r)
 }
 
-/// Decodes the planned samples, burns the mask in, encodes: the new MP4 and its frame
-/// count.
-fn copy(
+/// Decodes the planned samples, burns the mask in, encodes: the new MP4 (with
+/// `metadata` in it) and its frame count. `stopped` is asked before each sample; when
+/// it answers yes, nothing is made. Used by the server's masked copies and by
+/// `vidimus export` of a masked camera.
+pub fn copy(
     prepared: &vidimus_store::export::PreparedExport,
     files: &vidimus_store::SegmentFiles,
     mask: PrivacyMask,
     metadata: &str,
-    stop: &tokio::sync::watch::Receiver<Option<crate::handout::Stop>>,
+    stopped: &dyn Fn() -> bool,
 ) -> Result<(Vec<u8>, usize), String> {
     let ffmpeg = Ffmpeg::find();
     let start = prepared.samples.start_90k;
     let mut tr: Option<(usize, Transcoder)> = None;
     let mut encoded = Vec::new();
     let mut failure = None;
-    let mut stopped = false;
+    let mut was_stopped = false;
     vidimus_store::export::read_samples(prepared, files, |s| {
-        if stop.borrow().is_some() {
-            stopped = true;
+        if stopped() {
+            was_stopped = true;
             return Ok(false);
         }
         if tr.as_ref().is_none_or(|(e, _)| *e != s.sample_entry) {
@@ -471,7 +475,7 @@ fn copy(
     if let Some(e) = failure {
         return Err(e);
     }
-    if stopped {
+    if was_stopped {
         return Err(
             "the hand-out was stopped (grant revoked or expired, or the server stopping)".into(),
         );

@@ -24,7 +24,13 @@ pub(crate) struct ExportArgs<'a> {
     pub force: bool,
     pub json: bool,
     pub bundle: Option<BundleArgs>,
+    /// Lift the camera's privacy masks (registered as lifted).
+    pub unmasked: bool,
 }
+
+/// The longest masked copy `vidimus export` makes at once (decoded and encoded again,
+/// in memory).
+pub(crate) const MAX_MASKED_COPY_SECS: i64 = vidimus_store::publication::MAX_RANGE_SECS;
 
 fn parse_key(h: &str) -> anyhow::Result<[u8; 32]> {
     hex::decode(h.trim())
@@ -33,25 +39,44 @@ fn parse_key(h: &str) -> anyhow::Result<[u8; 32]> {
         .context("--key must be 64 hex digits (the output of `vidimus log-key`)")
 }
 
+/// What a command-line export did with the camera's privacy masks.
+enum Masking<'a> {
+    /// The camera has none.
+    None,
+    /// `--unmasked`: the recorded bytes under them were exported.
+    Lifted,
+    /// A masked copy with this SHA-256 and frame count.
+    Burned { sha256: &'a str, frames: usize },
+}
+
 /// Registers a reproduction made from the command line (by someone with access to the
 /// data directory itself, outside the HTTP policy gate) in the access register.
 fn register_cli_export(
     ix: &mut vidimus_store::SqliteIndex,
     cam: &vidimus_store::index::CameraRow,
-    from: Wall90k,
-    to: Wall90k,
+    (from, to): (Wall90k, Wall90k),
     purpose: Option<&str>,
     out: &Path,
     bytes: u64,
+    mask: Masking<'_>,
 ) -> anyhow::Result<()> {
     let now = vidimus_core::clock::Clocks::realtime(&vidimus_core::clock::RealClocks);
-    let entry = serde_json::json!({
+    let mut entry = serde_json::json!({
         "v": 1, "kind": "access", "at": now.to_string(), "user": crate::cli_actor(),
         "via": "command line (direct access to the data directory)",
         "action": "reproduce", "camera_id": cam.id, "camera": cam.name,
         "from": from.to_string(), "to": to.to_string(), "allowed": true, "purpose": purpose,
         "whereabouts": {"medium": "file", "destination": out.display().to_string()}, "bytes": bytes,
     });
+    match mask {
+        Masking::None => {}
+        Masking::Lifted => entry["privacy_mask"] = "lifted".into(),
+        Masking::Burned { sha256, frames } => {
+            entry["privacy_mask"] = "burned".into();
+            entry["served"] = serde_json::json!({
+                "masked_copy": {"sha256": sha256, "bytes": bytes, "frames": frames}});
+        }
+    }
     ix.apply(&[vidimus_store::index::IndexOp::AppendLeaf {
         at_90k: now.0,
         kind: "access".into(),
@@ -71,6 +96,27 @@ pub(crate) fn export(target: &Target, a: &ExportArgs<'_>) -> anyhow::Result<()> 
         );
     }
     let files = SegmentFiles::open(&dir)?;
+    let mask = ix.privacy_mask(cam.id)?.map(|m| m.mask);
+    if a.unmasked && mask.is_none() {
+        bail!(
+            "camera {} has no privacy masks: --unmasked lifts nothing",
+            cam.name
+        );
+    }
+    let lifted = if mask.is_some() {
+        Masking::Lifted
+    } else {
+        Masking::None
+    };
+    if let Some(mask) = mask.filter(|_| !a.unmasked) {
+        if a.bundle.is_some() {
+            bail!(
+                "camera {} has privacy masks (Art. 10, 30): a bundle holds the recorded bytes, which show what the masks hide; export a masked copy (without --bundle), or lift the masks with --unmasked (registered as lifted)",
+                cam.name
+            );
+        }
+        return masked_copy(&mut ix, &files, &cam, (from, to), mask, a);
+    }
     if let Some(b) = &a.bundle {
         let seed = vidimus_store::log::site_key(&dir)?;
         let s = vidimus_store::bundle::write_bundle(
@@ -92,7 +138,15 @@ pub(crate) fn export(target: &Target, a: &ExportArgs<'_>) -> anyhow::Result<()> 
             a.out,
             progress_bar("bundling"),
         )?;
-        register_cli_export(&mut ix, &cam, from, to, Some(&b.purpose), a.out, s.bytes)?;
+        register_cli_export(
+            &mut ix,
+            &cam,
+            (from, to),
+            Some(&b.purpose),
+            a.out,
+            s.bytes,
+            lifted,
+        )?;
         if a.json {
             println!("{}", serde_json::to_string_pretty(&s)?);
         } else {
@@ -119,11 +173,11 @@ pub(crate) fn export(target: &Target, a: &ExportArgs<'_>) -> anyhow::Result<()> 
     register_cli_export(
         &mut ix,
         &cam,
-        from,
-        to,
+        (from, to),
         None,
         a.out,
         prepared.plan.total_len,
+        lifted,
     )?;
     vidimus_store::export::write(&prepared, &files, a.out, progress_bar("exporting"))?;
     let s = &prepared.summary;
@@ -143,6 +197,84 @@ pub(crate) fn export(target: &Target, a: &ExportArgs<'_>) -> anyhow::Result<()> 
         for (a, b) in &s.gaps {
             println!("  not recorded (joined over): {a} .. {b}");
         }
+    }
+    Ok(())
+}
+
+/// `vidimus export` of a masked camera without `--unmasked`: a masked copy (decoded,
+/// the masks burned in, encoded again, as the server makes for a grant without
+/// `unmask`), registered with its SHA-256 before the file appears (written beside it,
+/// then renamed into place).
+fn masked_copy(
+    ix: &mut vidimus_store::SqliteIndex,
+    files: &SegmentFiles,
+    cam: &vidimus_store::index::CameraRow,
+    (from, to): (Wall90k, Wall90k),
+    mask: vidimus_core::privacy::PrivacyMask,
+    a: &ExportArgs<'_>,
+) -> anyhow::Result<()> {
+    use sha2::Digest;
+    if to.0 - from.0 > MAX_MASKED_COPY_SECS * 90_000 {
+        bail!(
+            "camera {} has privacy masks: its export is a masked copy, decoded and encoded again, of at most {MAX_MASKED_COPY_SECS} s at once; export the range in parts",
+            cam.name
+        );
+    }
+    let prepared = vidimus_store::export::prepare(ix, files, cam.id, &cam.name, from, to)?;
+    let metadata = serde_json::json!({
+        "vidimus": "masked copy",
+        "camera": cam.name,
+        "from": from.to_string(),
+        "to": to.to_string(),
+        "user": crate::cli_actor(),
+        "via": "command line",
+        "privacy_mask": mask,
+        "derived": "decoded, privacy masks burned in, encoded again; not the recorded bytes",
+    })
+    .to_string();
+    eprintln!(
+        "camera {} has privacy masks: making a masked copy (decoded, masks burned in, encoded again; --unmasked lifts them)",
+        cam.name
+    );
+    let (mp4, frames) = vidimus_server::masked::copy(&prepared, files, mask, &metadata, &|| false)
+        .map_err(|e| anyhow::anyhow!("the masked copy could not be made: {e}"))?;
+    let sha = hex::encode(sha2::Sha256::digest(&mp4));
+    let partial = a.out.with_extension("partial");
+    std::fs::write(&partial, &mp4).with_context(|| format!("writing {}", partial.display()))?;
+    // Registered before the copy is in place: a copy without its entry cannot exist.
+    register_cli_export(
+        ix,
+        cam,
+        (from, to),
+        None,
+        a.out,
+        mp4.len() as u64,
+        Masking::Burned {
+            sha256: &sha,
+            frames,
+        },
+    )
+    .inspect_err(|_| {
+        let _ = std::fs::remove_file(&partial);
+    })?;
+    std::fs::rename(&partial, a.out)
+        .with_context(|| format!("moving the copy into place at {}", a.out.display()))?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "camera": cam.name, "from": from.to_string(), "to": to.to_string(),
+                "frames": frames, "bytes": mp4.len(), "sha256": sha,
+                "privacy_mask": "burned",
+            }))?
+        );
+    } else {
+        println!(
+            "exported a masked copy of camera {} from {from} to {to} ({frames} frames, {:.1} MB, SHA-256 {sha}) into {}",
+            cam.name,
+            mp4.len() as f64 / 1e6,
+            a.out.display()
+        );
     }
     Ok(())
 }

@@ -133,7 +133,8 @@ enum Command {
         #[command(subcommand)]
         command: RecordingsCommand,
     },
-    /// Export a camera's recording over a time range as one MP4 (no transcoding).
+    /// Export a camera's recording over a time range as one MP4 (no transcoding; a
+    /// camera with privacy masks: a masked copy, unless `--unmasked`).
     Export {
         #[command(flatten)]
         target: Target,
@@ -165,6 +166,11 @@ enum Command {
         /// Who exports (default: the login name, marked as the command line).
         #[arg(long)]
         exporter: Option<String>,
+        /// Lift the camera's privacy masks: export the recorded bytes under them
+        /// (registered as lifted). Without it, a masked camera's export is a masked
+        /// copy (decoded, masks burned in, encoded again), and a bundle is refused.
+        #[arg(long)]
+        unmasked: bool,
     },
     /// Verify recorded video: recompute every fragment's SHA-256 and name each one that
     /// changed since it was written, and check the integrity log. Given a BUNDLE file,
@@ -845,6 +851,7 @@ fn run() -> anyhow::Result<()> {
             bundle,
             purpose,
             exporter,
+            unmasked,
         } => evidence::export(
             &target,
             &evidence::ExportArgs {
@@ -858,6 +865,7 @@ fn run() -> anyhow::Result<()> {
                     purpose: purpose.unwrap_or_default(),
                     exporter: exporter.unwrap_or_else(cli_actor),
                 }),
+                unmasked,
             },
         ),
     }

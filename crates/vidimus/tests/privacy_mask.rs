@@ -4,7 +4,9 @@
 //! mask burned into the pixels by the server — the live view (decoded, masked,
 //! re-encoded while watched), recorded playback (the `/view` stream), snapshots,
 //! thumbnails and exports (a masked copy, decoded and encoded again) — and no file of
-//! the recorded bytes (playback.mp4, bundles: `409 privacy_masked`, registered). A grant with `unmask` gets the camera as
+//! the recorded bytes (playback.mp4, bundles: `409 privacy_masked`, registered); the
+//! command line's `vidimus export` makes a masked copy too, and lifts the mask only with
+//! `--unmasked`, registered as lifted. A grant with `unmask` gets the camera as
 //! recorded, registered as lifted. Removing the mask restores files; `verify` is clean.
 
 mod support;
@@ -366,6 +368,114 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
         Some(json!({"from": from, "to": to, "purpose": "case 7", "recipient": "court"})),
     );
     assert_eq!((r.status, r.code().as_str()), (409, "privacy_masked"));
+
+    // The command line, with the data directory, is held to the same: its export of
+    // the masked camera is a masked copy, registered as burned with its SHA-256; a
+    // bundle of the recorded bytes is refused; `--unmasked` lifts the masks, and the
+    // register says so.
+    let cli_copy = dir.join("cli-masked.mp4");
+    let out = site.vidimus(&[
+        "export",
+        "--camera",
+        "yard",
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--json",
+        "--out",
+        cli_copy.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(said["privacy_mask"], "burned", "{said}");
+    decodes_cleanly(&cli_copy);
+    let g = first_frame_grey(&cli_copy);
+    assert_masked("command-line export", &g);
+    assert!(diff(&g, &original, OUTSIDE) < 8.0);
+    let cli_sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(std::fs::read(&cli_copy).unwrap()))
+    };
+    assert_eq!(said["sha256"], cli_sha.as_str());
+    assert!(!dir.join("cli-masked.partial").exists());
+    let bundle = dir.join("cli.vbundle");
+    let out = site.vidimus(&[
+        "export",
+        "--camera",
+        "yard",
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--bundle",
+        "--purpose",
+        "case 7",
+        "--out",
+        bundle.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--unmasked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!bundle.exists());
+    let cli_raw = dir.join("cli-unmasked.mp4");
+    site.cli(&[
+        "export",
+        "--camera",
+        "yard",
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--unmasked",
+        "--out",
+        cli_raw.to_str().unwrap(),
+    ]);
+    assert!(
+        stats(&first_frame_grey(&cli_raw), INSIDE).0 > 30.0,
+        "--unmasked did not export the recorded bytes"
+    );
+    let all = {
+        let out = site.vidimus(&["register", "--json"]);
+        assert!(out.status.success());
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let by_cli: Vec<&Value> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["via"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("command line"))
+        })
+        .collect();
+    assert!(
+        by_cli.iter().any(|e| e["privacy_mask"] == "burned"
+            && e["served"]["masked_copy"]["sha256"] == cli_sha.as_str()),
+        "{by_cli:#?}"
+    );
+    assert!(
+        by_cli.iter().any(|e| e["privacy_mask"] == "lifted"
+            && e["whereabouts"]["destination"] == cli_raw.to_str().unwrap()),
+        "{by_cli:#?}"
+    );
+    // (The recording exported before the mask was set carries no mask field.)
+    assert_eq!(
+        by_cli
+            .iter()
+            .filter(|e| e.get("privacy_mask").is_none())
+            .count(),
+        1,
+        "{by_cli:#?}"
+    );
 
     // A snapshot has the mask burned in; the rest is the recording.
     let r = op.call(
