@@ -26,6 +26,11 @@
 //! that the pixels came out of those fragments: that is the site's signed statement,
 //! and an auditor holding an export bundle of the same range can run the same
 //! anonymizer (`vidimus anonymize`) and compare.
+//!
+//! The same format carries privacy-masked copies (Art. 10, 30): `derivation` is
+//! [`MASKED`], the clip is the recording with a camera's static masks burned in, the
+//! process names the masks instead of models, there is no re-check, and the
+//! whereabouts are a named recipient — never the public, for it is not anonymized.
 
 use crate::bundle::{
     CheckpointJson, FileDigest, LeafProof, Run, SegmentProof, Signed, Source, Witnessed,
@@ -44,6 +49,13 @@ pub const PROOF: &str = "proof.json";
 pub const README: &str = "README.txt";
 /// What the bundle says of where the clip goes (Art. 31).
 pub const WHEREABOUTS: &str = "public broadcast";
+/// Where an anonymized clip goes under an open-sharing grant (Art. 22, 23).
+pub const OPEN_SHARING: &str = "open sharing";
+/// The manifest's `derivation` of a privacy-masked copy (Art. 10, 30): the recording
+/// with a camera's static privacy masks burned in, for someone whose grant does not
+/// lift them. Such a clip is not anonymized, so its whereabouts are never a public
+/// broadcast or open sharing. (An anonymized publication has no `derivation`.)
+pub const MASKED: &str = "privacy masked";
 
 /// The text of `README.txt`.
 pub const README_TEXT: &str = "\
@@ -63,6 +75,28 @@ To verify it (offline; nothing else is needed):
 
 It proves that this clip is the one the site logged as derived from its recording by
 the named process, with a clean re-check. It does not contain the recording.
+";
+
+/// The text of `README.txt` in the bundle of a privacy-masked copy.
+pub const MASKED_README_TEXT: &str = "\
+This is a Vidimus bundle of a privacy-masked copy (format vidimus-publication/1), a
+POSIX tar archive.
+
+  publication.mp4  the recording with the camera's privacy masks burned in (decoded,
+                   masked in solid black, encoded again); nothing else of it
+  manifest.json    what was copied, for whom, from which recorded fragments, with
+                   which masks
+  report.json      the masks and the frames they were burned into
+  proof.json       the site's signed log: the copy's record and the source
+                   segments' records (their hashes only, not their video)
+
+To verify it (offline; nothing else is needed):
+
+  vidimus verify THIS-FILE --key <the site's public key, 64 hex digits>
+
+It proves that this clip is the one the site logged as made from its recording with
+those masks burned in. It does not contain the recording, and it is not anonymized:
+it is not for publication (Art. 31).
 ";
 
 /// A model the anonymizer ran, by digest.
@@ -133,12 +167,17 @@ pub struct Manifest {
     pub publisher: String,
     pub purpose: String,
     pub whereabouts: String,
+    /// What the clip is, when it is not an anonymized publication: [`MASKED`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derivation: Option<String>,
     /// RFC 3339.
     pub created: String,
     pub mp4: FileDigest,
     pub report: FileDigest,
     pub process: Process,
-    pub recheck: Recheck,
+    /// The re-check of an anonymized publication (a masked copy has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recheck: Option<Recheck>,
     pub segments: Vec<SourceSegment>,
     pub source: Vec<SourceFragment>,
     pub key_fingerprint: String,
@@ -158,10 +197,28 @@ pub struct Proof {
     pub witnessed: Vec<Witnessed>,
 }
 
+impl Manifest {
+    /// A privacy-masked copy rather than an anonymized publication.
+    pub fn is_masked_copy(&self) -> bool {
+        self.derivation.as_deref() == Some(MASKED)
+    }
+
+    /// The `README.txt` its bundle carries.
+    pub fn readme(&self) -> &'static str {
+        if self.is_masked_copy() {
+            MASKED_README_TEXT
+        } else {
+            README_TEXT
+        }
+    }
+}
+
 /// The publication's log leaf: what was published, from which logged segments, by
 /// which process, and the digests that bind the clip, the report and the manifest.
+/// (A masked copy's leaf also names its `derivation`; an anonymized publication's is
+/// as it always was.)
 pub fn publication_leaf(m: &Manifest, manifest_bytes: &[u8]) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
+    let mut leaf = serde_json::json!({
         "v": 1,
         "kind": "publication",
         "publication_id": m.publication_id,
@@ -184,8 +241,11 @@ pub fn publication_leaf(m: &Manifest, manifest_bytes: &[u8]) -> Vec<u8> {
         "mp4_sha256": m.mp4.sha256,
         "report_sha256": m.report.sha256,
         "manifest_sha256": hex::encode(crate::sha256_parts([manifest_bytes])),
-    }))
-    .expect("leaf serializes")
+    });
+    if let Some(d) = &m.derivation {
+        leaf["derivation"] = serde_json::json!(d);
+    }
+    serde_json::to_vec(&leaf).expect("leaf serializes")
 }
 
 /// Whether `src` is a publication bundle (it holds `publication.mp4`) rather than an
@@ -230,6 +290,75 @@ pub fn verify(
     report.ok = report.first_failure.is_none() && !run.checks.is_empty();
     report.checks = run.checks;
     report
+}
+
+/// An anonymized publication's re-check: clean, and its report agrees.
+fn recheck_holds(
+    run: &mut Run,
+    manifest: &Manifest,
+    recheck: &Recheck,
+    report_doc: &serde_json::Value,
+) -> bool {
+    let findings = report_doc["findings"].as_array();
+    let agrees = report_doc["released"] == true
+        && report_doc["frames"] == manifest.frames
+        && findings.is_some_and(|f| {
+            f.len() as u64 == recheck.found && f.iter().all(|x| x["masked_after"] == true)
+        });
+    if !agrees {
+        run.check(
+            "re-check",
+            false,
+            format!(
+                "{REPORT} does not agree with the manifest's re-check (released, frames, findings)"
+            ),
+        );
+        return false;
+    }
+    run.check(
+        "re-check",
+        recheck.left == 0 && recheck.frames <= manifest.frames,
+        if recheck.left == 0 {
+            format!(
+                "{} of {} frames re-checked; {} found and masked, none left",
+                recheck.frames, manifest.frames, recheck.found
+            )
+        } else if recheck.left > 0 {
+            format!(
+                "{} faces or plates were left unmasked: this clip must not be published",
+                recheck.left
+            )
+        } else {
+            format!(
+                "claims {} frames re-checked of {}",
+                recheck.frames, manifest.frames
+            )
+        },
+    )
+}
+
+/// A masked copy: no detector ran, and the report names the masks the manifest's
+/// process names, burned into as many frames as the clip has.
+fn masks_hold(run: &mut Run, manifest: &Manifest, report_doc: &serde_json::Value) -> bool {
+    let mask = &manifest.process.params["privacy_mask"];
+    let polygons = mask["polygons"].as_array().map_or(0, Vec::len);
+    let agrees = manifest.process.models.is_empty()
+        && polygons > 0
+        && report_doc["derivation"] == MASKED
+        && report_doc["frames"] == manifest.frames
+        && report_doc["privacy_mask"] == *mask;
+    run.check(
+        "privacy mask",
+        agrees,
+        if agrees {
+            format!(
+                "the site states that each of the {} frames is the recording with its privacy masks ({polygons} polygon(s)) burned in; nothing was detected",
+                manifest.frames
+            )
+        } else {
+            format!("{REPORT} and the manifest do not agree on the masks and the frames they were burned into")
+        },
+    )
 }
 
 /// The archive is in the form we write: canonical headers, zero padding after each
@@ -347,14 +476,6 @@ fn verify_into(
             return;
         }
     };
-    if readme_bytes != README_TEXT.as_bytes() {
-        run.check(
-            "archive",
-            false,
-            format!("{README} is not the text a publication bundle carries"),
-        );
-        return;
-    }
     let manifest: Manifest = match serde_json::from_slice(&manifest_bytes) {
         Ok(m) => m,
         Err(e) => {
@@ -362,6 +483,14 @@ fn verify_into(
             return;
         }
     };
+    if readme_bytes != manifest.readme().as_bytes() {
+        run.check(
+            "archive",
+            false,
+            format!("{README} is not the text a publication bundle carries"),
+        );
+        return;
+    }
     report.manifest = Some(manifest.clone());
     let proof: Proof = match serde_json::from_slice(&proof_bytes) {
         Ok(p) => p,
@@ -382,14 +511,36 @@ fn verify_into(
         );
         return;
     }
+    // What the clip is decides where it may go: an anonymized clip (with its re-check)
+    // to a public broadcast or open sharing; a masked copy (no re-check: nothing was
+    // detected) to a named recipient, never to the public.
+    let kind_holds = match manifest.derivation.as_deref() {
+        None => {
+            manifest.recheck.is_some()
+                && (manifest.whereabouts == WHEREABOUTS || manifest.whereabouts == OPEN_SHARING)
+        }
+        Some(MASKED) => {
+            manifest.recheck.is_none()
+                && !manifest.whereabouts.trim().is_empty()
+                && manifest.whereabouts != WHEREABOUTS
+                && manifest.whereabouts != OPEN_SHARING
+        }
+        Some(_) => false,
+    };
     if !run.check(
         "archive",
-        manifest.format == FORMAT
-            && proof.format == PROOF_FORMAT
-            && manifest.whereabouts == WHEREABOUTS,
+        manifest.format == FORMAT && proof.format == PROOF_FORMAT && kind_holds,
         format!(
-            "{MP4} ({} bytes), {MANIFEST} ({}, for {:?}), {REPORT}, {PROOF} ({})",
-            mp4.size, manifest.format, manifest.whereabouts, proof.format
+            "{MP4} ({} bytes), {MANIFEST} ({}{}, for {:?}), {REPORT}, {PROOF} ({})",
+            mp4.size,
+            manifest.format,
+            manifest
+                .derivation
+                .as_deref()
+                .map(|d| format!(", {d}"))
+                .unwrap_or_default(),
+            manifest.whereabouts,
+            proof.format
         ),
     ) {
         return;
@@ -455,42 +606,11 @@ fn verify_into(
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
-    let findings = report_doc["findings"].as_array();
-    let agrees = report_doc["released"] == true
-        && report_doc["frames"] == manifest.frames
-        && findings.is_some_and(|f| {
-            f.len() as u64 == manifest.recheck.found && f.iter().all(|x| x["masked_after"] == true)
-        });
-    if !agrees {
-        run.check(
-            "re-check",
-            false,
-            format!(
-                "{REPORT} does not agree with the manifest's re-check (released, frames, findings)"
-            ),
-        );
-        return;
-    }
-    if !run.check(
-        "re-check",
-        manifest.recheck.left == 0 && manifest.recheck.frames <= manifest.frames,
-        if manifest.recheck.left == 0 {
-            format!(
-                "{} of {} frames re-checked; {} found and masked, none left",
-                manifest.recheck.frames, manifest.frames, manifest.recheck.found
-            )
-        } else if manifest.recheck.left > 0 {
-            format!(
-                "{} faces or plates were left unmasked: this clip must not be published",
-                manifest.recheck.left
-            )
-        } else {
-            format!(
-                "claims {} frames re-checked of {}",
-                manifest.recheck.frames, manifest.frames
-            )
-        },
-    ) {
+    if let Some(recheck) = &manifest.recheck {
+        if !recheck_holds(run, &manifest, recheck, &report_doc) {
+            return;
+        }
+    } else if !masks_hold(run, &manifest, &report_doc) {
         return;
     }
 

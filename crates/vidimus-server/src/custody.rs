@@ -289,6 +289,10 @@ struct BundleOwner {
     from_90k: i64,
     to_90k: i64,
     grant_id: i64,
+    /// A privacy-masked copy's bundle, made under the mask set at this time: handed
+    /// out only while that is still the camera's mask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    masked_under: Option<i64>,
 }
 
 /// A bundle made.
@@ -350,9 +354,10 @@ pub async fn make_bundle(
             export_id: None,
         },
     )
-    .await?
-    .not_masked(&state, "an export bundle")
     .await?;
+    if granted.mask.is_some() {
+        return masked_bundle(&state, &user, granted, id, (from, to), &req).await;
+    }
     let now = state.clocks.realtime();
     let (files, dir, key) = (
         state.files.clone(),
@@ -412,6 +417,7 @@ pub async fn make_bundle(
                 from_90k: from.0,
                 to_90k: to.0,
                 grant_id,
+                masked_under: None,
             };
             std::fs::write(
                 out_dir.join(format!("{}.owner", s.manifest.export_id)),
@@ -460,6 +466,248 @@ pub async fn make_bundle(
     ))
 }
 
+/// The bundle of a masked camera for a grant that does not lift its masks (Art. 10,
+/// 30): a bundle of the recorded bytes would show what the masks hide, so it is a
+/// derived bundle instead (docs/bundle.md: the publication format, `derivation:
+/// "privacy masked"`) — a masked copy, as `export.mp4` makes, with the proof that it
+/// was made from logged recording, without the recording. At most
+/// [`crate::masked::MAX_COPY_SECS`] at once. Registered as built (with the copy's
+/// SHA-256) when the copy is logged; downloaded like any other bundle.
+async fn masked_bundle(
+    state: &AppState,
+    user: &AuthUser,
+    mut granted: crate::grants::Authorized,
+    camera_id: i64,
+    (from, to): (Wall90k, Wall90k),
+    req: &NewBundle,
+) -> Result<(StatusCode, Json<BundleInfo>), ApiError> {
+    use vidimus_store::publication::{
+        Derived, DerivedKind, Destination, PublicationRequest, new_id, prepare_publication,
+        write_publication,
+    };
+    let mask = granted.mask.clone().expect("a masked camera");
+    let max = crate::masked::MAX_COPY_SECS;
+    if to.0 - from.0 > max * 90_000 {
+        let e = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "masked_copy_too_long",
+            format!(
+                "camera {:?} has privacy masks: its bundle holds a masked copy, decoded and encoded again, of at most {max} s at once; ask for a shorter range",
+                granted.camera
+            ),
+        );
+        granted.register_failed(state, &e.message).await;
+        return Err(e);
+    }
+    let recipient = req.whereabouts.recipient.clone().unwrap_or_default();
+    if [
+        vidimus_integrity::publication::WHEREABOUTS,
+        vidimus_integrity::publication::OPEN_SHARING,
+    ]
+    .contains(&recipient.trim())
+    {
+        let e = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_anonymized",
+            format!(
+                "a masked copy of camera {:?} is not anonymized: it goes to a named recipient, never to {:?}; publish it instead (Art. 31)",
+                granted.camera,
+                recipient.trim()
+            ),
+        );
+        granted.register_failed(state, &e.message).await;
+        return Err(e);
+    }
+    struct Owned {
+        id: String,
+        camera: String,
+        publisher: String,
+        purpose: String,
+        request_id: i64,
+        grant_id: i64,
+        within: (Wall90k, Wall90k),
+        now: Wall90k,
+    }
+    let o = std::sync::Arc::new(Owned {
+        id: new_id()?,
+        camera: granted.camera.clone(),
+        publisher: user.username.clone(),
+        purpose: req.purpose.clone(),
+        request_id: granted.request_id,
+        grant_id: granted.grant_id,
+        within: granted.within,
+        now: state.clocks.realtime(),
+    });
+    fn request(
+        o: &Owned,
+        camera_id: i64,
+        (from, to): (Wall90k, Wall90k),
+    ) -> PublicationRequest<'_> {
+        PublicationRequest {
+            publication_id: o.id.clone(),
+            camera_id,
+            camera: &o.camera,
+            from,
+            to,
+            publisher: &o.publisher,
+            purpose: &o.purpose,
+            now: o.now,
+            request_id: Some(o.request_id),
+            grant_id: Some(o.grant_id),
+            within: Some(o.within),
+        }
+    }
+    let files = state.files.clone();
+    let planned = {
+        let o = o.clone();
+        state
+            .db
+            .run(move |ix| {
+                Ok(prepare_publication(
+                    ix,
+                    &files,
+                    &request(&o, camera_id, (from, to)),
+                )?)
+            })
+            .await
+    };
+    let source = match planned {
+        Ok(s) => s,
+        Err(e) => {
+            granted.register_failed(state, &e.message).await;
+            return Err(e);
+        }
+    };
+    let metadata = serde_json::json!({
+        "vidimus": "masked copy",
+        "camera": granted.camera,
+        "from": from.to_string(),
+        "to": to.to_string(),
+        "publication_id": o.id,
+        "request_id": granted.request_id,
+        "grant_id": granted.grant_id,
+        "user": user.username,
+        "privacy_mask": mask,
+        "derived": "decoded, privacy masks burned in, encoded again; not the recorded bytes",
+    })
+    .to_string();
+    let files = state.files.clone();
+    let copy_mask = mask.clone();
+    let made = crate::background::below_recording("masked bundle", move || {
+        let r = crate::masked::copy(&source.prepared, &files, copy_mask, &metadata, &|| false);
+        (source, r)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let (source, (mp4, frames)) = match made {
+        (s, Ok(m)) => (s, m),
+        (_, Err(e)) => {
+            granted.register_failed(state, &e).await;
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "masked_copy_failed",
+                format!("the masked copy could not be made: {e}"),
+            ));
+        }
+    };
+    let report = serde_json::to_vec_pretty(&serde_json::json!({
+        "derivation": vidimus_integrity::publication::MASKED,
+        "frames": frames,
+        "privacy_mask": mask,
+    }))
+    .map_err(ApiError::internal)?;
+    let derived = Derived {
+        duration_secs: source.prepared.summary.duration_secs,
+        mp4,
+        report,
+        process: vidimus_integrity::publication::Process {
+            anonymizer: format!("vidimus-codec {} (privacy mask)", env!("CARGO_PKG_VERSION")),
+            models: Vec::new(),
+            params: serde_json::json!({"privacy_mask": mask}),
+        },
+        kind: DerivedKind::Masked {
+            whereabouts: recipient,
+        },
+        frames: frames as u64,
+    };
+    let (dir, key) = (state.data_dir.clone(), state.signing_key);
+    let mut entry = granted.entry.clone();
+    let mask_set = granted.mask_version.1;
+    let uid = user.user_id;
+    let written = state
+        .db
+        .run(move |ix| {
+            let seed = match key {
+                Some(k) => k,
+                None => vidimus_store::log::site_key(&dir)?,
+            };
+            let out_dir = dir.join("exports");
+            std::fs::create_dir_all(&out_dir).map_err(ApiError::internal)?;
+            forget_old_bundles(&out_dir);
+            let out = out_dir.join(format!("{}.vbundle", o.id));
+            let mut leaf = -1;
+            let s = write_publication(
+                ix,
+                &seed,
+                &request(&o, camera_id, (from, to)),
+                source,
+                &derived,
+                Destination {
+                    out: &out,
+                    replace: false,
+                },
+                |ix, m| {
+                    entry["at"] = serde_json::json!(o.now.to_string());
+                    entry["outcome"] = serde_json::json!("built");
+                    entry["export_id"] = serde_json::json!(m.publication_id);
+                    entry["bytes"] = serde_json::json!(m.mp4.bytes);
+                    entry["served"] = serde_json::json!({"masked_copy": {
+                        "sha256": m.mp4.sha256, "bytes": m.mp4.bytes, "frames": m.frames}});
+                    leaf = crate::grants::register(ix, o.now, &entry)
+                        .map_err(|e| vidimus_store::StoreError::Invalid(e.message))?;
+                    Ok(())
+                },
+            )?;
+            let owner = BundleOwner {
+                user_id: uid,
+                camera_id,
+                from_90k: from.0,
+                to_90k: to.0,
+                grant_id: o.grant_id,
+                masked_under: mask_set,
+            };
+            std::fs::write(
+                out_dir.join(format!("{}.owner", o.id)),
+                serde_json::to_vec(&owner).map_err(ApiError::internal)?,
+            )
+            .map_err(ApiError::internal)?;
+            Ok((s, leaf))
+        })
+        .await;
+    let (s, leaf) = match written {
+        Ok(w) => w,
+        Err(e) => {
+            granted.register_failed(state, &e.message).await;
+            return Err(e);
+        }
+    };
+    state.checkpoint_soon.notify_one();
+    tracing::info!(user = %user.username, camera_id, %from, %to, bytes = s.bytes, register_entry = leaf, "masked bundle built");
+    let m = &s.manifest;
+    Ok((
+        StatusCode::CREATED,
+        Json(BundleInfo {
+            download: format!("/api/exports/{}.vbundle", m.publication_id),
+            export_id: m.publication_id.clone(),
+            bytes: s.bytes,
+            key_fingerprint: m.key_fingerprint.clone(),
+            start: m.start.clone(),
+            end: m.end.clone(),
+            frames: m.frames,
+        }),
+    ))
+}
+
 /// Downloads a bundle made by `POST /api/cameras/{id}/bundles`.
 #[utoipa::path(get, path = "/api/exports/{name}", params(("name" = String, Path, description = "`<export_id>.vbundle`")),
     responses((status = 200, content_type = "application/x-tar", description = "The bundle"),
@@ -491,7 +739,7 @@ pub async fn download_bundle(
         recipient: Some(user.username.clone()),
         destination: None,
     };
-    let mut granted = crate::grants::authorize(
+    let granted = crate::grants::authorize(
         &state,
         &user,
         crate::grants::Ask {
@@ -504,9 +752,23 @@ pub async fn download_bundle(
             export_id: Some(id.to_owned()),
         },
     )
-    .await?
-    .not_masked(&state, "an export bundle")
     .await?;
+    let mut granted = match owner.masked_under {
+        None => granted.not_masked(&state, "an export bundle").await?,
+        // A masked copy made under another mask than the camera's now would show what
+        // the present one hides (or hide less than it).
+        Some(set) if granted.mask_version.1 != Some(set) => {
+            return Err(granted
+                .refuse_with(
+                    &state,
+                    StatusCode::CONFLICT,
+                    "mask_changed",
+                    "the camera's privacy mask changed since this masked bundle was made: it is not handed out any more; make it again",
+                )
+                .await);
+        }
+        Some(_) => granted,
+    };
     let path = state.data_dir.join("exports").join(&name);
     let f = match tokio::fs::File::open(&path).await {
         Ok(f) => f,

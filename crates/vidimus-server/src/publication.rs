@@ -703,8 +703,8 @@ async fn run(
                 bundle_bytes: s.bytes,
                 leaf_index: s.leaf_index,
                 register_entry: leaf,
-                rechecked_frames: derived.recheck.frames,
-                recheck_found: derived.recheck.found,
+                rechecked_frames: derived.recheck().map_or(0, |r| r.frames),
+                recheck_found: derived.recheck().map_or(0, |r| r.found),
             };
             job
         }

@@ -57,16 +57,35 @@ pub struct PublicationSource {
     segments: Vec<SegmentEvidence>,
 }
 
-/// The anonymized clip and how it was made.
+/// The clip made from the source, and how it was made.
 pub struct Derived {
     /// The whole MP4 file.
     pub mp4: Vec<u8>,
-    /// The anonymizer's report (JSON).
+    /// The process's report (JSON).
     pub report: Vec<u8>,
     pub process: Process,
-    pub recheck: Recheck,
+    pub kind: DerivedKind,
     pub frames: u64,
     pub duration_secs: f64,
+}
+
+/// What a derived clip is.
+pub enum DerivedKind {
+    /// Anonymized for a public broadcast (Art. 31), with its re-check.
+    Anonymized(Recheck),
+    /// The recording with the camera's privacy masks burned in (Art. 10, 30), for
+    /// `whereabouts` (a named recipient: never the public).
+    Masked { whereabouts: String },
+}
+
+impl Derived {
+    /// The re-check of an anonymized clip.
+    pub fn recheck(&self) -> Option<&Recheck> {
+        match &self.kind {
+            DerivedKind::Anonymized(r) => Some(r),
+            DerivedKind::Masked { .. } => None,
+        }
+    }
 }
 
 /// Where the bundle goes.
@@ -170,12 +189,24 @@ pub fn write_publication(
 ) -> Result<PublicationSummary> {
     check_request(req)?;
     let Destination { out, replace } = dest;
-    if derived.recheck.left > 0 {
-        return Err(StoreError::Invalid(format!(
-            "not published: the re-check left {} face(s) or plate(s) unmasked",
-            derived.recheck.left
-        )));
-    }
+    let (whereabouts, derivation) = match &derived.kind {
+        DerivedKind::Anonymized(r) if r.left > 0 => {
+            return Err(StoreError::Invalid(format!(
+                "not published: the re-check left {} face(s) or plate(s) unmasked",
+                r.left
+            )));
+        }
+        DerivedKind::Anonymized(_) => (publication::WHEREABOUTS.to_owned(), None),
+        DerivedKind::Masked { whereabouts } => {
+            let w = whereabouts.trim();
+            if w.is_empty() || w == publication::WHEREABOUTS || w == publication::OPEN_SHARING {
+                return Err(StoreError::Invalid(format!(
+                    "a privacy-masked copy is not anonymized: it goes to a named recipient, not to {w:?}"
+                )));
+            }
+            (w.to_owned(), Some(publication::MASKED.to_owned()))
+        }
+    };
     if derived.mp4.is_empty() || derived.frames == 0 {
         return Err(StoreError::Invalid(
             "not published: the clip is empty".into(),
@@ -227,7 +258,8 @@ pub fn write_publication(
         duration_secs: derived.duration_secs,
         publisher: req.publisher.trim().into(),
         purpose: req.purpose.trim().into(),
-        whereabouts: publication::WHEREABOUTS.into(),
+        whereabouts,
+        derivation,
         created: req.now.to_string(),
         mp4: FileDigest {
             name: publication::MP4.into(),
@@ -240,7 +272,7 @@ pub fn write_publication(
             sha256: sha(&derived.report),
         },
         process: derived.process.clone(),
-        recheck: derived.recheck.clone(),
+        recheck: derived.recheck().cloned(),
         segments,
         source: fragments,
         key_fingerprint: bundle::fingerprint(&checkpoint::public_key(seed)),
@@ -295,11 +327,7 @@ pub fn write_publication(
         };
         let proof_bytes = serde_json::to_vec_pretty(&proof).expect("proof serializes");
         put(&mut w, publication::PROOF, &proof_bytes)?;
-        put(
-            &mut w,
-            publication::README,
-            publication::README_TEXT.as_bytes(),
-        )?;
+        put(&mut w, publication::README, manifest.readme().as_bytes())?;
         w.write_all(&tar::END).map_err(err)?;
         let f = w.into_inner().map_err(|e| err(e.into_error()))?;
         f.sync_all().map_err(err)?;

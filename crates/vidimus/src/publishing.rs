@@ -150,6 +150,7 @@ pub(crate) fn publish(target: &crate::Target, a: &PublishArgs<'_>) -> anyhow::Re
         println!("{}", serde_json::to_string_pretty(&s)?);
     } else {
         let m = &s.manifest;
+        let (rechecked, found) = m.recheck.as_ref().map_or((0, 0), |r| (r.frames, r.found));
         println!(
             "published {:.2} s ({} frames, {} with masks) of camera {} from {} to {} into {} ({:.1} MB); re-checked {} frames, {} more masked, none left",
             m.duration_secs,
@@ -160,8 +161,8 @@ pub(crate) fn publish(target: &crate::Target, a: &PublishArgs<'_>) -> anyhow::Re
             m.end,
             a.out.display(),
             s.bytes as f64 / 1e6,
-            m.recheck.frames,
-            m.recheck.found,
+            rechecked,
+            found,
         );
         println!(
             "publication {} logged as leaf {} (from {} recorded fragments of {} segments), covered by a checkpoint of {} leaves; key fingerprint {}",
@@ -291,7 +292,7 @@ pub(crate) fn derive(
                 models: engine.models(),
                 params: outcome.params_json()?,
             },
-            recheck: outcome.recheck(),
+            kind: vidimus_store::publication::DerivedKind::Anonymized(outcome.recheck()),
         },
     })
 }

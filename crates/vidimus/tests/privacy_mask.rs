@@ -4,7 +4,8 @@
 //! mask burned into the pixels by the server — the live view (decoded, masked,
 //! re-encoded while watched), recorded playback (the `/view` stream), snapshots,
 //! thumbnails and exports (a masked copy, decoded and encoded again) — and no file of
-//! the recorded bytes (playback.mp4, bundles: `409 privacy_masked`, registered); the
+//! the recorded bytes (playback.mp4: `409 privacy_masked`, registered; a bundle is a
+//! derived bundle of the masked copy, verified offline); the
 //! command line's `vidimus export` makes a masked copy too, and lifts the mask only with
 //! `--unmasked`, registered as lifted. A grant with `unmask` gets the camera as
 //! recorded, registered as lifted. Removing the mask restores files; `verify` is clean.
@@ -14,6 +15,7 @@ mod support;
 use futures::StreamExt;
 use serde_json::{Value, json};
 use std::time::Duration;
+use support::bundles::*;
 use support::*;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -362,12 +364,84 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
         None,
     );
     assert_eq!((r.status, r.code().as_str()), (422, "masked_copy_too_long"));
+    // A bundle is of the masked copy, never of the recorded bytes: a derived bundle
+    // (the publication format, `derivation: privacy masked`) that verifies offline,
+    // holds the masked clip and only the recorded fragments' hashes, and is registered
+    // as built with the copy's SHA-256.
     let r = op.call(
         "POST",
         &format!("/api/cameras/{yard}/bundles"),
         Some(json!({"from": from, "to": to, "purpose": "case 7", "recipient": "court"})),
     );
-    assert_eq!((r.status, r.code().as_str()), (409, "privacy_masked"));
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let made = r.json();
+    let r = op.call("GET", made["download"].as_str().unwrap(), None);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let masked_bundle = dir.join("masked.vbundle");
+    std::fs::write(&masked_bundle, &r.body).unwrap();
+    let names: Vec<String> = members(&r.body).into_iter().map(|m| m.name).collect();
+    assert_eq!(
+        names,
+        [
+            "publication.mp4",
+            "manifest.json",
+            "report.json",
+            "proof.json",
+            "README.txt"
+        ]
+    );
+    let key = String::from_utf8(site.vidimus(&["log-key"]).stdout).unwrap();
+    let (ok, rep) = verify_offline(&masked_bundle, &["--key", key.trim()]);
+    assert!(ok, "{rep}");
+    let m = &rep["manifest"];
+    assert_eq!(m["derivation"], "privacy masked", "{m}");
+    assert_eq!(m["whereabouts"], "court");
+    assert!(m.get("recheck").is_none(), "{m}");
+    assert_eq!(
+        m["process"]["params"]["privacy_mask"]["polygons"],
+        json!([MASK])
+    );
+    assert!(
+        rep["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["piece"] == "privacy mask" && c["ok"] == true),
+        "{rep}"
+    );
+    let bundled_clip = dir.join("masked-bundle.mp4");
+    std::fs::write(&bundled_clip, member(&r.body, "publication.mp4")).unwrap();
+    decodes_cleanly(&bundled_clip);
+    assert_masked("masked bundle", &first_frame_grey(&bundled_clip));
+    // Not a byte of the recording rides along: no recorded fragment is in it.
+    let recorded_bytes = std::fs::read(&recorded).unwrap();
+    let probe = &recorded_bytes[recorded_bytes.len() / 2..recorded_bytes.len() / 2 + 64];
+    assert!(!r.body.windows(64).any(|w| w == probe));
+    // Relabelled as an anonymized publication, or sent to the public: not verified.
+    let relabelled = dir.join("relabelled.vbundle");
+    std::fs::write(
+        &relabelled,
+        edit_json(&r.body, "manifest.json", |m| {
+            m.as_object_mut().unwrap().remove("derivation");
+            m["whereabouts"] = json!("public broadcast");
+        }),
+    )
+    .unwrap();
+    assert!(!verify_offline(&relabelled, &["--key", key.trim()]).0);
+    // Nor does the server make one for the public.
+    let r = op.call(
+        "POST",
+        &format!("/api/cameras/{yard}/bundles"),
+        Some(json!({"from": from, "to": to, "purpose": "tv", "recipient": "public broadcast"})),
+    );
+    assert_eq!((r.status, r.code().as_str()), (422, "not_anonymized"));
+    // Longer than a masked copy is made at once: a clear refusal, as for exports.
+    let r = op.call(
+        "POST",
+        &format!("/api/cameras/{yard}/bundles"),
+        Some(json!({"from": from, "to": format!("{:.6}", s + 301.0), "purpose": "case 7", "recipient": "court"})),
+    );
+    assert_eq!((r.status, r.code().as_str()), (422, "masked_copy_too_long"));
 
     // The command line, with the data directory, is held to the same: its export of
     // the masked camera is a masked copy, registered as burned with its SHA-256; a
@@ -562,7 +636,17 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
         .iter()
         .filter(|e| e["outcome"] == "refused" && e["privacy_mask"] == "refused")
         .count();
-    assert_eq!(refused, 2, "{ops:#?}");
+    assert_eq!(refused, 1, "{ops:#?}");
+    let bundle_sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(std::fs::read(&bundled_clip).unwrap()))
+    };
+    assert!(
+        ops.iter().any(|e| e["outcome"] == "built"
+            && e["privacy_mask"] == "burned"
+            && e["served"]["masked_copy"]["sha256"] == bundle_sha.as_str()),
+        "{ops:#?}"
+    );
     assert!(
         ops.iter()
             .any(|e| e["served"]["masked_copy"]["sha256"] == copy_sha.as_str()),
