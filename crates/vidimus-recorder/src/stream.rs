@@ -310,10 +310,13 @@ async fn connect(
 }
 
 impl Connected {
-    /// The next video frame, or why the session ended.
+    /// The next video frame, or why the session ended. The stall is measured from the
+    /// call (the last video frame), not from the last item of any kind: a camera whose
+    /// video has died while its RTCP reports (or its audio) go on is stalled.
     async fn next_frame(&mut self, stall_timeout: Duration) -> Result<ReceivedFrame, String> {
+        let deadline = tokio::time::Instant::now() + stall_timeout;
         loop {
-            let item = match tokio::time::timeout(stall_timeout, self.demuxed.next()).await {
+            let item = match tokio::time::timeout_at(deadline, self.demuxed.next()).await {
                 Err(_) => {
                     return Err(format!(
                         "stalled: no video frame for {} s",

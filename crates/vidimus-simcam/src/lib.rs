@@ -109,6 +109,9 @@ pub enum Fault {
     None,
     /// Stops sending media after this long, but keeps the connection open.
     StallAfter(Duration),
+    /// Stops sending video after this long, but goes on sending RTCP sender reports
+    /// (as a camera whose encoder died while its network stack lives on does).
+    RtcpOnlyAfter(Duration),
     /// Closes the connection after this long.
     CloseAfter(Duration),
     /// After this long, sends random bytes instead of interleaved RTP, then closes.
@@ -121,7 +124,7 @@ pub enum Fault {
 
 impl std::str::FromStr for Fault {
     type Err = String;
-    /// `none`, `bad-sdp`, or `stall-after=SECS`, `close-after=SECS`,
+    /// `none`, `bad-sdp`, or `stall-after=SECS`, `rtcp-only-after=SECS`, `close-after=SECS`,
     /// `garbage-after=SECS`, `truncated-rtp-after=SECS`.
     fn from_str(s: &str) -> Result<Self, String> {
         let (name, arg) = s.split_once('=').unwrap_or((s, ""));
@@ -136,6 +139,7 @@ impl std::str::FromStr for Fault {
             "none" => Fault::None,
             "bad-sdp" => Fault::BadSdp,
             "stall-after" => Fault::StallAfter(secs()?),
+            "rtcp-only-after" => Fault::RtcpOnlyAfter(secs()?),
             "close-after" => Fault::CloseAfter(secs()?),
             "garbage-after" => Fault::GarbageAfter(secs()?),
             "truncated-rtp-after" => Fault::TruncatedRtpAfter(secs()?),
@@ -215,6 +219,10 @@ mod tests {
         assert_eq!(
             "stall-after=2.5".parse::<Fault>().unwrap(),
             Fault::StallAfter(Duration::from_millis(2500))
+        );
+        assert_eq!(
+            "rtcp-only-after=3".parse::<Fault>().unwrap(),
+            Fault::RtcpOnlyAfter(Duration::from_secs(3))
         );
         assert_eq!("bad-sdp".parse::<Fault>().unwrap(), Fault::BadSdp);
         assert!("stall-after".parse::<Fault>().is_err());

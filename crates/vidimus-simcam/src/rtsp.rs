@@ -312,6 +312,21 @@ impl Conn {
                     let elapsed = started.elapsed();
                     match self.fault {
                         Fault::StallAfter(d) if elapsed >= d => continue,
+                        Fault::RtcpOnlyAfter(d) if elapsed >= d => {
+                            // A sender report every 5 frames on the RTCP channel.
+                            if n.is_multiple_of(5) {
+                                let ts = self.rtp_start.wrapping_add((n as u32).wrapping_mul(frame_ticks));
+                                let sr = sender_report(self.ssrc, ts, n);
+                                out.clear();
+                                out.push(b'$');
+                                out.push(channel + 1);
+                                out.extend_from_slice(&(sr.len() as u16).to_be_bytes());
+                                out.extend_from_slice(&sr);
+                                self.sock.write_all(&out).await?;
+                            }
+                            n += 1;
+                            continue;
+                        }
                         Fault::CloseAfter(d) if elapsed >= d => return Ok(()),
                         Fault::GarbageAfter(d) if elapsed >= d => {
                             let junk: Vec<u8> = (0..4096).map(|_| self.random() as u8).collect();
@@ -372,4 +387,25 @@ impl Conn {
             }
         }
     }
+}
+
+/// An RTCP sender report (RFC 3550 §6.4.1) without report blocks: what a camera sends
+/// on its control channel every few seconds.
+fn sender_report(ssrc: u32, rtp_ts: u32, packets: u64) -> [u8; 28] {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    // NTP time: seconds since 1900, and the fraction.
+    let secs = (now.as_secs() + 2_208_988_800) as u32;
+    let frac = ((u64::from(now.subsec_nanos()) << 32) / 1_000_000_000) as u32;
+    let mut p = [0u8; 28];
+    p[0] = 0x80; // V=2, no padding, no report blocks
+    p[1] = 200; // SR
+    p[2..4].copy_from_slice(&6u16.to_be_bytes()); // 28 bytes: 7 words, less one
+    p[4..8].copy_from_slice(&ssrc.to_be_bytes());
+    p[8..12].copy_from_slice(&secs.to_be_bytes());
+    p[12..16].copy_from_slice(&frac.to_be_bytes());
+    p[16..20].copy_from_slice(&rtp_ts.to_be_bytes());
+    p[20..24].copy_from_slice(&(packets as u32).to_be_bytes());
+    p
 }

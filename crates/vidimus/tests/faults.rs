@@ -1,6 +1,6 @@
-//! Misbehaving cameras: a server killed and restarted, a stall, garbage and truncated
-//! RTP, an invalid SDP. Each must end in a clear, recorded gap, no panic, and nothing
-//! stored corrupt. All five run against one recorder at once.
+//! Misbehaving cameras: a server killed and restarted, a stall, video that dies while
+//! RTCP goes on, garbage and truncated RTP, an invalid SDP. Each must end in a clear, recorded gap, no panic, and nothing
+//! stored corrupt. All six run against one recorder at once.
 
 mod support;
 
@@ -15,6 +15,7 @@ fn gaps(site: &Site, cam: &str) -> Vec<Value> {
 #[test]
 fn faulty_cameras_leave_clear_gaps_and_intact_recordings() {
     let (_stall, stall_url) = simcam("stall-after=3");
+    let (_rtcp, rtcp_url) = simcam("rtcp-only-after=3");
     let (_garbage, garbage_url) = simcam("garbage-after=3");
     let (_trunc, trunc_url) = simcam("truncated-rtp-after=3");
     let (_bad, bad_url) = simcam("bad-sdp");
@@ -23,6 +24,7 @@ fn faulty_cameras_leave_clear_gaps_and_intact_recordings() {
     let site = Site::new(
         &[
             ("stall", &format!("{stall_url}/s")),
+            ("rtcponly", &format!("{rtcp_url}/c")),
             ("garbage", &format!("{garbage_url}/g")),
             ("truncated", &format!("{trunc_url}/t")),
             ("badsdp", &format!("{bad_url}/b")),
@@ -59,6 +61,18 @@ fn faulty_cameras_leave_clear_gaps_and_intact_recordings() {
     );
     assert!(metric(&metrics, "vidimus_stream_reconnects_total", "stall").unwrap() >= 1);
     assert!(total_frames(&check_segments(&site, "stall", true)) >= 2 * 25);
+    // A camera whose video died but whose RTCP reports go on is stalled too (the
+    // timeout counts from the last video frame, not the last packet of any kind).
+    let g = gaps(&site, "rtcponly");
+    assert!(
+        g.iter().any(|g| g["cause"]
+            .as_str()
+            .unwrap()
+            .contains("stalled: no video frame for 2 s")),
+        "{g:?}"
+    );
+    assert!(metric(&metrics, "vidimus_stream_reconnects_total", "rtcponly").unwrap() >= 1);
+    assert!(total_frames(&check_segments(&site, "rtcponly", true)) >= 2 * 25);
 
     // Garbage and truncated RTP: a clear stream error, what came before intact.
     // The bytes are random, so which check trips first varies: any of these is a

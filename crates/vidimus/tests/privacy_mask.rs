@@ -16,9 +16,9 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use std::time::Duration;
 use support::bundles::*;
+use support::websocket::{Ws, ws};
 use support::*;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// The mask: a rectangle on the left of the picture (fractions).
 const MASK: [[f64; 2]; 4] = [[0.1, 0.3], [0.4, 0.3], [0.4, 0.7], [0.1, 0.7]];
@@ -57,10 +57,6 @@ fn assert_masked(what: &str, picture: &[u8]) {
     );
 }
 
-/// Opens a WebSocket as `who`; `Err(status, body)` when the upgrade is refused.
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 /// A live view of the camera, once its video flows.
 async fn live_streaming(port: u16, who: &Client, camera: i64) -> Ws {
     let mut s = ws(port, who, &format!("/api/cameras/{camera}/live"))
@@ -86,22 +82,6 @@ async fn close_code(s: &mut Ws) -> Option<u16> {
             Ok(Some(Ok(_))) => continue,
             other => panic!("the view went on after its mask changed: {other:?}"),
         }
-    }
-}
-
-async fn ws(port: u16, who: &Client, path: &str) -> Result<Ws, (u16, String)> {
-    let mut req = format!("ws://127.0.0.1:{port}{path}")
-        .into_client_request()
-        .unwrap();
-    req.headers_mut()
-        .insert("cookie", who.cookie.parse().unwrap());
-    match tokio_tungstenite::connect_async(req).await {
-        Ok((s, _)) => Ok(s),
-        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err((
-            r.status().as_u16(),
-            String::from_utf8_lossy(r.body().as_deref().unwrap_or_default()).into_owned(),
-        )),
-        Err(e) => panic!("{e}"),
     }
 }
 

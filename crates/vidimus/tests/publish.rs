@@ -12,6 +12,7 @@ mod support;
 use serde_json::Value;
 use std::time::Duration;
 use support::bundles::*;
+use support::websocket::{Ws, ws};
 use support::*;
 
 fn register(site: &Site) -> Vec<Value> {
@@ -30,6 +31,41 @@ fn segments(site: &Site) -> Vec<Value> {
         .as_array()
         .cloned()
         .unwrap_or_default()
+}
+
+/// A grant for publication (`publish` only) of `camera` from `from` to `to` (Unix
+/// seconds), asked for by `asker` (signed in as `username`) and approved by the
+/// system manager: the request's id.
+fn grant_to_publish(
+    (asker, username): (&Client, &str),
+    manager: &Client,
+    purpose: &str,
+    camera: i64,
+    (from, to): (&str, &str),
+) -> i64 {
+    let r = asker.call(
+        "POST",
+        "/api/requests",
+        Some(
+            serde_json::json!({"kind": "system_operation", "purpose": purpose,
+            "cameras": [camera], "from": from, "to": to,
+            "actions": ["publish"], "days": 1, "persons": [{"username": username}]}),
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let id = r.json()["request"]["id"].as_i64().unwrap();
+    let r = manager.call(
+        "POST",
+        &format!("/api/requests/{id}/approve"),
+        Some(serde_json::json!({"kind": "manager_approval"})),
+    );
+    assert_eq!(
+        r.json()["request"]["status"],
+        "granted",
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    id
 }
 
 #[test]
@@ -620,26 +656,12 @@ fn a_publication_under_a_grant_for_publication_never_yields_raw_video() {
     let press = Client::login(site.http, "press", PW);
     let manager = Client::login(site.http, "manager", "the manager's password");
     let street = manager.camera_id("street");
-    let r = press.call(
-        "POST",
-        "/api/requests",
-        Some(serde_json::json!({"kind": "system_operation",
-            "purpose": "appeal for witnesses, Futian police",
-            "cameras": [street], "from": secs(t0), "to": secs(t0 + 90_000 * 8),
-            "actions": ["publish"], "days": 1, "persons": [{"username": "press"}]})),
-    );
-    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-    let id = r.json()["request"]["id"].as_i64().unwrap();
-    let r = manager.call(
-        "POST",
-        &format!("/api/requests/{id}/approve"),
-        Some(serde_json::json!({"kind": "manager_approval"})),
-    );
-    assert_eq!(
-        r.json()["request"]["status"],
-        "granted",
-        "{}",
-        String::from_utf8_lossy(&r.body)
+    grant_to_publish(
+        (&press, "press"),
+        &manager,
+        "appeal for witnesses, Futian police",
+        street,
+        (&secs(t0), &secs(t0 + 90_000 * 8)),
     );
 
     // The grant for publication yields no raw video, by any door.
@@ -1050,27 +1072,6 @@ fn mean(a: &[u8], (x0, y0, x1, y1): (usize, usize, usize, usize)) -> f64 {
     sum as f64 / ((x1 - x0) * (y1 - y0)) as f64
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Opens a WebSocket as `who`; `Err(status, body)` when the upgrade is refused.
-async fn ws(port: u16, who: &Client, path: &str) -> Result<Ws, (u16, String)> {
-    use tokio_tungstenite::tungstenite::{Error, client::IntoClientRequest};
-    let mut req = format!("ws://127.0.0.1:{port}{path}")
-        .into_client_request()
-        .unwrap();
-    req.headers_mut()
-        .insert("cookie", who.cookie.parse().unwrap());
-    match tokio_tungstenite::connect_async(req).await {
-        Ok((s, _)) => Ok(s),
-        Err(Error::Http(r)) => Err((
-            r.status().as_u16(),
-            String::from_utf8_lossy(r.body().as_deref().unwrap_or_default()).into_owned(),
-        )),
-        Err(e) => panic!("{path}: {e}"),
-    }
-}
-
 /// Reads `frames` fragments of a live WebSocket: the streams it sent (each from an
 /// init segment on; a feed that fell behind starts a new one at a key frame) as
 /// files, and the messages' types.
@@ -1301,26 +1302,12 @@ fn a_live_anonymized_feed_carries_no_face_and_opens_only_under_a_grant_for_publi
     assert!(spread(&raw[10], FACES[0].1) > 40);
 
     // A grant for publication, reaching past now.
-    let r = press.call(
-        "POST",
-        "/api/requests",
-        Some(serde_json::json!({"kind": "system_operation",
-            "purpose": "live appeal for witnesses, Futian police",
-            "cameras": [street], "from": secs(t0), "to": secs(t0 + 90_000 * 3600),
-            "actions": ["publish"], "days": 1, "persons": [{"username": "press"}]})),
-    );
-    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-    let id = r.json()["request"]["id"].as_i64().unwrap();
-    let r = manager.call(
-        "POST",
-        &format!("/api/requests/{id}/approve"),
-        Some(serde_json::json!({"kind": "manager_approval"})),
-    );
-    assert_eq!(
-        r.json()["request"]["status"],
-        "granted",
-        "{}",
-        String::from_utf8_lossy(&r.body)
+    grant_to_publish(
+        (&press, "press"),
+        &manager,
+        "live appeal for witnesses, Futian police",
+        street,
+        (&secs(t0), &secs(t0 + 90_000 * 3600)),
     );
     let grant = press.call("GET", "/api/grants", None).json()[0]["id"]
         .as_i64()
@@ -1435,22 +1422,13 @@ fn a_live_anonymized_feed_carries_no_face_and_opens_only_under_a_grant_for_publi
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs_f64();
-    let r = press.call(
-        "POST",
-        "/api/requests",
-        Some(serde_json::json!({"kind": "system_operation",
-            "purpose": "a short live appeal",
-            "cameras": [street], "from": secs(t0), "to": format!("{:.3}", now + 12.0),
-            "actions": ["publish"], "days": 1, "persons": [{"username": "press"}]})),
+    grant_to_publish(
+        (&press, "press"),
+        &manager,
+        "a short live appeal",
+        street,
+        (&secs(t0), &format!("{:.3}", now + 12.0)),
     );
-    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-    let id = r.json()["request"]["id"].as_i64().unwrap();
-    let r = manager.call(
-        "POST",
-        &format!("/api/requests/{id}/approve"),
-        Some(serde_json::json!({"kind": "manager_approval"})),
-    );
-    assert_eq!(r.json()["request"]["status"], "granted");
     // An upgrade asked for and abandoned: its start still gets an end.
     let head = abandoned_upgrade(site.http, &press, &feed);
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");

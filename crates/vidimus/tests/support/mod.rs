@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod bundles;
+pub mod websocket;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
