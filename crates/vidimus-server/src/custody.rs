@@ -504,7 +504,8 @@ async fn masked_bundle(
         vidimus_integrity::publication::WHEREABOUTS,
         vidimus_integrity::publication::OPEN_SHARING,
     ]
-    .contains(&recipient.trim())
+    .iter()
+    .any(|w| recipient.trim().eq_ignore_ascii_case(w))
     {
         let e = ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -526,22 +527,29 @@ async fn masked_bundle(
         request_id: i64,
         grant_id: i64,
         within: (Wall90k, Wall90k),
-        now: Wall90k,
     }
+    let id = match new_id() {
+        Ok(id) => id,
+        Err(e) => {
+            let e = ApiError::from(e);
+            granted.register_failed(state, &e.message).await;
+            return Err(e);
+        }
+    };
     let o = std::sync::Arc::new(Owned {
-        id: new_id()?,
+        id,
         camera: granted.camera.clone(),
         publisher: user.username.clone(),
         purpose: req.purpose.clone(),
         request_id: granted.request_id,
         grant_id: granted.grant_id,
         within: granted.within,
-        now: state.clocks.realtime(),
     });
     fn request(
         o: &Owned,
         camera_id: i64,
         (from, to): (Wall90k, Wall90k),
+        now: Wall90k,
     ) -> PublicationRequest<'_> {
         PublicationRequest {
             publication_id: o.id.clone(),
@@ -551,7 +559,7 @@ async fn masked_bundle(
             to,
             publisher: &o.publisher,
             purpose: &o.purpose,
-            now: o.now,
+            now,
             request_id: Some(o.request_id),
             grant_id: Some(o.grant_id),
             within: Some(o.within),
@@ -559,14 +567,14 @@ async fn masked_bundle(
     }
     let files = state.files.clone();
     let planned = {
-        let o = o.clone();
+        let (o, now) = (o.clone(), state.clocks.realtime());
         state
             .db
             .run(move |ix| {
                 Ok(prepare_publication(
                     ix,
                     &files,
-                    &request(&o, camera_id, (from, to)),
+                    &request(&o, camera_id, (from, to), now),
                 )?)
             })
             .await
@@ -591,17 +599,28 @@ async fn masked_bundle(
         "derived": "decoded, privacy masks burned in, encoded again; not the recorded bytes",
     })
     .to_string();
+    // Watched while it is made, as a masked export is: one of the server's transcodes,
+    // stopped by a revocation, an expiry or a change of the camera's mask.
+    let (mut granted, handout) = granted.watch(state, true).await?;
     let files = state.files.clone();
     let copy_mask = mask.clone();
+    let stop = handout.stop_signal();
     let made = crate::background::below_recording("masked bundle", move || {
-        let r = crate::masked::copy(&source.prepared, &files, copy_mask, &metadata, &|| false);
+        let r = crate::masked::copy(&source.prepared, &files, copy_mask, &metadata, &|| {
+            stop.borrow().is_some()
+        });
         (source, r)
     })
-    .await
-    .map_err(ApiError::internal)?;
+    .await;
+    let stopped = *handout.stop_signal().borrow();
+    let made = match (made, stopped) {
+        (_, Some(why)) => Err(format!("the masked copy was stopped: {}", why.as_str())),
+        (Err(e), None) => Err(format!("the masked copy did not finish: {e}")),
+        (Ok((s, r)), None) => r.map(|m| (s, m)),
+    };
     let (source, (mp4, frames)) = match made {
-        (s, Ok(m)) => (s, m),
-        (_, Err(e)) => {
+        Ok(m) => m,
+        Err(e) => {
             granted.register_failed(state, &e).await;
             return Err(ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -634,9 +653,19 @@ async fn masked_bundle(
     let mut entry = granted.entry.clone();
     let mask_set = granted.mask_version.1;
     let uid = user.user_id;
+    let now = state.clocks.realtime();
     let written = state
         .db
         .run(move |ix| {
+            // The mask the copy was burned with is still the camera's: else it is not
+            // logged (the hand-out watcher may not have looked since it changed).
+            if ix.privacy_mask(camera_id)?.map(|m| m.set_90k) != mask_set {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "mask_changed",
+                    "the camera's privacy mask changed while the masked bundle was made; make it again",
+                ));
+            }
             let seed = match key {
                 Some(k) => k,
                 None => vidimus_store::log::site_key(&dir)?,
@@ -649,7 +678,7 @@ async fn masked_bundle(
             let s = write_publication(
                 ix,
                 &seed,
-                &request(&o, camera_id, (from, to)),
+                &request(&o, camera_id, (from, to), now),
                 source,
                 &derived,
                 Destination {
@@ -657,13 +686,13 @@ async fn masked_bundle(
                     replace: false,
                 },
                 |ix, m| {
-                    entry["at"] = serde_json::json!(o.now.to_string());
+                    entry["at"] = serde_json::json!(now.to_string());
                     entry["outcome"] = serde_json::json!("built");
                     entry["export_id"] = serde_json::json!(m.publication_id);
-                    entry["bytes"] = serde_json::json!(m.mp4.bytes);
+                    entry["clip_bytes"] = serde_json::json!(m.mp4.bytes);
                     entry["served"] = serde_json::json!({"masked_copy": {
                         "sha256": m.mp4.sha256, "bytes": m.mp4.bytes, "frames": m.frames}});
-                    leaf = crate::grants::register(ix, o.now, &entry)
+                    leaf = crate::grants::register(ix, now, &entry)
                         .map_err(|e| vidimus_store::StoreError::Invalid(e.message))?;
                     Ok(())
                 },
@@ -691,6 +720,7 @@ async fn masked_bundle(
             return Err(e);
         }
     };
+    drop(handout);
     state.checkpoint_soon.notify_one();
     tracing::info!(user = %user.username, camera_id, %from, %to, bytes = s.bytes, register_entry = leaf, "masked bundle built");
     let m = &s.manifest;

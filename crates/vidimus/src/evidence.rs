@@ -26,6 +26,8 @@ pub(crate) struct ExportArgs<'a> {
     pub bundle: Option<BundleArgs>,
     /// Lift the camera's privacy masks (registered as lifted).
     pub unmasked: bool,
+    /// Why (registered; required with `--bundle` and `--unmasked`).
+    pub purpose: Option<&'a str>,
 }
 
 /// The longest masked copy `vidimus export` makes at once (decoded and encoded again,
@@ -174,7 +176,7 @@ pub(crate) fn export(target: &Target, a: &ExportArgs<'_>) -> anyhow::Result<()> 
         &mut ix,
         &cam,
         (from, to),
-        None,
+        a.purpose,
         a.out,
         prepared.plan.total_len,
         lifted,
@@ -239,14 +241,22 @@ fn masked_copy(
     let (mp4, frames) = vidimus_server::masked::copy(&prepared, files, mask, &metadata, &|| false)
         .map_err(|e| anyhow::anyhow!("the masked copy could not be made: {e}"))?;
     let sha = hex::encode(sha2::Sha256::digest(&mp4));
-    let partial = a.out.with_extension("partial");
+    let mut name = a.out.file_name().unwrap_or_default().to_owned();
+    name.push(".partial");
+    let partial = a.out.with_file_name(name);
+    if partial.exists() {
+        bail!(
+            "{} exists (an interrupted export?): remove it first",
+            partial.display()
+        );
+    }
     std::fs::write(&partial, &mp4).with_context(|| format!("writing {}", partial.display()))?;
     // Registered before the copy is in place: a copy without its entry cannot exist.
     register_cli_export(
         ix,
         cam,
         (from, to),
-        None,
+        a.purpose,
         a.out,
         mp4.len() as u64,
         Masking::Burned {
@@ -257,8 +267,15 @@ fn masked_copy(
     .inspect_err(|_| {
         let _ = std::fs::remove_file(&partial);
     })?;
-    std::fs::rename(&partial, a.out)
-        .with_context(|| format!("moving the copy into place at {}", a.out.display()))?;
+    if let Err(e) = std::fs::rename(&partial, a.out) {
+        let _ = std::fs::remove_file(&partial);
+        return Err(e).with_context(|| {
+            format!(
+                "moving the copy into place at {} (it is registered, but was not written)",
+                a.out.display()
+            )
+        });
+    }
     if a.json {
         println!(
             "{}",
@@ -399,13 +416,20 @@ fn verify_publication(
         for c in rep.checks.iter().filter(|c| !c.ok) {
             println!("FAILED {}: {}", shown(&c.piece), shown(&c.detail));
         }
+        let masked = rep.manifest.as_ref().is_some_and(|m| m.is_masked_copy());
         if let Some(m) = &rep.manifest {
             println!(
-                "publication: camera {} from {} to {} ({} frames), published by {} on {} for {}: {}",
+                "{}: camera {} from {} to {} ({} frames), {} by {} on {} for {}: {}",
+                if masked {
+                    "privacy-masked copy (NOT anonymized: not for publication)"
+                } else {
+                    "publication"
+                },
                 shown(&m.camera),
                 shown(&m.start),
                 shown(&m.end),
                 m.frames,
+                if masked { "made" } else { "published" },
                 shown(&m.publisher),
                 shown(&m.created),
                 shown(&m.whereabouts),
@@ -431,8 +455,13 @@ fn verify_publication(
         let passed = rep.checks.iter().filter(|c| c.ok).count();
         match &rep.first_failure {
             None => println!(
-                "{}: VERIFIED ({passed} checks) — the clip is the one logged as anonymized from the recording, re-checked clean; signed by key fingerprint {}{}",
+                "{}: VERIFIED ({passed} checks) — the clip is the one logged as {}; signed by key fingerprint {}{}",
                 path.display(),
+                if masked {
+                    "made from the recording with its privacy masks burned in (not anonymized)"
+                } else {
+                    "anonymized from the recording, re-checked clean"
+                },
                 rep.key_fingerprint.as_deref().unwrap_or("?"),
                 if rep.key_trusted {
                     " (the trusted key)"

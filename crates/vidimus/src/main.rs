@@ -160,7 +160,8 @@ enum Command {
         /// docs/bundle.md) instead of a bare MP4. Logged in the integrity log.
         #[arg(long, requires = "purpose")]
         bundle: bool,
-        /// Why the video is handed out (required with --bundle; goes in the manifest).
+        /// Why the video is handed out (required with --bundle, where it goes in the
+        /// manifest, and with --unmasked; registered).
         #[arg(long)]
         purpose: Option<String>,
         /// Who exports (default: the login name, marked as the command line).
@@ -169,7 +170,7 @@ enum Command {
         /// Lift the camera's privacy masks: export the recorded bytes under them
         /// (registered as lifted). Without it, a masked camera's export is a masked
         /// copy (decoded, masks burned in, encoded again), and a bundle is refused.
-        #[arg(long)]
+        #[arg(long, requires = "purpose")]
         unmasked: bool,
     },
     /// Verify recorded video: recompute every fragment's SHA-256 and name each one that
@@ -855,6 +856,7 @@ fn run() -> anyhow::Result<()> {
         } => evidence::export(
             &target,
             &evidence::ExportArgs {
+                purpose: purpose.as_deref(),
                 camera: &camera,
                 from: &from,
                 to: &to,
@@ -862,7 +864,7 @@ fn run() -> anyhow::Result<()> {
                 force,
                 json,
                 bundle: bundle.then(|| evidence::BundleArgs {
-                    purpose: purpose.unwrap_or_default(),
+                    purpose: purpose.clone().unwrap_or_default(),
                     exporter: exporter.unwrap_or_else(cli_actor),
                 }),
                 unmasked,

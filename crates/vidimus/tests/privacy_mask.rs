@@ -389,6 +389,19 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
             .any(|c| c["piece"] == "privacy mask" && c["ok"] == true),
         "{rep}"
     );
+    // Read by a person, it says what it is: not anonymized, not for publication.
+    let said = std::process::Command::new(bin())
+        .arg("verify")
+        .arg(&masked_bundle)
+        .args(["--key", key.trim()])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&said.stdout);
+    assert!(
+        said.contains("privacy-masked copy (NOT anonymized") && said.contains("VERIFIED"),
+        "{said}"
+    );
+    assert!(!said.contains("re-checked clean"), "{said}");
     let bundled_clip = dir.join("masked-bundle.mp4");
     std::fs::write(&bundled_clip, member(&r.body, "publication.mp4")).unwrap();
     decodes_cleanly(&bundled_clip);
@@ -480,7 +493,7 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
     );
     assert!(!bundle.exists());
     let cli_raw = dir.join("cli-unmasked.mp4");
-    site.cli(&[
+    let raw_args = [
         "export",
         "--camera",
         "yard",
@@ -491,7 +504,11 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
         "--unmasked",
         "--out",
         cli_raw.to_str().unwrap(),
-    ]);
+    ];
+    // Lifting a mask says why.
+    assert!(!site.vidimus(&raw_args).status.success());
+    assert!(!cli_raw.exists());
+    site.cli(&[&raw_args[..], &["--purpose", "court order 12"]].concat());
     assert!(
         stats(&first_frame_grey(&cli_raw), INSIDE).0 > 30.0,
         "--unmasked did not export the recorded bytes"
@@ -518,6 +535,7 @@ fn a_masked_camera_is_served_masked_to_everyone_without_the_right_to_lift_it() {
     );
     assert!(
         by_cli.iter().any(|e| e["privacy_mask"] == "lifted"
+            && e["purpose"] == "court order 12"
             && e["whereabouts"]["destination"] == cli_raw.to_str().unwrap()),
         "{by_cli:#?}"
     );
