@@ -1,0 +1,147 @@
+//! The program streams we write are what a third party reads: Debian's `ffprobe -f
+//! mpeg` finds the codec and every frame, and `ffmpeg` decodes them without an error,
+//! for H.264 and H.265 (the sample clips, their access units as recorded).
+
+use mp4_atom::{Codec, Decode};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use vidimus_ps::{PsMuxer, VideoCodec};
+
+fn clip(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/testdata/clips")
+        .join(name)
+}
+
+/// An access unit in Annex B, its PTS and DTS (90 kHz), whether it is a key frame.
+type Au = (Vec<u8>, u64, u64, bool);
+
+/// The clip's access units (parameter sets before each key frame), and the codec.
+fn access_units(path: &Path) -> (VideoCodec, Vec<Au>) {
+    use vidimus_media::mp4file::{box_header, video_track};
+    let file = std::fs::read(path).unwrap();
+    let mut at = 0usize;
+    let track = loop {
+        let h = box_header(&file[at..]).unwrap().expect("a box");
+        let size = h.size.map_or(file.len() - at, |s| s as usize);
+        if &h.kind == b"moov" {
+            break video_track(&file[at..at + size]).unwrap();
+        }
+        at += size;
+    };
+    let (codec, params) = match Codec::decode(&mut &track.sample_entry[..]).unwrap() {
+        Codec::Avc1(c) => (
+            VideoCodec::H264,
+            [
+                c.avcc.sequence_parameter_sets,
+                c.avcc.picture_parameter_sets,
+            ]
+            .concat(),
+        ),
+        Codec::Hvc1(c) => (
+            VideoCodec::H265,
+            c.hvcc.arrays.into_iter().flat_map(|a| a.nalus).collect(),
+        ),
+        Codec::Hev1(c) => (
+            VideoCodec::H265,
+            c.hvcc.arrays.into_iter().flat_map(|a| a.nalus).collect(),
+        ),
+        other => panic!("not a video sample entry: {other:?}"),
+    };
+    let scale = |t: i64| (t.max(0) as u64) * 90_000 / u64::from(track.timescale);
+    let aus = track
+        .samples
+        .iter()
+        .map(|s| {
+            let mut data = &file[s.offset as usize..s.offset as usize + s.size as usize];
+            let mut au = Vec::new();
+            if s.is_key {
+                for p in &params {
+                    au.extend_from_slice(&[0, 0, 0, 1]);
+                    au.extend_from_slice(p);
+                }
+            }
+            while data.len() >= 4 {
+                let n = u32::from_be_bytes(data[..4].try_into().unwrap()) as usize;
+                au.extend_from_slice(&[0, 0, 0, 1]);
+                au.extend_from_slice(&data[4..4 + n]);
+                data = &data[4 + n..];
+            }
+            // PTS ahead of DTS by one frame, as a stream with B-frames would be
+            // at least: both must survive.
+            (au, scale(s.pts) + 3600, scale(s.dts) + 3600, s.is_key)
+        })
+        .collect();
+    (codec, aus)
+}
+
+fn ps_of(clip_name: &str, dir: &Path) -> (PathBuf, usize) {
+    let (codec, aus) = access_units(&clip(clip_name));
+    let m = PsMuxer::new(codec);
+    let mut ps = Vec::new();
+    for (au, pts, dts, key) in &aus {
+        ps.extend(m.pack(au, *pts, Some(*dts), *key));
+    }
+    let out = dir.join(format!("{clip_name}.ps"));
+    std::fs::write(&out, ps).unwrap();
+    (out, aus.len())
+}
+
+fn probe(path: &Path) -> (String, usize) {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "mpeg",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+        ])
+        .args([
+            "-show_entries",
+            "stream=codec_name,nb_read_frames",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe (apt-get install ffmpeg)");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "ffprobe: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8(out.stdout).unwrap();
+    let (codec, n) = line.trim().split_once(',').unwrap();
+    (codec.to_owned(), n.parse().unwrap())
+}
+
+fn decodes_cleanly(path: &Path) {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-f", "mpeg", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("ffmpeg");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "ffmpeg could not decode {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn ffprobe_reads_every_h264_and_h265_frame_and_ffmpeg_decodes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, codec) in [
+        ("cam-h264-720p25.mp4", "h264"),
+        ("cam-h265-720p25.mp4", "hevc"),
+    ] {
+        let (ps, frames) = ps_of(name, dir.path());
+        assert!(frames >= 100, "{name}: {frames} frames");
+        assert_eq!(probe(&ps), (codec.to_owned(), frames), "{name}");
+        decodes_cleanly(&ps);
+    }
+}
