@@ -9,9 +9,11 @@
 //!
 //! [`PsDemuxer`] reads such a stream back, as a device or a lower platform sends it
 //! (in any pieces, with garbage, lost bytes and other streams mixed in): the video's
-//! access units with their times, and the codec its PSM names.
+//! access units with their times, and the codec its PSM names. [`rtp`] carries packs
+//! over RTP, on UDP or framed for TCP (RFC 4571).
 
 mod demux;
+pub mod rtp;
 pub use demux::{DemuxedFrame, PsDemuxer};
 
 /// The video codec of the stream, as the PSM names it (ISO/IEC 13818-1 Table 2-34;
