@@ -33,7 +33,7 @@ fn the_demo_records_serves_and_shows_its_registry() {
         stdout: None,
     };
     assert!(wait_until(Duration::from_secs(30), || {
-        std::net::TcpStream::connect(("127.0.0.1", http_port)).is_ok()
+        listening(http_port)
     }));
     let password = std::fs::read_to_string(dir.path().join("data/demo-admin-password")).unwrap();
     let admin = Client::login(http_port, "admin", password.trim());

@@ -44,7 +44,7 @@ fn the_access_entry_is_on_disk_before_the_video_is_sent() {
         stdout: None,
     };
     assert!(wait_until(Duration::from_secs(30), || {
-        std::net::TcpStream::connect(("127.0.0.1", site.http)).is_ok()
+        listening(site.http)
     }));
     assert!(wait_until(Duration::from_secs(30), || site
         .recordings("yard")["segments"]
@@ -176,7 +176,7 @@ fn a_stop_signal_right_after_start_is_a_graceful_stop() {
             .spawn()
             .unwrap();
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", site.http)).is_err() {
+        while !listening(site.http) {
             assert!(
                 std::time::Instant::now() < deadline,
                 "recorder did not start"

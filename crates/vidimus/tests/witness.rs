@@ -108,9 +108,7 @@ fn witnesses_catch_rollbacks_rewrites_and_key_swaps() {
         name: "witness".into(),
         stdout: None,
     };
-    assert!(wait_until(Duration::from_secs(10), || {
-        std::net::TcpStream::connect(("127.0.0.1", wport)).is_ok()
-    }));
+    assert!(wait_until(Duration::from_secs(10), || { listening(wport) }));
     let mut config = std::fs::read_to_string(site.config()).unwrap();
     config.push_str(&format!(
         "[[integrity.witness]]\nurl = \"{wurl}\"\nkey = \"{wkey}\"\n"
@@ -331,9 +329,7 @@ fn witness_closes_idle_connections_and_bounds_them() {
         name: "witness".into(),
         stdout: None,
     };
-    assert!(wait_until(Duration::from_secs(10), || {
-        std::net::TcpStream::connect(("127.0.0.1", wport)).is_ok()
-    }));
+    assert!(wait_until(Duration::from_secs(10), || { listening(wport) }));
     // A peer that trickles a byte every 4 s: never idle, yet closed within its
     // lifetime (30 s).
     let trickler = std::thread::spawn(move || {

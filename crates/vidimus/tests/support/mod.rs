@@ -62,12 +62,32 @@ pub fn shared() -> PathBuf {
     .join("../../../shared")
 }
 
+/// Whether something listens on 127.0.0.1:`port`. A free port is an ephemeral one,
+/// so a connection attempt can be given it as its own local port and connect to
+/// itself (TCP simultaneous open) while nothing listens: that is not a listener.
+pub fn listening(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port))
+        .is_ok_and(|s| s.local_addr().ok() != s.peer_addr().ok())
+}
+
+/// A port nothing listens on now, never handed out before in this test process: the
+/// tests of a binary run side by side, and the kernel may offer a port it just gave
+/// one of them (released, not yet bound by the server it was for) to another — two
+/// servers on one port, and a signal meant for one reaching the other.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut given = GIVEN.lock().unwrap();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A child process killed when dropped.
@@ -263,7 +283,7 @@ impl Site {
                 "recorder exited early; log:\n{}",
                 self.log_text()
             );
-            std::net::TcpStream::connect(("127.0.0.1", self.http)).is_ok()
+            listening(self.http)
         });
         assert!(ok, "recorder did not start serving");
         p
