@@ -1,9 +1,14 @@
 //! Reading a program stream back (a device's or a lower platform's, over RTP or from
 //! a file): packs, system headers, PSMs and PES packets found by their start codes;
-//! the video stream's (0xE0) PES payloads joined into access units, a new one at each
-//! PES that carries a PTS. Whatever cannot be a stream is skipped to the next start
-//! code and counted, never trusted: lengths are checked against what is there, and an
-//! access unit larger than [`MAX_ACCESS_UNIT`] is dropped.
+//! the video stream's (0xE0) PES payloads joined and cut into access units where the
+//! codec's NAL units say one begins (an access unit delimiter, parameter sets or SEI
+//! after a picture, a picture's first slice) — packers differ in how they lay access
+//! units into PES packets, and some put the end of one and the start of the next in
+//! one. A PES's PTS (and DTS) goes to the first access unit that starts in it. Until
+//! a PSM names the codec, each PES with a PTS starts an access unit. Whatever cannot
+//! be a stream is skipped to the next start code and counted, never trusted: lengths
+//! are checked against what is there, and an access unit larger than
+//! [`MAX_ACCESS_UNIT`] is dropped.
 
 use crate::{VIDEO_STREAM_ID, VideoCodec};
 
@@ -23,12 +28,24 @@ pub struct DemuxedFrame {
     pub data: Vec<u8>,
 }
 
+/// The access unit being gathered.
+#[derive(Debug)]
+struct Gathering {
+    frame: DemuxedFrame,
+    /// A picture's NAL unit is in it.
+    vcl: bool,
+    /// Where the search for the next NAL unit resumes.
+    scanned: usize,
+}
+
 /// Reads a program stream pushed to it in pieces of any size.
 #[derive(Debug, Default)]
 pub struct PsDemuxer {
     buf: Vec<u8>,
     codec: Option<VideoCodec>,
-    current: Option<DemuxedFrame>,
+    current: Option<Gathering>,
+    /// The times of a PES whose access unit has not begun yet.
+    pending: Option<(Option<u64>, Option<u64>)>,
     /// The current access unit outgrew [`MAX_ACCESS_UNIT`]: its PES packets are
     /// dropped until the next one with a PTS.
     oversized: bool,
@@ -38,6 +55,16 @@ pub struct PsDemuxer {
 impl PsDemuxer {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A demuxer that knows the codec before any PSM says it (from the session's
+    /// SDP, or a packer that writes no PSM, as ffmpeg's does not); a PSM still
+    /// overrides it.
+    pub fn expecting(codec: VideoCodec) -> Self {
+        PsDemuxer {
+            codec: Some(codec),
+            ..Self::default()
+        }
     }
 
     /// Bytes skipped so far because they were not part of a stream (garbage, a lost
@@ -96,7 +123,11 @@ impl PsDemuxer {
     /// The last access unit, at the end of the stream.
     pub fn finish(&mut self) -> Option<DemuxedFrame> {
         self.buf.clear();
-        self.current.take().filter(|f| !f.data.is_empty())
+        self.pending = None;
+        self.current
+            .take()
+            .map(|g| g.frame)
+            .filter(|f| !f.data.is_empty())
     }
 
     /// The unit at the start of `b` (which begins with a start code).
@@ -196,35 +227,123 @@ impl PsDemuxer {
             _ => (None, None),
         };
         if pts.is_some() {
-            if let Some(f) = self.current.take().filter(|f| !f.data.is_empty()) {
-                out.push(f);
-            }
             self.oversized = false;
-            self.current = Some(DemuxedFrame {
-                codec: self.codec,
-                pts,
-                dts,
-                data: Vec::new(),
-            });
+            match self.codec {
+                // The codec unknown: the PES with a PTS starts the access unit.
+                None => {
+                    if let Some(g) = self.current.take().filter(|g| !g.frame.data.is_empty()) {
+                        out.push(g.frame);
+                    }
+                    self.pending = None;
+                    self.current = Some(self.gathering(Some((pts, dts))));
+                }
+                Some(_) => self.pending = Some((pts, dts)),
+            }
         }
         if self.oversized {
             self.skipped += payload.len() as u64;
             return true;
         }
-        let f = self.current.get_or_insert_with(|| DemuxedFrame {
-            codec: self.codec,
-            pts: None,
-            dts: None,
-            data: Vec::new(),
-        });
-        if f.data.len() + payload.len() > MAX_ACCESS_UNIT {
-            self.skipped += (f.data.len() + payload.len()) as u64;
+        if self.current.is_none() {
+            let times = self.pending.take();
+            self.current = Some(self.gathering(times));
+        }
+        let g = self.current.as_mut().expect("set above");
+        if g.frame.data.len() + payload.len() > MAX_ACCESS_UNIT {
+            self.skipped += (g.frame.data.len() + payload.len()) as u64;
             self.current = None;
+            self.pending = None;
             self.oversized = true;
             return true;
         }
-        f.data.extend_from_slice(payload);
+        g.frame.data.extend_from_slice(payload);
+        if let Some(codec) = self.codec {
+            self.cut(codec, out);
+        }
         true
+    }
+
+    fn gathering(&self, times: Option<(Option<u64>, Option<u64>)>) -> Gathering {
+        let (pts, dts) = times.unwrap_or((None, None));
+        Gathering {
+            frame: DemuxedFrame {
+                codec: self.codec,
+                pts,
+                dts,
+                data: Vec::new(),
+            },
+            vcl: false,
+            scanned: 0,
+        }
+    }
+
+    /// Cuts the access unit being gathered where the next one begins, as often as
+    /// its NAL units say.
+    fn cut(&mut self, codec: VideoCodec, out: &mut Vec<DemuxedFrame>) {
+        // The NAL header, and the byte after it (the first slice's flag), after the
+        // start code.
+        let need = match codec {
+            VideoCodec::H264 => 2,
+            VideoCodec::H265 => 3,
+        };
+        loop {
+            let g = self.current.as_mut().expect("gathering");
+            let data = &g.frame.data;
+            let Some(q) = find_start(&data[g.scanned..]).map(|q| q + g.scanned) else {
+                g.scanned = data.len().saturating_sub(2);
+                return;
+            };
+            let h = q + 3;
+            if data.len() < h + need {
+                g.scanned = q;
+                return;
+            }
+            let (begins, vcl) = match codec {
+                VideoCodec::H264 => {
+                    let t = data[h] & 0x1F;
+                    let vcl = matches!(t, 1 | 5);
+                    let begins = match t {
+                        9 => true,
+                        6..=8 | 14 | 15 => g.vcl,
+                        1 | 5 => g.vcl && data[h + 1] & 0x80 != 0,
+                        _ => false,
+                    };
+                    (begins, vcl)
+                }
+                VideoCodec::H265 => {
+                    let t = (data[h] >> 1) & 0x3F;
+                    let vcl = t < 32;
+                    let begins = match t {
+                        35 => true,
+                        32..=34 | 39 | 41..=44 | 48..=55 => g.vcl,
+                        0..=31 => g.vcl && data[h + 2] & 0x80 != 0,
+                        _ => false,
+                    };
+                    (begins, vcl)
+                }
+            };
+            // A four-byte start code's leading zero goes with the NAL unit it starts.
+            let at = if q > 0 && data[q - 1] == 0 { q - 1 } else { q };
+            if begins && at > 0 {
+                let rest = g.frame.data.split_off(at);
+                let times = self.pending.take();
+                let mut next = self.gathering(times);
+                next.frame.data = rest;
+                let done = std::mem::replace(self.current.as_mut().expect("gathering"), next);
+                out.push(done.frame);
+                continue;
+            }
+            if begins {
+                // At the very start: the access unit begins here; a PES's times not
+                // yet used are its own.
+                if let Some((pts, dts)) = self.pending.take() {
+                    g.frame.pts = pts;
+                    g.frame.dts = dts;
+                }
+            }
+            g.vcl |= vcl;
+            g.scanned = h;
+        }
     }
 }
 
@@ -257,8 +376,19 @@ mod tests {
     use crate::PsMuxer;
     use proptest::prelude::*;
 
+    /// An H.264 key picture of one slice (IDR, first_mb_in_slice 0).
     fn au(n: usize, seed: u8) -> Vec<u8> {
-        let mut v = vec![0, 0, 0, 1, 0x65];
+        picture(&[0x65, 0x88], n, seed)
+    }
+
+    /// An H.265 key picture of one slice (IDR_W_RADL, first_slice_segment_in_pic).
+    fn au265(n: usize, seed: u8) -> Vec<u8> {
+        picture(&[0x26, 0x01, 0x88], n, seed)
+    }
+
+    fn picture(header: &[u8], n: usize, seed: u8) -> Vec<u8> {
+        let mut v = vec![0, 0, 0, 1];
+        v.extend_from_slice(header);
         // No start code inside: payload bytes never hold two zeros in a row.
         v.extend((0..n).map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed) | 1));
         v
@@ -270,7 +400,7 @@ mod tests {
         let frames: Vec<(Vec<u8>, u64, bool)> = (0..6)
             .map(|i| {
                 (
-                    au(if i == 2 { 150_000 } else { 900 }, i as u8),
+                    au265(if i == 2 { 150_000 } else { 900 }, i as u8),
                     3600 * i,
                     i % 3 == 0,
                 )

@@ -1,11 +1,13 @@
 //! The program streams we write are what a third party reads: Debian's `ffprobe -f
 //! mpeg` finds the codec and every frame, and `ffmpeg` decodes them without an error,
-//! for H.264 and H.265 (the sample clips, their access units as recorded).
+//! for H.264 and H.265 (the sample clips, their access units as recorded). And what
+//! ffmpeg packs — PES packets that do not follow access units, no PSM — our demuxer
+//! cuts back into the clip's access units, picture for picture.
 
 use mp4_atom::{Codec, Decode};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use vidimus_ps::{PsMuxer, VideoCodec};
+use vidimus_ps::{PsDemuxer, PsMuxer, VideoCodec};
 
 fn clip(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -144,4 +146,71 @@ fn ffprobe_reads_every_h264_and_h265_frame_and_ffmpeg_decodes_them() {
         assert_eq!(probe(&ps), (codec.to_owned(), frames), "{name}");
         decodes_cleanly(&ps);
     }
+}
+
+/// The picture NAL units (VCL, H.265 types 0..=31) of an Annex B access unit.
+fn pictures_265(au: &[u8]) -> Vec<&[u8]> {
+    let mut starts = Vec::new();
+    let mut i = 0;
+    while i + 3 <= au.len() {
+        if au[i..i + 3] == [0, 0, 1] {
+            starts.push(i + 3);
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    let mut out = Vec::new();
+    for (k, &s) in starts.iter().enumerate() {
+        let mut e = starts.get(k + 1).map_or(au.len(), |n| n - 3);
+        while e > s && au[e - 1] == 0 {
+            e -= 1; // the next start code's leading zero, or trailing zeros
+        }
+        if s < e && (au[s] >> 1) & 0x3F < 32 {
+            out.push(&au[s..e]);
+        }
+    }
+    out
+}
+
+#[test]
+fn ffmpegs_program_stream_is_cut_back_into_the_clips_access_units() {
+    let name = "cam-h265-720p25.mp4";
+    let dir = tempfile::tempdir().unwrap();
+    let ps = dir.path().join("ffmpeg.ps");
+    let st = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(clip(name))
+        .args([
+            "-an",
+            "-c:v",
+            "copy",
+            "-bsf:v",
+            "hevc_mp4toannexb",
+            "-f",
+            "vob",
+        ])
+        .arg(&ps)
+        .status()
+        .expect("ffmpeg");
+    assert!(st.success());
+    let (_, aus) = access_units(&clip(name));
+    let bytes = std::fs::read(&ps).unwrap();
+    let mut d = PsDemuxer::expecting(VideoCodec::H265);
+    let mut got = Vec::new();
+    for c in bytes.chunks(1400) {
+        got.extend(d.push(c));
+    }
+    got.extend(d.finish());
+    assert_eq!(got.len(), aus.len());
+    for (i, (g, (au, ..))) in got.iter().zip(&aus).enumerate() {
+        assert_eq!(pictures_265(&g.data), pictures_265(au), "access unit {i}");
+    }
+    // Most have their own PTS (a few share a PES with the one before, so have none).
+    let timed = got.iter().filter(|g| g.pts.is_some()).count();
+    assert!(
+        timed * 100 >= got.len() * 95,
+        "{timed} of {} timed",
+        got.len()
+    );
 }
