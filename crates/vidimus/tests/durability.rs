@@ -11,8 +11,14 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 use support::*;
 
+/// The two tests run one at a time: both time a recorder's start-up closely, and the
+/// stop-signal test has twice (in CI) signalled a recorder that was not yet ready
+/// while the other ran beside it.
+static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn the_access_entry_is_on_disk_before_the_video_is_sent() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
     if Command::new("strace").arg("-V").output().is_err() {
         panic!("strace is missing: run ./scripts/test.sh, which installs it");
     }
@@ -164,6 +170,7 @@ fn signal_and_wait(child: &mut std::process::Child, signal: &str) -> std::proces
 /// killed the recorder without its last checkpoint.)
 #[test]
 fn a_stop_signal_right_after_start_is_a_graceful_stop() {
+    let _alone = ALONE.lock().unwrap_or_else(|e| e.into_inner());
     use std::io::{BufRead, BufReader};
     for signal in ["-TERM", "-INT"] {
         // The recorder: signalled as soon as its port accepts.
@@ -184,10 +191,18 @@ fn a_stop_signal_right_after_start_is_a_graceful_stop() {
             assert!(rec.try_wait().unwrap().is_none(), "{}", site.log_text());
             std::thread::sleep(Duration::from_millis(1));
         }
+        // Who listens on the port when the signal goes (for a failure's message).
+        let listener = Command::new("ss")
+            .args(["-ltnpH", &format!("sport = :{}", site.http)])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
         let st = signal_and_wait(&mut rec, signal);
         assert!(
             st.success(),
-            "recorder {signal}: {st:?}\n{}",
+            "recorder {signal} (pid {}): {st:?}\nlistening on {} then: {listener}\n{}",
+            rec.id(),
+            site.http,
             site.log_text()
         );
         assert!(
