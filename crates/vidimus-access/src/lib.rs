@@ -7,6 +7,7 @@
 //! become grants ([`request`], Art. 33–35). All sans-IO. The decisions at access
 //! time are Cedar policies (`vidimus-policy`).
 
+pub mod digest;
 pub mod org;
 pub mod password;
 pub mod ratelimit;

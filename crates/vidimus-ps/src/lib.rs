@@ -14,7 +14,7 @@
 
 mod demux;
 pub mod rtp;
-pub use demux::{DemuxedFrame, PsDemuxer};
+pub use demux::{DemuxedFrame, MAX_ACCESS_UNIT, PsDemuxer};
 
 /// The video codec of the stream, as the PSM names it (ISO/IEC 13818-1 Table 2-34;
 /// GB/T 28181-2022 Annex C).
