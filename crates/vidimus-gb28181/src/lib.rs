@@ -13,10 +13,13 @@
 //! - [`sdp`]: the SDP of media sessions (`y=` SSRC, `f=`, `a=setup`, `u=`, `t=`);
 //! - [`mansrtsp`]: playback control (PLAY with Scale and Range, PAUSE, TEARDOWN);
 //! - [`id`]: the 20-digit codes of platforms, devices and channels;
+//! - [`cascade`]: a lower platform's link to its superior — registration with digest,
+//!   refresh, keepalive, recovery, UDP retransmission, queries handed to the caller;
 //!
 //! The sockets, timers and what a session does with a camera live in the binary's
 //! transport at the edge. Digest authentication is `vidimus_access::digest`.
 
+pub mod cascade;
 pub mod id;
 pub mod manscdp;
 pub mod mansrtsp;

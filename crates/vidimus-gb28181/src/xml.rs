@@ -184,12 +184,12 @@ impl Element {
         s.push('<');
         s.push_str(&self.name);
         for (n, v) in &self.attrs {
-            s.push_str(&format!(" {n}=\"{}\"", escape(v)));
+            s.push_str(&format!(" {n}=\"{}\"", escape(v, true)));
         }
         s.push('>');
         // Text before the children: MANSCDP has no mixed content, but what was read is
         // written back whole.
-        s.push_str(&escape(&self.text));
+        s.push_str(&escape(&self.text, false));
         if !self.children.is_empty() {
             for c in &self.children {
                 s.push_str("\r\n");
@@ -203,8 +203,14 @@ impl Element {
     }
 }
 
-fn escape(s: &str) -> Cow<'_, str> {
-    if !s.contains(['<', '>', '&', '"', '\'']) {
+/// `s` escaped for element text, or for an attribute value (`attr`). A reader turns a
+/// raw CR into LF, and tabs and line ends in attribute values into spaces: those are
+/// written as character references, so what is read back is what was written.
+fn escape(s: &str, attr: bool) -> Cow<'_, str> {
+    let special = |c: char| {
+        matches!(c, '<' | '>' | '&' | '"' | '\'' | '\r') || (attr && matches!(c, '\n' | '\t'))
+    };
+    if !s.contains(special) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -215,6 +221,9 @@ fn escape(s: &str) -> Cow<'_, str> {
             '&' => out.push_str("&amp;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#13;"),
+            '\n' if attr => out.push_str("&#10;"),
+            '\t' if attr => out.push_str("&#9;"),
             c => out.push(c),
         }
     }
@@ -383,6 +392,11 @@ mod tests {
             let back = parse(&decode(&bytes).unwrap().0).unwrap();
             assert_eq!(back, e);
         }
+        let mut odd = Element::new("A");
+        odd.text = "one\rtwo\r\nthree".into();
+        odd.attrs.push(("x".into(), "a\tb\nc\rd".into()));
+        let back = parse(&decode(&odd.to_document(Charset::Utf8)).unwrap().0).unwrap();
+        assert_eq!(back, odd, "CRs, tabs and line ends survive");
         let empty = parse("<a><b/><c x='1'/></a>").unwrap();
         assert_eq!(empty.children.len(), 2);
         assert_eq!(empty.child("c").unwrap().attr("x"), Some("1"));

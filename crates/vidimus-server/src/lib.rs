@@ -45,6 +45,7 @@ pub mod console;
 pub mod custody;
 pub mod db;
 pub mod error;
+pub mod gb28181;
 pub mod grants;
 pub mod handout;
 pub mod language;
@@ -126,6 +127,8 @@ pub struct AppState {
     pub publisher: Option<Arc<dyn publication::PublicationEngine>>,
     /// Publications being made and made in this run.
     pub publications: publication::Jobs,
+    /// The GB/T 28181 links to superior platforms and their status.
+    pub gb28181: gb28181::Links,
 }
 
 impl AppState {
@@ -162,6 +165,7 @@ impl AppState {
             thumbs: Arc::default(),
             publisher: None,
             publications: publication::Jobs::new(),
+            gb28181: gb28181::Links::default(),
             signing_key: None,
         })
     }
@@ -400,6 +404,7 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
         {
             let mut m = s.stats.prometheus();
             status::prometheus(&s, &mut m);
+            s.gb28181.prometheus(&mut m);
             m
         },
     )

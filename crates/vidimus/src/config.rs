@@ -41,8 +41,175 @@ pub struct Config {
     /// `[publication]`: the anonymizer's weights (Art. 31).
     #[serde(default)]
     pub publication: PublicationSection,
+    /// `[gb28181]`: links up to superior platforms over GB/T 28181 (Art. 21).
+    #[serde(default)]
+    pub gb28181: Gb28181Section,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<CameraSection>,
+}
+
+/// `[gb28181]`: this platform as a lower platform of GB/T 28181 superiors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gb28181Section {
+    /// This platform's 20-digit code (type 200: a SIP server).
+    pub id: Option<String>,
+    /// The local SIP socket (UDP). Default `0.0.0.0:5060`.
+    pub sip_bind: Option<String>,
+    /// `host:port` the superiors reach this platform at (Via and Contact; behind NAT
+    /// the outside address). Default: `sip_bind`, which must then not be 0.0.0.0.
+    pub sip_address: Option<String>,
+    #[serde(default, rename = "superior")]
+    pub superiors: Vec<SuperiorSection>,
+}
+
+/// `[[gb28181.superior]]`: one superior platform and what is shared with it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuperiorSection {
+    /// A name for the console, logs and metrics.
+    pub name: String,
+    /// The superior's 20-digit code.
+    pub id: String,
+    /// Its SIP domain; default the first ten digits of its code.
+    pub realm: Option<String>,
+    /// `host:port` of its SIP server.
+    pub address: String,
+    /// `udp` (TCP signalling is not built yet).
+    #[serde(default = "default_sip_transport")]
+    pub transport: String,
+    /// The digest user name; default this platform's code.
+    pub username: Option<String>,
+    pub password: String,
+    /// Registration lifetime asked for. Default 3600 s.
+    #[serde(default = "default_expires", with = "humantime_serde_compat")]
+    pub expires: Duration,
+    #[serde(default = "default_keepalive", with = "humantime_serde_compat")]
+    pub keepalive: Duration,
+    /// Keepalives unanswered before the link is lost and registered again. Default 3.
+    #[serde(default = "default_keepalive_misses")]
+    pub keepalive_misses: u32,
+    /// `GB2312` (read and written as GB18030; the standard's charset) or `UTF-8`, for
+    /// what this platform sends of its own (answers go in the query's charset).
+    #[serde(default = "default_charset")]
+    pub charset: String,
+    /// `2022` (X-GB-Ver 3.0) or `2016` (2.0).
+    #[serde(default = "default_gb_version")]
+    pub version: String,
+    /// The names of the cameras shared with this superior (its catalog).
+    #[serde(default)]
+    pub cameras: Vec<String>,
+}
+
+fn default_sip_transport() -> String {
+    "udp".into()
+}
+fn default_expires() -> Duration {
+    Duration::from_secs(3600)
+}
+fn default_keepalive() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_keepalive_misses() -> u32 {
+    3
+}
+fn default_charset() -> String {
+    "GB2312".into()
+}
+fn default_gb_version() -> String {
+    "2022".into()
+}
+
+impl Config {
+    /// The GB/T 28181 cascade `[gb28181]` asks for, checked; `None` without superiors.
+    pub fn cascade(&self) -> anyhow::Result<Option<vidimus_server::gb28181::CascadeConfig>> {
+        use vidimus_gb28181::cascade::{LinkConfig, SipTransport};
+        use vidimus_gb28181::id::GbId;
+        use vidimus_gb28181::xml::Charset;
+        let g = &self.gb28181;
+        if g.superiors.is_empty() {
+            return Ok(None);
+        }
+        let id =
+            g.id.as_deref()
+                .context("[gb28181] id: this platform's 20-digit code is needed for superiors")?;
+        let local_id = GbId::parse(id).context("[gb28181] id")?;
+        let bind = g.sip_bind.clone().unwrap_or_else(|| "0.0.0.0:5060".into());
+        let bind: std::net::SocketAddr = bind
+            .parse()
+            .with_context(|| format!("[gb28181] sip_bind {bind:?}: expected IP:port"))?;
+        let local_addr = match &g.sip_address {
+            Some(a) => a.clone(),
+            None if bind.ip().is_unspecified() => bail!(
+                "[gb28181] sip_address: the address superiors reach this platform at is needed when sip_bind is {bind}"
+            ),
+            None => bind.to_string(),
+        };
+        let mut superiors = Vec::new();
+        for s in &g.superiors {
+            let at = |field: &str| format!("[[gb28181.superior]] {:?} {field}", s.name);
+            let superior_id = GbId::parse(&s.id).with_context(|| at("id"))?;
+            let transport = match s.transport.to_ascii_lowercase().as_str() {
+                "udp" => SipTransport::Udp,
+                "tcp" => bail!(
+                    "{}: TCP signalling is not built yet; use udp",
+                    at("transport")
+                ),
+                other => bail!("{}: {other:?} is not udp", at("transport")),
+            };
+            let charset = match s.charset.to_ascii_uppercase().as_str() {
+                "GB2312" | "GBK" | "GB18030" => Charset::Gb18030,
+                "UTF-8" | "UTF8" => Charset::Utf8,
+                other => bail!("{}: {other:?} is neither GB2312 nor UTF-8", at("charset")),
+            };
+            let gb_version = match s.version.as_str() {
+                "2022" => "3.0",
+                "2016" => "2.0",
+                other => bail!("{}: {other:?} is neither 2022 nor 2016", at("version")),
+            };
+            if s.password.is_empty() {
+                bail!("{}: empty", at("password"));
+            }
+            if !(60..=86_400).contains(&s.expires.as_secs()) {
+                bail!("{}: from 60 s to a day", at("expires"));
+            }
+            if !(5..=3600).contains(&s.keepalive.as_secs()) {
+                bail!("{}: from 5 s to an hour", at("keepalive"));
+            }
+            let known: Vec<&str> = self.cameras.iter().map(|c| c.name.as_str()).collect();
+            for c in &s.cameras {
+                if !known.contains(&c.as_str()) {
+                    bail!("{}: no camera is named {c:?}", at("cameras"));
+                }
+            }
+            superiors.push(vidimus_server::gb28181::SuperiorLink {
+                name: s.name.clone(),
+                cameras: s.cameras.clone(),
+                link: LinkConfig {
+                    local_id,
+                    local_addr: local_addr.clone(),
+                    superior_id,
+                    realm: s
+                        .realm
+                        .clone()
+                        .unwrap_or_else(|| superior_id.domain().to_owned()),
+                    superior_addr: s.address.clone(),
+                    transport,
+                    username: s.username.clone().unwrap_or_else(|| local_id.to_string()),
+                    password: s.password.clone(),
+                    expires: s.expires.as_secs() as u32,
+                    keepalive_ms: s.keepalive.as_millis() as u64,
+                    keepalive_misses: s.keepalive_misses,
+                    charset,
+                    gb_version: gb_version.into(),
+                },
+            });
+        }
+        Ok(Some(vidimus_server::gb28181::CascadeConfig {
+            bind,
+            superiors,
+        }))
+    }
 }
 
 /// `[publication]`: how publications are made from the console (Art. 31).

@@ -1085,6 +1085,23 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(anonymizing::default_models_dir),
     )));
+    let (cascade_stop, cascade_stopped) = tokio::sync::watch::channel(false);
+    let cascade = match cfg.cascade()? {
+        Some(c) => {
+            let st = state.clone();
+            let mut stopped = cascade_stopped.clone();
+            Some(tokio::spawn(async move {
+                if let Err(e) = vidimus_server::gb28181::run(st, c, async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+                {
+                    tracing::error!("GB/T 28181 links stopped: {e}");
+                }
+            }))
+        }
+        None => None,
+    };
     let stop = async {
         let _ = rx.await;
     };
@@ -1099,6 +1116,11 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
     // Logged before the recorder's last checkpoint, which then covers it.
     system_event(&cfg.data_dir, "recorder_stopped", serde_json::json!({}));
     let _ = tx.send(());
+    let _ = cascade_stop.send(true);
+    if let Some(c) = cascade {
+        // Unregistered from the superiors before the recorder stops.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), c).await;
+    }
     recorder.shutdown().await?;
     http.await??;
     Ok(())
@@ -1147,6 +1169,7 @@ async fn demo(
         tls: Default::default(),
         site: Default::default(),
         publication: Default::default(),
+        gb28181: Default::default(),
         cameras: (1..=cameras)
             .map(|i| config::CameraSection {
                 name: format!("demo-cam-{i}"),
