@@ -621,9 +621,6 @@ impl Link {
     }
 
     fn request(&mut self, r: Request, host: &str, events: &mut Vec<Event>) -> Option<Vec<u8>> {
-        if r.method == Method::Ack {
-            return None; // ACKs are never answered
-        }
         let branch = r.top_via().ok().and_then(|v| v.branch().map(str::to_owned));
         if let Some(b) = &branch
             && let Some((_, resp)) = self.answered.iter().find(|(k, _)| k == b)
@@ -635,6 +632,13 @@ impl Link {
         let from_superior = r.from().ok().and_then(|f| f.uri.user).as_deref()
             == Some(self.cfg.superior_id.as_str())
             && host.eq_ignore_ascii_case(self.cfg.superior_host());
+        if r.method == Method::Ack {
+            // Never answered; the superior's confirms a session for the caller.
+            if from_superior {
+                events.push(Event::Request(r));
+            }
+            return None;
+        }
         if !from_superior {
             self.stats.refused += 1;
             events.push(Event::Refused {
@@ -686,6 +690,93 @@ impl Link {
             self.answered.push_back((b, resp.clone()));
         }
         resp
+    }
+}
+
+/// A media session's dialog, as this side (the callee of the superior's `INVITE`)
+/// holds it (RFC 3261 §12.1.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dialog {
+    pub call_id: String,
+    /// Our tag (the `To` tag of our answers).
+    pub local_tag: String,
+    /// The `From` of the INVITE, with its tag: the `To` of our requests.
+    pub remote: String,
+    /// The `To` of the INVITE, without a tag: with ours, the `From` of our requests.
+    pub local: String,
+    /// Where our requests in the dialog go: the INVITE's `Contact`.
+    pub target: String,
+    /// Our next CSeq in the dialog.
+    pub cseq: u32,
+}
+
+impl Dialog {
+    /// The dialog an INVITE opens, answered with `local_tag`.
+    pub fn from_invite(r: &Request, local_tag: &str) -> Result<Dialog, crate::sip::SipError> {
+        let contact = r
+            .headers
+            .values("Contact")
+            .first()
+            .map(|c| NameAddr::parse(c))
+            .transpose()?;
+        let from = r.from()?;
+        Ok(Dialog {
+            call_id: r.call_id()?.to_owned(),
+            local_tag: local_tag.to_owned(),
+            remote: from.to_string(),
+            local: NameAddr {
+                params: Default::default(),
+                ..r.to()?
+            }
+            .to_string(),
+            target: contact.map_or(from.uri.to_string(), |c| c.uri.to_string()),
+            cseq: 1,
+        })
+    }
+}
+
+impl Link {
+    /// Answers a request the caller took ([`Event::Request`]); the answer is kept for
+    /// its retransmissions. `body` is `(content type, bytes)`.
+    pub fn answer(
+        &mut self,
+        r: &Request,
+        status: u16,
+        reason: &str,
+        to_tag: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Vec<u8> {
+        let mut resp = r.response(status, reason, Some(to_tag));
+        resp.headers.push(
+            "Contact",
+            format!("<sip:{}@{}>", self.cfg.local_id, self.cfg.local_addr),
+        );
+        resp.headers.push("User-Agent", "Vidimus");
+        if let Some((ctype, bytes)) = body {
+            resp.headers.push("Content-Type", ctype);
+            resp.body = bytes;
+        }
+        let branch = r.top_via().ok().and_then(|v| v.branch().map(str::to_owned));
+        let bytes = resp.to_bytes();
+        self.remember(branch, bytes)
+    }
+
+    /// A `BYE` ending `dialog` from this side (a grant revoked, the camera gone).
+    pub fn bye(&mut self, dialog: &mut Dialog, now: u64) -> Vec<u8> {
+        let branch = self.branch();
+        let mut r = Request::new(Method::Bye, dialog.target.clone());
+        r.headers.push("Via", self.via(&branch));
+        r.headers.push("Max-Forwards", "70");
+        r.headers
+            .push("From", format!("{};tag={}", dialog.local, dialog.local_tag));
+        r.headers.push("To", dialog.remote.clone());
+        r.headers.push("Call-ID", dialog.call_id.clone());
+        r.headers.push("CSeq", format!("{} BYE", dialog.cseq));
+        r.headers.push("User-Agent", "Vidimus");
+        dialog.cseq += 1;
+        let bytes = r.to_bytes();
+        self.track(branch, bytes.clone(), Purpose::Message, now);
+        bytes
     }
 }
 

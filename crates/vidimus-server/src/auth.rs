@@ -36,6 +36,22 @@ pub struct AuthUser {
     token_hash: Vec<u8>,
 }
 
+impl AuthUser {
+    /// A user acting through another door than a session: a GB/T 28181 superior
+    /// platform's configured account. Its accesses are decided under its grants like
+    /// any other user's; it has no session, so no CSRF token.
+    pub fn acting(user_id: i64, username: &str, role: &str) -> Self {
+        AuthUser {
+            user_id,
+            username: username.to_owned(),
+            role: role.to_owned(),
+            csrf_token: String::new(),
+            lang: Lang::default(),
+            token_hash: Vec::new(),
+        }
+    }
+}
+
 fn session_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)

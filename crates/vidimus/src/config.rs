@@ -99,6 +99,9 @@ pub struct SuperiorSection {
     /// The names of the cameras shared with this superior (its catalog).
     #[serde(default)]
     pub cameras: Vec<String>,
+    /// The Vidimus account (of the superior's organisation) whose grants decide its
+    /// live sessions; each is registered under it. Without one, sessions are refused.
+    pub user: Option<String>,
 }
 
 fn default_sip_transport() -> String {
@@ -185,6 +188,7 @@ impl Config {
             superiors.push(vidimus_server::gb28181::SuperiorLink {
                 name: s.name.clone(),
                 cameras: s.cameras.clone(),
+                user: s.user.clone(),
                 link: LinkConfig {
                     local_id,
                     local_addr: local_addr.clone(),

@@ -48,8 +48,74 @@ Content-Length: [len]
     )
 }
 
+/// A live INVITE for the channel, media to `media_port`, ACK, 5 s, BYE.
+fn invite(local_addr: &str, media_port: u16) -> String {
+    let sdp = format!(
+        "v=0\no={SUPERIOR_ID} 0 0 IN IP4 127.0.0.1\ns=Play\nc=IN IP4 127.0.0.1\nt=0 0\n\
+         m=video {media_port} RTP/AVP 96 98 97\na=recvonly\na=rtpmap:96 PS/90000\n\
+         a=rtpmap:98 H264/90000\na=rtpmap:97 MPEG4/90000\ny=0100000001\nf=\n"
+    );
+    let head = |method: &str, cseq: u32| {
+        format!(
+            "{method} sip:{CHANNEL}@{local_addr} SIP/2.0\n\
+             Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n\
+             From: <sip:{SUPERIOR_ID}@{REALM}>;tag=[pid]inv[call_number]\n\
+             To: <sip:{CHANNEL}@4403050000>{peer}\nCall-ID: [call_id]\nCSeq: {cseq} {method}\n\
+             Max-Forwards: 70\n",
+            peer = if method == "INVITE" {
+                ""
+            } else {
+                "[peer_tag_param]"
+            },
+        )
+    };
+    format!(
+        r#"<send retrans="500">
+    <![CDATA[
+{invite}Contact: <sip:{SUPERIOR_ID}@[local_ip]:[local_port]>
+Subject: {CHANNEL}:0100000001,{SUPERIOR_ID}:0
+Content-Type: application/sdp
+Content-Length: [len]
+
+{sdp}]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="200" rrs="true">
+    <action>
+      <ereg regexp="y=0100000001" search_in="body" check_it="true" assign_to="y"/>
+      <ereg regexp="a=sendonly" search_in="body" check_it="true" assign_to="dir"/>
+      <ereg regexp="a=rtpmap:96 PS/90000" search_in="body" check_it="true" assign_to="ps"/>
+    </action>
+  </recv>
+  <nop><action><log message="answer [$y] [$dir] [$ps]"/></action></nop>
+  <send>
+    <![CDATA[
+{ack}Content-Length: 0
+
+]]>
+  </send>
+  <pause milliseconds="5000"/>
+  <send retrans="500">
+    <![CDATA[
+{bye}Content-Length: 0
+
+]]>
+  </send>
+  <recv response="200"/>
+"#,
+        invite = head("INVITE", 20),
+        ack = head("ACK", 20),
+        bye = head("BYE", 21),
+    )
+}
+
 /// The scenario with this run's values.
-fn scenario(dir: &std::path::Path, password: &str, local_addr: &str) -> std::path::PathBuf {
+fn scenario(
+    dir: &std::path::Path,
+    password: &str,
+    local_addr: &str,
+    media_port: Option<u16>,
+) -> std::path::PathBuf {
     let template = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/superior.xml"),
     )
@@ -72,6 +138,10 @@ fn scenario(dir: &std::path::Path, password: &str, local_addr: &str) -> std::pat
     .concat();
     let text = template
         .replace("{QUERIES}", &queries)
+        .replace(
+            "{INVITE}",
+            &media_port.map_or(String::new(), |p| invite(local_addr, p)),
+        )
         .replace("{LOCAL_ID}", LOCAL_ID)
         .replace("{SUPERIOR_ID}", SUPERIOR_ID)
         .replace("{REALM}", REALM)
@@ -84,22 +154,129 @@ fn scenario(dir: &std::path::Path, password: &str, local_addr: &str) -> std::pat
     path
 }
 
-/// A site recording one camera, shared with the superior at `superior_port`.
-fn site_with_superior(superior_port: u16, sip_port: u16, password: &str) -> (Site, Proc) {
+/// The `[gb28181]` tables sharing camera "gate" with the superior at `superior_port`.
+fn gb_section(superior_port: u16, sip_port: u16, password: &str, user: Option<&str>) -> String {
+    let user = user.map_or(String::new(), |u| format!("user = \"{u}\"\n"));
+    format!(
+        "[gb28181]\nid = \"{LOCAL_ID}\"\nsip_bind = \"127.0.0.1:{sip_port}\"\n\
+         [[gb28181.superior]]\nname = \"district psb\"\nid = \"{SUPERIOR_ID}\"\n\
+         address = \"127.0.0.1:{superior_port}\"\npassword = \"{password}\"\n\
+         keepalive = \"30s\"\ncameras = [\"gate\"]\n{user}"
+    )
+}
+
+fn add_to_config(site: &Site, text: &str) {
+    let mut toml = std::fs::read_to_string(site.config()).unwrap();
+    toml.push_str(text);
+    std::fs::write(site.config(), toml).unwrap();
+}
+
+/// A site recording one camera, "gate".
+fn site_with_camera() -> (Site, Proc) {
     let (cam, url) = simcam("none");
     let site = Site::new(
         &[("gate", &format!("{url}/gate"))],
         "segment_duration = \"4s\"",
     );
-    let mut toml = std::fs::read_to_string(site.config()).unwrap();
-    toml.push_str(&format!(
-        "[gb28181]\nid = \"{LOCAL_ID}\"\nsip_bind = \"127.0.0.1:{sip_port}\"\n\
-         [[gb28181.superior]]\nname = \"district psb\"\nid = \"{SUPERIOR_ID}\"\n\
-         address = \"127.0.0.1:{superior_port}\"\npassword = \"{password}\"\n\
-         keepalive = \"30s\"\ncameras = [\"gate\"]\n"
-    ));
-    std::fs::write(site.config(), toml).unwrap();
     (site, cam)
+}
+
+fn pw(user: &str) -> String {
+    format!("{user}'s long password")
+}
+
+/// The district PSB, two of its officers, and their grant to watch "gate" live (Art.
+/// 33 ¶1, 34: two officers with work IDs, both confirmed). Officer li's account is the
+/// one the superior platform acts through.
+fn psb_grant(site: &Site) {
+    site.cli(&[
+        "org",
+        "add",
+        "--name",
+        "Nanshan PSB",
+        "--kind",
+        "public_security",
+        "--region",
+        "nanshan",
+    ]);
+    site.cli(&[
+        "camera",
+        "place",
+        "gate",
+        "--system",
+        "mall-7",
+        "--region",
+        "nanshan",
+        "--industry",
+        "retail",
+    ]);
+    add_member(
+        site,
+        "li",
+        &pw("li"),
+        "operator",
+        Some("Nanshan PSB"),
+        Some("PSB-0001"),
+    );
+    add_member(
+        site,
+        "wang",
+        &pw("wang"),
+        "operator",
+        Some("Nanshan PSB"),
+        Some("PSB-0002"),
+    );
+    let li = Client::login(site.http, "li", &pw("li"));
+    let wang = Client::login(site.http, "wang", &pw("wang"));
+    add_user(site, "mgr", &pw("mgr"), "admin");
+    let gate = Client::login(site.http, "mgr", &pw("mgr")).camera_id("gate");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let r = li.call(
+        "POST",
+        "/api/requests",
+        Some(serde_json::json!({"kind": "law_enforcement", "purpose": "watching the mall entrance over GB/T 28181",
+            "cameras": [gate], "from": format!("{:.3}", now - 3600.0), "to": format!("{:.3}", now),
+            "actions": ["view_live"], "days": 3,
+            "persons": [{"username": "li"}, {"username": "wang"}]})),
+    );
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let id = r.json()["request"]["id"].as_i64().unwrap();
+    let c = wang.call(
+        "POST",
+        &format!("/api/requests/{id}/confirm"),
+        Some(serde_json::json!({"password": pw("wang")})),
+    );
+    assert_eq!(
+        c.json()["request"]["status"],
+        "granted",
+        "{}",
+        String::from_utf8_lossy(&c.body)
+    );
+}
+
+/// RTP packets arriving at `socket` until none came for 3 s (at most `limit`).
+fn receive_rtp(socket: std::net::UdpSocket, limit: Duration) -> Vec<Vec<u8>> {
+    socket
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut packets = Vec::new();
+    let mut buf = vec![0u8; 65_536];
+    let mut got_any = false;
+    while started.elapsed() < limit {
+        match socket.recv(&mut buf) {
+            Ok(n) => {
+                got_any = true;
+                packets.push(buf[..n].to_vec());
+            }
+            Err(_) if got_any => break,
+            Err(_) => {}
+        }
+    }
+    packets
 }
 
 fn sipp(
@@ -170,11 +347,12 @@ fn gauge(metrics: &str, name: &str) -> Option<u64> {
 }
 
 #[test]
-fn a_superior_platform_registers_us_and_its_queries_are_answered() {
+fn a_superior_platform_registers_us_queries_and_watches_live() {
     let superior_port = free_port();
     let sip_port = free_port();
-    let (site, _cam) = site_with_superior(superior_port, sip_port, "Psb-2026");
+    let (site, _cam) = site_with_camera();
     let mut rec = site.serve();
+    psb_grant(&site);
     // Something recorded for RecordInfo to find.
     assert!(
         wait_until(Duration::from_secs(30), || {
@@ -185,11 +363,24 @@ fn a_superior_platform_registers_us_and_its_queries_are_answered() {
         "nothing recorded; log:\n{}",
         site.log_text()
     );
+    assert!(rec.terminate());
+    add_to_config(
+        &site,
+        &gb_section(superior_port, sip_port, "Psb-2026", Some("li")),
+    );
+    let media = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let media_port = media.local_addr().unwrap().port();
+    let receiver = std::thread::spawn(move || receive_rtp(media, Duration::from_secs(80)));
     let dir = tempfile::tempdir().unwrap();
-    let sc = scenario(dir.path(), "Psb-2026", &format!("127.0.0.1:{sip_port}"));
-    // Meanwhile Vidimus has been sending REGISTERs to nobody (retransmitted over UDP,
-    // or again after a back-off): SIPp, started late, gets one of them.
+    let sc = scenario(
+        dir.path(),
+        "Psb-2026",
+        &format!("127.0.0.1:{sip_port}"),
+        Some(media_port),
+    );
     let sipp = sipp(&sc, superior_port, 6, dir.path());
+    std::thread::sleep(Duration::from_millis(300));
+    let mut rec = site.serve();
     let (code, logs) = verdict(sipp, Duration::from_secs(90), dir.path());
     assert_eq!(
         code,
@@ -205,6 +396,98 @@ fn a_superior_platform_registers_us_and_its_queries_are_answered() {
         "{m}"
     );
     assert_eq!(gauge(&m, "vidimus_gb28181_refused_total"), Some(0), "{m}");
+
+    // The media: RTP with the SSRC asked for, carrying a program stream ffmpeg reads.
+    let packets = receiver.join().unwrap();
+    assert!(packets.len() > 100, "{} RTP packets", packets.len());
+    let mut parsed: Vec<_> = packets
+        .iter()
+        .map(|p| vidimus_ps::rtp::parse(p).expect("RTP"))
+        .collect();
+    assert!(
+        parsed
+            .iter()
+            .all(|p| p.ssrc == 100_000_001 && p.payload_type == 96)
+    );
+    parsed.sort_by_key(|p| p.seq);
+    let ps: Vec<u8> = parsed
+        .iter()
+        .flat_map(|p| p.payload.iter().copied())
+        .collect();
+    let file = dir.path().join("live.mpg");
+    std::fs::write(&file, &ps).unwrap();
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "mpeg",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+        ])
+        .args([
+            "-show_entries",
+            "stream=codec_name,nb_read_frames",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&probe.stdout).into_owned();
+    assert!(
+        probe.status.success() && probe.stderr.is_empty(),
+        "{text} {}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    let (codec, frames) = text.trim().split_once(',').unwrap();
+    assert_eq!(codec, "h264");
+    let frames: u32 = frames.parse().unwrap();
+    assert!(
+        frames >= 75,
+        "{frames} frames decoded from about 5 s at 25 fps"
+    );
+    let decode = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-f", "mpeg", "-i"])
+        .arg(&file)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        decode.status.success() && decode.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&decode.stderr)
+    );
+
+    // Registered: the session under li's grant, where it went, and its end with its bytes.
+    let reg: serde_json::Value =
+        serde_json::from_slice(&site.vidimus(&["register", "--json"]).stdout).unwrap();
+    let entries = reg.as_array().unwrap();
+    let start = entries
+        .iter()
+        .find(|e| e["served"]["protocol"] == "GB/T 28181")
+        .unwrap_or_else(|| panic!("no GB/T 28181 session in the register: {reg:#}"));
+    assert_eq!(start["user"], "li");
+    assert_eq!(start["served"]["ssrc"], "0100000001");
+    assert_eq!(start["served"]["channel"], CHANNEL);
+    assert_eq!(start["served"]["media"], format!("127.0.0.1:{media_port}"));
+    let sent: u64 = packets.iter().map(|p| p.len() as u64).sum();
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            let reg: serde_json::Value =
+                serde_json::from_slice(&site.vidimus(&["register", "--json"]).stdout).unwrap();
+            reg.as_array().unwrap().iter().any(|e| {
+                e["kind"] == "access_end"
+                    && e["served"]["protocol"] == "GB/T 28181"
+                    && e["ended"] == "the superior ended it (BYE)"
+                    && e["bytes"].as_u64() == Some(sent)
+            })
+        }),
+        "the session's end, with the {sent} bytes sent: {:#}",
+        serde_json::from_slice::<serde_json::Value>(&site.vidimus(&["register", "--json"]).stdout)
+            .unwrap()
+    );
     let log = site.log_text();
     assert!(!log.contains("Psb-2026"), "the password is never logged");
     assert!(rec.terminate(), "a clean stop");
@@ -214,9 +497,18 @@ fn a_superior_platform_registers_us_and_its_queries_are_answered() {
 fn a_wrong_password_is_refused_and_said_so() {
     let superior_port = free_port();
     let sip_port = free_port();
-    let (site, _cam) = site_with_superior(superior_port, sip_port, "not-the-password");
+    let (site, _cam) = site_with_camera();
+    add_to_config(
+        &site,
+        &gb_section(superior_port, sip_port, "not-the-password", None),
+    );
     let dir = tempfile::tempdir().unwrap();
-    let sc = scenario(dir.path(), "Psb-2026", &format!("127.0.0.1:{sip_port}"));
+    let sc = scenario(
+        dir.path(),
+        "Psb-2026",
+        &format!("127.0.0.1:{sip_port}"),
+        None,
+    );
     let sipp = sipp(&sc, superior_port, 1, dir.path());
     std::thread::sleep(Duration::from_millis(300));
     let mut rec = site.serve();

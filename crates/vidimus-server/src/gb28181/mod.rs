@@ -5,9 +5,14 @@
 //! information and status, and `RecordInfo` from the recorded segments.
 //!
 //! Each link's state, counters and a short log of what happened on it are kept in
-//! [`Links`], for `/metrics` and the console. Passwords are never logged. Media
-//! sessions (`INVITE`) are not offered yet: they are answered `488`, and said so in
-//! the link's log.
+//! [`Links`], for `/metrics` and the console. Passwords are never logged.
+//!
+//! A live `INVITE` for a shared channel is an access like any other: decided by the
+//! access policy under the grants of the account configured for that superior,
+//! registered before the first byte with where the media goes, watched (a revoked or
+//! expired grant ends it with a BYE), and registered again at its end with its length
+//! and bytes ([`media`] sends it). Playback and download sessions are not offered yet
+//! (488).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -26,6 +31,42 @@ use vidimus_store::MetadataStore;
 
 use crate::AppState;
 
+mod media;
+
+/// A live session of a superior's: answered, waiting for the ACK, then streaming.
+struct Session {
+    dialog: vidimus_gb28181::cascade::Dialog,
+    /// What the ACK starts; taken when it comes.
+    start: Option<Start>,
+    /// Ends the streaming, with why (the superior's BYE).
+    bye: Option<tokio::sync::oneshot::Sender<&'static str>>,
+    answered_at: u64,
+}
+
+struct Start {
+    path: media::Path,
+    sub: vidimus_recorder::live::LiveSubscription,
+    ssrc: u32,
+    handout: crate::handout::Handout,
+    end: crate::grants::LiveEnd,
+}
+
+/// What the event handler works with.
+struct Ctx<'a> {
+    state: &'a AppState,
+    socket: &'a tokio::net::UdpSocket,
+    tz: &'a TimeZone,
+    /// Sessions by link and Call-ID.
+    sessions: &'a mut std::collections::HashMap<(usize, String), Session>,
+    /// Media tasks say here that they ended (link, Call-ID).
+    ended: &'a tokio::sync::mpsc::UnboundedSender<(usize, String)>,
+    /// The address media is sent from.
+    media_ip: std::net::IpAddr,
+}
+
+/// An INVITE answered without an ACK this long is dropped (64·T1).
+const ACK_WITHIN_MS: u64 = 32_000;
+
 /// Catalog items per MESSAGE (UDP datagrams stay well under 8 KiB).
 const CATALOG_PAGE: usize = 4;
 /// Recordings per MESSAGE.
@@ -43,6 +84,9 @@ pub struct SuperiorLink {
     pub link: LinkConfig,
     /// Names of the cameras shared; only these are in its catalog.
     pub cameras: Vec<String>,
+    /// The account the superior's media sessions are decided and registered under
+    /// (its grants); `None`: sessions are refused.
+    pub user: Option<String>,
 }
 
 /// The cascade's configuration.
@@ -188,17 +232,41 @@ pub async fn run(
             .collect();
     }
     let tz = TimeZone::get(&state.time_zone).unwrap_or(TimeZone::UTC);
+    let mut sessions = std::collections::HashMap::new();
+    let (ended_tx, mut ended_rx) = tokio::sync::mpsc::unbounded_channel::<(usize, String)>();
+    let media_ip = match cfg.bind.ip() {
+        ip if ip.is_unspecified() => cfg
+            .superiors
+            .first()
+            .and_then(|s| s.link.local_addr.rsplit_once(':'))
+            .and_then(|(h, _)| h.trim_matches(['[', ']']).parse().ok())
+            .unwrap_or(ip),
+        ip => ip,
+    };
     tokio::pin!(stop);
     let mut buf = vec![0u8; 65_536];
     loop {
+        let mut ctx = Ctx {
+            state: &state,
+            socket: &socket,
+            tz: &tz,
+            sessions: &mut sessions,
+            ended: &ended_tx,
+            media_ip,
+        };
         // Timers.
         for (i, (s, link, addr)) in links.iter_mut().enumerate() {
             let mut events = Vec::new();
             for bytes in link.poll(ms(), &mut events) {
                 let _ = socket.send_to(&bytes, *addr).await;
             }
-            handle(&state, &socket, i, s, link, *addr, events, &tz, ms()).await;
+            handle(&mut ctx, i, s, link, *addr, events, ms()).await;
         }
+        // Sessions answered but never confirmed: dropped (their ends are registered
+        // as not opened).
+        let now = ms();
+        ctx.sessions
+            .retain(|_, v| v.start.is_none() || now < v.answered_at + ACK_WITHIN_MS);
         let wake = links
             .iter()
             .filter_map(|(_, l, _)| l.next_wake())
@@ -208,6 +276,15 @@ pub async fn run(
         tokio::select! {
             _ = &mut stop => break,
             _ = tokio::time::sleep(sleep) => {}
+            Some((i, call_id)) = ended_rx.recv() => {
+                // Streaming ended on this side (grant, camera): the superior is told.
+                if let (Some(mut session), Some((_, link, addr))) =
+                    (ctx.sessions.remove(&(i, call_id)), links.get_mut(i))
+                {
+                    let bytes = link.bye(&mut session.dialog, ms());
+                    let _ = socket.send_to(&bytes, *addr).await;
+                }
+            }
             r = socket.recv_from(&mut buf) => {
                 let Ok((n, from)) = r else { continue };
                 let data = &buf[..n];
@@ -225,7 +302,7 @@ pub async fn run(
                     // Answers go back where the request came from (rport).
                     let _ = socket.send_to(&bytes, from).await;
                 }
-                handle(&state, &socket, i, s, link, *addr, events, &tz, ms()).await;
+                handle(&mut ctx, i, s, link, *addr, events, ms()).await;
             }
         }
         for (i, (s, link, _)) in links.iter().enumerate() {
@@ -239,6 +316,16 @@ pub async fn run(
                 .unwrap_or_default();
             let st = status_of(s, link, ms(), log);
             state.gb28181.update(i, |l| *l = st);
+        }
+    }
+    // Sessions end with the service: each is told BYE, and its end registered.
+    for ((i, _), mut session) in sessions.drain() {
+        if let Some(tx) = session.bye.take() {
+            let _ = tx.send("the platform stopped");
+        }
+        if let Some((_, link, addr)) = links.get_mut(i) {
+            let bytes = link.bye(&mut session.dialog, ms());
+            let _ = socket.send_to(&bytes, *addr).await;
         }
     }
     for (i, (_, link, addr)) in links.iter_mut().enumerate() {
@@ -313,18 +400,16 @@ pub fn channel_id(local: &GbId, camera: CameraId) -> GbId {
     local.with_type(132).with_serial(camera as u32)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn handle(
-    state: &AppState,
-    socket: &tokio::net::UdpSocket,
+    ctx: &mut Ctx<'_>,
     i: usize,
     s: &SuperiorLink,
     link: &mut Link,
     addr: SocketAddr,
     events: Vec<Event>,
-    tz: &TimeZone,
     now: u64,
 ) {
+    let state = ctx.state;
     for e in events {
         match e {
             Event::StateChanged(st) => log(state, i, format!("link {st:?}")),
@@ -334,26 +419,14 @@ async fn handle(
                 i,
                 format!("refused a request from {from:?} at {host}: not the superior"),
             ),
-            Event::Request(r) => {
-                let what = r.method.to_string();
-                if what != "ACK" {
-                    let tag = format!("n{now}");
-                    let resp = r.response(488, "Not Acceptable Here", Some(&tag));
-                    let _ = socket.send_to(&resp.to_bytes(), addr).await;
-                    log(
-                        state,
-                        i,
-                        format!("{what} answered 488: media sessions are not offered yet"),
-                    );
-                }
-            }
+            Event::Request(r) => request(ctx, i, s, link, addr, r, now).await,
             Event::Query {
                 sn,
                 device_id,
                 command,
                 charset,
             } => {
-                let bodies = match answer(state, s, sn, &device_id, &command, tz).await {
+                let bodies = match answer(state, s, sn, &device_id, &command, ctx.tz).await {
                     Ok(b) => b,
                     Err(e) => {
                         log(
@@ -368,7 +441,7 @@ async fn handle(
                 for body in bodies {
                     // Answers go in the charset the query came in.
                     let bytes = link.message(&body, charset, now);
-                    let _ = socket.send_to(&bytes, addr).await;
+                    let _ = ctx.socket.send_to(&bytes, addr).await;
                 }
                 log(
                     state,
@@ -378,6 +451,260 @@ async fn handle(
             }
         }
     }
+}
+
+/// The superior's INVITE, ACK, BYE, CANCEL and the rest.
+async fn request(
+    ctx: &mut Ctx<'_>,
+    i: usize,
+    s: &SuperiorLink,
+    link: &mut Link,
+    addr: SocketAddr,
+    r: vidimus_gb28181::sip::Request,
+    now: u64,
+) {
+    use vidimus_gb28181::sip::Method;
+    let state = ctx.state;
+    let Ok(call_id) = r.call_id().map(str::to_owned) else {
+        return;
+    };
+    let tag = format!("v{now}x{i}");
+    let key = (i, call_id.clone());
+    match &r.method {
+        Method::Invite => {
+            let (status, reason, body, what) = match invite(ctx, i, s, &r, &tag).await {
+                Ok((sdp, mut session)) => {
+                    session.answered_at = now;
+                    ctx.sessions.insert(key, session);
+                    (200, "OK", Some(("application/sdp", sdp.into_bytes())), None)
+                }
+                Err((status, reason, why)) => (status, reason, None, Some(why)),
+            };
+            let bytes = link.answer(&r, status, reason, &tag, body);
+            let _ = ctx.socket.send_to(&bytes, addr).await;
+            match what {
+                None => log(state, i, format!("live session {call_id} answered 200")),
+                Some(why) => log(state, i, format!("INVITE answered {status}: {why}")),
+            }
+        }
+        Method::Ack => {
+            let Some(session) = ctx.sessions.get_mut(&key) else {
+                return;
+            };
+            let Some(start) = session.start.take() else {
+                return; // a retransmitted ACK
+            };
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            session.bye = Some(tx);
+            let ended = ctx.ended.clone();
+            let name = s.name.clone();
+            tokio::spawn(async move {
+                let Start {
+                    path,
+                    sub,
+                    ssrc,
+                    handout,
+                    end,
+                } = start;
+                let (bytes, why) = media::stream(path, sub, ssrc, handout, rx).await;
+                tracing::info!(superior = %name, bytes, ended = %why, "gb28181: live session ended");
+                end.finish(bytes, &why).await;
+                let _ = ended.send(key);
+            });
+        }
+        Method::Bye => {
+            let bytes = link.answer(&r, 200, "OK", &tag, None);
+            let _ = ctx.socket.send_to(&bytes, addr).await;
+            if let Some(mut session) = ctx.sessions.remove(&key) {
+                if let Some(tx) = session.bye.take() {
+                    let _ = tx.send("the superior ended it (BYE)");
+                }
+                log(
+                    state,
+                    i,
+                    format!("live session {call_id} ended by the superior"),
+                );
+            }
+        }
+        Method::Cancel => {
+            let bytes = link.answer(&r, 200, "OK", &tag, None);
+            let _ = ctx.socket.send_to(&bytes, addr).await;
+            ctx.sessions.remove(&key);
+        }
+        ref other => {
+            let bytes = link.answer(&r, 501, "Not Implemented", &tag, None);
+            let _ = ctx.socket.send_to(&bytes, addr).await;
+            log(state, i, format!("{other} answered 501: not offered yet"));
+        }
+    }
+}
+
+type Refusal = (u16, &'static str, String);
+
+/// Decides a live INVITE under the superior's account and its grants, registers it,
+/// and prepares its media: the SDP answer and the session waiting for its ACK.
+async fn invite(
+    ctx: &mut Ctx<'_>,
+    i: usize,
+    s: &SuperiorLink,
+    r: &vidimus_gb28181::sip::Request,
+    tag: &str,
+) -> Result<(String, Session), Refusal> {
+    use vidimus_gb28181::sdp::{MediaSdp, SessionKind, gb_ssrc};
+    let state = ctx.state;
+    let _ = i;
+    let offer = MediaSdp::parse(&r.body)
+        .map_err(|e| (400, "Bad Request", format!("the offer's SDP: {e}")))?;
+    if offer.kind != SessionKind::Play {
+        return Err((
+            488,
+            "Not Acceptable Here",
+            format!(
+                "{} sessions are not offered yet (live only)",
+                offer.kind.as_str()
+            ),
+        ));
+    }
+    if offer.ps_payload().is_none() {
+        return Err((
+            488,
+            "Not Acceptable Here",
+            "the offer has no PS/90000 payload".into(),
+        ));
+    }
+    let channel = vidimus_gb28181::sip::SipUri::parse(&r.uri)
+        .ok()
+        .and_then(|u| u.user)
+        .unwrap_or_default();
+    let shared = shared(state, s)
+        .await
+        .map_err(|e| (500, "Server Internal Error", e.message))?;
+    let Some((channel_id, camera, _)) = shared
+        .iter()
+        .find(|(id, _, _)| id.as_str() == channel)
+        .cloned()
+    else {
+        return Err((
+            404,
+            "Not Found",
+            format!("{channel:?} is no channel shared with this superior"),
+        ));
+    };
+    let Some(username) = s.user.clone() else {
+        return Err((
+            403,
+            "Forbidden",
+            "no account is configured for this superior ([[gb28181.superior]] user): its sessions have no grant to be decided under".into(),
+        ));
+    };
+    let name = username.clone();
+    let user = state
+        .db
+        .run(move |db| Ok(vidimus_store::users::AccessStore::user_by_name(db, &name)?))
+        .await
+        .map_err(|e| (500, "Server Internal Error", e.message))?
+        .ok_or_else(|| {
+            (
+                403,
+                "Forbidden",
+                format!("the superior's account {username:?} does not exist"),
+            )
+        })?;
+    let who = crate::auth::AuthUser::acting(user.id, &user.username, &user.role);
+    let now = state.clocks.realtime();
+    let granted = crate::grants::authorize(
+        state,
+        &who,
+        crate::grants::Ask {
+            action: vidimus_access::request::Action::ViewLive,
+            camera_id: camera,
+            from: now,
+            to: now,
+            whereabouts: None,
+            grant_id: None,
+            export_id: None,
+        },
+    )
+    .await
+    .map_err(|e| (403, "Forbidden", e.message))?
+    .not_view_only(state, crate::grants::NotViewOnly::Live)
+    .await
+    .map_err(|e| (403, "Forbidden", e.message))?;
+    if granted.mask.is_some() {
+        let e = granted
+            .refuse_with(
+                state,
+                axum::http::StatusCode::CONFLICT,
+                "privacy_masked",
+                "the camera has privacy masks and GB/T 28181 sessions send the camera's own bytes: not sent (masked sessions are not built yet)",
+            )
+            .await;
+        return Err((403, "Forbidden", e.message));
+    }
+    let (mut granted, handout) = granted
+        .watch(state, false)
+        .await
+        .map_err(|e| (486, "Busy Here", e.message))?;
+    let (path, transport, port) = media::prepare(&offer, ctx.media_ip)
+        .await
+        .map_err(|e| (488, "Not Acceptable Here", e.to_string()))?;
+    // The SSRC the superior asked for, exactly (cascades drop streams whose SSRC
+    // differs); the standard's if it asked none.
+    let ssrc = offer.ssrc.unwrap_or_else(|| {
+        gb_ssrc(
+            SessionKind::Play,
+            s.link.local_id.domain(),
+            (camera % 10_000) as u16,
+        )
+    });
+    let transport_name = match transport {
+        vidimus_gb28181::sdp::Transport::Udp => "UDP",
+        vidimus_gb28181::sdp::Transport::Tcp(vidimus_gb28181::sdp::Setup::Active) => "TCP active",
+        vidimus_gb28181::sdp::Transport::Tcp(_) => "TCP passive",
+    };
+    granted
+        .register(
+            state,
+            serde_json::json!({"outcome": "served", "served": {
+                "protocol": "GB/T 28181", "superior": s.name, "superior_id": s.link.superior_id.to_string(),
+                "channel": channel_id.to_string(), "media": format!("{}:{}", offer.address, offer.port),
+                "transport": transport_name, "ssrc": format!("{ssrc:010}")}}),
+        )
+        .await
+        .map_err(|e| (500, "Server Internal Error", e.message))?;
+    let sub = state.live.subscribe(camera);
+    let end = crate::grants::LiveEnd::new(state, granted);
+    let answer = MediaSdp {
+        origin: channel_id.to_string(),
+        kind: SessionKind::Play,
+        address: ctx.media_ip.to_string(),
+        port,
+        transport,
+        rtpmaps: vec![(96, "PS".into())],
+        direction: Some("sendonly".into()),
+        uri: None,
+        times: (0, 0),
+        ssrc: Some(ssrc),
+        download_speed: None,
+        format: None,
+    };
+    let dialog = vidimus_gb28181::cascade::Dialog::from_invite(r, tag)
+        .map_err(|e| (400, "Bad Request", e.to_string()))?;
+    Ok((
+        answer.to_text(),
+        Session {
+            dialog,
+            start: Some(Start {
+                path,
+                sub,
+                ssrc,
+                handout,
+                end,
+            }),
+            bye: None,
+            answered_at: 0,
+        },
+    ))
 }
 
 fn name_of(c: &Command) -> &'static str {

@@ -1,0 +1,207 @@
+//! The media of a GB/T 28181 live session: the camera's frames from the live fan-out,
+//! each packed as MPEG-PS (`vidimus-ps`, parameter sets before every key frame) and
+//! sent in RTP with the SSRC the superior asked for — over UDP, or over TCP with RFC
+//! 4571 framing, this side connecting (the superior's `a=setup:passive`) or listening
+//! (`a=setup:active`) — until the superior says BYE, the camera's channel closes, or
+//! the hand-out must stop (grant revoked or expired).
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::broadcast::error::RecvError;
+use vidimus_codec::bitstream::{AccessUnit, NalFraming, ParameterSets};
+use vidimus_gb28181::sdp::{MediaSdp, Setup, Transport};
+use vidimus_ps::rtp::{Packetizer, frame_rfc4571};
+use vidimus_ps::{PsMuxer, VideoCodec};
+use vidimus_recorder::live::LiveSubscription;
+
+/// RTP payload size: under a 1500-byte MTU with IP, UDP and RTP headers.
+const MAX_PAYLOAD: usize = 1400;
+/// How long a TCP media connection may take to be made.
+const CONNECT_WITHIN: Duration = Duration::from_secs(10);
+
+/// Where the media goes, prepared when the INVITE is answered.
+pub enum Path {
+    Udp {
+        socket: UdpSocket,
+        to: SocketAddr,
+    },
+    /// This side connects to the superior.
+    TcpConnect(SocketAddr),
+    /// The superior connects to this side.
+    TcpListen(TcpListener),
+}
+
+/// The media path an offer asks for, opened on `ip`, and our side of it for the
+/// answer: the transport and port.
+pub async fn prepare(offer: &MediaSdp, ip: IpAddr) -> std::io::Result<(Path, Transport, u16)> {
+    let to: SocketAddr = format!("{}:{}", offer.address, offer.port)
+        .parse()
+        .or_else(|_| {
+            offer
+                .address
+                .parse::<IpAddr>()
+                .map(|a| SocketAddr::new(a, offer.port))
+        })
+        .map_err(|_| {
+            std::io::Error::other(format!(
+                "the offer's media address {:?} is not an IP address",
+                offer.address
+            ))
+        })?;
+    Ok(match offer.transport {
+        Transport::Udp => {
+            let socket = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
+            let port = socket.local_addr()?.port();
+            (Path::Udp { socket, to }, Transport::Udp, port)
+        }
+        Transport::Tcp(Setup::Active) => {
+            let l = TcpListener::bind(SocketAddr::new(ip, 0)).await?;
+            let port = l.local_addr()?.port();
+            (Path::TcpListen(l), Transport::Tcp(Setup::Passive), port)
+        }
+        // The superior listens (or lets us choose): we connect, from port 9 by
+        // RFC 4145's custom for the active side.
+        Transport::Tcp(Setup::Passive | Setup::ActPass) => {
+            (Path::TcpConnect(to), Transport::Tcp(Setup::Active), 9)
+        }
+    })
+}
+
+enum Sink {
+    Udp { socket: UdpSocket, to: SocketAddr },
+    Tcp(TcpStream),
+}
+
+impl Sink {
+    async fn open(path: Path) -> std::io::Result<Sink> {
+        Ok(match path {
+            Path::Udp { socket, to } => Sink::Udp { socket, to },
+            Path::TcpConnect(to) => {
+                let s = tokio::time::timeout(CONNECT_WITHIN, TcpStream::connect(to))
+                    .await
+                    .map_err(|_| std::io::Error::other(format!("no TCP connection to {to}")))??;
+                s.set_nodelay(true)?;
+                Sink::Tcp(s)
+            }
+            Path::TcpListen(l) => {
+                let (s, _) = tokio::time::timeout(CONNECT_WITHIN, l.accept())
+                    .await
+                    .map_err(|_| {
+                        std::io::Error::other("the superior did not connect for media")
+                    })??;
+                s.set_nodelay(true)?;
+                Sink::Tcp(s)
+            }
+        })
+    }
+
+    async fn send(&mut self, packets: &[Vec<u8>]) -> std::io::Result<u64> {
+        let mut n = 0;
+        match self {
+            Sink::Udp { socket, to } => {
+                for p in packets {
+                    socket.send_to(p, *to).await?;
+                    n += p.len() as u64;
+                }
+            }
+            Sink::Tcp(s) => {
+                let mut buf = Vec::with_capacity(packets.iter().map(|p| p.len() + 2).sum());
+                for p in packets {
+                    buf.extend(frame_rfc4571(p));
+                }
+                s.write_all(&buf).await?;
+                n = buf.len() as u64;
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Sends the camera's frames until `stop` says why not; the bytes sent and how it
+/// ended.
+pub async fn stream(
+    path: Path,
+    sub: LiveSubscription,
+    ssrc: u32,
+    mut handout: crate::handout::Handout,
+    mut bye: tokio::sync::oneshot::Receiver<&'static str>,
+) -> (u64, String) {
+    let mut sink = match Sink::open(path).await {
+        Ok(s) => s,
+        Err(e) => return (0, format!("media not sent: {e}")),
+    };
+    let LiveSubscription { gop, mut rx } = sub;
+    let mut gop = gop.into_iter();
+    let mut sent = 0u64;
+    let mut rtp = Packetizer::new(96, ssrc, 1, MAX_PAYLOAD);
+    let mut muxer: Option<(PsMuxer, Vec<u8>, u8)> = None;
+    let mut params: Option<std::sync::Arc<vidimus_recorder::segmenter::StreamParams>> = None;
+    let mut waiting_for_key = true;
+    let mut au = Vec::new();
+    loop {
+        let frame = if let Some(f) = gop.next() {
+            f
+        } else {
+            tokio::select! {
+                biased;
+                why = handout.wait() => return (sent, why.as_str().to_owned()),
+                why = &mut bye => return (sent, why.unwrap_or("ended").to_owned()),
+                r = rx.recv() => match r {
+                    Ok(f) => f,
+                    Err(RecvError::Lagged(_)) => {
+                        waiting_for_key = true;
+                        continue;
+                    }
+                    Err(RecvError::Closed) => return (sent, "the camera's stream ended".into()),
+                },
+            }
+        };
+        if waiting_for_key && !frame.is_key {
+            continue;
+        }
+        waiting_for_key = false;
+        if params.as_ref().is_none_or(|p| **p != *frame.params) {
+            match ParameterSets::from_sample_entry(&frame.params.sample_entry) {
+                Ok((codec, ps)) => {
+                    let codec = match codec {
+                        vidimus_media::VideoCodec::H264 => VideoCodec::H264,
+                        vidimus_media::VideoCodec::H265 => VideoCodec::H265,
+                    };
+                    let mut prefix = Vec::new();
+                    for nal in &ps.nals {
+                        prefix.extend_from_slice(&[0, 0, 0, 1]);
+                        prefix.extend_from_slice(nal);
+                    }
+                    muxer = Some((PsMuxer::new(codec), prefix, ps.nal_length_size));
+                    params = Some(frame.params.clone());
+                }
+                Err(e) => return (sent, format!("the camera's stream cannot be sent: {e}")),
+            }
+        }
+        let Some((mux, prefix, nal_len)) = &muxer else {
+            continue;
+        };
+        au.clear();
+        if frame.is_key {
+            au.extend_from_slice(prefix);
+        }
+        let unit = AccessUnit {
+            data: &frame.data,
+            framing: NalFraming::LengthPrefixed(*nal_len),
+            pts: frame.ts,
+        };
+        if unit.append_annex_b(&mut au).is_err() {
+            continue;
+        }
+        let pts = frame.ts.max(0) as u64;
+        let pack = mux.pack(&au, pts, None, frame.is_key);
+        let packets = rtp.packets(&pack, pts as u32);
+        match sink.send(&packets).await {
+            Ok(n) => sent += n,
+            Err(e) => return (sent, format!("the superior's media path failed: {e}")),
+        }
+    }
+}
