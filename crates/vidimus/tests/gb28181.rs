@@ -48,8 +48,18 @@ Content-Length: [len]
     )
 }
 
-/// A live INVITE for the channel, media to `media_port`, ACK, 5 s, BYE.
-fn invite(local_addr: &str, media_port: u16) -> String {
+/// How the superior's live session goes.
+#[derive(Clone, Copy, PartialEq)]
+enum Session {
+    /// ACK, 5 s of media, the superior's BYE.
+    Watched,
+    /// ACK, then the platform's BYE (the test revokes the grant), answered 200; then
+    /// the same INVITE again, refused 403.
+    Revoked,
+}
+
+/// A live INVITE for the channel, media to `media_port`, as `how` says.
+fn invite(local_addr: &str, media_port: u16, how: Session) -> String {
     let sdp = format!(
         "v=0\no={SUPERIOR_ID} 0 0 IN IP4 127.0.0.1\ns=Play\nc=IN IP4 127.0.0.1\nt=0 0\n\
          m=video {media_port} RTP/AVP 96 98 97\na=recvonly\na=rtpmap:96 PS/90000\n\
@@ -94,7 +104,12 @@ Content-Length: [len]
 
 ]]>
   </send>
-  <pause milliseconds="5000"/>
+{rest}"#,
+        invite = head("INVITE", 20),
+        ack = head("ACK", 20),
+        rest = match how {
+            Session::Watched => format!(
+                r#"  <pause milliseconds="5000"/>
   <send retrans="500">
     <![CDATA[
 {bye}Content-Length: 0
@@ -103,9 +118,43 @@ Content-Length: [len]
   </send>
   <recv response="200"/>
 "#,
-        invite = head("INVITE", 20),
-        ack = head("ACK", 20),
-        bye = head("BYE", 21),
+                bye = head("BYE", 21)
+            ),
+            Session::Revoked => format!(
+                r#"  <recv request="BYE" timeout="60000"/>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]>
+  </send>
+  <send retrans="500">
+    <![CDATA[
+{again}Contact: <sip:{SUPERIOR_ID}@[local_ip]:[local_port]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+{sdp}]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="403"/>
+  <send>
+    <![CDATA[
+{ack}Content-Length: 0
+
+]]>
+  </send>
+"#,
+                again = head("INVITE", 22).replace("inv[call_number]", "inv2[call_number]"),
+                ack = head("ACK", 22).replace("inv[call_number]", "inv2[call_number]"),
+            ),
+        },
     )
 }
 
@@ -114,7 +163,8 @@ fn scenario(
     dir: &std::path::Path,
     password: &str,
     local_addr: &str,
-    media_port: Option<u16>,
+    media: Option<(u16, Session)>,
+    queries: bool,
 ) -> std::path::PathBuf {
     let template = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/superior.xml"),
@@ -129,18 +179,22 @@ fn scenario(
         local(now - jiff::SignedDuration::from_hours(1)),
         local(now + jiff::SignedDuration::from_hours(1))
     );
-    let queries = [
-        query(101, "Catalog", "", local_addr),
-        query(102, "DeviceInfo", "", local_addr),
-        query(103, "DeviceStatus", "", local_addr),
-        query(104, "RecordInfo", &range, local_addr),
-    ]
-    .concat();
+    let queries = if !queries {
+        String::new()
+    } else {
+        [
+            query(101, "Catalog", "", local_addr),
+            query(102, "DeviceInfo", "", local_addr),
+            query(103, "DeviceStatus", "", local_addr),
+            query(104, "RecordInfo", &range, local_addr),
+        ]
+        .concat()
+    };
     let text = template
         .replace("{QUERIES}", &queries)
         .replace(
             "{INVITE}",
-            &media_port.map_or(String::new(), |p| invite(local_addr, p)),
+            &media.map_or(String::new(), |(p, how)| invite(local_addr, p, how)),
         )
         .replace("{LOCAL_ID}", LOCAL_ID)
         .replace("{SUPERIOR_ID}", SUPERIOR_ID)
@@ -187,8 +241,8 @@ fn pw(user: &str) -> String {
 
 /// The district PSB, two of its officers, and their grant to watch "gate" live (Art.
 /// 33 ¶1, 34: two officers with work IDs, both confirmed). Officer li's account is the
-/// one the superior platform acts through.
-fn psb_grant(site: &Site) {
+/// one the superior platform acts through. Returns the grant's id.
+fn psb_grant(site: &Site) -> i64 {
     site.cli(&[
         "org",
         "add",
@@ -255,6 +309,9 @@ fn psb_grant(site: &Site) {
         "{}",
         String::from_utf8_lossy(&c.body)
     );
+    li.call("GET", "/api/grants", None).json()[0]["id"]
+        .as_i64()
+        .unwrap()
 }
 
 /// RTP packets arriving at `socket` until none came for 3 s (at most `limit`).
@@ -352,7 +409,7 @@ fn a_superior_platform_registers_us_queries_and_watches_live() {
     let sip_port = free_port();
     let (site, _cam) = site_with_camera();
     let mut rec = site.serve();
-    psb_grant(&site);
+    let _grant = psb_grant(&site);
     // Something recorded for RecordInfo to find.
     assert!(
         wait_until(Duration::from_secs(30), || {
@@ -376,7 +433,8 @@ fn a_superior_platform_registers_us_queries_and_watches_live() {
         dir.path(),
         "Psb-2026",
         &format!("127.0.0.1:{sip_port}"),
-        Some(media_port),
+        Some((media_port, Session::Watched)),
+        true,
     );
     let sipp = sipp(&sc, superior_port, 6, dir.path());
     std::thread::sleep(Duration::from_millis(300));
@@ -508,6 +566,7 @@ fn a_wrong_password_is_refused_and_said_so() {
         "Psb-2026",
         &format!("127.0.0.1:{sip_port}"),
         None,
+        false,
     );
     let sipp = sipp(&sc, superior_port, 1, dir.path());
     std::thread::sleep(Duration::from_millis(300));
@@ -532,5 +591,79 @@ fn a_wrong_password_is_refused_and_said_so() {
         "the log says why: {}",
         site.log_text()
     );
+    assert!(rec.terminate());
+}
+
+/// The register as JSON.
+fn register(site: &Site) -> serde_json::Value {
+    serde_json::from_slice(&site.vidimus(&["register", "--json"]).stdout).unwrap()
+}
+
+#[test]
+fn a_revoked_grant_ends_the_superiors_session_and_the_next_is_refused() {
+    let superior_port = free_port();
+    let sip_port = free_port();
+    let (site, _cam) = site_with_camera();
+    let mut rec = site.serve();
+    let grant = psb_grant(&site);
+    assert!(rec.terminate());
+    add_to_config(
+        &site,
+        &gb_section(superior_port, sip_port, "Psb-2026", Some("li")),
+    );
+    let media = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let media_port = media.local_addr().unwrap().port();
+    let receiver = std::thread::spawn(move || receive_rtp(media, Duration::from_secs(80)));
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(
+        dir.path(),
+        "Psb-2026",
+        &format!("127.0.0.1:{sip_port}"),
+        Some((media_port, Session::Revoked)),
+        false,
+    );
+    let sipp = sipp(&sc, superior_port, 2, dir.path());
+    std::thread::sleep(Duration::from_millis(300));
+    let mut rec = site.serve();
+    // Once the session streams, the grant is revoked.
+    assert!(
+        wait_until(Duration::from_secs(40), || {
+            register(&site)
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["served"]["protocol"] == "GB/T 28181")
+        }),
+        "no session began: {}",
+        site.log_text()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    site.cli(&["grant", "revoke", &grant.to_string(), "--by", "mgr"]);
+    let (code, logs) = verdict(sipp, Duration::from_secs(60), dir.path());
+    assert_eq!(
+        code,
+        Some(0),
+        "SIPp: BYE from the platform, the next INVITE refused\n{logs}\nvidimus log:\n{}",
+        site.log_text()
+    );
+    let packets = receiver.join().unwrap();
+    let sent: u64 = packets.iter().map(|p| p.len() as u64).sum();
+    assert!(sent > 0);
+    let reg = register(&site);
+    let entries = reg.as_array().unwrap();
+    assert!(
+        entries.iter().any(|e| e["kind"] == "access_end"
+            && e["served"]["protocol"] == "GB/T 28181"
+            && e["ended"] == "grant revoked"
+            && e["bytes"].as_u64() == Some(sent)),
+        "the end, by revocation, with the bytes sent: {reg:#}"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["user"] == "li" && e["allowed"] == false && e["action"] == "view_live"),
+        "the refused INVITE is registered: {reg:#}"
+    );
+    assert!(site.log_text().contains("INVITE answered 403"));
     assert!(rec.terminate());
 }
