@@ -58,18 +58,42 @@ enum Session {
     Revoked,
 }
 
-/// A live INVITE for the channel, media to `media_port`, as `how` says.
-fn invite(local_addr: &str, media_port: u16, how: Session) -> String {
+/// Where the superior wants the media.
+#[derive(Clone, Copy)]
+enum Media {
+    /// RTP over UDP to this port.
+    Udp(u16),
+    /// RTP over TCP, the superior listening on this port (`a=setup:passive`): Vidimus
+    /// connects.
+    TcpPassive(u16),
+    /// RTP over TCP, the superior connecting (`a=setup:active`) to the port Vidimus
+    /// answers.
+    TcpActive,
+}
+
+/// A live INVITE for the channel (the `n`-th of the call), media as `media` says,
+/// the session as `how` says.
+fn invite(local_addr: &str, media: Media, how: Session, n: u32) -> String {
+    let m = match media {
+        Media::Udp(port) => format!("m=video {port} RTP/AVP 96 98 97\n"),
+        Media::TcpPassive(port) => {
+            format!("m=video {port} TCP/RTP/AVP 96 98 97\na=setup:passive\na=connection:new\n")
+        }
+        Media::TcpActive => {
+            "m=video 9 TCP/RTP/AVP 96 98 97\na=setup:active\na=connection:new\n".to_owned()
+        }
+    };
     let sdp = format!(
         "v=0\no={SUPERIOR_ID} 0 0 IN IP4 127.0.0.1\ns=Play\nc=IN IP4 127.0.0.1\nt=0 0\n\
-         m=video {media_port} RTP/AVP 96 98 97\na=recvonly\na=rtpmap:96 PS/90000\n\
+         {m}a=recvonly\na=rtpmap:96 PS/90000\n\
          a=rtpmap:98 H264/90000\na=rtpmap:97 MPEG4/90000\ny=0100000001\nf=\n"
     );
+    let base = 20 + 10 * n;
     let head = |method: &str, cseq: u32| {
         format!(
             "{method} sip:{CHANNEL}@{local_addr} SIP/2.0\n\
              Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n\
-             From: <sip:{SUPERIOR_ID}@{REALM}>;tag=[pid]inv[call_number]\n\
+             From: <sip:{SUPERIOR_ID}@{REALM}>;tag=[pid]inv{n}x[call_number]\n\
              To: <sip:{CHANNEL}@4403050000>{peer}\nCall-ID: [call_id]\nCSeq: {cseq} {method}\n\
              Max-Forwards: 70\n",
             peer = if method == "INVITE" {
@@ -105,8 +129,8 @@ Content-Length: [len]
 ]]>
   </send>
 {rest}"#,
-        invite = head("INVITE", 20),
-        ack = head("ACK", 20),
+        invite = head("INVITE", base),
+        ack = head("ACK", base),
         rest = match how {
             Session::Watched => format!(
                 r#"  <pause milliseconds="5000"/>
@@ -118,7 +142,7 @@ Content-Length: [len]
   </send>
   <recv response="200"/>
 "#,
-                bye = head("BYE", 21)
+                bye = head("BYE", base + 1)
             ),
             Session::Revoked => format!(
                 r#"  <recv request="BYE" timeout="60000"/>
@@ -151,8 +175,8 @@ Content-Length: [len]
 ]]>
   </send>
 "#,
-                again = head("INVITE", 22).replace("inv[call_number]", "inv2[call_number]"),
-                ack = head("ACK", 22).replace("inv[call_number]", "inv2[call_number]"),
+                again = head("INVITE", base + 2).replace("x[call_number]", "y[call_number]"),
+                ack = head("ACK", base + 2).replace("x[call_number]", "y[call_number]"),
             ),
         },
     )
@@ -163,7 +187,7 @@ fn scenario(
     dir: &std::path::Path,
     password: &str,
     local_addr: &str,
-    media: Option<(u16, Session)>,
+    invites: &[(Media, Session)],
     queries: bool,
 ) -> std::path::PathBuf {
     let template = std::fs::read_to_string(
@@ -194,7 +218,11 @@ fn scenario(
         .replace("{QUERIES}", &queries)
         .replace(
             "{INVITE}",
-            &media.map_or(String::new(), |(p, how)| invite(local_addr, p, how)),
+            &invites
+                .iter()
+                .enumerate()
+                .map(|(n, (m, how))| invite(local_addr, *m, *how, n as u32))
+                .collect::<String>(),
         )
         .replace("{LOCAL_ID}", LOCAL_ID)
         .replace("{SUPERIOR_ID}", SUPERIOR_ID)
@@ -312,6 +340,111 @@ fn psb_grant(site: &Site) -> i64 {
     li.call("GET", "/api/grants", None).json()[0]["id"]
         .as_i64()
         .unwrap()
+}
+
+/// Checks what arrived: more than 100 RTP packets, each of payload type 96 with the
+/// SSRC asked for, whose payloads in order are a program stream `ffprobe -f mpeg`
+/// reads as H.264 of at least 3 s and ffmpeg decodes without a complaint.
+fn program_stream_decodes(packets: &[Vec<u8>], dir: &std::path::Path, name: &str) {
+    assert!(packets.len() > 100, "{name}: {} RTP packets", packets.len());
+    let mut parsed: Vec<_> = packets
+        .iter()
+        .map(|p| vidimus_ps::rtp::parse(p).expect("RTP"))
+        .collect();
+    assert!(
+        parsed
+            .iter()
+            .all(|p| p.ssrc == 100_000_001 && p.payload_type == 96),
+        "{name}: the SSRC asked for, payload type 96"
+    );
+    parsed.sort_by_key(|p| p.seq);
+    let ps: Vec<u8> = parsed
+        .iter()
+        .flat_map(|p| p.payload.iter().copied())
+        .collect();
+    let file = dir.join(format!("{name}.mpg"));
+    std::fs::write(&file, &ps).unwrap();
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "mpeg",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+        ])
+        .args([
+            "-show_entries",
+            "stream=codec_name,nb_read_frames",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&probe.stdout).into_owned();
+    assert!(
+        probe.status.success() && probe.stderr.is_empty(),
+        "{name}: {text} {}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    let (codec, frames) = text.trim().split_once(',').unwrap();
+    assert_eq!(codec, "h264", "{name}");
+    let frames: u32 = frames.parse().unwrap();
+    assert!(
+        frames >= 75,
+        "{name}: {frames} frames decoded from about 5 s at 25 fps"
+    );
+    let decode = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-f", "mpeg", "-i"])
+        .arg(&file)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        decode.status.success() && decode.stderr.is_empty(),
+        "{name}: {}",
+        String::from_utf8_lossy(&decode.stderr)
+    );
+}
+
+/// RTP packets read from a TCP connection (RFC 4571 framing) until it closes or 3 s
+/// pass without a byte.
+fn read_rfc4571(mut s: std::net::TcpStream) -> Vec<Vec<u8>> {
+    use std::io::Read;
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut reader = vidimus_ps::rtp::Rfc4571Reader::new();
+    let mut packets = Vec::new();
+    let mut buf = vec![0u8; 65_536];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        packets.extend(reader.push(&buf[..n]));
+    }
+    packets
+}
+
+/// The port Vidimus answered an `a=setup:active` offer with (it listens there), from
+/// SIPp's message trace in `dir`.
+fn answered_tcp_port(dir: &std::path::Path) -> Option<u16> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        if !e.file_name().to_string_lossy().ends_with("_messages.log") {
+            continue;
+        }
+        let log = std::fs::read_to_string(e.path()).unwrap_or_default();
+        // Our answer names payload 96 alone (the offers list 96 98 97) and setup:passive.
+        for (at, _) in log.match_indices("m=video ") {
+            let rest = &log[at + 8..];
+            let (port, after) = rest.split_once(' ')?;
+            let para: String = after.chars().take(160).collect();
+            if para.starts_with("TCP/RTP/AVP 96\r\n") && para.contains("a=setup:passive") {
+                return port.parse().ok();
+            }
+        }
+    }
+    None
 }
 
 /// RTP packets arriving at `socket` until none came for 3 s (at most `limit`).
@@ -433,7 +566,7 @@ fn a_superior_platform_registers_us_queries_and_watches_live() {
         dir.path(),
         "Psb-2026",
         &format!("127.0.0.1:{sip_port}"),
-        Some((media_port, Session::Watched)),
+        &[(Media::Udp(media_port), Session::Watched)],
         true,
     );
     let sipp = sipp(&sc, superior_port, 6, dir.path());
@@ -457,67 +590,7 @@ fn a_superior_platform_registers_us_queries_and_watches_live() {
 
     // The media: RTP with the SSRC asked for, carrying a program stream ffmpeg reads.
     let packets = receiver.join().unwrap();
-    assert!(packets.len() > 100, "{} RTP packets", packets.len());
-    let mut parsed: Vec<_> = packets
-        .iter()
-        .map(|p| vidimus_ps::rtp::parse(p).expect("RTP"))
-        .collect();
-    assert!(
-        parsed
-            .iter()
-            .all(|p| p.ssrc == 100_000_001 && p.payload_type == 96)
-    );
-    parsed.sort_by_key(|p| p.seq);
-    let ps: Vec<u8> = parsed
-        .iter()
-        .flat_map(|p| p.payload.iter().copied())
-        .collect();
-    let file = dir.path().join("live.mpg");
-    std::fs::write(&file, &ps).unwrap();
-    let probe = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-f",
-            "mpeg",
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-        ])
-        .args([
-            "-show_entries",
-            "stream=codec_name,nb_read_frames",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(&file)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&probe.stdout).into_owned();
-    assert!(
-        probe.status.success() && probe.stderr.is_empty(),
-        "{text} {}",
-        String::from_utf8_lossy(&probe.stderr)
-    );
-    let (codec, frames) = text.trim().split_once(',').unwrap();
-    assert_eq!(codec, "h264");
-    let frames: u32 = frames.parse().unwrap();
-    assert!(
-        frames >= 75,
-        "{frames} frames decoded from about 5 s at 25 fps"
-    );
-    let decode = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-f", "mpeg", "-i"])
-        .arg(&file)
-        .args(["-f", "null", "-"])
-        .output()
-        .unwrap();
-    assert!(
-        decode.status.success() && decode.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&decode.stderr)
-    );
-
+    program_stream_decodes(&packets, dir.path(), "udp");
     // Registered: the session under li's grant, where it went, and its end with its bytes.
     let reg: serde_json::Value =
         serde_json::from_slice(&site.vidimus(&["register", "--json"]).stdout).unwrap();
@@ -565,7 +638,7 @@ fn a_wrong_password_is_refused_and_said_so() {
         dir.path(),
         "Psb-2026",
         &format!("127.0.0.1:{sip_port}"),
-        None,
+        &[],
         false,
     );
     let sipp = sipp(&sc, superior_port, 1, dir.path());
@@ -619,7 +692,7 @@ fn a_revoked_grant_ends_the_superiors_session_and_the_next_is_refused() {
         dir.path(),
         "Psb-2026",
         &format!("127.0.0.1:{sip_port}"),
-        Some((media_port, Session::Revoked)),
+        &[(Media::Udp(media_port), Session::Revoked)],
         false,
     );
     let sipp = sipp(&sc, superior_port, 2, dir.path());
@@ -665,5 +738,73 @@ fn a_revoked_grant_ends_the_superiors_session_and_the_next_is_refused() {
         "the refused INVITE is registered: {reg:#}"
     );
     assert!(site.log_text().contains("INVITE answered 403"));
+    assert!(rec.terminate());
+}
+
+#[test]
+fn live_sessions_over_tcp_both_ways() {
+    let superior_port = free_port();
+    let sip_port = free_port();
+    let (site, _cam) = site_with_camera();
+    let mut rec = site.serve();
+    let _grant = psb_grant(&site);
+    assert!(rec.terminate());
+    add_to_config(
+        &site,
+        &gb_section(superior_port, sip_port, "Psb-2026", Some("li")),
+    );
+    // TCP passive: the superior listens; Vidimus connects.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let passive_port = listener.local_addr().unwrap().port();
+    let passive = std::thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        read_rfc4571(s)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(
+        dir.path(),
+        "Psb-2026",
+        &format!("127.0.0.1:{sip_port}"),
+        &[
+            (Media::TcpPassive(passive_port), Session::Watched),
+            (Media::TcpActive, Session::Watched),
+        ],
+        false,
+    );
+    let sipp = sipp(&sc, superior_port, 2, dir.path());
+    std::thread::sleep(Duration::from_millis(300));
+    let mut rec = site.serve();
+    // TCP active: the superior connects to the port Vidimus answered.
+    let trace = dir.path().to_owned();
+    let active = std::thread::spawn(move || {
+        let mut port = None;
+        assert!(
+            wait_until(Duration::from_secs(60), || {
+                port = answered_tcp_port(&trace);
+                port.is_some()
+            }),
+            "no answer to the setup:active offer"
+        );
+        let s = std::net::TcpStream::connect(("127.0.0.1", port.unwrap())).unwrap();
+        read_rfc4571(s)
+    });
+    let (code, logs) = verdict(sipp, Duration::from_secs(90), dir.path());
+    assert_eq!(
+        code,
+        Some(0),
+        "SIPp's verdict\n{logs}\nvidimus log:\n{}",
+        site.log_text()
+    );
+    program_stream_decodes(&passive.join().unwrap(), dir.path(), "tcp-passive");
+    program_stream_decodes(&active.join().unwrap(), dir.path(), "tcp-active");
+    let reg = register(&site);
+    let transports: Vec<&str> = reg
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] != "access_end" && e["served"]["protocol"] == "GB/T 28181")
+        .filter_map(|e| e["served"]["transport"].as_str())
+        .collect();
+    assert_eq!(transports, ["TCP active", "TCP passive"], "{reg:#}");
     assert!(rec.terminate());
 }

@@ -56,7 +56,7 @@ struct Ctx<'a> {
     state: &'a AppState,
     socket: &'a tokio::net::UdpSocket,
     tz: &'a TimeZone,
-    /// Sessions by link and Call-ID.
+    /// Sessions by link and dialog (Call-ID and the superior's tag).
     sessions: &'a mut std::collections::HashMap<(usize, String), Session>,
     /// Media tasks say here that they ended (link, Call-ID).
     ended: &'a tokio::sync::mpsc::UnboundedSender<(usize, String)>,
@@ -469,7 +469,14 @@ async fn request(
         return;
     };
     let tag = format!("v{now}x{i}");
-    let key = (i, call_id.clone());
+    // A dialog is its Call-ID and the superior's tag (RFC 3261 §12): two sessions may
+    // share a Call-ID.
+    let their_tag = r
+        .from()
+        .ok()
+        .and_then(|f| f.tag().map(str::to_owned))
+        .unwrap_or_default();
+    let key = (i, format!("{call_id};{their_tag}"));
     match &r.method {
         Method::Invite => {
             let (status, reason, body, what) = match invite(ctx, i, s, &r, &tag).await {
