@@ -30,6 +30,13 @@ pub const T2_MS: u64 = 4000;
 pub const TRANSACTION_MS: u64 = 64 * T1_MS;
 /// The longest wait between failed registrations.
 pub const MAX_RETRY_MS: u64 = 60_000;
+/// Queries taken from the superior in [`QUERY_WINDOW_MS`] at most; more are answered
+/// 503 with Retry-After.
+pub const MAX_QUERIES_PER_WINDOW: usize = 20;
+pub const QUERY_WINDOW_MS: u64 = 10_000;
+/// Our requests awaiting answers at most (retransmitted over UDP); beyond, the oldest
+/// message is given up.
+pub const MAX_PENDING: usize = 256;
 
 /// The SIP transport of the signalling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,8 +54,8 @@ impl SipTransport {
     }
 }
 
-/// One superior platform, as configured.
-#[derive(Clone, Debug)]
+/// One superior platform, as configured. `Debug` never shows the password.
+#[derive(Clone)]
 pub struct LinkConfig {
     /// This platform's code (type 200, a SIP server).
     pub local_id: GbId,
@@ -71,6 +78,23 @@ pub struct LinkConfig {
     pub charset: Charset,
     /// `X-GB-Ver`: `3.0` for GB/T 28181-2022, `2.0` for 2016.
     pub gb_version: String,
+}
+
+impl std::fmt::Debug for LinkConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkConfig")
+            .field("local_id", &self.local_id)
+            .field("local_addr", &self.local_addr)
+            .field("superior_id", &self.superior_id)
+            .field("realm", &self.realm)
+            .field("superior_addr", &self.superior_addr)
+            .field("transport", &self.transport)
+            .field("username", &self.username)
+            .field("password", &"(not shown)")
+            .field("expires", &self.expires)
+            .field("keepalive_ms", &self.keepalive_ms)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LinkConfig {
@@ -170,14 +194,22 @@ pub struct Link {
     counter: u64,
     salt: String,
     pending: Vec<Pending>,
-    /// Our final responses by the request's branch, for retransmitted requests.
-    answered: VecDeque<(String, Vec<u8>)>,
+    /// Our final responses by the request's branch and method, for retransmissions.
+    answered: VecDeque<((String, String), Vec<u8>)>,
+    /// When the last queries came (for the burst limit).
+    query_times: VecDeque<u64>,
+    /// The superior's resolved address.
+    superior_ip: Option<std::net::IpAddr>,
+    /// Challenges answered in a row that came back stale.
+    stale_answers: u32,
     register_at: Option<u64>,
     keepalive_at: Option<u64>,
     retry_ms: u64,
     missed: u32,
-    /// The challenge answered last, and how often its nonce was used.
+    /// The challenge answered last, how often its nonce was used, and whether a proxy
+    /// asked (407: answered in `Proxy-Authorization`).
     challenge: Option<(Challenge, u32)>,
+    proxy_challenge: bool,
     stats: LinkStats,
 }
 
@@ -196,11 +228,15 @@ impl Link {
             salt: salt.to_owned(),
             pending: Vec::new(),
             answered: VecDeque::new(),
+            query_times: VecDeque::new(),
+            superior_ip: None,
+            stale_answers: 0,
             register_at: Some(0),
             keepalive_at: None,
             retry_ms: 5_000,
             missed: 0,
             challenge: None,
+            proxy_challenge: false,
             stats: LinkStats::default(),
         }
     }
@@ -334,7 +370,7 @@ impl Link {
     }
 
     fn register_request(&mut self, now: u64, expires: u32, purpose: Purpose) -> Vec<u8> {
-        self.cseq += 1;
+        self.cseq = self.cseq.wrapping_add(1).max(1);
         let branch = self.branch();
         let uri = format!("sip:{}@{}", self.cfg.superior_id, self.cfg.realm);
         let mut r = Request::new(Method::Register, uri.clone());
@@ -365,7 +401,12 @@ impl Link {
                 &cnonce,
                 *used,
             );
-            r.headers.push("Authorization", a.to_header());
+            let header = if self.proxy_challenge {
+                "Proxy-Authorization"
+            } else {
+                "Authorization"
+            };
+            r.headers.push(header, a.to_header());
         }
         r.headers.push("User-Agent", "Vidimus");
         r.headers.push("Expires", expires.to_string());
@@ -390,7 +431,7 @@ impl Link {
         purpose: Purpose,
         now: u64,
     ) -> Vec<u8> {
-        self.cseq += 1;
+        self.cseq = self.cseq.wrapping_add(1).max(1);
         let branch = self.branch();
         let n = self.next();
         let mut r = Request::new(method.clone(), self.superior_uri());
@@ -416,6 +457,14 @@ impl Link {
     }
 
     fn track(&mut self, branch: String, bytes: Vec<u8>, purpose: Purpose, now: u64) {
+        if self.pending.len() >= MAX_PENDING
+            && let Some(i) = self
+                .pending
+                .iter()
+                .position(|p| p.purpose == Purpose::Message)
+        {
+            self.pending.remove(i);
+        }
         self.pending.push(Pending {
             branch,
             bytes,
@@ -488,10 +537,13 @@ impl Link {
         };
         match msg {
             Message::Response(r) => {
-                self.response(r, now, events);
+                // Only the superior answers our requests.
+                if self.is_superior_host(host) {
+                    self.response(r, now, events);
+                }
                 Vec::new()
             }
-            Message::Request(r) => self.request(r, host, events).into_iter().collect(),
+            Message::Request(r) => self.request(r, host, now, events).into_iter().collect(),
         }
     }
 
@@ -557,12 +609,13 @@ impl Link {
                     .unwrap_or(u64::from(self.cfg.expires))
                     .max(10);
                 self.stats.registrations += 1;
+                self.stale_answers = 0;
                 self.stats.registered_at.get_or_insert(now);
                 self.stats.last_error = None;
                 self.retry_ms = 5_000;
                 self.missed = 0;
                 // Refreshed well before it lapses.
-                self.register_at = Some(now + granted * 1000 * 4 / 5);
+                self.register_at = Some(now.saturating_add(granted.min(86_400) * 800));
                 let first = self.state != LinkState::Registered;
                 self.set_state(LinkState::Registered, events);
                 if first {
@@ -581,7 +634,11 @@ impl Link {
                         // Answering a challenge just received, and challenged again
                         // (not for staleness): the password is wrong. An answer with a
                         // nonce kept from before is simply challenged anew.
-                        if authorized == Some(true) && !c.stale {
+                        if c.stale {
+                            self.stale_answers += 1;
+                        }
+                        if authorized == Some(true) && (!c.stale || self.stale_answers > 3) {
+                            self.stale_answers = 0;
                             self.challenge = None;
                             self.failed(
                                 Purpose::Register,
@@ -591,6 +648,7 @@ impl Link {
                             );
                         } else {
                             self.challenge = Some((c, 0));
+                            self.proxy_challenge = r.status == 407;
                             self.register_at = Some(now);
                         }
                     }
@@ -620,26 +678,43 @@ impl Link {
         }
     }
 
-    fn request(&mut self, r: Request, host: &str, events: &mut Vec<Event>) -> Option<Vec<u8>> {
-        let branch = r.top_via().ok().and_then(|v| v.branch().map(str::to_owned));
-        if let Some(b) = &branch
-            && let Some((_, resp)) = self.answered.iter().find(|(k, _)| k == b)
-        {
-            // A retransmission of a request already answered: the same answer.
-            return Some(resp.clone());
+    /// Whether `host` (a datagram's or connection's source) is the superior's.
+    fn is_superior_host(&self, host: &str) -> bool {
+        match (self.superior_ip, host.parse::<std::net::IpAddr>()) {
+            (Some(ip), Ok(h)) => ip.to_canonical() == h.to_canonical(),
+            _ => host.eq_ignore_ascii_case(self.cfg.superior_host()),
         }
-        let tag = format!("{}t{}", self.salt, self.counter + 1);
+    }
+
+    /// The superior's address as resolved by the caller: requests and responses are
+    /// taken only from it (compared as addresses, IPv4-mapped IPv6 included).
+    pub fn set_superior_ip(&mut self, ip: std::net::IpAddr) {
+        self.superior_ip = Some(ip);
+    }
+
+    fn request(
+        &mut self,
+        r: Request,
+        host: &str,
+        now: u64,
+        events: &mut Vec<Event>,
+    ) -> Option<Vec<u8>> {
         let from_superior = r.from().ok().and_then(|f| f.uri.user).as_deref()
             == Some(self.cfg.superior_id.as_str())
-            && host.eq_ignore_ascii_case(self.cfg.superior_host());
+            && self.is_superior_host(host);
         if r.method == Method::Ack {
-            // Never answered; the superior's confirms a session for the caller.
+            // Never answered (an ACK shares its INVITE's branch: a cached answer must
+            // not go back to it); the superior's confirms a session for the caller.
             if from_superior {
                 events.push(Event::Request(r));
             }
             return None;
         }
+        let tag = format!("{}t{}", self.salt, self.counter + 1);
         if !from_superior {
+            // Refused, counted; never cached (a stranger cannot evict the superior's
+            // answers) and never answered from the cache (it would hand out the
+            // superior's).
             self.stats.refused += 1;
             events.push(Event::Refused {
                 from: r
@@ -652,26 +727,52 @@ impl Link {
                     .collect(),
                 host: host.chars().take(64).collect(),
             });
-            let resp = r.response(403, "Forbidden", Some(&tag)).to_bytes();
-            return Some(self.remember(branch, resp));
+            return Some(r.response(403, "Forbidden", Some(&tag)).to_bytes());
+        }
+        let key = r.top_via().ok().and_then(|v| {
+            v.branch()
+                .map(|b| (b.to_owned(), r.method.as_str().to_owned()))
+        });
+        if let Some(k) = &key
+            && let Some((_, resp)) = self.answered.iter().find(|(c, _)| c == k)
+        {
+            // A retransmission of a request already answered: the same answer.
+            return Some(resp.clone());
         }
         let resp = match r.method {
-            Method::Message => match Envelope::parse(&r.body) {
-                Ok(env) => match env.command() {
-                    Ok(command) => {
-                        self.stats.queries += 1;
-                        events.push(Event::Query {
-                            sn: env.sn,
-                            device_id: env.device_id.clone(),
-                            command,
-                            charset: env.charset,
-                        });
-                        r.response(200, "OK", Some(&tag))
-                    }
+            Method::Message => {
+                // A burst of queries beyond what a platform asks is refused, not
+                // answered with pages of XML each (an amplifier otherwise).
+                while self
+                    .query_times
+                    .front()
+                    .is_some_and(|t| now.saturating_sub(*t) > QUERY_WINDOW_MS)
+                {
+                    self.query_times.pop_front();
+                }
+                if self.query_times.len() >= MAX_QUERIES_PER_WINDOW {
+                    let mut resp = r.response(503, "Service Unavailable", Some(&tag));
+                    resp.headers.push("Retry-After", "10");
+                    return Some(self.remember(key, resp.to_bytes()));
+                }
+                self.query_times.push_back(now);
+                match Envelope::parse(&r.body) {
+                    Ok(env) => match env.command() {
+                        Ok(command) => {
+                            self.stats.queries += 1;
+                            events.push(Event::Query {
+                                sn: env.sn,
+                                device_id: env.device_id.clone(),
+                                command,
+                                charset: env.charset,
+                            });
+                            r.response(200, "OK", Some(&tag))
+                        }
+                        Err(e) => bad_request(&r, &tag, &e.to_string()),
+                    },
                     Err(e) => bad_request(&r, &tag, &e.to_string()),
-                },
-                Err(e) => bad_request(&r, &tag, &e.to_string()),
-            },
+                }
+            }
             Method::Options => r.response(200, "OK", Some(&tag)),
             _ => {
                 events.push(Event::Request(r));
@@ -679,15 +780,15 @@ impl Link {
             }
         };
         let bytes = resp.to_bytes();
-        Some(self.remember(branch, bytes))
+        Some(self.remember(key, bytes))
     }
 
-    fn remember(&mut self, branch: Option<String>, resp: Vec<u8>) -> Vec<u8> {
-        if let Some(b) = branch {
+    fn remember(&mut self, key: Option<(String, String)>, resp: Vec<u8>) -> Vec<u8> {
+        if let Some(k) = key {
             if self.answered.len() == 64 {
                 self.answered.pop_front();
             }
-            self.answered.push_back((b, resp.clone()));
+            self.answered.push_back((k, resp.clone()));
         }
         resp
     }
@@ -756,9 +857,12 @@ impl Link {
             resp.headers.push("Content-Type", ctype);
             resp.body = bytes;
         }
-        let branch = r.top_via().ok().and_then(|v| v.branch().map(str::to_owned));
+        let key = r.top_via().ok().and_then(|v| {
+            v.branch()
+                .map(|b| (b.to_owned(), r.method.as_str().to_owned()))
+        });
         let bytes = resp.to_bytes();
-        self.remember(branch, bytes)
+        self.remember(key, bytes)
     }
 
     /// A `BYE` ending `dialog` from this side (a grant revoked, the camera gone).
@@ -1063,6 +1167,142 @@ mod tests {
         };
         assert_eq!(bad.status, 400);
         assert!(bad.headers.get("Warning").unwrap().contains("CmdType"));
+    }
+
+    fn superior_request(method: Method, branch: &str, body: Vec<u8>) -> Request {
+        let mut q = Request::new(method.clone(), "sip:44030500001320000001@10.0.0.9:5060");
+        q.headers
+            .push("Via", format!("SIP/2.0/UDP 10.0.0.5:5060;branch={branch}"));
+        q.headers
+            .push("From", "<sip:44030000002000000001@4403000000>;tag=a");
+        q.headers
+            .push("To", "<sip:44030500001320000001@4403050000>");
+        q.headers.push("Call-ID", "c1");
+        q.headers.push("CSeq", format!("1 {method}"));
+        q.body = body;
+        q
+    }
+
+    #[test]
+    fn the_answer_cache_serves_only_the_request_it_answered() {
+        let mut link = Link::new(cfg(), "x7");
+        link.set_superior_ip("10.0.0.5".parse().unwrap());
+        let mut ev = Vec::new();
+        let invite = superior_request(Method::Invite, "z9hG4bKi1", Vec::new());
+        assert!(
+            link.receive(&invite.to_bytes(), "10.0.0.5", 0, &mut ev)
+                .is_empty()
+        );
+        let answer = link.answer(&invite, 403, "Forbidden", "t", None);
+        // Retransmitted: the same answer.
+        assert_eq!(
+            link.receive(&invite.to_bytes(), "10.0.0.5", 1, &mut ev),
+            vec![answer.clone()]
+        );
+        // The ACK of a refused INVITE has the INVITE's branch: never answered.
+        let ack = superior_request(Method::Ack, "z9hG4bKi1", Vec::new());
+        assert!(
+            link.receive(&ack.to_bytes(), "10.0.0.5", 2, &mut ev)
+                .is_empty()
+        );
+        // A CANCEL has it too: handed over, not answered with the INVITE's answer.
+        let cancel = superior_request(Method::Cancel, "z9hG4bKi1", Vec::new());
+        assert!(
+            link.receive(&cancel.to_bytes(), "10.0.0.5", 3, &mut ev)
+                .is_empty()
+        );
+        assert!(matches!(ev.last(), Some(Event::Request(r)) if r.method == Method::Cancel));
+        // A stranger replaying the branch gets a 403 of its own, not the cached answer,
+        // and cannot evict it.
+        let mut stranger = invite.clone();
+        stranger
+            .headers
+            .set("From", "<sip:44030000002000000009@4403000000>;tag=b");
+        for n in 0..100 {
+            let out = link.receive(&stranger.to_bytes(), "10.6.6.6", 4 + n, &mut ev);
+            assert_ne!(out, vec![answer.clone()]);
+        }
+        assert_eq!(
+            link.receive(&invite.to_bytes(), "10.0.0.5", 200, &mut ev),
+            vec![answer]
+        );
+        // Addresses compare as addresses: the superior's over IPv4-mapped IPv6 too.
+        let msg = superior_request(
+            Method::Message,
+            "z9hG4bKm1",
+            manscdp::query("Catalog", 1, "44030500002000000001").to_document(Charset::Utf8),
+        );
+        let out = link.receive(&msg.to_bytes(), "::ffff:10.0.0.5", 201, &mut ev);
+        let Message::Response(ok) = Message::parse_datagram(&out[0]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(ok.status, 200);
+    }
+
+    #[test]
+    fn a_burst_of_queries_is_refused_and_answers_come_only_from_the_superior() {
+        let mut link = Link::new(cfg(), "x8");
+        link.set_superior_ip("10.0.0.5".parse().unwrap());
+        let mut ev = Vec::new();
+        let body = manscdp::query("Catalog", 1, "44030500002000000001").to_document(Charset::Utf8);
+        let mut statuses = Vec::new();
+        for n in 0..30 {
+            let q = superior_request(Method::Message, &format!("z9hG4bKb{n}"), body.clone());
+            let out = link.receive(&q.to_bytes(), "10.0.0.5", 100 + n, &mut ev);
+            let Message::Response(r) = Message::parse_datagram(&out[0]).unwrap() else {
+                panic!()
+            };
+            statuses.push(r.status);
+        }
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            MAX_QUERIES_PER_WINDOW
+        );
+        assert_eq!(statuses.iter().filter(|s| **s == 503).count(), 10);
+        // Later, queries are taken again.
+        let q = superior_request(Method::Message, "z9hG4bKlate", body);
+        let out = link.receive(
+            &q.to_bytes(),
+            "10.0.0.5",
+            100 + QUERY_WINDOW_MS + 50,
+            &mut ev,
+        );
+        let Message::Response(r) = Message::parse_datagram(&out[0]).unwrap() else {
+            panic!()
+        };
+        assert_eq!(r.status, 200);
+        // A 200 to our REGISTER from another host is not taken.
+        let reg = link.poll(0, &mut ev).remove(0);
+        let Message::Request(rr) = Message::parse_datagram(&reg).unwrap() else {
+            panic!()
+        };
+        let ok = rr.response(200, "OK", Some("s")).to_bytes();
+        link.receive(&ok, "10.6.6.6", 1, &mut ev);
+        assert_ne!(link.state(), &LinkState::Registered);
+        link.receive(&ok, "10.0.0.5", 2, &mut ev);
+        assert_eq!(link.state(), &LinkState::Registered);
+    }
+
+    #[test]
+    fn a_huge_expires_neither_overflows_nor_storms() {
+        let mut link = Link::new(cfg(), "x9");
+        let mut ev = Vec::new();
+        let reg = link.poll(0, &mut ev).remove(0);
+        let Message::Request(rr) = Message::parse_datagram(&reg).unwrap() else {
+            panic!()
+        };
+        let mut ok = rr.response(200, "OK", Some("s"));
+        ok.headers.push("Expires", u64::MAX.to_string());
+        link.receive(&ok.to_bytes(), "10.0.0.5", 5, &mut ev);
+        assert_eq!(link.state(), &LinkState::Registered);
+        // Refreshed within a day at most, not at once.
+        let wake = link.next_wake().unwrap();
+        assert!(
+            link.poll(6, &mut ev)
+                .iter()
+                .all(|b| !is(b, Method::Register))
+        );
+        assert!(wake <= 5 + 86_400_000);
     }
 
     #[test]

@@ -64,7 +64,7 @@ pub struct Gb28181Section {
 }
 
 /// `[[gb28181.superior]]`: one superior platform and what is shared with it.
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SuperiorSection {
     /// A name for the console, logs and metrics.
@@ -102,6 +102,10 @@ pub struct SuperiorSection {
     /// The Vidimus account (of the superior's organisation) whose grants decide its
     /// live sessions; each is registered under it. Without one, sessions are refused.
     pub user: Option<String>,
+    /// IP addresses besides the superior's own that its INVITEs may send media to
+    /// (its media servers). Default: none.
+    #[serde(default)]
+    pub media_hosts: Vec<String>,
 }
 
 fn default_sip_transport() -> String {
@@ -142,7 +146,13 @@ impl Config {
             .parse()
             .with_context(|| format!("[gb28181] sip_bind {bind:?}: expected IP:port"))?;
         let local_addr = match &g.sip_address {
-            Some(a) => a.clone(),
+            Some(a) => {
+                // Named in every answer's SDP (c=): an address, not a host name.
+                a.parse::<std::net::SocketAddr>().with_context(|| {
+                    format!("[gb28181] sip_address {a:?}: expected IP:port (the address superiors reach)")
+                })?;
+                a.clone()
+            }
             None if bind.ip().is_unspecified() => bail!(
                 "[gb28181] sip_address: the address superiors reach this platform at is needed when sip_bind is {bind}"
             ),
@@ -189,6 +199,15 @@ impl Config {
                 name: s.name.clone(),
                 cameras: s.cameras.clone(),
                 user: s.user.clone(),
+                media_hosts: s
+                    .media_hosts
+                    .iter()
+                    .map(|h| {
+                        h.parse().with_context(|| {
+                            format!("{}: {h:?} is not an IP address", at("media_hosts"))
+                        })
+                    })
+                    .collect::<anyhow::Result<_>>()?,
                 link: LinkConfig {
                     local_id,
                     local_addr: local_addr.clone(),
@@ -452,7 +471,7 @@ impl Default for RecorderSection {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CameraSection {
     pub name: String,
@@ -469,6 +488,36 @@ pub struct CameraSection {
     pub counter_terrorism_key_target: bool,
     pub username: Option<String>,
     pub password: Option<String>,
+}
+
+// The sections with passwords show them to no one, `{:?}` included.
+impl std::fmt::Debug for CameraSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CameraSection")
+            .field("name", &self.name)
+            .field(
+                "url",
+                &SourceUrl::parse(&self.url, None, None)
+                    .map(|u| u.to_string())
+                    .ok(),
+            )
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "(not shown)"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for SuperiorSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SuperiorSection")
+            .field("name", &self.name)
+            .field("id", &self.id)
+            .field("address", &self.address)
+            .field("username", &self.username)
+            .field("password", &"(not shown)")
+            .field("cameras", &self.cameras)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Durations written as humantime strings: "2s", "500ms", "1m 30s".

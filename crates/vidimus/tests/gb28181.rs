@@ -71,6 +71,105 @@ enum Media {
     TcpActive,
 }
 
+/// An INVITE for a recording of the channel (`Playback` or `Download`) between two
+/// Unix times, media over UDP to `port`, as the `n`-th INVITE of the call. A playback
+/// plays 2 s, pauses 2 s, goes on at Scale 2 and is ended by BYE 6 s later; a
+/// download (four times as fast) 5 s after its ACK.
+fn recorded_invite(local_addr: &str, port: u16, kind: &str, range: (u64, u64), n: u32) -> String {
+    let (start, end) = range;
+    let ssrc = if kind == "Playback" {
+        "1000000001"
+    } else {
+        "1000000002"
+    };
+    let speed = if kind == "Download" {
+        "a=downloadspeed:4\n"
+    } else {
+        ""
+    };
+    let sdp = format!(
+        "v=0\no={SUPERIOR_ID} 0 0 IN IP4 127.0.0.1\ns={kind}\nu={CHANNEL}:0\nc=IN IP4 127.0.0.1\n\
+         t={start} {end}\nm=video {port} RTP/AVP 96\na=recvonly\na=rtpmap:96 PS/90000\n{speed}y={ssrc}\nf=\n"
+    );
+    let base = 20 + 10 * n;
+    let head = |method: &str, cseq: u32| {
+        format!(
+            "{method} sip:{CHANNEL}@{local_addr} SIP/2.0\n\
+             Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n\
+             From: <sip:{SUPERIOR_ID}@{REALM}>;tag=[pid]rec{n}x[call_number]\n\
+             To: <sip:{CHANNEL}@4403050000>{peer}\nCall-ID: [call_id]\nCSeq: {cseq} {method}\n\
+             Max-Forwards: 70\n",
+            peer = if method == "INVITE" {
+                ""
+            } else {
+                "[peer_tag_param]"
+            },
+        )
+    };
+    let info = |cseq: u32, body: &str| {
+        format!(
+            r#"  <send retrans="500">
+    <![CDATA[
+{}Content-Type: Application/MANSRTSP
+Content-Length: [len]
+
+{body}]]>
+  </send>
+  <recv response="200"/>
+"#,
+            head("INFO", cseq)
+        )
+    };
+    let during = if kind == "Playback" {
+        format!(
+            "  <pause milliseconds=\"2000\"/>\n{}  <pause milliseconds=\"2000\"/>\n{}  <pause milliseconds=\"6000\"/>\n",
+            info(base + 1, "PAUSE MANSRTSP/1.0\nCSeq: 1\nPauseTime: now\n"),
+            info(
+                base + 2,
+                "PLAY MANSRTSP/1.0\nCSeq: 2\nScale: 2.0\nRange: npt=now-\n"
+            ),
+        )
+    } else {
+        "  <pause milliseconds=\"5000\"/>\n".to_owned()
+    };
+    format!(
+        r#"<send retrans="500">
+    <![CDATA[
+{invite}Contact: <sip:{SUPERIOR_ID}@[local_ip]:[local_port]>
+Subject: {CHANNEL}:{ssrc},{SUPERIOR_ID}:0
+Content-Type: application/sdp
+Content-Length: [len]
+
+{sdp}]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="200" rrs="true">
+    <action>
+      <ereg regexp="y={ssrc}" search_in="body" check_it="true" assign_to="y{n}"/>
+      <ereg regexp="s={kind}" search_in="body" check_it="true" assign_to="s{n}"/>
+    </action>
+  </recv>
+  <nop><action><log message="answer [$y{n}] [$s{n}]"/></action></nop>
+  <send>
+    <![CDATA[
+{ack}Content-Length: 0
+
+]]>
+  </send>
+{during}  <send retrans="500">
+    <![CDATA[
+{bye}Content-Length: 0
+
+]]>
+  </send>
+  <recv response="200"/>
+"#,
+        invite = head("INVITE", base),
+        ack = head("ACK", base),
+        bye = head("BYE", base + 5),
+    )
+}
+
 /// A live INVITE for the channel (the `n`-th of the call), media as `media` says,
 /// the session as `how` says.
 fn invite(local_addr: &str, media: Media, how: Session, n: u32) -> String {
@@ -190,6 +289,22 @@ fn scenario(
     invites: &[(Media, Session)],
     queries: bool,
 ) -> std::path::PathBuf {
+    let live: String = invites
+        .iter()
+        .enumerate()
+        .map(|(n, (m, how))| invite(local_addr, *m, *how, n as u32))
+        .collect();
+    scenario_with(dir, password, local_addr, &live, queries)
+}
+
+/// The scenario with `sessions` (INVITE blocks) after the queries.
+fn scenario_with(
+    dir: &std::path::Path,
+    password: &str,
+    local_addr: &str,
+    sessions: &str,
+    queries: bool,
+) -> std::path::PathBuf {
     let template = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sipp/superior.xml"),
     )
@@ -216,14 +331,7 @@ fn scenario(
     };
     let text = template
         .replace("{QUERIES}", &queries)
-        .replace(
-            "{INVITE}",
-            &invites
-                .iter()
-                .enumerate()
-                .map(|(n, (m, how))| invite(local_addr, *m, *how, n as u32))
-                .collect::<String>(),
-        )
+        .replace("{INVITE}", sessions)
         .replace("{LOCAL_ID}", LOCAL_ID)
         .replace("{SUPERIOR_ID}", SUPERIOR_ID)
         .replace("{REALM}", REALM)
@@ -271,6 +379,11 @@ fn pw(user: &str) -> String {
 /// 33 ¶1, 34: two officers with work IDs, both confirmed). Officer li's account is the
 /// one the superior platform acts through. Returns the grant's id.
 fn psb_grant(site: &Site) -> i64 {
+    psb_grant_for(site, &["view_live"])
+}
+
+/// The same, for `actions`.
+fn psb_grant_for(site: &Site, actions: &[&str]) -> i64 {
     site.cli(&[
         "org",
         "add",
@@ -320,8 +433,8 @@ fn psb_grant(site: &Site) -> i64 {
         "POST",
         "/api/requests",
         Some(serde_json::json!({"kind": "law_enforcement", "purpose": "watching the mall entrance over GB/T 28181",
-            "cameras": [gate], "from": format!("{:.3}", now - 3600.0), "to": format!("{:.3}", now),
-            "actions": ["view_live"], "days": 3,
+            "cameras": [gate], "from": format!("{:.3}", now - 3600.0), "to": format!("{:.3}", now + 600.0),
+            "actions": actions, "days": 3,
             "persons": [{"username": "li"}, {"username": "wang"}]})),
     );
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
@@ -449,6 +562,17 @@ fn answered_tcp_port(dir: &std::path::Path) -> Option<u16> {
 
 /// RTP packets arriving at `socket` until none came for 3 s (at most `limit`).
 fn receive_rtp(socket: std::net::UdpSocket, limit: Duration) -> Vec<Vec<u8>> {
+    receive_rtp_timed(socket, limit)
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect()
+}
+
+/// The same, with when each arrived.
+fn receive_rtp_timed(
+    socket: std::net::UdpSocket,
+    limit: Duration,
+) -> Vec<(std::time::Instant, Vec<u8>)> {
     socket
         .set_read_timeout(Some(Duration::from_secs(3)))
         .unwrap();
@@ -460,7 +584,7 @@ fn receive_rtp(socket: std::net::UdpSocket, limit: Duration) -> Vec<Vec<u8>> {
         match socket.recv(&mut buf) {
             Ok(n) => {
                 got_any = true;
-                packets.push(buf[..n].to_vec());
+                packets.push((std::time::Instant::now(), buf[..n].to_vec()));
             }
             Err(_) if got_any => break,
             Err(_) => {}
@@ -806,5 +930,274 @@ fn live_sessions_over_tcp_both_ways() {
         .filter_map(|e| e["served"]["transport"].as_str())
         .collect();
     assert_eq!(transports, ["TCP active", "TCP passive"], "{reg:#}");
+    assert!(rec.terminate());
+}
+
+#[test]
+fn a_superior_plays_back_with_pause_and_scale_and_downloads() {
+    let superior_port = free_port();
+    let sip_port = free_port();
+    let (site, _cam) = site_with_camera();
+    let mut rec = site.serve();
+    let _grant = psb_grant_for(&site, &["view_recorded", "reproduce"]);
+    // 12 s recorded; the range played is 8 s of it.
+    std::thread::sleep(Duration::from_secs(13));
+    let first = site.first_start_90k("gate");
+    assert!(rec.terminate());
+    let start = (first / 90_000 + 2) as u64;
+    let range = (start, start + 8);
+    add_to_config(
+        &site,
+        &gb_section(superior_port, sip_port, "Psb-2026", Some("li")),
+    );
+    let play_socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let down_socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (play_port, down_port) = (
+        play_socket.local_addr().unwrap().port(),
+        down_socket.local_addr().unwrap().port(),
+    );
+    let play = std::thread::spawn(move || receive_rtp_timed(play_socket, Duration::from_secs(90)));
+    let down = std::thread::spawn(move || receive_rtp(down_socket, Duration::from_secs(90)));
+    let dir = tempfile::tempdir().unwrap();
+    let local = format!("127.0.0.1:{sip_port}");
+    let sessions = [
+        recorded_invite(&local, play_port, "Playback", range, 0),
+        recorded_invite(&local, down_port, "Download", range, 1),
+    ]
+    .concat();
+    let sc = scenario_with(dir.path(), "Psb-2026", &local, &sessions, false);
+    // REGISTER, the keepalive's call, and a MediaStatus 121 for each recording.
+    let sipp = sipp(&sc, superior_port, 4, dir.path());
+    std::thread::sleep(Duration::from_millis(300));
+    let mut rec = site.serve();
+    let (code, logs) = verdict(sipp, Duration::from_secs(90), dir.path());
+    assert_eq!(
+        code,
+        Some(0),
+        "SIPp's verdict\n{logs}\nvidimus log:\n{}",
+        site.log_text()
+    );
+    let played = play.join().unwrap();
+    let packets: Vec<Vec<u8>> = played.iter().map(|(_, p)| p.clone()).collect();
+    let ssrc_of = |p: &[u8]| vidimus_ps::rtp::parse(p).unwrap().ssrc;
+    assert!(packets.iter().all(|p| ssrc_of(p) == 1_000_000_001));
+    let downloaded = down.join().unwrap();
+    assert!(downloaded.iter().all(|p| ssrc_of(p) == 1_000_000_002));
+    // Both decode, and hold the 8 s: 200 frames at 25 fps, and those from the key
+    // frame before the range's start (a range starts where it can be decoded).
+    for (name, p) in [("playback", &packets), ("download", &downloaded)] {
+        let ps: Vec<u8> = {
+            let mut v: Vec<_> = p
+                .iter()
+                .map(|p| vidimus_ps::rtp::parse(p).unwrap())
+                .collect();
+            v.sort_by_key(|p| p.seq);
+            v.iter().flat_map(|p| p.payload.to_vec()).collect()
+        };
+        let file = dir.path().join(format!("{name}.mpg"));
+        std::fs::write(&file, ps).unwrap();
+        let out = Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-f",
+                "mpeg",
+                "-count_frames",
+                "-select_streams",
+                "v:0",
+            ])
+            .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let frames: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        assert!(
+            (195..=275).contains(&frames),
+            "{name}: {frames} frames of 8 s"
+        );
+    }
+    // PAUSE held the stream at least 1.5 s; after PLAY at Scale 2 media time ran about
+    // twice as fast as the clock.
+    let times: Vec<(std::time::Instant, u32)> = played
+        .iter()
+        .map(|(t, p)| (*t, vidimus_ps::rtp::parse(p).unwrap().timestamp))
+        .collect();
+    let (gap_at, gap) = times
+        .windows(2)
+        .map(|w| (w[1], w[1].0 - w[0].0))
+        .max_by_key(|(_, g)| *g)
+        .unwrap();
+    assert!(
+        gap >= Duration::from_millis(1500),
+        "the longest pause was {gap:?}"
+    );
+    let last = times.last().unwrap();
+    let media = f64::from(last.1.wrapping_sub(gap_at.1)) / 90_000.0;
+    let wall = (last.0 - gap_at.0).as_secs_f64();
+    let rate = media / wall;
+    assert!(
+        (1.6..=2.6).contains(&rate),
+        "after Scale 2: {media:.1} s of media in {wall:.1} s"
+    );
+    // Registered: the playback as a viewing, the download as a reproduction for the
+    // superior, each ended completed with the bytes sent.
+    let reg = register(&site);
+    let entries = reg.as_array().unwrap();
+    let started = |session: &str| {
+        entries
+            .iter()
+            .find(|e| e["kind"] != "access_end" && e["served"]["session"] == session)
+            .unwrap_or_else(|| panic!("no {session} in the register: {reg:#}"))
+    };
+    assert_eq!(started("Playback")["action"], "view_recorded");
+    let d = started("Download");
+    assert_eq!(d["action"], "reproduce");
+    assert_eq!(d["whereabouts"]["recipient"], "district psb", "{d:#}");
+    for (session, p) in [("Playback", &packets), ("Download", &downloaded)] {
+        let bytes: u64 = p.iter().map(|p| p.len() as u64).sum();
+        assert!(
+            entries.iter().any(|e| e["kind"] == "access_end"
+                && e["served"]["session"] == session
+                && e["ended"] == "completed"
+                && e["bytes"].as_u64() == Some(bytes)),
+            "{session} ended completed with {bytes} bytes: {reg:#}"
+        );
+    }
+    assert!(rec.terminate());
+}
+
+/// The superior's side, by hand: a UDP socket at the superior's address.
+struct Superior {
+    socket: std::net::UdpSocket,
+    platform: String,
+}
+
+impl Superior {
+    fn send(&self, text: &str) {
+        let text = text.replace('\n', "\r\n");
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let msg = format!("{head}\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+        self.socket.send_to(msg.as_bytes(), &self.platform).unwrap();
+    }
+
+    /// The next response to `cseq_method` (the platform's own requests are skipped).
+    fn response(&self, cseq_method: &str) -> Option<vidimus_gb28181::sip::Response> {
+        let mut buf = vec![0u8; 65_536];
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < until {
+            let Ok(n) = self.socket.recv(&mut buf) else {
+                continue;
+            };
+            if let Ok(vidimus_gb28181::sip::Message::Response(r)) =
+                vidimus_gb28181::sip::Message::parse_datagram(&buf[..n])
+                && r.cseq().is_ok_and(|c| c.method.as_str() == cseq_method)
+            {
+                return Some(r);
+            }
+        }
+        None
+    }
+}
+
+fn raw_invite(call: &str, branch: &str, media: &str) -> String {
+    let sdp = format!(
+        "v=0\no={SUPERIOR_ID} 0 0 IN IP4 127.0.0.1\ns=Play\n{media}t=0 0\na=recvonly\na=rtpmap:96 PS/90000\ny=0100000009\n"
+    );
+    format!(
+        "INVITE sip:{CHANNEL}@127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1;branch={branch}\n\
+         From: <sip:{SUPERIOR_ID}@{REALM}>;tag=sup1\nTo: <sip:{CHANNEL}@4403050000>\n\
+         Call-ID: {call}\nCSeq: 1 INVITE\nContact: <sip:{SUPERIOR_ID}@127.0.0.1>\n\
+         Content-Type: application/sdp\n\n{sdp}"
+    )
+}
+
+fn in_dialog(method: &str, call: &str, branch: &str, to_tag: &str, cseq: u32) -> String {
+    format!(
+        "{method} sip:{CHANNEL}@127.0.0.1 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.1;branch={branch}\n\
+         From: <sip:{SUPERIOR_ID}@{REALM}>;tag=sup1\nTo: <sip:{CHANNEL}@4403050000>;tag={to_tag}\n\
+         Call-ID: {call}\nCSeq: {cseq} {method}\n\n"
+    )
+}
+
+#[test]
+fn forged_and_misdirected_sessions_get_no_video() {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let superior_port = socket.local_addr().unwrap().port();
+    let sip_port = free_port();
+    let (site, _cam) = site_with_camera();
+    let mut rec = site.serve();
+    let _grant = psb_grant(&site);
+    assert!(rec.terminate());
+    add_to_config(
+        &site,
+        &gb_section(superior_port, sip_port, "Psb-2026", Some("li")),
+    );
+    let mut rec = site.serve();
+    let sup = Superior {
+        socket,
+        platform: format!("127.0.0.1:{sip_port}"),
+    };
+    let media = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    media
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let media_port = media.local_addr().unwrap().port();
+    let arrives = |within: Duration| {
+        let until = std::time::Instant::now() + within;
+        let mut buf = [0u8; 2048];
+        while std::time::Instant::now() < until {
+            if media.recv(&mut buf).is_ok() {
+                return true;
+            }
+        }
+        false
+    };
+    // Media aimed at another host than the superior's: refused before anything else.
+    sup.send(&raw_invite(
+        "c1",
+        "z9hG4bK1",
+        &format!("c=IN IP4 127.0.0.2\nm=video {media_port} RTP/AVP 96\n"),
+    ));
+    let r = sup.response("INVITE").expect("an answer");
+    assert_eq!(r.status, 488, "{r:?}");
+    // An INVITE as the superior sends it: answered with a tag no one can guess.
+    sup.send(&raw_invite(
+        "c2",
+        "z9hG4bK2",
+        &format!("c=IN IP4 127.0.0.1\nm=video {media_port} RTP/AVP 96\n"),
+    ));
+    let ok = sup.response("INVITE").expect("an answer");
+    assert_eq!(ok.status, 200, "{ok:?}");
+    let to = vidimus_gb28181::sip::NameAddr::parse(ok.headers.get("To").unwrap()).unwrap();
+    let tag = to.tag().unwrap().to_owned();
+    assert!(tag.len() >= 16, "a random tag: {tag}");
+    // An ACK without it (forged: it never saw the 200) starts nothing.
+    sup.send(&in_dialog("ACK", "c2", "z9hG4bK3", "v1x0", 1));
+    assert!(!arrives(Duration::from_secs(2)), "media after a forged ACK");
+    // A BYE without it is no dialog's.
+    sup.send(&in_dialog("BYE", "c2", "z9hG4bK4", "guess", 2));
+    assert_eq!(sup.response("BYE").unwrap().status, 481);
+    // The real ACK starts the media.
+    sup.send(&in_dialog("ACK", "c2", "z9hG4bK5", &tag, 1));
+    assert!(arrives(Duration::from_secs(5)), "no media after the ACK");
+    sup.send(&in_dialog("BYE", "c2", "z9hG4bK6", &tag, 2));
+    assert_eq!(sup.response("BYE").unwrap().status, 200);
+    // Registered: the one session, its media where the superior is.
+    let reg = register(&site);
+    let sessions: Vec<_> = reg
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] != "access_end" && e["served"]["protocol"] == "GB/T 28181")
+        .collect();
+    assert_eq!(sessions.len(), 1, "{reg:#}");
+    assert_eq!(
+        sessions[0]["served"]["media"],
+        format!("127.0.0.1:{media_port}")
+    );
+    assert!(site.log_text().contains("media goes only to the superior"));
     assert!(rec.terminate());
 }

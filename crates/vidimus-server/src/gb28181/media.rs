@@ -21,6 +21,9 @@ use vidimus_recorder::live::LiveSubscription;
 const MAX_PAYLOAD: usize = 1400;
 /// How long a TCP media connection may take to be made.
 const CONNECT_WITHIN: Duration = Duration::from_secs(10);
+/// How long one access unit may take to be written: a superior that stops reading
+/// ends its session.
+pub(super) const SEND_WITHIN: Duration = Duration::from_secs(10);
 
 /// Where the media goes, prepared when the INVITE is answered.
 pub enum Path {
@@ -30,8 +33,9 @@ pub enum Path {
     },
     /// This side connects to the superior.
     TcpConnect(SocketAddr),
-    /// The superior connects to this side.
-    TcpListen(TcpListener),
+    /// The superior connects to this side, from this address (the offer's `c=`):
+    /// connections from anywhere else are closed unread.
+    TcpListen(TcpListener, IpAddr),
 }
 
 /// The media path an offer asks for, opened on `ip`, and our side of it for the
@@ -60,7 +64,11 @@ pub async fn prepare(offer: &MediaSdp, ip: IpAddr) -> std::io::Result<(Path, Tra
         Transport::Tcp(Setup::Active) => {
             let l = TcpListener::bind(SocketAddr::new(ip, 0)).await?;
             let port = l.local_addr()?.port();
-            (Path::TcpListen(l), Transport::Tcp(Setup::Passive), port)
+            (
+                Path::TcpListen(l, to.ip()),
+                Transport::Tcp(Setup::Passive),
+                port,
+            )
         }
         // The superior listens (or lets us choose): we connect, from port 9 by
         // RFC 4145's custom for the active side.
@@ -70,13 +78,14 @@ pub async fn prepare(offer: &MediaSdp, ip: IpAddr) -> std::io::Result<(Path, Tra
     })
 }
 
-enum Sink {
+/// An open media path.
+pub(super) enum Sink {
     Udp { socket: UdpSocket, to: SocketAddr },
     Tcp(TcpStream),
 }
 
 impl Sink {
-    async fn open(path: Path) -> std::io::Result<Sink> {
+    pub(super) async fn open(path: Path) -> std::io::Result<Sink> {
         Ok(match path {
             Path::Udp { socket, to } => Sink::Udp { socket, to },
             Path::TcpConnect(to) => {
@@ -86,19 +95,25 @@ impl Sink {
                 s.set_nodelay(true)?;
                 Sink::Tcp(s)
             }
-            Path::TcpListen(l) => {
-                let (s, _) = tokio::time::timeout(CONNECT_WITHIN, l.accept())
-                    .await
-                    .map_err(|_| {
-                        std::io::Error::other("the superior did not connect for media")
-                    })??;
-                s.set_nodelay(true)?;
-                Sink::Tcp(s)
+            Path::TcpListen(l, from) => {
+                let deadline = tokio::time::Instant::now() + CONNECT_WITHIN;
+                loop {
+                    let (s, peer) = tokio::time::timeout_at(deadline, l.accept())
+                        .await
+                        .map_err(|_| {
+                            std::io::Error::other("the superior did not connect for media")
+                        })??;
+                    if peer.ip().to_canonical() == from.to_canonical() {
+                        s.set_nodelay(true)?;
+                        break Sink::Tcp(s);
+                    }
+                    tracing::warn!(%peer, expected = %from, "gb28181: a media connection from elsewhere was closed");
+                }
             }
         })
     }
 
-    async fn send(&mut self, packets: &[Vec<u8>]) -> std::io::Result<u64> {
+    pub(super) async fn send(&mut self, packets: &[Vec<u8>]) -> std::io::Result<u64> {
         let mut n = 0;
         match self {
             Sink::Udp { socket, to } => {
@@ -120,6 +135,75 @@ impl Sink {
     }
 }
 
+/// Recorded or live access units packed as MPEG-PS in RTP: the parameter sets of
+/// the stream's sample entry before every key frame, one pack per access unit, RTP
+/// payload type 96 with the session's SSRC.
+pub(super) struct PackRtp {
+    rtp: Packetizer,
+    /// The sample entry packed for, its muxer, parameter sets (Annex B) and NAL length.
+    current: Option<(Vec<u8>, PsMuxer, Vec<u8>, u8)>,
+    au: Vec<u8>,
+}
+
+impl PackRtp {
+    pub(super) fn new(ssrc: u32) -> Self {
+        PackRtp {
+            rtp: Packetizer::new(96, ssrc, 1, MAX_PAYLOAD),
+            current: None,
+            au: Vec::new(),
+        }
+    }
+
+    /// The RTP packets of one access unit (length-prefixed NAL units, as recorded) of
+    /// a stream with `sample_entry`, at `pts` (90 kHz).
+    pub(super) fn packets(
+        &mut self,
+        sample_entry: &[u8],
+        data: &[u8],
+        pts: i64,
+        key: bool,
+    ) -> Result<Vec<Vec<u8>>, String> {
+        if self
+            .current
+            .as_ref()
+            .is_none_or(|(e, ..)| e != sample_entry)
+        {
+            let (codec, ps) = ParameterSets::from_sample_entry(sample_entry)
+                .map_err(|e| format!("the stream cannot be sent: {e}"))?;
+            let codec = match codec {
+                vidimus_media::VideoCodec::H264 => VideoCodec::H264,
+                vidimus_media::VideoCodec::H265 => VideoCodec::H265,
+            };
+            let mut prefix = Vec::new();
+            for nal in &ps.nals {
+                prefix.extend_from_slice(&[0, 0, 0, 1]);
+                prefix.extend_from_slice(nal);
+            }
+            self.current = Some((
+                sample_entry.to_vec(),
+                PsMuxer::new(codec),
+                prefix,
+                ps.nal_length_size,
+            ));
+        }
+        let (_, mux, prefix, nal_len) = self.current.as_ref().expect("set above");
+        self.au.clear();
+        if key {
+            self.au.extend_from_slice(prefix);
+        }
+        AccessUnit {
+            data,
+            framing: NalFraming::LengthPrefixed(*nal_len),
+            pts,
+        }
+        .append_annex_b(&mut self.au)
+        .map_err(|e| format!("a recorded access unit is malformed: {e}"))?;
+        let pts = pts.max(0) as u64;
+        let pack = mux.pack(&self.au, pts, None, key);
+        Ok(self.rtp.packets(&pack, pts as u32))
+    }
+}
+
 /// Sends the camera's frames until `stop` says why not; the bytes sent and how it
 /// ended.
 pub async fn stream(
@@ -136,12 +220,13 @@ pub async fn stream(
     let LiveSubscription { gop, mut rx } = sub;
     let mut gop = gop.into_iter();
     let mut sent = 0u64;
-    let mut rtp = Packetizer::new(96, ssrc, 1, MAX_PAYLOAD);
-    let mut muxer: Option<(PsMuxer, Vec<u8>, u8)> = None;
-    let mut params: Option<std::sync::Arc<vidimus_recorder::segmenter::StreamParams>> = None;
+    let mut pack = PackRtp::new(ssrc);
     let mut waiting_for_key = true;
-    let mut au = Vec::new();
     loop {
+        // Checked before every frame (the kept GOP too): nothing goes after a stop.
+        if let Some(why) = handout.stopped() {
+            return (sent, why.as_str().to_owned());
+        }
         let frame = if let Some(f) = gop.next() {
             f
         } else {
@@ -163,45 +248,26 @@ pub async fn stream(
             continue;
         }
         waiting_for_key = false;
-        if params.as_ref().is_none_or(|p| **p != *frame.params) {
-            match ParameterSets::from_sample_entry(&frame.params.sample_entry) {
-                Ok((codec, ps)) => {
-                    let codec = match codec {
-                        vidimus_media::VideoCodec::H264 => VideoCodec::H264,
-                        vidimus_media::VideoCodec::H265 => VideoCodec::H265,
-                    };
-                    let mut prefix = Vec::new();
-                    for nal in &ps.nals {
-                        prefix.extend_from_slice(&[0, 0, 0, 1]);
-                        prefix.extend_from_slice(nal);
-                    }
-                    muxer = Some((PsMuxer::new(codec), prefix, ps.nal_length_size));
-                    params = Some(frame.params.clone());
-                }
-                Err(e) => return (sent, format!("the camera's stream cannot be sent: {e}")),
-            }
-        }
-        let Some((mux, prefix, nal_len)) = &muxer else {
-            continue;
+        let packets = match pack.packets(
+            &frame.params.sample_entry,
+            &frame.data,
+            frame.ts,
+            frame.is_key,
+        ) {
+            Ok(p) => p,
+            Err(e) => return (sent, e),
         };
-        au.clear();
-        if frame.is_key {
-            au.extend_from_slice(prefix);
-        }
-        let unit = AccessUnit {
-            data: &frame.data,
-            framing: NalFraming::LengthPrefixed(*nal_len),
-            pts: frame.ts,
+        // Every write is raced against the stop signals, and timed.
+        let r = tokio::select! {
+            biased;
+            why = handout.wait() => return (sent, why.as_str().to_owned()),
+            why = &mut bye => return (sent, why.unwrap_or("ended").to_owned()),
+            r = tokio::time::timeout(SEND_WITHIN, sink.send(&packets)) => r,
         };
-        if unit.append_annex_b(&mut au).is_err() {
-            continue;
-        }
-        let pts = frame.ts.max(0) as u64;
-        let pack = mux.pack(&au, pts, None, frame.is_key);
-        let packets = rtp.packets(&pack, pts as u32);
-        match sink.send(&packets).await {
-            Ok(n) => sent += n,
-            Err(e) => return (sent, format!("the superior's media path failed: {e}")),
+        match r {
+            Ok(Ok(n)) => sent += n,
+            Ok(Err(e)) => return (sent, format!("the superior's media path failed: {e}")),
+            Err(_) => return (sent, "the superior stopped reading the media".into()),
         }
     }
 }

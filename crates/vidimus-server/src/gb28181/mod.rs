@@ -32,6 +32,10 @@ use vidimus_store::MetadataStore;
 use crate::AppState;
 
 mod media;
+mod playback;
+
+/// A session's key: the link and the dialog (Call-ID and the superior's tag).
+type SessionKey = (usize, String);
 
 /// A live session of a superior's: answered, waiting for the ACK, then streaming.
 struct Session {
@@ -40,15 +44,30 @@ struct Session {
     start: Option<Start>,
     /// Ends the streaming, with why (the superior's BYE).
     bye: Option<tokio::sync::oneshot::Sender<&'static str>>,
+    /// A recorded session's MANSRTSP state (none for live sessions).
+    control: Option<tokio::sync::watch::Sender<playback::Control>>,
+    /// The channel's code (MediaStatus names it).
+    channel: String,
     answered_at: u64,
 }
 
-struct Start {
-    path: media::Path,
-    sub: vidimus_recorder::live::LiveSubscription,
-    ssrc: u32,
-    handout: crate::handout::Handout,
-    end: crate::grants::LiveEnd,
+enum Start {
+    Live {
+        path: media::Path,
+        sub: vidimus_recorder::live::LiveSubscription,
+        ssrc: u32,
+        handout: crate::handout::Handout,
+        end: crate::grants::LiveEnd,
+    },
+    Recorded {
+        path: media::Path,
+        prepared: Box<vidimus_store::export::PreparedExport>,
+        ssrc: u32,
+        speed: f64,
+        handout: crate::handout::Handout,
+        end: crate::grants::LiveEnd,
+        control: tokio::sync::watch::Receiver<playback::Control>,
+    },
 }
 
 /// What the event handler works with.
@@ -57,15 +76,27 @@ struct Ctx<'a> {
     socket: &'a tokio::net::UdpSocket,
     tz: &'a TimeZone,
     /// Sessions by link and dialog (Call-ID and the superior's tag).
-    sessions: &'a mut std::collections::HashMap<(usize, String), Session>,
-    /// Media tasks say here that they ended (link, Call-ID).
-    ended: &'a tokio::sync::mpsc::UnboundedSender<(usize, String)>,
+    sessions: &'a mut std::collections::HashMap<SessionKey, Session>,
+    /// Media tasks say here that they ended, and whether with the whole range sent.
+    ended: &'a tokio::sync::mpsc::UnboundedSender<(SessionKey, bool)>,
     /// The address media is sent from.
     media_ip: std::net::IpAddr,
+    /// The address the SDP answers name.
+    media_advertised: std::net::IpAddr,
+    /// The media tasks, waited for at shutdown (their ends are registered).
+    tasks: &'a mut tokio::task::JoinSet<()>,
+    /// When a refusal was last logged, per link.
+    refusal_logged: &'a mut std::collections::HashMap<usize, u64>,
 }
 
 /// An INVITE answered without an ACK this long is dropped (64·T1).
 const ACK_WITHIN_MS: u64 = 32_000;
+/// Sessions answered but not yet confirmed (ACK) per superior at most.
+const MAX_UNCONFIRMED: usize = 4;
+/// Sessions per superior at most.
+const MAX_SESSIONS: usize = 32;
+/// The longest RecordInfo range answered (longer ones are cut to it).
+const MAX_RECORD_RANGE_MS: i64 = 31 * 86_400_000;
 
 /// Catalog items per MESSAGE (UDP datagrams stay well under 8 KiB).
 const CATALOG_PAGE: usize = 4;
@@ -87,6 +118,9 @@ pub struct SuperiorLink {
     /// The account the superior's media sessions are decided and registered under
     /// (its grants); `None`: sessions are refused.
     pub user: Option<String>,
+    /// Addresses besides the superior's own that media may be sent to (its media
+    /// servers).
+    pub media_hosts: Vec<std::net::IpAddr>,
 }
 
 /// The cascade's configuration.
@@ -211,18 +245,21 @@ pub async fn run(
     let ms = move || started.elapsed().as_millis() as u64;
     let salt = vidimus_access::token::new_token()[..10].to_owned();
     let mut links: Vec<(SuperiorLink, Link, SocketAddr)> = Vec::new();
-    for (i, s) in cfg.superiors.iter().enumerate() {
-        let addr = tokio::net::lookup_host(&s.link.superior_addr)
-            .await?
-            .next()
-            .ok_or_else(|| {
-                std::io::Error::other(format!("{}: no address", s.link.superior_addr))
-            })?;
-        links.push((
-            s.clone(),
-            Link::new(s.link.clone(), &format!("{salt}{i}")),
-            addr,
-        ));
+    for s in &cfg.superiors {
+        // A superior whose address does not resolve is left out (and said so); the
+        // others go on.
+        let addr = match tokio::net::lookup_host(&s.link.superior_addr).await {
+            Ok(mut a) => a.next(),
+            Err(e) => {
+                tracing::error!(superior = %s.name, address = %s.link.superior_addr, "gb28181: the superior's address does not resolve: {e}");
+                None
+            }
+        };
+        let Some(addr) = addr else { continue };
+        let i = links.len();
+        let mut link = Link::new(s.link.clone(), &format!("{salt}{i}"));
+        link.set_superior_ip(addr.ip());
+        links.push((s.clone(), link, addr));
     }
     {
         let mut shown = state.gb28181.0.lock().expect("links lock");
@@ -233,16 +270,18 @@ pub async fn run(
     }
     let tz = TimeZone::get(&state.time_zone).unwrap_or(TimeZone::UTC);
     let mut sessions = std::collections::HashMap::new();
-    let (ended_tx, mut ended_rx) = tokio::sync::mpsc::unbounded_channel::<(usize, String)>();
-    let media_ip = match cfg.bind.ip() {
-        ip if ip.is_unspecified() => cfg
-            .superiors
-            .first()
-            .and_then(|s| s.link.local_addr.rsplit_once(':'))
-            .and_then(|(h, _)| h.trim_matches(['[', ']']).parse().ok())
-            .unwrap_or(ip),
-        ip => ip,
-    };
+    let (ended_tx, mut ended_rx) = tokio::sync::mpsc::unbounded_channel::<(SessionKey, bool)>();
+    // Media is sent from the SIP socket's address (any, if it listens on all); the
+    // address the answers name is the one superiors reach this platform at.
+    let media_ip = cfg.bind.ip();
+    let media_advertised: std::net::IpAddr = cfg
+        .superiors
+        .first()
+        .and_then(|s| s.link.local_addr.rsplit_once(':'))
+        .and_then(|(h, _)| h.trim_matches(['[', ']']).parse().ok())
+        .unwrap_or(media_ip);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut refusal_logged = std::collections::HashMap::new();
     tokio::pin!(stop);
     let mut buf = vec![0u8; 65_536];
     loop {
@@ -253,6 +292,9 @@ pub async fn run(
             sessions: &mut sessions,
             ended: &ended_tx,
             media_ip,
+            media_advertised,
+            tasks: &mut tasks,
+            refusal_logged: &mut refusal_logged,
         };
         // Timers.
         for (i, (s, link, addr)) in links.iter_mut().enumerate() {
@@ -276,11 +318,21 @@ pub async fn run(
         tokio::select! {
             _ = &mut stop => break,
             _ = tokio::time::sleep(sleep) => {}
-            Some((i, call_id)) = ended_rx.recv() => {
-                // Streaming ended on this side (grant, camera): the superior is told.
-                if let (Some(mut session), Some((_, link, addr))) =
-                    (ctx.sessions.remove(&(i, call_id)), links.get_mut(i))
-                {
+            Some((key, completed)) = ended_rx.recv() => {
+                let i = key.0;
+                let Some((s, link, addr)) = links.get_mut(i) else { continue };
+                if completed {
+                    // A recording sent whole: the superior is told (NotifyType 121)
+                    // and ends the session itself.
+                    if let Some(session) = ctx.sessions.get(&key) {
+                        let sn = link.next_sn();
+                        let body = vidimus_gb28181::manscdp::media_status_end(sn, &session.channel);
+                        let bytes = link.message(&body, s.link.charset, ms());
+                        let _ = socket.send_to(&bytes, *addr).await;
+                        log(&state, i, "recording sent whole; told the superior (MediaStatus 121)".into());
+                    }
+                } else if let Some(mut session) = ctx.sessions.remove(&key) {
+                    // Ended on this side (grant, camera): the superior is told BYE.
                     let bytes = link.bye(&mut session.dialog, ms());
                     let _ = socket.send_to(&bytes, *addr).await;
                 }
@@ -328,6 +380,11 @@ pub async fn run(
             let _ = socket.send_to(&bytes, *addr).await;
         }
     }
+    // The media tasks register their ends; given a few seconds to.
+    let _ = tokio::time::timeout(Duration::from_secs(3), async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
     for (i, (_, link, addr)) in links.iter_mut().enumerate() {
         let bytes = link.close(ms());
         let _ = socket.send_to(&bytes, *addr).await;
@@ -389,7 +446,8 @@ async fn shared(
     let cams = state.db.run(move |db| Ok(db.cameras(false)?)).await?;
     Ok(cams
         .into_iter()
-        .filter(|c| names.contains(&c.name))
+        // Channel codes carry the camera's id in six digits.
+        .filter(|c| names.contains(&c.name) && (0..1_000_000).contains(&c.id))
         .map(|c| (channel_id(&local, c.id), c.id, c.name))
         .collect())
 }
@@ -412,13 +470,41 @@ async fn handle(
     let state = ctx.state;
     for e in events {
         match e {
-            Event::StateChanged(st) => log(state, i, format!("link {st:?}")),
+            Event::StateChanged(st) => {
+                log(state, i, format!("link {st:?}"));
+                if matches!(st, LinkState::Failed(_) | LinkState::Closed) {
+                    // The superior is gone or forgot this platform: its sessions end
+                    // (an unconfirmed one is dropped: its end registered "not opened").
+                    let keys: Vec<SessionKey> = ctx
+                        .sessions
+                        .keys()
+                        .filter(|(l, _)| *l == i)
+                        .cloned()
+                        .collect();
+                    for k in keys {
+                        if let Some(mut session) = ctx.sessions.remove(&k)
+                            && let Some(tx) = session.bye.take()
+                        {
+                            let _ = tx.send("the link to the superior was lost");
+                        }
+                    }
+                }
+            }
             Event::KeepaliveAnswered => {}
-            Event::Refused { from, host } => log(
-                state,
-                i,
-                format!("refused a request from {from:?} at {host}: not the superior"),
-            ),
+            Event::Refused { from, host } => {
+                // Counted always (metrics); logged once in ten seconds at most.
+                let last = ctx.refusal_logged.entry(i).or_insert(0);
+                if *last == 0 || now.saturating_sub(*last) >= 10_000 {
+                    *last = now.max(1);
+                    log(
+                        state,
+                        i,
+                        format!(
+                            "refused a request from {from:?} at {host}: not the superior (further refusals counted in vidimus_gb28181_refused_total)"
+                        ),
+                    );
+                }
+            }
             Event::Request(r) => request(ctx, i, s, link, addr, r, now).await,
             Event::Query {
                 sn,
@@ -468,7 +554,9 @@ async fn request(
     let Ok(call_id) = r.call_id().map(str::to_owned) else {
         return;
     };
-    let tag = format!("v{now}x{i}");
+    // Our tag: random, so no one who did not see our answer can speak in the dialog.
+    let tag = vidimus_access::token::new_token()[..20].to_owned();
+    let _ = now;
     // A dialog is its Call-ID and the superior's tag (RFC 3261 §12): two sessions may
     // share a Call-ID.
     let their_tag = r
@@ -477,9 +565,48 @@ async fn request(
         .and_then(|f| f.tag().map(str::to_owned))
         .unwrap_or_default();
     let key = (i, format!("{call_id};{their_tag}"));
+    // A request inside a dialog must carry our tag for it.
+    let our_tag = r.to().ok().and_then(|t| t.tag().map(str::to_owned));
+    let in_dialog = ctx
+        .sessions
+        .get(&key)
+        .is_some_and(|s| our_tag.as_deref() == Some(s.dialog.local_tag.as_str()));
+    if !matches!(r.method, Method::Invite) && !in_dialog {
+        if !matches!(r.method, Method::Ack) {
+            let bytes = link.answer(&r, 481, "Call/Transaction Does Not Exist", &tag, None);
+            let _ = ctx.socket.send_to(&bytes, addr).await;
+        }
+        return;
+    }
     match &r.method {
+        Method::Invite if our_tag.is_some() || ctx.sessions.contains_key(&key) => {
+            // A re-INVITE (or one for a dialog we hold): sessions are not changed.
+            let bytes = link.answer(&r, 488, "Not Acceptable Here", &tag, None);
+            let _ = ctx.socket.send_to(&bytes, addr).await;
+            log(
+                state,
+                i,
+                format!("re-INVITE in {call_id} answered 488: not offered"),
+            );
+        }
         Method::Invite => {
-            let (status, reason, body, what) = match invite(ctx, i, s, &r, &tag).await {
+            let waiting = ctx
+                .sessions
+                .iter()
+                .filter(|((l, _), v)| *l == i && v.start.is_some())
+                .count();
+            let open = ctx.sessions.keys().filter(|(l, _)| *l == i).count();
+            if waiting >= MAX_UNCONFIRMED || open >= MAX_SESSIONS {
+                let bytes = link.answer(&r, 486, "Busy Here", &tag, None);
+                let _ = ctx.socket.send_to(&bytes, addr).await;
+                log(
+                    state,
+                    i,
+                    format!("INVITE answered 486: {open} sessions, {waiting} unconfirmed"),
+                );
+                return;
+            }
+            let (status, reason, body, what) = match invite(ctx, s, addr.ip(), &r, &tag).await {
                 Ok((sdp, mut session)) => {
                     session.answered_at = now;
                     ctx.sessions.insert(key, session);
@@ -490,7 +617,7 @@ async fn request(
             let bytes = link.answer(&r, status, reason, &tag, body);
             let _ = ctx.socket.send_to(&bytes, addr).await;
             match what {
-                None => log(state, i, format!("live session {call_id} answered 200")),
+                None => log(state, i, format!("session {call_id} answered 200")),
                 Some(why) => log(state, i, format!("INVITE answered {status}: {why}")),
             }
         }
@@ -505,38 +632,96 @@ async fn request(
             session.bye = Some(tx);
             let ended = ctx.ended.clone();
             let name = s.name.clone();
-            tokio::spawn(async move {
-                let Start {
-                    path,
-                    sub,
-                    ssrc,
-                    handout,
-                    end,
-                } = start;
-                let (bytes, why) = media::stream(path, sub, ssrc, handout, rx).await;
-                tracing::info!(superior = %name, bytes, ended = %why, "gb28181: live session ended");
-                end.finish(bytes, &why).await;
-                let _ = ended.send(key);
+            let files = state.files.clone();
+            ctx.tasks.spawn(async move {
+                let (bytes, why, completed) = match start {
+                    Start::Live {
+                        path,
+                        sub,
+                        ssrc,
+                        handout,
+                        end,
+                    } => {
+                        let (bytes, why) = media::stream(path, sub, ssrc, handout, rx).await;
+                        end.finish(bytes, &why).await;
+                        (bytes, why, false)
+                    }
+                    Start::Recorded {
+                        path,
+                        prepared,
+                        ssrc,
+                        speed,
+                        handout,
+                        end,
+                        control,
+                    } => {
+                        let source = playback::Source {
+                            prepared: *prepared,
+                            files,
+                            ssrc,
+                            speed,
+                        };
+                        let e = playback::stream(path, source, handout, rx, control).await;
+                        end.finish(e.bytes, &e.why).await;
+                        (e.bytes, e.why, e.completed)
+                    }
+                };
+                tracing::info!(superior = %name, bytes, ended = %why, "gb28181: session ended");
+                let _ = ended.send((key, completed));
             });
         }
+        Method::Info => {
+            let Some(control) = ctx.sessions.get(&key).and_then(|s| s.control.as_ref()) else {
+                let bytes = link.answer(&r, 481, "Call/Transaction Does Not Exist", &tag, None);
+                let _ = ctx.socket.send_to(&bytes, addr).await;
+                return;
+            };
+            let (status, reason) = match vidimus_gb28181::mansrtsp::Control::parse(&r.body) {
+                Ok(c) => {
+                    control.send_modify(|st| match c {
+                        vidimus_gb28181::mansrtsp::Control::Play { scale, from, .. } => {
+                            st.paused = false;
+                            if let Some(sc) = scale {
+                                st.scale = sc;
+                            }
+                            if let Some(f) = from {
+                                st.seek = f;
+                                st.generation += 1;
+                            }
+                        }
+                        vidimus_gb28181::mansrtsp::Control::Pause { .. } => st.paused = true,
+                        vidimus_gb28181::mansrtsp::Control::Teardown { .. } => st.paused = true,
+                    });
+                    log(state, i, format!("playback {call_id}: {c:?}"));
+                    (200, "OK")
+                }
+                Err(e) => {
+                    log(
+                        state,
+                        i,
+                        format!("playback {call_id}: unreadable MANSRTSP: {e}"),
+                    );
+                    (400, "Bad Request")
+                }
+            };
+            let bytes = link.answer(&r, status, reason, &tag, None);
+            let _ = ctx.socket.send_to(&bytes, addr).await;
+        }
         Method::Bye => {
-            let bytes = link.answer(&r, 200, "OK", &tag, None);
+            let bytes = link.answer(&r, 200, "OK", &our_tag.clone().unwrap_or_default(), None);
             let _ = ctx.socket.send_to(&bytes, addr).await;
             if let Some(mut session) = ctx.sessions.remove(&key) {
                 if let Some(tx) = session.bye.take() {
                     let _ = tx.send("the superior ended it (BYE)");
                 }
-                log(
-                    state,
-                    i,
-                    format!("live session {call_id} ended by the superior"),
-                );
+                log(state, i, format!("session {call_id} ended by the superior"));
             }
         }
         Method::Cancel => {
+            // Every INVITE is answered at once: a CANCEL finds it answered, and
+            // changes nothing (RFC 3261 §9.2); the superior ends the session by BYE.
             let bytes = link.answer(&r, 200, "OK", &tag, None);
             let _ = ctx.socket.send_to(&bytes, addr).await;
-            ctx.sessions.remove(&key);
         }
         ref other => {
             let bytes = link.answer(&r, 501, "Not Implemented", &tag, None);
@@ -548,30 +733,51 @@ async fn request(
 
 type Refusal = (u16, &'static str, String);
 
+/// Whether media may go to `address` (the offer's `c=`): an IP address, neither
+/// unspecified, multicast nor broadcast, and the superior's own or one of `allowed`.
+fn media_destination_allowed(
+    address: &str,
+    superior: std::net::IpAddr,
+    allowed: &[std::net::IpAddr],
+) -> Result<(), String> {
+    let ip: std::net::IpAddr = address
+        .parse()
+        .map_err(|_| format!("the offer's media address {address:?} is not an IP address"))?;
+    let ip = ip.to_canonical();
+    let odd = ip.is_unspecified()
+        || ip.is_multicast()
+        || matches!(ip, std::net::IpAddr::V4(v4) if v4.is_broadcast());
+    if odd {
+        return Err(format!("media is not sent to {ip}"));
+    }
+    if ip == superior.to_canonical() || allowed.iter().any(|a| a.to_canonical() == ip) {
+        Ok(())
+    } else {
+        Err(format!(
+            "media goes only to the superior ({superior}) or the addresses configured for it (media_hosts), not {ip}"
+        ))
+    }
+}
+
 /// Decides a live INVITE under the superior's account and its grants, registers it,
 /// and prepares its media: the SDP answer and the session waiting for its ACK.
 async fn invite(
     ctx: &mut Ctx<'_>,
-    i: usize,
     s: &SuperiorLink,
+    superior_ip: std::net::IpAddr,
     r: &vidimus_gb28181::sip::Request,
     tag: &str,
 ) -> Result<(String, Session), Refusal> {
     use vidimus_gb28181::sdp::{MediaSdp, SessionKind, gb_ssrc};
     let state = ctx.state;
-    let _ = i;
     let offer = MediaSdp::parse(&r.body)
         .map_err(|e| (400, "Bad Request", format!("the offer's SDP: {e}")))?;
-    if offer.kind != SessionKind::Play {
-        return Err((
-            488,
-            "Not Acceptable Here",
-            format!(
-                "{} sessions are not offered yet (live only)",
-                offer.kind.as_str()
-            ),
-        ));
-    }
+    let dialog = vidimus_gb28181::cascade::Dialog::from_invite(r, tag)
+        .map_err(|e| (400, "Bad Request", e.to_string()))?;
+    // Media goes only to the superior's own address or one configured for it: an
+    // INVITE cannot turn this platform into a stream aimed at anyone else.
+    media_destination_allowed(&offer.address, superior_ip, &s.media_hosts)
+        .map_err(|why| (488, "Not Acceptable Here", why))?;
     if offer.ps_payload().is_none() {
         return Err((
             488,
@@ -619,22 +825,56 @@ async fn invite(
         })?;
     let who = crate::auth::AuthUser::acting(user.id, &user.username, &user.role);
     let now = state.clocks.realtime();
+    // What is asked: live; a recorded range to watch (playback); or to copy
+    // (download: a reproduction, Art. 24(3), its whereabouts the superior).
+    let (action, from, to) = match offer.kind {
+        SessionKind::Play => (vidimus_access::request::Action::ViewLive, now, now),
+        kind => {
+            let (a, b) = offer.times;
+            if a == 0 || b <= a || b - a > 86_400 {
+                return Err((
+                    400,
+                    "Bad Request",
+                    format!("the offer's t={a} {b} names no range of at most a day to play"),
+                ));
+            }
+            let w = |secs: u64| Wall90k::from_unix_millis((secs as i64).saturating_mul(1000));
+            let action = if kind == SessionKind::Download {
+                vidimus_access::request::Action::Reproduce
+            } else {
+                vidimus_access::request::Action::ViewRecorded
+            };
+            (action, w(a), w(b))
+        }
+    };
+    let whereabouts = crate::grants::Whereabouts {
+        recipient: Some(s.name.clone()),
+        medium: Some("GB/T 28181 download".into()),
+        destination: Some(format!("platform {}", s.link.superior_id)),
+    };
     let granted = crate::grants::authorize(
         state,
         &who,
         crate::grants::Ask {
-            action: vidimus_access::request::Action::ViewLive,
+            action,
             camera_id: camera,
-            from: now,
-            to: now,
-            whereabouts: None,
+            from,
+            to,
+            whereabouts: (offer.kind == SessionKind::Download).then_some(&whereabouts),
             grant_id: None,
             export_id: None,
         },
     )
     .await
     .map_err(|e| (403, "Forbidden", e.message))?
-    .not_view_only(state, crate::grants::NotViewOnly::Live)
+    .not_view_only(
+        state,
+        if offer.kind == SessionKind::Play {
+            crate::grants::NotViewOnly::Live
+        } else {
+            crate::grants::NotViewOnly::File
+        },
+    )
     .await
     .map_err(|e| (403, "Forbidden", e.message))?;
     if granted.mask.is_some() {
@@ -648,13 +888,29 @@ async fn invite(
             .await;
         return Err((403, "Forbidden", e.message));
     }
+    let mut granted = granted;
+    let prepared = if offer.kind == SessionKind::Play {
+        None
+    } else {
+        match crate::api::prepare_granted(state, camera, from, to, granted.within).await {
+            Ok(p) => Some(p),
+            Err(e) => {
+                granted.register_failed(state, &e.message).await;
+                return Err((404, "Not Found", e.message));
+            }
+        }
+    };
     let (mut granted, handout) = granted
         .watch(state, false)
         .await
         .map_err(|e| (486, "Busy Here", e.message))?;
-    let (path, transport, port) = media::prepare(&offer, ctx.media_ip)
-        .await
-        .map_err(|e| (488, "Not Acceptable Here", e.to_string()))?;
+    let (path, transport, port) = match media::prepare(&offer, ctx.media_ip).await {
+        Ok(p) => p,
+        Err(e) => {
+            granted.register_failed(state, &e.to_string()).await;
+            return Err((488, "Not Acceptable Here", e.to_string()));
+        }
+    };
     // The SSRC the superior asked for, exactly (cascades drop streams whose SSRC
     // differs); the standard's if it asked none.
     let ssrc = offer.ssrc.unwrap_or_else(|| {
@@ -669,46 +925,75 @@ async fn invite(
         vidimus_gb28181::sdp::Transport::Tcp(vidimus_gb28181::sdp::Setup::Active) => "TCP active",
         vidimus_gb28181::sdp::Transport::Tcp(_) => "TCP passive",
     };
+    let mut served = serde_json::json!({
+        "protocol": "GB/T 28181", "session": offer.kind.as_str(), "superior": s.name,
+        "superior_id": s.link.superior_id.to_string(), "channel": channel_id.to_string(),
+        "media": format!("{}:{}", offer.address, offer.port),
+        "transport": transport_name, "ssrc": format!("{ssrc:010}")});
+    if let Some(p) = &prepared {
+        served["frames"] = serde_json::json!(p.plan.samples);
+    }
     granted
         .register(
             state,
-            serde_json::json!({"outcome": "served", "served": {
-                "protocol": "GB/T 28181", "superior": s.name, "superior_id": s.link.superior_id.to_string(),
-                "channel": channel_id.to_string(), "media": format!("{}:{}", offer.address, offer.port),
-                "transport": transport_name, "ssrc": format!("{ssrc:010}")}}),
+            serde_json::json!({"outcome": "served", "served": served}),
         )
         .await
         .map_err(|e| (500, "Server Internal Error", e.message))?;
-    let sub = state.live.subscribe(camera);
     let end = crate::grants::LiveEnd::new(state, granted);
+    let mut control = None;
+    let start = match prepared {
+        None => Start::Live {
+            path,
+            sub: state.live.subscribe(camera),
+            ssrc,
+            handout,
+            end,
+        },
+        Some(prepared) => {
+            // (Kept for downloads too: MANSRTSP may pause one.)
+            let (tx, rx) = tokio::sync::watch::channel(playback::Control::default());
+            control = Some(tx);
+            Start::Recorded {
+                path,
+                prepared: Box::new(prepared),
+                ssrc,
+                // A download goes at the speed it asks for (at most 16 times); a
+                // playback in real time, as its Scale says.
+                speed: match offer.kind {
+                    SessionKind::Download => {
+                        f64::from(offer.download_speed.unwrap_or(1).clamp(1, 16))
+                    }
+                    _ => 1.0,
+                },
+                handout,
+                end,
+                control: rx,
+            }
+        }
+    };
     let answer = MediaSdp {
         origin: channel_id.to_string(),
-        kind: SessionKind::Play,
-        address: ctx.media_ip.to_string(),
+        kind: offer.kind,
+        address: ctx.media_advertised.to_string(),
         port,
         transport,
         rtpmaps: vec![(96, "PS".into())],
         direction: Some("sendonly".into()),
-        uri: None,
-        times: (0, 0),
+        uri: offer.uri.clone(),
+        times: offer.times,
         ssrc: Some(ssrc),
-        download_speed: None,
+        download_speed: offer.download_speed,
         format: None,
     };
-    let dialog = vidimus_gb28181::cascade::Dialog::from_invite(r, tag)
-        .map_err(|e| (400, "Bad Request", e.to_string()))?;
     Ok((
         answer.to_text(),
         Session {
             dialog,
-            start: Some(Start {
-                path,
-                sub,
-                ssrc,
-                handout,
-                end,
-            }),
+            start: Some(start),
             bye: None,
+            control,
+            channel: channel_id.to_string(),
             answered_at: 0,
         },
     ))
@@ -807,9 +1092,13 @@ async fn answer(
                     .to_timestamp(tz)
                     .map_err(|e| crate::error::ApiError::bad_request(e.to_string()))?,
             );
+            // At most a month from its start: the index is not walked for years.
+            let to_ms = to
+                .as_millisecond()
+                .min(from.as_millisecond().saturating_add(MAX_RECORD_RANGE_MS));
             let (f, t) = (
                 Wall90k::from_unix_millis(from.as_millisecond()),
-                Wall90k::from_unix_millis(to.as_millisecond()),
+                Wall90k::from_unix_millis(to_ms),
             );
             let segs = state.db.run(move |db| Ok(db.segments(cam, f, t)?)).await?;
             let mut items: Vec<RecordItem> = Vec::new();
