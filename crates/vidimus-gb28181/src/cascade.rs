@@ -144,6 +144,11 @@ pub enum Event {
     StateChanged(LinkState),
     /// A keepalive was answered.
     KeepaliveAnswered,
+    /// A session's 200 was never acknowledged (64·T1): the caller drops the session.
+    AckTimeout {
+        call_id: String,
+        remote_tag: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,6 +169,16 @@ struct Pending {
     deadline: u64,
     /// A REGISTER's answer to a challenge: `Some(true)` to one just received.
     authorized: Option<bool>,
+}
+
+/// A 2xx answer to an INVITE, sent again until its ACK (RFC 3261 §13.3.1.4).
+struct Unacked {
+    call_id: String,
+    remote_tag: String,
+    bytes: Vec<u8>,
+    next: u64,
+    interval: u64,
+    deadline: u64,
 }
 
 /// Counters and times of a link, for status and metrics.
@@ -202,6 +217,8 @@ pub struct Link {
     superior_ip: Option<std::net::IpAddr>,
     /// Challenges answered in a row that came back stale.
     stale_answers: u32,
+    /// 2xx answers to INVITEs awaiting their ACK.
+    unacked: Vec<Unacked>,
     register_at: Option<u64>,
     keepalive_at: Option<u64>,
     retry_ms: u64,
@@ -231,6 +248,7 @@ impl Link {
             query_times: VecDeque::new(),
             superior_ip: None,
             stale_answers: 0,
+            unacked: Vec::new(),
             register_at: Some(0),
             keepalive_at: None,
             retry_ms: 5_000,
@@ -263,6 +281,7 @@ impl Link {
             }
         });
         retransmits
+            .chain(self.unacked.iter().map(|u| u.next.min(u.deadline)))
             .chain(self.register_at)
             .chain(self.keepalive_at)
             .min()
@@ -294,6 +313,25 @@ impl Link {
                     p.next_retransmit = now + p.interval;
                 }
             }
+        }
+        let mut lapsed = Vec::new();
+        self.unacked.retain_mut(|u| {
+            if now >= u.deadline {
+                lapsed.push((u.call_id.clone(), u.remote_tag.clone()));
+                return false;
+            }
+            if now >= u.next {
+                out.push(u.bytes.clone());
+                u.interval = (u.interval * 2).min(T2_MS);
+                u.next = now + u.interval;
+            }
+            true
+        });
+        for (call_id, remote_tag) in lapsed {
+            events.push(Event::AckTimeout {
+                call_id,
+                remote_tag,
+            });
         }
         if self.register_at.is_some_and(|t| now >= t)
             && !self.pending.iter().any(|p| p.purpose == Purpose::Register)
@@ -704,8 +742,14 @@ impl Link {
             && self.is_superior_host(host);
         if r.method == Method::Ack {
             // Never answered (an ACK shares its INVITE's branch: a cached answer must
-            // not go back to it); the superior's confirms a session for the caller.
+            // not go back to it); the superior's confirms a session for the caller,
+            // and stops the 200's retransmission.
             if from_superior {
+                let call_id = r.call_id().unwrap_or_default().to_owned();
+                let tag = r.from().ok().and_then(|f| f.tag().map(str::to_owned));
+                self.unacked.retain(|u| {
+                    !(u.call_id == call_id && Some(u.remote_tag.as_str()) == tag.as_deref())
+                });
                 events.push(Event::Request(r));
             }
             return None;
@@ -863,6 +907,33 @@ impl Link {
         });
         let bytes = resp.to_bytes();
         self.remember(key, bytes)
+    }
+
+    /// Answers an INVITE 200 with `sdp`; over UDP the answer is sent again until the
+    /// ACK comes (or [`Event::AckTimeout`]).
+    pub fn answer_invite_ok(
+        &mut self,
+        r: &Request,
+        to_tag: &str,
+        sdp: Vec<u8>,
+        now: u64,
+    ) -> Vec<u8> {
+        let bytes = self.answer(r, 200, "OK", to_tag, Some(("application/sdp", sdp)));
+        if self.cfg.transport == SipTransport::Udp {
+            self.unacked.push(Unacked {
+                call_id: r.call_id().unwrap_or_default().to_owned(),
+                remote_tag: r
+                    .from()
+                    .ok()
+                    .and_then(|f| f.tag().map(str::to_owned))
+                    .unwrap_or_default(),
+                bytes: bytes.clone(),
+                next: now + T1_MS,
+                interval: T1_MS,
+                deadline: now + TRANSACTION_MS,
+            });
+        }
+        bytes
     }
 
     /// A `BYE` ending `dialog` from this side (a grant revoked, the camera gone).
@@ -1303,6 +1374,36 @@ mod tests {
                 .all(|b| !is(b, Method::Register))
         );
         assert!(wake <= 5 + 86_400_000);
+    }
+
+    #[test]
+    fn a_sessions_200_is_sent_again_until_its_ack() {
+        let mut link = Link::new(cfg(), "xa");
+        link.set_superior_ip("10.0.0.5".parse().unwrap());
+        let mut ev = Vec::new();
+        link.poll(0, &mut ev); // its REGISTER
+        let invite = superior_request(Method::Invite, "z9hG4bKs1", Vec::new());
+        link.receive(&invite.to_bytes(), "10.0.0.5", 0, &mut ev);
+        let ok = link.answer_invite_ok(&invite, "t1", b"v=0".to_vec(), 0);
+        let again = link.poll(500, &mut ev);
+        assert!(again.contains(&ok), "sent again at T1");
+        let ack = superior_request(Method::Ack, "z9hG4bKs2", Vec::new());
+        link.receive(&ack.to_bytes(), "10.0.0.5", 600, &mut ev);
+        assert!(!link.poll(1500, &mut ev).contains(&ok), "not after the ACK");
+        // Unacknowledged: given up after 32 s, and said so.
+        let invite2 = superior_request(Method::Invite, "z9hG4bKs3", Vec::new());
+        let mut i2 = invite2.clone();
+        i2.headers.set("Call-ID", "c2");
+        link.answer_invite_ok(&i2, "t2", b"v=0".to_vec(), 2000);
+        let mut t = 2000;
+        while t < 2000 + TRANSACTION_MS {
+            t = link.next_wake().unwrap().max(t + 1);
+            link.poll(t, &mut ev);
+        }
+        assert!(ev.contains(&Event::AckTimeout {
+            call_id: "c2".into(),
+            remote_tag: "a".into()
+        }));
     }
 
     #[test]

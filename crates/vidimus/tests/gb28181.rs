@@ -810,7 +810,7 @@ fn a_revoked_grant_ends_the_superiors_session_and_the_next_is_refused() {
     );
     let media = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let media_port = media.local_addr().unwrap().port();
-    let receiver = std::thread::spawn(move || receive_rtp(media, Duration::from_secs(80)));
+    let receiver = std::thread::spawn(move || receive_rtp_timed(media, Duration::from_secs(80)));
     let dir = tempfile::tempdir().unwrap();
     let sc = scenario(
         dir.path(),
@@ -836,6 +836,7 @@ fn a_revoked_grant_ends_the_superiors_session_and_the_next_is_refused() {
     );
     std::thread::sleep(Duration::from_secs(2));
     site.cli(&["grant", "revoke", &grant.to_string(), "--by", "mgr"]);
+    let revoked = std::time::Instant::now();
     let (code, logs) = verdict(sipp, Duration::from_secs(60), dir.path());
     assert_eq!(
         code,
@@ -843,7 +844,16 @@ fn a_revoked_grant_ends_the_superiors_session_and_the_next_is_refused() {
         "SIPp: BYE from the platform, the next INVITE refused\n{logs}\nvidimus log:\n{}",
         site.log_text()
     );
-    let packets = receiver.join().unwrap();
+    let timed = receiver.join().unwrap();
+    // Nothing arrives later than a second and a half after the revocation returned
+    // (the watcher ends hand-outs within a second).
+    let last = timed.last().expect("media before the revocation").0;
+    assert!(
+        last < revoked + Duration::from_millis(1500),
+        "media went on {:?} after the revocation",
+        last.saturating_duration_since(revoked)
+    );
+    let packets: Vec<Vec<u8>> = timed.into_iter().map(|(_, p)| p).collect();
     let sent: u64 = packets.iter().map(|p| p.len() as u64).sum();
     assert!(sent > 0);
     let reg = register(&site);

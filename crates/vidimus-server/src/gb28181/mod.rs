@@ -491,6 +491,23 @@ async fn handle(
                 }
             }
             Event::KeepaliveAnswered => {}
+            Event::AckTimeout {
+                call_id,
+                remote_tag,
+            } => {
+                // Its 200 was never acknowledged: the session is dropped (its end is
+                // registered "not opened") and the superior told BYE.
+                let key = (i, format!("{call_id};{remote_tag}"));
+                if let Some(mut session) = ctx.sessions.remove(&key) {
+                    let bytes = link.bye(&mut session.dialog, now);
+                    let _ = ctx.socket.send_to(&bytes, addr).await;
+                    log(
+                        state,
+                        i,
+                        format!("session {call_id} never confirmed (no ACK): dropped"),
+                    );
+                }
+            }
             Event::Refused { from, host } => {
                 // Counted always (metrics); logged once in ten seconds at most.
                 let last = ctx.refusal_logged.entry(i).or_insert(0);
@@ -606,19 +623,19 @@ async fn request(
                 );
                 return;
             }
-            let (status, reason, body, what) = match invite(ctx, s, addr.ip(), &r, &tag).await {
+            match invite(ctx, s, addr.ip(), &r, &tag).await {
                 Ok((sdp, mut session)) => {
                     session.answered_at = now;
                     ctx.sessions.insert(key, session);
-                    (200, "OK", Some(("application/sdp", sdp.into_bytes())), None)
+                    let bytes = link.answer_invite_ok(&r, &tag, sdp.into_bytes(), now);
+                    let _ = ctx.socket.send_to(&bytes, addr).await;
+                    log(state, i, format!("session {call_id} answered 200"));
                 }
-                Err((status, reason, why)) => (status, reason, None, Some(why)),
-            };
-            let bytes = link.answer(&r, status, reason, &tag, body);
-            let _ = ctx.socket.send_to(&bytes, addr).await;
-            match what {
-                None => log(state, i, format!("session {call_id} answered 200")),
-                Some(why) => log(state, i, format!("INVITE answered {status}: {why}")),
+                Err((status, reason, why)) => {
+                    let bytes = link.answer(&r, status, reason, &tag, None);
+                    let _ = ctx.socket.send_to(&bytes, addr).await;
+                    log(state, i, format!("INVITE answered {status}: {why}"));
+                }
             }
         }
         Method::Ack => {
