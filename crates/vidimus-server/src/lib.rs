@@ -192,6 +192,7 @@ impl AppState {
         anonymized::feed,
         view::view,
         status::status,
+        gb28181::links,
         status::districts,
         status::places,
         status::acknowledge,
@@ -305,6 +306,7 @@ pub fn router(state: AppState) -> Router {
             get(api::bookmarks).post(api::add_bookmark),
         )
         .route("/api/status", get(status::status))
+        .route("/api/gb28181/links", get(gb28181::links))
         .route("/api/districts", get(status::districts))
         .route("/api/places", get(status::places))
         .route("/api/alarms/{id}/ack", post(status::acknowledge))

@@ -118,7 +118,10 @@ pub async fn status(
 
 /// Whether `user` can act on the site's alarms: an administrator of the system
 /// manager.
-async fn may_act(state: &AppState, user: &AuthUser) -> Result<bool, crate::error::ApiError> {
+pub(crate) async fn may_act(
+    state: &AppState,
+    user: &AuthUser,
+) -> Result<bool, crate::error::ApiError> {
     if user.role != "admin" {
         return Ok(false);
     }

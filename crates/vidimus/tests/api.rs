@@ -433,6 +433,7 @@ fn api_requires_login_and_refuses_bad_input_clearly() {
         "/api/cameras/{id}/export.mp4",
         "/api/cameras/{id}/playback.mp4",
         "/api/cameras/{id}/live",
+        "/api/gb28181/links",
     ] {
         assert!(
             doc["paths"][path].is_object(),

@@ -711,6 +711,23 @@ fn a_superior_platform_registers_us_queries_and_watches_live() {
         "{m}"
     );
     assert_eq!(gauge(&m, "vidimus_gb28181_refused_total"), Some(0), "{m}");
+    // The link's status and log, for the system manager's administrators only.
+    let mgr = Client::login(site.http, "mgr", &pw("mgr"));
+    let links = mgr.call("GET", "/api/gb28181/links", None).json();
+    assert_eq!(links[0]["state"], "registered", "{links:#}");
+    assert_eq!(links[0]["queries"], 4);
+    let log: Vec<&str> = links[0]["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["what"].as_str())
+        .collect();
+    assert!(
+        log.iter().any(|l| l.contains("answered Catalog")),
+        "{log:?}"
+    );
+    let li = Client::login(site.http, "li", &pw("li"));
+    assert_eq!(li.call("GET", "/api/gb28181/links", None).status, 403);
 
     // The media: RTP with the SSRC asked for, carrying a program stream ffmpeg reads.
     let packets = receiver.join().unwrap();

@@ -131,8 +131,16 @@ pub struct CascadeConfig {
     pub superiors: Vec<SuperiorLink>,
 }
 
+/// One line of a link's log.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct LogLine {
+    /// RFC 3339, UTC.
+    pub at: String,
+    pub what: String,
+}
+
 /// A link's status as shown.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct LinkStatus {
     pub name: String,
     pub superior_id: String,
@@ -151,8 +159,9 @@ pub struct LinkStatus {
     /// Seconds since the last answered keepalive.
     pub last_keepalive_age_s: Option<u64>,
     pub last_error: Option<String>,
-    /// The latest events, newest last: `(unix ms, what)`.
-    pub log: VecDeque<(i64, String)>,
+    /// The latest events, newest last.
+    #[schema(value_type = Vec<LogLine>)]
+    pub log: VecDeque<LogLine>,
 }
 
 /// Every link's status.
@@ -230,8 +239,23 @@ fn label(s: &str) -> String {
         .replace('\n', " ")
 }
 
-fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
+/// The links to superior platforms: state, counters and the latest of their log.
+/// For the system manager's administrators only.
+#[utoipa::path(get, path = "/api/gb28181/links", responses(
+    (status = 200, body = [LinkStatus]), (status = 401, body = crate::error::ErrorBody),
+    (status = 403, body = crate::error::ErrorBody)))]
+pub async fn links(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    user: crate::auth::AuthUser,
+) -> Result<axum::Json<Vec<LinkStatus>>, crate::error::ApiError> {
+    if !crate::status::may_act(&state, &user).await? {
+        return Err(crate::error::ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "forbidden",
+            "the GB/T 28181 links are shown to the system manager's administrators",
+        ));
+    }
+    Ok(axum::Json(state.gb28181.snapshot()))
 }
 
 /// Runs every link on one socket until `stop` resolves, then unregisters.
@@ -396,7 +420,7 @@ pub async fn run(
     Ok(())
 }
 
-fn status_of(s: &SuperiorLink, l: &Link, now: u64, log: VecDeque<(i64, String)>) -> LinkStatus {
+fn status_of(s: &SuperiorLink, l: &Link, now: u64, log: VecDeque<LogLine>) -> LinkStatus {
     let st: &LinkStats = l.stats();
     LinkStatus {
         name: s.name.clone(),
@@ -432,7 +456,13 @@ fn log(state: &AppState, i: usize, what: String) {
         if l.log.len() == LOG_LINES {
             l.log.pop_front();
         }
-        l.log.push_back((now_ms(), what));
+        l.log.push_back(LogLine {
+            at: jiff::Timestamp::now()
+                .round(jiff::Unit::Millisecond)
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+            what,
+        });
     });
 }
 
