@@ -87,16 +87,8 @@ impl Challenge {
     /// Reads `Digest realm="…", nonce="…", …`.
     pub fn parse(header: &str) -> Result<Self, DigestError> {
         let params = params(header)?;
-        let get = |k: &str| {
-            params
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(k))
-                .map(|(_, v)| v.clone())
-        };
-        let algorithm = match get("algorithm") {
-            Some(a) => Algorithm::parse(&a)?,
-            None => Algorithm::Md5,
-        };
+        let get = |k: &str| param(&params, k);
+        let algorithm = algorithm(&params)?;
         let qop_auth = match get("qop") {
             None => false,
             Some(q) => {
@@ -184,16 +176,8 @@ impl Authorization {
 
     pub fn parse(header: &str) -> Result<Self, DigestError> {
         let params = params(header)?;
-        let get = |k: &str| {
-            params
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(k))
-                .map(|(_, v)| v.clone())
-        };
-        let algorithm = match get("algorithm") {
-            Some(a) => Algorithm::parse(&a)?,
-            None => Algorithm::Md5,
-        };
+        let get = |k: &str| param(&params, k);
+        let algorithm = algorithm(&params)?;
         let qop_auth = match get("qop") {
             None => None,
             Some(q) if q.eq_ignore_ascii_case("auth") => Some((
@@ -279,6 +263,22 @@ fn quote(s: &str) -> String {
     }
     q.push('"');
     q
+}
+
+/// The value of the parameter `name` (any letter case).
+fn param(params: &[(String, String)], name: &str) -> Option<String> {
+    params
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
+}
+
+/// The `algorithm` parameter; MD5 when absent (RFC 2617).
+fn algorithm(params: &[(String, String)]) -> Result<Algorithm, DigestError> {
+    match param(params, "algorithm") {
+        Some(a) => Algorithm::parse(&a),
+        None => Ok(Algorithm::Md5),
+    }
 }
 
 /// The `name=value` list after `Digest`; values quoted (with `\` escapes) or tokens.

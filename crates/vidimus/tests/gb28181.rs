@@ -48,6 +48,24 @@ Content-Length: [len]
     )
 }
 
+/// The start of a SIPp request for the channel in the superior's session `session`:
+/// request line, Via, From with its tag, To (with the platform's tag after the
+/// INVITE), Call-ID, CSeq and Max-Forwards.
+fn request_head(method: &str, cseq: u32, local_addr: &str, session: &str) -> String {
+    let peer = if method == "INVITE" {
+        ""
+    } else {
+        "[peer_tag_param]"
+    };
+    format!(
+        "{method} sip:{CHANNEL}@{local_addr} SIP/2.0\n\
+         Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n\
+         From: <sip:{SUPERIOR_ID}@{REALM}>;tag=[pid]{session}x[call_number]\n\
+         To: <sip:{CHANNEL}@4403050000>{peer}\nCall-ID: [call_id]\nCSeq: {cseq} {method}\n\
+         Max-Forwards: 70\n"
+    )
+}
+
 /// How the superior's live session goes.
 #[derive(Clone, Copy, PartialEq)]
 enum Session {
@@ -92,20 +110,7 @@ fn recorded_invite(local_addr: &str, port: u16, kind: &str, range: (u64, u64), n
          t={start} {end}\nm=video {port} RTP/AVP 96\na=recvonly\na=rtpmap:96 PS/90000\n{speed}y={ssrc}\nf=\n"
     );
     let base = 20 + 10 * n;
-    let head = |method: &str, cseq: u32| {
-        format!(
-            "{method} sip:{CHANNEL}@{local_addr} SIP/2.0\n\
-             Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n\
-             From: <sip:{SUPERIOR_ID}@{REALM}>;tag=[pid]rec{n}x[call_number]\n\
-             To: <sip:{CHANNEL}@4403050000>{peer}\nCall-ID: [call_id]\nCSeq: {cseq} {method}\n\
-             Max-Forwards: 70\n",
-            peer = if method == "INVITE" {
-                ""
-            } else {
-                "[peer_tag_param]"
-            },
-        )
-    };
+    let head = |method: &str, cseq: u32| request_head(method, cseq, local_addr, &format!("rec{n}"));
     let info = |cseq: u32, body: &str| {
         format!(
             r#"  <send retrans="500">
@@ -188,20 +193,7 @@ fn invite(local_addr: &str, media: Media, how: Session, n: u32) -> String {
          a=rtpmap:98 H264/90000\na=rtpmap:97 MPEG4/90000\ny=0100000001\nf=\n"
     );
     let base = 20 + 10 * n;
-    let head = |method: &str, cseq: u32| {
-        format!(
-            "{method} sip:{CHANNEL}@{local_addr} SIP/2.0\n\
-             Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n\
-             From: <sip:{SUPERIOR_ID}@{REALM}>;tag=[pid]inv{n}x[call_number]\n\
-             To: <sip:{CHANNEL}@4403050000>{peer}\nCall-ID: [call_id]\nCSeq: {cseq} {method}\n\
-             Max-Forwards: 70\n",
-            peer = if method == "INVITE" {
-                ""
-            } else {
-                "[peer_tag_param]"
-            },
-        )
-    };
+    let head = |method: &str, cseq: u32| request_head(method, cseq, local_addr, &format!("inv{n}"));
     format!(
         r#"<send retrans="500">
     <![CDATA[
