@@ -9,7 +9,8 @@
 #   Go with golang.org/x/mod (an independent implementation of C2SP signed notes that
 #   checks our witness format), nasm (OpenH264's assembly in vidimus-codec; without it
 #   the build falls back to slower plain C), sip-tester (SIPp: plays the GB/T 28181
-#   superior platform in tests/gb28181.rs)
+#   superior platform in tests/gb28181.rs), gstreamer1.0-libav (GStreamer decodes the RTSP
+#   re-stream in tests/restream.rs)
 #   and, if missing, Node.js; then the console's npm packages.
 # Then: the console's type check and build (which must match the committed web/dist),
 # formatting check, clippy with warnings as errors, and every test.
@@ -19,7 +20,7 @@ cd "$(dirname "$0")/.."
 
 packages=(ffmpeg python3-gi python3-jsonschema gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base
           gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
-          chromium strace golang-go golang-golang-x-mod-dev nasm sip-tester)
+          gstreamer1.0-libav chromium strace golang-go golang-golang-x-mod-dev nasm sip-tester)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

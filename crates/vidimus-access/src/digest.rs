@@ -416,6 +416,37 @@ impl NonceMint {
     }
 }
 
+/// The passwords of grants: what a holder gives an RTSP client (digest, with their own
+/// user name) to watch under one grant. A password is the HMAC-SHA-256 of the user and
+/// the grant under the server's key, so nothing is stored: it is derived again to check
+/// a client's answer, and it dies with its grant (revoked, expired). Whoever holds the
+/// key can derive every password; it is kept like the server's other secrets.
+pub struct GrantPasswords {
+    key: [u8; 32],
+}
+
+impl GrantPasswords {
+    pub fn new(key: [u8; 32]) -> Self {
+        GrantPasswords { key }
+    }
+
+    /// The password of `user_id`'s access under `grant_id`: 32 hexadecimal digits
+    /// (128 bits).
+    pub fn password(&self, user_id: i64, grant_id: i64) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
+        mac.update(b"vidimus grant password v1\0");
+        mac.update(&user_id.to_be_bytes());
+        mac.update(&grant_id.to_be_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+}
+
+impl std::fmt::Debug for GrantPasswords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GrantPasswords(..)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -521,5 +552,17 @@ mod tests {
         assert_eq!(mint.check("a.b.c", 1000, 60), NonceCheck::Forged);
         // Minted in the future: a clock gone back, or a forgery.
         assert_eq!(mint.check(&mint.mint(2000), 1000, 60), NonceCheck::Forged);
+    }
+
+    #[test]
+    fn grant_passwords_differ_by_user_grant_and_key() {
+        let a = GrantPasswords::new([1; 32]);
+        let p = a.password(3, 7);
+        assert_eq!(p.len(), 32);
+        assert_eq!(p, a.password(3, 7));
+        assert_ne!(p, a.password(3, 8));
+        assert_ne!(p, a.password(4, 7));
+        assert_ne!(p, GrantPasswords::new([2; 32]).password(3, 7));
+        assert_eq!(format!("{a:?}"), "GrantPasswords(..)");
     }
 }

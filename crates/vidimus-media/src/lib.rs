@@ -8,7 +8,8 @@
 //! - [`mp4file`]: the video track of an ordinary MP4 file (ours or anyone's) read back:
 //!   sample entry and samples (for anonymizing a file).
 //! - [`h264`]: H.264 Annex B parsing: NAL units, access units, parameter sets.
-//! - [`rtp`]: RTP packetization of H.264 (RFC 6184), used by the simulated camera.
+//! - [`rtp`]: RTP packetization of H.264 (RFC 6184) and H.265 (RFC 7798), used by the
+//!   simulated camera and the RTSP re-stream.
 //!
 //! Recording never transcodes: samples arrive as the camera encoded them and leave the
 //! same way.

@@ -1,7 +1,8 @@
-//! RTP packetization of H.264 (RFC 6184, packetization mode 1).
+//! RTP packetization of H.264 (RFC 6184, packetization mode 1) and H.265 (RFC 7798).
 //!
 //! NAL units that fit the payload size go as single NAL unit packets; larger ones are
-//! split into FU-A fragments. The marker bit is set on the last packet of an access unit.
+//! split into fragmentation units (H.264 FU-A, H.265 FU). The marker bit is set on the
+//! last packet of an access unit.
 
 /// One RTP payload with its marker bit; the RTP header is added per session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +41,53 @@ pub fn packetize_h264(nals: &[&[u8]], max_payload: usize) -> Vec<Payload> {
             let mut data = Vec::with_capacity(part.len() + 2);
             data.push(indicator);
             data.push(header);
+            data.extend_from_slice(part);
+            out.push(Payload {
+                data,
+                marker: false,
+            });
+        }
+    }
+    if let Some(last) = out.last_mut() {
+        last.marker = true;
+    }
+    out
+}
+
+/// H.265's fragmentation unit payload type (RFC 7798 §4.4.3).
+const FU_H265: u8 = 49;
+
+/// Packetizes one H.265 access unit into payloads of at most `max_payload` bytes
+/// (RFC 7798, no DONL: `sprop-max-don-diff` 0). NAL units shorter than their two-byte
+/// header are left out.
+pub fn packetize_h265(nals: &[&[u8]], max_payload: usize) -> Vec<Payload> {
+    assert!(max_payload > 3, "payload size too small for an H.265 FU");
+    let mut out = Vec::new();
+    for nal in nals.iter().filter(|n| n.len() > 2) {
+        if nal.len() <= max_payload {
+            out.push(Payload {
+                data: nal.to_vec(),
+                marker: false,
+            });
+            continue;
+        }
+        let nal_type = (nal[0] >> 1) & 0x3f;
+        // The payload header: the NAL unit's, its type replaced by 49.
+        let header = [(nal[0] & 0x81) | (FU_H265 << 1), nal[1]];
+        let body = &nal[2..];
+        let chunk = max_payload - 3;
+        let n = body.len().div_ceil(chunk);
+        for (i, part) in body.chunks(chunk).enumerate() {
+            let mut fu = nal_type;
+            if i == 0 {
+                fu |= 0x80;
+            }
+            if i + 1 == n {
+                fu |= 0x40;
+            }
+            let mut data = Vec::with_capacity(part.len() + 3);
+            data.extend_from_slice(&header);
+            data.push(fu);
             data.extend_from_slice(part);
             out.push(Payload {
                 data,
@@ -100,5 +148,42 @@ mod tests {
         assert_eq!(ps.iter().filter(|p| p.marker).count(), 1);
         assert!(ps.last().unwrap().marker);
         assert_eq!(depacketize(&ps), vec![small, big]);
+    }
+
+    /// Reassembles H.265 FUs, as a receiver would (RFC 7798 §4.4.3).
+    fn depacketize_h265(ps: &[Payload]) -> Vec<Vec<u8>> {
+        let mut nals = Vec::new();
+        let mut cur: Option<Vec<u8>> = None;
+        for p in ps {
+            if (p.data[0] >> 1) & 0x3f == FU_H265 {
+                let fu = p.data[2];
+                if fu & 0x80 != 0 {
+                    cur = Some(vec![(p.data[0] & 0x81) | ((fu & 0x3f) << 1), p.data[1]]);
+                }
+                cur.as_mut().unwrap().extend_from_slice(&p.data[3..]);
+                if fu & 0x40 != 0 {
+                    nals.push(cur.take().unwrap());
+                }
+            } else {
+                nals.push(p.data.clone());
+            }
+        }
+        nals
+    }
+
+    #[test]
+    fn h265_fragments_and_reassembles() {
+        // An IDR_W_RADL slice (type 19), layer 0, TID 1; a VPS (32) small enough.
+        let big: Vec<u8> = [19 << 1, 1]
+            .into_iter()
+            .chain((0..7000).map(|i| (i * 7) as u8))
+            .collect();
+        let vps = vec![32 << 1, 1, 0x0c, 0x01];
+        let ps = packetize_h265(&[&vps, &big], 1400);
+        assert!(ps.iter().all(|p| p.data.len() <= 1400));
+        assert_eq!(ps.iter().filter(|p| p.marker).count(), 1);
+        assert!(ps.last().unwrap().marker);
+        assert_eq!(ps[0].data, vps);
+        assert_eq!(depacketize_h265(&ps), vec![vps, big]);
     }
 }

@@ -54,7 +54,9 @@ pub mod masked;
 pub mod privacy;
 pub mod publication;
 pub mod refusals;
+pub mod relay;
 pub mod requests;
+pub mod rtsp;
 pub mod snapshot;
 pub mod status;
 pub mod thumbnails;
@@ -129,6 +131,8 @@ pub struct AppState {
     pub publications: publication::Jobs,
     /// The GB/T 28181 links to superior platforms and their status.
     pub gb28181: gb28181::Links,
+    /// The RTSP re-stream, when served (its URL and the grants' passwords).
+    pub rtsp: Option<Arc<rtsp::Rtsp>>,
 }
 
 impl AppState {
@@ -166,6 +170,7 @@ impl AppState {
             publisher: None,
             publications: publication::Jobs::new(),
             gb28181: gb28181::Links::default(),
+            rtsp: None,
             signing_key: None,
         })
     }
@@ -193,6 +198,7 @@ impl AppState {
         view::view,
         status::status,
         gb28181::links,
+        rtsp::grant_access,
         status::districts,
         status::places,
         status::acknowledge,
@@ -239,6 +245,7 @@ impl AppState {
         compliance::get_document_file
     ),
     components(schemas(
+        rtsp::RtspAccess,
         error::ErrorBody,
         error::ErrorDetail,
         auth::LoginRequest,
@@ -340,6 +347,7 @@ pub fn router(state: AppState) -> Router {
             post(requests::attach).layer(DefaultBodyLimit::max(8 << 20)),
         )
         .route("/api/grants", get(requests::my_grants))
+        .route("/api/grants/{id}/rtsp", get(rtsp::grant_access))
         .route("/api/register", get(requests::register))
         .route("/api/grants/{id}/revoke", post(requests::revoke))
         .route("/api/compliance/systems", get(compliance::overview))

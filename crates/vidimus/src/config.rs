@@ -44,8 +44,53 @@ pub struct Config {
     /// `[gb28181]`: links up to superior platforms over GB/T 28181 (Art. 21).
     #[serde(default)]
     pub gb28181: Gb28181Section,
+    /// `[rtsp]`: the RTSP re-stream for standard clients (Art. 21).
+    #[serde(default)]
+    pub rtsp: RtspSection,
     #[serde(default, rename = "camera")]
     pub cameras: Vec<CameraSection>,
+}
+
+/// `[rtsp]`: the RTSP re-stream. Off unless `bind` is set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RtspSection {
+    /// The listen address (e.g. `0.0.0.0:8555`).
+    pub bind: Option<String>,
+    /// The URL clients are given (`rtsp://host:port`); default `rtsp://` + `bind`,
+    /// which must then not be 0.0.0.0.
+    pub url: Option<String>,
+    /// The digest realm. Default `Vidimus`.
+    pub realm: Option<String>,
+}
+
+impl RtspSection {
+    /// The listen address and the URL clients are given; `None`: not served.
+    pub fn endpoint(&self) -> anyhow::Result<Option<(std::net::SocketAddr, String)>> {
+        let Some(bind) = &self.bind else {
+            return Ok(None);
+        };
+        let addr: std::net::SocketAddr = bind
+            .parse()
+            .with_context(|| format!("[rtsp] bind {bind:?}: expected IP:port"))?;
+        let url = match &self.url {
+            Some(u) => {
+                anyhow::ensure!(
+                    u.starts_with("rtsp://") && !u.contains('?'),
+                    "[rtsp] url {u:?}: expected rtsp://host:port"
+                );
+                u.trim_end_matches('/').to_owned()
+            }
+            None => {
+                anyhow::ensure!(
+                    !addr.ip().is_unspecified(),
+                    "[rtsp] url: the address clients reach the re-stream at is needed when bind is {addr}"
+                );
+                format!("rtsp://{addr}")
+            }
+        };
+        Ok(Some((addr, url)))
+    }
 }
 
 /// `[gb28181]`: this platform as a lower platform of GB/T 28181 superiors.

@@ -78,6 +78,10 @@ enum Command {
         /// RTSP listen address of the simulated cameras.
         #[arg(long, default_value = "127.0.0.1:8554")]
         rtsp_bind: String,
+        /// RTSP listen address of the re-stream of the recorded cameras (port 0: any
+        /// free port).
+        #[arg(long, default_value = "127.0.0.1:8555")]
+        restream_bind: String,
         /// Number of simulated cameras.
         #[arg(long, default_value_t = 4)]
         cameras: u32,
@@ -643,8 +647,9 @@ fn run() -> anyhow::Result<()> {
             data_dir,
             bind,
             rtsp_bind,
+            restream_bind,
             cameras,
-        } => runtime()?.block_on(demo(data_dir, bind, rtsp_bind, cameras)),
+        } => runtime()?.block_on(demo(data_dir, bind, rtsp_bind, restream_bind, cameras)),
         Command::Simcam {
             bind,
             fault,
@@ -1085,6 +1090,45 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
             .clone()
             .unwrap_or_else(anonymizing::default_models_dir),
     )));
+    // The RTSP re-stream, when configured.
+    let (rtsp_stop, rtsp_stopped) = tokio::sync::watch::channel(false);
+    let restream = match cfg.rtsp.endpoint()? {
+        Some((addr, url)) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("[rtsp] bind {addr}"))?;
+            let url = if addr.port() == 0 {
+                format!("rtsp://{}", l.local_addr()?)
+            } else {
+                url
+            };
+            let key = vidimus_server::rtsp::Rtsp::load_key(&cfg.data_dir)?;
+            let realm = cfg.rtsp.realm.clone().unwrap_or_else(|| "Vidimus".into());
+            let r = Arc::new(vidimus_server::rtsp::Rtsp::new(&realm, &url, key));
+            state.rtsp = Some(r.clone());
+            tracing::info!(%url, "serving the RTSP re-stream");
+            let st = state.clone();
+            let mut stopped = rtsp_stopped.clone();
+            Some(tokio::spawn(vidimus_server::rtsp::run(
+                st,
+                r,
+                l,
+                async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                },
+            )))
+        }
+        None => None,
+    };
+    if banner_is_demo && let Some(r) = &state.rtsp {
+        match demo_restream_url(&state, r, cfg.cameras.first().map(|c| c.name.clone())).await {
+            Some(u) => println!("  RTSP re-stream:    {u}
+                     (ffplay, VLC or GStreamer; the password is the admin's duty grant's, GET /api/grants/{{id}}/rtsp)
+"),
+            None => println!("  RTSP re-stream:    {}/cameras/<id>/live
+", r.url),
+        }
+    }
     let (cascade_stop, cascade_stopped) = tokio::sync::watch::channel(false);
     let cascade = match cfg.cascade()? {
         Some(c) => {
@@ -1117,6 +1161,11 @@ async fn serve(cfg: Config, banner: Option<String>) -> anyhow::Result<()> {
     system_event(&cfg.data_dir, "recorder_stopped", serde_json::json!({}));
     let _ = tx.send(());
     let _ = cascade_stop.send(true);
+    let _ = rtsp_stop.send(true);
+    if let Some(r) = restream {
+        // Its sessions' ends registered before the recorder stops.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(6), r).await;
+    }
     if let Some(c) = cascade {
         // Unregistered from the superiors before the recorder stops.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), c).await;
@@ -1130,6 +1179,7 @@ async fn demo(
     data_dir: PathBuf,
     bind: String,
     rtsp_bind: String,
+    restream_bind: String,
     cameras: u32,
 ) -> anyhow::Result<()> {
     let listener = match tokio::net::TcpListener::bind(&rtsp_bind).await {
@@ -1170,6 +1220,11 @@ async fn demo(
         site: Default::default(),
         publication: Default::default(),
         gb28181: Default::default(),
+        rtsp: config::RtspSection {
+            bind: Some(free_or(&restream_bind)),
+            url: None,
+            realm: None,
+        },
         cameras: (1..=cameras)
             .map(|i| config::CameraSection {
                 name: format!("demo-cam-{i}"),
@@ -1218,6 +1273,53 @@ async fn demo(
         cf = config_file.display(),
     );
     serve(cfg, Some(banner)).await
+}
+
+/// The demo's first camera's live RTSP URL, with the admin's name and the password of
+/// the admin's duty grant.
+async fn demo_restream_url(
+    state: &vidimus_server::AppState,
+    rtsp: &vidimus_server::rtsp::Rtsp,
+    camera: Option<String>,
+) -> Option<String> {
+    let now = state.clocks.realtime();
+    let found = state
+        .db
+        .run(move |ix| {
+            use vidimus_store::MetadataStore;
+            use vidimus_store::users::AccessStore;
+            let Some(admin) = ix.user_by_name("admin")? else {
+                return Ok(None);
+            };
+            let grant = ix
+                .active_grants_for(admin.id, now)?
+                .into_iter()
+                .find_map(|r| r.grant.map(|g| g.id));
+            let cam = match camera {
+                Some(n) => ix.camera_by_name(&n).ok().map(|c| c.id),
+                None => None,
+            };
+            Ok(grant.zip(cam).map(|(g, c)| (admin.id, g, c)))
+        })
+        .await
+        .ok()??;
+    let (user, grant, cam) = found;
+    let host = rtsp.url.trim_start_matches("rtsp://");
+    Some(format!(
+        "rtsp://admin:{}@{host}/cameras/{cam}/live",
+        rtsp.passwords.password(user, grant)
+    ))
+}
+
+/// `addr` if it can be bound now, else the same address with any free port.
+fn free_or(addr: &str) -> String {
+    match std::net::TcpListener::bind(addr) {
+        Ok(_) => addr.to_owned(),
+        Err(_) => match addr.rsplit_once(':') {
+            Some((host, _)) => format!("{host}:0"),
+            None => addr.to_owned(),
+        },
+    }
 }
 
 /// The demo's configuration as a file (rewritten at every start: the simulated

@@ -3,27 +3,23 @@
 //! sent in RTP with the SSRC the superior asked for — over UDP, or over TCP with RFC
 //! 4571 framing, this side connecting (the superior's `a=setup:passive`) or listening
 //! (`a=setup:active`) — until the superior says BYE, the camera's channel closes, or
-//! the hand-out must stop (grant revoked or expired).
+//! the hand-out must stop (grant revoked or expired). The loops are `relay`'s, shared
+//! with the RTSP re-stream; playback and download of recordings too.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::broadcast::error::RecvError;
 use vidimus_codec::bitstream::{AccessUnit, NalFraming, ParameterSets};
 use vidimus_gb28181::sdp::{MediaSdp, Setup, Transport};
 use vidimus_ps::rtp::{Packetizer, frame_rfc4571};
 use vidimus_ps::{PsMuxer, VideoCodec};
-use vidimus_recorder::live::LiveSubscription;
 
 /// RTP payload size: under a 1500-byte MTU with IP, UDP and RTP headers.
 const MAX_PAYLOAD: usize = 1400;
 /// How long a TCP media connection may take to be made.
 const CONNECT_WITHIN: Duration = Duration::from_secs(10);
-/// How long one access unit may take to be written: a superior that stops reading
-/// ends its session.
-pub(super) const SEND_WITHIN: Duration = Duration::from_secs(10);
 
 /// Where the media goes, prepared when the INVITE is answered.
 pub enum Path {
@@ -204,70 +200,37 @@ impl PackRtp {
     }
 }
 
-/// Sends the camera's frames until `stop` says why not; the bytes sent and how it
-/// ended.
-pub async fn stream(
-    path: Path,
-    sub: LiveSubscription,
-    ssrc: u32,
-    mut handout: crate::handout::Handout,
-    mut bye: tokio::sync::oneshot::Receiver<&'static str>,
-) -> (u64, String) {
-    let mut sink = match Sink::open(path).await {
-        Ok(s) => s,
-        Err(e) => return (0, format!("media not sent: {e}")),
-    };
-    let LiveSubscription { gop, mut rx } = sub;
-    let mut gop = gop.into_iter();
-    let mut sent = 0u64;
-    let mut pack = PackRtp::new(ssrc);
-    let mut waiting_for_key = true;
-    loop {
-        // Checked before every frame (the kept GOP too): nothing goes after a stop.
-        if let Some(why) = handout.stopped() {
-            return (sent, why.as_str().to_owned());
-        }
-        let frame = if let Some(f) = gop.next() {
-            f
-        } else {
-            tokio::select! {
-                biased;
-                why = handout.wait() => return (sent, why.as_str().to_owned()),
-                why = &mut bye => return (sent, why.unwrap_or("ended").to_owned()),
-                r = rx.recv() => match r {
-                    Ok(f) => f,
-                    Err(RecvError::Lagged(_)) => {
-                        waiting_for_key = true;
-                        continue;
-                    }
-                    Err(RecvError::Closed) => return (sent, "the camera's stream ended".into()),
-                },
-            }
-        };
-        if waiting_for_key && !frame.is_key {
-            continue;
-        }
-        waiting_for_key = false;
-        let packets = match pack.packets(
-            &frame.params.sample_entry,
-            &frame.data,
-            frame.ts,
-            frame.is_key,
-        ) {
-            Ok(p) => p,
-            Err(e) => return (sent, e),
-        };
-        // Every write is raced against the stop signals, and timed.
-        let r = tokio::select! {
-            biased;
-            why = handout.wait() => return (sent, why.as_str().to_owned()),
-            why = &mut bye => return (sent, why.unwrap_or("ended").to_owned()),
-            r = tokio::time::timeout(SEND_WITHIN, sink.send(&packets)) => r,
-        };
-        match r {
-            Ok(Ok(n)) => sent += n,
-            Ok(Err(e)) => return (sent, format!("the superior's media path failed: {e}")),
-            Err(_) => return (sent, "the superior stopped reading the media".into()),
-        }
+/// A GB/T 28181 session's media path: access units packed as PS in RTP, sent on the
+/// sink.
+pub(super) struct GbOut {
+    sink: Sink,
+    pack: PackRtp,
+}
+
+impl GbOut {
+    pub(super) async fn open(path: Path, ssrc: u32) -> Result<GbOut, String> {
+        let sink = Sink::open(path)
+            .await
+            .map_err(|e| format!("media not sent: {e}"))?;
+        Ok(GbOut {
+            sink,
+            pack: PackRtp::new(ssrc),
+        })
+    }
+}
+
+impl crate::relay::Out for GbOut {
+    async fn send(
+        &mut self,
+        entry: &[u8],
+        data: &[u8],
+        pts: i64,
+        key: bool,
+    ) -> Result<u64, String> {
+        let packets = self.pack.packets(entry, data, pts, key)?;
+        self.sink
+            .send(&packets)
+            .await
+            .map_err(|e| format!("the superior's media path failed: {e}"))
     }
 }

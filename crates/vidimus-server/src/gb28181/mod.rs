@@ -32,7 +32,6 @@ use vidimus_store::MetadataStore;
 use crate::AppState;
 
 mod media;
-mod playback;
 
 /// A session's key: the link and the dialog (Call-ID and the superior's tag).
 type SessionKey = (usize, String);
@@ -45,7 +44,7 @@ struct Session {
     /// Ends the streaming, with why (the superior's BYE).
     bye: Option<tokio::sync::oneshot::Sender<&'static str>>,
     /// A recorded session's MANSRTSP state (none for live sessions).
-    control: Option<tokio::sync::watch::Sender<playback::Control>>,
+    control: Option<tokio::sync::watch::Sender<crate::relay::Control>>,
     /// The channel's code (MediaStatus names it).
     channel: String,
     answered_at: u64,
@@ -66,7 +65,7 @@ enum Start {
         speed: f64,
         handout: crate::handout::Handout,
         end: crate::grants::LiveEnd,
-        control: tokio::sync::watch::Receiver<playback::Control>,
+        control: tokio::sync::watch::Receiver<crate::relay::Control>,
     },
 }
 
@@ -689,7 +688,10 @@ async fn request(
                         handout,
                         end,
                     } => {
-                        let (bytes, why) = media::stream(path, sub, ssrc, handout, rx).await;
+                        let (bytes, why) = match media::GbOut::open(path, ssrc).await {
+                            Ok(mut out) => crate::relay::live(&mut out, sub, handout, rx).await,
+                            Err(e) => (0, e),
+                        };
                         end.finish(bytes, &why).await;
                         (bytes, why, false)
                     }
@@ -702,13 +704,21 @@ async fn request(
                         end,
                         control,
                     } => {
-                        let source = playback::Source {
+                        let source = crate::relay::Recording {
                             prepared: *prepared,
                             files,
-                            ssrc,
                             speed,
                         };
-                        let e = playback::stream(path, source, handout, rx, control).await;
+                        let e = match media::GbOut::open(path, ssrc).await {
+                            Ok(mut out) => {
+                                crate::relay::recorded(&mut out, source, handout, rx, control).await
+                            }
+                            Err(why) => crate::relay::Ended {
+                                bytes: 0,
+                                why,
+                                completed: false,
+                            },
+                        };
                         end.finish(e.bytes, &e.why).await;
                         (e.bytes, e.why, e.completed)
                     }
@@ -999,7 +1009,7 @@ async fn invite(
         },
         Some(prepared) => {
             // (Kept for downloads too: MANSRTSP may pause one.)
-            let (tx, rx) = tokio::sync::watch::channel(playback::Control::default());
+            let (tx, rx) = tokio::sync::watch::channel(crate::relay::Control::default());
             control = Some(tx);
             Start::Recorded {
                 path,

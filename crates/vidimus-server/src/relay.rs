@@ -1,20 +1,113 @@
-//! Playback and download sessions of recordings (GB/T 28181 `s=Playback`,
-//! `s=Download`): the recorded samples of the granted range read on a thread of their
-//! own, below the recorder's priority, and sent paced — in real time for a playback,
-//! changed by MANSRTSP `Scale`, held by `PAUSE`, moved by `Range`; at the offer's
-//! `a=downloadspeed` for a download — as MPEG-PS in RTP, until the range is done (the
-//! caller then tells the superior with MediaStatus 121), the superior says BYE, or
-//! the hand-out must stop.
+//! A camera's live frames, or a recorded range, sent out through some protocol's media
+//! path — the loops GB/T 28181 sessions (`gb28181`) and the RTSP re-stream (`rtsp`)
+//! share, so that both stop the same way: the hand-out is checked before every access
+//! unit (a revoked or expired grant sends nothing more), every write is raced against
+//! the stop signals and timed ([`SEND_WITHIN`]), and the bytes sent are counted for the
+//! register.
+//!
+//! Recorded ranges are read on a thread of their own, below the recorder's priority,
+//! and sent paced — in real time, changed by a `Scale`, held by a pause, moved by a
+//! seek — or at a download's speed.
 
+use std::future::Future;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
+use vidimus_recorder::live::LiveSubscription;
 use vidimus_store::export::{PreparedExport, read_samples};
 
-use super::media::{PackRtp, Path, Sink};
+/// How long one access unit may take to be written: a receiver that stops reading
+/// ends its session.
+pub const SEND_WITHIN: Duration = Duration::from_secs(10);
 
-/// The playback's state as the superior's MANSRTSP sets it.
+/// A protocol's media path.
+pub trait Out: Send {
+    /// Sends one access unit — length-prefixed NAL units, as recorded, of a stream
+    /// whose MP4 sample entry is `entry` — at `pts` (90 kHz); the bytes sent, or why
+    /// the path failed.
+    fn send(
+        &mut self,
+        entry: &[u8],
+        data: &[u8],
+        pts: i64,
+        key: bool,
+    ) -> impl Future<Output = Result<u64, String>> + Send;
+}
+
+/// Sends one access unit, raced against the stop signals and timed. `Err`: how the
+/// session ended.
+async fn send_one<O: Out>(
+    out: &mut O,
+    handout: &mut crate::handout::Handout,
+    bye: &mut oneshot::Receiver<&'static str>,
+    (entry, data, pts, key): (&[u8], &[u8], i64, bool),
+) -> Result<u64, String> {
+    tokio::select! {
+        biased;
+        why = handout.wait() => Err(why.as_str().to_owned()),
+        why = &mut *bye => Err(why.unwrap_or("ended").to_owned()),
+        r = tokio::time::timeout(SEND_WITHIN, out.send(entry, data, pts, key)) => match r {
+            Ok(r) => r,
+            Err(_) => Err("the receiver stopped reading the media".into()),
+        },
+    }
+}
+
+/// Sends the camera's frames, from the kept GOP's key frame on, until the hand-out
+/// stops, `bye` says why, or the camera's stream ends; the bytes sent and how it
+/// ended.
+pub async fn live<O: Out>(
+    out: &mut O,
+    sub: LiveSubscription,
+    mut handout: crate::handout::Handout,
+    mut bye: oneshot::Receiver<&'static str>,
+) -> (u64, String) {
+    let LiveSubscription { gop, mut rx } = sub;
+    let mut gop = gop.into_iter();
+    let mut sent = 0u64;
+    let mut waiting_for_key = true;
+    loop {
+        // Checked before every frame (the kept GOP too): nothing goes after a stop.
+        if let Some(why) = handout.stopped() {
+            return (sent, why.as_str().to_owned());
+        }
+        let frame = if let Some(f) = gop.next() {
+            f
+        } else {
+            tokio::select! {
+                biased;
+                why = handout.wait() => return (sent, why.as_str().to_owned()),
+                why = &mut bye => return (sent, why.unwrap_or("ended").to_owned()),
+                r = rx.recv() => match r {
+                    Ok(f) => f,
+                    Err(RecvError::Lagged(_)) => {
+                        waiting_for_key = true;
+                        continue;
+                    }
+                    Err(RecvError::Closed) => return (sent, "the camera's stream ended".into()),
+                },
+            }
+        };
+        if waiting_for_key && !frame.is_key {
+            continue;
+        }
+        waiting_for_key = false;
+        let au = (
+            &frame.params.sample_entry[..],
+            &frame.data[..],
+            frame.ts,
+            frame.is_key,
+        );
+        match send_one(out, &mut handout, &mut bye, au).await {
+            Ok(n) => sent += n,
+            Err(why) => return (sent, why),
+        }
+    }
+}
+
+/// A recorded session's state as its client sets it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Control {
     pub paused: bool,
@@ -49,25 +142,24 @@ struct Item {
 pub struct Ended {
     pub bytes: u64,
     pub why: String,
-    /// The whole range was sent: the superior is told (MediaStatus 121).
+    /// The whole range was sent.
     pub completed: bool,
 }
 
 /// What a recorded session sends.
-pub struct Source {
+pub struct Recording {
     pub prepared: PreparedExport,
     pub files: vidimus_store::SegmentFiles,
-    pub ssrc: u32,
-    /// Multiplies the pace: a download's `a=downloadspeed`, 1 for a playback.
+    /// Multiplies the pace: a download's speed, 1 for a playback.
     pub speed: f64,
 }
 
-/// Sends the prepared recording over `path`.
-pub async fn stream(
-    path: Path,
-    source: Source,
+/// Sends the prepared recording through `out`, paced as `control` says.
+pub async fn recorded<O: Out>(
+    out: &mut O,
+    source: Recording,
     mut handout: crate::handout::Handout,
-    mut bye: tokio::sync::oneshot::Receiver<&'static str>,
+    mut bye: oneshot::Receiver<&'static str>,
     mut control: watch::Receiver<Control>,
 ) -> Ended {
     let ended = |bytes, why: &str, completed| Ended {
@@ -75,24 +167,18 @@ pub async fn stream(
         why: why.to_owned(),
         completed,
     };
-    let Source {
+    let Recording {
         prepared,
         files,
-        ssrc,
         speed,
     } = source;
-    let mut sink = match Sink::open(path).await {
-        Ok(s) => s,
-        Err(e) => return ended(0, &format!("media not sent: {e}"), false),
-    };
     let entries = prepared.samples.entries.clone();
     let (tx, mut rx) = mpsc::channel::<Item>(16);
     let stop = handout.stop_signal();
     let reader_control = control.clone();
-    let reader = crate::background::below_recording("gb28181 playback", move || {
+    let reader = crate::background::below_recording("recorded session", move || {
         read(&prepared, &files, &tx, &reader_control, &stop)
     });
-    let mut pack = PackRtp::new(ssrc);
     let mut sent = 0u64;
     let mut state = *control.borrow();
     // (when, pts): the frame at `pts` was due at `when`; later ones follow at the pace.
@@ -128,7 +214,7 @@ pub async fn stream(
         let rate = (state.scale * speed).max(0.01);
         let (when, pts0) = *base.get_or_insert((Instant::now(), item.pts));
         let due = when + Duration::from_secs_f64((item.pts - pts0).max(0) as f64 / 90_000.0 / rate);
-        // Wait for its time, still hearing the superior and the hand-out; a change of
+        // Wait for its time, still hearing the client and the hand-out; a change of
         // state (pause, speed, seek) decides again about this access unit.
         tokio::select! {
             biased;
@@ -145,19 +231,10 @@ pub async fn stream(
             }
             _ = tokio::time::sleep_until(due) => {}
         }
-        let packets = match pack.packets(&entries[item.entry], &item.data, item.pts, item.key) {
-            Ok(p) => p,
-            Err(e) => break ended(sent, &e, false),
-        };
-        match sink.send(&packets).await {
+        let au = (&entries[item.entry][..], &item.data[..], item.pts, item.key);
+        match send_one(out, &mut handout, &mut bye, au).await {
             Ok(n) => sent += n,
-            Err(e) => {
-                break ended(
-                    sent,
-                    &format!("the superior's media path failed: {e}"),
-                    false,
-                );
-            }
+            Err(why) => break ended(sent, &why, false),
         }
     };
     drop(rx);
@@ -166,7 +243,7 @@ pub async fn stream(
 }
 
 /// The reading thread: samples in order from the seek point's key frame on, read
-/// again from there whenever the superior seeks.
+/// again from there whenever the client seeks.
 fn read(
     prepared: &PreparedExport,
     files: &vidimus_store::SegmentFiles,

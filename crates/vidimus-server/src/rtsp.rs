@@ -1,0 +1,1037 @@
+//! The RTSP re-stream (issue 14, Art. 21): standard clients — VLC, ffmpeg, GStreamer,
+//! other VMSs — watch a camera live (`rtsp://host:port/cameras/{id}/live`) or its
+//! recordings by time (`…/cameras/{id}/recorded?start=…&end=…`), each session an
+//! access like any other: decided by the policy under one of the user's grants,
+//! registered before its first byte and at its end with its length and bytes, watched
+//! (revocation or expiry ends it within a second), never under a view-only grant or
+//! over a privacy mask (the camera's own bytes are sent, not a re-encoded picture).
+//!
+//! Clients authenticate by digest (RFC 2617, MD5 — what ffmpeg and GStreamer speak)
+//! with the user's name and the **grant's password** (`GrantPasswords`): the password
+//! of one user's access under one grant, shown to them in `GET /api/grants/{id}/rtsp`.
+//! Users' own passwords are kept only as argon2id hashes, which digest cannot check;
+//! a grant's password opens nothing but that grant and dies with it. A wrong or missing
+//! answer gets a new challenge; a wrong answer is registered (at most
+//! [`REGISTERED_FAILURES_PER_MINUTE`] from one address; the rest are counted in one
+//! entry), and a connection is closed after [`MAX_FAILURES`] of them.
+//!
+//! RTP goes interleaved on the RTSP connection or over UDP to the connection's own
+//! address (never to a `destination=` a client names). The protocol's parts are
+//! `vidimus-rtsp`'s, sans-IO; the media loops are `relay`'s, shared with GB/T 28181.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::{oneshot, watch};
+use vidimus_access::digest::{Authorization, Challenge, GrantPasswords, NonceCheck, NonceMint};
+use vidimus_codec::bitstream::{ParameterSets, length_prefixed_nals};
+use vidimus_core::time::Wall90k;
+use vidimus_media::VideoCodec;
+use vidimus_rtsp::message::{self, Incoming, Request, response};
+use vidimus_rtsp::packer::Packer;
+use vidimus_rtsp::transport::Chosen;
+use vidimus_rtsp::{Target, TargetError};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::relay::{self, Control, Out};
+
+/// Connections served at once; more are closed at once.
+pub const MAX_CONNECTIONS: usize = 64;
+/// Wrong answers on one connection before it is closed.
+pub const MAX_FAILURES: u32 = 3;
+/// Wrong answers from one address registered each minute; beyond, counted.
+pub const REGISTERED_FAILURES_PER_MINUTE: u32 = 10;
+/// How long a connection may stay silent before it plays.
+const IDLE_BEFORE_PLAY: Duration = Duration::from_secs(30);
+/// How long a nonce is good for.
+const NONCE_LIFE_SECS: u64 = 300;
+/// How long DESCRIBE waits for a live camera's first frame (its parameter sets).
+const FIRST_FRAME_WITHIN: Duration = Duration::from_secs(5);
+
+/// The re-stream's settings and secrets.
+pub struct Rtsp {
+    pub realm: String,
+    /// What clients are told to connect to (`rtsp://host:port`), without a slash.
+    pub url: String,
+    pub passwords: GrantPasswords,
+    nonces: NonceMint,
+    failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl std::fmt::Debug for Rtsp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rtsp")
+            .field("realm", &self.realm)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Rtsp {
+    pub fn new(realm: &str, url: &str, key: [u8; 32]) -> Self {
+        Rtsp {
+            realm: realm.to_owned(),
+            url: url.trim_end_matches('/').to_owned(),
+            passwords: GrantPasswords::new(key),
+            nonces: NonceMint::random(),
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The grant passwords' key, kept in the data directory (`rtsp-grant.key`, mode
+    /// 0600), made on first use.
+    pub fn load_key(data_dir: &std::path::Path) -> std::io::Result<[u8; 32]> {
+        let path = data_dir.join("rtsp-grant.key");
+        match std::fs::read(&path) {
+            Ok(b) if b.len() == 32 => Ok(b.try_into().expect("32 bytes")),
+            Ok(_) => Err(std::io::Error::other(format!(
+                "{} is not a 32-byte key: remove it to make a new one (every RTSP grant password changes)",
+                path.display()
+            ))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut key = [0u8; 32];
+                getrandom::fill(&mut key).map_err(std::io::Error::other)?;
+                let tmp = path.with_extension("tmp");
+                {
+                    use std::io::Write;
+                    let mut opts = std::fs::OpenOptions::new();
+                    opts.write(true).create(true).truncate(true);
+                    #[cfg(unix)]
+                    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+                    let mut f = opts.open(&tmp)?;
+                    f.write_all(&key)?;
+                    f.sync_all()?;
+                }
+                std::fs::rename(&tmp, &path)?;
+                Ok(key)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether a wrong answer from `ip` is registered (`Some(counted before)`) or only
+    /// counted (`None`).
+    fn register_failure(&self, ip: IpAddr, now: Instant) -> Option<u32> {
+        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if f.len() > 10_000 {
+            f.retain(|_, (t, _)| now.duration_since(*t) < Duration::from_secs(60));
+        }
+        let e = f.entry(ip).or_insert((now, 0));
+        if now.duration_since(e.0) >= Duration::from_secs(60) {
+            let counted = e.1.saturating_sub(REGISTERED_FAILURES_PER_MINUTE);
+            *e = (now, 1);
+            return Some(counted);
+        }
+        e.1 += 1;
+        (e.1 <= REGISTERED_FAILURES_PER_MINUTE).then_some(0)
+    }
+}
+
+/// Serves RTSP on `listener` until `stop` resolves; sessions in progress are ended
+/// (and their ends registered) before it returns.
+pub async fn run(
+    state: AppState,
+    rtsp: Arc<Rtsp>,
+    listener: TcpListener,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    tokio::pin!(stop);
+    loop {
+        let (sock, peer) = tokio::select! {
+            _ = &mut stop => break,
+            r = listener.accept() => match r {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "rtsp: accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "rtsp: too many connections; closed");
+            continue;
+        };
+        let _ = sock.set_nodelay(true);
+        let (state, rtsp, stop) = (state.clone(), rtsp.clone(), stop_rx.clone());
+        tasks.spawn(async move {
+            let _permit = permit;
+            Conn::new(state, rtsp, sock, peer, stop).run().await;
+        });
+    }
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+}
+
+/// What a DESCRIBE decided: the access, allowed and waiting to be played.
+struct Described {
+    target: Target,
+    granted: crate::grants::Authorized,
+    user: String,
+    codec: VideoCodec,
+    prepared: Option<vidimus_store::export::PreparedExport>,
+    uri: String,
+}
+
+/// A session being played.
+struct Playing {
+    bye: Option<oneshot::Sender<&'static str>>,
+    /// Resolves when the session has ended (the connection then closes).
+    done: oneshot::Receiver<()>,
+    control: Option<watch::Sender<Control>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct Conn {
+    state: AppState,
+    rtsp: Arc<Rtsp>,
+    read: tokio::net::tcp::OwnedReadHalf,
+    write: Arc<tokio::sync::Mutex<OwnedWriteHalf>>,
+    peer: SocketAddr,
+    local: SocketAddr,
+    stop: watch::Receiver<bool>,
+    buf: Vec<u8>,
+    failures: u32,
+    session_id: String,
+    described: Option<Described>,
+    transport: Option<(Chosen, Option<UdpSocket>)>,
+    playing: Option<Playing>,
+    /// The start of the recording played (a later PLAY's `Range` counts from it).
+    played_from: Option<jiff::Timestamp>,
+    /// The SSRC, first sequence number and RTP time base of the connection's session.
+    seed: u64,
+}
+
+type Reply = (u16, Vec<(&'static str, String)>, Vec<u8>);
+
+fn reply(status: u16) -> Reply {
+    (status, Vec::new(), Vec::new())
+}
+
+impl Conn {
+    fn new(
+        state: AppState,
+        rtsp: Arc<Rtsp>,
+        sock: TcpStream,
+        peer: SocketAddr,
+        stop: watch::Receiver<bool>,
+    ) -> Self {
+        let local = sock
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let (read, write) = sock.into_split();
+        let mut id = [0u8; 8];
+        let _ = getrandom::fill(&mut id);
+        let mut seed = [0u8; 8];
+        let _ = getrandom::fill(&mut seed);
+        Conn {
+            state,
+            rtsp,
+            read,
+            write: Arc::new(tokio::sync::Mutex::new(write)),
+            peer,
+            local,
+            stop,
+            buf: Vec::with_capacity(4096),
+            failures: 0,
+            session_id: id.iter().map(|b| format!("{b:02X}")).collect(),
+            described: None,
+            transport: None,
+            playing: None,
+            played_from: None,
+            seed: u64::from_be_bytes(seed),
+        }
+    }
+
+    async fn run(mut self) {
+        let why = self.serve().await;
+        tracing::debug!(peer = %self.peer, ended = %why, "rtsp: connection ended");
+        self.end(why).await;
+    }
+
+    /// Reads and answers requests until the connection ends; why it ended.
+    async fn serve(&mut self) -> &'static str {
+        let mut chunk = vec![0u8; 8192];
+        let mut stop = self.stop.clone();
+        loop {
+            loop {
+                match message::take(&mut self.buf) {
+                    Ok(Some(Incoming::Request(r))) => {
+                        if !self.answer(*r).await {
+                            return "the session ended";
+                        }
+                    }
+                    Ok(Some(Incoming::Data | Incoming::Response)) => {}
+                    Ok(None) => break,
+                    Err(e) => {
+                        let status = if e == message::MessageError::TooLarge {
+                            413
+                        } else {
+                            400
+                        };
+                        let _ = self.send(response(status, None, &[], b"")).await;
+                        return "the client sent what is not RTSP";
+                    }
+                }
+            }
+            let idle = if self.playing.is_some() {
+                Duration::from_secs(86_400)
+            } else {
+                IDLE_BEFORE_PLAY
+            };
+            let done = async {
+                match self.playing.as_mut() {
+                    Some(p) => drop((&mut p.done).await),
+                    None => std::future::pending().await,
+                }
+            };
+            let n = tokio::select! {
+                _ = stop.wait_for(|s| *s) => return "the server stopped",
+                _ = done => return "the session ended",
+                r = tokio::time::timeout(idle, self.read.read(&mut chunk)) => match r {
+                    Err(_) => return "the client was silent",
+                    Ok(Err(_)) | Ok(Ok(0)) => return "the client closed the connection",
+                    Ok(Ok(n)) => n,
+                },
+            };
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    async fn send(&self, bytes: Vec<u8>) -> std::io::Result<()> {
+        let mut w = self.write.lock().await;
+        tokio::time::timeout(relay::SEND_WITHIN, w.write_all(&bytes))
+            .await
+            .map_err(|_| std::io::Error::other("the client stopped reading"))?
+    }
+
+    /// Answers one request; `false` ends the connection.
+    async fn answer(&mut self, r: Request) -> bool {
+        let cseq = r.cseq.clone();
+        let Some(cseq) = cseq else {
+            let _ = self.send(response(400, None, &[], b"")).await;
+            return false;
+        };
+        let (status, mut headers, body) = match r.method.as_str() {
+            "OPTIONS" => (
+                200,
+                vec![(
+                    "Public",
+                    "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER"
+                        .into(),
+                )],
+                Vec::new(),
+            ),
+            "DESCRIBE" => match self.describe(&r).await {
+                Ok(reply) => reply,
+                Err(reply) => reply,
+            },
+            "SETUP" => self.setup(&r).await,
+            "PLAY" => match self.play(&r, &cseq).await {
+                // The answer went out before the first packet.
+                None => return true,
+                Some(reply) => reply,
+            },
+            "PAUSE" => self.pause(&r),
+            "GET_PARAMETER" | "SET_PARAMETER" => reply(200),
+            "TEARDOWN" => {
+                let _ = self.send(response(200, Some(&cseq), &[], b"")).await;
+                return false;
+            }
+            _ => reply(501),
+        };
+        if self.described.is_some() || self.transport.is_some() {
+            headers.push(("Session", format!("{};timeout=60", self.session_id)));
+        }
+        if status == 401 {
+            self.failures += 1;
+        }
+        let closing = self.failures > MAX_FAILURES;
+        let ok = self
+            .send(response(status, Some(&cseq), &headers, &body))
+            .await
+            .is_ok();
+        ok && !closing
+    }
+
+    fn challenge(&self, stale: bool) -> Reply {
+        let now = self.state.clocks.realtime().unix_millis().max(0) as u64 / 1000;
+        let mut c = Challenge::new(&self.rtsp.realm, self.rtsp.nonces.mint(now));
+        c.stale = stale;
+        (401, vec![("WWW-Authenticate", c.to_header())], Vec::new())
+    }
+
+    /// Registers a wrong answer (or counts it, past the limit).
+    async fn refuse_credentials(&self, claimed: &str, uri: &str, why: &str) {
+        let Some(counted) = self.rtsp.register_failure(self.peer.ip(), Instant::now()) else {
+            tracing::warn!(peer = %self.peer, "rtsp: a wrong answer (counted, not registered)");
+            return;
+        };
+        let now = self.state.clocks.realtime();
+        let claimed: String = claimed.chars().take(64).collect();
+        let uri: String = uri.chars().take(256).collect();
+        let mut entry = json!({
+            "outcome": "refused", "protocol": "RTSP", "reason": why,
+            "claimed_user": claimed, "peer": self.peer.ip().to_string(), "url": uri,
+            "at": now.to_string(),
+        });
+        if counted > 0 {
+            entry["refused_before_uncounted"] = json!(counted);
+        }
+        let r = self
+            .state
+            .db
+            .run(move |ix| crate::grants::register(ix, now, &entry))
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e.message, "rtsp: a refusal could not be registered");
+        }
+    }
+
+    /// Who answered the challenge, and under which grant: `Err` is the reply.
+    async fn authenticate(&mut self, r: &Request) -> Result<(i64, String, String, i64), Reply> {
+        let Some(header) = r.header("Authorization") else {
+            return Err(self.challenge(false));
+        };
+        let Ok(a) = Authorization::parse(header) else {
+            self.refuse_credentials("", &r.uri, "an unreadable Authorization header")
+                .await;
+            return Err(self.challenge(false));
+        };
+        let now = self.state.clocks.realtime().unix_millis().max(0) as u64 / 1000;
+        match self.rtsp.nonces.check(&a.nonce, now, NONCE_LIFE_SECS) {
+            NonceCheck::Fresh => {}
+            NonceCheck::Stale => return Err(self.challenge(true)),
+            NonceCheck::Forged => {
+                self.refuse_credentials(&a.username, &r.uri, "a nonce not issued here")
+                    .await;
+                return Err(self.challenge(false));
+            }
+        }
+        if a.realm != self.rtsp.realm {
+            self.refuse_credentials(&a.username, &r.uri, "another realm")
+                .await;
+            return Err(self.challenge(false));
+        }
+        let name = a.username.clone();
+        let at = self.state.clocks.realtime();
+        let found = self
+            .state
+            .db
+            .run(move |ix| {
+                let Some(u) = vidimus_store::users::AccessStore::user_by_name(ix, &name)? else {
+                    return Ok(None);
+                };
+                let grants: Vec<i64> = ix
+                    .active_grants_for(u.id, at)?
+                    .into_iter()
+                    .filter_map(|r| r.grant.map(|g| g.id))
+                    .collect();
+                Ok(Some((u, grants)))
+            })
+            .await;
+        let found = match found {
+            Ok(f) => f,
+            Err(_) => return Err(reply(503)),
+        };
+        let method = r.method.as_str();
+        if let Some((u, grants)) = found
+            && u.disabled_90k.is_none()
+            && let Some(g) = grants
+                .iter()
+                .find(|g| a.verify(&self.rtsp.passwords.password(u.id, **g), method))
+        {
+            return Ok((u.id, u.username.clone(), u.role.clone(), *g));
+        }
+        self.refuse_credentials(&a.username, &r.uri, "a wrong user name or grant password")
+            .await;
+        Err(self.challenge(false))
+    }
+
+    async fn describe(&mut self, r: &Request) -> Result<Reply, Reply> {
+        let (user_id, username, role, grant_id) = self.authenticate(r).await?;
+        let tz = jiff::tz::TimeZone::get(&self.state.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let target = vidimus_rtsp::target::parse(&r.uri, &tz).map_err(|e| {
+            let status = match e {
+                TargetError::Path(_) => 404,
+                TargetError::Time(_) => 400,
+            };
+            (status, vec![("X-Vidimus-Error", e.to_string())], Vec::new())
+        })?;
+        if let Some(old) = self.described.take() {
+            // A second DESCRIBE before playing: the first access handed nothing out.
+            let mut g = old.granted;
+            g.register_failed(&self.state, "described again before playing")
+                .await;
+        }
+        let who = crate::auth::AuthUser::acting(user_id, &username, &role);
+        let refuse = |e: ApiError| -> Reply {
+            let status = match e.status.as_u16() {
+                404 => 404,
+                429 => 429,
+                _ => 403,
+            };
+            (status, vec![("X-Vidimus-Error", e.message)], Vec::new())
+        };
+        let now = self.state.clocks.realtime();
+        let (action, from, to, not) = match &target {
+            Target::Live { .. } => (
+                vidimus_access::request::Action::ViewLive,
+                now,
+                now,
+                crate::grants::NotViewOnly::Live,
+            ),
+            Target::Recorded { from, to, .. } => (
+                vidimus_access::request::Action::ViewRecorded,
+                Wall90k::from_unix_millis(from.as_millisecond()),
+                Wall90k::from_unix_millis(to.as_millisecond()),
+                crate::grants::NotViewOnly::File,
+            ),
+        };
+        let camera = target.camera();
+        let granted = crate::grants::authorize(
+            &self.state,
+            &who,
+            crate::grants::Ask {
+                action,
+                camera_id: camera,
+                from,
+                to,
+                whereabouts: None,
+                grant_id: Some(grant_id),
+                export_id: None,
+            },
+        )
+        .await
+        .map_err(refuse)?
+        .not_view_only(&self.state, not)
+        .await
+        .map_err(refuse)?;
+        let mut granted = if granted.mask.is_some() {
+            let e = granted
+                .refuse_with(
+                    &self.state,
+                    axum::http::StatusCode::CONFLICT,
+                    "privacy_masked",
+                    "the camera has privacy masks and the RTSP re-stream sends the camera's own bytes: not sent (watch it in the console, which burns the masks in)",
+                )
+                .await;
+            return Err(refuse(e));
+        } else {
+            granted
+        };
+        // The stream's codec and parameter sets, for the description.
+        let (entry, prepared, duration) = match &target {
+            Target::Live { .. } => match first_frame(&self.state, camera).await {
+                Some(entry) => (entry, None, None),
+                None => {
+                    granted
+                        .register_failed(&self.state, "the camera sends no video")
+                        .await;
+                    return Err((
+                        503,
+                        vec![("X-Vidimus-Error", "the camera sends no video now".into())],
+                        Vec::new(),
+                    ));
+                }
+            },
+            Target::Recorded { .. } => {
+                match crate::api::prepare_granted(&self.state, camera, from, to, granted.within)
+                    .await
+                {
+                    Ok(p) => {
+                        let Some(e) = p.samples.entries.first().cloned() else {
+                            granted
+                                .register_failed(&self.state, "nothing recorded")
+                                .await;
+                            return Err(reply(404));
+                        };
+                        let secs = p.plan.presented_duration as f64 / 90_000.0;
+                        (e, Some(p), Some(secs))
+                    }
+                    Err(e) => {
+                        granted.register_failed(&self.state, &e.message).await;
+                        return Err(refuse(e));
+                    }
+                }
+            }
+        };
+        let (codec, ps) = match ParameterSets::from_sample_entry(&entry) {
+            Ok(c) => c,
+            Err(e) => {
+                granted
+                    .register_failed(&self.state, &format!("the stream cannot be described: {e}"))
+                    .await;
+                return Err(reply(500));
+            }
+        };
+        let origin = self.local.ip().to_string();
+        let sdp = vidimus_rtsp::sdp::Describe {
+            codec,
+            parameter_sets: &ps.nals,
+            title: &granted.camera,
+            origin: &origin,
+            duration,
+        }
+        .to_text();
+        let base = format!(
+            "{}/",
+            r.uri
+                .split('?')
+                .next()
+                .unwrap_or(&r.uri)
+                .trim_end_matches('/')
+        );
+        self.described = Some(Described {
+            target,
+            granted,
+            user: username,
+            codec,
+            prepared,
+            uri: r.uri.clone(),
+        });
+        Ok((
+            200,
+            vec![
+                ("Content-Type", "application/sdp".into()),
+                ("Content-Base", base),
+            ],
+            sdp.into_bytes(),
+        ))
+    }
+
+    async fn setup(&mut self, r: &Request) -> Reply {
+        if self.described.is_none() {
+            return (
+                455,
+                vec![("X-Vidimus-Error", "DESCRIBE first".into())],
+                Vec::new(),
+            );
+        }
+        if self.playing.is_some() {
+            return reply(455);
+        }
+        let chosen = match r
+            .transports()
+            .map_err(|_| vidimus_rtsp::transport::TransportError::Unreadable)
+            .and_then(|t| vidimus_rtsp::transport::choose(t.as_ref()))
+        {
+            Ok(c) => c,
+            Err(e) => return (461, vec![("X-Vidimus-Error", e.to_string())], Vec::new()),
+        };
+        let (udp, server) = match chosen {
+            Chosen::Interleaved { .. } => (None, None),
+            Chosen::Udp { .. } => {
+                match UdpSocket::bind(SocketAddr::new(self.local.ip(), 0)).await {
+                    Ok(s) => {
+                        let p = s.local_addr().map(|a| a.port()).unwrap_or(0);
+                        (Some(s), Some((p, p.wrapping_add(1))))
+                    }
+                    Err(_) => return reply(500),
+                }
+            }
+        };
+        // The SSRC named here is the packer's (`Packer::new` with the same seed).
+        let reply_header = chosen.reply((self.seed >> 32) as u32 | 1, server);
+        self.transport = Some((chosen, udp));
+        (200, vec![("Transport", reply_header)], Vec::new())
+    }
+
+    fn pause(&mut self, _r: &Request) -> Reply {
+        match self.playing.as_ref().and_then(|p| p.control.as_ref()) {
+            Some(c) => {
+                c.send_modify(|s| s.paused = true);
+                reply(200)
+            }
+            None if self.playing.is_some() => (
+                455,
+                vec![("X-Vidimus-Error", "a live stream cannot be paused".into())],
+                Vec::new(),
+            ),
+            None => reply(455),
+        }
+    }
+
+    /// Starts (or resumes) playing; `None` when the answer was sent here.
+    async fn play(&mut self, r: &Request, cseq: &str) -> Option<Reply> {
+        let scale = r
+            .header("Scale")
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0 && *s <= 16.0);
+        // A recording already playing: resume, seek, change the pace.
+        if let Some(p) = &self.playing {
+            let Some(control) = &p.control else {
+                return Some(reply(200));
+            };
+            let from = match self.described_from() {
+                Some(f) => f,
+                None => return Some(reply(455)),
+            };
+            let seek = match r
+                .header("Range")
+                .map(|h| vidimus_rtsp::target::range_start(h, from))
+            {
+                Some(Err(e)) => return Some((457, vec![("X-Vidimus-Error", e)], Vec::new())),
+                Some(Ok(s)) => s,
+                None => None,
+            };
+            control.send_modify(|st| {
+                st.paused = false;
+                if let Some(sc) = scale {
+                    st.scale = sc;
+                }
+                if let Some(s) = seek {
+                    st.seek = s.max(0.0);
+                    st.generation += 1;
+                }
+            });
+            return Some(reply(200));
+        }
+        if self.transport.is_none() || self.described.is_none() {
+            return Some(reply(455));
+        }
+        let from_ts = self.described_from();
+        let seek = match (r.header("Range"), from_ts) {
+            (Some(h), Some(from)) => match vidimus_rtsp::target::range_start(h, from) {
+                Ok(s) => s,
+                Err(e) => return Some((457, vec![("X-Vidimus-Error", e)], Vec::new())),
+            },
+            _ => None,
+        };
+        self.played_from = from_ts;
+        let d = self.described.take().expect("checked above");
+        let (chosen, udp) = self.transport.take().expect("checked above");
+        let Described {
+            target,
+            granted,
+            user,
+            codec,
+            prepared,
+            uri,
+        } = d;
+        let (mut granted, handout) = match granted.watch(&self.state, false).await {
+            Ok(g) => g,
+            Err(e) => {
+                return Some((453, vec![("X-Vidimus-Error", e.message)], Vec::new()));
+            }
+        };
+        let packer = Packer::new(codec, self.seed);
+        let (seq, rtptime) = packer.rtp_info();
+        let transport_name = match chosen {
+            Chosen::Interleaved { .. } => "RTP/AVP/TCP interleaved".to_owned(),
+            Chosen::Udp { rtp, .. } => format!("RTP/AVP UDP to {}:{rtp}", self.peer.ip()),
+        };
+        let mut served = json!({
+            "protocol": "RTSP", "session": match target { Target::Live { .. } => "live", Target::Recorded { .. } => "recorded" },
+            "client": self.peer.ip().to_string(), "transport": transport_name,
+            "url": uri.chars().take(256).collect::<String>(), "authenticated_as": user,
+        });
+        if let Some(p) = &prepared {
+            served["frames"] = json!(p.plan.samples);
+        }
+        if let Err(e) = granted
+            .register(&self.state, json!({"outcome": "served", "served": served}))
+            .await
+        {
+            return Some((500, vec![("X-Vidimus-Error", e.message)], Vec::new()));
+        }
+        let end = crate::grants::LiveEnd::new(&self.state, granted);
+        let out = RtspOut {
+            path: match (chosen, udp) {
+                (Chosen::Interleaved { rtp, .. }, _) => OutPath::Interleaved {
+                    write: self.write.clone(),
+                    channel: rtp,
+                },
+                (Chosen::Udp { rtp, .. }, Some(socket)) => OutPath::Udp {
+                    socket,
+                    to: SocketAddr::new(self.peer.ip(), rtp),
+                },
+                (Chosen::Udp { .. }, None) => return Some(reply(500)),
+            },
+            packer,
+            current: None,
+            buf: Vec::new(),
+        };
+        // The answer goes before the first packet.
+        let base = uri.split('?').next().unwrap_or(&uri).trim_end_matches('/');
+        let range = match (&target, seek) {
+            (Target::Recorded { .. }, Some(s)) => format!("npt={s:.3}-"),
+            (Target::Recorded { .. }, None) => "npt=0.000-".into(),
+            (Target::Live { .. }, _) => "npt=now-".into(),
+        };
+        let headers = vec![
+            ("Session", format!("{};timeout=60", self.session_id)),
+            ("Range", range),
+            (
+                "RTP-Info",
+                format!(
+                    "url={base}/{};seq={seq};rtptime={rtptime}",
+                    vidimus_rtsp::sdp::TRACK
+                ),
+            ),
+        ];
+        if self
+            .send(response(200, Some(cseq), &headers, b""))
+            .await
+            .is_err()
+        {
+            end.finish(0, "the client went away before playing").await;
+            return None;
+        }
+        let (bye_tx, bye_rx) = oneshot::channel();
+        let (done_tx, done) = oneshot::channel();
+        let state = self.state.clone();
+        let (control, task) = match (target, prepared) {
+            (Target::Live { camera }, _) => {
+                let sub = state.live.subscribe(camera);
+                let task = tokio::spawn(async move {
+                    let mut out = out;
+                    let (bytes, why) = relay::live(&mut out, sub, handout, bye_rx).await;
+                    end.finish(bytes, &why).await;
+                    let _ = done_tx.send(());
+                });
+                (None, task)
+            }
+            (Target::Recorded { .. }, Some(prepared)) => {
+                let (ctx, crx) = watch::channel(Control {
+                    seek: seek.unwrap_or(0.0),
+                    scale: scale.unwrap_or(1.0),
+                    ..Control::default()
+                });
+                let files = state.files.clone();
+                let task = tokio::spawn(async move {
+                    let mut out = out;
+                    let source = relay::Recording {
+                        prepared,
+                        files,
+                        speed: 1.0,
+                    };
+                    let e = relay::recorded(&mut out, source, handout, bye_rx, crx).await;
+                    end.finish(e.bytes, &e.why).await;
+                    let _ = done_tx.send(());
+                });
+                (Some(ctx), task)
+            }
+            (Target::Recorded { .. }, None) => return None,
+        };
+        self.playing = Some(Playing {
+            bye: Some(bye_tx),
+            done,
+            control,
+            task,
+        });
+        None
+    }
+
+    fn described_from(&self) -> Option<jiff::Timestamp> {
+        match self.described.as_ref().map(|d| &d.target) {
+            Some(Target::Recorded { from, .. }) => Some(*from),
+            _ => self.played_from,
+        }
+    }
+
+    /// Ends what the connection holds: a session played is told to stop (its end is
+    /// registered by its task); an access described but never played is registered
+    /// as handing nothing out.
+    async fn end(&mut self, why: &'static str) {
+        if let Some(mut p) = self.playing.take() {
+            if let Some(b) = p.bye.take() {
+                let _ = b.send(why);
+            }
+            let _ = p.task.await;
+        }
+        if let Some(d) = self.described.take() {
+            let mut g = d.granted;
+            g.register_failed(&self.state, &format!("not played: {why}"))
+                .await;
+        }
+    }
+}
+
+/// The sample entry of a live camera's stream: from the kept GOP, or the first frame
+/// within [`FIRST_FRAME_WITHIN`].
+async fn first_frame(state: &AppState, camera: i64) -> Option<Vec<u8>> {
+    let mut sub = state.live.subscribe(camera);
+    if let Some(f) = sub.gop.first() {
+        return Some(f.params.sample_entry.to_vec());
+    }
+    match tokio::time::timeout(FIRST_FRAME_WITHIN, sub.rx.recv()).await {
+        Ok(Ok(f)) => Some(f.params.sample_entry.to_vec()),
+        _ => None,
+    }
+}
+
+enum OutPath {
+    Interleaved {
+        write: Arc<tokio::sync::Mutex<OwnedWriteHalf>>,
+        channel: u8,
+    },
+    Udp {
+        socket: UdpSocket,
+        to: SocketAddr,
+    },
+}
+
+/// An RTSP session's media path: access units packed in RTP (H.264 or H.265), the
+/// stream's parameter sets before every key frame.
+struct RtspOut {
+    path: OutPath,
+    packer: Packer,
+    /// The sample entry packed for, its parameter sets and NAL length size.
+    current: Option<(Vec<u8>, Vec<Vec<u8>>, u8)>,
+    buf: Vec<u8>,
+}
+
+impl Out for RtspOut {
+    async fn send(
+        &mut self,
+        entry: &[u8],
+        data: &[u8],
+        pts: i64,
+        key: bool,
+    ) -> Result<u64, String> {
+        if self.current.as_ref().is_none_or(|(e, ..)| e != entry) {
+            let (_, ps) = ParameterSets::from_sample_entry(entry)
+                .map_err(|e| format!("the stream cannot be sent: {e}"))?;
+            self.current = Some((entry.to_vec(), ps.nals, ps.nal_length_size));
+        }
+        let (_, sets, nal_len) = self.current.as_ref().expect("set above");
+        let mut nals: Vec<&[u8]> = Vec::new();
+        if key {
+            nals.extend(sets.iter().map(Vec::as_slice));
+        }
+        nals.extend(
+            length_prefixed_nals(data, *nal_len)
+                .map_err(|e| format!("a recorded access unit is malformed: {e}"))?,
+        );
+        let packets = self.packer.packets(&nals, pts);
+        let mut n = 0u64;
+        match &mut self.path {
+            OutPath::Interleaved { write, channel } => {
+                self.buf.clear();
+                for p in &packets {
+                    message::interleaved(*channel, p, &mut self.buf);
+                }
+                let mut w = write.lock().await;
+                w.write_all(&self.buf)
+                    .await
+                    .map_err(|e| format!("the client's connection failed: {e}"))?;
+                n = self.buf.len() as u64;
+            }
+            OutPath::Udp { socket, to } => {
+                for p in &packets {
+                    socket
+                        .send_to(p, *to)
+                        .await
+                        .map_err(|e| format!("the client's UDP path failed: {e}"))?;
+                    n += p.len() as u64;
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// How to watch under one of the user's grants with an RTSP client.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct RtspAccess {
+    /// The digest user name: the user's own.
+    pub username: String,
+    /// The grant's password (digest): it opens this grant only, and dies with it.
+    pub password: String,
+    pub realm: String,
+    /// A live URL for each camera the grant lets the user watch live (none when the
+    /// grant has no live viewing).
+    pub live: Vec<String>,
+    /// The recorded streams' URL pattern: `{camera}` and RFC 3339 `{start}`/`{end}`
+    /// (the `+` of an offset sent as `%2B`) filled in.
+    pub recorded: Option<String>,
+}
+
+/// The RTSP URLs and the password of the user's access under grant `id`. Refused for
+/// a grant that is not the user's or not active (404), for a view-only grant (403:
+/// RTSP sends the camera's own bytes), and when the re-stream is not served (404).
+#[utoipa::path(get, path = "/api/grants/{id}/rtsp", params(("id" = i64, Path,)),
+    responses((status = 200, body = RtspAccess), (status = 404), (status = 403)))]
+pub async fn grant_access(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    user: crate::auth::AuthUser,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Result<axum::Json<RtspAccess>, ApiError> {
+    use axum::http::StatusCode;
+    let Some(rtsp) = state.rtsp.clone() else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "rtsp_off",
+            "the RTSP re-stream is not served here ([rtsp] bind in the configuration)",
+        ));
+    };
+    let now = state.clocks.realtime();
+    let user_id = user.user_id;
+    let (row, cameras) = state
+        .db
+        .run(move |ix| {
+            use vidimus_store::MetadataStore;
+            let row = ix
+                .active_grants_for(user_id, now)?
+                .into_iter()
+                .find(|r| r.grant.as_ref().is_some_and(|g| g.id == id));
+            let cameras: Vec<i64> = ix.cameras(false)?.into_iter().map(|c| c.id).collect();
+            Ok((row, cameras))
+        })
+        .await?;
+    let Some(row) = row else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "grant_not_found",
+            format!("grant {id} is not an active grant of yours"),
+        ));
+    };
+    if crate::grants::view_only(&row.kind, &row.actions) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "view_only",
+            "a view-only grant is watched in the console, watermarked; RTSP would send the camera's own bytes",
+        ));
+    }
+    let granted: Vec<i64> = if row.cameras.is_empty() {
+        cameras
+    } else {
+        row.cameras.clone()
+    };
+    let live = if row.live || row.actions.iter().any(|a| a == "view_live") {
+        granted
+            .iter()
+            .map(|c| format!("{}/cameras/{c}/live", rtsp.url))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let recorded = row.actions.iter().any(|a| a == "view_recorded").then(|| {
+        format!(
+            "{}/cameras/{{camera}}/recorded?start={{start}}&end={{end}}",
+            rtsp.url
+        )
+    });
+    Ok(axum::Json(RtspAccess {
+        username: user.username.clone(),
+        password: rtsp.passwords.password(user.user_id, id),
+        realm: rtsp.realm.clone(),
+        live,
+        recorded,
+    }))
+}
