@@ -18,6 +18,7 @@ fn the_demo_records_serves_and_shows_its_registry() {
         .args(["--data-dir", dir.path().join("data").to_str().unwrap()])
         .args(["--bind", &format!("127.0.0.1:{http_port}")])
         .args(["--rtsp-bind", &format!("127.0.0.1:{}", free_port())])
+        .args(["--restream-bind", "127.0.0.1:0"])
         .env("RUST_LOG", "info")
         .stdout(Stdio::from(
             std::fs::File::create(dir.path().join("stdout")).unwrap(),
@@ -121,5 +122,24 @@ fn the_demo_records_serves_and_shows_its_registry() {
     );
     let rec: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     assert!(!rec["segments"].as_array().unwrap().is_empty(), "{rec}");
+    // The RTSP URL it prints for its first camera plays in ffprobe, as is.
+    let restream = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("RTSP re-stream:"))
+        .map(|u| u.trim().to_owned())
+        .unwrap_or_else(|| panic!("no RTSP URL in the banner: {out}"));
+    assert!(restream.starts_with("rtsp://admin:"), "{restream}");
+    assert!(restream.ends_with(&format!("/cameras/{id}/live")), "{restream}");
+    let probe = Command::new("ffprobe")
+        .args(["-v", "error", "-rtsp_transport", "tcp", "-show_entries"])
+        .args(["stream=codec_name", "-of", "csv=p=0", &restream])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&probe.stdout).trim(),
+        "h264",
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
     assert!(demo.terminate(), "the demo stops cleanly on SIGTERM");
 }
