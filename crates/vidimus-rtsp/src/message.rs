@@ -78,9 +78,17 @@ pub fn take(buf: &mut Vec<u8>) -> Result<Option<Incoming>, MessageError> {
                         .map(|v| v.as_str().trim().to_owned());
                     Incoming::Request(Box::new(Request {
                         method: method_name(r.method()),
-                        uri: r
-                            .request_uri()
-                            .map_or_else(|| "*".to_owned(), |u| u.as_str().to_owned()),
+                        // Without credentials a client may have written into it: the
+                        // URI is registered and echoed.
+                        uri: r.request_uri().map_or_else(
+                            || "*".to_owned(),
+                            |u| {
+                                let mut u = u.clone();
+                                let _ = u.set_username("");
+                                let _ = u.set_password(None);
+                                u.as_str().to_owned()
+                            },
+                        ),
                         cseq,
                         inner: r,
                     }))
@@ -153,6 +161,26 @@ pub fn reason(status: u16) -> &'static str {
     }
 }
 
+/// Whether a digest answer's `uri` names the resource the request is for (RFC 2617
+/// §3.2.2.5: a server must check it, or an answer overheard for one URL opens
+/// another). Absolute URIs are compared after parsing (case of the scheme and host,
+/// default port); a bare path with the request's path and query.
+pub fn same_resource(digest_uri: &str, request_uri: &str) -> bool {
+    let Ok(req) = rtsp_types::Url::parse(request_uri) else {
+        return digest_uri == request_uri;
+    };
+    match rtsp_types::Url::parse(digest_uri) {
+        Ok(d) => d == req,
+        Err(_) => {
+            let path = match req.query() {
+                Some(q) => format!("{}?{q}", req.path()),
+                None => req.path().to_owned(),
+            };
+            digest_uri == path
+        }
+    }
+}
+
 /// One RTP or RTCP packet framed for the RTSP connection (RFC 2326 §10.12).
 pub fn interleaved(channel: u8, packet: &[u8], out: &mut Vec<u8>) {
     debug_assert!(packet.len() <= usize::from(u16::MAX));
@@ -188,6 +216,15 @@ mod tests {
         assert_eq!(r.cseq.as_deref(), Some("2"));
         assert_eq!(r.header("accept"), Some("application/sdp"));
         assert!(buf.is_empty());
+        let mut buf =
+            b"OPTIONS rtsp://op:secret@h:8555/cameras/1/live RTSP/1.0\r\nCSeq: 1\r\n\r\n".to_vec();
+        let Some(Incoming::Request(r)) = take(&mut buf).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            r.uri, "rtsp://h:8555/cameras/1/live",
+            "credentials are left out"
+        );
     }
 
     #[test]
@@ -197,6 +234,26 @@ mod tests {
         let mut buf = b"OPTIONS * RTSP/1.0\r\nX: ".to_vec();
         buf.resize(MAX_MESSAGE + 10, b'a');
         assert_eq!(take(&mut buf).unwrap_err(), MessageError::TooLarge);
+    }
+
+    #[test]
+    fn digest_uris_must_name_the_request() {
+        let req = "rtsp://127.0.0.1:8555/cameras/1/live";
+        assert!(same_resource(req, req));
+        assert!(same_resource("RTSP://127.0.0.1:8555/cameras/1/live", req));
+        assert!(same_resource("/cameras/1/live", req));
+        assert!(!same_resource("rtsp://127.0.0.1:8555/cameras/2/live", req));
+        assert!(!same_resource("/cameras/1/live?x", req));
+        assert!(!same_resource("*", req));
+        let rec = "rtsp://h/cameras/1/recorded?start=2026-12-04T10:00:00%2B08:00";
+        assert!(same_resource(
+            "/cameras/1/recorded?start=2026-12-04T10:00:00%2B08:00",
+            rec
+        ));
+        assert!(!same_resource(
+            "/cameras/1/recorded?start=2026-12-05T10:00:00%2B08:00",
+            rec
+        ));
     }
 
     #[test]

@@ -238,8 +238,22 @@ pub async fn recorded<O: Out>(
         }
     };
     drop(rx);
-    let _ = reader.await;
-    result
+    // A reading that failed (a segment unreadable, the thread lost) did not complete
+    // the range, whatever was sent before.
+    let read = reader.await;
+    let failed = match read {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(format!("the recording could not be read: {e}")),
+        Err(e) => Some(format!("the recording's reader failed: {e}")),
+    };
+    match failed {
+        Some(why) if result.completed => Ended {
+            bytes: result.bytes,
+            why,
+            completed: false,
+        },
+        _ => result,
+    }
 }
 
 /// The reading thread: samples in order from the seek point's key frame on, read
@@ -256,7 +270,8 @@ fn read(
         let Control {
             seek, generation, ..
         } = *control.borrow();
-        let from = start + (seek * 90_000.0) as i64;
+        // (Bounded: a client's seek is at most a few days.)
+        let from = start.saturating_add((seek.clamp(0.0, 1e6) * 90_000.0) as i64);
         let mut started = false;
         let mut reseek = false;
         read_samples(prepared, files, |s| {

@@ -44,12 +44,19 @@ use crate::relay::{self, Control, Out};
 
 /// Connections served at once; more are closed at once.
 pub const MAX_CONNECTIONS: usize = 64;
+/// Connections from one address (one IPv6 /64) at once.
+pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 8;
+/// From the connection to an allowed DESCRIBE, and from DESCRIBE to PLAY: a client
+/// cannot hold a place (or a decision) open by trickling bytes.
+const DESCRIBE_WITHIN: Duration = Duration::from_secs(15);
+const PLAY_WITHIN: Duration = Duration::from_secs(30);
+/// A UDP session's client must say something (a keep-alive request) this often: the
+/// RTSP connection is all that tells a vanished one.
+const UDP_KEEPALIVE_WITHIN: Duration = Duration::from_secs(65);
 /// Wrong answers on one connection before it is closed.
 pub const MAX_FAILURES: u32 = 3;
 /// Wrong answers from one address registered each minute; beyond, counted.
 pub const REGISTERED_FAILURES_PER_MINUTE: u32 = 10;
-/// How long a connection may stay silent before it plays.
-const IDLE_BEFORE_PLAY: Duration = Duration::from_secs(30);
 /// How long a nonce is good for.
 const NONCE_LIFE_SECS: u64 = 300;
 /// How long DESCRIBE waits for a live camera's first frame (its parameter sets).
@@ -119,6 +126,7 @@ impl Rtsp {
     /// Whether a wrong answer from `ip` is registered (`Some(counted before)`) or only
     /// counted (`None`).
     fn register_failure(&self, ip: IpAddr, now: Instant) -> Option<u32> {
+        let ip = address_key(ip);
         let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if f.len() > 10_000 {
             f.retain(|_, (t, _)| now.duration_since(*t) < Duration::from_secs(60));
@@ -134,6 +142,17 @@ impl Rtsp {
     }
 }
 
+/// What limits count as one address: an IPv4 address, or an IPv6 /64 (one site's).
+fn address_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
+}
+
 /// Serves RTSP on `listener` until `stop` resolves; sessions in progress are ended
 /// (and their ends registered) before it returns.
 pub async fn run(
@@ -145,6 +164,8 @@ pub async fn run(
     let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
+    // Connections per address: each connection holds a clone.
+    let mut per_address: HashMap<IpAddr, Arc<()>> = HashMap::new();
     tokio::pin!(stop);
     loop {
         let (sock, peer) = tokio::select! {
@@ -163,10 +184,17 @@ pub async fn run(
             tracing::warn!(%peer, "rtsp: too many connections; closed");
             continue;
         };
+        let key = address_key(peer.ip());
+        let per = per_address.entry(key).or_default().clone();
+        if Arc::strong_count(&per) > MAX_CONNECTIONS_PER_ADDRESS {
+            tracing::warn!(%peer, "rtsp: too many connections from one address; closed");
+            continue;
+        }
+        per_address.retain(|_, c| Arc::strong_count(c) > 1 || Arc::ptr_eq(c, &per));
         let _ = sock.set_nodelay(true);
         let (state, rtsp, stop) = (state.clone(), rtsp.clone(), stop_rx.clone());
         tasks.spawn(async move {
-            let _permit = permit;
+            let _held = (permit, per);
             Conn::new(state, rtsp, sock, peer, stop).run().await;
         });
     }
@@ -205,7 +233,18 @@ struct Conn {
     local: SocketAddr,
     stop: watch::Receiver<bool>,
     buf: Vec<u8>,
+    /// How far `buf` was searched for the end of a head (a message is parsed only
+    /// once its head is all there: a trickled request costs no re-parsing).
+    scanned: usize,
     failures: u32,
+    /// The nonces this connection's challenges gave (an answer with any other is not
+    /// taken: an answer overheard elsewhere opens nothing here); spent when taken.
+    nonces: Vec<String>,
+    /// When the connection was made, and when its access was described.
+    opened: tokio::time::Instant,
+    described_at: Option<tokio::time::Instant>,
+    /// RTP goes over UDP: the client's requests are the only sign it is there.
+    udp: bool,
     session_id: String,
     described: Option<Described>,
     transport: Option<(Chosen, Option<UdpSocket>)>,
@@ -247,7 +286,12 @@ impl Conn {
             local,
             stop,
             buf: Vec::with_capacity(4096),
+            scanned: 0,
             failures: 0,
+            nonces: Vec::new(),
+            opened: tokio::time::Instant::now(),
+            described_at: None,
+            udp: false,
             session_id: id.iter().map(|b| format!("{b:02X}")).collect(),
             described: None,
             transport: None,
@@ -268,14 +312,15 @@ impl Conn {
         let mut chunk = vec![0u8; 8192];
         let mut stop = self.stop.clone();
         loop {
-            loop {
+            while self.whole_message_may_be_there() {
                 match message::take(&mut self.buf) {
                     Ok(Some(Incoming::Request(r))) => {
-                        if !self.answer(*r).await {
-                            return "the session ended";
+                        self.scanned = 0;
+                        if let Some(why) = self.answer(*r).await {
+                            return why;
                         }
                     }
-                    Ok(Some(Incoming::Data | Incoming::Response)) => {}
+                    Ok(Some(Incoming::Data | Incoming::Response)) => self.scanned = 0,
                     Ok(None) => break,
                     Err(e) => {
                         let status = if e == message::MessageError::TooLarge {
@@ -288,10 +333,16 @@ impl Conn {
                     }
                 }
             }
-            let idle = if self.playing.is_some() {
-                Duration::from_secs(86_400)
-            } else {
-                IDLE_BEFORE_PLAY
+            if self.buf.len() > message::MAX_MESSAGE {
+                let _ = self.send(response(413, None, &[], b"")).await;
+                return "the client sent what is not RTSP";
+            }
+            // Deadlines: to describe, then to play; a UDP session's keep-alives.
+            let deadline = match (&self.playing, self.described_at) {
+                (Some(_), _) if self.udp => tokio::time::Instant::now() + UDP_KEEPALIVE_WITHIN,
+                (Some(_), _) => tokio::time::Instant::now() + Duration::from_secs(86_400 * 365),
+                (None, Some(at)) => at + PLAY_WITHIN,
+                (None, None) => self.opened + DESCRIBE_WITHIN,
             };
             let done = async {
                 match self.playing.as_mut() {
@@ -302,14 +353,38 @@ impl Conn {
             let n = tokio::select! {
                 _ = stop.wait_for(|s| *s) => return "the server stopped",
                 _ = done => return "the session ended",
-                r = tokio::time::timeout(idle, self.read.read(&mut chunk)) => match r {
-                    Err(_) => return "the client was silent",
-                    Ok(Err(_)) | Ok(Ok(0)) => return "the client closed the connection",
-                    Ok(Ok(n)) => n,
+                _ = tokio::time::sleep_until(deadline) => return match (&self.playing, self.described_at) {
+                    (Some(_), _) => "the client stopped sending keep-alives",
+                    (None, Some(_)) => "the client did not play in time",
+                    (None, None) => "the client did not describe in time",
+                },
+                r = self.read.read(&mut chunk) => match r {
+                    Err(_) | Ok(0) => return "the client closed the connection",
+                    Ok(n) => n,
                 },
             };
             self.buf.extend_from_slice(&chunk[..n]);
         }
+    }
+
+    /// Whether `buf` may hold a whole message: interleaved data, or a head's end
+    /// (searched from where the last search stopped).
+    fn whole_message_may_be_there(&mut self) -> bool {
+        if self.buf.is_empty() {
+            return false;
+        }
+        if self.buf[0] == b'$' {
+            return true;
+        }
+        let from = self.scanned.saturating_sub(3);
+        if self.scanned == usize::MAX || self.buf[from..].windows(4).any(|w| w == b"\r\n\r\n") {
+            // The head is there; the body may still be coming: parse on every read
+            // until the message is taken.
+            self.scanned = usize::MAX;
+            return true;
+        }
+        self.scanned = self.buf.len();
+        false
     }
 
     async fn send(&self, bytes: Vec<u8>) -> std::io::Result<()> {
@@ -319,12 +394,12 @@ impl Conn {
             .map_err(|_| std::io::Error::other("the client stopped reading"))?
     }
 
-    /// Answers one request; `false` ends the connection.
-    async fn answer(&mut self, r: Request) -> bool {
+    /// Answers one request; `Some(why)` ends the connection.
+    async fn answer(&mut self, r: Request) -> Option<&'static str> {
         let cseq = r.cseq.clone();
         let Some(cseq) = cseq else {
             let _ = self.send(response(400, None, &[], b"")).await;
-            return false;
+            return Some("the client sent a request without CSeq");
         };
         let (status, mut headers, body) = match r.method.as_str() {
             "OPTIONS" => (
@@ -343,14 +418,14 @@ impl Conn {
             "SETUP" => self.setup(&r).await,
             "PLAY" => match self.play(&r, &cseq).await {
                 // The answer went out before the first packet.
-                None => return true,
+                None => return None,
                 Some(reply) => reply,
             },
             "PAUSE" => self.pause(&r),
             "GET_PARAMETER" | "SET_PARAMETER" => reply(200),
             "TEARDOWN" => {
                 let _ = self.send(response(200, Some(&cseq), &[], b"")).await;
-                return false;
+                return Some("the client ended it (TEARDOWN)");
             }
             _ => reply(501),
         };
@@ -360,17 +435,24 @@ impl Conn {
         if status == 401 {
             self.failures += 1;
         }
-        let closing = self.failures > MAX_FAILURES;
-        let ok = self
+        if self
             .send(response(status, Some(&cseq), &headers, &body))
             .await
-            .is_ok();
-        ok && !closing
+            .is_err()
+        {
+            return Some("the client stopped reading");
+        }
+        (self.failures > MAX_FAILURES).then_some("too many wrong answers to the challenge")
     }
 
-    fn challenge(&self, stale: bool) -> Reply {
+    fn challenge(&mut self, stale: bool) -> Reply {
         let now = self.state.clocks.realtime().unix_millis().max(0) as u64 / 1000;
-        let mut c = Challenge::new(&self.rtsp.realm, self.rtsp.nonces.mint(now));
+        let nonce = self.rtsp.nonces.mint(now);
+        if self.nonces.len() >= 8 {
+            self.nonces.remove(0);
+        }
+        self.nonces.push(nonce.clone());
+        let mut c = Challenge::new(&self.rtsp.realm, nonce);
         c.stale = stale;
         (401, vec![("WWW-Authenticate", c.to_header())], Vec::new())
     }
@@ -385,9 +467,11 @@ impl Conn {
         let claimed: String = claimed.chars().take(64).collect();
         let uri: String = uri.chars().take(256).collect();
         let mut entry = json!({
-            "outcome": "refused", "protocol": "RTSP", "reason": why,
-            "claimed_user": claimed, "peer": self.peer.ip().to_string(), "url": uri,
-            "at": now.to_string(),
+            "v": 1, "kind": "access", "at": now.to_string(), "allowed": false,
+            "outcome": "refused", "protocol": "RTSP",
+            "reason": format!("RTSP authentication failed: {why}"),
+            "user": null, "claimed_user": claimed, "peer": self.peer.ip().to_string(),
+            "url": uri,
         });
         if counted > 0 {
             entry["refused_before_uncounted"] = json!(counted);
@@ -412,6 +496,10 @@ impl Conn {
                 .await;
             return Err(self.challenge(false));
         };
+        // Only a nonce this connection was given, once.
+        let Some(i) = self.nonces.iter().position(|n| *n == a.nonce) else {
+            return Err(self.challenge(false));
+        };
         let now = self.state.clocks.realtime().unix_millis().max(0) as u64 / 1000;
         match self.rtsp.nonces.check(&a.nonce, now, NONCE_LIFE_SECS) {
             NonceCheck::Fresh => {}
@@ -421,6 +509,11 @@ impl Conn {
                     .await;
                 return Err(self.challenge(false));
             }
+        }
+        if !message::same_resource(&a.uri, &r.uri) {
+            self.refuse_credentials(&a.username, &r.uri, "an answer for another URL")
+                .await;
+            return Err(self.challenge(false));
         }
         if a.realm != self.rtsp.realm {
             self.refuse_credentials(&a.username, &r.uri, "another realm")
@@ -449,6 +542,7 @@ impl Conn {
             Err(_) => return Err(reply(503)),
         };
         let method = r.method.as_str();
+        self.nonces.remove(i);
         if let Some((u, grants)) = found
             && u.disabled_90k.is_none()
             && let Some(g) = grants
@@ -596,6 +690,7 @@ impl Conn {
                 .unwrap_or(&r.uri)
                 .trim_end_matches('/')
         );
+        self.described_at = Some(tokio::time::Instant::now());
         self.described = Some(Described {
             target,
             granted,
@@ -647,6 +742,7 @@ impl Conn {
         };
         // The SSRC named here is the packer's (`Packer::new` with the same seed).
         let reply_header = chosen.reply((self.seed >> 32) as u32 | 1, server);
+        self.udp = matches!(chosen, Chosen::Udp { .. });
         self.transport = Some((chosen, udp));
         (200, vec![("Transport", reply_header)], Vec::new())
     }
@@ -695,7 +791,7 @@ impl Conn {
                     st.scale = sc;
                 }
                 if let Some(s) = seek {
-                    st.seek = s.max(0.0);
+                    st.seek = s.clamp(0.0, vidimus_rtsp::target::MAX_RANGE.as_secs_f64());
                     st.generation += 1;
                 }
             });
@@ -707,7 +803,7 @@ impl Conn {
         let from_ts = self.described_from();
         let seek = match (r.header("Range"), from_ts) {
             (Some(h), Some(from)) => match vidimus_rtsp::target::range_start(h, from) {
-                Ok(s) => s,
+                Ok(s) => s.map(|s| s.clamp(0.0, vidimus_rtsp::target::MAX_RANGE.as_secs_f64())),
                 Err(e) => return Some((457, vec![("X-Vidimus-Error", e)], Vec::new())),
             },
             _ => None,
@@ -723,6 +819,32 @@ impl Conn {
             prepared,
             uri,
         } = d;
+        // Decided at DESCRIBE: still so? A grant revoked or expired since opens nothing.
+        let mut granted = granted;
+        let grant_id = granted.grant_id;
+        let now = self.state.clocks.realtime();
+        let ends = self
+            .state
+            .db
+            .run(move |ix| Ok(ix.grant_ends(&[grant_id])?))
+            .await;
+        let live_grant = matches!(ends.as_deref(), Ok([(_, expires, None)]) if *expires > now.0);
+        if !live_grant {
+            granted
+                .register_failed(
+                    &self.state,
+                    "the grant was revoked or expired before playing",
+                )
+                .await;
+            return Some((
+                403,
+                vec![(
+                    "X-Vidimus-Error",
+                    "the grant was revoked or has expired".into(),
+                )],
+                Vec::new(),
+            ));
+        }
         let (mut granted, handout) = match granted.watch(&self.state, false).await {
             Ok(g) => g,
             Err(e) => {
@@ -837,10 +959,15 @@ impl Conn {
         None
     }
 
+    /// The start of the recording a `Range` counts from: the one playing, else the
+    /// one described.
     fn described_from(&self) -> Option<jiff::Timestamp> {
+        if self.playing.is_some() {
+            return self.played_from;
+        }
         match self.described.as_ref().map(|d| &d.target) {
             Some(Target::Recorded { from, .. }) => Some(*from),
-            _ => self.played_from,
+            _ => None,
         }
     }
 
@@ -971,7 +1098,7 @@ pub async fn grant_access(
     axum::extract::State(state): axum::extract::State<AppState>,
     user: crate::auth::AuthUser,
     axum::extract::Path(id): axum::extract::Path<i64>,
-) -> Result<axum::Json<RtspAccess>, ApiError> {
+) -> Result<impl axum::response::IntoResponse, ApiError> {
     use axum::http::StatusCode;
     let Some(rtsp) = state.rtsp.clone() else {
         return Err(ApiError::new(
@@ -1027,11 +1154,13 @@ pub async fn grant_access(
             rtsp.url
         )
     });
-    Ok(axum::Json(RtspAccess {
+    let body = axum::Json(RtspAccess {
         username: user.username.clone(),
         password: rtsp.passwords.password(user.user_id, id),
         realm: rtsp.realm.clone(),
         live,
         recorded,
-    }))
+    });
+    tracing::info!(user = %user.username, grant = id, "rtsp: a grant's password was shown to its holder");
+    Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], body))
 }

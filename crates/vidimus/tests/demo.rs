@@ -129,7 +129,10 @@ fn the_demo_records_serves_and_shows_its_registry() {
         .map(|u| u.trim().to_owned())
         .unwrap_or_else(|| panic!("no RTSP URL in the banner: {out}"));
     assert!(restream.starts_with("rtsp://admin:"), "{restream}");
-    assert!(restream.ends_with(&format!("/cameras/{id}/live")), "{restream}");
+    assert!(
+        restream.ends_with(&format!("/cameras/{id}/live")),
+        "{restream}"
+    );
     let probe = Command::new("ffprobe")
         .args(["-v", "error", "-rtsp_transport", "tcp", "-show_entries"])
         .args(["stream=codec_name", "-of", "csv=p=0", &restream])

@@ -60,6 +60,42 @@ fn site() -> (Site, Proc, Proc, u16, (String, String), i64) {
     (site, rec, cam, port, ("op".into(), password), grant)
 }
 
+/// A hand-written RTSP client, one request at a time.
+struct RawClient(std::net::TcpStream);
+
+impl RawClient {
+    fn connect(port: u16) -> RawClient {
+        let s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        RawClient(s)
+    }
+
+    /// Sends `text` and returns the response's head and body.
+    fn request(&mut self, text: &str) -> String {
+        use std::io::{Read, Write};
+        self.0.write_all(text.as_bytes()).unwrap();
+        let mut got = Vec::new();
+        let mut b = [0u8; 4096];
+        loop {
+            if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&got[..end]).into_owned();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Content-Length: "))
+                    .map_or(0, |v| v.trim().parse().unwrap());
+                if got.len() >= end + 4 + len {
+                    return String::from_utf8_lossy(&got[..end + 4 + len]).into_owned();
+                }
+            }
+            let n = self.0.read(&mut b).unwrap_or(0);
+            if n == 0 {
+                return String::from_utf8_lossy(&got).into_owned();
+            }
+            got.extend_from_slice(&b[..n]);
+        }
+    }
+}
+
 fn url(port: u16, user: &str, password: &str, path: &str) -> String {
     format!("rtsp://{user}:{password}@127.0.0.1:{port}{path}")
 }
@@ -305,6 +341,82 @@ fn wrong_passwords_are_refused_and_registered_and_revocation_ends_the_session() 
         );
     }
 
+    // An answer overheard is good for nothing: another connection refuses it, and on
+    // its own connection it is spent once taken.
+    {
+        use vidimus_access::digest::{Authorization, Challenge};
+        let uri = format!("rtsp://127.0.0.1:{port}{live_path}");
+        let mut a = RawClient::connect(port);
+        let challenged = a.request(&format!("DESCRIBE {uri} RTSP/1.0\r\nCSeq: 1\r\n\r\n"));
+        assert!(challenged.starts_with("RTSP/1.0 401"), "{challenged}");
+        let header = challenged
+            .lines()
+            .find_map(|l| l.strip_prefix("WWW-Authenticate: "))
+            .unwrap();
+        let c = Challenge::parse(header).unwrap();
+        let answer =
+            Authorization::answer(&c, &user, &password, "DESCRIBE", &uri, "", 1).to_header();
+        let describe = |n: u32| {
+            format!("DESCRIBE {uri} RTSP/1.0\r\nCSeq: {n}\r\nAuthorization: {answer}\r\n\r\n")
+        };
+        let mut b = RawClient::connect(port);
+        let elsewhere = b.request(&describe(1));
+        assert!(
+            elsewhere.starts_with("RTSP/1.0 401"),
+            "replayed on another connection: {elsewhere}"
+        );
+        let ok = a.request(&describe(2));
+        assert!(ok.starts_with("RTSP/1.0 200"), "{ok}");
+        let again = a.request(&describe(3));
+        assert!(
+            again.starts_with("RTSP/1.0 401"),
+            "the same answer twice: {again}"
+        );
+        // For another URL, even with the nonce it was given: refused.
+        let mut c2 = RawClient::connect(port);
+        let ch = c2.request(&format!("DESCRIBE {uri} RTSP/1.0\r\nCSeq: 1\r\n\r\n"));
+        let ch = Challenge::parse(
+            ch.lines()
+                .find_map(|l| l.strip_prefix("WWW-Authenticate: "))
+                .unwrap(),
+        )
+        .unwrap();
+        let other = format!("rtsp://127.0.0.1:{port}/cameras/1/recorded?start=20261204T020000Z");
+        let answer =
+            Authorization::answer(&ch, &user, &password, "DESCRIBE", &uri, "", 1).to_header();
+        let r = c2.request(&format!(
+            "DESCRIBE {other} RTSP/1.0\r\nCSeq: 2\r\nAuthorization: {answer}\r\n\r\n"
+        ));
+        assert!(
+            r.starts_with("RTSP/1.0 401"),
+            "an answer for another URL: {r}"
+        );
+    }
+
+    // A session described and set up before the revocation, played after: refused.
+    let uri = format!("rtsp://127.0.0.1:{port}{live_path}");
+    let mut held = RawClient::connect(port);
+    {
+        use vidimus_access::digest::{Authorization, Challenge};
+        let r = held.request(&format!("DESCRIBE {uri} RTSP/1.0\r\nCSeq: 1\r\n\r\n"));
+        let c = Challenge::parse(
+            r.lines()
+                .find_map(|l| l.strip_prefix("WWW-Authenticate: "))
+                .unwrap(),
+        )
+        .unwrap();
+        let answer =
+            Authorization::answer(&c, &user, &password, "DESCRIBE", &uri, "", 1).to_header();
+        let r = held.request(&format!(
+            "DESCRIBE {uri} RTSP/1.0\r\nCSeq: 2\r\nAuthorization: {answer}\r\n\r\n"
+        ));
+        assert!(r.starts_with("RTSP/1.0 200"), "{r}");
+        let r = held.request(&format!(
+            "SETUP {uri}/trackID=0 RTSP/1.0\r\nCSeq: 3\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n"
+        ));
+        assert!(r.starts_with("RTSP/1.0 200"), "{r}");
+    }
+
     // A live session; the grant revoked while it plays ends it within a second or so.
     let file = tempfile::tempdir().unwrap();
     let out_file = file.path().join("revoked.mp4");
@@ -345,6 +457,11 @@ fn wrong_passwords_are_refused_and_registered_and_revocation_ends_the_session() 
             && e["served"]["protocol"] == "RTSP"
             && e["ended"].as_str().is_some_and(|w| w.contains("revoked"))),
         "the end registered as the revocation's: {reg:#?}"
+    );
+    let r = held.request(&format!("PLAY {uri} RTSP/1.0\r\nCSeq: 4\r\n\r\n"));
+    assert!(
+        r.starts_with("RTSP/1.0 403"),
+        "played under a grant revoked since DESCRIBE: {r}"
     );
     // And the next attempt with the dead grant's password is refused.
     let out = Command::new("ffprobe")
