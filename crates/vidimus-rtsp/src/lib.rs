@@ -12,12 +12,15 @@
 //! - [`transport`]: the transport chosen from a client's `Transport` header — RTP over
 //!   the RTSP connection (interleaved) or over UDP to the client's ports — and the
 //!   answer's header.
+//! - [`mark`]: the trace mark of a recorded session's copy: an SEI before every key
+//!   frame naming its register entry (`export_id`), the grant and the user.
 //! - [`packer`]: access units into RTP packets (RFC 6184 / RFC 7798), with the
 //!   session's SSRC, sequence numbers and timestamps.
 //!
 //! Authentication is digest (`vidimus-access::digest`); the grants, the register and
 //! the sockets are the server's (`vidimus-server::rtsp`).
 
+pub mod mark;
 pub mod message;
 pub mod packer;
 pub mod sdp;

@@ -70,6 +70,8 @@ pub struct Rtsp {
     pub passwords: GrantPasswords,
     nonces: NonceMint,
     failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    /// Recorded ranges read from the index at once (their sample tables are large).
+    prepares: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Rtsp {
@@ -89,6 +91,7 @@ impl Rtsp {
             passwords: GrantPasswords::new(key),
             nonces: NonceMint::random(),
             failures: Mutex::new(HashMap::new()),
+            prepares: tokio::sync::Semaphore::new(2),
         }
     }
 
@@ -211,7 +214,9 @@ struct Described {
     granted: crate::grants::Authorized,
     user: String,
     codec: VideoCodec,
-    prepared: Option<vidimus_store::export::PreparedExport>,
+    /// The recorded range's 90 kHz bounds (prepared again at PLAY: a description holds
+    /// no sample tables, which for a day run to tens of megabytes).
+    range: (Wall90k, Wall90k),
     uri: String,
 }
 
@@ -629,9 +634,9 @@ impl Conn {
             granted
         };
         // The stream's codec and parameter sets, for the description.
-        let (entry, prepared, duration) = match &target {
+        let (entry, duration) = match &target {
             Target::Live { .. } => match first_frame(&self.state, camera).await {
-                Some(entry) => (entry, None, None),
+                Some(entry) => (entry, None),
                 None => {
                     granted
                         .register_failed(&self.state, "the camera sends no video")
@@ -644,9 +649,7 @@ impl Conn {
                 }
             },
             Target::Recorded { .. } => {
-                match crate::api::prepare_granted(&self.state, camera, from, to, granted.within)
-                    .await
-                {
+                match self.prepare(camera, (from, to), granted.within).await {
                     Ok(p) => {
                         let Some(e) = p.samples.entries.first().cloned() else {
                             granted
@@ -655,7 +658,7 @@ impl Conn {
                             return Err(reply(404));
                         };
                         let secs = p.plan.presented_duration as f64 / 90_000.0;
-                        (e, Some(p), Some(secs))
+                        (e, Some(secs))
                     }
                     Err(e) => {
                         granted.register_failed(&self.state, &e.message).await;
@@ -696,7 +699,7 @@ impl Conn {
             granted,
             user: username,
             codec,
-            prepared,
+            range: (from, to),
             uri: r.uri.clone(),
         });
         Ok((
@@ -816,7 +819,7 @@ impl Conn {
             granted,
             user,
             codec,
-            prepared,
+            range,
             uri,
         } = d;
         // Decided at DESCRIBE: still so? A grant revoked or expired since opens nothing.
@@ -851,6 +854,30 @@ impl Conn {
                 return Some((453, vec![("X-Vidimus-Error", e.message)], Vec::new()));
             }
         };
+        let prepared = match &target {
+            Target::Live { .. } => None,
+            Target::Recorded { camera, .. } => {
+                match self.prepare(*camera, range, granted.within).await {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        granted.register_failed(&self.state, &e.message).await;
+                        return Some((404, vec![("X-Vidimus-Error", e.message)], Vec::new()));
+                    }
+                }
+            }
+        };
+        // What a client keeps is a copy: it is marked, before every key frame, with
+        // what ties it to this session's register entry.
+        let mut id = [0u8; 16];
+        let _ = getrandom::fill(&mut id);
+        let export_id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        granted.entry["export_id"] = json!(export_id);
+        let mark = vidimus_rtsp::mark::sei(
+            codec,
+            &json!({"export_id": export_id, "request_id": granted.request_id,
+                "grant_id": granted.grant_id, "user": user})
+            .to_string(),
+        );
         let packer = Packer::new(codec, self.seed);
         let (seq, rtptime) = packer.rtp_info();
         let transport_name = match chosen {
@@ -886,6 +913,7 @@ impl Conn {
             },
             packer,
             current: None,
+            mark,
             buf: Vec::new(),
         };
         // The answer goes before the first packet.
@@ -959,6 +987,17 @@ impl Conn {
         None
     }
 
+    /// A recorded range read from the index, at most two at once.
+    async fn prepare(
+        &self,
+        camera: i64,
+        (from, to): (Wall90k, Wall90k),
+        within: (Wall90k, Wall90k),
+    ) -> Result<vidimus_store::export::PreparedExport, ApiError> {
+        let _permit = self.rtsp.prepares.acquire().await;
+        crate::api::prepare_granted(&self.state, camera, from, to, within).await
+    }
+
     /// The start of the recording a `Range` counts from: the one playing, else the
     /// one described.
     fn described_from(&self) -> Option<jiff::Timestamp> {
@@ -1014,12 +1053,14 @@ enum OutPath {
 }
 
 /// An RTSP session's media path: access units packed in RTP (H.264 or H.265), the
-/// stream's parameter sets before every key frame.
+/// stream's parameter sets and the session's trace mark before every key frame.
 struct RtspOut {
     path: OutPath,
     packer: Packer,
     /// The sample entry packed for, its parameter sets and NAL length size.
     current: Option<(Vec<u8>, Vec<Vec<u8>>, u8)>,
+    /// The trace mark (an SEI NAL unit), sent before every key frame.
+    mark: Vec<u8>,
     buf: Vec<u8>,
 }
 
@@ -1040,6 +1081,7 @@ impl Out for RtspOut {
         let mut nals: Vec<&[u8]> = Vec::new();
         if key {
             nals.extend(sets.iter().map(Vec::as_slice));
+            nals.push(&self.mark);
         }
         nals.extend(
             length_prefixed_nals(data, *nal_len)

@@ -246,6 +246,18 @@ fn ffmpeg_and_gstreamer_play_live_and_by_time_under_the_grant() {
         "played in real time, not dumped: {took:?}"
     );
     decodes_cleanly(&file);
+    // The copy ffmpeg kept carries its trace mark: the register entry's export_id.
+    let bytes = std::fs::read(&file).unwrap();
+    let marked = register(&site).iter().any(|e| {
+        e["served"]["session"] == "recorded"
+            && e["export_id"]
+                .as_str()
+                .is_some_and(|id| bytes.windows(id.len()).any(|w| w == id.as_bytes()))
+    });
+    assert!(
+        marked,
+        "the recorded copy names its register entry's export_id"
+    );
     let (ok, said) = gst_play(
         &format!(
             "rtsp://127.0.0.1:{port}/cameras/{gate}/recorded?start={}",
