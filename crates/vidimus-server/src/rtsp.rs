@@ -100,7 +100,18 @@ impl Rtsp {
     pub fn load_key(data_dir: &std::path::Path) -> std::io::Result<[u8; 32]> {
         let path = data_dir.join("rtsp-grant.key");
         match std::fs::read(&path) {
-            Ok(b) if b.len() == 32 => Ok(b.try_into().expect("32 bytes")),
+            Ok(b) if b.len() == 32 => {
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let mode = std::fs::metadata(&path)?.permissions().mode();
+                    if mode & 0o077 != 0 {
+                        tracing::warn!(path = %path.display(), mode = format!("{:o}", mode & 0o777),
+                            "the RTSP grant password key is readable by others: chmod 600 it");
+                    }
+                }
+                Ok(b.try_into().expect("32 bytes"))
+            }
             Ok(_) => Err(std::io::Error::other(format!(
                 "{} is not a 32-byte key: remove it to make a new one (every RTSP grant password changes)",
                 path.display()
@@ -109,10 +120,11 @@ impl Rtsp {
                 let mut key = [0u8; 32];
                 getrandom::fill(&mut key).map_err(std::io::Error::other)?;
                 let tmp = path.with_extension("tmp");
+                let _ = std::fs::remove_file(&tmp);
                 {
                     use std::io::Write;
                     let mut opts = std::fs::OpenOptions::new();
-                    opts.write(true).create(true).truncate(true);
+                    opts.write(true).create_new(true);
                     #[cfg(unix)]
                     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
                     let mut f = opts.open(&tmp)?;
@@ -120,10 +132,29 @@ impl Rtsp {
                     f.sync_all()?;
                 }
                 std::fs::rename(&tmp, &path)?;
+                std::fs::File::open(data_dir)?.sync_all()?;
                 Ok(key)
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The addresses whose minute is over with wrong answers left unregistered, and
+    /// how many: each becomes one register entry (so a count is never lost to an
+    /// address that stops trying).
+    fn take_unregistered(&self, now: Instant) -> Vec<(IpAddr, u32)> {
+        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::new();
+        f.retain(|ip, (t, n)| {
+            if now.duration_since(*t) < Duration::from_secs(60) {
+                return true;
+            }
+            if *n > REGISTERED_FAILURES_PER_MINUTE {
+                out.push((*ip, *n - REGISTERED_FAILURES_PER_MINUTE));
+            }
+            false
+        });
+        out
     }
 
     /// Whether a wrong answer from `ip` is registered (`Some(counted before)`) or only
@@ -132,6 +163,8 @@ impl Rtsp {
         let ip = address_key(ip);
         let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if f.len() > 10_000 {
+            // (Counts of addresses dropped here are written by the next flush only if
+            // still held: at this many addresses the register has their first ten.)
             f.retain(|_, (t, _)| now.duration_since(*t) < Duration::from_secs(60));
         }
         let e = f.entry(ip).or_insert((now, 0));
@@ -169,6 +202,8 @@ pub async fn run(
     let mut tasks = tokio::task::JoinSet::new();
     // Connections per address: each connection holds a clone.
     let mut per_address: HashMap<IpAddr, Arc<()>> = HashMap::new();
+    let mut flush = tokio::time::interval(Duration::from_secs(60));
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(stop);
     loop {
         let (sock, peer) = tokio::select! {
@@ -182,6 +217,10 @@ pub async fn run(
                 }
             },
             Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
+            _ = flush.tick() => {
+                register_unregistered(&state, &rtsp).await;
+                continue;
+            }
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             tracing::warn!(%peer, "rtsp: too many connections; closed");
@@ -206,6 +245,29 @@ pub async fn run(
         while tasks.join_next().await.is_some() {}
     })
     .await;
+    register_unregistered(&state, &rtsp).await;
+}
+
+/// One register entry per address whose wrong answers were counted, not written.
+async fn register_unregistered(state: &AppState, rtsp: &Rtsp) {
+    // (At shutdown too: every minute is over for what is held.)
+    let now = Instant::now() + Duration::from_secs(61);
+    for (ip, n) in rtsp.take_unregistered(now) {
+        let at = state.clocks.realtime();
+        let entry = json!({
+            "v": 1, "kind": "access", "at": at.to_string(), "allowed": false,
+            "outcome": "refused", "protocol": "RTSP", "user": null,
+            "peer": ip.to_string(), "attempts": n,
+            "reason": format!("RTSP authentication failed {n} more times from {ip} within a minute (counted, not written one by one)"),
+        });
+        if let Err(e) = state
+            .db
+            .run(move |ix| crate::grants::register(ix, at, &entry))
+            .await
+        {
+            tracing::error!(error = %e.message, "rtsp: counted refusals could not be registered");
+        }
+    }
 }
 
 /// What a DESCRIBE decided: the access, allowed and waiting to be played.
@@ -479,7 +541,7 @@ impl Conn {
             "url": uri,
         });
         if counted > 0 {
-            entry["refused_before_uncounted"] = json!(counted);
+            entry["refused_before_unwritten"] = json!(counted);
         }
         let r = self
             .state
@@ -1205,4 +1267,57 @@ pub async fn grant_access(
     });
     tracing::info!(user = %user.username, grant = id, "rtsp: a grant's password was shown to its holder");
     Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrong_answers_are_written_ten_a_minute_per_address_and_the_rest_counted() {
+        let r = Rtsp::new("Vidimus", "rtsp://127.0.0.1:8555", [7; 32]);
+        let t0 = Instant::now();
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let v6a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let v6b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let written = (0..25)
+            .filter(|_| r.register_failure(a, t0).is_some())
+            .count();
+        assert_eq!(written, REGISTERED_FAILURES_PER_MINUTE as usize);
+        // One IPv6 /64 is one address.
+        let v6 = (0..12)
+            .filter(|i| {
+                let ip = if i % 2 == 0 { v6a } else { v6b };
+                r.register_failure(ip, t0).is_some()
+            })
+            .count();
+        assert_eq!(v6, REGISTERED_FAILURES_PER_MINUTE as usize);
+        assert!(r.take_unregistered(t0 + Duration::from_secs(30)).is_empty());
+        let mut left = r.take_unregistered(t0 + Duration::from_secs(61));
+        left.sort();
+        assert_eq!(
+            left,
+            vec![(a, 15), ("2001:db8:1:2::".parse().unwrap(), 2)],
+            "every unwritten one counted, once"
+        );
+        assert!(
+            r.take_unregistered(t0 + Duration::from_secs(200))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn the_key_is_made_once_private_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = Rtsp::load_key(dir.path()).unwrap();
+        assert_eq!(Rtsp::load_key(dir.path()).unwrap(), k);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("rtsp-grant.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        std::fs::write(dir.path().join("rtsp-grant.key"), b"short").unwrap();
+        assert!(Rtsp::load_key(dir.path()).is_err());
+    }
 }
