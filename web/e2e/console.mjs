@@ -66,6 +66,18 @@ try {
   await page.screenshot({ path: join(artifacts, "live-grid-zh.png") });
   await page.selectOption("[data-testid=lang]", "en");
 
+  step("Sharing shows the operator's RTSP access under the grant, on request");
+  await page.click("[data-testid=nav-sharing]");
+  await page.waitForSelector("[data-testid=sharing]");
+  await page.locator("[data-testid^=rtsp-show-]").first().click();
+  await page.waitForSelector("[data-testid=rtsp-url]");
+  const rtspUrl = await page.locator("[data-testid=rtsp-url]").first().textContent();
+  assert.match(rtspUrl, /^rtsp:\/\/127\.0\.0\.1:\d+\/cameras\/\d+\/live$/);
+  assert.match(await page.textContent("[data-testid=rtsp-password]"), /^[0-9a-f]{32}$/);
+  // The GB/T 28181 links are the system manager's administrators' alone.
+  assert.equal(await page.locator("[data-testid=gb-links]").count(), 0);
+  await page.screenshot({ path: join(artifacts, "sharing.png") });
+
   step("the timeline shows a gap where the camera was stopped");
   await page.click("header button:has-text('Playback')");
   const camId = await page.evaluate(async (name) => {

@@ -25,6 +25,8 @@ const ALLOWED = new Set([
   "Vidimus", "English", "MiB", "GiB", "KiB", "MB", "GB", "RMB", "SHA", "fps", "UTC", "CSV", "PDF", "JSON", "HTML",
   "HTTPS", "TLS", "ID", "PSB", "CSRF", "MSE", "JPEG", "MP4", "GB/T", "RTSP", "H", "AAC", "HEVC", "kbps", "Mbps", "s", "ms",
   "Asia", "Shanghai", "Ed25519", "x", "px",
+  // RTSP clients named in the Sharing view.
+  "ffplay", "VLC", "GStreamer",
   // This test's names (cameras, users, the bank).
   "lobby", "gate", "root", "li", "zhao", "Bank", "Example", "Shennan", "Road", "Lobby", "Gate",
   // The rulebook's id.
@@ -122,6 +124,7 @@ function screens(admin) {
     list.push(["holds", nav("holds"), "main"], ["masks", nav("masks"), "[data-testid=mask-editor]"],
       ["register", nav("register"), "main"]);
   }
+  list.push(["sharing", nav("sharing"), "[data-testid=sharing]"]);
   list.push(["compliance", nav("compliance"), "[data-testid=compliance]"]);
   list.push(["compliance-system", async (page) => {
     await page.click("[data-testid=cmp-open-bank-7]");

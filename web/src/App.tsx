@@ -1,5 +1,5 @@
 // The console shell: login, then the views (live, playback, requests, holds, masks, register,
-// compliance); English / 简体中文.
+// compliance, sharing); English / 简体中文.
 import { useEffect, useState } from "react";
 import { ApiError, chooseLanguage, login, logout, requests as fetchRequests, session, setApiLang, siteStatus, type Session } from "./api";
 import { setSiteZone } from "./time";
@@ -16,6 +16,7 @@ import { Register } from "./Register";
 import { Requests, waitingForMe } from "./Requests";
 import { Compliance } from "./Compliance";
 import { Publish } from "./Publish";
+import { Sharing } from "./Sharing";
 import { useGrants } from "./data";
 
 export function App() {
@@ -28,7 +29,7 @@ export function App() {
   // Every view has a URL (/live, /playback/gate-1?t=…, /requests, …): a moment can be
   // sent as a link, and back and forward work.
   const [location, navigate] = useLocation();
-  const VIEWS = ["live", "playback", "sync", "publish", "holds", "masks", "requests", "register", "compliance"] as const;
+  const VIEWS = ["live", "playback", "sync", "publish", "holds", "masks", "requests", "register", "compliance", "sharing"] as const;
   type View = (typeof VIEWS)[number];
   const first = location.split("/")[1] ?? "";
   const view: View = (VIEWS as readonly string[]).includes(first) ? (first as View) : "live";
@@ -94,6 +95,7 @@ export function App() {
               {me.role === "admin" && <button data-view="holds" className={view === "holds" ? "on" : ""} onClick={() => setView("holds")}>{t("holds")}</button>}
               {me.role === "admin" && me.org_kind === "system_manager" && <button data-view="masks" className={view === "masks" ? "on" : ""} data-testid="nav-masks" onClick={() => setView("masks")}>{t("masks")}</button>}
               {me.role === "admin" && <button data-view="register" className={view === "register" ? "on" : ""} onClick={() => setView("register")}>{t("register")}</button>}
+              <button data-view="sharing" className={view === "sharing" ? "on" : ""} data-testid="nav-sharing" onClick={() => setView("sharing")}>{t("sharing")}</button>
               {["system_manager", "public_security", "testing_body"].includes(me.org_kind) &&
                 <button data-view="compliance" className={view === "compliance" ? "on" : ""} data-testid="nav-compliance" onClick={() => setView("compliance")}>{t("compliance")}</button>}
             </nav>
@@ -108,6 +110,7 @@ export function App() {
             : view === "publish" ? <Publish key={lang} />
             : view === "requests" ? <Requests key={lang} me={me} onChange={countWaiting} /> : view === "register" ? <Register key={lang} />
             : view === "compliance" ? <Compliance key={lang} me={me} />
+            : view === "sharing" ? <Sharing key={lang} me={me} />
             : view === "masks" ? <Masks key={lang} /> : <Holds key={lang} />}</main>
         </div>
       )}

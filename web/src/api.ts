@@ -87,6 +87,17 @@ export const placeHold = (camera_id: number, fromSec: number, toSec: number, rea
 export const releaseHold = (id: number) => call<void>("POST", `/api/holds/${id}/release`);
 export interface Grant { id: number; request_id: number; kind: string; purpose: string; cameras: number[]; actions: string[]; live: boolean; from: string; to: string | null; expires: string; view_only: boolean }
 export const myGrants = () => call<Grant[]>("GET", "/api/grants");
+/** How to watch under one of the user's grants with an RTSP client (the grant's password). */
+export interface RtspAccess { username: string; password: string; realm: string; live: string[]; recorded: string | null }
+export const rtspAccess = (grant: number) => call<RtspAccess>("GET", `/api/grants/${grant}/rtsp`);
+/** A GB/T 28181 link to a superior platform (system manager's administrators). */
+export interface GbLink {
+  name: string; superior_id: string; superior_addr: string; state: string; registered: boolean; shared_cameras: number;
+  registrations: number; registration_failures: number; keepalives_sent: number; keepalives_answered: number;
+  keepalives_missed: number; queries: number; refused: number; retransmissions: number;
+  last_keepalive_age_s: number | null; last_error: string | null; log: { at: string; what: string }[];
+}
+export const gbLinks = () => call<GbLink[]>("GET", "/api/gb28181/links");
 export interface Unmet { id: string; article: string; message: string }
 export interface RequestPerson { user_id: number; username: string; work_id: string | null; confirmed_90k: number | null }
 export interface AccessRequest {

@@ -30,6 +30,10 @@ fn console_in_chromium() {
         // disk, so the console must show the alarm banner.
         "sync_interval = \"1s\"\nsegment_duration = \"4s\"\nbackoff_initial = \"500ms\"\nbackoff_max = \"1s\"\ncapacity_interval = \"2s\"\ncapacity_margin_days = 100000000",
     );
+    // The RTSP re-stream too: the console's Sharing view shows a grant's RTSP access.
+    let mut toml = std::fs::read_to_string(site.config()).unwrap();
+    toml.push_str(&format!("[rtsp]\nbind = \"127.0.0.1:{}\"\n", free_port()));
+    std::fs::write(site.config(), toml).unwrap();
     add_user(&site, "ada", PW, "operator");
     duty(&site, "ada");
     add_user(&site, "root", "the administrator's password", "admin");
