@@ -415,6 +415,9 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
             let mut m = s.stats.prometheus();
             status::prometheus(&s, &mut m);
             s.gb28181.prometheus(&mut m);
+            if let Some(r) = &s.rtsp {
+                r.prometheus(&mut m);
+            }
             m
         },
     )

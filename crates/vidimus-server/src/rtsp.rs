@@ -21,6 +21,8 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -72,6 +74,17 @@ pub struct Rtsp {
     failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
     /// Recorded ranges read from the index at once (their sample tables are large).
     prepares: tokio::sync::Semaphore,
+    metrics: Metrics,
+}
+
+/// The re-stream's counters, for `/metrics`.
+#[derive(Default)]
+struct Metrics {
+    connections: AtomicU64,
+    playing: AtomicU64,
+    sessions_total: AtomicU64,
+    bytes_total: AtomicU64,
+    wrong_answers_total: AtomicU64,
 }
 
 impl std::fmt::Debug for Rtsp {
@@ -92,6 +105,7 @@ impl Rtsp {
             nonces: NonceMint::random(),
             failures: Mutex::new(HashMap::new()),
             prepares: tokio::sync::Semaphore::new(2),
+            metrics: Metrics::default(),
         }
     }
 
@@ -137,6 +151,30 @@ impl Rtsp {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// A session ended, having sent `bytes`.
+    fn ended(&self, bytes: u64) {
+        self.metrics.playing.fetch_sub(1, Relaxed);
+        self.metrics.bytes_total.fetch_add(bytes, Relaxed);
+    }
+
+    /// The re-stream's metrics in Prometheus' text format.
+    pub fn prometheus(&self, out: &mut String) {
+        let m = &self.metrics;
+        let g = |a: &AtomicU64| a.load(Relaxed);
+        out.push_str(&format!(
+            "# HELP vidimus_rtsp_connections RTSP re-stream connections open.\n# TYPE vidimus_rtsp_connections gauge\nvidimus_rtsp_connections {}\n\
+             # HELP vidimus_rtsp_sessions RTSP sessions playing.\n# TYPE vidimus_rtsp_sessions gauge\nvidimus_rtsp_sessions {}\n\
+             # HELP vidimus_rtsp_sessions_total RTSP sessions played (each registered).\n# TYPE vidimus_rtsp_sessions_total counter\nvidimus_rtsp_sessions_total {}\n\
+             # HELP vidimus_rtsp_bytes_total Bytes sent by ended RTSP sessions.\n# TYPE vidimus_rtsp_bytes_total counter\nvidimus_rtsp_bytes_total {}\n\
+             # HELP vidimus_rtsp_wrong_answers_total Wrong answers to the RTSP digest challenge.\n# TYPE vidimus_rtsp_wrong_answers_total counter\nvidimus_rtsp_wrong_answers_total {}\n",
+            g(&m.connections),
+            g(&m.playing),
+            g(&m.sessions_total),
+            g(&m.bytes_total),
+            g(&m.wrong_answers_total),
+        ));
     }
 
     /// The addresses whose minute is over with wrong answers left unregistered, and
@@ -237,7 +275,9 @@ pub async fn run(
         let (state, rtsp, stop) = (state.clone(), rtsp.clone(), stop_rx.clone());
         tasks.spawn(async move {
             let _held = (permit, per);
-            Conn::new(state, rtsp, sock, peer, stop).run().await;
+            rtsp.metrics.connections.fetch_add(1, Relaxed);
+            Conn::new(state, rtsp.clone(), sock, peer, stop).run().await;
+            rtsp.metrics.connections.fetch_sub(1, Relaxed);
         });
     }
     let _ = stop_tx.send(true);
@@ -526,6 +566,7 @@ impl Conn {
 
     /// Registers a wrong answer (or counts it, past the limit).
     async fn refuse_credentials(&self, claimed: &str, uri: &str, why: &str) {
+        self.rtsp.metrics.wrong_answers_total.fetch_add(1, Relaxed);
         let Some(counted) = self.rtsp.register_failure(self.peer.ip(), Instant::now()) else {
             tracing::warn!(peer = %self.peer, "rtsp: a wrong answer (counted, not registered)");
             return;
@@ -1006,6 +1047,9 @@ impl Conn {
         }
         let (bye_tx, bye_rx) = oneshot::channel();
         let (done_tx, done) = oneshot::channel();
+        let metrics = self.rtsp.clone();
+        metrics.metrics.playing.fetch_add(1, Relaxed);
+        metrics.metrics.sessions_total.fetch_add(1, Relaxed);
         let state = self.state.clone();
         let (control, task) = match (target, prepared) {
             (Target::Live { camera }, _) => {
@@ -1014,6 +1058,7 @@ impl Conn {
                     let mut out = out;
                     let (bytes, why) = relay::live(&mut out, sub, handout, bye_rx).await;
                     end.finish(bytes, &why).await;
+                    metrics.ended(bytes);
                     let _ = done_tx.send(());
                 });
                 (None, task)
@@ -1034,11 +1079,15 @@ impl Conn {
                     };
                     let e = relay::recorded(&mut out, source, handout, bye_rx, crx).await;
                     end.finish(e.bytes, &e.why).await;
+                    metrics.ended(e.bytes);
                     let _ = done_tx.send(());
                 });
                 (Some(ctx), task)
             }
-            (Target::Recorded { .. }, None) => return None,
+            (Target::Recorded { .. }, None) => {
+                metrics.ended(0);
+                return None;
+            }
         };
         self.playing = Some(Playing {
             bye: Some(bye_tx),

@@ -330,6 +330,15 @@ fn wrong_passwords_are_refused_and_registered_and_revocation_ends_the_session() 
         .find(|e| e["protocol"] == "RTSP" && e["outcome"] == "refused")
         .unwrap_or_else(|| panic!("no refused RTSP attempt in the register: {reg:#?}"));
     assert_eq!(refused["claimed_user"], "op");
+    assert_eq!(refused["allowed"], false);
+    let m = site.metrics();
+    let value = |name: &str| {
+        m.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    assert_eq!(value("vidimus_rtsp_wrong_answers_total"), Some(1), "{m}");
+    assert_eq!(value("vidimus_rtsp_sessions"), Some(0), "{m}");
     assert_eq!(refused["peer"], "127.0.0.1");
     // Without credentials: challenged, nothing played.
     let out = Command::new("ffprobe")
