@@ -16,42 +16,10 @@ const FU_A: u8 = 28;
 /// Packetizes one access unit into payloads of at most `max_payload` bytes.
 pub fn packetize_h264(nals: &[&[u8]], max_payload: usize) -> Vec<Payload> {
     assert!(max_payload > 2, "payload size too small for FU-A");
-    let mut out = Vec::new();
-    for nal in nals.iter().filter(|n| !n.is_empty()) {
-        if nal.len() <= max_payload {
-            out.push(Payload {
-                data: nal.to_vec(),
-                marker: false,
-            });
-            continue;
-        }
-        let indicator = (nal[0] & 0xe0) | FU_A;
-        let nal_type = nal[0] & 0x1f;
-        let body = &nal[1..];
-        let chunk = max_payload - 2;
-        let n = body.len().div_ceil(chunk);
-        for (i, part) in body.chunks(chunk).enumerate() {
-            let mut header = nal_type;
-            if i == 0 {
-                header |= 0x80;
-            }
-            if i + 1 == n {
-                header |= 0x40;
-            }
-            let mut data = Vec::with_capacity(part.len() + 2);
-            data.push(indicator);
-            data.push(header);
-            data.extend_from_slice(part);
-            out.push(Payload {
-                data,
-                marker: false,
-            });
-        }
-    }
-    if let Some(last) = out.last_mut() {
-        last.marker = true;
-    }
-    out
+    packetize(nals.iter().filter(|n| !n.is_empty()), max_payload, |nal| {
+        // FU indicator (the NAL's F and NRI, type 28), then the FU header's type.
+        (vec![(nal[0] & 0xe0) | FU_A], nal[0] & 0x1f, 1)
+    })
 }
 
 /// H.265's fragmentation unit payload type (RFC 7798 §4.4.3).
@@ -62,8 +30,26 @@ const FU_H265: u8 = 49;
 /// header are left out.
 pub fn packetize_h265(nals: &[&[u8]], max_payload: usize) -> Vec<Payload> {
     assert!(max_payload > 3, "payload size too small for an H.265 FU");
+    packetize(nals.iter().filter(|n| n.len() > 2), max_payload, |nal| {
+        // The payload header: the NAL unit's, its type replaced by 49.
+        (
+            vec![(nal[0] & 0x81) | (FU_H265 << 1), nal[1]],
+            (nal[0] >> 1) & 0x3f,
+            2,
+        )
+    })
+}
+
+/// NAL units as single packets when they fit, else as fragmentation units:
+/// `fu(nal)` gives the payload header, the NAL type for the FU header (start and end
+/// bits added here) and how many bytes of the NAL's own header the FUs leave out.
+fn packetize<'a>(
+    nals: impl Iterator<Item = &'a &'a [u8]>,
+    max_payload: usize,
+    fu: impl Fn(&[u8]) -> (Vec<u8>, u8, usize),
+) -> Vec<Payload> {
     let mut out = Vec::new();
-    for nal in nals.iter().filter(|n| n.len() > 2) {
+    for nal in nals {
         if nal.len() <= max_payload {
             out.push(Payload {
                 data: nal.to_vec(),
@@ -71,23 +57,21 @@ pub fn packetize_h265(nals: &[&[u8]], max_payload: usize) -> Vec<Payload> {
             });
             continue;
         }
-        let nal_type = (nal[0] >> 1) & 0x3f;
-        // The payload header: the NAL unit's, its type replaced by 49.
-        let header = [(nal[0] & 0x81) | (FU_H265 << 1), nal[1]];
-        let body = &nal[2..];
-        let chunk = max_payload - 3;
+        let (header, nal_type, skip) = fu(nal);
+        let body = &nal[skip..];
+        let chunk = max_payload - header.len() - 1;
         let n = body.len().div_ceil(chunk);
         for (i, part) in body.chunks(chunk).enumerate() {
-            let mut fu = nal_type;
+            let mut fu_header = nal_type;
             if i == 0 {
-                fu |= 0x80;
+                fu_header |= 0x80;
             }
             if i + 1 == n {
-                fu |= 0x40;
+                fu_header |= 0x40;
             }
-            let mut data = Vec::with_capacity(part.len() + 3);
+            let mut data = Vec::with_capacity(part.len() + header.len() + 1);
             data.extend_from_slice(&header);
-            data.push(fu);
+            data.push(fu_header);
             data.extend_from_slice(part);
             out.push(Payload {
                 data,
