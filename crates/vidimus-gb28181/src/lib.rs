@@ -15,6 +15,8 @@
 //! - [`id`]: the 20-digit codes of platforms, devices and channels;
 //! - [`cascade`]: a lower platform's link to its superior — registration with digest,
 //!   refresh, keepalive, recovery, UDP retransmission, queries handed to the caller;
+//! - [`registrar`]: the platform side of devices — their REGISTER challenged with
+//!   digest against configured accounts, keepalives, offline when either stops;
 //!
 //! The sockets, timers and what a session does with a camera live in the binary's
 //! transport at the edge. Digest authentication is `vidimus_access::digest`.
@@ -23,6 +25,7 @@ pub mod cascade;
 pub mod id;
 pub mod manscdp;
 pub mod mansrtsp;
+pub mod registrar;
 pub mod sdp;
 pub mod sip;
 pub mod xml;
