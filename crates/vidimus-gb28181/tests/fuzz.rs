@@ -283,3 +283,48 @@ fn digest_headers() {
     );
     println!("{r}");
 }
+
+/// The registrar fed what a device (or anyone) may send: no panic, and nobody is
+/// registered without answering a challenge with the account's password.
+#[test]
+fn registrar_requests() {
+    use vidimus_access::digest::NonceMint;
+    use vidimus_gb28181::id::GbId;
+    use vidimus_gb28181::registrar::{DeviceAccount, DeviceEvent, Registrar, RegistrarConfig};
+    let mut reg = Registrar::new(
+        RegistrarConfig {
+            realm: "4403050000".into(),
+            ..RegistrarConfig::default()
+        },
+        vec![DeviceAccount {
+            id: GbId::parse("44030500001320000001").unwrap(),
+            password: "device secret".into(),
+        }],
+        NonceMint::new([5; 32]),
+    );
+    let mut now = 0u64;
+    let r = fuzz(
+        "registrar",
+        &sip_seeds(),
+        SIP_WORDS,
+        inputs_or(DEFAULT),
+        |input| {
+            let Ok(Message::Request(req)) = Message::parse_datagram(input) else {
+                return false;
+            };
+            now += 1000;
+            let mut ev = Vec::new();
+            let answered = reg
+                .receive(&req, now, "2026-12-04T20:00:00.000", &mut ev)
+                .is_some();
+            reg.poll(now, &mut ev);
+            assert!(
+                !ev.iter()
+                    .any(|e| matches!(e, DeviceEvent::Registered { .. })),
+                "registered without the password: {ev:?}"
+            );
+            answered
+        },
+    );
+    println!("{r}");
+}
