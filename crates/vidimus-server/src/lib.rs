@@ -133,6 +133,8 @@ pub struct AppState {
     pub gb28181: gb28181::Links,
     /// The RTSP re-stream, when served (its URL and the grants' passwords).
     pub rtsp: Option<Arc<rtsp::Rtsp>>,
+    /// The GB/T 28181 devices that register here, and their status.
+    pub gb28181_devices: gb28181::devices::Devices,
 }
 
 impl AppState {
@@ -171,6 +173,7 @@ impl AppState {
             publications: publication::Jobs::new(),
             gb28181: gb28181::Links::default(),
             rtsp: None,
+            gb28181_devices: Default::default(),
             signing_key: None,
         })
     }
@@ -198,6 +201,7 @@ impl AppState {
         view::view,
         status::status,
         gb28181::links,
+        gb28181::devices::devices,
         rtsp::grant_access,
         status::districts,
         status::places,
@@ -314,6 +318,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/status", get(status::status))
         .route("/api/gb28181/links", get(gb28181::links))
+        .route("/api/gb28181/devices", get(gb28181::devices::devices))
         .route("/api/districts", get(status::districts))
         .route("/api/places", get(status::places))
         .route("/api/alarms/{id}/ack", post(status::acknowledge))
@@ -415,6 +420,7 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
             let mut m = s.stats.prometheus();
             status::prometheus(&s, &mut m);
             s.gb28181.prometheus(&mut m);
+            s.gb28181_devices.prometheus(&mut m);
             if let Some(r) = &s.rtsp {
                 r.prometheus(&mut m);
             }

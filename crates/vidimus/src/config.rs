@@ -106,6 +106,30 @@ pub struct Gb28181Section {
     pub sip_address: Option<String>,
     #[serde(default, rename = "superior")]
     pub superiors: Vec<SuperiorSection>,
+    #[serde(default, rename = "device")]
+    pub devices: Vec<DeviceSection>,
+}
+
+/// `[[gb28181.device]]`: a camera or NVR that speaks only GB/T 28181 and registers
+/// with this platform.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceSection {
+    /// A name for the console, logs and metrics.
+    pub name: String,
+    /// The device's 20-digit code (its SIP user).
+    pub id: String,
+    /// The password it registers with; never logged.
+    pub password: String,
+}
+
+impl std::fmt::Debug for DeviceSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceSection")
+            .field("name", &self.name)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `[[gb28181.superior]]`: one superior platform and what is shared with it.
@@ -179,12 +203,12 @@ impl Config {
         use vidimus_gb28181::id::GbId;
         use vidimus_gb28181::xml::Charset;
         let g = &self.gb28181;
-        if g.superiors.is_empty() {
+        if g.superiors.is_empty() && g.devices.is_empty() {
             return Ok(None);
         }
-        let id =
-            g.id.as_deref()
-                .context("[gb28181] id: this platform's 20-digit code is needed for superiors")?;
+        let id = g.id.as_deref().context(
+            "[gb28181] id: this platform's 20-digit code is needed for superiors and devices",
+        )?;
         let local_id = GbId::parse(id).context("[gb28181] id")?;
         let bind = g.sip_bind.clone().unwrap_or_else(|| "0.0.0.0:5060".into());
         let bind: std::net::SocketAddr = bind
@@ -273,9 +297,34 @@ impl Config {
                 },
             });
         }
+        let mut devices = Vec::new();
+        for d in &g.devices {
+            let at = |field: &str| format!("[[gb28181.device]] {:?} {field}", d.name);
+            let id = GbId::parse(&d.id).with_context(|| at("id"))?;
+            if d.password.is_empty() {
+                bail!("{}: empty", at("password"));
+            }
+            if devices
+                .iter()
+                .any(|x: &vidimus_server::gb28181::DeviceLink| {
+                    x.account.id == id || x.name == d.name
+                })
+            {
+                bail!("{}: a second device with this name or code", at("id"));
+            }
+            devices.push(vidimus_server::gb28181::DeviceLink {
+                name: d.name.clone(),
+                account: vidimus_gb28181::registrar::DeviceAccount {
+                    id,
+                    password: d.password.clone(),
+                },
+            });
+        }
         Ok(Some(vidimus_server::gb28181::CascadeConfig {
             bind,
             superiors,
+            devices,
+            realm: local_id.domain().to_owned(),
         }))
     }
 }

@@ -1220,3 +1220,168 @@ fn forged_and_misdirected_sessions_get_no_video() {
     assert!(site.log_text().contains("media goes only to the superior"));
     assert!(rec.terminate());
 }
+
+/// A device (SIPp) registering with this platform: REGISTER, challenged (401), again
+/// with SIPp's own digest answer for `password`, then `after` (200 for the right
+/// password, 403 for a wrong one); with the right one, a keepalive answered 200.
+fn device_scenario(
+    dir: &std::path::Path,
+    platform: &str,
+    password: &str,
+    ok: bool,
+) -> std::path::PathBuf {
+    let register = |cseq: u32, auth: &str| {
+        format!(
+            r#"  <send retrans="500">
+    <![CDATA[
+REGISTER sip:{LOCAL_ID}@{platform} SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:{DEVICE}@4403050000>;tag=[pid]d
+To: <sip:{DEVICE}@4403050000>
+Call-ID: [call_id]
+CSeq: {cseq} REGISTER
+Contact: <sip:{DEVICE}@[local_ip]:[local_port]>
+{auth}Max-Forwards: 70
+Expires: 3600
+Content-Length: 0
+
+]]>
+  </send>
+"#
+        )
+    };
+    let keepalive = if ok {
+        format!(
+            r#"  <recv response="200">
+    <action>
+      <ereg regexp="Date: ([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T[0-9:.]+)" search_in="msg" check_it="true" assign_to="whole,date"/>
+      <log message="the platform's Date: [$date] [$whole]"/>
+    </action>
+  </recv>
+  <send retrans="500">
+    <![CDATA[
+MESSAGE sip:{LOCAL_ID}@{platform} SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:{DEVICE}@4403050000>;tag=[pid]k
+To: <sip:{LOCAL_ID}@4403050000>
+Call-ID: [call_id]
+CSeq: 3 MESSAGE
+Content-Type: Application/MANSCDP+xml
+Max-Forwards: 70
+Content-Length: [len]
+
+<?xml version="1.0" encoding="GB2312"?>
+<Notify>
+<CmdType>Keepalive</CmdType>
+<SN>1</SN>
+<DeviceID>{DEVICE}</DeviceID>
+<Status>OK</Status>
+</Notify>
+]]>
+  </send>
+  <recv response="200"/>
+"#
+        )
+    } else {
+        "  <recv response=\"403\"/>\n".to_owned()
+    };
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<scenario name=\"device\">\n{}  <recv response=\"401\" auth=\"true\"/>\n{}{}</scenario>\n",
+        register(1, ""),
+        register(
+            2,
+            &format!("[authentication username={DEVICE} password={password}]\n")
+        ),
+        keepalive
+    );
+    let path = dir.join(if ok { "device.xml" } else { "device-wrong.xml" });
+    std::fs::write(&path, xml).unwrap();
+    path
+}
+
+/// The device's code: the platform's domain, type 132 (a camera), serial 9.
+const DEVICE: &str = "44030500001320000009";
+
+#[test]
+fn a_device_registers_with_digest_and_keeps_alive() {
+    let sip_port = free_port();
+    let (site, _cam) = site_with_camera();
+    add_to_config(
+        &site,
+        &format!(
+            "[gb28181]\nid = \"{LOCAL_ID}\"\nsip_bind = \"127.0.0.1:{sip_port}\"\n\
+             [[gb28181.device]]\nname = \"lobby nvr\"\nid = \"{DEVICE}\"\npassword = \"nvr-secret-1\"\n"
+        ),
+    );
+    let mut rec = site.serve();
+    let dir = tempfile::tempdir().unwrap();
+    let platform = format!("127.0.0.1:{sip_port}");
+    for (password, ok) in [("a wrong one", false), ("nvr-secret-1", true)] {
+        let sc = device_scenario(dir.path(), &platform, password, ok);
+        let sipp = Command::new("sipp")
+            .arg(&platform)
+            .args(["-sf", sc.to_str().unwrap(), "-i", "127.0.0.1", "-p"])
+            .arg(free_port().to_string())
+            .args([
+                "-m",
+                "1",
+                "-nostdin",
+                "-trace_err",
+                "-trace_msg",
+                "-trace_logs",
+            ])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("sipp (apt-get install sip-tester)");
+        let (code, logs) = verdict(sipp, Duration::from_secs(30), dir.path());
+        assert_eq!(
+            code,
+            Some(0),
+            "SIPp's verdict for the {} password\n{logs}\nvidimus log:\n{}",
+            if ok { "right" } else { "wrong" },
+            site.log_text()
+        );
+    }
+    let m = site.metrics();
+    let device = |name: &str| {
+        m.lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!("vidimus_gb28181_{name}{{device=\"lobby nvr\"}} "))
+            })
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    assert_eq!(device("device_online"), Some(1), "{m}");
+    assert_eq!(device("device_registrations_total"), Some(1), "{m}");
+    assert_eq!(device("device_keepalives_total"), Some(1), "{m}");
+    assert_eq!(
+        device("device_refused_total"),
+        Some(1),
+        "the wrong password: {m}"
+    );
+    add_user(&site, "mgr", &pw("mgr"), "admin");
+    let mgr = Client::login(site.http, "mgr", &pw("mgr"));
+    let d = mgr.call("GET", "/api/gb28181/devices", None).json();
+    assert_eq!(d[0]["online"], true, "{d:#}");
+    assert!(
+        d[0]["contact"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("sip:{DEVICE}@127.0.0.1:"))
+    );
+    assert!(
+        d[0]["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["what"].as_str().unwrap().contains("wrong password")),
+        "{d:#}"
+    );
+    let log = site.log_text();
+    assert!(
+        !log.contains("nvr-secret-1"),
+        "the device's password is never logged"
+    );
+    assert!(rec.terminate(), "a clean stop");
+}

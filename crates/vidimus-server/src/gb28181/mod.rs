@@ -31,6 +31,7 @@ use vidimus_store::MetadataStore;
 
 use crate::AppState;
 
+pub mod devices;
 mod media;
 
 /// A session's key: the link and the dialog (Call-ID and the superior's tag).
@@ -128,7 +129,13 @@ pub struct CascadeConfig {
     /// The local SIP socket.
     pub bind: SocketAddr,
     pub superiors: Vec<SuperiorLink>,
+    /// The devices that register here.
+    pub devices: Vec<devices::DeviceLink>,
+    /// The realm devices are challenged in (this platform's domain).
+    pub realm: String,
 }
+
+pub use devices::DeviceLink;
 
 /// One line of a link's log.
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
@@ -291,6 +298,8 @@ pub async fn run(
             .map(|(s, l, _)| status_of(s, l, ms(), VecDeque::new()))
             .collect();
     }
+    let mut device_side = (!cfg.devices.is_empty())
+        .then(|| devices::DeviceSide::new(&state, &cfg.realm, cfg.devices.clone()));
     let tz = TimeZone::get(&state.time_zone).unwrap_or(TimeZone::UTC);
     let mut sessions = std::collections::HashMap::new();
     let (ended_tx, mut ended_rx) = tokio::sync::mpsc::unbounded_channel::<(SessionKey, bool)>();
@@ -326,6 +335,9 @@ pub async fn run(
                 let _ = socket.send_to(&bytes, *addr).await;
             }
             handle(&mut ctx, i, s, link, *addr, events, ms()).await;
+        }
+        if let Some(d) = device_side.as_mut() {
+            d.poll(ms());
         }
         // Sessions answered but never confirmed: dropped (their ends are registered
         // as not opened).
@@ -363,6 +375,22 @@ pub async fn run(
             r = socket.recv_from(&mut buf) => {
                 let Ok((n, from)) = r else { continue };
                 let data = &buf[..n];
+                // A device's registration or keepalive: the registrar's.
+                if let Some(d) = device_side.as_mut()
+                    && let Ok(vidimus_gb28181::sip::Message::Request(req)) =
+                        vidimus_gb28181::sip::Message::parse_datagram(data)
+                {
+                    let from_superior = links.iter().any(|(_, _, a)| a.ip() == from.ip());
+                    if d.is_for_devices(&req, from_superior) {
+                        if let Some(bytes) = d.receive(&req, ms()) {
+                            let _ = socket.send_to(&bytes, from).await;
+                        }
+                        continue;
+                    }
+                }
+                if links.is_empty() {
+                    continue;
+                }
                 // The link of the superior this came from; a stranger is answered by
                 // the first link (which refuses it and counts it).
                 let i = links
