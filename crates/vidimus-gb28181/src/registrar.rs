@@ -93,6 +93,9 @@ pub enum DeviceEvent {
 
 struct Device {
     contact: String,
+    /// The address its REGISTER came from: keepalives are taken only from there (a
+    /// datagram naming its code from elsewhere cannot keep a dead device online).
+    source: String,
     /// When the registration runs out (ms).
     until: u64,
     /// The last sign of life (ms).
@@ -131,11 +134,13 @@ impl Registrar {
     }
 
     /// Answers a device's REGISTER or MESSAGE (keepalive; other MESSAGEs are the
-    /// caller's: `None`). `now_ms` is the monotonic clock, `date` the wall time for the
-    /// `Date` header (`2026-12-04T20:22:42.000`, the site's local time).
+    /// caller's: `None`) that came from `source` (its IP address and port). `now_ms` is
+    /// the monotonic clock, `date` the wall time for the `Date` header
+    /// (`2026-12-04T20:22:42.000`, the site's local time).
     pub fn receive(
         &mut self,
         r: &Request,
+        source: &str,
         now_ms: u64,
         date: &str,
         events: &mut Vec<DeviceEvent>,
@@ -146,17 +151,24 @@ impl Registrar {
             .and_then(|f| f.uri.user.clone())
             .unwrap_or_default();
         match r.method {
-            Method::Register => Some(self.register(r, &claimed, now_ms, date, events)),
+            Method::Register => Some(self.register(r, &claimed, source, now_ms, date, events)),
             Method::Message => {
                 let env = Envelope::parse(&r.body).ok()?;
                 if !matches!(env.command(), Ok(Command::Keepalive { .. })) {
                     return None;
                 }
                 Some(match self.online.get_mut(&claimed) {
-                    Some(d) => {
+                    Some(d) if d.source == source => {
                         d.seen = now_ms;
                         events.push(DeviceEvent::Keepalive { id: claimed });
                         r.response(200, "OK", Some("vdk"))
+                    }
+                    Some(_) => {
+                        events.push(DeviceEvent::Refused {
+                            claimed,
+                            why: format!("a keepalive from {source}, not where it registered from"),
+                        });
+                        r.response(403, "Forbidden", Some("vdk"))
                     }
                     None => {
                         // Not registered (forgotten after a restart, or never): a
@@ -177,6 +189,7 @@ impl Registrar {
         &mut self,
         r: &Request,
         claimed: &str,
+        source: &str,
         now_ms: u64,
         date: &str,
         events: &mut Vec<DeviceEvent>,
@@ -268,6 +281,7 @@ impl Registrar {
                 claimed.to_owned(),
                 Device {
                     contact: contact.clone(),
+                    source: source.to_owned(),
                     until: now_ms + u64::from(expires) * 1000,
                     seen: now_ms,
                 },
@@ -309,6 +323,19 @@ mod tests {
     use crate::sip::Message;
 
     const DEVICE: &str = "44030500001320000009";
+    const SRC: &str = "10.0.0.9:5060";
+
+    impl Registrar {
+        fn receive_from_device(
+            &mut self,
+            r: &Request,
+            now_ms: u64,
+            date: &str,
+            events: &mut Vec<DeviceEvent>,
+        ) -> Option<Response> {
+            self.receive(r, SRC, now_ms, date, events)
+        }
+    }
 
     fn registrar() -> Registrar {
         Registrar::new(
@@ -380,12 +407,12 @@ mod tests {
         let mut ev = Vec::new();
         let date = "2026-12-04T20:22:42.000";
         let c = reg
-            .receive(&register(DEVICE, 3600, None), 0, date, &mut ev)
+            .receive_from_device(&register(DEVICE, 3600, None), 0, date, &mut ev)
             .unwrap();
         assert_eq!(c.status, 401);
         assert!(ev.is_empty(), "a challenge is no event");
         let ok = reg
-            .receive(
+            .receive_from_device(
                 &register(DEVICE, 3600, Some(answer(&c, "device secret"))),
                 1000,
                 date,
@@ -404,8 +431,16 @@ mod tests {
             })
         );
         assert!(reg.is_online(DEVICE));
+        let spoofed = reg
+            .receive(&keepalive(DEVICE), "10.6.6.6:5060", 60_000, date, &mut ev)
+            .unwrap();
+        assert_eq!(
+            spoofed.status, 403,
+            "a keepalive in its name from elsewhere"
+        );
+        assert!(matches!(ev.pop(), Some(DeviceEvent::Refused { .. })));
         let k = reg
-            .receive(&keepalive(DEVICE), 60_000, date, &mut ev)
+            .receive_from_device(&keepalive(DEVICE), 60_000, date, &mut ev)
             .unwrap();
         assert_eq!(k.status, 200);
         assert_eq!(ev.pop(), Some(DeviceEvent::Keepalive { id: DEVICE.into() }));
@@ -424,7 +459,7 @@ mod tests {
         );
         // Forgotten, its next keepalive is refused: it registers again.
         assert_eq!(
-            reg.receive(&keepalive(DEVICE), 250_000, date, &mut ev)
+            reg.receive_from_device(&keepalive(DEVICE), 250_000, date, &mut ev)
                 .unwrap()
                 .status,
             403
@@ -438,15 +473,15 @@ mod tests {
         let d = "x";
         // A code with no account is refused, not challenged.
         let r = reg
-            .receive(&register("44030500001320000099", 3600, None), 0, d, &mut ev)
+            .receive_from_device(&register("44030500001320000099", 3600, None), 0, d, &mut ev)
             .unwrap();
         assert_eq!(r.status, 403);
         assert!(matches!(ev.pop(), Some(DeviceEvent::Refused { .. })));
         let c = reg
-            .receive(&register(DEVICE, 3600, None), 0, d, &mut ev)
+            .receive_from_device(&register(DEVICE, 3600, None), 0, d, &mut ev)
             .unwrap();
         let wrong = reg
-            .receive(
+            .receive_from_device(
                 &register(DEVICE, 3600, Some(answer(&c, "guess"))),
                 0,
                 d,
@@ -457,7 +492,7 @@ mod tests {
         assert!(!reg.is_online(DEVICE));
         // An answer to an old challenge: challenged again, stale.
         let stale = reg
-            .receive(
+            .receive_from_device(
                 &register(DEVICE, 3600, Some(answer(&c, "device secret"))),
                 400_000,
                 d,
@@ -479,7 +514,7 @@ mod tests {
         let forged =
             Authorization::answer(&c2, DEVICE, "device secret", "REGISTER", "sip:x", "", 1);
         let f = reg
-            .receive(
+            .receive_from_device(
                 &register(DEVICE, 3600, Some(forged.to_header())),
                 0,
                 d,
@@ -497,10 +532,10 @@ mod tests {
         let mut reg = registrar();
         let mut ev = Vec::new();
         let c = reg
-            .receive(&register(DEVICE, 5, None), 0, "x", &mut ev)
+            .receive_from_device(&register(DEVICE, 5, None), 0, "x", &mut ev)
             .unwrap();
         let ok = reg
-            .receive(
+            .receive_from_device(
                 &register(DEVICE, 5, Some(answer(&c, "device secret"))),
                 0,
                 "x",
@@ -517,19 +552,19 @@ mod tests {
             matches!(ev.pop(), Some(DeviceEvent::Offline { why, .. }) if why.contains("registration"))
         );
         let c = reg
-            .receive(&register(DEVICE, 3600, None), 0, "x", &mut ev)
+            .receive_from_device(&register(DEVICE, 3600, None), 0, "x", &mut ev)
             .unwrap();
-        reg.receive(
+        reg.receive_from_device(
             &register(DEVICE, 3600, Some(answer(&c, "device secret"))),
             0,
             "x",
             &mut ev,
         );
         let c = reg
-            .receive(&register(DEVICE, 0, None), 0, "x", &mut ev)
+            .receive_from_device(&register(DEVICE, 0, None), 0, "x", &mut ev)
             .unwrap();
         let bye = reg
-            .receive(
+            .receive_from_device(
                 &register(DEVICE, 0, Some(answer(&c, "device secret"))),
                 0,
                 "x",

@@ -315,7 +315,13 @@ fn registrar_requests() {
             now += 1000;
             let mut ev = Vec::new();
             let answered = reg
-                .receive(&req, now, "2026-12-04T20:00:00.000", &mut ev)
+                .receive(
+                    &req,
+                    "10.0.0.9:5060",
+                    now,
+                    "2026-12-04T20:00:00.000",
+                    &mut ev,
+                )
                 .is_some();
             reg.poll(now, &mut ev);
             assert!(

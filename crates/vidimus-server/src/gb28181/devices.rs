@@ -165,14 +165,21 @@ impl DeviceSide {
     }
 
     /// The answer to a device's request, if it is one this side answers.
-    pub(super) fn receive(&mut self, r: &Request, now_ms: u64) -> Option<Vec<u8>> {
+    pub(super) fn receive(
+        &mut self,
+        r: &Request,
+        from: std::net::SocketAddr,
+        now_ms: u64,
+    ) -> Option<Vec<u8>> {
         // Devices set their clocks from `Date`: the site's local time.
         let date = jiff::Timestamp::now()
             .to_zoned(self.tz.clone())
             .strftime("%Y-%m-%dT%H:%M:%S%.3f")
             .to_string();
         let mut events = Vec::new();
-        let answer = self.registrar.receive(r, now_ms, &date, &mut events);
+        let answer = self
+            .registrar
+            .receive(r, &from.to_string(), now_ms, &date, &mut events);
         self.record(events);
         answer.map(|a| a.to_bytes())
     }
@@ -201,7 +208,8 @@ impl DeviceSide {
                 DeviceEvent::Refused { claimed, why } => (claimed, format!("refused: {why}")),
             };
             let Some(d) = all.iter_mut().find(|d| d.id == *id) else {
-                tracing::warn!(claimed = %id, %what, "gb28181: a request from no configured device");
+                // (Not a warning: anyone can send these, as fast as they like.)
+                tracing::debug!(claimed = %id, %what, "gb28181: a request from no configured device");
                 continue;
             };
             match e {

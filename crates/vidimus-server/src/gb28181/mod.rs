@@ -382,7 +382,7 @@ pub async fn run(
                 {
                     let from_superior = links.iter().any(|(_, _, a)| a.ip() == from.ip());
                     if d.is_for_devices(&req, from_superior) {
-                        if let Some(bytes) = d.receive(&req, ms()) {
+                        if let Some(bytes) = d.receive(&req, from, ms()) {
                             let _ = socket.send_to(&bytes, from).await;
                         }
                         continue;
