@@ -148,18 +148,18 @@ impl DeviceSide {
         }
     }
 
-    /// Whether a request is a device's to answer: a REGISTER from anyone but a
-    /// superior, or a keepalive in a configured device's name.
-    pub(super) fn is_for_devices(&self, r: &Request, from_superior: bool) -> bool {
+    /// Whether a request is a device's to answer: any REGISTER (superiors never
+    /// register with their lower platform), or a MESSAGE in a configured device's name.
+    pub(super) fn is_for_devices(&self, r: &Request) -> bool {
         use vidimus_gb28181::sip::Method;
-        let claimed = r.from().ok().and_then(|f| f.uri.user).unwrap_or_default();
-        let configured = self
-            .devices
-            .iter()
-            .any(|d| d.account.id.as_str() == claimed);
         match r.method {
-            Method::Register => !from_superior,
-            Method::Message => configured,
+            Method::Register => true,
+            Method::Message => {
+                let claimed = r.from().ok().and_then(|f| f.uri.user).unwrap_or_default();
+                self.devices
+                    .iter()
+                    .any(|d| d.account.id.as_str() == claimed)
+            }
             _ => false,
         }
     }

@@ -379,14 +379,12 @@ pub async fn run(
                 if let Some(d) = device_side.as_mut()
                     && let Ok(vidimus_gb28181::sip::Message::Request(req)) =
                         vidimus_gb28181::sip::Message::parse_datagram(data)
+                    && d.is_for_devices(&req)
                 {
-                    let from_superior = links.iter().any(|(_, _, a)| a.ip() == from.ip());
-                    if d.is_for_devices(&req, from_superior) {
-                        if let Some(bytes) = d.receive(&req, from, ms()) {
-                            let _ = socket.send_to(&bytes, from).await;
-                        }
-                        continue;
+                    if let Some(bytes) = d.receive(&req, from, ms()) {
+                        let _ = socket.send_to(&bytes, from).await;
                     }
+                    continue;
                 }
                 if links.is_empty() {
                     continue;
