@@ -281,8 +281,18 @@ fn algorithm(params: &[(String, String)]) -> Result<Algorithm, DigestError> {
     }
 }
 
+/// The most bytes of a digest header read, and the most parameters: bounded, so that a
+/// hostile header costs no more than an honest one (the duplicate check is quadratic).
+pub const MAX_HEADER: usize = 4096;
+pub const MAX_PARAMS: usize = 24;
+
 /// The `name=value` list after `Digest`; values quoted (with `\` escapes) or tokens.
 fn params(header: &str) -> Result<Vec<(String, String)>, DigestError> {
+    if header.len() > MAX_HEADER {
+        return Err(DigestError::Malformed(format!(
+            "a header of more than {MAX_HEADER} bytes"
+        )));
+    }
     let header = header.trim_start();
     let rest = match header.get(..6) {
         Some(scheme) if scheme.eq_ignore_ascii_case("Digest") => &header[6..],
@@ -335,6 +345,11 @@ fn params(header: &str) -> Result<Vec<(String, String)>, DigestError> {
             .any(|(n, _): &(String, String)| n.eq_ignore_ascii_case(&name))
         {
             return Err(DigestError::Malformed(format!("{name} given twice")));
+        }
+        if out.len() >= MAX_PARAMS {
+            return Err(DigestError::Malformed(format!(
+                "more than {MAX_PARAMS} parameters"
+            )));
         }
         out.push((name, value));
         while chars.next_if(|c| *c == ' ' || *c == '\t').is_some() {}
@@ -394,10 +409,31 @@ impl NonceMint {
     }
 
     pub fn check(&self, nonce: &str, now: u64, life_secs: u64) -> NonceCheck {
+        self.check_bound(nonce, "", now, life_secs)
+    }
+
+    /// A nonce good only for answers about `bound` (e.g. the address the challenge
+    /// went to): an answer overheard and replayed from elsewhere is `Forged`.
+    pub fn mint_bound(&self, now: u64, bound: &str) -> String {
+        let mut salt = [0u8; 6];
+        getrandom::fill(&mut salt).expect("the operating system's random source");
+        let stamp = format!("{now:x}.{}", hex::encode(salt));
+        let tag = self.tag(&format!("{stamp}|{bound}"));
+        format!("{stamp}.{tag}")
+    }
+
+    /// Checks a nonce of [`NonceMint::mint_bound`] (`bound` empty: of
+    /// [`NonceMint::mint`]).
+    pub fn check_bound(&self, nonce: &str, bound: &str, now: u64, life_secs: u64) -> NonceCheck {
         let Some((stamp, tag)) = nonce.rsplit_once('.') else {
             return NonceCheck::Forged;
         };
-        if !constant_time_eq(self.tag(stamp).as_bytes(), tag.as_bytes()) {
+        let expected = if bound.is_empty() {
+            self.tag(stamp)
+        } else {
+            self.tag(&format!("{stamp}|{bound}"))
+        };
+        if !constant_time_eq(expected.as_bytes(), tag.as_bytes()) {
             return NonceCheck::Forged;
         }
         let Some(minted) = stamp
@@ -564,5 +600,32 @@ mod tests {
         assert_ne!(p, a.password(4, 7));
         assert_ne!(p, GrantPasswords::new([2; 32]).password(3, 7));
         assert_eq!(format!("{a:?}"), "GrantPasswords(..)");
+    }
+
+    #[test]
+    fn bound_nonces_are_good_only_for_their_binding() {
+        let m = NonceMint::new([4; 32]);
+        let n = m.mint_bound(100, "10.0.0.9:5060");
+        assert_eq!(
+            m.check_bound(&n, "10.0.0.9:5060", 101, 60),
+            NonceCheck::Fresh
+        );
+        assert_eq!(
+            m.check_bound(&n, "10.6.6.6:5060", 101, 60),
+            NonceCheck::Forged
+        );
+        assert_eq!(m.check(&n, 101, 60), NonceCheck::Forged);
+        assert_eq!(
+            m.check_bound(&n, "10.0.0.9:5060", 200, 60),
+            NonceCheck::Stale
+        );
+    }
+
+    #[test]
+    fn hostile_headers_are_bounded() {
+        let many: String = (0..100).map(|i| format!("p{i}=1, ")).collect();
+        assert!(Authorization::parse(&format!("Digest {many}")).is_err());
+        let long = format!("Digest username=\"{}\"", "x".repeat(MAX_HEADER));
+        assert!(Authorization::parse(&long).is_err());
     }
 }

@@ -6,8 +6,11 @@
 //!
 //! Only devices configured with an account are taken: a REGISTER from any other code is
 //! refused (403) and reported, never challenged into existence. Nonces are the
-//! server's stateless HMAC nonces (`NonceMint`): stale ones are challenged again with
-//! `stale=TRUE`, forged ones refused. The `200 OK` carries `Date` (devices set their
+//! server's HMAC nonces (`NonceMint`), bound to the address the challenge went to (an
+//! answer overheard and replayed from elsewhere is forged), and good for one answer
+//! (spent ones are remembered for their life): stale ones are challenged again with
+//! `stale=TRUE`. [`MAX_WRONG`] wrong passwords from one address lock that address out
+//! for a minute. The `200 OK` carries `Date` (devices set their
 //! clocks from it, §9.10) and the `Expires` granted, bounded by the configuration.
 //!
 //! What to do with a device — its catalog, live sessions, recording — is the caller's:
@@ -19,7 +22,7 @@ use vidimus_access::digest::{Authorization, Challenge, NonceCheck, NonceMint};
 
 use crate::id::GbId;
 use crate::manscdp::{Command, Envelope};
-use crate::sip::{Method, NameAddr, Request, Response, SipUri};
+use crate::sip::{Method, NameAddr, Request, Response};
 
 /// A device allowed to register, and its password.
 #[derive(Clone)]
@@ -102,12 +105,23 @@ struct Device {
     seen: u64,
 }
 
+/// Wrong passwords from one address for one device before that address is refused
+/// for [`LOCKOUT_MS`] (the lock-out is per address: a stranger cannot lock a device out).
+pub const MAX_WRONG: u32 = 5;
+pub const LOCKOUT_MS: u64 = 60_000;
+
 /// The devices' registrations.
 pub struct Registrar {
     cfg: RegistrarConfig,
     accounts: HashMap<String, DeviceAccount>,
     mint: NonceMint,
     online: HashMap<String, Device>,
+    /// Nonces answered (rightly or wrongly), and when they may be forgotten (ms): each
+    /// is good for one answer, so an answer overheard cannot be sent again and every
+    /// guess at a password costs a new challenge.
+    spent: HashMap<String, u64>,
+    /// Wrong passwords per (device, address): since when, how many.
+    wrong: HashMap<(String, String), (u64, u32)>,
 }
 
 impl Registrar {
@@ -120,6 +134,8 @@ impl Registrar {
                 .collect(),
             mint,
             online: HashMap::new(),
+            spent: HashMap::new(),
+            wrong: HashMap::new(),
         }
     }
 
@@ -210,8 +226,22 @@ impl Registrar {
             );
         };
         let now_s = now_ms / 1000;
+        let key = (claimed.to_owned(), source.to_owned());
+        if let Some((since, n)) = self.wrong.get(&key)
+            && *n >= MAX_WRONG
+            && now_ms < since + LOCKOUT_MS
+        {
+            return refuse(
+                events,
+                403,
+                "Forbidden",
+                format!("{MAX_WRONG} wrong passwords from {source}: refused for a minute"),
+            );
+        }
+        // Nonces are bound to the address the challenge went to: an answer replayed
+        // from anywhere else is forged.
         let challenge = |stale: bool| {
-            let mut c = Challenge::new(&self.cfg.realm, self.mint.mint(now_s));
+            let mut c = Challenge::new(&self.cfg.realm, self.mint.mint_bound(now_s, source));
             c.stale = stale;
             let mut resp = r.response(401, "Unauthorized", Some("vdr"));
             resp.headers.push("WWW-Authenticate", c.to_header());
@@ -228,8 +258,23 @@ impl Registrar {
                 "an unreadable Authorization header".into(),
             );
         };
-        match self.mint.check(&a.nonce, now_s, self.cfg.nonce_life_secs) {
-            NonceCheck::Fresh => {}
+        match self
+            .mint
+            .check_bound(&a.nonce, source, now_s, self.cfg.nonce_life_secs)
+        {
+            NonceCheck::Fresh if self.spent.contains_key(&a.nonce) => {
+                events.push(DeviceEvent::Refused {
+                    claimed: claimed.to_owned(),
+                    why: "an answer to a challenge already answered".into(),
+                });
+                return challenge(false);
+            }
+            NonceCheck::Fresh => {
+                self.spent.insert(
+                    a.nonce.clone(),
+                    now_ms + self.cfg.nonce_life_secs * 1000 + 5000,
+                );
+            }
             NonceCheck::Stale => return challenge(true),
             NonceCheck::Forged => {
                 events.push(DeviceEvent::Refused {
@@ -251,22 +296,35 @@ impl Registrar {
             );
         }
         if !a.verify(&account.password, "REGISTER") {
+            let e = self.wrong.entry(key).or_insert((now_ms, 0));
+            if now_ms >= e.0 + LOCKOUT_MS {
+                *e = (now_ms, 0);
+            }
+            e.1 += 1;
             return refuse(events, 403, "Forbidden", "a wrong password".into());
         }
-        // The lifetime: the header's, or the Contact's parameter; bounded.
-        let asked: u32 = r
-            .headers
-            .get("Expires")
-            .and_then(|e| e.trim().parse().ok())
-            .unwrap_or(3600);
-        let contact = r
+        self.wrong.remove(&key);
+        // Where the device is reached: its Contact (required).
+        let Some(contact) = r
             .headers
             .get("Contact")
             .and_then(|c| NameAddr::parse(c).ok())
-            .map(|c| c.uri.to_string())
-            .unwrap_or_else(|| {
-                SipUri::parse(&r.uri).map_or_else(|_| r.uri.clone(), |u| u.to_string())
-            });
+        else {
+            return refuse(
+                events,
+                400,
+                "Bad Request",
+                "a REGISTER without a Contact".into(),
+            );
+        };
+        // The lifetime: the Expires header, else the Contact's parameter; bounded.
+        let asked: u32 = r
+            .headers
+            .get("Expires")
+            .or_else(|| contact.params.get("expires").flatten())
+            .and_then(|e| e.trim().parse().ok())
+            .unwrap_or(3600);
+        let contact = contact.uri.to_string();
         let mut resp = r.response(200, "OK", Some("vdr"));
         if asked == 0 {
             if self.online.remove(claimed).is_some() {
@@ -297,8 +355,12 @@ impl Registrar {
         resp
     }
 
-    /// Devices whose registration ran out or whose keepalives stopped go offline.
+    /// Devices whose registration ran out or whose keepalives stopped go offline; spent
+    /// nonces and old counts of wrong passwords are forgotten.
     pub fn poll(&mut self, now_ms: u64, events: &mut Vec<DeviceEvent>) {
+        self.spent.retain(|_, until| now_ms < *until);
+        self.wrong
+            .retain(|_, (since, _)| now_ms < *since + LOCKOUT_MS);
         let timeout = self.cfg.keepalive_timeout_ms;
         self.online.retain(|id, d| {
             let why = if now_ms >= d.until {
@@ -585,5 +647,129 @@ mod tests {
             !format!("{account:?}").contains("secret"),
             "no password in Debug"
         );
+    }
+
+    #[test]
+    fn answers_are_good_once_from_where_they_were_challenged_and_guessing_is_slowed() {
+        let mut reg = registrar();
+        let mut ev = Vec::new();
+        let c = reg
+            .receive_from_device(&register(DEVICE, 3600, None), 0, "x", &mut ev)
+            .unwrap();
+        let overheard = answer(&c, "device secret");
+        // Overheard and sent from elsewhere: the nonce was bound to the device's address.
+        let replayed = reg
+            .receive(
+                &register(DEVICE, 86_400, Some(overheard.clone())),
+                "10.6.6.6:5060",
+                0,
+                "x",
+                &mut ev,
+            )
+            .unwrap();
+        assert_eq!(replayed.status, 401);
+        assert!(!reg.is_online(DEVICE));
+        let ok = reg
+            .receive_from_device(
+                &register(DEVICE, 3600, Some(overheard.clone())),
+                0,
+                "x",
+                &mut ev,
+            )
+            .unwrap();
+        assert_eq!(ok.status, 200);
+        // The same answer again, even from the same address: challenged afresh.
+        ev.clear();
+        let again = reg
+            .receive_from_device(&register(DEVICE, 0, Some(overheard)), 0, "x", &mut ev)
+            .unwrap();
+        assert_eq!(again.status, 401);
+        assert!(
+            reg.is_online(DEVICE),
+            "a replayed unregistration does nothing"
+        );
+        assert!(
+            matches!(ev.pop(), Some(DeviceEvent::Refused { why, .. }) if why.contains("already"))
+        );
+        // Five wrong guesses from one address: refused for a minute, even the right one.
+        let from = "10.7.7.7:5060";
+        for _ in 0..MAX_WRONG {
+            let c = reg
+                .receive(&register(DEVICE, 3600, None), from, 1000, "x", &mut ev)
+                .unwrap();
+            let r = reg
+                .receive(
+                    &register(DEVICE, 3600, Some(answer(&c, "guess"))),
+                    from,
+                    1000,
+                    "x",
+                    &mut ev,
+                )
+                .unwrap();
+            assert_eq!(r.status, 403);
+        }
+        let c = reg
+            .receive(&register(DEVICE, 3600, None), from, 2000, "x", &mut ev)
+            .unwrap();
+        assert_eq!(c.status, 403, "locked out: not even challenged");
+        // The device's own address is not locked out by the stranger's guesses.
+        let c = reg
+            .receive_from_device(&register(DEVICE, 3600, None), 2000, "x", &mut ev)
+            .unwrap();
+        assert_eq!(c.status, 401);
+        reg.poll(62_000, &mut ev);
+        let c = reg
+            .receive(&register(DEVICE, 3600, None), from, 62_000, "x", &mut ev)
+            .unwrap();
+        assert_eq!(c.status, 401, "a minute later, challenged again");
+    }
+
+    #[test]
+    fn a_register_needs_a_contact_and_may_give_its_lifetime_there() {
+        let mut reg = registrar();
+        let mut ev = Vec::new();
+        let strip = |r: Request, contact: Option<&str>| {
+            let mut r = r;
+            r.headers.remove("Contact");
+            r.headers.remove("Expires");
+            if let Some(c) = contact {
+                r.headers.push("Contact", c);
+            }
+            r
+        };
+        let c = reg
+            .receive_from_device(&strip(register(DEVICE, 1, None), None), 0, "x", &mut ev)
+            .unwrap();
+        let r = reg
+            .receive_from_device(
+                &strip(register(DEVICE, 1, Some(answer(&c, "device secret"))), None),
+                0,
+                "x",
+                &mut ev,
+            )
+            .unwrap();
+        assert_eq!(r.status, 400, "no Contact");
+        let contact = format!("<sip:{DEVICE}@10.0.0.9:5060>;expires=120");
+        let c = reg
+            .receive_from_device(
+                &strip(register(DEVICE, 1, None), Some(&contact)),
+                0,
+                "x",
+                &mut ev,
+            )
+            .unwrap();
+        let r = reg
+            .receive_from_device(
+                &strip(
+                    register(DEVICE, 1, Some(answer(&c, "device secret"))),
+                    Some(&contact),
+                ),
+                0,
+                "x",
+                &mut ev,
+            )
+            .unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.headers.get("Expires"), Some("120"));
     }
 }

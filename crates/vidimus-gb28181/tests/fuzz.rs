@@ -271,11 +271,18 @@ fn digest_headers() {
             };
             let c = Challenge::parse(s);
             let a = Authorization::parse(s);
-            if let Ok(c) = &c {
+            // (What is written reads back the same, unless writing it, with its
+            // escapes, made it longer than a header may be.)
+            let fits = |h: &str| h.len() <= vidimus_access::digest::MAX_HEADER;
+            if let Ok(c) = &c
+                && fits(&c.to_header())
+            {
                 assert_eq!(Challenge::parse(&c.to_header()).as_ref(), Ok(c));
             }
             if let Ok(a) = &a {
-                assert_eq!(Authorization::parse(&a.to_header()).as_ref(), Ok(a));
+                if fits(&a.to_header()) {
+                    assert_eq!(Authorization::parse(&a.to_header()).as_ref(), Ok(a));
+                }
                 let _ = a.verify("password", "REGISTER");
             }
             c.is_ok() || a.is_ok()
